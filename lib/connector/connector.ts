@@ -1,0 +1,52 @@
+import type { Observable, ObservableInput } from 'rxjs';
+import type { Eventually } from '../core/eventually.js';
+import type { SettleDecision } from '../core/settle-decision.js';
+import type { Transaction } from '../core/transaction.js';
+
+/** One fetch: how many transactions the loop can take now, plus the policy's `fetch.extra`. */
+export interface FetchRequest {
+  /** Most transactions this fetch may return (≥ 1). */
+  readonly size: number;
+  /** `fetch.extra` from the policy, passed through untouched. */
+  readonly extra: Readonly<Record<string, unknown>>;
+}
+
+/** What `health()` reports, for supervision and readiness probes. */
+export interface ConnectorHealth {
+  readonly healthy: boolean;
+  /** A short state name such as `connected`, `reconnecting`, `closed`. */
+  readonly state: string;
+  readonly detail?: string;
+}
+
+/**
+ * The transport boundary: where transactions come from and where their settlement goes.
+ *
+ * `fetch` returns a **cold** Observable: each subscription performs one fetch of at most
+ * `request.size` transactions and completes (completing empty means "nothing available
+ * now"). The engine retries a failed fetch by subscribing again, so wrap driver calls in
+ * `defer`. Everything else is optional.
+ */
+export interface Connector<P = unknown> {
+  fetch(request: FetchRequest): Observable<Transaction<P>>;
+  /**
+   * Called exactly once per fetched transaction, after its lifecycle ended (or it was
+   * cancelled). The loop waits for it before it frees the transaction's slot.
+   */
+  settle?(transaction: Transaction<P>, decision: SettleDecision): Eventually<void>;
+  /** Looks one transaction up by id; resolves `undefined` when there is none. */
+  fetchById?(id: string): ObservableInput<Transaction<P> | undefined>;
+  /** How many transactions wait in the source (when the source can tell). */
+  count?(): ObservableInput<number>;
+  health?(): ObservableInput<ConnectorHealth>;
+  /** Releases everything the connector holds; prompt, idempotent. */
+  close?(): Eventually<void>;
+}
+
+/**
+ * Owns a protocol (connection, reconnects, topology) and is shared by connectors and tasks.
+ * The only contract is an optional `close`.
+ */
+export interface Service {
+  close?(): Eventually<void>;
+}

@@ -1,0 +1,163 @@
+import { defer, Observable, of } from 'rxjs';
+import { FifoQueue } from '../core/fifo-queue.js';
+import type { SettleDecision } from '../core/settle-decision.js';
+import { createTransaction, type Transaction } from '../core/transaction.js';
+import { ConnectorClosedError } from './connector-closed-error.js';
+import type { Connector, ConnectorHealth, FetchRequest } from './connector.js';
+import { SettlementError } from './settlement-error.js';
+
+/** One recorded settlement of a {@link MemoryConnector}. */
+export interface MemorySettlement<P> {
+  readonly transaction: Transaction<P>;
+  readonly decision: SettleDecision;
+}
+
+export interface MemoryConnectorOptions<P> {
+  /** Payloads to serve, read lazily: a generator of millions costs no memory. */
+  readonly source?: Iterable<P>;
+  /** Keep every settlement in `settlements` (default `true`); counts are kept regardless. */
+  readonly recordSettlements?: boolean;
+  /** Put released transactions back at the front of the queue, like a broker (default `true`). */
+  readonly redeliverReleased?: boolean;
+  /** Prefix of generated ids, followed by a sequence number (default `tx-`). */
+  readonly idPrefix?: string;
+}
+
+/**
+ * The embedded default connector: an in-process queue of transactions. Seed it with any
+ * iterable of payloads, feed it while a loop runs, and read back how each transaction was
+ * settled (`ack`, `deadLetter`, `release`). Released transactions are redelivered, as a
+ * broker would.
+ *
+ * @example
+ * ```ts
+ * const connector = new MemoryConnector({ source: [{ n: 1 }, { n: 2 }] });
+ * await lastValueFrom(consume(connector, task, { loop: { concurrency: { value: 4 } } }).pipe(toArray()));
+ * connector.counts; // { ack: 2, deadLetter: 0, release: 0 }
+ * ```
+ */
+export class MemoryConnector<P = unknown> implements Connector<P> {
+  /** Every settlement in order (empty when `recordSettlements` is `false`). */
+  readonly settlements: MemorySettlement<P>[] = [];
+  /** Settlements by decision. */
+  readonly counts = { ack: 0, deadLetter: 0, release: 0 };
+  /** How many times `fetch` was subscribed. */
+  fetchCount = 0;
+
+  private readonly queue = new FifoQueue<Transaction<P>>();
+  private readonly outstanding = new Set<Transaction<P>>();
+  private iterator: Iterator<P> | undefined;
+  private sequence = 0;
+  private closed = false;
+  private readonly record: boolean;
+  private readonly redeliver: boolean;
+  private readonly idPrefix: string;
+
+  constructor(options: MemoryConnectorOptions<P> = {}) {
+    this.iterator = options.source?.[Symbol.iterator]();
+    this.record = options.recordSettlements ?? true;
+    this.redeliver = options.redeliverReleased ?? true;
+    this.idPrefix = options.idPrefix ?? 'tx-';
+  }
+
+  /** Adds payloads behind everything already queued; returns the transactions made for them. */
+  feed(...payloads: P[]): Transaction<P>[] {
+    return payloads.map((payload) => {
+      const transaction = this.wrap(payload);
+      this.queue.push(transaction);
+      return transaction;
+    });
+  }
+
+  /** Adds ready-made transactions behind everything already queued. */
+  enqueue(...transactions: Transaction<P>[]): void {
+    for (const transaction of transactions) this.queue.push(transaction);
+  }
+
+  /** Transactions fetched and not settled yet. */
+  get unsettled(): number {
+    return this.outstanding.size;
+  }
+
+  fetch(request: FetchRequest): Observable<Transaction<P>> {
+    return new Observable<Transaction<P>>((subscriber) => {
+      this.fetchCount++;
+      if (this.closed) {
+        subscriber.error(new ConnectorClosedError('memory connector is closed'));
+        return;
+      }
+      for (let n = 0; n < request.size && !subscriber.closed; n++) {
+        const transaction = this.next();
+        if (transaction === undefined) break;
+        this.outstanding.add(transaction);
+        subscriber.next(transaction);
+      }
+      subscriber.complete();
+    });
+  }
+
+  settle(transaction: Transaction<P>, decision: SettleDecision): void {
+    if (!this.outstanding.delete(transaction)) {
+      throw new SettlementError(
+        `transaction ${transaction.id} was settled twice or was not fetched from this connector`,
+      );
+    }
+    this.counts[decision.type]++;
+    if (this.record) this.settlements.push({ transaction, decision });
+    if (decision.type === 'release' && this.redeliver) this.queue.unshift(transaction);
+  }
+
+  /** How many transactions wait; reads the rest of a lazy source into memory to count it. */
+  count(): Observable<number> {
+    return defer(() => {
+      this.readSourceToQueue();
+      return of(this.queue.length);
+    });
+  }
+
+  /** Finds a transaction among queued and fetched-but-unsettled ones. */
+  fetchById(id: string): Observable<Transaction<P> | undefined> {
+    return defer(() => {
+      this.readSourceToQueue();
+      const queued = this.queue.find((transaction) => transaction.id === id);
+      if (queued !== undefined) return of(queued);
+      for (const transaction of this.outstanding) if (transaction.id === id) return of(transaction);
+      return of(undefined);
+    });
+  }
+
+  health(): Observable<ConnectorHealth> {
+    return defer(() => of({ healthy: !this.closed, state: this.closed ? 'closed' : 'open' }));
+  }
+
+  /** Closes the connector; unsettled transactions go back to the queue. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const transaction of this.outstanding) this.queue.unshift(transaction);
+    this.outstanding.clear();
+  }
+
+  private next(): Transaction<P> | undefined {
+    const queued = this.queue.shift();
+    if (queued !== undefined || this.iterator === undefined) return queued;
+    const step = this.iterator.next();
+    if (step.done === true) {
+      this.iterator = undefined;
+      return undefined;
+    }
+    return this.wrap(step.value);
+  }
+
+  private readSourceToQueue(): void {
+    if (this.iterator === undefined) return;
+    for (let step = this.iterator.next(); step.done !== true; step = this.iterator.next()) {
+      this.queue.push(this.wrap(step.value));
+    }
+    this.iterator = undefined;
+  }
+
+  private wrap(payload: P): Transaction<P> {
+    return createTransaction(payload, { id: `${this.idPrefix}${++this.sequence}` });
+  }
+}

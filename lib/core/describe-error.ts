@@ -1,0 +1,17 @@
+/**
+ * A one-line description of anything thrown: `Type: message`, falling back to the type name
+ * when the message is empty (so `new Error('')` still says something) and to a JSON or
+ * string rendering for thrown non-errors.
+ */
+export function describeError(error: unknown): string {
+  if (error instanceof Error) {
+    const type = error.name || error.constructor.name || 'Error';
+    return error.message ? `${type}: ${error.message}` : `${type} (no message)`;
+  }
+  if (typeof error === 'string') return error === '' ? 'empty string thrown' : error;
+  try {
+    return `non-error thrown: ${JSON.stringify(error) ?? String(error)}`;
+  } catch {
+    return `non-error thrown: ${String(error)}`;
+  }
+}

@@ -1,0 +1,92 @@
+import type { ReleaseReason, SettleDecision } from './settle-decision.js';
+import type { Transaction } from './transaction.js';
+import type { TransactionError } from './transaction-error.js';
+
+/** Fields every outcome carries. */
+interface OutcomeBase<P> {
+  readonly transaction: Transaction<P>;
+  /** Set when the connector's `settle` threw or rejected; the broker will usually redeliver. */
+  readonly settleError?: unknown;
+}
+
+/** `process` (and `onSuccess`, if any) completed. Settled with `ack`. */
+export interface SuccessOutcome<P, R> extends OutcomeBase<P> {
+  readonly status: 'success';
+  /** What `process` returned (the last value, for an Observable). */
+  readonly result: R;
+}
+
+/** The lifecycle failed and `onException` handled it. Settled with `ack`. */
+export interface ExceptionOutcome<P> extends OutcomeBase<P> {
+  readonly status: 'exception';
+  readonly error: TransactionError;
+  /** What `onException` returned. */
+  readonly handled: unknown;
+}
+
+/** The lifecycle failed and there was no `onException`, or it failed too. Dead-lettered. */
+export interface FailedOutcome<P> extends OutcomeBase<P> {
+  readonly status: 'failed';
+  readonly error: TransactionError;
+  /** Why `onException` failed, when there was one. */
+  readonly handlerError?: TransactionError;
+}
+
+/**
+ * The lifecycle ran out of time (its runtime budget, or the last attempt's timeout). Settled
+ * with `ack` when `onException` handled it, dead-lettered otherwise.
+ */
+export interface TimeoutOutcome<P> extends OutcomeBase<P> {
+  readonly status: 'timeout';
+  /** Category `timeout`. */
+  readonly error: TransactionError;
+  /** `true` when `onException` ran and succeeded. */
+  readonly handled: boolean;
+  readonly handlerError?: TransactionError;
+}
+
+/** Cancelled before its lifecycle finished (stop, unsubscribe, loop timeout). Released for redelivery. */
+export interface ReleasedOutcome<P> extends OutcomeBase<P> {
+  readonly status: 'released';
+  readonly reason: ReleaseReason;
+}
+
+/** The one result of one transaction's lifecycle, discriminated on `status`. */
+export type Outcome<P = unknown, R = unknown> =
+  | SuccessOutcome<P, R>
+  | ExceptionOutcome<P>
+  | FailedOutcome<P>
+  | TimeoutOutcome<P>
+  | ReleasedOutcome<P>;
+
+/** Every outcome status, in lifecycle order. */
+export type OutcomeStatus = Outcome['status'];
+
+const ack: SettleDecision = Object.freeze({ type: 'ack' });
+const releases = new Map<ReleaseReason, SettleDecision>();
+
+/**
+ * The settlement an outcome calls for (design rule: success and handled failures are acked,
+ * unhandled failures dead-lettered, cancelled work released).
+ */
+export function settleDecisionFor(outcome: Outcome): SettleDecision {
+  switch (outcome.status) {
+    case 'success':
+    case 'exception':
+      return ack;
+    case 'timeout':
+      return outcome.handled
+        ? ack
+        : { type: 'deadLetter', error: outcome.handlerError ?? outcome.error };
+    case 'failed':
+      return { type: 'deadLetter', error: outcome.handlerError ?? outcome.error };
+    case 'released': {
+      let decision = releases.get(outcome.reason);
+      if (decision === undefined) {
+        decision = Object.freeze({ type: 'release', reason: outcome.reason });
+        releases.set(outcome.reason, decision);
+      }
+      return decision;
+    }
+  }
+}

@@ -1,0 +1,26 @@
+import { ErgonError } from './ergon-error.js';
+
+/** One wrong value in a policy or configuration. */
+export interface PolicyIssue {
+  /** Dotted path of the value, e.g. `loop.concurrency.value` (empty for the root). */
+  readonly path: string;
+  /** What was expected there, e.g. `positive integer`, or `no such key` for unknown keys. */
+  readonly expected: string;
+  /** The value that was given, rendered for a log line. */
+  readonly actual: string;
+}
+
+/**
+ * A policy or configuration could not be decoded. The message lists every wrong path, one
+ * per line, as `path: expected X, got Y`; `issues` holds the same list for programs.
+ */
+export class PolicyError extends ErgonError {
+  readonly issues: readonly PolicyIssue[];
+  constructor(subject: string, issues: readonly PolicyIssue[]) {
+    const lines = issues.map(
+      (issue) => `  ${issue.path || '(root)'}: expected ${issue.expected}, got ${issue.actual}`,
+    );
+    super(`invalid ${subject}:\n${lines.join('\n')}`);
+    this.issues = issues;
+  }
+}

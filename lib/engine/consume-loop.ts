@@ -1,0 +1,259 @@
+import { EMPTY, timer, type Observable, type Subscriber, type Subscription } from 'rxjs';
+import { AttemptTimeoutError } from '../core/attempt-timeout-error.js';
+import { FetchError } from '../core/fetch-error.js';
+import { FifoQueue } from '../core/fifo-queue.js';
+import { LoopTimeoutError } from '../core/loop-timeout-error.js';
+import type { Outcome } from '../core/outcome.js';
+import type { ReleaseReason } from '../core/settle-decision.js';
+import type { Transaction } from '../core/transaction.js';
+import type { Connector } from '../connector/connector.js';
+import { backoffDelay } from '../policy/backoff-delay.js';
+import type { ConsumerPolicy } from '../policy/consumer-policy.js';
+import type { ConsumerTask } from './consumer-task.js';
+import type { EngineClock } from './engine-clock.js';
+import { LifecyclePool, type PoolListener } from './lifecycle-pool.js';
+import { StageRun, type StageOwner } from './stage-run.js';
+
+/**
+ * The state machine behind {@link consume}: pulls from the connector only when it has free
+ * capacity, keeps at most one fetch's worth of transactions waiting, and owns every
+ * lifecycle it started (stop, timeout and unsubscribe cancel and release them).
+ *
+ * Every event (a fetched transaction, a settled one, a timer, the stop signal) ends in
+ * `pump()`, which is re-entrancy safe: a call made while pumping only asks for one more pass.
+ */
+export class ConsumeLoop<P, R> implements StageOwner<Transaction<P>>, PoolListener<P, R> {
+  private readonly pool: LifecyclePool<P, R>;
+  private readonly waiting = new FifoQueue<Transaction<P>>();
+  private readonly concurrency: number;
+  private readonly batchSize: number;
+  private fetchRun: StageRun<Transaction<P>> | null = null;
+  private fetchSize = 0;
+  private fetchReceived = 0;
+  private fetched = 0;
+  private emptyFetches = 0;
+  private awaitingCompletion = false;
+  private intervalDue = false;
+  private pause: Subscription | null = null;
+  private loopTimer: Subscription | null = null;
+  private graceTimer: Subscription | null = null;
+  private stopSubscription: Subscription | null = null;
+  /** No more fetching: drain what is in flight, then end. */
+  private draining = false;
+  /** A stop or loop timeout: nothing new starts; waiting transactions are released. */
+  private stopping: ReleaseReason | null = null;
+  private failure: Error | null = null;
+  private finished = false;
+  private pumping = false;
+  private pumpAgain = false;
+
+  constructor(
+    private readonly connector: Connector<P>,
+    task: ConsumerTask<P, R, unknown>,
+    private readonly policy: ConsumerPolicy,
+    private readonly clock: EngineClock,
+    private readonly subscriber: Subscriber<Outcome<P, R>>,
+  ) {
+    this.pool = new LifecyclePool(task, policy, clock, connector, this);
+    this.concurrency = policy.loop.concurrency.value;
+    this.batchSize = policy.fetch.batch.size ?? this.concurrency;
+  }
+
+  run(stop$: Observable<unknown> | undefined): void {
+    const timeout = this.policy.loop.timeout;
+    if (timeout !== null) {
+      this.loopTimer = timer(timeout, this.clock.scheduler).subscribe(() =>
+        this.halt('loopTimeout', new LoopTimeoutError(timeout)),
+      );
+    }
+    if (stop$ !== undefined) {
+      this.stopSubscription = stop$.subscribe(() => this.stop());
+    }
+    this.pump();
+  }
+
+  /** Graceful stop: no more fetching, drain within `loop.shutdownGrace`, then release the rest. */
+  stop(): void {
+    if (this.finished || this.stopping !== null) return;
+    this.stopSubscription?.unsubscribe();
+    this.halt('shutdown', null);
+  }
+
+  /** Hard stop (unsubscribe): cancel and release everything now; nothing more is emitted. */
+  teardown(): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.stopping = 'unsubscribe';
+    this.disposeTimers();
+    this.fetchRun?.cancel('unsubscribe');
+    this.fetchRun = null;
+    this.releaseWaiting('unsubscribe');
+    this.pool.cancelAll('unsubscribe');
+    this.clock.dispose();
+  }
+
+  // StageOwner of the fetch stage.
+
+  invoke(): Observable<Transaction<P>> {
+    const size = this.fetchSize - this.fetchReceived;
+    if (size <= 0) return EMPTY;
+    return this.connector.fetch({ size, extra: this.policy.fetch.extra });
+  }
+
+  received(_run: StageRun<Transaction<P>>, transaction: Transaction<P>): void {
+    this.fetchReceived++;
+    const limit = this.policy.loop.limit;
+    if (limit !== null && this.fetched >= limit) {
+      this.pool.release(transaction, 'overLimit');
+      return;
+    }
+    this.fetched++;
+    if (this.stopping !== null) {
+      this.pool.release(transaction, this.stopping);
+      return;
+    }
+    this.waiting.push(transaction);
+    this.pump();
+  }
+
+  succeeded(run: StageRun<Transaction<P>>): void {
+    if (run !== this.fetchRun) return;
+    this.fetchRun = null;
+    if (this.fetchReceived > 0) {
+      this.emptyFetches = 0;
+      this.intervalDue = this.policy.loop.mode === 'batch' && this.policy.fetch.batch.interval > 0;
+    } else if (this.pool.inFlight > 0 || this.waiting.length > 0) {
+      this.awaitingCompletion = true;
+    } else if (!this.policy.loop.streaming) {
+      this.draining = true;
+    } else {
+      const delay = backoffDelay(this.policy.fetch.empty, this.emptyFetches++);
+      this.pauseFor(delay);
+    }
+    this.pump();
+  }
+
+  failed(run: StageRun<Transaction<P>>, error: unknown): void {
+    if (run !== this.fetchRun) return;
+    this.fetchRun = null;
+    this.failure = new FetchError(error, error instanceof AttemptTimeoutError);
+    this.draining = true;
+    this.pump();
+  }
+
+  // PoolListener.
+
+  outcome(outcome: Outcome<P, R>): void {
+    this.subscriber.next(outcome);
+  }
+
+  freed(): void {
+    this.awaitingCompletion = false;
+    this.pump();
+  }
+
+  private pump(): void {
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return;
+    }
+    this.pumping = true;
+    do {
+      this.pumpAgain = false;
+      this.step();
+    } while (this.pumpAgain);
+    this.pumping = false;
+  }
+
+  private step(): void {
+    if (this.finished) return;
+    while (
+      this.stopping === null &&
+      this.waiting.length > 0 &&
+      this.pool.inFlight < this.concurrency
+    ) {
+      this.pool.start(this.waiting.shift() as Transaction<P>);
+    }
+    if (this.fetchRun !== null || this.pause !== null) return;
+    const limit = this.policy.loop.limit;
+    if (limit !== null && this.fetched >= limit) this.draining = true;
+    if (this.draining || this.stopping !== null) {
+      if (this.pool.inFlight === 0 && this.waiting.length === 0) this.finish();
+      return;
+    }
+    if (this.awaitingCompletion) return;
+    const remaining = limit === null ? Infinity : limit - this.fetched;
+    let size: number;
+    if (this.policy.loop.mode === 'batch') {
+      if (this.pool.inFlight > 0 || this.waiting.length > 0) return;
+      if (this.intervalDue) {
+        this.intervalDue = false;
+        this.pauseFor(this.policy.fetch.batch.interval);
+        return;
+      }
+      size = Math.min(this.batchSize, remaining);
+    } else {
+      size = Math.min(this.concurrency - this.pool.inFlight - this.waiting.length, remaining);
+      if (size <= 0) return;
+    }
+    this.fetchSize = size;
+    this.fetchReceived = 0;
+    const run = new StageRun<Transaction<P>>(
+      this.clock,
+      this.policy.fetch.retry,
+      'fetch',
+      this.pool.task,
+      this,
+    );
+    this.fetchRun = run;
+    run.start();
+  }
+
+  private pauseFor(delay: number): void {
+    if (delay <= 0) return;
+    this.pause = timer(delay, this.clock.scheduler).subscribe(() => {
+      this.pause = null;
+      this.pump();
+    });
+  }
+
+  /** Stops intake for `reason`; a loop timeout also cancels in-flight work at once. */
+  private halt(reason: 'shutdown' | 'loopTimeout', failure: Error | null): void {
+    if (this.finished) return;
+    this.stopping = reason;
+    this.failure ??= failure;
+    this.fetchRun?.cancel(reason);
+    this.fetchRun = null;
+    this.pause?.unsubscribe();
+    this.pause = null;
+    this.releaseWaiting(reason);
+    if (reason === 'loopTimeout') {
+      this.pool.cancelAll(reason);
+    } else if (this.pool.inFlight > 0 && this.graceTimer === null) {
+      this.graceTimer = timer(this.policy.loop.shutdownGrace, this.clock.scheduler).subscribe(() =>
+        this.pool.cancelAll('shutdown'),
+      );
+    }
+    this.pump();
+  }
+
+  private releaseWaiting(reason: ReleaseReason): void {
+    for (const transaction of this.waiting.drain()) this.pool.release(transaction, reason);
+  }
+
+  private finish(): void {
+    this.finished = true;
+    this.disposeTimers();
+    this.clock.dispose();
+    if (this.failure !== null) this.subscriber.error(this.failure);
+    else this.subscriber.complete();
+  }
+
+  private disposeTimers(): void {
+    this.stopSubscription?.unsubscribe();
+    this.loopTimer?.unsubscribe();
+    this.graceTimer?.unsubscribe();
+    this.pause?.unsubscribe();
+    this.stopSubscription = this.loopTimer = this.graceTimer = this.pause = null;
+  }
+}

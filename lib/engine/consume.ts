@@ -1,0 +1,68 @@
+import { Observable } from 'rxjs';
+import type { Connector } from '../connector/connector.js';
+import type { Outcome } from '../core/outcome.js';
+import { consumerPolicy, type ConsumerPolicyInput } from '../policy/consumer-policy.js';
+import { ConsumeLoop } from './consume-loop.js';
+import type { ConsumerTask } from './consumer-task.js';
+import { EngineClock } from './engine-clock.js';
+import type { EngineOptions } from './engine-options.js';
+
+/** Options of {@link consume}. */
+export interface ConsumeOptions extends EngineOptions {
+  /**
+   * Graceful stop: on its first value the loop stops fetching, releases what it fetched but
+   * did not start, lets in-flight work drain for `loop.shutdownGrace` ms, cancels and
+   * releases the rest, then completes.
+   */
+  readonly stop$?: Observable<unknown>;
+}
+
+/**
+ * The pull-driven consumer loop: fetches from `connector` only when it has free capacity,
+ * runs each transaction through `task`'s lifecycle under `policy`, settles it on the
+ * connector (ack, dead-letter or release) and emits its one {@link Outcome} after the
+ * settlement finished. Cold: each subscription is one run.
+ *
+ * - `batch` mode: fetch `fetch.batch.size`, process with `loop.concurrency.value`, wait for
+ *   the whole batch (barrier), fetch again.
+ * - `continuous` mode: whenever slots are free, fetch exactly that many (clamped, so a
+ *   connector that over-returns never pushes in-flight work above the limit).
+ * - Non-streaming loops complete at the first empty fetch once idle; streaming loops back
+ *   off (`fetch.empty`) between empty fetches and reset after work.
+ * - `loop.limit` caps fetched transactions (a fetch never asks for more than remains);
+ *   `loop.timeout` cancels and releases in-flight work and errors with `LoopTimeoutError`;
+ *   a fetch that fails after `fetch.retry` drains in-flight work, then errors with `FetchError`.
+ * - Unsubscribing is the hard stop: in-flight work is cancelled (signals abort) and released.
+ *
+ * ```
+ * connector:  fetch(4)→[a b c d]        fetch(2)→[e f]      fetch(2)→[]
+ * consume:    ----a--b---c--d-----------e--f---|        (continuous, concurrency 4)
+ * ```
+ *
+ * @example
+ * ```ts
+ * const connector = new MemoryConnector({ source: orders });
+ * const task = consumerTask({ process: (tx: Transaction<Order>) => ship(tx.payload) });
+ * consume(connector, task, { loop: { mode: 'continuous', concurrency: { value: 32 } } })
+ *   .subscribe((outcome) => console.log(outcome.transaction.id, outcome.status));
+ * ```
+ */
+export function consume<P, R, S>(
+  connector: Connector<P>,
+  task: ConsumerTask<P, R, S>,
+  policy?: ConsumerPolicyInput,
+  options: ConsumeOptions = {},
+): Observable<Outcome<P, R>> {
+  const decoded = consumerPolicy(policy);
+  return new Observable<Outcome<P, R>>((subscriber) => {
+    const loop = new ConsumeLoop<P, R>(
+      connector,
+      task as ConsumerTask<P, R, unknown>,
+      decoded,
+      new EngineClock(options.scheduler),
+      subscriber,
+    );
+    loop.run(options.stop$);
+    return () => loop.teardown();
+  });
+}

@@ -1,0 +1,110 @@
+import { isObservable } from 'rxjs';
+import type { Eventually } from '../core/eventually.js';
+import { settleDecisionFor, type Outcome } from '../core/outcome.js';
+import type { ReleaseReason, SettleDecision } from '../core/settle-decision.js';
+import type { Transaction } from '../core/transaction.js';
+import type { ConsumerPolicy } from '../policy/consumer-policy.js';
+import type { ConsumerTask } from './consumer-task.js';
+import type { EngineClock } from './engine-clock.js';
+import { Lifecycle, type LifecycleHost } from './lifecycle.js';
+
+/** Where a pool settles transactions (a connector, usually). */
+export interface Settler<P> {
+  settle?(transaction: Transaction<P>, decision: SettleDecision): Eventually<void>;
+}
+
+/** Who hears about settled transactions. */
+export interface PoolListener<P, R> {
+  /** A transaction's lifecycle and settlement are over: its one outcome. */
+  outcome(outcome: Outcome<P, R>): void;
+  /** A slot just became free (called right after `outcome`). */
+  freed(): void;
+}
+
+/**
+ * The transactions one run has in flight. A slot is taken when a lifecycle starts and given
+ * back only after its settlement finished, then the outcome is delivered; `cancelAll`
+ * releases whatever is unfinished.
+ */
+export class LifecyclePool<P, R> implements LifecycleHost<P, R> {
+  /** Started and not yet settled (includes transactions being released). */
+  inFlight = 0;
+  private first: Lifecycle<P, R> | null = null;
+
+  constructor(
+    readonly task: ConsumerTask<P, R, unknown>,
+    readonly policy: ConsumerPolicy,
+    readonly clock: EngineClock,
+    private readonly settler: Settler<P> | null,
+    private readonly listener: PoolListener<P, R>,
+  ) {}
+
+  start(transaction: Transaction<P>): void {
+    this.inFlight++;
+    const lifecycle = new Lifecycle(this, transaction);
+    lifecycle.next = this.first;
+    if (this.first !== null) this.first.previous = lifecycle;
+    this.first = lifecycle;
+    lifecycle.start();
+  }
+
+  /** Settles a transaction that never started as released. */
+  release(transaction: Transaction<P>, reason: ReleaseReason): void {
+    this.inFlight++;
+    this.settle({ status: 'released', transaction, reason });
+  }
+
+  /** Cancels every unfinished lifecycle; each ends `released` with this reason. */
+  cancelAll(reason: ReleaseReason): void {
+    let lifecycle = this.first;
+    while (lifecycle !== null) {
+      const next = lifecycle.next;
+      lifecycle.cancel(reason);
+      lifecycle = next;
+    }
+  }
+
+  ended(lifecycle: Lifecycle<P, R>, outcome: Outcome<P, R>): void {
+    if (lifecycle.previous !== null) lifecycle.previous.next = lifecycle.next;
+    else this.first = lifecycle.next;
+    if (lifecycle.next !== null) lifecycle.next.previous = lifecycle.previous;
+    lifecycle.previous = lifecycle.next = null;
+    this.settle(outcome);
+  }
+
+  private settle(outcome: Outcome<P, R>): void {
+    const settler = this.settler;
+    if (settler === null || settler.settle === undefined) {
+      this.deliver(outcome);
+      return;
+    }
+    let pending: Eventually<void>;
+    try {
+      pending = settler.settle(outcome.transaction, settleDecisionFor(outcome));
+    } catch (error) {
+      this.deliver({ ...outcome, settleError: error });
+      return;
+    }
+    if (pending === undefined || pending === null || typeof pending !== 'object') {
+      this.deliver(outcome);
+    } else if (isObservable(pending)) {
+      pending.subscribe({
+        error: (error: unknown) => this.deliver({ ...outcome, settleError: error }),
+        complete: () => this.deliver(outcome),
+      });
+    } else if (typeof pending.then === 'function') {
+      pending.then(
+        () => this.deliver(outcome),
+        (error: unknown) => this.deliver({ ...outcome, settleError: error }),
+      );
+    } else {
+      this.deliver(outcome);
+    }
+  }
+
+  private deliver(outcome: Outcome<P, R>): void {
+    this.inFlight--;
+    this.listener.outcome(outcome);
+    this.listener.freed();
+  }
+}

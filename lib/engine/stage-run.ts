@@ -1,0 +1,145 @@
+import { isObservable, timer, type Subscription } from 'rxjs';
+import { AttemptTimeoutError } from '../core/attempt-timeout-error.js';
+import type { Eventually } from '../core/eventually.js';
+import { NonRetryableError } from '../core/non-retryable-error.js';
+import { TransactionError, type Stage } from '../core/transaction-error.js';
+import { backoffDelay } from '../policy/backoff-delay.js';
+import type { RetryPolicy } from '../policy/retry-policy.js';
+import type { Deadline, DeadlineTarget } from './deadline-queue.js';
+import type { EngineClock } from './engine-clock.js';
+import { AttemptContext, type HandlerScope } from './handler-context.js';
+
+/** Who a {@link StageRun} works for: it calls the handler and hears how the stage ended. */
+export interface StageOwner<T> {
+  invoke(context: AttemptContext): Eventually<T>;
+  /** Every value an Observable result emits, stale attempts included (fetches need them all). */
+  received?(run: StageRun<T>, value: T): void;
+  succeeded(run: StageRun<T>, value: T | undefined): void;
+  failed(run: StageRun<T>, error: unknown): void;
+}
+
+/**
+ * Runs one stage under its retry policy: attempts up to `maxAttempts`, each under its own
+ * `timeout` (expiry aborts the attempt's signal and unsubscribes an Observable result),
+ * backoff between attempts (never after the last) on a `timer`, and an immediate stop on
+ * {@link NonRetryableError}. Calls its owner exactly once with the stage's end, unless
+ * cancelled first.
+ */
+export class StageRun<T> implements DeadlineTarget {
+  attempts = 0;
+  private context: AttemptContext | null = null;
+  private subscription: Subscription | null = null;
+  private deadline: Deadline | null = null;
+  private last: T | undefined = undefined;
+  private over = false;
+
+  constructor(
+    private readonly clock: EngineClock,
+    private readonly retry: RetryPolicy,
+    private readonly stage: Stage,
+    private readonly scope: HandlerScope<unknown>,
+    private readonly owner: StageOwner<T>,
+  ) {}
+
+  start(): void {
+    this.attemptOnce();
+  }
+
+  /** Stops the stage: aborts the current attempt or backoff; the owner hears nothing more. */
+  cancel(reason: unknown): void {
+    if (this.over) return;
+    this.over = true;
+    const context = this.context;
+    this.endAttempt();
+    context?.abort(reason);
+  }
+
+  expire(): void {
+    const context = this.context;
+    if (context === null || this.retry.timeout === null) return;
+    this.deadline = null;
+    const error = new AttemptTimeoutError(
+      this.retry.timeout,
+      `${this.stage} attempt ${context.attempt}`,
+    );
+    const subscription = this.subscription;
+    this.subscription = null;
+    context.abort(error);
+    subscription?.unsubscribe();
+    this.attemptFailed(context, error);
+  }
+
+  private attemptOnce(): void {
+    this.subscription = null;
+    if (this.over) return;
+    const context = new AttemptContext(++this.attempts, this.stage, this.scope);
+    this.context = context;
+    if (this.retry.timeout !== null) this.deadline = this.clock.deadline(this.retry.timeout, this);
+    let result: Eventually<T>;
+    try {
+      result = this.owner.invoke(context);
+    } catch (error) {
+      this.attemptFailed(context, error);
+      return;
+    }
+    if (result === null || (typeof result !== 'object' && typeof result !== 'function')) {
+      this.attemptSucceeded(context, result);
+    } else if (isObservable(result)) {
+      this.last = undefined;
+      const subscription = result.subscribe({
+        next: (value) => {
+          if (this.context === context) this.last = value;
+          this.owner.received?.(this, value);
+        },
+        error: (error: unknown) => this.attemptFailed(context, error),
+        complete: () => this.attemptSucceeded(context, this.last),
+      });
+      if (this.context === context) this.subscription = subscription;
+    } else if (typeof (result as PromiseLike<T>).then === 'function') {
+      (result as PromiseLike<T>).then(
+        (value) => this.attemptSucceeded(context, value),
+        (error: unknown) => this.attemptFailed(context, error),
+      );
+    } else {
+      this.attemptSucceeded(context, result as T);
+    }
+  }
+
+  private attemptSucceeded(context: AttemptContext, value: T | undefined): void {
+    if (this.context !== context) return;
+    this.endAttempt();
+    this.over = true;
+    this.owner.succeeded(this, value);
+  }
+
+  private attemptFailed(context: AttemptContext, error: unknown): void {
+    if (this.context !== context) return;
+    this.endAttempt();
+    if (this.attempts >= this.retry.maxAttempts || isNonRetryable(error)) {
+      this.over = true;
+      this.owner.failed(this, error);
+      return;
+    }
+    const delay = backoffDelay(this.retry, this.attempts - 1);
+    if (delay <= 0) {
+      this.attemptOnce();
+    } else {
+      this.subscription = timer(delay, this.clock.scheduler).subscribe(() => this.attemptOnce());
+    }
+  }
+
+  private endAttempt(): void {
+    this.context = null;
+    this.deadline?.cancel();
+    this.deadline = null;
+    const subscription = this.subscription;
+    this.subscription = null;
+    subscription?.unsubscribe();
+  }
+}
+
+function isNonRetryable(error: unknown): boolean {
+  return (
+    error instanceof NonRetryableError || (error instanceof TransactionError && error.nonRetryable)
+  );
+}

@@ -1,0 +1,47 @@
+export { AttemptTimeoutError } from './core/attempt-timeout-error.js';
+export { decodeFailureOf, markUndecodable } from './core/decode-failure.js';
+export { describeError } from './core/describe-error.js';
+export { ErgonError } from './core/ergon-error.js';
+export type { Eventually } from './core/eventually.js';
+export { FetchError } from './core/fetch-error.js';
+export { InvalidTransactionError } from './core/invalid-transaction-error.js';
+export type { Logger } from './core/logger.js';
+export { LoopTimeoutError } from './core/loop-timeout-error.js';
+export { NonRetryableError } from './core/non-retryable-error.js';
+export type {
+  ExceptionOutcome,
+  FailedOutcome,
+  Outcome,
+  OutcomeStatus,
+  ReleasedOutcome,
+  SuccessOutcome,
+  TimeoutOutcome,
+} from './core/outcome.js';
+export { settleDecisionFor } from './core/outcome.js';
+export { PolicyError, type PolicyIssue } from './core/policy-error.js';
+export type { ReleaseReason, SettleDecision } from './core/settle-decision.js';
+export { createTransaction, type Transaction, type TransactionInit } from './core/transaction.js';
+export { TransactionError, type ErrorCategory, type Stage } from './core/transaction-error.js';
+
+export * from './policy/index.js';
+
+export { attempt } from './engine/attempt.js';
+export { consume, type ConsumeOptions } from './engine/consume.js';
+export {
+  consumerTask,
+  type ConsumerTask,
+  type ConsumerTaskDefinition,
+} from './engine/consumer-task.js';
+export type { EngineOptions } from './engine/engine-options.js';
+export type { AttemptInfo, HandlerContext } from './engine/handler-context.js';
+export { processWith } from './engine/process-with.js';
+export { TaskDefinitionError } from './engine/task-definition-error.js';
+
+export { ConnectorClosedError } from './connector/connector-closed-error.js';
+export type { Connector, ConnectorHealth, FetchRequest, Service } from './connector/connector.js';
+export {
+  MemoryConnector,
+  type MemoryConnectorOptions,
+  type MemorySettlement,
+} from './connector/memory-connector.js';
+export { SettlementError } from './connector/settlement-error.js';

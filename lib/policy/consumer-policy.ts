@@ -1,0 +1,179 @@
+import type * as t from 'io-ts';
+import type { Backoff, BackoffInput } from './backoff.js';
+import { backoffCodec } from './backoff.js';
+import type { BooleanInput } from './boolean-flag.js';
+import { BooleanFlag } from './boolean-flag.js';
+import type { ConcurrencyInput } from './concurrency.js';
+import { ConcurrencyCodec } from './concurrency.js';
+import { decodePolicy } from './decode-policy.js';
+import type { DurationInput } from './duration.js';
+import { NonNegativeDuration, PositiveDuration } from './duration.js';
+import type { IntegerInput } from './integer.js';
+import { NonNegativeInteger, PositiveInteger } from './integer.js';
+import { isNullMarker, orNull } from './or-null.js';
+import { isPlainObject } from './plain-object.js';
+import { PolicyNameCodec } from './policy-name.js';
+import type { RetryPolicy, RetryPolicyInput } from './retry-policy.js';
+import { RetryPolicyCodec } from './retry-policy.js';
+import { scalarCodec } from './scalar-codec.js';
+import type { StagePolicyInput } from './stage-policy-codec.js';
+import { StagePolicyCodec } from './stage-policy-codec.js';
+import { strictStruct } from './strict-struct.js';
+import type { TransactionRuntimeInput } from './transaction-runtime.js';
+import { TransactionRuntimeCodec } from './transaction-runtime.js';
+import { withDefault } from './with-default.js';
+
+/** `batch`: fetch, process the whole batch, then fetch again. `continuous`: refill free slots. */
+export type LoopMode = 'batch' | 'continuous';
+
+/** A stage's own retry policy. */
+export interface StagePolicy {
+  readonly retry: RetryPolicy;
+}
+
+/** Everything that shapes a consumer loop, fully decoded with defaults filled in. */
+export interface ConsumerPolicy {
+  /** A name for logs and lookup, or `null`. */
+  readonly name: string | null;
+  readonly loop: {
+    readonly mode: LoopMode;
+    /** `value`: most transactions in flight at once. */
+    readonly concurrency: { readonly value: number };
+    /** Most transactions the loop fetches in all, or `null` for no limit. */
+    readonly limit: number | null;
+    /** Deadline of a non-streaming loop in milliseconds, or `null` for none. */
+    readonly timeout: number | null;
+    /** Keep polling with empty-queue backoff instead of completing on the first empty fetch. */
+    readonly streaming: boolean;
+    /** On a graceful stop, how long in-flight work may drain before it is cancelled and released. */
+    readonly shutdownGrace: number;
+  };
+  readonly fetch: {
+    readonly batch: {
+      /** Transactions per fetch in batch mode; `null` means `loop.concurrency.value`. */
+      readonly size: number | null;
+      /** Pause in milliseconds after each non-empty batch (batch mode). */
+      readonly interval: number;
+    };
+    /** Backoff between consecutive empty fetches of a streaming loop. */
+    readonly empty: Backoff;
+    readonly retry: RetryPolicy;
+    /** Passed to every `connector.fetch` call as `request.extra`. */
+    readonly extra: Readonly<Record<string, unknown>>;
+  };
+  readonly transactionRuntime: {
+    /** Budget in milliseconds for a transaction's process and success stages, or `null` for none. */
+    readonly timeout: number | null;
+  };
+  readonly process: StagePolicy;
+  readonly success: StagePolicy;
+  readonly exception: StagePolicy;
+}
+
+/**
+ * A loop mode as a policy accepts it: `'batch' | 'continuous'` (trimmed, case-insensitive);
+ * `null`, `""` and `"none"` mean `'batch'`.
+ */
+export type LoopModeInput = LoopMode | (string & Record<never, never>) | null;
+
+/**
+ * A {@link ConsumerPolicy} as `consumerPolicy()` accepts it: every key optional, durations
+ * and numbers also as strings (`"2s"`, `"3"`), booleans also as words (`"yes"`), nullable
+ * values also as `""`/`"none"`/`"null"`, and `null` for an object meaning all its defaults.
+ */
+export interface ConsumerPolicyInput {
+  readonly name?: string | null;
+  readonly loop?: {
+    readonly mode?: LoopModeInput;
+    readonly concurrency?: ConcurrencyInput | null;
+    readonly limit?: IntegerInput | null;
+    readonly timeout?: DurationInput | null;
+    readonly streaming?: BooleanInput;
+    readonly shutdownGrace?: DurationInput;
+  } | null;
+  readonly fetch?: {
+    readonly batch?: {
+      readonly size?: IntegerInput | null;
+      readonly interval?: DurationInput;
+    } | null;
+    readonly empty?: BackoffInput | null;
+    readonly retry?: RetryPolicyInput | null;
+    readonly extra?: Readonly<Record<string, unknown>> | null;
+  } | null;
+  readonly transactionRuntime?: TransactionRuntimeInput | null;
+  readonly process?: StagePolicyInput | null;
+  readonly success?: StagePolicyInput | null;
+  readonly exception?: StagePolicyInput | null;
+}
+
+const loopModes: readonly string[] = ['batch', 'continuous'] satisfies readonly LoopMode[];
+
+const isLoopMode = (u: unknown): u is LoopMode => typeof u === 'string' && loopModes.includes(u);
+
+const LoopModeCodec = scalarCodec<LoopMode>('"batch" | "continuous"', isLoopMode, (u) => {
+  if (u === undefined || isNullMarker(u)) return 'batch';
+  const word = typeof u === 'string' ? u.trim().toLowerCase() : u;
+  return isLoopMode(word) ? word : undefined;
+});
+
+const noExtra: Readonly<Record<string, unknown>> = Object.freeze({});
+
+const ExtraCodec = scalarCodec('plain object', isPlainObject, (u) =>
+  u === undefined || u === null ? noExtra : isPlainObject(u) ? u : undefined,
+);
+
+/** Empty-fetch backoff defaults: 100 ms doubling up to 5 s, so streaming never busy-polls. */
+const defaultEmptyBackoff: Backoff = Object.freeze({
+  backoff: 100,
+  backoffMultiplier: 2,
+  backoffCap: 5000,
+  jitter: 'none',
+});
+
+/** The io-ts codec behind {@link consumerPolicy}. */
+export const ConsumerPolicyCodec: t.Type<ConsumerPolicy, ConsumerPolicy, unknown> = strictStruct(
+  'ConsumerPolicy',
+  {
+    name: PolicyNameCodec,
+    loop: strictStruct('ConsumerLoop', {
+      mode: LoopModeCodec,
+      concurrency: ConcurrencyCodec,
+      limit: withDefault(orNull(NonNegativeInteger), null),
+      timeout: withDefault(orNull(PositiveDuration), null),
+      streaming: withDefault(BooleanFlag, false),
+      shutdownGrace: withDefault(NonNegativeDuration, 30_000),
+    }),
+    fetch: strictStruct('Fetch', {
+      batch: strictStruct('FetchBatch', {
+        size: withDefault(orNull(PositiveInteger), null),
+        interval: withDefault(NonNegativeDuration, 0),
+      }),
+      empty: backoffCodec(defaultEmptyBackoff),
+      retry: RetryPolicyCodec,
+      extra: ExtraCodec,
+    }),
+    transactionRuntime: TransactionRuntimeCodec,
+    process: StagePolicyCodec,
+    success: StagePolicyCodec,
+    exception: StagePolicyCodec,
+  },
+);
+
+/**
+ * Decodes a consumer policy, filling defaults (see `docs/policies.md` for the table) and
+ * accepting env-style strings. Decoding a decoded policy returns an equal policy.
+ *
+ * @example
+ * ```ts
+ * const policy = consumerPolicy({
+ *   loop: { mode: 'continuous', concurrency: { value: 8 }, streaming: 'yes' },
+ *   process: { retry: { maxAttempts: 3, backoff: '200ms', timeout: '5s' } },
+ * });
+ * policy.fetch.empty; // { backoff: 100, backoffMultiplier: 2, backoffCap: 5000, jitter: 'none' }
+ * ```
+ * @throws PolicyError listing every wrong or unknown key with its path, e.g.
+ * `loop.concurrency.value: expected positive integer, got 0`.
+ */
+export function consumerPolicy(input?: ConsumerPolicyInput): ConsumerPolicy {
+  return decodePolicy(ConsumerPolicyCodec, 'consumer policy', input);
+}

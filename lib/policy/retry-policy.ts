@@ -1,0 +1,52 @@
+import type * as t from 'io-ts';
+import type { Backoff, BackoffInput } from './backoff.js';
+import { backoffProps, defaultBackoff } from './backoff.js';
+import { decodePolicy } from './decode-policy.js';
+import type { DurationInput } from './duration.js';
+import { PositiveDuration } from './duration.js';
+import type { IntegerInput } from './integer.js';
+import { PositiveInteger } from './integer.js';
+import { orNull } from './or-null.js';
+import { strictStruct } from './strict-struct.js';
+import { withDefault } from './with-default.js';
+
+/** How one stage (fetch, process, success, exception, …) is attempted. */
+export interface RetryPolicy extends Backoff {
+  /** Total attempts including the first (≥ 1). */
+  readonly maxAttempts: number;
+  /** Deadline of each attempt in milliseconds, or `null` for none. Expiry cancels the attempt. */
+  readonly timeout: number | null;
+}
+
+/** A {@link RetryPolicy} as a policy accepts it: every key optional, env-style strings allowed. */
+export interface RetryPolicyInput extends BackoffInput {
+  /** Total attempts including the first, ≥ 1 (default 1). */
+  readonly maxAttempts?: IntegerInput;
+  /** Deadline of each attempt, > 0, or `null` for none (default `null`). */
+  readonly timeout?: DurationInput | null;
+}
+
+/** The io-ts codec behind {@link retryPolicy}. */
+export const RetryPolicyCodec: t.Type<RetryPolicy, RetryPolicy, unknown> = strictStruct(
+  'RetryPolicy',
+  {
+    maxAttempts: withDefault(PositiveInteger, 1),
+    timeout: withDefault(orNull(PositiveDuration), null),
+    ...backoffProps(defaultBackoff),
+  },
+);
+
+/**
+ * Decodes a retry policy, filling defaults: one attempt, no timeout, backoff 0 with
+ * multiplier 2, no cap, no jitter.
+ *
+ * @example
+ * ```ts
+ * retryPolicy({ maxAttempts: '3', timeout: '2s', backoff: 100 });
+ * // { maxAttempts: 3, timeout: 2000, backoff: 100, backoffMultiplier: 2, backoffCap: null, jitter: 'none' }
+ * ```
+ * @throws PolicyError listing every wrong or unknown key.
+ */
+export function retryPolicy(input?: RetryPolicyInput): RetryPolicy {
+  return decodePolicy(RetryPolicyCodec, 'retry policy', input);
+}

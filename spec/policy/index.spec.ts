@@ -1,0 +1,20 @@
+import { expect } from 'chai';
+import * as policy from '../../lib/policy/index.js';
+
+describe('lib/policy/index', () => {
+  it('exports the decoders, codecs and backoff maths', () => {
+    expect(Object.keys(policy).sort()).to.deep.equal([
+      'BackoffCodec',
+      'ConsumerPolicyCodec',
+      'MAX_TIMER_DELAY',
+      'ProducerPolicyCodec',
+      'RetryPolicyCodec',
+      'backoffDelay',
+      'backoffPolicy',
+      'consumerPolicy',
+      'parseDuration',
+      'producerPolicy',
+      'retryPolicy',
+    ]);
+  });
+});
