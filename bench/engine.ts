@@ -3,8 +3,8 @@
  * at concurrency 64, in one process, against baselines run in the same process. Runs the
  * built `dist/` (see `npm run bench:engine`); tsx-transformed sources distort closures.
  *
- * Usage: node .bench/engine.js [count]          throughput table
- *        node .bench/engine.js --rss <mode> <n> one run, prints peak RSS in MiB (child mode)
+ * Usage: node .bench/engine.js [count]                throughput and memory tables
+ *        node .bench/engine.js --rss <contender> <n>  one run, prints peak RSS in MiB (child)
  */
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -115,30 +115,47 @@ async function throughput(count: number): Promise<void> {
   }
 }
 
-function peakRss(mode: LoopMode, count: number): number {
+const pinnedYoungGeneration = ['--min-semi-space-size=16', '--max-semi-space-size=16'];
+const rssContenders: Record<string, (count: number) => Promise<number>> = {
+  batch: (count) => runErgon('batch', count),
+  continuous: (count) => runErgon('continuous', count),
+  'promise-pool': runPromisePool,
+};
+
+function peakRss(contender: string, count: number, flags: string[]): number {
   const output = execFileSync(
     process.execPath,
-    [fileURLToPath(import.meta.url), '--rss', mode, String(count)],
+    [...flags, fileURLToPath(import.meta.url), '--rss', contender, String(count)],
     { encoding: 'utf8' },
   );
   return Number(output.trim());
 }
 
 async function memory(): Promise<void> {
-  console.log('\n| mode | peak RSS 200k (MiB) | peak RSS 2M (MiB) | ratio |');
-  console.log('|---|---:|---:|---:|');
-  for (const mode of ['batch', 'continuous'] as const) {
-    const small = peakRss(mode, 200_000);
-    const large = peakRss(mode, 2_000_000);
-    console.log(
-      `| ${mode} | ${small.toFixed(1)} | ${large.toFixed(1)} | ${(large / small).toFixed(2)} |`,
-    );
+  console.log('\nPeak RSS of one run in a fresh process (MiB)');
+  console.log('| run | V8 flags | 200k | 2M | 2M ÷ 200k |');
+  console.log('|---|---|---:|---:|---:|');
+  for (const [label, flags] of [
+    ['default', []],
+    ['young generation pinned at 16 MiB', pinnedYoungGeneration],
+  ] as const) {
+    for (const contender of Object.keys(rssContenders)) {
+      const small = peakRss(contender, 200_000, [...flags]);
+      const large = peakRss(contender, 2_000_000, [...flags]);
+      const name =
+        contender === 'promise-pool' ? 'raw promise pool (control)' : `ergon-rx ${contender}`;
+      console.log(
+        `| ${name} | ${label} | ${small.toFixed(1)} | ${large.toFixed(1)} | ${(large / small).toFixed(2)} |`,
+      );
+    }
   }
 }
 
 const args = process.argv.slice(2);
 if (args[0] === '--rss') {
-  await runErgon(args[1] as LoopMode, Number(args[2]));
+  const run = rssContenders[args[1] as string];
+  if (run === undefined) throw new Error(`unknown contender ${args[1]}`);
+  await run(Number(args[2]));
   console.log(process.resourceUsage().maxRSS / 1024);
 } else {
   await throughput(Number(args[0] ?? 200_000));

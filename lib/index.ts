@@ -1,4 +1,5 @@
 export { AttemptTimeoutError } from './core/attempt-timeout-error.js';
+export { CancellationError } from './core/cancellation-error.js';
 export { decodeFailureOf, markUndecodable } from './core/decode-failure.js';
 export { describeError } from './core/describe-error.js';
 export { ErgonError } from './core/ergon-error.js';

@@ -1,9 +1,10 @@
 import { defer, Observable, of } from 'rxjs';
 import { FifoQueue } from '../core/fifo-queue.js';
 import type { SettleDecision } from '../core/settle-decision.js';
-import { createTransaction, type Transaction } from '../core/transaction.js';
+import type { Transaction } from '../core/transaction.js';
 import { ConnectorClosedError } from './connector-closed-error.js';
 import type { Connector, ConnectorHealth, FetchRequest } from './connector.js';
+import { MemoryTransaction, type LeaseLedger } from './memory-transaction.js';
 import { SettlementError } from './settlement-error.js';
 
 /** One recorded settlement of a {@link MemoryConnector}. */
@@ -44,8 +45,8 @@ export class MemoryConnector<P = unknown> implements Connector<P> {
   /** How many times `fetch` was subscribed. */
   fetchCount = 0;
 
-  private readonly queue = new FifoQueue<Transaction<P>>();
-  private readonly outstanding = new Set<Transaction<P>>();
+  private readonly queue = new FifoQueue<MemoryTransaction<P>>();
+  private readonly ledger: LeaseLedger<P> = { first: null, size: 0 };
   private iterator: Iterator<P> | undefined;
   private sequence = 0;
   private closed = false;
@@ -69,14 +70,21 @@ export class MemoryConnector<P = unknown> implements Connector<P> {
     });
   }
 
-  /** Adds ready-made transactions behind everything already queued. */
-  enqueue(...transactions: Transaction<P>[]): void {
-    for (const transaction of transactions) this.queue.push(transaction);
+  /**
+   * Adds copies of ready-made transactions (same id, payload and metadata) behind everything
+   * already queued; returns the copies, which are what `fetch` will emit.
+   */
+  enqueue(...transactions: Transaction<P>[]): Transaction<P>[] {
+    return transactions.map((transaction) => {
+      const copy = new MemoryTransaction(transaction.id, transaction.payload, transaction.metadata);
+      this.queue.push(copy);
+      return copy;
+    });
   }
 
   /** Transactions fetched and not settled yet. */
   get unsettled(): number {
-    return this.outstanding.size;
+    return this.ledger.size;
   }
 
   fetch(request: FetchRequest): Observable<Transaction<P>> {
@@ -89,7 +97,7 @@ export class MemoryConnector<P = unknown> implements Connector<P> {
       for (let n = 0; n < request.size && !subscriber.closed; n++) {
         const transaction = this.next();
         if (transaction === undefined) break;
-        this.outstanding.add(transaction);
+        MemoryTransaction.lease(this.ledger, transaction);
         subscriber.next(transaction);
       }
       subscriber.complete();
@@ -97,14 +105,16 @@ export class MemoryConnector<P = unknown> implements Connector<P> {
   }
 
   settle(transaction: Transaction<P>, decision: SettleDecision): void {
-    if (!this.outstanding.delete(transaction)) {
+    if (!MemoryTransaction.release(this.ledger, transaction)) {
       throw new SettlementError(
         `transaction ${transaction.id} was settled twice or was not fetched from this connector`,
       );
     }
     this.counts[decision.type]++;
     if (this.record) this.settlements.push({ transaction, decision });
-    if (decision.type === 'release' && this.redeliver) this.queue.unshift(transaction);
+    if (decision.type === 'release' && this.redeliver) {
+      this.queue.unshift(transaction as MemoryTransaction<P>);
+    }
   }
 
   /** How many transactions wait; reads the rest of a lazy source into memory to count it. */
@@ -121,7 +131,9 @@ export class MemoryConnector<P = unknown> implements Connector<P> {
       this.readSourceToQueue();
       const queued = this.queue.find((transaction) => transaction.id === id);
       if (queued !== undefined) return of(queued);
-      for (const transaction of this.outstanding) if (transaction.id === id) return of(transaction);
+      for (const transaction of MemoryTransaction.leased(this.ledger)) {
+        if (transaction.id === id) return of(transaction);
+      }
       return of(undefined);
     });
   }
@@ -134,11 +146,13 @@ export class MemoryConnector<P = unknown> implements Connector<P> {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    for (const transaction of this.outstanding) this.queue.unshift(transaction);
-    this.outstanding.clear();
+    for (const transaction of [...MemoryTransaction.leased(this.ledger)]) {
+      MemoryTransaction.release(this.ledger, transaction);
+      this.queue.unshift(transaction);
+    }
   }
 
-  private next(): Transaction<P> | undefined {
+  private next(): MemoryTransaction<P> | undefined {
     const queued = this.queue.shift();
     if (queued !== undefined || this.iterator === undefined) return queued;
     const step = this.iterator.next();
@@ -157,7 +171,7 @@ export class MemoryConnector<P = unknown> implements Connector<P> {
     this.iterator = undefined;
   }
 
-  private wrap(payload: P): Transaction<P> {
-    return createTransaction(payload, { id: `${this.idPrefix}${++this.sequence}` });
+  private wrap(payload: P): MemoryTransaction<P> {
+    return new MemoryTransaction(`${this.idPrefix}${++this.sequence}`, payload);
   }
 }

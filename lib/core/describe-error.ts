@@ -5,7 +5,8 @@
  */
 export function describeError(error: unknown): string {
   if (error instanceof Error) {
-    const type = error.name || error.constructor.name || 'Error';
+    const named = error.name && error.name !== 'Error' ? error.name : undefined;
+    const type = named ?? (error.constructor?.name || 'Error');
     return error.message ? `${type}: ${error.message}` : `${type} (no message)`;
   }
   if (typeof error === 'string') return error === '' ? 'empty string thrown' : error;

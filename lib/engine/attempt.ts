@@ -1,5 +1,6 @@
 import log from 'loglevel';
 import { Observable } from 'rxjs';
+import { CancellationError } from '../core/cancellation-error.js';
 import type { Eventually } from '../core/eventually.js';
 import { retryPolicy, type RetryPolicyInput } from '../policy/retry-policy.js';
 import { EngineClock } from './engine-clock.js';
@@ -56,7 +57,7 @@ export function attempt<T>(
     });
     run.start();
     return () => {
-      run.cancel('unsubscribe');
+      run.cancel(new CancellationError('unsubscribe'));
       clock.dispose();
     };
   });

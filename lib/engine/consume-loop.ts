@@ -1,5 +1,6 @@
 import { EMPTY, timer, type Observable, type Subscriber, type Subscription } from 'rxjs';
 import { AttemptTimeoutError } from '../core/attempt-timeout-error.js';
+import { CancellationError } from '../core/cancellation-error.js';
 import { FetchError } from '../core/fetch-error.js';
 import { FifoQueue } from '../core/fifo-queue.js';
 import { LoopTimeoutError } from '../core/loop-timeout-error.js';
@@ -12,6 +13,7 @@ import type { ConsumerPolicy } from '../policy/consumer-policy.js';
 import type { ConsumerTask } from './consumer-task.js';
 import type { EngineClock } from './engine-clock.js';
 import { LifecyclePool, type PoolListener } from './lifecycle-pool.js';
+import { inPromiseReaction } from './promise-reaction.js';
 import { StageRun, type StageOwner } from './stage-run.js';
 
 /**
@@ -35,6 +37,9 @@ export class ConsumeLoop<P, R> implements StageOwner<Transaction<P>>, PoolListen
   private awaitingCompletion = false;
   private intervalDue = false;
   private pause: Subscription | null = null;
+  /** A continuous-mode refill waits for the current burst of promise completions to end. */
+  private refillQueued = false;
+  private burstFreedSlots = false;
   private loopTimer: Subscription | null = null;
   private graceTimer: Subscription | null = null;
   private stopSubscription: Subscription | null = null;
@@ -85,7 +90,7 @@ export class ConsumeLoop<P, R> implements StageOwner<Transaction<P>>, PoolListen
     this.finished = true;
     this.stopping = 'unsubscribe';
     this.disposeTimers();
-    this.fetchRun?.cancel('unsubscribe');
+    this.fetchRun?.cancel(new CancellationError('unsubscribe'));
     this.fetchRun = null;
     this.releaseWaiting('unsubscribe');
     this.pool.cancelAll('unsubscribe');
@@ -149,6 +154,7 @@ export class ConsumeLoop<P, R> implements StageOwner<Transaction<P>>, PoolListen
 
   freed(): void {
     this.awaitingCompletion = false;
+    if (inPromiseReaction()) this.burstFreedSlots = true;
     this.pump();
   }
 
@@ -174,7 +180,7 @@ export class ConsumeLoop<P, R> implements StageOwner<Transaction<P>>, PoolListen
     ) {
       this.pool.start(this.waiting.shift() as Transaction<P>);
     }
-    if (this.fetchRun !== null || this.pause !== null) return;
+    if (this.fetchRun !== null || this.pause !== null || this.refillQueued) return;
     const limit = this.policy.loop.limit;
     if (limit !== null && this.fetched >= limit) this.draining = true;
     if (this.draining || this.stopping !== null) {
@@ -195,6 +201,15 @@ export class ConsumeLoop<P, R> implements StageOwner<Transaction<P>>, PoolListen
     } else {
       size = Math.min(this.concurrency - this.pool.inFlight - this.waiting.length, remaining);
       if (size <= 0) return;
+      if (this.burstFreedSlots) {
+        this.burstFreedSlots = false;
+        this.refillQueued = true;
+        queueMicrotask(() => {
+          this.refillQueued = false;
+          this.pump();
+        });
+        return;
+      }
     }
     this.fetchSize = size;
     this.fetchReceived = 0;
@@ -222,7 +237,7 @@ export class ConsumeLoop<P, R> implements StageOwner<Transaction<P>>, PoolListen
     if (this.finished) return;
     this.stopping = reason;
     this.failure ??= failure;
-    this.fetchRun?.cancel(reason);
+    this.fetchRun?.cancel(new CancellationError(reason));
     this.fetchRun = null;
     this.pause?.unsubscribe();
     this.pause = null;

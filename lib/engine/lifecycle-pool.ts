@@ -7,6 +7,7 @@ import type { ConsumerPolicy } from '../policy/consumer-policy.js';
 import type { ConsumerTask } from './consumer-task.js';
 import type { EngineClock } from './engine-clock.js';
 import { Lifecycle, type LifecycleHost } from './lifecycle.js';
+import { enterPromiseReaction, leavePromiseReaction } from './promise-reaction.js';
 
 /** Where a pool settles transactions (a connector, usually). */
 export interface Settler<P> {
@@ -94,11 +95,20 @@ export class LifecyclePool<P, R> implements LifecycleHost<P, R> {
       });
     } else if (typeof pending.then === 'function') {
       pending.then(
-        () => this.deliver(outcome),
-        (error: unknown) => this.deliver({ ...outcome, settleError: error }),
+        () => this.deliverInPromiseReaction(outcome),
+        (error: unknown) => this.deliverInPromiseReaction({ ...outcome, settleError: error }),
       );
     } else {
       this.deliver(outcome);
+    }
+  }
+
+  private deliverInPromiseReaction(outcome: Outcome<P, R>): void {
+    enterPromiseReaction();
+    try {
+      this.deliver(outcome);
+    } finally {
+      leavePromiseReaction();
     }
   }
 

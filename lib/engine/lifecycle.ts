@@ -1,3 +1,4 @@
+import { CancellationError } from '../core/cancellation-error.js';
 import { decodeFailureOf } from '../core/decode-failure.js';
 import { describeError } from '../core/describe-error.js';
 import type { Eventually } from '../core/eventually.js';
@@ -71,7 +72,7 @@ export class Lifecycle<P, R> implements StageOwner<unknown>, DeadlineTarget {
   /** Cancels whatever runs and ends with a `released` outcome (no-op once ended). */
   cancel(reason: ReleaseReason): void {
     if (this.ended) return;
-    this.run?.cancel(reason);
+    this.run?.cancel(new CancellationError(reason));
     this.end({ status: 'released', transaction: this.transaction, reason });
   }
 

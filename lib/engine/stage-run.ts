@@ -8,6 +8,7 @@ import type { RetryPolicy } from '../policy/retry-policy.js';
 import type { Deadline, DeadlineTarget } from './deadline-queue.js';
 import type { EngineClock } from './engine-clock.js';
 import { AttemptContext, type HandlerScope } from './handler-context.js';
+import { enterPromiseReaction, leavePromiseReaction } from './promise-reaction.js';
 
 /** Who a {@link StageRun} works for: it calls the handler and hears how the stage ended. */
 export interface StageOwner<T> {
@@ -45,8 +46,11 @@ export class StageRun<T> implements DeadlineTarget {
     this.attemptOnce();
   }
 
-  /** Stops the stage: aborts the current attempt or backoff; the owner hears nothing more. */
-  cancel(reason: unknown): void {
+  /**
+   * Stops the stage: aborts the current attempt (its signal's reason is `reason`) or backoff;
+   * the owner hears nothing more.
+   */
+  cancel(reason: Error): void {
     if (this.over) return;
     this.over = true;
     const context = this.context;
@@ -97,8 +101,22 @@ export class StageRun<T> implements DeadlineTarget {
       if (this.context === context) this.subscription = subscription;
     } else if (typeof (result as PromiseLike<T>).then === 'function') {
       (result as PromiseLike<T>).then(
-        (value) => this.attemptSucceeded(context, value),
-        (error: unknown) => this.attemptFailed(context, error),
+        (value) => {
+          enterPromiseReaction();
+          try {
+            this.attemptSucceeded(context, value);
+          } finally {
+            leavePromiseReaction();
+          }
+        },
+        (error: unknown) => {
+          enterPromiseReaction();
+          try {
+            this.attemptFailed(context, error);
+          } finally {
+            leavePromiseReaction();
+          }
+        },
       );
     } else {
       this.attemptSucceeded(context, result as T);

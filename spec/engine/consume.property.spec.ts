@@ -132,9 +132,9 @@ class RandomConnector implements Connector<number> {
 }
 
 function runScenario(s: Scenario): void {
-  const testScheduler = new TestScheduler((actual, expected) =>
-    expect(actual).to.deep.equal(expected),
-  );
+  const testScheduler = new TestScheduler((actual, expected) => {
+    expect(actual).to.deep.equal(expected);
+  });
   testScheduler.run(({ cold }) => {
     const connector = new RandomConnector(s);
     const active = new Set<string>();
@@ -241,7 +241,9 @@ describe('consume (property-based)', () => {
         fc.integer({ min: 1, max: 8 }),
         fc.constantFrom('batch' as const, 'continuous' as const),
         (size, concurrency, mode) => {
-          const testScheduler = new TestScheduler((a, b) => expect(a).to.deep.equal(b));
+          const testScheduler = new TestScheduler((actual, expected) => {
+            expect(actual).to.deep.equal(expected);
+          });
           testScheduler.run(() => {
             const s: Scenario = {
               sourceSize: size,

@@ -5,7 +5,9 @@ import { consume, consumerTask } from '../../lib/index.js';
 import { MarbleConnector, marbleHandler, summarize } from '../../lib/testing/index.js';
 
 function scheduler(): TestScheduler {
-  return new TestScheduler((actual, expected) => expect(actual).to.deep.equal(expected));
+  return new TestScheduler((actual, expected) => {
+    expect(actual).to.deep.equal(expected);
+  });
 }
 
 describe('ergon-rx/testing', () => {
