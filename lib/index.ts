@@ -39,6 +39,7 @@ export { processWith } from './engine/process-with.js';
 export { TaskDefinitionError } from './engine/task-definition-error.js';
 
 export { ConnectorClosedError } from './connector/connector-closed-error.js';
+export { ConnectorContractError } from './connector/connector-contract-error.js';
 export type { Connector, ConnectorHealth, FetchRequest, Service } from './connector/connector.js';
 export {
   MemoryConnector,

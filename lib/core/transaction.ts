@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { describeValue } from './describe-value.js';
 import { InvalidTransactionError } from './invalid-transaction-error.js';
 
 /**
@@ -60,8 +61,4 @@ export function createTransaction<P>(payload: P, init?: TransactionInit): Transa
     }
   }
   return Object.freeze({ id, payload, metadata });
-}
-
-function describeValue(value: unknown): string {
-  return `${typeof value} ${JSON.stringify(value) ?? String(value)}`;
 }

@@ -1,4 +1,11 @@
-import { EMPTY, timer, type Observable, type Subscriber, type Subscription } from 'rxjs';
+import {
+  EMPTY,
+  isObservable,
+  timer,
+  type Observable,
+  type Subscriber,
+  type Subscription,
+} from 'rxjs';
 import { AttemptTimeoutError } from '../core/attempt-timeout-error.js';
 import { CancellationError } from '../core/cancellation-error.js';
 import { FetchError } from '../core/fetch-error.js';
@@ -7,7 +14,9 @@ import { LoopTimeoutError } from '../core/loop-timeout-error.js';
 import type { Outcome } from '../core/outcome.js';
 import type { ReleaseReason } from '../core/settle-decision.js';
 import type { Transaction } from '../core/transaction.js';
+import { ConnectorContractError } from '../connector/connector-contract-error.js';
 import type { Connector } from '../connector/connector.js';
+import { describeValue } from '../core/describe-value.js';
 import { backoffDelay } from '../policy/backoff-delay.js';
 import type { ConsumerPolicy } from '../policy/consumer-policy.js';
 import type { ConsumerTask } from './consumer-task.js';
@@ -102,10 +111,25 @@ export class ConsumeLoop<P, R> implements StageOwner<Transaction<P>>, PoolListen
   invoke(): Observable<Transaction<P>> {
     const size = this.fetchSize - this.fetchReceived;
     if (size <= 0) return EMPTY;
-    return this.connector.fetch({ size, extra: this.policy.fetch.extra });
+    const fetched: unknown = this.connector.fetch({ size, extra: this.policy.fetch.extra });
+    if (!isObservable(fetched)) {
+      throw new ConnectorContractError(
+        `connector.fetch must return an Observable of transactions, got ${describeValue(fetched)}`,
+      );
+    }
+    return fetched as Observable<Transaction<P>>;
   }
 
-  received(_run: StageRun<Transaction<P>>, transaction: Transaction<P>): void {
+  received(run: StageRun<Transaction<P>>, transaction: Transaction<P>): void {
+    if (typeof (transaction as Partial<Transaction> | null)?.id !== 'string') {
+      this.broken(
+        run,
+        new ConnectorContractError(
+          `connector.fetch emitted ${describeValue(transaction)}, not a transaction (see createTransaction)`,
+        ),
+      );
+      return;
+    }
     this.fetchReceived++;
     const limit = this.policy.loop.limit;
     if (limit !== null && this.fetched >= limit) {
@@ -143,6 +167,16 @@ export class ConsumeLoop<P, R> implements StageOwner<Transaction<P>>, PoolListen
     this.fetchRun = null;
     this.failure = new FetchError(error, error instanceof AttemptTimeoutError);
     this.draining = true;
+    this.pump();
+  }
+
+  /** The connector broke its contract: stop fetching, drain what is valid, then fail. */
+  private broken(run: StageRun<Transaction<P>>, error: ConnectorContractError): void {
+    if (this.failure !== null) return;
+    this.failure = error;
+    this.draining = true;
+    run.cancel(error);
+    if (run === this.fetchRun) this.fetchRun = null;
     this.pump();
   }
 
@@ -224,8 +258,8 @@ export class ConsumeLoop<P, R> implements StageOwner<Transaction<P>>, PoolListen
     run.start();
   }
 
+  /** Waits before the next fetch; a zero delay still yields to the event loop (no busy poll). */
   private pauseFor(delay: number): void {
-    if (delay <= 0) return;
     this.pause = timer(delay, this.clock.scheduler).subscribe(() => {
       this.pause = null;
       this.pump();

@@ -1,4 +1,5 @@
 import { Observable } from 'rxjs';
+import { ConnectorContractError } from '../connector/connector-contract-error.js';
 import type { Connector } from '../connector/connector.js';
 import type { Outcome } from '../core/outcome.js';
 import { consumerPolicy, type ConsumerPolicyInput } from '../policy/consumer-policy.js';
@@ -6,6 +7,7 @@ import { ConsumeLoop } from './consume-loop.js';
 import type { ConsumerTask } from './consumer-task.js';
 import { EngineClock } from './engine-clock.js';
 import type { EngineOptions } from './engine-options.js';
+import { requireConsumerTask } from './require-consumer-task.js';
 
 /** Options of {@link consume}. */
 export interface ConsumeOptions extends EngineOptions {
@@ -53,6 +55,10 @@ export function consume<P, R, S>(
   policy?: ConsumerPolicyInput,
   options: ConsumeOptions = {},
 ): Observable<Outcome<P, R>> {
+  if (typeof (connector as Partial<Connector<P>> | null)?.fetch !== 'function') {
+    throw new ConnectorContractError('consume expects a connector with a fetch(request) method');
+  }
+  requireConsumerTask(task, 'consume');
   const decoded = consumerPolicy(policy);
   return new Observable<Outcome<P, R>>((subscriber) => {
     const loop = new ConsumeLoop<P, R>(

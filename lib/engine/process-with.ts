@@ -7,6 +7,7 @@ import type { ConsumerTask } from './consumer-task.js';
 import { EngineClock } from './engine-clock.js';
 import type { EngineOptions } from './engine-options.js';
 import { LifecyclePool, type PoolListener } from './lifecycle-pool.js';
+import { requireConsumerTask } from './require-consumer-task.js';
 
 /**
  * Runs every transaction of the source through `task`'s lifecycle with at most
@@ -39,6 +40,7 @@ export function processWith<P, R, S>(
   policy?: ConsumerPolicyInput,
   options: EngineOptions = {},
 ): OperatorFunction<Transaction<P>, Outcome<P, R>> {
+  requireConsumerTask(task, 'processWith');
   const decoded = consumerPolicy(policy);
   const concurrency = decoded.loop.concurrency.value;
   return (source) =>
