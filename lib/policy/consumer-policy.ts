@@ -41,7 +41,10 @@ export interface ConsumerPolicy {
     readonly concurrency: { readonly value: number };
     /** Most transactions the loop fetches in all, or `null` for no limit. */
     readonly limit: number | null;
-    /** Deadline of a non-streaming loop in milliseconds, or `null` for none. */
+    /**
+     * Deadline of the whole loop (streaming too) in milliseconds, or `null` for none. On expiry
+     * in-flight work is cancelled and released, then the loop errors with `LoopTimeoutError`.
+     */
     readonly timeout: number | null;
     /** Keep polling with empty-queue backoff instead of completing on the first empty fetch. */
     readonly streaming: boolean;
