@@ -1,4 +1,5 @@
 import { defer, Observable, of } from 'rxjs';
+import { decodeFailureOf, markUndecodable } from '../core/decode-failure.js';
 import { FifoQueue } from '../core/fifo-queue.js';
 import type { SettleDecision } from '../core/settle-decision.js';
 import type { Transaction } from '../core/transaction.js';
@@ -45,6 +46,9 @@ export class MemoryConnector<P = unknown> implements Connector<P> {
   /** How many times `fetch` was subscribed. */
   fetchCount = 0;
 
+  /** Released (and, on close, unsettled) transactions, served first, in release order. */
+  private readonly redelivery = new FifoQueue<MemoryTransaction<P>>();
+  /** Fed and enqueued transactions, served after the seed source. */
   private readonly queue = new FifoQueue<MemoryTransaction<P>>();
   private readonly ledger: LeaseLedger<P> = { first: null, size: 0 };
   private iterator: Iterator<P> | undefined;
@@ -61,7 +65,10 @@ export class MemoryConnector<P = unknown> implements Connector<P> {
     this.idPrefix = options.idPrefix ?? 'tx-';
   }
 
-  /** Adds payloads behind everything already queued; returns the transactions made for them. */
+  /**
+   * Adds payloads behind everything already queued, the rest of the seed source included;
+   * returns the transactions made for them.
+   */
   feed(...payloads: P[]): Transaction<P>[] {
     return payloads.map((payload) => {
       const transaction = this.wrap(payload);
@@ -71,12 +78,14 @@ export class MemoryConnector<P = unknown> implements Connector<P> {
   }
 
   /**
-   * Adds copies of ready-made transactions (same id, payload and metadata) behind everything
-   * already queued; returns the copies, which are what `fetch` will emit.
+   * Adds copies of ready-made transactions (same id, payload, metadata and decode failure)
+   * behind everything already queued; returns the copies, which are what `fetch` will emit.
    */
   enqueue(...transactions: Transaction<P>[]): Transaction<P>[] {
     return transactions.map((transaction) => {
       const copy = new MemoryTransaction(transaction.id, transaction.payload, transaction.metadata);
+      const decodeFailure = decodeFailureOf(transaction);
+      if (decodeFailure !== undefined) markUndecodable(copy, decodeFailure);
       this.queue.push(copy);
       return copy;
     });
@@ -113,7 +122,7 @@ export class MemoryConnector<P = unknown> implements Connector<P> {
     this.counts[decision.type]++;
     if (this.record) this.settlements.push({ transaction, decision });
     if (decision.type === 'release' && this.redeliver) {
-      this.queue.unshift(transaction as MemoryTransaction<P>);
+      this.redelivery.push(transaction as MemoryTransaction<P>);
     }
   }
 
@@ -121,7 +130,7 @@ export class MemoryConnector<P = unknown> implements Connector<P> {
   count(): Observable<number> {
     return defer(() => {
       this.readSourceToQueue();
-      return of(this.queue.length);
+      return of(this.redelivery.length + this.queue.length);
     });
   }
 
@@ -129,7 +138,8 @@ export class MemoryConnector<P = unknown> implements Connector<P> {
   fetchById(id: string): Observable<Transaction<P> | undefined> {
     return defer(() => {
       this.readSourceToQueue();
-      const queued = this.queue.find((transaction) => transaction.id === id);
+      const byId = (transaction: Transaction<P>): boolean => transaction.id === id;
+      const queued = this.redelivery.find(byId) ?? this.queue.find(byId);
       if (queued !== undefined) return of(queued);
       for (const transaction of MemoryTransaction.leased(this.ledger)) {
         if (transaction.id === id) return of(transaction);
@@ -142,33 +152,36 @@ export class MemoryConnector<P = unknown> implements Connector<P> {
     return defer(() => of({ healthy: !this.closed, state: this.closed ? 'closed' : 'open' }));
   }
 
-  /** Closes the connector; unsettled transactions go back to the queue. */
+  /** Closes the connector; unsettled transactions go back to be redelivered, oldest first. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    for (const transaction of [...MemoryTransaction.leased(this.ledger)]) {
+    for (const transaction of [...MemoryTransaction.leased(this.ledger)].reverse()) {
       MemoryTransaction.release(this.ledger, transaction);
-      this.queue.unshift(transaction);
+      this.redelivery.push(transaction);
     }
   }
 
+  /** Redeliveries first, then the seed source, then what was fed. */
   private next(): MemoryTransaction<P> | undefined {
-    const queued = this.queue.shift();
-    if (queued !== undefined || this.iterator === undefined) return queued;
-    const step = this.iterator.next();
-    if (step.done === true) {
+    const redelivered = this.redelivery.shift();
+    if (redelivered !== undefined) return redelivered;
+    if (this.iterator !== undefined) {
+      const step = this.iterator.next();
+      if (step.done !== true) return this.wrap(step.value);
       this.iterator = undefined;
-      return undefined;
     }
-    return this.wrap(step.value);
+    return this.queue.shift();
   }
 
   private readSourceToQueue(): void {
     if (this.iterator === undefined) return;
+    const fed = this.queue.drain();
     for (let step = this.iterator.next(); step.done !== true; step = this.iterator.next()) {
       this.queue.push(this.wrap(step.value));
     }
     this.iterator = undefined;
+    for (const transaction of fed) this.queue.push(transaction);
   }
 
   private wrap(payload: P): MemoryTransaction<P> {

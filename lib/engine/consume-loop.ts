@@ -81,7 +81,11 @@ export class ConsumeLoop<P, R> implements StageOwner<Transaction<P>>, PoolListen
       );
     }
     if (stop$ !== undefined) {
-      this.stopSubscription = stop$.subscribe(() => this.stop());
+      // A stop signal that fails still means "stop": stopping gracefully loses nothing.
+      this.stopSubscription = stop$.subscribe({
+        next: () => this.stop(),
+        error: () => this.stop(),
+      });
     }
     this.pump();
   }

@@ -68,7 +68,7 @@ export function consume<P, R, S>(
       new EngineClock(options.scheduler),
       subscriber,
     );
+    subscriber.add(() => loop.teardown());
     loop.run(options.stop$);
-    return () => loop.teardown();
   });
 }

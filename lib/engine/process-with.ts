@@ -1,4 +1,4 @@
-import { Observable, type OperatorFunction } from 'rxjs';
+import { Observable, type OperatorFunction, type Subscription } from 'rxjs';
 import { FifoQueue } from '../core/fifo-queue.js';
 import type { Outcome } from '../core/outcome.js';
 import type { Transaction } from '../core/transaction.js';
@@ -59,7 +59,7 @@ export function processWith<P, R, S>(
         pumping = true;
         do {
           pumpAgain = false;
-          while (waiting.length > 0 && pool.inFlight < concurrency) {
+          while (!subscriber.closed && waiting.length > 0 && pool.inFlight < concurrency) {
             pool.start(waiting.shift() as Transaction<P>);
           }
         } while (pumpAgain);
@@ -81,8 +81,16 @@ export function processWith<P, R, S>(
         null,
         listener,
       );
-      const subscription = source.subscribe({
+      let subscription: Subscription | null = null;
+      subscriber.add(() => {
+        subscription?.unsubscribe();
+        waiting.drain();
+        pool.cancelAll('unsubscribe');
+        clock.dispose();
+      });
+      subscription = source.subscribe({
         next: (transaction) => {
+          if (subscriber.closed) return;
           waiting.push(transaction);
           pump();
         },
@@ -96,11 +104,6 @@ export function processWith<P, R, S>(
           pump();
         },
       });
-      return () => {
-        subscription.unsubscribe();
-        waiting.drain();
-        pool.cancelAll('unsubscribe');
-        clock.dispose();
-      };
+      if (subscriber.closed) subscription.unsubscribe();
     });
 }

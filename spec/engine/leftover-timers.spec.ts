@@ -1,0 +1,93 @@
+import { expect } from 'chai';
+import { from, Subject } from 'rxjs';
+import sinon from 'sinon';
+import {
+  attempt,
+  consume,
+  consumerTask,
+  createTransaction,
+  MemoryConnector,
+  processWith,
+  type Transaction,
+} from '../../lib/index.js';
+
+/**
+ * A timer left armed after a run ends keeps a Node process alive (the default runtime budget
+ * is 60 s): every run must clean up after itself.
+ */
+describe('no timers left behind', () => {
+  let clock: sinon.SinonFakeTimers;
+  beforeEach(() => {
+    clock = sinon.useFakeTimers({
+      toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'],
+    });
+  });
+  afterEach(() => clock.restore());
+
+  const task = consumerTask({ process: (tx: Transaction<number>) => tx.payload });
+
+  it('attempt with a long timeout that succeeded', async () => {
+    attempt(() => Promise.resolve(1), { timeout: 60_000, maxAttempts: 3 }).subscribe();
+    await clock.tickAsync(0);
+    expect(clock.countTimers()).to.equal(0);
+  });
+
+  it('attempt unsubscribed during its backoff', async () => {
+    const subscription = attempt(
+      () => {
+        throw new Error('x');
+      },
+      { maxAttempts: 3, backoff: 10_000 },
+    ).subscribe({ error: () => undefined });
+    subscription.unsubscribe();
+    await clock.tickAsync(0);
+    expect(clock.countTimers()).to.equal(0);
+  });
+
+  it('a consume loop that completed (default 60 s runtime budget)', async () => {
+    let completed = false;
+    consume(new MemoryConnector({ source: [1, 2, 3] }), task, {
+      loop: { concurrency: { value: 2 }, timeout: 120_000 },
+    }).subscribe({ complete: () => (completed = true) });
+    await clock.tickAsync(0);
+    expect(completed).to.equal(true);
+    expect(clock.countTimers()).to.equal(0);
+  });
+
+  it('a streaming consume loop stopped by stop$', async () => {
+    const stop$ = new Subject<void>();
+    let completed = false;
+    consume(
+      new MemoryConnector<number>(),
+      task,
+      { loop: { streaming: true } },
+      { stop$ },
+    ).subscribe({
+      complete: () => (completed = true),
+    });
+    await clock.tickAsync(150);
+    stop$.next();
+    await clock.tickAsync(0);
+    expect(completed).to.equal(true);
+    expect(clock.countTimers()).to.equal(0);
+  });
+
+  it('a consume loop unsubscribed while work hangs', async () => {
+    const hung = consumerTask({ process: () => new Promise<never>(() => undefined) });
+    const subscription = consume(new MemoryConnector({ source: [1] }), hung).subscribe();
+    await clock.tickAsync(10);
+    subscription.unsubscribe();
+    await clock.tickAsync(0);
+    expect(clock.countTimers()).to.equal(0);
+  });
+
+  it('processWith after its source completed', async () => {
+    let completed = false;
+    from([createTransaction(1), createTransaction(2)])
+      .pipe(processWith(task))
+      .subscribe({ complete: () => (completed = true) });
+    await clock.tickAsync(0);
+    expect(completed).to.equal(true);
+    expect(clock.countTimers()).to.equal(0);
+  });
+});
