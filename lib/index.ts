@@ -40,7 +40,16 @@ export { TaskDefinitionError } from './engine/task-definition-error.js';
 
 export { ConnectorClosedError } from './connector/connector-closed-error.js';
 export { ConnectorContractError } from './connector/connector-contract-error.js';
-export type { Connector, ConnectorHealth, FetchRequest, Service } from './connector/connector.js';
+export type {
+  Connector,
+  ConnectorHealth,
+  DispatchFailure,
+  DispatchReport,
+  FetchRequest,
+  Service,
+} from './connector/connector.js';
+export { jsonCodec, PayloadDecodeError, type PayloadCodec } from './connector/payload-codec.js';
+export { traceHeaders, traceMetadata, traceMetadataKeys } from './connector/trace-headers.js';
 export {
   MemoryConnector,
   type MemoryConnectorOptions,

@@ -11,6 +11,21 @@ export interface FetchRequest {
   readonly extra: Readonly<Record<string, unknown>>;
 }
 
+/** One transaction of a dispatched batch that the destination did not take. */
+export interface DispatchFailure<P = unknown> {
+  readonly transaction: Transaction<P>;
+  readonly error: unknown;
+}
+
+/**
+ * What a dispatch reports when it resolves: the transactions that failed (a partial
+ * failure). Resolving with nothing, or with an empty `failed`, means every transaction was
+ * taken (confirmed by the destination, for brokers with confirms).
+ */
+export interface DispatchReport<P = unknown> {
+  readonly failed: readonly DispatchFailure<P>[];
+}
+
 /** What `health()` reports, for supervision and readiness probes. */
 export interface ConnectorHealth {
   readonly healthy: boolean;
@@ -34,6 +49,14 @@ export interface Connector<P = unknown> {
    * cancelled). The loop waits for it before it frees the transaction's slot.
    */
   settle?(transaction: Transaction<P>, decision: SettleDecision): Eventually<void>;
+  /**
+   * Sends a batch to the destination and resolves once the destination has it (after
+   * publisher confirms, a committed insert, …). Rejecting means the whole batch failed (the
+   * engine retries it per policy); resolving with a {@link DispatchReport} names the
+   * transactions that failed on their own. Connectors put the W3C trace context in what they
+   * send (see `traceHeaders`).
+   */
+  dispatch?(transactions: readonly Transaction<P>[]): Eventually<DispatchReport<P> | void>;
   /** Looks one transaction up by id; resolves `undefined` when there is none. */
   fetchById?(id: string): ObservableInput<Transaction<P> | undefined>;
   /** How many transactions wait in the source (when the source can tell). */

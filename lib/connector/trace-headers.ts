@@ -1,0 +1,51 @@
+import { context, propagation } from '@opentelemetry/api';
+import type { Transaction } from '../core/transaction.js';
+
+/** The metadata keys that carry a transaction's W3C trace context between tasks. */
+export const traceMetadataKeys = ['traceparent', 'tracestate'] as const;
+
+/**
+ * The W3C trace headers to send with an outbound transaction: the context active where it is
+ * dispatched (the dispatch span, when telemetry is on), else the `traceparent`/`tracestate`
+ * the transaction already carries in its metadata. Empty when there is neither.
+ *
+ * @example
+ * ```ts
+ * channel.publish(exchange, key, body, { headers: { ...traceHeaders(transaction) } });
+ * ```
+ */
+export function traceHeaders(transaction: Transaction): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const key of traceMetadataKeys) {
+    const value = transaction.metadata[key];
+    if (typeof value === 'string') headers[key] = value;
+  }
+  propagation.inject(context.active(), headers);
+  return headers;
+}
+
+function headerText(value: unknown): string | undefined {
+  if (typeof value === 'string') return value;
+  if (value instanceof Uint8Array) return Buffer.from(value).toString('utf8');
+  return undefined;
+}
+
+/**
+ * The trace metadata to put on a fetched transaction, read from the message's headers (any
+ * case; values may be strings or bytes, as drivers hand them over).
+ *
+ * @example
+ * ```ts
+ * createTransaction(payload, { id, metadata: { ...traceMetadata(message.properties.headers ?? {}) } });
+ * ```
+ */
+export function traceMetadata(headers: Readonly<Record<string, unknown>>): Record<string, string> {
+  const metadata: Record<string, string> = {};
+  const lowerCased: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(headers)) lowerCased[key.toLowerCase()] = value;
+  for (const key of traceMetadataKeys) {
+    const value = headerText(lowerCased[key]);
+    if (value !== undefined) metadata[key] = value;
+  }
+  return metadata;
+}
