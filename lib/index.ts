@@ -1,6 +1,7 @@
 export { AttemptTimeoutError } from './core/attempt-timeout-error.js';
 export { CancellationError } from './core/cancellation-error.js';
 export { decodeFailureOf, markUndecodable } from './core/decode-failure.js';
+export { DeliveryLostError } from './core/delivery-lost-error.js';
 export { describeError } from './core/describe-error.js';
 export { ErgonError } from './core/ergon-error.js';
 export type { Eventually } from './core/eventually.js';

@@ -11,7 +11,9 @@ export type ReleaseReason =
   /** The loop failed (for instance the fetch kept failing) and cancelled outstanding work. */
   | 'loopError'
   /** A connector returned more than `loop.limit` allowed; the surplus goes back unprocessed. */
-  | 'overLimit';
+  | 'overLimit'
+  /** The connector lost the delivery before it could settle it; the broker redelivers it. */
+  | 'connectionLost';
 
 /**
  * What a connector must do with a fetched transaction once its lifecycle ended:

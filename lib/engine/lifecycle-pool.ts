@@ -1,4 +1,5 @@
 import { isObservable } from 'rxjs';
+import { DeliveryLostError } from '../core/delivery-lost-error.js';
 import type { Eventually } from '../core/eventually.js';
 import { settleDecisionFor, type Outcome } from '../core/outcome.js';
 import type { ReleaseReason, SettleDecision } from '../core/settle-decision.js';
@@ -83,20 +84,20 @@ export class LifecyclePool<P, R> implements LifecycleHost<P, R> {
     try {
       pending = settler.settle(outcome.transaction, settleDecisionFor(outcome));
     } catch (error) {
-      this.deliver({ ...outcome, settleError: error });
+      this.deliver(settleFailed(outcome, error));
       return;
     }
     if (pending === undefined || pending === null || typeof pending !== 'object') {
       this.deliver(outcome);
     } else if (isObservable(pending)) {
       pending.subscribe({
-        error: (error: unknown) => this.deliver({ ...outcome, settleError: error }),
+        error: (error: unknown) => this.deliver(settleFailed(outcome, error)),
         complete: () => this.deliver(outcome),
       });
     } else if (typeof pending.then === 'function') {
       pending.then(
         () => this.deliverInPromiseReaction(outcome),
-        (error: unknown) => this.deliverInPromiseReaction({ ...outcome, settleError: error }),
+        (error: unknown) => this.deliverInPromiseReaction(settleFailed(outcome, error)),
       );
     } else {
       this.deliver(outcome);
@@ -117,4 +118,20 @@ export class LifecyclePool<P, R> implements LifecycleHost<P, R> {
     this.listener.outcome(outcome);
     this.listener.freed();
   }
+}
+
+/**
+ * The outcome to report when settling failed: `released` (reason `connectionLost`) when the
+ * delivery is gone and will be redelivered, otherwise the outcome with its `settleError`.
+ */
+function settleFailed<P, R>(outcome: Outcome<P, R>, error: unknown): Outcome<P, R> {
+  if (error instanceof DeliveryLostError) {
+    return {
+      status: 'released',
+      transaction: outcome.transaction,
+      reason: 'connectionLost',
+      settleError: error,
+    };
+  }
+  return { ...outcome, settleError: error };
 }
