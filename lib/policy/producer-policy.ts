@@ -9,7 +9,8 @@ import type { IntegerInput } from './integer.js';
 import { NonNegativeInteger, PositiveInteger } from './integer.js';
 import { orNull } from './or-null.js';
 import { PolicyNameCodec } from './policy-name.js';
-import type { RetryPolicy } from './retry-policy.js';
+import type { RetryPolicy, RetryPolicyInput } from './retry-policy.js';
+import { RetryPolicyCodec } from './retry-policy.js';
 import type { StagePolicyInput } from './stage-policy-codec.js';
 import { StagePolicyCodec } from './stage-policy-codec.js';
 import { strictStruct } from './strict-struct.js';
@@ -40,7 +41,11 @@ export interface ProducerPolicy {
   readonly prepare: StagePolicy;
   readonly success: StagePolicy;
   readonly exception: StagePolicy;
-  readonly dispatch: { readonly retry: RetryPolicy };
+  readonly dispatch: {
+    readonly retry: RetryPolicy;
+    /** `value`: most batches being dispatched at once (default 1). */
+    readonly concurrency: { readonly value: number };
+  };
 }
 
 /**
@@ -63,7 +68,10 @@ export interface ProducerPolicyInput {
   readonly prepare?: StagePolicyInput | null;
   readonly success?: StagePolicyInput | null;
   readonly exception?: StagePolicyInput | null;
-  readonly dispatch?: StagePolicyInput | null;
+  readonly dispatch?: {
+    readonly retry?: RetryPolicyInput | null;
+    readonly concurrency?: ConcurrencyInput | null;
+  } | null;
 }
 
 /** The io-ts codec behind {@link producerPolicy}. */
@@ -84,7 +92,10 @@ export const ProducerPolicyCodec: t.Type<ProducerPolicy, ProducerPolicy, unknown
     prepare: StagePolicyCodec,
     success: StagePolicyCodec,
     exception: StagePolicyCodec,
-    dispatch: StagePolicyCodec,
+    dispatch: strictStruct('DispatchPolicy', {
+      retry: RetryPolicyCodec,
+      concurrency: ConcurrencyCodec,
+    }),
   },
 );
 

@@ -25,7 +25,7 @@ const defaults: ProducerPolicy = {
   prepare: { retry: defaultRetry },
   success: { retry: defaultRetry },
   exception: { retry: defaultRetry },
-  dispatch: { retry: defaultRetry },
+  dispatch: { retry: defaultRetry, concurrency: { value: 1 } },
 };
 
 describe('producerPolicy', () => {
@@ -46,7 +46,10 @@ describe('producerPolicy', () => {
           timeout: '10m',
         },
         transactionRuntime: { timeout: 'none' },
-        dispatch: { retry: { maxAttempts: '5', backoff: '100ms', backoffCap: '10s' } },
+        dispatch: {
+          retry: { maxAttempts: '5', backoff: '100ms', backoffCap: '10s' },
+          concurrency: { value: '3' },
+        },
       }),
     ).to.deep.equal({
       ...defaults,
@@ -58,7 +61,10 @@ describe('producerPolicy', () => {
         timeout: 600_000,
       },
       transactionRuntime: { timeout: null },
-      dispatch: { retry: { ...defaultRetry, maxAttempts: 5, backoff: 100, backoffCap: 10_000 } },
+      dispatch: {
+        retry: { ...defaultRetry, maxAttempts: 5, backoff: 100, backoffCap: 10_000 },
+        concurrency: { value: 3 },
+      },
     });
   });
 
