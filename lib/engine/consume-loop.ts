@@ -19,6 +19,7 @@ import type { Connector } from '../connector/connector.js';
 import { describeValue } from '../core/describe-value.js';
 import { backoffDelay } from '../policy/backoff-delay.js';
 import type { ConsumerPolicy } from '../policy/consumer-policy.js';
+import { ConsumerPlan } from './consumer-plan.js';
 import type { ConsumerTask } from './consumer-task.js';
 import type { EngineClock } from './engine-clock.js';
 import { LifecyclePool, type PoolListener } from './lifecycle-pool.js';
@@ -63,12 +64,12 @@ export class ConsumeLoop<P, R> implements StageOwner<Transaction<P>>, PoolListen
 
   constructor(
     private readonly connector: Connector<P>,
-    task: ConsumerTask<P, R, unknown>,
+    private readonly task: ConsumerTask<P, R, unknown>,
     private readonly policy: ConsumerPolicy,
     private readonly clock: EngineClock,
     private readonly subscriber: Subscriber<Outcome<P, R>>,
   ) {
-    this.pool = new LifecyclePool(task, policy, clock, connector, this);
+    this.pool = new LifecyclePool(new ConsumerPlan(task, policy), clock, connector, this);
     this.concurrency = policy.loop.concurrency.value;
     this.batchSize = policy.fetch.batch.size ?? this.concurrency;
   }
@@ -255,7 +256,7 @@ export class ConsumeLoop<P, R> implements StageOwner<Transaction<P>>, PoolListen
       this.clock,
       this.policy.fetch.retry,
       'fetch',
-      this.pool.task,
+      this.task,
       this,
     );
     this.fetchRun = run;

@@ -4,10 +4,8 @@ import type { Eventually } from '../core/eventually.js';
 import { settleDecisionFor, type Outcome } from '../core/outcome.js';
 import type { ReleaseReason, SettleDecision } from '../core/settle-decision.js';
 import type { Transaction } from '../core/transaction.js';
-import type { ConsumerPolicy } from '../policy/consumer-policy.js';
-import type { ConsumerTask } from './consumer-task.js';
 import type { EngineClock } from './engine-clock.js';
-import { Lifecycle, type LifecycleHost } from './lifecycle.js';
+import { Lifecycle, type LifecycleHost, type LifecyclePlan } from './lifecycle.js';
 import { enterPromiseReaction, leavePromiseReaction } from './promise-reaction.js';
 
 /** Where a pool settles transactions (a connector, usually). */
@@ -34,8 +32,7 @@ export class LifecyclePool<P, R> implements LifecycleHost<P, R> {
   private first: Lifecycle<P, R> | null = null;
 
   constructor(
-    readonly task: ConsumerTask<P, R, unknown>,
-    readonly policy: ConsumerPolicy,
+    readonly plan: LifecyclePlan<P, R>,
     readonly clock: EngineClock,
     private readonly settler: Settler<P> | null,
     private readonly listener: PoolListener<P, R>,

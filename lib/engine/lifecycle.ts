@@ -6,28 +6,55 @@ import type { Outcome } from '../core/outcome.js';
 import type { ReleaseReason } from '../core/settle-decision.js';
 import type { Transaction } from '../core/transaction.js';
 import { TransactionError } from '../core/transaction-error.js';
-import type { ConsumerPolicy } from '../policy/consumer-policy.js';
-import type { ConsumerTask } from './consumer-task.js';
+import type { RetryPolicy } from '../policy/retry-policy.js';
 import type { Deadline, DeadlineTarget } from './deadline-queue.js';
 import type { EngineClock } from './engine-clock.js';
-import type { AttemptContext } from './handler-context.js';
+import type { AttemptContext, HandlerScope } from './handler-context.js';
 import { StageRun, type StageOwner } from './stage-run.js';
 
-type LifecycleStage = 'process' | 'success' | 'exception';
+/** The stage that does a task's main work: `process` for consumers, `prepare` for producers. */
+export type MainStage = 'process' | 'prepare';
 
-/** What a lifecycle needs from the run it belongs to. */
+/** A stage that runs a handler. */
+export type HandlerStage = MainStage | 'success' | 'exception';
+
+/** How a kind of task runs one transaction: its handlers, stages and policies. */
+export interface LifecyclePlan<P, R> {
+  readonly scope: HandlerScope<unknown>;
+  readonly mainStage: MainStage;
+  /** `transactionRuntime.timeout`: budget over everything before the exception stage. */
+  readonly budget: number | null;
+  readonly hasSuccessHandler: boolean;
+  readonly hasExceptionHandler: boolean;
+  retryFor(stage: HandlerStage): RetryPolicy;
+  /** Calls the handler of `stage`; `input` is the result (success) or the error (exception). */
+  invoke(
+    stage: HandlerStage,
+    transaction: Transaction<P>,
+    input: unknown,
+    context: AttemptContext,
+  ): Eventually<unknown>;
+  /**
+   * When present, takes the main stage's value (a producer dispatches it); the lifecycle then
+   * waits for {@link Lifecycle.handedOver} or {@link Lifecycle.handOverFailed}.
+   */
+  handOver?(lifecycle: Lifecycle<P, R>, value: unknown): void;
+}
+
+/** The run a lifecycle belongs to. */
 export interface LifecycleHost<P, R> {
-  readonly task: ConsumerTask<P, R, unknown>;
-  readonly policy: ConsumerPolicy;
   readonly clock: EngineClock;
+  readonly plan: LifecyclePlan<P, R>;
   /** Called once with the lifecycle's outcome. */
   ended(lifecycle: Lifecycle<P, R>, outcome: Outcome<P, R>): void;
 }
 
+type LifecycleStage = HandlerStage | 'handover';
+
 /**
- * One transaction's way through process → onSuccess → (on failure) onException, each stage
- * under its own retry policy, with the runtime budget (`transactionRuntime.timeout`) over
- * process and onSuccess. Whatever happens it ends exactly once: with an outcome, or
+ * One transaction's way through the main stage → (hand-over) → onSuccess → (on failure)
+ * onException, each handler stage under its own retry policy, with the runtime budget over
+ * everything before onException. Whatever happens it ends exactly once: with an outcome, or
  * cancelled with a `released` outcome.
  */
 export class Lifecycle<P, R> implements StageOwner<unknown>, DeadlineTarget {
@@ -35,7 +62,7 @@ export class Lifecycle<P, R> implements StageOwner<unknown>, DeadlineTarget {
   previous: Lifecycle<P, R> | null = null;
   next: Lifecycle<P, R> | null = null;
 
-  private stage: LifecycleStage = 'process';
+  private stage: LifecycleStage;
   private run: StageRun<unknown> | null = null;
   private budget: Deadline | null = null;
   private result: R | undefined = undefined;
@@ -45,7 +72,9 @@ export class Lifecycle<P, R> implements StageOwner<unknown>, DeadlineTarget {
   constructor(
     private readonly host: LifecycleHost<P, R>,
     readonly transaction: Transaction<P>,
-  ) {}
+  ) {
+    this.stage = host.plan.mainStage;
+  }
 
   start(): void {
     const decodeError = decodeFailureOf(this.transaction);
@@ -64,9 +93,9 @@ export class Lifecycle<P, R> implements StageOwner<unknown>, DeadlineTarget {
       );
       return;
     }
-    const budget = this.host.policy.transactionRuntime.timeout;
-    if (budget !== null) this.budget = this.host.clock.deadline(budget, this);
-    this.enter('process');
+    if (this.host.plan.budget !== null)
+      this.budget = this.host.clock.deadline(this.host.plan.budget, this);
+    this.enter(this.host.plan.mainStage);
   }
 
   /** Cancels whatever runs and ends with a `released` outcome (no-op once ended). */
@@ -76,33 +105,41 @@ export class Lifecycle<P, R> implements StageOwner<unknown>, DeadlineTarget {
     this.end({ status: 'released', transaction: this.transaction, reason });
   }
 
+  /** The hand-over succeeded; `result` becomes the outcome's result. */
+  handedOver(result: R): void {
+    if (this.ended || this.stage !== 'handover') return;
+    this.result = result;
+    this.afterMainStage();
+  }
+
+  /** The hand-over failed (for a producer: the dispatch of this transaction failed). */
+  handOverFailed(error: unknown): void {
+    if (this.ended || this.stage !== 'handover') return;
+    this.fail(
+      TransactionError.wrap(error, { transactionId: this.transaction.id, stage: 'dispatch' }),
+    );
+  }
+
   invoke(context: AttemptContext): Eventually<unknown> {
-    const task = this.host.task;
-    switch (this.stage) {
-      case 'process':
-        return task.process(this.transaction, context);
-      case 'success':
-        return (task.onSuccess as NonNullable<typeof task.onSuccess>)(
-          this.transaction,
-          this.result as R,
-          context,
-        );
-      case 'exception':
-        return (task.onException as NonNullable<typeof task.onException>)(
-          this.transaction,
-          this.error as TransactionError,
-          context,
-        );
-    }
+    const stage = this.stage as HandlerStage;
+    const input =
+      stage === 'success' ? this.result : stage === 'exception' ? this.error : undefined;
+    return this.host.plan.invoke(stage, this.transaction, input, context);
   }
 
   succeeded(run: StageRun<unknown>, value: unknown): void {
     if (run !== this.run) return;
     switch (this.stage) {
       case 'process':
-        this.result = value as R;
-        if (this.host.task.onSuccess !== undefined) this.enter('success');
-        else this.succeed();
+      case 'prepare':
+        if (this.host.plan.handOver !== undefined) {
+          this.stage = 'handover';
+          this.run = null;
+          this.host.plan.handOver(this, value);
+        } else {
+          this.result = value as R;
+          this.afterMainStage();
+        }
         return;
       case 'success':
         this.succeed();
@@ -114,7 +151,10 @@ export class Lifecycle<P, R> implements StageOwner<unknown>, DeadlineTarget {
             ? { status: 'timeout', transaction: this.transaction, error, handled: true }
             : { status: 'exception', transaction: this.transaction, error, handled: value },
         );
+        return;
       }
+      case 'handover':
+        return;
     }
   }
 
@@ -122,7 +162,7 @@ export class Lifecycle<P, R> implements StageOwner<unknown>, DeadlineTarget {
     if (run !== this.run) return;
     const wrapped = TransactionError.wrap(error, {
       transactionId: this.transaction.id,
-      stage: this.stage,
+      stage: this.stage as HandlerStage,
     });
     if (this.stage !== 'exception') {
       this.fail(wrapped);
@@ -142,23 +182,36 @@ export class Lifecycle<P, R> implements StageOwner<unknown>, DeadlineTarget {
     );
   }
 
-  /** The runtime budget ran out during process or onSuccess. */
+  /** The runtime budget ran out before the exception stage. */
   expire(): void {
     this.budget = null;
     if (this.ended || this.stage === 'exception') return;
-    const budget = this.host.policy.transactionRuntime.timeout as number;
     const error = new TransactionError(
-      `transaction ${this.transaction.id} exceeded its runtime budget of ${budget} ms in stage ${this.stage}`,
-      { category: 'timeout', transactionId: this.transaction.id, stage: this.stage },
+      `transaction ${this.transaction.id} exceeded its runtime budget of ${String(this.host.plan.budget)} ms in stage ${this.stage}`,
+      {
+        category: 'timeout',
+        transactionId: this.transaction.id,
+        stage: this.stage === 'handover' ? 'dispatch' : this.stage,
+      },
     );
     this.run?.cancel(error);
     this.fail(error);
   }
 
-  private enter(stage: LifecycleStage): void {
+  private afterMainStage(): void {
+    if (this.host.plan.hasSuccessHandler) this.enter('success');
+    else this.succeed();
+  }
+
+  private enter(stage: HandlerStage): void {
     this.stage = stage;
-    const retry = this.host.policy[stage].retry;
-    const run = new StageRun<unknown>(this.host.clock, retry, stage, this.host.task, this);
+    const run = new StageRun<unknown>(
+      this.host.clock,
+      this.host.plan.retryFor(stage),
+      stage,
+      this.host.plan.scope,
+      this,
+    );
     this.run = run;
     run.start();
   }
@@ -172,11 +225,11 @@ export class Lifecycle<P, R> implements StageOwner<unknown>, DeadlineTarget {
     this.budget?.cancel();
     this.budget = null;
     this.error = error;
-    if (this.host.task.onException === undefined) {
+    if (!this.host.plan.hasExceptionHandler) {
       this.end(
-        this.error.category === 'timeout'
-          ? { status: 'timeout', transaction: this.transaction, error: this.error, handled: false }
-          : { status: 'failed', transaction: this.transaction, error: this.error },
+        error.category === 'timeout'
+          ? { status: 'timeout', transaction: this.transaction, error, handled: false }
+          : { status: 'failed', transaction: this.transaction, error },
       );
       return;
     }

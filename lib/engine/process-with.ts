@@ -3,6 +3,7 @@ import { FifoQueue } from '../core/fifo-queue.js';
 import type { Outcome } from '../core/outcome.js';
 import type { Transaction } from '../core/transaction.js';
 import { consumerPolicy, type ConsumerPolicyInput } from '../policy/consumer-policy.js';
+import { ConsumerPlan } from './consumer-plan.js';
 import type { ConsumerTask } from './consumer-task.js';
 import { EngineClock } from './engine-clock.js';
 import type { EngineOptions } from './engine-options.js';
@@ -43,6 +44,7 @@ export function processWith<P, R, S>(
   requireConsumerTask(task, 'processWith');
   const decoded = consumerPolicy(policy);
   const concurrency = decoded.loop.concurrency.value;
+  const plan = new ConsumerPlan(task as ConsumerTask<P, R, unknown>, decoded);
   return (source) =>
     new Observable<Outcome<P, R>>((subscriber) => {
       const clock = new EngineClock(options.scheduler);
@@ -74,13 +76,7 @@ export function processWith<P, R, S>(
         outcome: (outcome) => subscriber.next(outcome),
         freed: pump,
       };
-      const pool = new LifecyclePool<P, R>(
-        task as ConsumerTask<P, R, unknown>,
-        decoded,
-        clock,
-        null,
-        listener,
-      );
+      const pool = new LifecyclePool<P, R>(plan, clock, null, listener);
       let subscription: Subscription | null = null;
       subscriber.add(() => {
         subscription?.unsubscribe();
