@@ -20,7 +20,7 @@ function* payloads(count: number): Generator<number> {
 }
 
 async function runErgon(mode: LoopMode, count: number): Promise<number> {
-  const connector = new MemoryConnector({ source: payloads(count), recordSettlements: false });
+  const connector = new MemoryConnector({ source: payloads(count), record: false });
   const task = consumerTask({ process: noop });
   let outcomes = 0;
   await new Promise<void>((resolve, reject) => {

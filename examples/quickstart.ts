@@ -40,7 +40,7 @@ const task = consumerTask({
   onException: (tx, error) => ({ parked: tx.id, reason: error.message }),
 });
 
-const connector = new MemoryConnector({ source: orders(20_000), recordSettlements: false });
+const connector = new MemoryConnector({ source: orders(20_000), record: false });
 const started = performance.now();
 const byStatus = await lastValueFrom(
   consume(connector, task, {

@@ -3,10 +3,13 @@ export { CancellationError } from './core/cancellation-error.js';
 export { decodeFailureOf, markUndecodable } from './core/decode-failure.js';
 export { DeliveryLostError } from './core/delivery-lost-error.js';
 export { describeError } from './core/describe-error.js';
+export { DispatchError } from './core/dispatch-error.js';
+export type { DispatchFailure, DispatchReceipt } from './core/dispatch-receipt.js';
 export { ErgonError } from './core/ergon-error.js';
 export type { Eventually } from './core/eventually.js';
 export { FetchError } from './core/fetch-error.js';
 export { InvalidTransactionError } from './core/invalid-transaction-error.js';
+export { isTransaction } from './core/is-transaction.js';
 export type { Logger } from './core/logger.js';
 export { LoopTimeoutError } from './core/loop-timeout-error.js';
 export { NonRetryableError } from './core/non-retryable-error.js';
@@ -29,6 +32,14 @@ export * from './policy/index.js';
 
 export { attempt } from './engine/attempt.js';
 export { consume, type ConsumeOptions } from './engine/consume.js';
+export { createDispatcher, type Dispatcher } from './engine/dispatcher.js';
+export { dispatchTo } from './engine/dispatch-to.js';
+export { produce } from './engine/produce.js';
+export {
+  producerTask,
+  type ProducerTask,
+  type ProducerTaskDefinition,
+} from './engine/producer-task.js';
 export {
   consumerTask,
   type ConsumerTask,
@@ -37,20 +48,22 @@ export {
 export type { EngineOptions } from './engine/engine-options.js';
 export type { AttemptInfo, HandlerContext } from './engine/handler-context.js';
 export { processWith } from './engine/process-with.js';
+export { runTransaction, runTransactionById } from './engine/run-transaction.js';
 export { TaskDefinitionError } from './engine/task-definition-error.js';
+export { TransactionNotFoundError } from './engine/transaction-not-found-error.js';
 
 export { ConnectorClosedError } from './connector/connector-closed-error.js';
 export { ConnectorContractError } from './connector/connector-contract-error.js';
 export type {
   Connector,
   ConnectorHealth,
-  DispatchFailure,
   DispatchReport,
   FetchRequest,
   Service,
 } from './connector/connector.js';
 export { jsonCodec, PayloadDecodeError, type PayloadCodec } from './connector/payload-codec.js';
 export { traceHeaders, traceMetadata, traceMetadataKeys } from './connector/trace-headers.js';
+export { FileConnector, type FileConnectorOptions } from './connector/file-connector.js';
 export {
   MemoryConnector,
   type MemoryConnectorOptions,

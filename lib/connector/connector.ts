@@ -1,4 +1,5 @@
 import type { Observable, ObservableInput } from 'rxjs';
+import type { DispatchFailure } from '../core/dispatch-receipt.js';
 import type { Eventually } from '../core/eventually.js';
 import type { SettleDecision } from '../core/settle-decision.js';
 import type { Transaction } from '../core/transaction.js';
@@ -9,12 +10,6 @@ export interface FetchRequest {
   readonly size: number;
   /** `fetch.extra` from the policy, passed through untouched. */
   readonly extra: Readonly<Record<string, unknown>>;
-}
-
-/** One transaction of a dispatched batch that the destination did not take. */
-export interface DispatchFailure<P = unknown> {
-  readonly transaction: Transaction<P>;
-  readonly error: unknown;
 }
 
 /**

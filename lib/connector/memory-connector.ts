@@ -4,7 +4,8 @@ import { FifoQueue } from '../core/fifo-queue.js';
 import type { SettleDecision } from '../core/settle-decision.js';
 import type { Transaction } from '../core/transaction.js';
 import { ConnectorClosedError } from './connector-closed-error.js';
-import type { Connector, ConnectorHealth, FetchRequest } from './connector.js';
+import type { Connector, ConnectorHealth, DispatchReport, FetchRequest } from './connector.js';
+import { traceHeaders } from './trace-headers.js';
 import { MemoryTransaction, type LeaseLedger } from './memory-transaction.js';
 import { SettlementError } from './settlement-error.js';
 
@@ -17,8 +18,19 @@ export interface MemorySettlement<P> {
 export interface MemoryConnectorOptions<P> {
   /** Payloads to serve, read lazily: a generator of millions costs no memory. */
   readonly source?: Iterable<P>;
-  /** Keep every settlement in `settlements` (default `true`); counts are kept regardless. */
-  readonly recordSettlements?: boolean;
+  /**
+   * Keep every settlement in `settlements` and every dispatched transaction in `dispatched`
+   * (default `true`); counts are kept regardless.
+   */
+  readonly record?: boolean;
+  /**
+   * Called with each dispatched batch before it is accepted (`call` counts from 1): throw to
+   * fail the whole batch, return a {@link DispatchReport} to fail some of its transactions.
+   */
+  readonly onDispatch?: (
+    batch: readonly Transaction<P>[],
+    call: number,
+  ) => DispatchReport<P> | undefined;
   /** Put released transactions back at the front of the queue, like a broker (default `true`). */
   readonly redeliverReleased?: boolean;
   /** Prefix of generated ids, followed by a sequence number (default `tx-`). */
@@ -39,7 +51,11 @@ export interface MemoryConnectorOptions<P> {
  * ```
  */
 export class MemoryConnector<P = unknown> implements Connector<P> {
-  /** Every settlement in order (empty when `recordSettlements` is `false`). */
+  /** Every dispatched transaction that was accepted, in order (empty when `record` is `false`). */
+  readonly dispatched: Transaction<P>[] = [];
+  /** How many times `dispatch` was called. */
+  dispatchCount = 0;
+  /** Every settlement in order (empty when `record` is `false`). */
   readonly settlements: MemorySettlement<P>[] = [];
   /** Settlements by decision. */
   readonly counts = { ack: 0, deadLetter: 0, release: 0 };
@@ -55,12 +71,14 @@ export class MemoryConnector<P = unknown> implements Connector<P> {
   private sequence = 0;
   private closed = false;
   private readonly record: boolean;
+  private readonly onDispatch: MemoryConnectorOptions<P>['onDispatch'];
   private readonly redeliver: boolean;
   private readonly idPrefix: string;
 
   constructor(options: MemoryConnectorOptions<P> = {}) {
     this.iterator = options.source?.[Symbol.iterator]();
-    this.record = options.recordSettlements ?? true;
+    this.record = options.record ?? true;
+    this.onDispatch = options.onDispatch;
     this.redeliver = options.redeliverReleased ?? true;
     this.idPrefix = options.idPrefix ?? 'tx-';
   }
@@ -89,6 +107,33 @@ export class MemoryConnector<P = unknown> implements Connector<P> {
       this.queue.push(copy);
       return copy;
     });
+  }
+
+  /**
+   * Accepts a batch like a broker would: each transaction (with the current trace context in
+   * its metadata) is queued behind everything else, so a consumer of this connector fetches
+   * it. `onDispatch` can fail the batch or part of it; failed transactions are not queued.
+   */
+  dispatch(transactions: readonly Transaction<P>[]): DispatchReport<P> {
+    if (this.closed) throw new ConnectorClosedError('memory connector is closed');
+    const call = ++this.dispatchCount;
+    const report = this.onDispatch?.(transactions, call) ?? { failed: [] };
+    const failed = new Set(report.failed.map((failure) => failure.transaction));
+    for (const transaction of transactions) {
+      if (failed.has(transaction)) continue;
+      const headers = traceHeaders(transaction);
+      const metadata =
+        headers['traceparent'] === transaction.metadata['traceparent'] &&
+        headers['tracestate'] === transaction.metadata['tracestate']
+          ? transaction.metadata
+          : Object.freeze({ ...transaction.metadata, ...headers });
+      const copy = new MemoryTransaction(transaction.id, transaction.payload, metadata);
+      const decodeFailure = decodeFailureOf(transaction);
+      if (decodeFailure !== undefined) markUndecodable(copy, decodeFailure);
+      this.queue.push(copy);
+      if (this.record) this.dispatched.push(transaction);
+    }
+    return report;
   }
 
   /** Transactions fetched and not settled yet. */

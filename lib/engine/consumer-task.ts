@@ -4,7 +4,7 @@ import type { Logger } from '../core/logger.js';
 import type { Transaction } from '../core/transaction.js';
 import type { TransactionError } from '../core/transaction-error.js';
 import type { HandlerContext } from './handler-context.js';
-import { TaskDefinitionError } from './task-definition-error.js';
+import { requireHandler } from './require-handler.js';
 
 /** The business logic of a consumer: what to do with a transaction, and after. */
 export interface ConsumerTaskDefinition<P, R, S> {
@@ -75,13 +75,4 @@ export function consumerTask<P = unknown, R = unknown, S = undefined>(
     services: definition.services as S,
     logger: definition.logger ?? log.getLogger(`ergon.${name}`),
   });
-}
-
-function requireHandler(task: string, key: string, handler: unknown, required: boolean): void {
-  if (handler === undefined && !required) return;
-  if (typeof handler !== 'function') {
-    throw new TaskDefinitionError(
-      `task "${task}": ${key} must be a function, got ${handler === null ? 'null' : typeof handler}`,
-    );
-  }
 }

@@ -21,3 +21,5 @@ export type { RetryPolicy, RetryPolicyInput } from './retry-policy.js';
 export { RetryPolicyCodec, retryPolicy } from './retry-policy.js';
 export type { StagePolicyInput } from './stage-policy-codec.js';
 export type { TransactionRuntime, TransactionRuntimeInput } from './transaction-runtime.js';
+export type { DispatchOptions, DispatchOptionsInput } from './dispatch-options.js';
+export { DispatchOptionsCodec, dispatchOptions } from './dispatch-options.js';

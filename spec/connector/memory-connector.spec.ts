@@ -228,8 +228,8 @@ describe('MemoryConnector', () => {
       expect(() => connector.settle(queued, ack)).to.throw(SettlementError);
     });
 
-    it('recordSettlements: false keeps counts but no list', () => {
-      const connector = new MemoryConnector({ source: [1, 2], recordSettlements: false });
+    it('record: false keeps counts but no list', () => {
+      const connector = new MemoryConnector({ source: [1, 2], record: false });
       for (const tx of fetchNow(connector, 2)) connector.settle(tx, ack);
       expect(connector.settlements).to.deep.equal([]);
       expect(connector.counts.ack).to.equal(2);

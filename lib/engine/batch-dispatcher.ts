@@ -1,0 +1,203 @@
+import log from 'loglevel';
+import { timer, type Subscription } from 'rxjs';
+import type { CancellationError } from '../core/cancellation-error.js';
+import type { DispatchFailure, DispatchReceipt } from '../core/dispatch-receipt.js';
+import type { Eventually } from '../core/eventually.js';
+import type { Transaction } from '../core/transaction.js';
+import type { Connector, DispatchReport } from '../connector/connector.js';
+import type { DispatchOptions } from '../policy/dispatch-options.js';
+import type { EngineClock } from './engine-clock.js';
+import type { HandlerScope } from './handler-context.js';
+import { StageRun, type StageOwner } from './stage-run.js';
+
+/** Hears what became of one transaction handed to a {@link BatchDispatcher}. */
+export interface DispatchWaiter<P> {
+  dispatched(transaction: Transaction<P>): void;
+  failed(transaction: Transaction<P>, error: unknown): void;
+}
+
+/** Hears about whole batches and free space. */
+export interface DispatcherListener<P> {
+  /** A batch was dispatched (or failed for good). */
+  receipt(receipt: DispatchReceipt<P>): void;
+  /** The dispatcher can take transactions again. */
+  space(): void;
+}
+
+interface Entry<P> {
+  readonly transaction: Transaction<P>;
+  readonly waiter: DispatchWaiter<P> | null;
+}
+
+const dispatchScope: HandlerScope<undefined> = {
+  services: undefined,
+  logger: log.getLogger('ergon.dispatch'),
+};
+
+/**
+ * Groups transactions into batches of `batch` (or whatever arrived within `maxWait`) and
+ * sends them with `connector.dispatch`, at most `concurrency` batches at once, each under
+ * the `retry` policy. It holds at most one forming batch besides those being sent: when that
+ * one is full and no slot is free, {@link hasSpace} is `false` and the caller waits for
+ * `listener.space()`.
+ */
+export class BatchDispatcher<P> {
+  private forming: Entry<P>[] = [];
+  private wait: Subscription | null = null;
+  private overdue = false;
+  private draining = false;
+  private readonly sending = new Set<BatchSend<P>>();
+
+  constructor(
+    private readonly connector: Connector<P>,
+    private readonly options: DispatchOptions,
+    private readonly clock: EngineClock,
+    private readonly listener: DispatcherListener<P>,
+  ) {}
+
+  /** Nothing forming and nothing being sent. */
+  get idle(): boolean {
+    return this.forming.length === 0 && this.sending.size === 0;
+  }
+
+  hasSpace(): boolean {
+    return this.forming.length < this.options.batch;
+  }
+
+  offer(transaction: Transaction<P>, waiter: DispatchWaiter<P> | null): void {
+    this.forming.push({ transaction, waiter });
+    if (this.forming.length === 1 && this.options.maxWait > 0) this.armWait();
+    this.flush();
+  }
+
+  /** Takes back a transaction that is still forming; `false` once it is being sent. */
+  withdraw(transaction: Transaction<P>): boolean {
+    const index = this.forming.findIndex((entry) => entry.transaction === transaction);
+    if (index < 0) return false;
+    this.forming.splice(index, 1);
+    if (this.forming.length === 0) this.disarmWait();
+    return true;
+  }
+
+  /** No more input is coming: send partial batches without waiting. */
+  drain(): void {
+    this.draining = true;
+    this.flush();
+  }
+
+  /** Stops everything: forming transactions are dropped, sends are cancelled; nobody is told. */
+  cancelAll(reason: CancellationError): void {
+    this.disarmWait();
+    this.forming = [];
+    for (const send of this.sending) send.cancel(reason);
+    this.sending.clear();
+  }
+
+  /** Called by a finished {@link BatchSend}. */
+  finished(send: BatchSend<P>, receipt: DispatchReceipt<P>): void {
+    if (!this.sending.delete(send)) return;
+    this.listener.receipt(receipt);
+    this.flush();
+    this.listener.space();
+  }
+
+  private flush(): void {
+    while (
+      this.forming.length > 0 &&
+      this.sending.size < this.options.concurrency &&
+      (this.forming.length >= this.options.batch ||
+        this.overdue ||
+        this.draining ||
+        this.options.maxWait === 0)
+    ) {
+      const batch = this.forming.splice(0, this.options.batch);
+      this.overdue = false;
+      this.disarmWait();
+      if (this.forming.length > 0 && this.options.maxWait > 0) this.armWait();
+      const send = new BatchSend(this, batch);
+      this.sending.add(send);
+      send.start(this.clock, this.options, this.connector);
+    }
+  }
+
+  private armWait(): void {
+    this.disarmWait();
+    this.wait = timer(this.options.maxWait, this.clock.scheduler).subscribe(() => {
+      this.wait = null;
+      this.overdue = true;
+      this.flush();
+    });
+  }
+
+  private disarmWait(): void {
+    this.wait?.unsubscribe();
+    this.wait = null;
+  }
+}
+
+/** One batch on its way: the `dispatch` stage with its retries. */
+class BatchSend<P> implements StageOwner<DispatchReport<P> | void> {
+  private run: StageRun<DispatchReport<P> | void> | null = null;
+  private connector: Connector<P> | null = null;
+  private readonly transactions: Transaction<P>[];
+
+  constructor(
+    private readonly dispatcher: BatchDispatcher<P>,
+    private readonly entries: Entry<P>[],
+  ) {
+    this.transactions = entries.map((entry) => entry.transaction);
+  }
+
+  start(clock: EngineClock, options: DispatchOptions, connector: Connector<P>): void {
+    this.connector = connector;
+    this.run = new StageRun(clock, options.retry, 'dispatch', dispatchScope, this);
+    this.run.start();
+  }
+
+  cancel(reason: CancellationError): void {
+    this.run?.cancel(reason);
+  }
+
+  invoke(): Eventually<DispatchReport<P> | void> {
+    const connector = this.connector as Connector<P>;
+    return (connector.dispatch as NonNullable<Connector<P>['dispatch']>)(this.transactions);
+  }
+
+  succeeded(run: StageRun<DispatchReport<P> | void>, report: DispatchReport<P> | void): void {
+    // Failures are matched by identity, or by id for connectors that report copies.
+    const failures = new Map<Transaction<P> | string, unknown>();
+    for (const failure of report?.failed ?? []) {
+      failures.set(failure.transaction, failure.error);
+      failures.set(failure.transaction.id, failure.error);
+    }
+    const failed: DispatchFailure<P>[] = [];
+    for (const { transaction, waiter } of this.entries) {
+      const key = failures.has(transaction) ? transaction : transaction.id;
+      if (failures.has(key)) {
+        const error = failures.get(key);
+        failed.push({ transaction, error });
+        waiter?.failed(transaction, error);
+      } else {
+        waiter?.dispatched(transaction);
+      }
+    }
+    this.dispatcher.finished(this, {
+      transactions: this.transactions,
+      failed,
+      attempts: run.attempts,
+    });
+  }
+
+  failed(run: StageRun<DispatchReport<P> | void>, error: unknown): void {
+    const failed = this.entries.map(({ transaction, waiter }) => {
+      waiter?.failed(transaction, error);
+      return { transaction, error };
+    });
+    this.dispatcher.finished(this, {
+      transactions: this.transactions,
+      failed,
+      error,
+      attempts: run.attempts,
+    });
+  }
+}

@@ -1,0 +1,89 @@
+import { Observable, type OperatorFunction, type Subscription } from 'rxjs';
+import { CancellationError } from '../core/cancellation-error.js';
+import type { DispatchReceipt } from '../core/dispatch-receipt.js';
+import { FifoQueue } from '../core/fifo-queue.js';
+import type { Transaction } from '../core/transaction.js';
+import type { Connector } from '../connector/connector.js';
+import { dispatchOptions, type DispatchOptionsInput } from '../policy/dispatch-options.js';
+import { BatchDispatcher } from './batch-dispatcher.js';
+import { EngineClock } from './engine-clock.js';
+import type { EngineOptions } from './engine-options.js';
+import { requireDispatch } from './require-dispatch.js';
+
+/**
+ * A sink: sends the source's transactions to `connector` in batches of `batch` (or whatever
+ * arrived within `maxWait`), at most `concurrency` batches at once, each under `retry`, and
+ * emits one {@link DispatchReceipt} per batch. A batch that still fails after its retries is
+ * reported in its receipt (`error`, every transaction in `failed`), as is a partial failure
+ * the connector reported; the stream goes on. It completes once the source completed and
+ * every batch was sent.
+ *
+ * Besides the batches being sent it holds one forming batch; a push source that outruns the
+ * connector waits in an internal queue (pull-based sources, like `consume`, never do).
+ *
+ * ```
+ * source:      -a-b-c-d-e----|          batch 2, maxWait 5
+ * dispatchTo:  ---x---y-------(z|)      x = [a b], y = [c d], z = [e] (flushed on complete)
+ * ```
+ *
+ * @example
+ * ```ts
+ * from(rows).pipe(
+ *   map((row) => createTransaction(row, { id: row.key })),
+ *   dispatchTo(postgres, { batch: 500, maxWait: '50ms', retry: { maxAttempts: 3, backoff: 200 } }),
+ * ).subscribe((receipt) => console.log(`${receipt.transactions.length} sent, ${receipt.failed.length} failed`));
+ * ```
+ */
+export function dispatchTo<P>(
+  connector: Connector<P>,
+  options?: DispatchOptionsInput,
+  engine: EngineOptions = {},
+): OperatorFunction<Transaction<P>, DispatchReceipt<P>> {
+  requireDispatch(connector, 'dispatchTo');
+  const decoded = dispatchOptions(options);
+  return (source) =>
+    new Observable<DispatchReceipt<P>>((subscriber) => {
+      const clock = new EngineClock(engine.scheduler);
+      const overflow = new FifoQueue<Transaction<P>>();
+      let sourceDone = false;
+      let sourceError: { error: unknown } | null = null;
+      const settleDown = (): void => {
+        while (overflow.length > 0 && dispatcher.hasSpace()) {
+          dispatcher.offer(overflow.shift() as Transaction<P>, null);
+        }
+        if (!sourceDone || overflow.length > 0) return;
+        dispatcher.drain();
+        if (dispatcher.idle && !subscriber.closed) {
+          clock.dispose();
+          if (sourceError === null) subscriber.complete();
+          else subscriber.error(sourceError.error);
+        }
+      };
+      const dispatcher = new BatchDispatcher<P>(connector, decoded, clock, {
+        receipt: (receipt) => subscriber.next(receipt),
+        space: settleDown,
+      });
+      let subscription: Subscription | null = null;
+      subscriber.add(() => {
+        subscription?.unsubscribe();
+        dispatcher.cancelAll(new CancellationError('unsubscribe'));
+        clock.dispose();
+      });
+      subscription = source.subscribe({
+        next: (transaction) => {
+          if (overflow.length === 0 && dispatcher.hasSpace()) dispatcher.offer(transaction, null);
+          else overflow.push(transaction);
+        },
+        error: (error: unknown) => {
+          sourceDone = true;
+          sourceError = { error };
+          settleDown();
+        },
+        complete: () => {
+          sourceDone = true;
+          settleDown();
+        },
+      });
+      if (subscriber.closed) subscription.unsubscribe();
+    });
+}

@@ -1,0 +1,87 @@
+import { Observable, type OperatorFunction, type Subscription } from 'rxjs';
+import { isTransaction } from '../core/is-transaction.js';
+import type { Outcome } from '../core/outcome.js';
+import { createTransaction, type Transaction } from '../core/transaction.js';
+import type { Connector } from '../connector/connector.js';
+import { producerPolicy, type ProducerPolicyInput } from '../policy/producer-policy.js';
+import { EngineClock } from './engine-clock.js';
+import type { EngineOptions } from './engine-options.js';
+import { ProduceRun } from './produce-run.js';
+import type { ProducerTask } from './producer-task.js';
+import { requireDispatch } from './require-dispatch.js';
+import { TaskDefinitionError } from './task-definition-error.js';
+
+/**
+ * Produces the source's transactions (or payloads, wrapped with `createTransaction`) to
+ * `connector`: each is prepared by `task.prepare` with at most `loop.concurrency.value` in
+ * flight and its own retry policy, then dispatched in batches of `loop.batch.size` (or what
+ * was prepared within `loop.batch.maxWait`), at most `dispatch.concurrency.value` batches at
+ * once, each under `dispatch.retry`. Emits one {@link Outcome} per input once its dispatch
+ * (and `onSuccess`) finished: `success` with the dispatched transaction as `result`, or
+ * `exception`/`failed`/`timeout` when prepare, the dispatch of its batch (after every retry,
+ * or a partial failure the connector reported for it) or onSuccess failed.
+ *
+ * Backpressure: a prepared transaction keeps its prepare slot until the dispatcher has room
+ * for it, so memory stays bounded by concurrency and batch sizes; a push source that outruns
+ * the connector waits in an internal queue. `loop.limit` takes the first N inputs;
+ * `loop.timeout` cancels and releases what is unfinished, then errors with
+ * `LoopTimeoutError`; a source error is forwarded once everything taken is finished.
+ *
+ * ```
+ * source:   -a-b-c-d-e-|               batch 2, maxWait 10, prepare takes 1 frame
+ * dispatch:  ----[ab]-[cd]-[e]          (e is flushed when the source completes)
+ * produce:  -----a(b)--c(d)--(e|)
+ * ```
+ *
+ * @example
+ * ```ts
+ * from(readOrders()).pipe(
+ *   produce(queue, producerTask({ prepare: (tx: Transaction<Order>) => toMessage(tx.payload) }), {
+ *     loop: { concurrency: { value: 16 }, batch: { size: 200, maxWait: '20ms' } },
+ *     dispatch: { retry: { maxAttempts: 5, backoff: '100ms', backoffCap: '5s' } },
+ *   }),
+ * ).subscribe((outcome) => outcome.status !== 'success' && console.warn(outcome));
+ * ```
+ */
+export function produce<P, O, S>(
+  connector: Connector<O>,
+  task: ProducerTask<P, O, S>,
+  policy?: ProducerPolicyInput,
+  options: EngineOptions = {},
+): OperatorFunction<Transaction<P> | P, Outcome<P, Transaction<O>>> {
+  requireDispatch(connector, 'produce');
+  if ((task as Partial<ProducerTask> | null)?.kind !== 'producer') {
+    throw new TaskDefinitionError('produce expects a task made by producerTask({ prepare?, … })');
+  }
+  const decoded = producerPolicy(policy);
+  return (source) =>
+    new Observable<Outcome<P, Transaction<O>>>((subscriber) => {
+      let subscription: Subscription | null = null;
+      let intakeStopped = false;
+      const stopIntake = (): void => {
+        intakeStopped = true;
+        subscription?.unsubscribe();
+      };
+      const run = new ProduceRun<P, O>(
+        connector,
+        task as ProducerTask<P, O, unknown>,
+        decoded,
+        new EngineClock(options.scheduler),
+        subscriber,
+        stopIntake,
+      );
+      subscriber.add(() => {
+        subscription?.unsubscribe();
+        run.teardown();
+      });
+      subscription = source.subscribe({
+        next: (input) =>
+          run.take(
+            isTransaction(input) ? (input as Transaction<P>) : createTransaction(input as P),
+          ),
+        error: (error: unknown) => run.sourceEnded({ error }),
+        complete: () => run.sourceEnded(null),
+      });
+      if (intakeStopped || subscriber.closed) subscription.unsubscribe();
+    });
+}
