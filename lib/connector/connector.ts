@@ -38,6 +38,10 @@ export interface ConnectorHealth {
  * `defer`. Everything else is optional.
  */
 export interface Connector<P = unknown> {
+  /** `messaging.system` in telemetry, e.g. `rabbitmq`, `postgresql`, `memory`. */
+  readonly system?: string;
+  /** `messaging.destination.name` in telemetry: the queue, stream, table or file. */
+  readonly destination?: string;
   fetch(request: FetchRequest): Observable<Transaction<P>>;
   /**
    * Called exactly once per fetched transaction, after its lifecycle ended (or it was

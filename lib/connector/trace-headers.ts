@@ -1,13 +1,25 @@
-import { context, propagation } from '@opentelemetry/api';
+import { context, propagation, type Context } from '@opentelemetry/api';
 import type { Transaction } from '../core/transaction.js';
 
 /** The metadata keys that carry a transaction's W3C trace context between tasks. */
 export const traceMetadataKeys = ['traceparent', 'tracestate'] as const;
 
+const creationContexts = new WeakMap<Transaction, Context>();
+
 /**
- * The W3C trace headers to send with an outbound transaction: the context active where it is
- * dispatched (the dispatch span, when telemetry is on), else the `traceparent`/`tracestate`
- * the transaction already carries in its metadata. Empty when there is neither.
+ * Remembers the context a transaction was created in (its producer's span), so that
+ * {@link traceHeaders} sends that context rather than whatever is active when a batch of many
+ * transactions is dispatched. The engine calls it; connectors never need to.
+ */
+export function rememberCreationContext(transaction: Transaction, created: Context): void {
+  creationContexts.set(transaction, created);
+}
+
+/**
+ * The W3C trace headers to send with an outbound transaction: the context it was created in
+ * (when the engine produced it), else the context active where it is dispatched, else the
+ * `traceparent`/`tracestate` the transaction already carries in its metadata. Empty when
+ * there is none.
  *
  * @example
  * ```ts
@@ -20,7 +32,7 @@ export function traceHeaders(transaction: Transaction): Record<string, string> {
     const value = transaction.metadata[key];
     if (typeof value === 'string') headers[key] = value;
   }
-  propagation.inject(context.active(), headers);
+  propagation.inject(creationContexts.get(transaction) ?? context.active(), headers);
   return headers;
 }
 

@@ -1,3 +1,4 @@
+import type { Context } from '@opentelemetry/api';
 import log from 'loglevel';
 import { timer, type Subscription } from 'rxjs';
 import type { CancellationError } from '../core/cancellation-error.js';
@@ -5,9 +6,12 @@ import type { DispatchFailure, DispatchReceipt } from '../core/dispatch-receipt.
 import type { Eventually } from '../core/eventually.js';
 import type { Transaction } from '../core/transaction.js';
 import type { Connector, DispatchReport } from '../connector/connector.js';
+import { rememberCreationContext } from '../connector/trace-headers.js';
 import type { DispatchOptions } from '../policy/dispatch-options.js';
 import type { EngineClock } from './engine-clock.js';
 import type { HandlerScope } from './handler-context.js';
+import { DispatchTelemetry } from './instrumentation/dispatch-telemetry.js';
+import type { RunTelemetry } from './instrumentation/run-telemetry.js';
 import { StageRun, type StageOwner } from './stage-run.js';
 
 /** Hears what became of one transaction handed to a {@link BatchDispatcher}. */
@@ -27,6 +31,8 @@ export interface DispatcherListener<P> {
 interface Entry<P> {
   readonly transaction: Transaction<P>;
   readonly waiter: DispatchWaiter<P> | null;
+  /** The context the transaction was created in (telemetry on), or `null`. */
+  readonly context: Context | null;
 }
 
 const dispatchScope: HandlerScope<undefined> = {
@@ -53,6 +59,7 @@ export class BatchDispatcher<P> {
     private readonly options: DispatchOptions,
     private readonly clock: EngineClock,
     private readonly listener: DispatcherListener<P>,
+    private readonly telemetry: RunTelemetry,
   ) {}
 
   /** Nothing forming and nothing being sent. */
@@ -64,8 +71,13 @@ export class BatchDispatcher<P> {
     return this.forming.length < this.options.batch;
   }
 
-  offer(transaction: Transaction<P>, waiter: DispatchWaiter<P> | null): void {
-    this.forming.push({ transaction, waiter });
+  /** Adds a transaction to the forming batch; `created` is its creation context (telemetry). */
+  offer(
+    transaction: Transaction<P>,
+    waiter: DispatchWaiter<P> | null,
+    created: Context | null = null,
+  ): void {
+    this.forming.push({ transaction, waiter, context: created });
     if (this.forming.length === 1 && this.options.maxWait > 0) this.armWait();
     this.flush();
   }
@@ -116,7 +128,7 @@ export class BatchDispatcher<P> {
       if (this.forming.length > 0 && this.options.maxWait > 0) this.armWait();
       const send = new BatchSend(this, batch);
       this.sending.add(send);
-      send.start(this.clock, this.options, this.connector);
+      send.start(this.clock, this.options, this.connector, this.telemetry);
     }
   }
 
@@ -148,9 +160,24 @@ class BatchSend<P> implements StageOwner<DispatchReport<P> | void> {
     this.transactions = entries.map((entry) => entry.transaction);
   }
 
-  start(clock: EngineClock, options: DispatchOptions, connector: Connector<P>): void {
+  start(
+    clock: EngineClock,
+    options: DispatchOptions,
+    connector: Connector<P>,
+    telemetry: RunTelemetry,
+  ): void {
     this.connector = connector;
-    this.run = new StageRun(clock, options.retry, 'dispatch', dispatchScope, this);
+    let observer: DispatchTelemetry | null = null;
+    if (telemetry.enabled) {
+      const contexts = this.entries.map((entry) => entry.context);
+      if (telemetry.tracing) {
+        for (const entry of this.entries) {
+          if (entry.context !== null) rememberCreationContext(entry.transaction, entry.context);
+        }
+      }
+      observer = new DispatchTelemetry(telemetry, contexts, this.entries.length);
+    }
+    this.run = new StageRun(clock, options.retry, 'dispatch', dispatchScope, this, observer);
     this.run.start();
   }
 

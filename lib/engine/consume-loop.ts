@@ -1,3 +1,4 @@
+import type { Span } from '@opentelemetry/api';
 import {
   EMPTY,
   isObservable,
@@ -22,6 +23,8 @@ import type { ConsumerPolicy } from '../policy/consumer-policy.js';
 import { ConsumerPlan } from './consumer-plan.js';
 import type { ConsumerTask } from './consumer-task.js';
 import type { EngineClock } from './engine-clock.js';
+import { FetchTelemetry, type FetchProgress } from './instrumentation/fetch-telemetry.js';
+import { RunTelemetry } from './instrumentation/run-telemetry.js';
 import { LifecyclePool, type PoolListener } from './lifecycle-pool.js';
 import { inPromiseReaction } from './promise-reaction.js';
 import { StageRun, type StageOwner } from './stage-run.js';
@@ -36,9 +39,14 @@ import { StageRun, type StageOwner } from './stage-run.js';
  */
 export class ConsumeLoop<P, R> implements StageOwner<Transaction<P>>, PoolListener<P, R> {
   private readonly pool: LifecyclePool<P, R>;
+  private readonly telemetry: RunTelemetry;
+  private readonly fetchProgress: FetchProgress;
+  /** The span of the batch being processed (batch mode, tracing on). */
+  private batchSpan: Span | null = null;
+  private batchSize = 0;
   private readonly waiting = new FifoQueue<Transaction<P>>();
   private readonly concurrency: number;
-  private readonly batchSize: number;
+  private readonly fetchBatchSize: number;
   private fetchRun: StageRun<Transaction<P>> | null = null;
   private fetchSize = 0;
   private fetchReceived = 0;
@@ -69,9 +77,17 @@ export class ConsumeLoop<P, R> implements StageOwner<Transaction<P>>, PoolListen
     private readonly clock: EngineClock,
     private readonly subscriber: Subscriber<Outcome<P, R>>,
   ) {
-    this.pool = new LifecyclePool(new ConsumerPlan(task, policy), clock, connector, this);
+    this.telemetry = new RunTelemetry('consumer', task.name, connector);
+    this.fetchProgress = { received: () => this.fetchReceived, batch: () => this.batchSpan };
+    this.pool = new LifecyclePool(
+      new ConsumerPlan(task, policy),
+      clock,
+      this.telemetry,
+      connector,
+      this,
+    );
     this.concurrency = policy.loop.concurrency.value;
-    this.batchSize = policy.fetch.batch.size ?? this.concurrency;
+    this.fetchBatchSize = policy.fetch.batch.size ?? this.concurrency;
   }
 
   run(stop$: Observable<unknown> | undefined): void {
@@ -109,6 +125,8 @@ export class ConsumeLoop<P, R> implements StageOwner<Transaction<P>>, PoolListen
     this.releaseWaiting('unsubscribe');
     this.pool.cancelAll('unsubscribe');
     this.clock.dispose();
+    if (this.batchSpan !== null) this.endBatch();
+    this.telemetry.end();
   }
 
   // StageOwner of the fetch stage.
@@ -146,6 +164,11 @@ export class ConsumeLoop<P, R> implements StageOwner<Transaction<P>>, PoolListen
       this.pool.release(transaction, this.stopping);
       return;
     }
+    if (this.policy.loop.mode === 'batch' && this.telemetry.tracing) {
+      if (this.batchSpan === null) this.batchSpan = this.telemetry.startBatch([transaction]);
+      else this.telemetry.linkToBatch(this.batchSpan, transaction);
+      this.batchSize++;
+    }
     this.waiting.push(transaction);
     this.pump();
   }
@@ -154,6 +177,7 @@ export class ConsumeLoop<P, R> implements StageOwner<Transaction<P>>, PoolListen
     if (run !== this.fetchRun) return;
     this.fetchRun = null;
     if (this.fetchReceived > 0) {
+      this.telemetry.metrics?.batches.add(1, this.telemetry.metricAttributes);
       this.emptyFetches = 0;
       this.intervalDue = this.policy.loop.mode === 'batch' && this.policy.fetch.batch.interval > 0;
     } else if (this.pool.inFlight > 0 || this.waiting.length > 0) {
@@ -161,6 +185,7 @@ export class ConsumeLoop<P, R> implements StageOwner<Transaction<P>>, PoolListen
     } else if (!this.policy.loop.streaming) {
       this.draining = true;
     } else {
+      this.telemetry.metrics?.emptyWaits.add(1, this.telemetry.metricAttributes);
       const delay = backoffDelay(this.policy.fetch.empty, this.emptyFetches++);
       this.pauseFor(delay);
     }
@@ -217,9 +242,12 @@ export class ConsumeLoop<P, R> implements StageOwner<Transaction<P>>, PoolListen
       this.waiting.length > 0 &&
       this.pool.inFlight < this.concurrency
     ) {
-      this.pool.start(this.waiting.shift() as Transaction<P>);
+      this.pool.start(this.waiting.shift() as Transaction<P>, this.batchSpan);
     }
     if (this.fetchRun !== null || this.pause !== null || this.refillQueued) return;
+    if (this.batchSpan !== null && this.pool.inFlight === 0 && this.waiting.length === 0) {
+      this.endBatch();
+    }
     const limit = this.policy.loop.limit;
     if (limit !== null && this.fetched >= limit) this.draining = true;
     if (this.draining || this.stopping !== null) {
@@ -236,7 +264,7 @@ export class ConsumeLoop<P, R> implements StageOwner<Transaction<P>>, PoolListen
         this.pauseFor(this.policy.fetch.batch.interval);
         return;
       }
-      size = Math.min(this.batchSize, remaining);
+      size = Math.min(this.fetchBatchSize, remaining);
     } else {
       size = Math.min(this.concurrency - this.pool.inFlight - this.waiting.length, remaining);
       if (size <= 0) return;
@@ -258,6 +286,7 @@ export class ConsumeLoop<P, R> implements StageOwner<Transaction<P>>, PoolListen
       'fetch',
       this.task,
       this,
+      this.telemetry.enabled ? new FetchTelemetry(this.telemetry, this.fetchProgress) : null,
     );
     this.fetchRun = run;
     run.start();
@@ -295,10 +324,20 @@ export class ConsumeLoop<P, R> implements StageOwner<Transaction<P>>, PoolListen
     for (const transaction of this.waiting.drain()) this.pool.release(transaction, reason);
   }
 
+  private endBatch(): void {
+    const span = this.batchSpan as Span;
+    span.setAttribute('messaging.batch.message_count', this.batchSize);
+    span.end();
+    this.batchSpan = null;
+    this.batchSize = 0;
+  }
+
   private finish(): void {
     this.finished = true;
     this.disposeTimers();
     this.clock.dispose();
+    if (this.batchSpan !== null) this.endBatch();
+    this.telemetry.end(this.failure ?? undefined);
     if (this.failure !== null) this.subscriber.error(this.failure);
     else this.subscriber.complete();
   }

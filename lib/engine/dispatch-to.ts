@@ -1,3 +1,4 @@
+import { context, type Context } from '@opentelemetry/api';
 import { Observable, type OperatorFunction, type Subscription } from 'rxjs';
 import { CancellationError } from '../core/cancellation-error.js';
 import type { DispatchReceipt } from '../core/dispatch-receipt.js';
@@ -7,6 +8,7 @@ import type { Connector } from '../connector/connector.js';
 import { dispatchOptions, type DispatchOptionsInput } from '../policy/dispatch-options.js';
 import { BatchDispatcher } from './batch-dispatcher.js';
 import { EngineClock } from './engine-clock.js';
+import { RunTelemetry } from './instrumentation/run-telemetry.js';
 import type { EngineOptions } from './engine-options.js';
 import { requireDispatch } from './require-dispatch.js';
 
@@ -44,35 +46,46 @@ export function dispatchTo<P>(
   return (source) =>
     new Observable<DispatchReceipt<P>>((subscriber) => {
       const clock = new EngineClock(engine.scheduler);
-      const overflow = new FifoQueue<Transaction<P>>();
+      const overflow = new FifoQueue<{ transaction: Transaction<P>; created: Context | null }>();
       let sourceDone = false;
       let sourceError: { error: unknown } | null = null;
       const settleDown = (): void => {
         while (overflow.length > 0 && dispatcher.hasSpace()) {
-          dispatcher.offer(overflow.shift() as Transaction<P>, null);
+          const next = overflow.shift() as { transaction: Transaction<P>; created: Context | null };
+          dispatcher.offer(next.transaction, null, next.created);
         }
         if (!sourceDone || overflow.length > 0) return;
         dispatcher.drain();
         if (dispatcher.idle && !subscriber.closed) {
           clock.dispose();
+          telemetry.end(sourceError === null ? undefined : sourceError.error);
           if (sourceError === null) subscriber.complete();
           else subscriber.error(sourceError.error);
         }
       };
-      const dispatcher = new BatchDispatcher<P>(connector, decoded, clock, {
-        receipt: (receipt) => subscriber.next(receipt),
-        space: settleDown,
-      });
+      const telemetry = new RunTelemetry('producer', engine.name ?? 'dispatchTo', connector);
+      const dispatcher = new BatchDispatcher<P>(
+        connector,
+        decoded,
+        clock,
+        { receipt: (receipt) => subscriber.next(receipt), space: settleDown },
+        telemetry,
+      );
       let subscription: Subscription | null = null;
       subscriber.add(() => {
         subscription?.unsubscribe();
         dispatcher.cancelAll(new CancellationError('unsubscribe'));
         clock.dispose();
+        telemetry.end();
       });
       subscription = source.subscribe({
         next: (transaction) => {
-          if (overflow.length === 0 && dispatcher.hasSpace()) dispatcher.offer(transaction, null);
-          else overflow.push(transaction);
+          const created = telemetry.tracing ? context.active() : null;
+          if (overflow.length === 0 && dispatcher.hasSpace()) {
+            dispatcher.offer(transaction, null, created);
+          } else {
+            overflow.push({ transaction, created });
+          }
         },
         error: (error: unknown) => {
           sourceDone = true;

@@ -1,3 +1,4 @@
+import { context, type Context } from '@opentelemetry/api';
 import { Observable } from 'rxjs';
 import { DispatchError } from '../core/dispatch-error.js';
 import type { DispatchFailure } from '../core/dispatch-receipt.js';
@@ -7,6 +8,7 @@ import type { Connector } from '../connector/connector.js';
 import { dispatchOptions, type DispatchOptionsInput } from '../policy/dispatch-options.js';
 import { BatchDispatcher, type DispatchWaiter } from './batch-dispatcher.js';
 import { EngineClock } from './engine-clock.js';
+import { RunTelemetry } from './instrumentation/run-telemetry.js';
 import type { EngineOptions } from './engine-options.js';
 import { requireDispatch } from './require-dispatch.js';
 
@@ -20,6 +22,13 @@ export interface Dispatcher<P> {
   send(
     transactions: Transaction<P> | readonly Transaction<P>[],
   ): Observable<readonly Transaction<P>[]>;
+}
+
+/** A transaction waiting for room in the shared batches. */
+interface Waiting<P> {
+  readonly transaction: Transaction<P>;
+  readonly waiter: SendWaiter<P>;
+  readonly created: Context | null;
 }
 
 /** One `send` call waiting for its transactions. */
@@ -78,18 +87,20 @@ export function createDispatcher<P>(
   engine: EngineOptions = {},
 ): Dispatcher<P> {
   requireDispatch(connector, 'createDispatcher');
-  const overflow = new FifoQueue<{ transaction: Transaction<P>; waiter: SendWaiter<P> }>();
+  const overflow = new FifoQueue<Waiting<P>>();
   const admit = (): void => {
     while (overflow.length > 0 && batches.hasSpace()) {
-      const next = overflow.shift() as { transaction: Transaction<P>; waiter: SendWaiter<P> };
-      if (!next.waiter.done) batches.offer(next.transaction, next.waiter);
+      const next = overflow.shift() as Waiting<P>;
+      if (!next.waiter.done) batches.offer(next.transaction, next.waiter, next.created);
     }
   };
+  const telemetry = new RunTelemetry('producer', engine.name ?? 'dispatcher', connector, false);
   const batches = new BatchDispatcher<P>(
     connector,
     dispatchOptions(options),
     new EngineClock(engine.scheduler),
     { receipt: () => undefined, space: admit },
+    telemetry,
   );
   return {
     send: (transactions) => {
@@ -110,7 +121,8 @@ export function createDispatcher<P>(
             subscriber.error(error);
           }
         });
-        for (const transaction of list) overflow.push({ transaction, waiter });
+        const created = telemetry.tracing ? context.active() : null;
+        for (const transaction of list) overflow.push({ transaction, waiter, created });
         admit();
         return () => {
           if (waiter.done) return;

@@ -7,4 +7,9 @@ export interface EngineOptions {
    * `TestScheduler.run` the default is already virtual; pass one only to pin another.
    */
   readonly scheduler?: SchedulerLike;
+  /**
+   * Names the run in telemetry where there is no task to name it (`dispatchTo`,
+   * `createDispatcher`); default `dispatchTo` / `dispatcher`.
+   */
+  readonly name?: string;
 }

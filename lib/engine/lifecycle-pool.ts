@@ -1,3 +1,4 @@
+import type { Span } from '@opentelemetry/api';
 import { isObservable } from 'rxjs';
 import { DeliveryLostError } from '../core/delivery-lost-error.js';
 import type { Eventually } from '../core/eventually.js';
@@ -5,6 +6,7 @@ import { settleDecisionFor, type Outcome } from '../core/outcome.js';
 import type { ReleaseReason, SettleDecision } from '../core/settle-decision.js';
 import type { Transaction } from '../core/transaction.js';
 import type { EngineClock } from './engine-clock.js';
+import type { RunTelemetry } from './instrumentation/run-telemetry.js';
 import { Lifecycle, type LifecycleHost, type LifecyclePlan } from './lifecycle.js';
 import { enterPromiseReaction, leavePromiseReaction } from './promise-reaction.js';
 
@@ -34,13 +36,15 @@ export class LifecyclePool<P, R> implements LifecycleHost<P, R> {
   constructor(
     readonly plan: LifecyclePlan<P, R>,
     readonly clock: EngineClock,
+    readonly telemetry: RunTelemetry,
     private readonly settler: Settler<P> | null,
     private readonly listener: PoolListener<P, R>,
   ) {}
 
-  start(transaction: Transaction<P>): void {
+  /** Starts a transaction's lifecycle; its span goes under `batch` when given. */
+  start(transaction: Transaction<P>, batch: Span | null = null): void {
     this.inFlight++;
-    const lifecycle = new Lifecycle(this, transaction);
+    const lifecycle = new Lifecycle(this, transaction, batch);
     lifecycle.next = this.first;
     if (this.first !== null) this.first.previous = lifecycle;
     this.first = lifecycle;

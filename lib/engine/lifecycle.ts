@@ -1,3 +1,4 @@
+import type { Context, Span } from '@opentelemetry/api';
 import { CancellationError } from '../core/cancellation-error.js';
 import { decodeFailureOf } from '../core/decode-failure.js';
 import { describeError } from '../core/describe-error.js';
@@ -10,6 +11,8 @@ import type { RetryPolicy } from '../policy/retry-policy.js';
 import type { Deadline, DeadlineTarget } from './deadline-queue.js';
 import type { EngineClock } from './engine-clock.js';
 import type { AttemptContext, HandlerScope } from './handler-context.js';
+import type { RunTelemetry, TransactionTrace } from './instrumentation/run-telemetry.js';
+import { StageTelemetry } from './instrumentation/stage-observer.js';
 import { StageRun, type StageOwner } from './stage-run.js';
 
 /** The stage that does a task's main work: `process` for consumers, `prepare` for producers. */
@@ -45,6 +48,7 @@ export interface LifecyclePlan<P, R> {
 export interface LifecycleHost<P, R> {
   readonly clock: EngineClock;
   readonly plan: LifecyclePlan<P, R>;
+  readonly telemetry: RunTelemetry;
   /** Called once with the lifecycle's outcome. */
   ended(lifecycle: Lifecycle<P, R>, outcome: Outcome<P, R>): void;
 }
@@ -68,12 +72,21 @@ export class Lifecycle<P, R> implements StageOwner<unknown>, DeadlineTarget {
   private result: R | undefined = undefined;
   private error: TransactionError | null = null;
   private ended = false;
+  /** The transaction's span and context, when telemetry is on. */
+  private readonly trace: TransactionTrace | null;
 
   constructor(
     private readonly host: LifecycleHost<P, R>,
     readonly transaction: Transaction<P>,
+    batch: Span | null,
   ) {
     this.stage = host.plan.mainStage;
+    this.trace = host.telemetry.startTransaction(transaction, batch);
+  }
+
+  /** The transaction's context (span, id), when telemetry is on. */
+  get context(): Context | null {
+    return this.trace === null ? null : this.trace.context;
   }
 
   start(): void {
@@ -211,6 +224,9 @@ export class Lifecycle<P, R> implements StageOwner<unknown>, DeadlineTarget {
       stage,
       this.host.plan.scope,
       this,
+      this.trace === null
+        ? null
+        : new StageTelemetry(this.host.telemetry, this.trace.context, stage),
     );
     this.run = run;
     run.start();
@@ -242,6 +258,7 @@ export class Lifecycle<P, R> implements StageOwner<unknown>, DeadlineTarget {
     this.run = null;
     this.budget?.cancel();
     this.budget = null;
+    this.host.telemetry.endTransaction(this.trace, outcome);
     this.host.ended(this, outcome);
   }
 }

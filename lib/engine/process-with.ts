@@ -7,6 +7,7 @@ import { ConsumerPlan } from './consumer-plan.js';
 import type { ConsumerTask } from './consumer-task.js';
 import { EngineClock } from './engine-clock.js';
 import type { EngineOptions } from './engine-options.js';
+import { RunTelemetry } from './instrumentation/run-telemetry.js';
 import { LifecyclePool, type PoolListener } from './lifecycle-pool.js';
 import { requireConsumerTask } from './require-consumer-task.js';
 
@@ -68,6 +69,7 @@ export function processWith<P, R, S>(
         pumping = false;
         if (sourceDone && pool.inFlight === 0 && waiting.length === 0 && !subscriber.closed) {
           clock.dispose();
+          telemetry.end(sourceError === null ? undefined : sourceError.error);
           if (sourceError === null) subscriber.complete();
           else subscriber.error(sourceError.error);
         }
@@ -76,13 +78,15 @@ export function processWith<P, R, S>(
         outcome: (outcome) => subscriber.next(outcome),
         freed: pump,
       };
-      const pool = new LifecyclePool<P, R>(plan, clock, null, listener);
+      const telemetry = new RunTelemetry('consumer', task.name);
+      const pool = new LifecyclePool<P, R>(plan, clock, telemetry, null, listener);
       let subscription: Subscription | null = null;
       subscriber.add(() => {
         subscription?.unsubscribe();
         waiting.drain();
         pool.cancelAll('unsubscribe');
         clock.dispose();
+        telemetry.end();
       });
       subscription = source.subscribe({
         next: (transaction) => {

@@ -12,6 +12,7 @@ import type { ProducerPolicy } from '../policy/producer-policy.js';
 import { BatchDispatcher, type DispatchWaiter } from './batch-dispatcher.js';
 import type { EngineClock } from './engine-clock.js';
 import type { Lifecycle } from './lifecycle.js';
+import { RunTelemetry } from './instrumentation/run-telemetry.js';
 import { LifecyclePool, type PoolListener } from './lifecycle-pool.js';
 import { ProducerPlan } from './producer-plan.js';
 import type { ProducerTask } from './producer-task.js';
@@ -43,6 +44,7 @@ class HandOver<P, O> implements DispatchWaiter<O> {
  */
 export class ProduceRun<P, O> implements PoolListener<P, Transaction<O>> {
   private readonly pool: LifecyclePool<P, Transaction<O>>;
+  private readonly telemetry: RunTelemetry;
   private readonly dispatcher: BatchDispatcher<O>;
   private readonly waiting = new FifoQueue<Transaction<P>>();
   private readonly blocked = new FifoQueue<HandOver<P, O>>();
@@ -73,11 +75,15 @@ export class ProduceRun<P, O> implements PoolListener<P, Transaction<O>> {
     const plan = new ProducerPlan(task, policy, (lifecycle, value) =>
       this.handOver(lifecycle, value),
     );
-    this.pool = new LifecyclePool(plan, clock, null, this);
-    this.dispatcher = new BatchDispatcher(connector, dispatchOptionsOf(policy), clock, {
-      receipt: () => undefined,
-      space: () => this.pump(),
-    });
+    this.telemetry = new RunTelemetry('producer', task.name, connector);
+    this.pool = new LifecyclePool(plan, clock, this.telemetry, null, this);
+    this.dispatcher = new BatchDispatcher(
+      connector,
+      dispatchOptionsOf(policy),
+      clock,
+      { receipt: () => undefined, space: () => this.pump() },
+      this.telemetry,
+    );
     const timeout = policy.loop.timeout;
     if (timeout !== null) {
       this.loopTimer = timer(timeout, clock.scheduler).subscribe(() =>
@@ -112,6 +118,7 @@ export class ProduceRun<P, O> implements PoolListener<P, Transaction<O>> {
     this.cancelEverything('unsubscribe');
     this.loopTimer?.unsubscribe();
     this.clock.dispose();
+    this.telemetry.end();
   }
 
   outcome(outcome: Outcome<P, Transaction<O>>): void {
@@ -164,7 +171,7 @@ export class ProduceRun<P, O> implements PoolListener<P, Transaction<O>> {
       }
       handOver.state = 'offered';
       this.preparing--;
-      this.dispatcher.offer(handOver.outbound, handOver);
+      this.dispatcher.offer(handOver.outbound, handOver, handOver.lifecycle.context);
     }
     while (this.stopped === null && this.waiting.length > 0 && this.preparing < this.concurrency) {
       this.preparing++;
@@ -203,6 +210,7 @@ export class ProduceRun<P, O> implements PoolListener<P, Transaction<O>> {
     this.finished = true;
     this.loopTimer?.unsubscribe();
     this.clock.dispose();
+    this.telemetry.end(this.failure === null ? undefined : this.failure.error);
     if (this.failure === null) this.subscriber.complete();
     else this.subscriber.error(this.failure.error);
   }

@@ -1,3 +1,4 @@
+import { context as otelContext } from '@opentelemetry/api';
 import { isObservable, timer, type Subscription } from 'rxjs';
 import { AttemptTimeoutError } from '../core/attempt-timeout-error.js';
 import type { Eventually } from '../core/eventually.js';
@@ -8,6 +9,7 @@ import type { RetryPolicy } from '../policy/retry-policy.js';
 import type { Deadline, DeadlineTarget } from './deadline-queue.js';
 import type { EngineClock } from './engine-clock.js';
 import { AttemptContext, type HandlerScope } from './handler-context.js';
+import type { StageObserver } from './instrumentation/stage-observer.js';
 import { enterPromiseReaction, leavePromiseReaction } from './promise-reaction.js';
 
 /** Who a {@link StageRun} works for: it calls the handler and hears how the stage ended. */
@@ -40,6 +42,8 @@ export class StageRun<T> implements DeadlineTarget {
     private readonly stage: Stage,
     private readonly scope: HandlerScope<unknown>,
     private readonly owner: StageOwner<T>,
+    /** Telemetry of the attempts; `null` (no work at all) when telemetry is off. */
+    private readonly observer: StageObserver | null = null,
   ) {}
 
   start(): void {
@@ -56,6 +60,10 @@ export class StageRun<T> implements DeadlineTarget {
     const context = this.context;
     this.endAttempt();
     context?.abort(reason);
+    if (this.observer !== null) {
+      if (context !== null) this.observer.attemptEnded(reason);
+      this.observer.stageEnded(false);
+    }
   }
 
   expire(): void {
@@ -79,6 +87,13 @@ export class StageRun<T> implements DeadlineTarget {
     const context = new AttemptContext(++this.attempts, this.stage, this.scope);
     this.context = context;
     if (this.retry.timeout !== null) this.deadline = this.clock.deadline(this.retry.timeout, this);
+    if (this.observer === null) this.invoke(context);
+    else
+      otelContext.with(this.observer.attemptStarted(context.attempt), this.invoke, this, context);
+  }
+
+  /** Calls the handler and subscribes to its result (inside the attempt's context, if any). */
+  private invoke(context: AttemptContext): void {
     let result: Eventually<T>;
     try {
       result = this.owner.invoke(context);
@@ -127,14 +142,20 @@ export class StageRun<T> implements DeadlineTarget {
     if (this.context !== context) return;
     this.endAttempt();
     this.over = true;
+    if (this.observer !== null) {
+      this.observer.attemptEnded(undefined);
+      this.observer.stageEnded(true);
+    }
     this.owner.succeeded(this, value);
   }
 
   private attemptFailed(context: AttemptContext, error: unknown): void {
     if (this.context !== context) return;
     this.endAttempt();
+    this.observer?.attemptEnded(error);
     if (this.attempts >= this.retry.maxAttempts || isNonRetryable(error)) {
       this.over = true;
+      this.observer?.stageEnded(false);
       this.owner.failed(this, error);
       return;
     }

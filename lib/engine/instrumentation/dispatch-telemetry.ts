@@ -1,0 +1,64 @@
+import { SpanKind, trace, type Context, type Link, type Span } from '@opentelemetry/api';
+import { failSpan, type RunTelemetry } from './run-telemetry.js';
+import type { StageObserver } from './stage-observer.js';
+
+const maxLinks = 128;
+
+/**
+ * Telemetry of one batch's dispatch: a `send <task>` producer span per attempt, entered
+ * around `connector.dispatch`, a child of the first transaction's context and linked to the
+ * others' (a batch mixes transactions from many traces), plus the dispatch metrics.
+ */
+export class DispatchTelemetry implements StageObserver {
+  private span: Span | null = null;
+  private readonly parent: Context;
+  private readonly links: Link[];
+
+  constructor(
+    private readonly run: RunTelemetry,
+    contexts: readonly (Context | null)[],
+    private readonly size: number,
+  ) {
+    const known = contexts.filter((entry): entry is Context => entry !== null);
+    this.parent = known[0] ?? run.runContext;
+    this.links = [];
+    for (const entry of known.slice(1, maxLinks + 1)) {
+      const spanContext = trace.getSpanContext(entry);
+      if (spanContext !== undefined) this.links.push({ context: spanContext });
+    }
+  }
+
+  attemptStarted(attempt: number): Context {
+    if (!this.run.tracing) return this.parent;
+    this.span = this.run.startSpan(
+      `send ${this.run.taskName}`,
+      SpanKind.PRODUCER,
+      {
+        'ergon.stage': 'dispatch',
+        'ergon.attempt': attempt,
+        'messaging.operation.type': 'send',
+        'messaging.operation.name': 'dispatch',
+        'messaging.batch.message_count': this.size,
+      },
+      this.parent,
+      this.links,
+    );
+    return trace.setSpan(this.parent, this.span);
+  }
+
+  attemptEnded(error: unknown): void {
+    const span = this.span;
+    if (span === null) return;
+    this.span = null;
+    if (error !== undefined) failSpan(span, error);
+    span.end();
+  }
+
+  stageEnded(ok: boolean): void {
+    const recorder = this.run.metrics;
+    if (recorder === null) return;
+    recorder.dispatches.add(1, { ...this.run.metricAttributes, success: ok ? 'true' : 'false' });
+    recorder.dispatchSize.record(this.size, this.run.metricAttributes);
+    if (ok) recorder.batches.add(1, this.run.metricAttributes);
+  }
+}

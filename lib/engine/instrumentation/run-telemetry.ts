@@ -1,0 +1,274 @@
+import {
+  context,
+  createContextKey,
+  createNoopMeter,
+  metrics,
+  propagation,
+  ProxyTracerProvider,
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+  type Attributes,
+  type Context,
+  type Link,
+  type Span,
+  type Tracer,
+} from '@opentelemetry/api';
+import { describeErrorType } from './error-type.js';
+import type { Outcome } from '../../core/outcome.js';
+import type { Transaction } from '../../core/transaction.js';
+import { withTaskName, withTransactionId } from '../../core/transaction-context.js';
+import { EngineMetrics } from './engine-metrics.js';
+
+/** Where a run's transactions come from or go to, for span attributes. */
+export interface MessagingIdentity {
+  /** `messaging.system`, e.g. `rabbitmq` (default `ergon`). */
+  readonly system?: string;
+  /** `messaging.destination.name`, e.g. the queue. */
+  readonly destination?: string;
+}
+
+/** One transaction's telemetry: its context (span, id and task for logs) and start time. */
+export interface TransactionTrace {
+  readonly context: Context;
+  readonly span: Span | null;
+  readonly started: number;
+}
+
+const probeKey = createContextKey('ergon.probe');
+const maxLinks = 128;
+
+/** Whether a real (not no-op) tracer provider is registered. */
+function tracerRegistered(): boolean {
+  const provider = trace.getTracerProvider();
+  return (
+    !(provider instanceof ProxyTracerProvider) ||
+    provider.getDelegateTracer('ergon-rx') !== undefined
+  );
+}
+
+/** Whether a context manager is registered, so entered contexts reach callbacks. */
+function contextsPropagate(): boolean {
+  return context.with(
+    ROOT_CONTEXT.setValue(probeKey, true),
+    () => context.active().getValue(probeKey) === true,
+  );
+}
+
+/**
+ * The telemetry of one engine run (a `consume`, `processWith` or `produce` subscription),
+ * decided once at its start: with no OpenTelemetry SDK registered it does nothing at all (no
+ * span, context or clock work per transaction). With one, it opens a run span and gives each
+ * transaction a span, and each handler attempt a child span entered around the handler's
+ * subscription, and records the engine's metrics.
+ *
+ * A run may last for days, so transactions never hang under the run span: a batch (batch
+ * mode) or a transaction starts its own trace linked to the run, unless the transaction
+ * carries its producer's context (W3C `traceparent` in its metadata), which it continues.
+ */
+export class RunTelemetry {
+  readonly tracing: boolean;
+  /** Contexts are entered around handlers (tracing, or log records with transaction ids). */
+  readonly contexts: boolean;
+  readonly measuring: boolean;
+  readonly metrics: EngineMetrics | null;
+  readonly runContext: Context;
+  /** Span attributes every span of the run carries. */
+  readonly attributes: Attributes;
+  /** Metric attributes every measurement of the run carries. */
+  readonly metricAttributes: Attributes;
+  private readonly tracer: Tracer;
+  private readonly runSpan: Span | null;
+  /** A link to the run span, for traces a run starts (empty without a run span). */
+  private readonly runLink: Link[];
+
+  constructor(
+    readonly kind: 'consumer' | 'producer',
+    readonly taskName: string,
+    identity: MessagingIdentity = {},
+    /** A long-lived sink (a shared dispatcher) has no run span of its own. */
+    withRunSpan = true,
+  ) {
+    this.tracing = tracerRegistered();
+    this.contexts = this.tracing || contextsPropagate();
+    this.measuring = metrics.getMeter('ergon.task') !== createNoopMeter();
+    this.metrics = this.measuring ? new EngineMetrics(kind) : null;
+    this.tracer = trace.getTracer('ergon-rx');
+    this.attributes = {
+      'ergon.task.name': taskName,
+      'messaging.system': identity.system ?? 'ergon',
+      ...(identity.destination === undefined
+        ? {}
+        : { 'messaging.destination.name': identity.destination }),
+    };
+    this.metricAttributes = {
+      task: taskName,
+      ...(identity.system === undefined ? {} : { connector: identity.system }),
+    };
+    const base = withTaskName(context.active(), taskName);
+    this.runSpan =
+      this.tracing && withRunSpan
+        ? this.tracer.startSpan(
+            `${kind === 'consumer' ? 'consume' : 'produce'} ${taskName}`,
+            {
+              kind: SpanKind.INTERNAL,
+              attributes: this.attributes,
+            },
+            base,
+          )
+        : null;
+    this.runContext = this.runSpan === null ? base : trace.setSpan(base, this.runSpan);
+    this.runLink = this.runSpan === null ? [] : [{ context: this.runSpan.spanContext() }];
+  }
+
+  get enabled(): boolean {
+    return this.contexts || this.measuring;
+  }
+
+  /** Ends the run span, recording `error` when the run failed. */
+  end(error?: unknown): void {
+    if (this.runSpan === null) return;
+    if (error !== undefined) failSpan(this.runSpan, error);
+    this.runSpan.end();
+  }
+
+  /**
+   * Opens a batch span: a new trace linked to the run span and to each transaction's
+   * producer context.
+   */
+  startBatch(transactions: readonly Transaction[]): Span | null {
+    if (!this.tracing) return null;
+    const links: Link[] = [...this.runLink];
+    for (const transaction of transactions.slice(0, maxLinks - 1)) {
+      const producer = producerContext(transaction);
+      if (producer !== undefined) links.push({ context: producer });
+    }
+    return this.tracer.startSpan(
+      `batch ${this.taskName}`,
+      {
+        kind: SpanKind.CONSUMER,
+        root: true,
+        links,
+        attributes: {
+          ...this.attributes,
+          'messaging.operation.type': 'process',
+          'messaging.operation.name': 'process',
+          'messaging.batch.message_count': transactions.length,
+        },
+      },
+      this.runContext,
+    );
+  }
+
+  /** Links one more transaction's producer to a batch span (transactions arrive one by one). */
+  linkToBatch(batch: Span | null, transaction: Transaction): void {
+    if (batch === null) return;
+    const producer = producerContext(transaction);
+    if (producer !== undefined) batch.addLink({ context: producer });
+  }
+
+  /**
+   * Starts a transaction's telemetry. A transaction that carries its producer's context
+   * continues that trace (so a pipeline over a queue is one distributed trace) and links to
+   * its batch; otherwise its span is a child of `batch`, or, without a batch, the root of a
+   * new trace linked to the run.
+   */
+  startTransaction(transaction: Transaction, batch: Span | null): TransactionTrace | null {
+    if (!this.enabled) return null;
+    this.metrics?.inFlight.add(1, this.metricAttributes);
+    let parent = this.runContext;
+    let span: Span | null = null;
+    if (this.tracing) {
+      const producer = producerContext(transaction);
+      let links: Link[] | undefined;
+      if (producer !== undefined) {
+        parent = trace.setSpanContext(this.runContext, producer);
+        links = batch === null ? this.runLink : [{ context: batch.spanContext() }];
+      } else if (batch !== null) {
+        parent = trace.setSpan(this.runContext, batch);
+      } else {
+        links = this.runLink;
+      }
+      span = this.tracer.startSpan(
+        `process ${this.taskName}`,
+        {
+          kind: SpanKind.CONSUMER,
+          root: producer === undefined && batch === null,
+          links,
+          attributes: {
+            ...this.attributes,
+            'messaging.operation.type': 'process',
+            'messaging.operation.name': this.kind === 'consumer' ? 'process' : 'prepare',
+            'messaging.message.id': transaction.id,
+            'ergon.transaction.id': transaction.id,
+          },
+        },
+        parent,
+      );
+      parent = trace.setSpan(parent, span);
+    }
+    return {
+      context: withTransactionId(parent, transaction.id),
+      span,
+      started: this.measuring ? performance.now() : 0,
+    };
+  }
+
+  /** Ends a transaction's telemetry with its outcome. */
+  endTransaction(transactionTrace: TransactionTrace | null, outcome: Outcome): void {
+    if (transactionTrace === null) return;
+    const metricsRecorder = this.metrics;
+    if (metricsRecorder !== null) {
+      const attributes = { ...this.metricAttributes, status: outcome.status };
+      metricsRecorder.inFlight.add(-1, this.metricAttributes);
+      metricsRecorder.transactions.add(1, attributes);
+      metricsRecorder.transactionDuration.record(
+        (performance.now() - transactionTrace.started) / 1000,
+        attributes,
+      );
+    }
+    const span = transactionTrace.span;
+    if (span === null) return;
+    span.setAttribute('ergon.outcome', outcome.status);
+    if (outcome.status === 'released') span.setAttribute('ergon.release.reason', outcome.reason);
+    if (outcome.status === 'failed' || outcome.status === 'timeout') {
+      failSpan(span, outcome.handlerError ?? outcome.error);
+    } else if (outcome.status === 'exception') {
+      span.setAttribute('error.type', describeErrorType(outcome.error));
+    }
+    span.end();
+  }
+
+  startSpan(
+    name: string,
+    kind: SpanKind,
+    attributes: Attributes,
+    parent: Context,
+    links?: Link[],
+    startTime?: number,
+  ): Span {
+    return this.tracer.startSpan(
+      name,
+      { kind, attributes: { ...this.attributes, ...attributes }, links, startTime },
+      parent,
+    );
+  }
+}
+
+/** Marks a span failed with `error`: exception event, ERROR status, `error.type`. */
+export function failSpan(span: Span, error: unknown): void {
+  span.recordException(error instanceof Error ? error : String(error));
+  span.setStatus({
+    code: SpanStatusCode.ERROR,
+    message: error instanceof Error ? error.message : String(error),
+  });
+  span.setAttribute('error.type', describeErrorType(error));
+}
+
+/** The span context a transaction's producer put in its metadata (`traceparent`), if any. */
+function producerContext(transaction: Transaction) {
+  if (typeof transaction.metadata['traceparent'] !== 'string') return undefined;
+  const extracted = trace.getSpanContext(propagation.extract(ROOT_CONTEXT, transaction.metadata));
+  return extracted === undefined ? undefined : { ...extracted, isRemote: true };
+}

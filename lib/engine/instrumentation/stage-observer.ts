@@ -1,0 +1,67 @@
+import { SpanKind, trace, type Context, type Span } from '@opentelemetry/api';
+import type { Stage } from '../../core/transaction-error.js';
+import { failSpan, type RunTelemetry } from './run-telemetry.js';
+
+/** What a stage run reports about its attempts; see {@link StageTelemetry}. */
+export interface StageObserver {
+  /** An attempt starts; returns the context to enter around the handler. */
+  attemptStarted(attempt: number): Context;
+  /** The attempt ended: `error` is `undefined` on success. */
+  attemptEnded(error: unknown): void;
+  /** The stage ended after its last attempt (or was cancelled, `ok` false). */
+  stageEnded(ok: boolean): void;
+}
+
+/**
+ * Telemetry of one lifecycle stage under a transaction: a span per attempt (`<stage>
+ * attempt`, attribute `ergon.attempt`, ERROR with the exception when it failed), entered
+ * around the handler so its own work and logs see it, plus the attempt and stage metrics.
+ */
+export class StageTelemetry implements StageObserver {
+  private span: Span | null = null;
+  private readonly started: number;
+
+  constructor(
+    private readonly run: RunTelemetry,
+    private readonly parent: Context,
+    private readonly stage: Stage,
+  ) {
+    this.started = run.measuring ? performance.now() : 0;
+  }
+
+  attemptStarted(attempt: number): Context {
+    if (!this.run.tracing) return this.parent;
+    this.span = this.run.startSpan(
+      `${this.stage} attempt`,
+      SpanKind.INTERNAL,
+      { 'ergon.stage': this.stage, 'ergon.attempt': attempt },
+      this.parent,
+    );
+    return trace.setSpan(this.parent, this.span);
+  }
+
+  attemptEnded(error: unknown): void {
+    this.run.metrics?.attempts.add(1, {
+      ...this.run.metricAttributes,
+      stage: this.stage,
+      outcome: error === undefined ? 'ok' : 'error',
+    });
+    const span = this.span;
+    if (span === null) return;
+    this.span = null;
+    if (error !== undefined) failSpan(span, error);
+    span.end();
+  }
+
+  stageEnded(ok: boolean): void {
+    const recorder = this.run.metrics;
+    if (recorder === null) return;
+    const attributes = {
+      ...this.run.metricAttributes,
+      stage: this.stage,
+      outcome: ok ? 'ok' : 'error',
+    };
+    recorder.stageOutcomes.add(1, attributes);
+    recorder.stageDuration.record((performance.now() - this.started) / 1000, attributes);
+  }
+}
