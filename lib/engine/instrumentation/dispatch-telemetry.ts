@@ -34,6 +34,7 @@ export class DispatchTelemetry implements StageObserver {
       `send ${this.run.taskName}`,
       SpanKind.PRODUCER,
       {
+        ...this.run.attributes,
         'ergon.stage': 'dispatch',
         'ergon.attempt': attempt,
         'messaging.operation.type': 'send',

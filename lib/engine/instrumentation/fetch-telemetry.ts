@@ -45,6 +45,7 @@ export class FetchTelemetry implements StageObserver {
       'fetch attempt',
       SpanKind.CLIENT,
       {
+        ...this.run.attributes,
         'ergon.stage': 'fetch',
         'ergon.attempt': this.attempt,
         'messaging.operation.type': 'receive',

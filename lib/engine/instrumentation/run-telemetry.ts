@@ -79,6 +79,10 @@ export class RunTelemetry {
   /** Metric attributes every measurement of the run carries. */
   readonly metricAttributes: Attributes;
   private readonly tracer: Tracer;
+  private readonly system: string;
+  private readonly destination: string | undefined;
+  private readonly transactionSpanName: string;
+  private readonly operationName: string;
   private readonly runSpan: Span | null;
   /** A link to the run span, for traces a run starts (empty without a run span). */
   private readonly runLink: Link[];
@@ -95,6 +99,10 @@ export class RunTelemetry {
     this.measuring = metrics.getMeter('ergon.task') !== createNoopMeter();
     this.metrics = this.measuring ? new EngineMetrics(kind) : null;
     this.tracer = trace.getTracer('ergon-rx');
+    this.system = identity.system ?? 'ergon';
+    this.destination = identity.destination;
+    this.transactionSpanName = `process ${taskName}`;
+    this.operationName = kind === 'consumer' ? 'process' : 'prepare';
     this.attributes = {
       'ergon.task.name': taskName,
       'messaging.system': identity.system ?? 'ergon',
@@ -191,15 +199,17 @@ export class RunTelemetry {
         links = this.runLink;
       }
       span = this.tracer.startSpan(
-        `process ${this.taskName}`,
+        this.transactionSpanName,
         {
           kind: SpanKind.CONSUMER,
           root: producer === undefined && batch === null,
           links,
           attributes: {
-            ...this.attributes,
+            'ergon.task.name': this.taskName,
+            'messaging.system': this.system,
+            'messaging.destination.name': this.destination,
             'messaging.operation.type': 'process',
-            'messaging.operation.name': this.kind === 'consumer' ? 'process' : 'prepare',
+            'messaging.operation.name': this.operationName,
             'messaging.message.id': transaction.id,
             'ergon.transaction.id': transaction.id,
           },
@@ -248,11 +258,7 @@ export class RunTelemetry {
     links?: Link[],
     startTime?: number,
   ): Span {
-    return this.tracer.startSpan(
-      name,
-      { kind, attributes: { ...this.attributes, ...attributes }, links, startTime },
-      parent,
-    );
+    return this.tracer.startSpan(name, { kind, attributes, links, startTime }, parent);
   }
 }
 
