@@ -68,6 +68,10 @@ export class FileConnector<P = unknown> implements Connector<P> {
   private readonly lineOf = new WeakMap<Transaction<P>, number>();
   private cursorWrite: Promise<void> = Promise.resolve();
   private cursorDirty = false;
+  /** Why the last cursor write failed (the cursor then lags: lines may be read again). */
+  private cursorError: unknown = undefined;
+  /** Serialises reads and appends, so concurrent fetches or dispatches never interleave. */
+  private exclusive: Promise<unknown> = Promise.resolve();
   private closed = false;
 
   constructor(private readonly options: FileConnectorOptions<P>) {
@@ -82,7 +86,9 @@ export class FileConnector<P = unknown> implements Connector<P> {
   }
 
   fetch(request: FetchRequest): Observable<Transaction<P>> {
-    return defer(() => from(this.take(request.size))).pipe(mergeMap((batch) => from(batch)));
+    return defer(() => from(this.serially(() => this.take(request.size)))).pipe(
+      mergeMap((batch) => from(batch)),
+    );
   }
 
   settle(transaction: Transaction<P>, decision: SettleDecision): Promise<void> | void {
@@ -94,6 +100,7 @@ export class FileConnector<P = unknown> implements Connector<P> {
       );
     }
     if (decision.type === 'release') {
+      ledger.release(line);
       this.redelivery.push(transaction);
       return;
     }
@@ -114,8 +121,15 @@ export class FileConnector<P = unknown> implements Connector<P> {
     return deadLetter;
   }
 
-  /** Appends the batch, one line per payload, with a single write. */
-  async dispatch(transactions: readonly Transaction<P>[]): Promise<DispatchReport<P>> {
+  /**
+   * Appends the batch, one line per payload, with a single write (starting a new line first
+   * when the file ends without one).
+   */
+  dispatch(transactions: readonly Transaction<P>[]): Promise<DispatchReport<P>> {
+    return this.serially(() => this.append(transactions));
+  }
+
+  private async append(transactions: readonly Transaction<P>[]): Promise<DispatchReport<P>> {
     if (this.closed) throw new ConnectorClosedError(`${this.name} is closed`);
     const failed: { transaction: Transaction<P>; error: unknown }[] = [];
     let text = '';
@@ -128,8 +142,18 @@ export class FileConnector<P = unknown> implements Connector<P> {
         failed.push({ transaction, error });
       }
     }
-    if (text !== '') await appendFile(this.options.path, text);
+    if (text !== '') {
+      if (await endsWithoutNewline(this.options.path)) text = `\n${text}`;
+      await appendFile(this.options.path, text);
+    }
     return { failed };
+  }
+
+  /** Runs `work` after every earlier read or append finished. */
+  private serially<T>(work: () => Promise<T>): Promise<T> {
+    const result = this.exclusive.then(work, work);
+    this.exclusive = result.catch(() => undefined);
+    return result;
   }
 
   /** Finds a line by its transaction id (`<file name>:<line>`), reading the file. */
@@ -141,24 +165,38 @@ export class FileConnector<P = unknown> implements Connector<P> {
       const text = await readFile(this.options.path, 'utf8');
       const lines = text.split('\n');
       const found = lines[line - 1];
-      return found === undefined || (found === '' && line === lines.length)
+      return found === undefined || found.trim() === ''
         ? undefined
         : this.toTransaction({ line, end: 0, text: found });
     });
   }
 
   health(): Observable<ConnectorHealth> {
-    return of({ healthy: !this.closed, state: this.closed ? 'closed' : 'open' });
+    return defer(() =>
+      of<ConnectorHealth>(
+        this.cursorError === undefined
+          ? { healthy: !this.closed, state: this.closed ? 'closed' : 'open' }
+          : {
+              healthy: false,
+              state: 'cursor-failing',
+              detail: `the cursor ${this.cursorPath} cannot be written: ${String(this.cursorError)}`,
+            },
+      ),
+    );
   }
 
   /** Writes the cursor and closes the file; unsettled lines will be read again next run. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.exclusive;
     await this.cursorWrite;
-    if (this.cursorDirty) await this.writeCursor();
-    await this.handle?.close();
-    this.handle = null;
+    try {
+      if (this.cursorDirty) await this.writeCursor();
+    } finally {
+      await this.handle?.close();
+      this.handle = null;
+    }
   }
 
   private async take(size: number): Promise<Transaction<P>[]> {
@@ -166,7 +204,9 @@ export class FileConnector<P = unknown> implements Connector<P> {
     await this.openOnce();
     const batch: Transaction<P>[] = [];
     while (batch.length < size && this.redelivery.length > 0) {
-      batch.push(this.redelivery.shift() as Transaction<P>);
+      const transaction = this.redelivery.shift() as Transaction<P>;
+      (this.ledger as LineLedger).handOutAgain(this.lineOf.get(transaction) as number);
+      batch.push(transaction);
     }
     while (batch.length < size) {
       const line = await this.readLine();
@@ -250,11 +290,19 @@ export class FileConnector<P = unknown> implements Connector<P> {
     }
   }
 
+  /** Writes the cursor soon, coalescing bursts; a failed write is kept for `health()`. */
   private saveCursor(): void {
     this.cursorDirty = true;
-    this.cursorWrite = this.cursorWrite.then(() =>
-      this.cursorDirty ? this.writeCursor() : undefined,
-    );
+    this.cursorWrite = this.cursorWrite
+      .then(() => (this.cursorDirty ? this.writeCursor() : undefined))
+      .then(
+        () => {
+          this.cursorError = undefined;
+        },
+        (error: unknown) => {
+          this.cursorError = error;
+        },
+      );
   }
 
   private async writeCursor(): Promise<void> {
@@ -263,5 +311,25 @@ export class FileConnector<P = unknown> implements Connector<P> {
     const temporary = `${this.cursorPath}.tmp`;
     await writeFile(temporary, JSON.stringify({ line: ledger.line, offset: ledger.offset }));
     await rename(temporary, this.cursorPath);
+  }
+}
+
+/** Whether a non-empty file's last byte is not a newline. */
+async function endsWithoutNewline(path: string): Promise<boolean> {
+  let handle: FileHandle;
+  try {
+    handle = await open(path, 'r');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw error;
+  }
+  try {
+    const { size } = await handle.stat();
+    if (size === 0) return false;
+    const last = Buffer.alloc(1);
+    await handle.read(last, 0, 1, size - 1);
+    return last[0] !== 0x0a;
+  } finally {
+    await handle.close();
   }
 }

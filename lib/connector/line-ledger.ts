@@ -3,7 +3,8 @@ interface LedgerEntry {
   readonly line: number;
   /** Byte offset just past this line's newline. */
   readonly end: number;
-  settled: boolean;
+  /** `out`: handed out and unsettled; `released`: waiting to be handed out again. */
+  state: 'out' | 'released' | 'settled';
 }
 
 /**
@@ -25,19 +26,36 @@ export class LineLedger {
   ) {}
 
   handOut(line: number, end: number): void {
-    const entry = { line, end, settled: false };
+    const entry: LedgerEntry = { line, end, state: 'out' };
     this.entries.push(entry);
     this.byLine.set(line, entry);
   }
 
-  /** Marks a line settled; `true` when the watermark moved. */
+  /** A released line goes out again. */
+  handOutAgain(line: number): void {
+    const entry = this.byLine.get(line);
+    if (entry !== undefined && entry.state === 'released') entry.state = 'out';
+  }
+
+  /** A handed-out line comes back to be handed out again; `false` when it was not out. */
+  release(line: number): boolean {
+    const entry = this.byLine.get(line);
+    if (entry === undefined || entry.state !== 'out') return false;
+    entry.state = 'released';
+    return true;
+  }
+
+  /** Marks a handed-out line settled; `true` when the watermark moved. */
   settle(line: number): boolean {
     const entry = this.byLine.get(line);
-    if (entry === undefined || entry.settled) return false;
-    entry.settled = true;
+    if (entry === undefined || entry.state !== 'out') return false;
+    entry.state = 'settled';
     this.byLine.delete(line);
     let moved = false;
-    while (this.head < this.entries.length && (this.entries[this.head] as LedgerEntry).settled) {
+    while (
+      this.head < this.entries.length &&
+      (this.entries[this.head] as LedgerEntry).state === 'settled'
+    ) {
       const done = this.entries[this.head++] as LedgerEntry;
       this.line = done.line;
       this.offset = done.end;
@@ -50,9 +68,9 @@ export class LineLedger {
     return moved;
   }
 
-  /** Whether the line was handed out and is not settled yet. */
+  /** Whether the line is handed out right now (not settled, not waiting to go out again). */
   outstanding(line: number): boolean {
-    return this.byLine.has(line);
+    return this.byLine.get(line)?.state === 'out';
   }
 
   get unsettled(): number {

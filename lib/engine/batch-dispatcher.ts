@@ -52,6 +52,8 @@ export class BatchDispatcher<P> {
   private wait: Subscription | null = null;
   private overdue = false;
   private draining = false;
+  private flushing = false;
+  private flushAgain = false;
   private readonly sending = new Set<BatchSend<P>>();
 
   constructor(
@@ -71,14 +73,30 @@ export class BatchDispatcher<P> {
     return this.forming.length < this.options.batch;
   }
 
+  /** How many transactions the forming batch can still take. */
+  get room(): number {
+    return this.options.batch - this.forming.length;
+  }
+
   /** Adds a transaction to the forming batch; `created` is its creation context (telemetry). */
   offer(
     transaction: Transaction<P>,
     waiter: DispatchWaiter<P> | null,
     created: Context | null = null,
   ): void {
-    this.forming.push({ transaction, waiter, context: created });
-    if (this.forming.length === 1 && this.options.maxWait > 0) this.armWait();
+    this.add(transaction, waiter, created);
+    this.flush();
+  }
+
+  /** Adds several transactions, then flushes once (so `maxWait: 0` still sends them together). */
+  offerAll(
+    entries: readonly {
+      readonly transaction: Transaction<P>;
+      readonly waiter: DispatchWaiter<P> | null;
+      readonly created: Context | null;
+    }[],
+  ): void {
+    for (const entry of entries) this.add(entry.transaction, entry.waiter, entry.created);
     this.flush();
   }
 
@@ -87,7 +105,10 @@ export class BatchDispatcher<P> {
     const index = this.forming.findIndex((entry) => entry.transaction === transaction);
     if (index < 0) return false;
     this.forming.splice(index, 1);
-    if (this.forming.length === 0) this.disarmWait();
+    if (this.forming.length === 0) {
+      this.disarmWait();
+      this.overdue = false;
+    }
     return true;
   }
 
@@ -113,7 +134,34 @@ export class BatchDispatcher<P> {
     this.listener.space();
   }
 
+  private add(
+    transaction: Transaction<P>,
+    waiter: DispatchWaiter<P> | null,
+    created: Context | null,
+  ): void {
+    this.forming.push({ transaction, waiter, context: created });
+    if (this.forming.length === 1 && this.options.maxWait > 0) this.armWait();
+  }
+
+  /**
+   * Sends what is ready. Re-entrancy safe: a send that completes synchronously calls back
+   * into `flush` (through `finished` and the listener), which then only asks for another
+   * pass, so a long queue of synchronous dispatches never deepens the stack.
+   */
   private flush(): void {
+    if (this.flushing) {
+      this.flushAgain = true;
+      return;
+    }
+    this.flushing = true;
+    do {
+      this.flushAgain = false;
+      this.flushReady();
+    } while (this.flushAgain);
+    this.flushing = false;
+  }
+
+  private flushReady(): void {
     while (
       this.forming.length > 0 &&
       this.sending.size < this.options.concurrency &&
@@ -191,17 +239,21 @@ class BatchSend<P> implements StageOwner<DispatchReport<P> | void> {
   }
 
   succeeded(run: StageRun<DispatchReport<P> | void>, report: DispatchReport<P> | void): void {
-    // Failures are matched by identity, or by id for connectors that report copies.
+    // Failures are matched by identity; by id only for connectors that report copies.
+    const inBatch = new Set(this.transactions);
     const failures = new Map<Transaction<P> | string, unknown>();
     for (const failure of report?.failed ?? []) {
-      failures.set(failure.transaction, failure.error);
-      failures.set(failure.transaction.id, failure.error);
+      failures.set(
+        inBatch.has(failure.transaction) ? failure.transaction : failure.transaction.id,
+        failure.error,
+      );
     }
     const failed: DispatchFailure<P>[] = [];
     for (const { transaction, waiter } of this.entries) {
       const key = failures.has(transaction) ? transaction : transaction.id;
       if (failures.has(key)) {
         const error = failures.get(key);
+        failures.delete(key);
         failed.push({ transaction, error });
         waiter?.failed(transaction, error);
       } else {

@@ -50,10 +50,13 @@ export function dispatchTo<P>(
       let sourceDone = false;
       let sourceError: { error: unknown } | null = null;
       const settleDown = (): void => {
-        while (overflow.length > 0 && dispatcher.hasSpace()) {
+        const admitted: { transaction: Transaction<P>; waiter: null; created: Context | null }[] =
+          [];
+        for (let room = dispatcher.room; overflow.length > 0 && room > 0; room--) {
           const next = overflow.shift() as { transaction: Transaction<P>; created: Context | null };
-          dispatcher.offer(next.transaction, null, next.created);
+          admitted.push({ transaction: next.transaction, waiter: null, created: next.created });
         }
+        if (admitted.length > 0) dispatcher.offerAll(admitted);
         if (!sourceDone || overflow.length > 0) return;
         dispatcher.drain();
         if (dispatcher.idle && !subscriber.closed) {

@@ -89,10 +89,15 @@ export function createDispatcher<P>(
   requireDispatch(connector, 'createDispatcher');
   const overflow = new FifoQueue<Waiting<P>>();
   const admit = (): void => {
-    while (overflow.length > 0 && batches.hasSpace()) {
+    const admitted: Waiting<P>[] = [];
+    let room = batches.room;
+    while (overflow.length > 0 && room > 0) {
       const next = overflow.shift() as Waiting<P>;
-      if (!next.waiter.done) batches.offer(next.transaction, next.waiter, next.created);
+      if (next.waiter.done) continue;
+      admitted.push(next);
+      room--;
     }
+    if (admitted.length > 0) batches.offerAll(admitted);
   };
   const telemetry = new RunTelemetry('producer', engine.name ?? 'dispatcher', connector, false);
   const batches = new BatchDispatcher<P>(

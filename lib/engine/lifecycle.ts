@@ -42,6 +42,14 @@ export interface LifecyclePlan<P, R> {
    * waits for {@link Lifecycle.handedOver} or {@link Lifecycle.handOverFailed}.
    */
   handOver?(lifecycle: Lifecycle<P, R>, value: unknown): void;
+  /**
+   * The lifecycle gives up before its hand-over completed (its main stage failed, or it timed
+   * out or was cancelled): take back what was handed over, if anything. Returns `false` when
+   * that is no longer possible (the batch is being sent); a timeout then waits for the
+   * dispatch's own result instead of reporting a transaction that may have been delivered.
+   * Called at most once per lifecycle.
+   */
+  abandon?(lifecycle: Lifecycle<P, R>): boolean;
 }
 
 /** The run a lifecycle belongs to. */
@@ -72,6 +80,10 @@ export class Lifecycle<P, R> implements StageOwner<unknown>, DeadlineTarget {
   private result: R | undefined = undefined;
   private error: TransactionError | null = null;
   private ended = false;
+  /** The main stage or hand-over is over (completed or abandoned): no more `abandon`. */
+  private settledHandOver = false;
+  /** The budget ran out while the hand-over could not be taken back (its batch was being sent). */
+  private lateHandOver: TransactionError | null = null;
   /** The transaction's span and context, when telemetry is on. */
   private readonly trace: TransactionTrace | null;
 
@@ -114,6 +126,7 @@ export class Lifecycle<P, R> implements StageOwner<unknown>, DeadlineTarget {
   /** Cancels whatever runs and ends with a `released` outcome (no-op once ended). */
   cancel(reason: ReleaseReason): void {
     if (this.ended) return;
+    this.abandon();
     this.run?.cancel(new CancellationError(reason));
     this.end({ status: 'released', transaction: this.transaction, reason });
   }
@@ -121,13 +134,16 @@ export class Lifecycle<P, R> implements StageOwner<unknown>, DeadlineTarget {
   /** The hand-over succeeded; `result` becomes the outcome's result. */
   handedOver(result: R): void {
     if (this.ended || this.stage !== 'handover') return;
+    this.settledHandOver = true;
     this.result = result;
-    this.afterMainStage();
+    if (this.lateHandOver !== null) this.fail(this.lateHandOver);
+    else this.afterMainStage();
   }
 
   /** The hand-over failed (for a producer: the dispatch of this transaction failed). */
   handOverFailed(error: unknown): void {
     if (this.ended || this.stage !== 'handover') return;
+    this.settledHandOver = true;
     this.fail(
       TransactionError.wrap(error, { transactionId: this.transaction.id, stage: 'dispatch' }),
     );
@@ -150,6 +166,7 @@ export class Lifecycle<P, R> implements StageOwner<unknown>, DeadlineTarget {
           this.run = null;
           this.host.plan.handOver(this, value);
         } else {
+          this.settledHandOver = true;
           this.result = value as R;
           this.afterMainStage();
         }
@@ -207,8 +224,24 @@ export class Lifecycle<P, R> implements StageOwner<unknown>, DeadlineTarget {
         stage: this.stage === 'handover' ? 'dispatch' : this.stage,
       },
     );
+    if (this.stage === 'handover' && !this.abandon()) {
+      // Its batch is being sent: wait for the dispatch, then report the timeout (onSuccess
+      // does not run; the transaction may well have been delivered).
+      this.lateHandOver = new TransactionError(
+        `${error.message} while its batch was being dispatched (it may have been delivered)`,
+        { category: 'timeout', transactionId: this.transaction.id, stage: 'dispatch' },
+      );
+      return;
+    }
     this.run?.cancel(error);
     this.fail(error);
+  }
+
+  /** Tells the plan the main stage or hand-over is given up (once); see `LifecyclePlan.abandon`. */
+  private abandon(): boolean {
+    if (this.settledHandOver) return true;
+    this.settledHandOver = true;
+    return this.host.plan.abandon?.(this) ?? true;
   }
 
   private afterMainStage(): void {
@@ -240,6 +273,7 @@ export class Lifecycle<P, R> implements StageOwner<unknown>, DeadlineTarget {
   private fail(error: TransactionError): void {
     this.budget?.cancel();
     this.budget = null;
+    this.abandon();
     this.error = error;
     if (!this.host.plan.hasExceptionHandler) {
       this.end(

@@ -19,8 +19,11 @@ import type { ProducerTask } from './producer-task.js';
 
 /** A prepared transaction between its prepare stage and the end of its dispatch. */
 class HandOver<P, O> implements DispatchWaiter<O> {
-  /** `blocked`: waits for room in the dispatcher (and still holds a prepare slot). */
-  state: 'blocked' | 'offered' = 'blocked';
+  /**
+   * `blocked`: waits for room in the dispatcher (and still holds a prepare slot); `offered`:
+   * in the dispatcher; `abandoned`: its lifecycle gave up before it was offered.
+   */
+  state: 'blocked' | 'offered' | 'abandoned' = 'blocked';
 
   constructor(
     readonly lifecycle: Lifecycle<P, Transaction<O>>,
@@ -50,10 +53,10 @@ export class ProduceRun<P, O> implements PoolListener<P, Transaction<O>> {
   private readonly blocked = new FifoQueue<HandOver<P, O>>();
   private readonly handOvers = new Map<Transaction<P>, HandOver<P, O>>();
   private readonly concurrency: number;
+  /** Lifecycles holding a prepare slot: in their prepare stage, or prepared and blocked. */
   private preparing = 0;
-  /** Set while transactions that never started are released (they hold no prepare slot). */
-  private releasingWaiting = false;
-  private accepted = 0;
+  /** Input transactions whose lifecycle still holds its prepare slot. */
+  private readonly slots = new Set<Transaction<P>>();
   private sourceDone = false;
   private failure: { error: unknown } | null = null;
   private stopped: ReleaseReason | null = null;
@@ -65,15 +68,18 @@ export class ProduceRun<P, O> implements PoolListener<P, Transaction<O>> {
   constructor(
     connector: Connector<O>,
     private readonly task: ProducerTask<P, O, unknown>,
-    private readonly policy: ProducerPolicy,
+    policy: ProducerPolicy,
     private readonly clock: EngineClock,
     private readonly subscriber: Subscriber<Outcome<P, Transaction<O>>>,
     /** Stops taking input from the source (the limit was reached). */
     private readonly stopIntake: () => void,
   ) {
     this.concurrency = policy.loop.concurrency.value;
-    const plan = new ProducerPlan(task, policy, (lifecycle, value) =>
-      this.handOver(lifecycle, value),
+    const plan = new ProducerPlan(
+      task,
+      policy,
+      (lifecycle, value) => this.handOver(lifecycle, value),
+      (lifecycle) => this.abandon(lifecycle),
     );
     this.telemetry = new RunTelemetry('producer', task.name, connector);
     this.pool = new LifecyclePool(plan, clock, this.telemetry, null, this);
@@ -87,19 +93,15 @@ export class ProduceRun<P, O> implements PoolListener<P, Transaction<O>> {
     const timeout = policy.loop.timeout;
     if (timeout !== null) {
       this.loopTimer = timer(timeout, clock.scheduler).subscribe(() =>
-        this.halt('loopTimeout', new LoopTimeoutError(timeout)),
+        this.halt('loopTimeout', new LoopTimeoutError(timeout, 'produce')),
       );
     }
   }
 
-  /** A value of the source: a transaction, or a payload to wrap in one. */
+  /** A value of the source (the limit is applied upstream with `take`). */
   take(input: Transaction<P>): void {
     if (this.stopped !== null || this.finished) return;
-    const limit = this.policy.loop.limit;
-    if (limit !== null && this.accepted >= limit) return;
-    this.accepted++;
     this.waiting.push(input);
-    if (limit !== null && this.accepted >= limit) this.sourceEnded(null);
     this.pump();
   }
 
@@ -122,19 +124,33 @@ export class ProduceRun<P, O> implements PoolListener<P, Transaction<O>> {
   }
 
   outcome(outcome: Outcome<P, Transaction<O>>): void {
-    const handOver = this.handOvers.get(outcome.transaction);
-    if (handOver === undefined) {
-      if (!this.releasingWaiting) this.preparing--;
-    } else {
-      this.handOvers.delete(outcome.transaction);
-      if (handOver.state === 'blocked') this.preparing--;
-      else this.dispatcher.withdraw(handOver.outbound);
-    }
+    this.freeSlot(outcome.transaction);
+    this.handOvers.delete(outcome.transaction);
     this.subscriber.next(outcome);
   }
 
   freed(): void {
     this.pump();
+  }
+
+  /**
+   * A lifecycle gave up before its dispatch finished: free its slot, and take its transaction
+   * back from the forming batch; `false` when its batch is already being sent.
+   */
+  private abandon(lifecycle: Lifecycle<P, Transaction<O>>): boolean {
+    const input = lifecycle.transaction;
+    this.freeSlot(input);
+    const handOver = this.handOvers.get(input);
+    if (handOver === undefined) return true;
+    if (handOver.state === 'blocked') {
+      handOver.state = 'abandoned';
+      return true;
+    }
+    return this.dispatcher.withdraw(handOver.outbound);
+  }
+
+  private freeSlot(input: Transaction<P>): void {
+    if (this.slots.delete(input)) this.preparing--;
   }
 
   private handOver(lifecycle: Lifecycle<P, Transaction<O>>, value: unknown): void {
@@ -166,16 +182,16 @@ export class ProduceRun<P, O> implements PoolListener<P, Transaction<O>> {
     if (this.finished) return;
     while (this.blocked.length > 0 && this.dispatcher.hasSpace()) {
       const handOver = this.blocked.shift() as HandOver<P, O>;
-      if (handOver.state !== 'blocked' || !this.handOvers.has(handOver.lifecycle.transaction)) {
-        continue;
-      }
+      if (handOver.state !== 'blocked') continue;
       handOver.state = 'offered';
-      this.preparing--;
+      this.freeSlot(handOver.lifecycle.transaction);
       this.dispatcher.offer(handOver.outbound, handOver, handOver.lifecycle.context);
     }
     while (this.stopped === null && this.waiting.length > 0 && this.preparing < this.concurrency) {
+      const input = this.waiting.shift() as Transaction<P>;
       this.preparing++;
-      this.pool.start(this.waiting.shift() as Transaction<P>);
+      this.slots.add(input);
+      this.pool.start(input);
     }
     const intakeOver = this.sourceDone || this.stopped !== null;
     if (intakeOver && this.waiting.length === 0 && this.preparing === 0) this.dispatcher.drain();
@@ -200,9 +216,7 @@ export class ProduceRun<P, O> implements PoolListener<P, Transaction<O>> {
 
   private cancelEverything(reason: ReleaseReason): void {
     this.dispatcher.cancelAll(new CancellationError(reason));
-    this.releasingWaiting = true;
     for (const transaction of this.waiting.drain()) this.pool.release(transaction, reason);
-    this.releasingWaiting = false;
     this.pool.cancelAll(reason);
   }
 

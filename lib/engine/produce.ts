@@ -1,4 +1,4 @@
-import { Observable, type OperatorFunction, type Subscription } from 'rxjs';
+import { Observable, take, type OperatorFunction, type Subscription } from 'rxjs';
 import { isTransaction } from '../core/is-transaction.js';
 import type { Outcome } from '../core/outcome.js';
 import { createTransaction, type Transaction } from '../core/transaction.js';
@@ -74,7 +74,8 @@ export function produce<P, O, S>(
         subscription?.unsubscribe();
         run.teardown();
       });
-      subscription = source.subscribe({
+      const limit = decoded.loop.limit;
+      subscription = (limit === null ? source : source.pipe(take(limit))).subscribe({
         next: (input) =>
           run.take(
             isTransaction(input) ? (input as Transaction<P>) : createTransaction(input as P),

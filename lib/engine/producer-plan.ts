@@ -22,6 +22,7 @@ export class ProducerPlan<P, O> implements LifecyclePlan<P, Transaction<O>> {
     private readonly task: ProducerTask<P, O, unknown>,
     private readonly policy: ProducerPolicy,
     readonly handOver: (lifecycle: Lifecycle<P, Transaction<O>>, value: unknown) => void,
+    readonly abandon: (lifecycle: Lifecycle<P, Transaction<O>>) => boolean,
   ) {
     this.budget = policy.transactionRuntime.timeout;
     this.hasSuccessHandler = task.onSuccess !== undefined;

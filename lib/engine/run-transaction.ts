@@ -1,4 +1,4 @@
-import { defer, from, of, switchMap, throwError, type Observable } from 'rxjs';
+import { defaultIfEmpty, defer, from, of, switchMap, throwError, type Observable } from 'rxjs';
 import type { Outcome } from '../core/outcome.js';
 import type { Transaction } from '../core/transaction.js';
 import { ConnectorContractError } from '../connector/connector-contract-error.js';
@@ -56,6 +56,7 @@ export function runTransactionById<P, R, S>(
       );
     }
     return from(connector.fetchById(id)).pipe(
+      defaultIfEmpty(undefined),
       switchMap((transaction) =>
         transaction === undefined
           ? throwError(() => new TransactionNotFoundError(id))
