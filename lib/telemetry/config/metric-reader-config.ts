@@ -1,0 +1,84 @@
+import type * as t from 'io-ts';
+import type { IMetricReader } from '@opentelemetry/sdk-metrics';
+import { BooleanFlag, type BooleanInput } from '../../policy/boolean-flag.js';
+import { PositiveDuration, type DurationInput } from '../../policy/duration.js';
+import { PositiveInteger, type IntegerInput } from '../../policy/integer.js';
+import { orNull } from '../../policy/or-null.js';
+import { strictStruct } from '../../policy/strict-struct.js';
+import { withDefault } from '../../policy/with-default.js';
+import { hasMethods } from './has-methods.js';
+import { NonEmptyText } from './non-empty-text.js';
+import { otlpEndpointProps, type OtlpEndpoint, type OtlpEndpointInput } from './otlp-endpoint.js';
+import { tagCodec, taggedUnion } from './tagged-union.js';
+
+/** Prints metrics every `interval` (for development). */
+export interface ConsoleMetricReaderConfig {
+  readonly type: 'console';
+  /** Milliseconds between exports; `null`: the metrics section's `interval`. */
+  readonly interval: number | null;
+}
+
+/** Pushes metrics to a collector over OTLP gRPC every `interval`. */
+export interface OtlpMetricReaderConfig extends OtlpEndpoint {
+  readonly type: 'otlp';
+  readonly interval: number | null;
+}
+
+/** Serves metrics for Prometheus to scrape at `http://<host>:<port><endpoint>`. */
+export interface PrometheusMetricReaderConfig {
+  readonly type: 'prometheus';
+  /** `null`: `OTEL_EXPORTER_PROMETHEUS_PORT`, else 9464. */
+  readonly port: number | null;
+  /** `null`: `OTEL_EXPORTER_PROMETHEUS_HOST`, else every interface. */
+  readonly host: string | null;
+  /** The scrape path (default `/metrics`). */
+  readonly endpoint: string;
+  /** Do not open the port (tests call the reader's `collect()` instead). Default `false`. */
+  readonly preventServerStart: boolean;
+}
+
+/** Where metrics go: a declarative reader or a `MetricReader` of your own (tests). */
+export type MetricReaderConfig =
+  ConsoleMetricReaderConfig | OtlpMetricReaderConfig | PrometheusMetricReaderConfig | IMetricReader;
+
+/** A {@link MetricReaderConfig} as a configuration accepts it. */
+export type MetricReaderInput =
+  | 'console'
+  | 'otlp'
+  | 'prometheus'
+  | { readonly type: 'console'; readonly interval?: DurationInput | null }
+  | ({ readonly type: 'otlp'; readonly interval?: DurationInput | null } & OtlpEndpointInput)
+  | {
+      readonly type: 'prometheus';
+      readonly port?: IntegerInput | null;
+      readonly host?: string | null;
+      readonly endpoint?: string;
+      readonly preventServerStart?: BooleanInput;
+    }
+  | IMetricReader;
+
+const interval = withDefault(orNull(PositiveDuration), null);
+
+const isMetricReader = hasMethods<IMetricReader>('collect', 'setMetricProducer', 'shutdown');
+
+/** Codec of {@link MetricReaderConfig}. */
+export const MetricReaderConfigCodec: t.Type<MetricReaderConfig, MetricReaderConfig, unknown> =
+  taggedUnion(
+    'metric reader',
+    {
+      console: strictStruct('ConsoleMetricReader', { type: tagCodec('console'), interval }),
+      otlp: strictStruct('OtlpMetricReader', {
+        type: tagCodec('otlp'),
+        interval,
+        ...otlpEndpointProps,
+      }),
+      prometheus: strictStruct('PrometheusMetricReader', {
+        type: tagCodec('prometheus'),
+        port: withDefault(orNull(PositiveInteger), null),
+        host: withDefault(orNull(NonEmptyText), null),
+        endpoint: withDefault(NonEmptyText, '/metrics'),
+        preventServerStart: withDefault(BooleanFlag, false),
+      }),
+    },
+    { name: 'a MetricReader', is: isMetricReader },
+  );

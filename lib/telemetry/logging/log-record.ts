@@ -1,0 +1,95 @@
+import { formatWithOptions } from 'node:util';
+import { context, isSpanContextValid, trace, type Context } from '@opentelemetry/api';
+import { taskNameIn, transactionIdIn } from '../../core/transaction-context.js';
+import { isPlainObject } from '../../policy/plain-object.js';
+import type { LogMethodName } from './log-level.js';
+import { loggedError, type LoggedError } from './logged-error.js';
+
+/**
+ * One log call, as every sink receives it.
+ *
+ * @example
+ * ```ts
+ * const sink: LogSink = {
+ *   write: (record) => {
+ *     if (record.level === 'error') alert(`${record.logger}: ${record.message} (trace ${record.traceId})`);
+ *   },
+ * };
+ * ```
+ */
+export interface LogRecord {
+  readonly timestamp: Date;
+  readonly level: LogMethodName;
+  /** The loglevel logger's name (`root` for the default logger). */
+  readonly logger: string;
+  readonly message: string;
+  /** The active span's trace id (32 hex digits), when a valid span was active. */
+  readonly traceId?: string;
+  /** The active span's id (16 hex digits). */
+  readonly spanId?: string;
+  /** The active span's trace flags (`01` when sampled). */
+  readonly traceFlags?: string;
+  /** The transaction the engine was processing where the call was made. */
+  readonly transactionId?: string;
+  /** The task that was running (from the active context, else the logging configuration). */
+  readonly task?: string;
+  /** The first `Error` argument. */
+  readonly error?: LoggedError;
+  /** A trailing plain-object argument. */
+  readonly fields: Readonly<Record<string, unknown>>;
+  /** The OpenTelemetry context active at the call (for sinks that export to OpenTelemetry). */
+  readonly context: Context;
+}
+
+const noFields: Readonly<Record<string, unknown>> = Object.freeze({});
+
+/**
+ * Builds the record of one log call from loglevel-style arguments: a trailing plain object
+ * becomes `fields`, the first `Error` becomes `error`, and the rest is formatted into `message`
+ * the way `console.log` does (`%s`/`%d` placeholders, objects inspected on one line). A call
+ * with only an error takes the error's message. Trace, span, transaction and task come from
+ * the context active at the call.
+ *
+ * @example
+ * ```ts
+ * createLogRecord('warn', 'ergon.orders', ['retrying %s', 'order-1', error, { attempt: 2 }], undefined);
+ * // { level: 'warn', message: 'retrying order-1', error: { type: 'Error', … }, fields: { attempt: 2 }, … }
+ * ```
+ */
+export function createLogRecord(
+  level: LogMethodName,
+  logger: string,
+  args: readonly unknown[],
+  defaultTask: string | undefined,
+): LogRecord {
+  const active = context.active();
+  const last = args.at(-1);
+  const fields = args.length > 0 && isPlainObject(last) ? last : undefined;
+  const parts = fields === undefined ? [...args] : args.slice(0, -1);
+  const errorIndex = parts.findIndex((part) => part instanceof Error);
+  const error = errorIndex < 0 ? undefined : (parts.splice(errorIndex, 1)[0] as Error);
+  const message =
+    parts.length > 0
+      ? formatWithOptions({ breakLength: Infinity, depth: 4 }, ...parts)
+      : (error?.message ?? '');
+  const record: { -readonly [K in keyof LogRecord]: LogRecord[K] } = {
+    timestamp: new Date(),
+    level,
+    logger,
+    message,
+    fields: fields ?? noFields,
+    context: active,
+  };
+  const spanContext = trace.getSpan(active)?.spanContext();
+  if (spanContext !== undefined && isSpanContextValid(spanContext)) {
+    record.traceId = spanContext.traceId;
+    record.spanId = spanContext.spanId;
+    record.traceFlags = spanContext.traceFlags.toString(16).padStart(2, '0');
+  }
+  const transactionId = transactionIdIn(active);
+  if (transactionId !== undefined) record.transactionId = transactionId;
+  const task = taskNameIn(active) ?? defaultTask;
+  if (task !== undefined) record.task = task;
+  if (error !== undefined) record.error = loggedError(error);
+  return record;
+}

@@ -1,0 +1,48 @@
+import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-grpc';
+import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
+import {
+  ConsoleMetricExporter,
+  PeriodicExportingMetricReader,
+  type IMetricReader,
+} from '@opentelemetry/sdk-metrics';
+import type { MetricReaderConfig } from './config/metric-reader-config.js';
+import { otlpGrpcOptions } from './otlp-grpc-options.js';
+
+/**
+ * The metric reader of a reader configuration (a ready-made reader is returned as it is).
+ * Console and OTLP readers push every `interval` (theirs, else `defaultInterval`); the
+ * Prometheus reader serves `/metrics` and starts listening at once unless
+ * `preventServerStart`.
+ *
+ * @example
+ * ```ts
+ * metricReader({ type: 'prometheus', port: 9464, host: null, endpoint: '/metrics', preventServerStart: false }, 60_000);
+ * ```
+ */
+export function metricReader(config: MetricReaderConfig, defaultInterval: number): IMetricReader {
+  if (!('type' in config)) return config;
+  switch (config.type) {
+    case 'console':
+      return new PeriodicExportingMetricReader({
+        exporter: new ConsoleMetricExporter(),
+        exportIntervalMillis: config.interval ?? defaultInterval,
+      });
+    case 'otlp': {
+      const exportIntervalMillis = config.interval ?? defaultInterval;
+      return new PeriodicExportingMetricReader({
+        exporter: new OTLPMetricExporter(otlpGrpcOptions(config)),
+        exportIntervalMillis,
+        ...(config.timeout === null
+          ? {}
+          : { exportTimeoutMillis: Math.min(config.timeout, exportIntervalMillis) }),
+      });
+    }
+    case 'prometheus':
+      return new PrometheusExporter({
+        ...(config.port === null ? {} : { port: config.port }),
+        ...(config.host === null ? {} : { host: config.host }),
+        endpoint: config.endpoint,
+        preventServerStart: config.preventServerStart,
+      });
+  }
+}

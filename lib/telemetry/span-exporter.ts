@@ -1,0 +1,28 @@
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
+import {
+  ConsoleSpanExporter,
+  InMemorySpanExporter,
+  type SpanExporter,
+} from '@opentelemetry/sdk-trace-node';
+import type { SpanExporterConfig } from './config/span-exporter-config.js';
+import { otlpGrpcOptions } from './otlp-grpc-options.js';
+
+/**
+ * The span exporter of an exporter configuration (a ready-made exporter is returned as it is).
+ *
+ * @example
+ * ```ts
+ * spanExporter({ type: 'otlp', endpoint: 'http://localhost:4317', headers: {}, timeout: null });
+ * ```
+ */
+export function spanExporter(config: SpanExporterConfig): SpanExporter {
+  if (!('type' in config)) return config;
+  switch (config.type) {
+    case 'console':
+      return new ConsoleSpanExporter();
+    case 'memory':
+      return new InMemorySpanExporter();
+    case 'otlp':
+      return new OTLPTraceExporter(otlpGrpcOptions(config));
+  }
+}

@@ -1,0 +1,92 @@
+import { expect } from 'chai';
+import { get } from 'node:http';
+import { createServer } from 'node:net';
+import { metrics } from '@opentelemetry/api';
+import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
+import { setupTelemetry, type TelemetryHandle } from '../../lib/telemetry/index.js';
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() =>
+        typeof address === 'object' && address !== null
+          ? resolve(address.port)
+          : reject(new Error('no port')),
+      );
+    });
+  });
+}
+
+function fetchText(url: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    get(url, { agent: false }, (response) => {
+      let body = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => (body += chunk));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+    }).on('error', reject);
+  });
+}
+
+describe('Prometheus metrics', () => {
+  let telemetry: TelemetryHandle | undefined;
+
+  afterEach(async () => {
+    await telemetry?.shutdown();
+    telemetry = undefined;
+  });
+
+  const recordTransactions = (): void => {
+    const counter = metrics.getMeter('ergon.task').createCounter('consumer.transactions.total');
+    counter.add(3, { task: 'orders', status: 'success' });
+    metrics
+      .getMeter('ergon.task')
+      .createHistogram('consumer.transactions.duration', { unit: 's' })
+      .record(0.25, { task: 'orders', status: 'success' });
+  };
+
+  it('collects without opening a port (preventServerStart)', async () => {
+    telemetry = setupTelemetry(
+      {
+        resource: { taskName: 'orders' },
+        metrics: { readers: [{ type: 'prometheus', preventServerStart: true }] },
+        logs: { sinks: [] },
+      },
+      { env: {} },
+    );
+    recordTransactions();
+    const reader = telemetry.metricReaders[0];
+    expect(reader).to.be.instanceOf(PrometheusExporter);
+    const { resourceMetrics, errors } = await (reader as PrometheusExporter).collect();
+    expect(errors).to.deep.equal([]);
+    const text = new PrometheusSerializer().serialize(resourceMetrics);
+    expect(text).to.match(/consumer_transactions_total\{[^}]*task="orders"[^}]*\} 3/);
+    expect(text).to.contain('consumer_transactions_duration_bucket');
+  });
+
+  it('serves /metrics on the configured host and port', async () => {
+    const port = await freePort();
+    telemetry = setupTelemetry(
+      {
+        metrics: { readers: [{ type: 'prometheus', host: '127.0.0.1', port }] },
+        logs: { sinks: [] },
+      },
+      { env: {} },
+    );
+    recordTransactions();
+    await (telemetry.metricReaders[0] as PrometheusExporter).startServer();
+    const { status, body } = await fetchText(`http://127.0.0.1:${port}/metrics`);
+    expect(status).to.equal(200);
+    expect(body).to.match(/consumer_transactions_total\{[^}]*status="success"[^}]*\} 3/);
+    expect(body).to.match(/target_info\{[^}]*ergon_task_execution_id="[0-9a-f-]{36}"/);
+
+    await telemetry.shutdown();
+    telemetry = undefined;
+    const closed = await fetchText(`http://127.0.0.1:${port}/metrics`).catch(
+      (error: NodeJS.ErrnoException) => error.code,
+    );
+    expect(closed, 'shutdown stops the server').to.equal('ECONNREFUSED');
+  });
+});
