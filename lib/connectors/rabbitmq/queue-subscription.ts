@@ -1,0 +1,201 @@
+import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
+import { DeliveryLostError } from '../../core/delivery-lost-error.js';
+import { FifoQueue } from '../../core/fifo-queue.js';
+import { boundedWait } from './bounded-wait.js';
+
+/** What a {@link QueueSubscription} tells its owner. */
+export interface SubscriptionListener {
+  /** The broker cancelled the consumer (its queue was deleted, say). */
+  cancelled(subscription: QueueSubscription): void;
+  /** The channel closed (its connection dropped, or the broker closed it). */
+  died(subscription: QueueSubscription): void;
+}
+
+/**
+ * One `basic.consume` of one queue on its own channel: a channel "epoch". Deliveries wait in a
+ * local FIFO until a fetch takes them; the broker's prefetch bounds that buffer, so it never
+ * holds more than `prefetch` minus the messages already fetched and not yet settled.
+ *
+ * A subscription is never reused once its channel died: its buffer is dropped (the broker
+ * redelivers those messages) and settling a message of it throws {@link DeliveryLostError},
+ * so nothing is acknowledged on a dead channel and nothing stale is handed out after a
+ * reconnect. When the broker cancels the consumer, the buffered messages are requeued and the
+ * channel is closed as soon as the messages already fetched from it are settled.
+ */
+export class QueueSubscription {
+  /** Delivered, not yet fetched. */
+  readonly buffer = new FifoQueue<ConsumeMessage>();
+  /** The channel is open: settlements can go through. */
+  alive = true;
+  /** The consumer is registered: new deliveries may arrive. */
+  consuming = true;
+  /** Fetched from this subscription and not yet settled. */
+  unsettled = 0;
+  private waiters = new Set<() => void>();
+  private wakeQueued = false;
+  private closing: Promise<void> | null = null;
+
+  private constructor(
+    private readonly channel: Channel,
+    readonly queue: string,
+    private readonly listener: SubscriptionListener,
+  ) {}
+
+  /**
+   * Opens a channel on `model`, sets its prefetch and registers the one consumer of `queue`.
+   * Rejects (with the channel closed) when the broker refuses any step.
+   *
+   * @example
+   * ```ts
+   * const subscription = await QueueSubscription.open(model, 'orders', 16, listener);
+   * const message = subscription.take(); // undefined until a delivery arrived
+   * if (message !== undefined) subscription.ack(message);
+   * ```
+   */
+  static async open(
+    model: ChannelModel,
+    queue: string,
+    prefetch: number,
+    listener: SubscriptionListener,
+  ): Promise<QueueSubscription> {
+    const channel = await model.createChannel();
+    const subscription = new QueueSubscription(channel, queue, listener);
+    // A channel error is followed by 'close'; listening keeps it from crashing the process.
+    channel.on('error', () => undefined);
+    channel.on('close', () => subscription.died());
+    try {
+      await channel.prefetch(prefetch);
+      await channel.consume(
+        queue,
+        (message) =>
+          message === null ? subscription.cancelled() : subscription.delivered(message),
+        { noAck: false },
+      );
+    } catch (error) {
+      subscription.alive = subscription.consuming = false;
+      channel.close().catch(() => undefined);
+      throw error;
+    }
+    return subscription;
+  }
+
+  /**
+   * Calls `wake` once, after the current burst of deliveries has been buffered, when the
+   * buffer is no longer empty or the consumer stopped. Returns a function that stops waiting.
+   */
+  wait(wake: () => void): () => void {
+    this.waiters.add(wake);
+    return () => this.waiters.delete(wake);
+  }
+
+  /** Takes the oldest buffered message, counting it as unsettled. */
+  take(): ConsumeMessage | undefined {
+    const message = this.buffer.shift();
+    if (message !== undefined) this.unsettled++;
+    return message;
+  }
+
+  /** Acknowledges a taken message. @throws DeliveryLostError when the channel is gone. */
+  ack(message: ConsumeMessage): void {
+    this.settleWith(message, () => this.channel.ack(message));
+  }
+
+  /**
+   * Rejects a taken message: back to the queue (`requeue`), else to the queue's dead-letter
+   * exchange (or dropped when it has none). @throws DeliveryLostError when the channel is gone.
+   */
+  nack(message: ConsumeMessage, requeue: boolean): void {
+    this.settleWith(message, () => this.channel.nack(message, false, requeue));
+  }
+
+  /**
+   * Checks, before work that must precede settling `message`, that its channel is still open.
+   * @throws DeliveryLostError (the message counts as settled here) when it is gone.
+   */
+  requireAlive(message: ConsumeMessage): void {
+    if (this.alive) return;
+    this.unsettled--;
+    throw this.lostError(message);
+  }
+
+  /**
+   * Closes the channel: the broker requeues every unacknowledged message, buffered or
+   * fetched. Waits at most about a second for the broker. Idempotent.
+   */
+  close(): Promise<void> {
+    if (this.closing !== null) return this.closing;
+    const wasAlive = this.alive;
+    this.alive = this.consuming = false;
+    this.buffer.drain();
+    this.wakeAll();
+    this.closing = wasAlive ? boundedWait(this.channel.close(), 1000) : Promise.resolve();
+    return this.closing;
+  }
+
+  private settleWith(message: ConsumeMessage, settle: () => void): void {
+    this.unsettled--;
+    if (!this.alive) throw this.lostError(message);
+    try {
+      settle();
+    } catch (error) {
+      throw this.lostError(message, error);
+    }
+    if (!this.consuming && this.unsettled === 0) void this.close();
+  }
+
+  private lostError(message: ConsumeMessage, cause?: unknown): DeliveryLostError {
+    return new DeliveryLostError(
+      `the channel of message ${String(message.properties.messageId ?? message.fields.deliveryTag)} from queue "${this.queue}" closed; the broker redelivers it`,
+      { cause },
+    );
+  }
+
+  private delivered(message: ConsumeMessage): void {
+    this.buffer.push(message);
+    this.scheduleWake();
+  }
+
+  private cancelled(): void {
+    if (!this.consuming) return;
+    this.consuming = false;
+    for (let message = this.buffer.shift(); message !== undefined; message = this.buffer.shift()) {
+      try {
+        this.channel.nack(message, false, true);
+      } catch {
+        break;
+      }
+    }
+    this.wakeAll();
+    this.listener.cancelled(this);
+    if (this.unsettled === 0) void this.close();
+  }
+
+  private died(): void {
+    if (!this.alive && this.closing !== null) return;
+    this.alive = this.consuming = false;
+    this.buffer.drain();
+    this.closing ??= Promise.resolve();
+    this.wakeAll();
+    this.listener.died(this);
+  }
+
+  /**
+   * Wakes waiters in a microtask: amqplib parses a whole socket read synchronously, so every
+   * message of that read is buffered before a fetch drains the buffer.
+   */
+  private scheduleWake(): void {
+    if (this.wakeQueued || this.waiters.size === 0) return;
+    this.wakeQueued = true;
+    queueMicrotask(() => {
+      this.wakeQueued = false;
+      this.wakeAll();
+    });
+  }
+
+  private wakeAll(): void {
+    if (this.waiters.size === 0) return;
+    const waiters = [...this.waiters];
+    this.waiters.clear();
+    for (const wake of waiters) wake();
+  }
+}

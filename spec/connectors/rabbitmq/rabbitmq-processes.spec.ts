@@ -1,0 +1,126 @@
+import { expect } from 'chai';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createTransaction } from '../../../lib/index.js';
+import { RabbitmqConnector } from '../../../lib/connectors/rabbitmq/index.js';
+import { requireService, uniqueName } from '../../support/real-service.js';
+import { BrokerProbe, brokerUrl } from './fixtures/broker.js';
+
+const worker = fileURLToPath(new URL('./fixtures/consume-worker.ts', import.meta.url));
+
+interface Worker {
+  readonly child: ChildProcess;
+  readonly ready: Promise<void>;
+  readonly exited: Promise<number | null>;
+}
+
+function startWorker(queue: string, idsFile: string, processMs: number, concurrency = 4): Worker {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', worker, queue, idsFile, String(processMs), String(concurrency)],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const ready = new Promise<void>((resolve, reject) => {
+    child.stdout?.on('data', (chunk: Buffer) => {
+      if (chunk.toString().includes('ready')) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`worker exited (${String(code)}) before ready`)));
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  return { child, ready, exited };
+}
+
+function idsIn(file: string): string[] {
+  return existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean) : [];
+}
+
+async function until(condition: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+describe('RabbitmqConnector across processes', function () {
+  this.timeout(30_000);
+  let probe: BrokerProbe;
+  let directory: string;
+  const queues: string[] = [];
+  const children: ChildProcess[] = [];
+
+  before(async function () {
+    await requireService(this, 'rabbitmq');
+    probe = await BrokerProbe.open();
+    directory = mkdtempSync(join(tmpdir(), 'ergon-rabbitmq-'));
+  });
+
+  after(async () => {
+    for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+    if (directory !== undefined) rmSync(directory, { recursive: true, force: true });
+    if (probe === undefined) return;
+    for (const queue of queues) await probe.deleteTopology(queue);
+    await probe.close();
+  });
+
+  async function publish(queue: string, count: number): Promise<string[]> {
+    const producer = new RabbitmqConnector({ connection: { url: brokerUrl }, queue });
+    const sent = Array.from({ length: count }, (_, n) => createTransaction({ n }));
+    const report = await producer.dispatch(sent);
+    await producer.close();
+    expect(report.failed).to.deep.equal([]);
+    return sent.map((tx) => tx.id);
+  }
+
+  it('two consumer processes share one queue: no transaction processed by both, none missed', async () => {
+    const queue = uniqueName('ergon_rabbitmq_share');
+    queues.push(queue);
+    const files = [join(directory, 'share-a.ids'), join(directory, 'share-b.ids')];
+    const workers = files.map((file) => startWorker(queue, file, 5));
+    children.push(...workers.map((w) => w.child));
+    await Promise.all(workers.map((w) => w.ready));
+    const sent = await publish(queue, 400);
+
+    expect(await Promise.all(workers.map((w) => w.exited))).to.deep.equal([0, 0]);
+    const [a, b] = files.map(idsIn) as [string[], string[]];
+    expect(a.length, 'worker A took part').to.be.greaterThan(0);
+    expect(b.length, 'worker B took part').to.be.greaterThan(0);
+    expect(
+      a.filter((id) => b.includes(id)),
+      'processed by both',
+    ).to.deep.equal([]);
+    expect(new Set(a).size + new Set(b).size).to.equal(a.length + b.length);
+    expect([...a, ...b].sort()).to.deep.equal([...sent].sort());
+    expect(await probe.countWhenQuiet(queue)).to.equal(0);
+  });
+
+  it('a consumer killed with SIGKILL mid-batch loses nothing: after a restart every message is processed', async () => {
+    const queue = uniqueName('ergon_rabbitmq_kill');
+    queues.push(queue);
+    const sent = await publish(queue, 100);
+    const firstFile = join(directory, 'kill-first.ids');
+    const first = startWorker(queue, firstFile, 40);
+    children.push(first.child);
+    await until(() => idsIn(firstFile).length >= 20, 15_000);
+    first.child.kill('SIGKILL');
+    expect(await first.exited).to.equal(null);
+    const before = idsIn(firstFile);
+    expect(before.length, 'killed mid-run').to.be.below(100);
+
+    const secondFile = join(directory, 'kill-second.ids');
+    const second = startWorker(queue, secondFile, 0);
+    children.push(second.child);
+    expect(await second.exited).to.equal(0);
+    const after = idsIn(secondFile);
+    expect([...new Set([...before, ...after])].sort()).to.deep.equal([...sent].sort());
+    expect(
+      before.filter((id) => after.includes(id)).length,
+      'the unacked batch of the killed process was redelivered',
+    ).to.be.greaterThan(0);
+    expect(await probe.countWhenQuiet(queue)).to.equal(0);
+    expect(await probe.messageCount(`${queue}.dlq`)).to.equal(0);
+  });
+});
