@@ -1,0 +1,170 @@
+import { jsonCodec, PayloadDecodeError, type PayloadCodec } from '../../connector/payload-codec.js';
+import { traceHeaders, traceMetadata } from '../../connector/trace-headers.js';
+import { markUndecodable } from '../../core/decode-failure.js';
+import type { Transaction } from '../../core/transaction.js';
+import type { StreamEntry } from './stream-entry.js';
+
+/**
+ * The field holding the transaction id, and the one holding the encoded payload. Any other
+ * field of an entry is a header.
+ *
+ * @example
+ * ```ts
+ * redis.xadd('orders', '*', idField, 'order-42', bodyField, JSON.stringify(order));
+ * ```
+ */
+export const idField = 'id';
+/** The field holding the encoded payload (see {@link idField}). */
+export const bodyField = 'body';
+
+/** Where a fetched entry came from, for its transaction's metadata. */
+export interface EntrySource {
+  readonly stream: string;
+  readonly group: string;
+  readonly consumer: string;
+}
+
+/**
+ * The metadata of a transaction fetched from a Redis stream (a `Transaction`'s metadata is a
+ * plain record: read it as this type). `headers` holds every field besides `id` and `body`
+ * (the trace context, and the dead-letter fields on a dead letter).
+ *
+ * @example
+ * ```ts
+ * const { entryId, deliveries } = tx.metadata as unknown as RedisTransactionMetadata;
+ * ```
+ */
+export interface RedisTransactionMetadata extends EntrySource {
+  /** The stream entry id (`<ms>-<seq>`). */
+  readonly entryId: string;
+  /** Deliveries of this entry to the group, this one included. */
+  readonly deliveries: number;
+  /** `deliveries > 1`. */
+  readonly redelivered: boolean;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly traceparent?: string;
+  readonly tracestate?: string;
+}
+
+/**
+ * The fields of the stream entry a transaction is dispatched as: `id` (the transaction id),
+ * `body` (the payload encoded by `codec`), then the W3C trace headers (`traceparent`,
+ * `tracestate`) as fields of their own.
+ *
+ * @example
+ * ```ts
+ * redis.xadd('orders', '*', ...entryFields(transaction, jsonCodec));
+ * ```
+ * @throws whatever `codec.encode` throws for a payload it cannot encode.
+ */
+export function entryFields<P>(transaction: Transaction<P>, codec: PayloadCodec<P>): RedisFields {
+  const fields: RedisFields = [idField, transaction.id, bodyField, encodedBody(transaction, codec)];
+  for (const [name, value] of Object.entries(traceHeaders(transaction))) fields.push(name, value);
+  return fields;
+}
+
+/**
+ * The body as XADD takes it: JSON as text (ioredis writes strings faster than Buffers, and the
+ * bytes are the same UTF-8), any other codec's bytes as a Buffer (no copy).
+ */
+function encodedBody<P>(transaction: Transaction<P>, codec: PayloadCodec<P>): string | Buffer {
+  if (codec === jsonCodec) {
+    const text = JSON.stringify(transaction.payload);
+    if (text === undefined) {
+      throw new PayloadDecodeError(`cannot encode ${typeof transaction.payload} as JSON`);
+    }
+    return text;
+  }
+  const body = codec.encode(transaction.payload);
+  return Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+}
+
+const noHeaders: Readonly<Record<string, string>> = Object.freeze({});
+const idName = Buffer.from(idField);
+const bodyName = Buffer.from(bodyField);
+
+/** Whether a field name is `name` (compared byte by byte: no string made for the common fields). */
+function isNamed(field: Buffer, name: Buffer): boolean {
+  if (field.length !== name.length) return false;
+  for (let i = 0; i < name.length; i++) if (field[i] !== name[i]) return false;
+  return true;
+}
+
+/** A field/value list as XADD takes it. */
+export type RedisFields = (string | Buffer)[];
+
+/**
+ * The (frozen) transaction for a fetched entry: id from the `id` field (the entry id when
+ * there is none), payload decoded from `body`, metadata as in {@link RedisTransactionMetadata}. A body
+ * that is missing or that `codec` cannot decode yields a transaction marked undecodable whose
+ * payload is the raw body (a `Buffer`, or `undefined` when missing).
+ *
+ * @example
+ * ```ts
+ * const tx = entryTransaction(entry, { stream: 'orders', group: 'ergon', consumer: 'w1' }, jsonCodec);
+ * ```
+ */
+export function entryTransaction<P>(
+  entry: StreamEntry,
+  source: EntrySource,
+  codec: PayloadCodec<P>,
+): Transaction<P> {
+  let id: string | undefined;
+  let body: Buffer | undefined;
+  let headers: Record<string, string> | undefined;
+  const { fields } = entry;
+  for (let i = 0; i < fields.length; i += 2) {
+    const name = fields[i] as Buffer;
+    const value = fields[i + 1] as Buffer;
+    if (id === undefined && isNamed(name, idName)) id = value.toString('utf8');
+    else if (body === undefined && isNamed(name, bodyName)) body = value;
+    else (headers ??= {})[name.toString('utf8')] = value.toString('utf8');
+  }
+  const metadata: Record<string, unknown> = {
+    stream: source.stream,
+    group: source.group,
+    consumer: source.consumer,
+    entryId: entry.entryId,
+    deliveries: entry.deliveries,
+    redelivered: entry.deliveries > 1,
+    headers: headers ?? noHeaders,
+  };
+  if (headers !== undefined) Object.assign(metadata, traceMetadata(headers));
+  Object.freeze(metadata);
+  const transactionId = id === undefined || id === '' ? entry.entryId : id;
+  if (body === undefined) {
+    return markUndecodable(
+      Object.freeze({ id: transactionId, payload: undefined as P, metadata }),
+      new PayloadDecodeError(`stream entry ${entry.entryId} has no "${bodyField}" field`),
+    );
+  }
+  let payload: P;
+  try {
+    payload = codec.decode(body);
+  } catch (error) {
+    return markUndecodable(
+      Object.freeze({ id: transactionId, payload: body as P, metadata }),
+      error,
+    );
+  }
+  return Object.freeze({ id: transactionId, payload, metadata });
+}
+
+/**
+ * The transaction id an entry stands for: its `id` field, else its entry id.
+ *
+ * @example
+ * ```ts
+ * entryTransactionId({ entryId: '1-0', fields: [Buffer.from('id'), Buffer.from('a')], deliveries: 0 }); // 'a'
+ * ```
+ */
+export function entryTransactionId(entry: StreamEntry): string {
+  const { fields } = entry;
+  for (let i = 0; i < fields.length; i += 2) {
+    if (isNamed(fields[i] as Buffer, idName)) {
+      const id = (fields[i + 1] as Buffer).toString('utf8');
+      return id === '' ? entry.entryId : id;
+    }
+  }
+  return entry.entryId;
+}

@@ -1,0 +1,572 @@
+import { defer, Observable, of, type Subscriber } from 'rxjs';
+import { ConnectorClosedError } from '../../connector/connector-closed-error.js';
+import type {
+  Connector,
+  ConnectorHealth,
+  DispatchReport,
+  FetchRequest,
+} from '../../connector/connector.js';
+import type { PayloadCodec } from '../../connector/payload-codec.js';
+import { SettlementError } from '../../connector/settlement-error.js';
+import { DeliveryLostError } from '../../core/delivery-lost-error.js';
+import type { DispatchFailure } from '../../core/dispatch-receipt.js';
+import { describeError } from '../../core/describe-error.js';
+import { PolicyError } from '../../core/policy-error.js';
+import type { SettleDecision } from '../../core/settle-decision.js';
+import type { Transaction } from '../../core/transaction.js';
+import { renderValue } from '../../policy/policy-issues.js';
+import { AckBatcher } from './ack-batcher.js';
+import { defaultConsumerName } from './consumer-name.js';
+import {
+  entryFields,
+  entryTransaction,
+  entryTransactionId,
+  type EntrySource,
+  type RedisFields,
+} from './entry-format.js';
+import { GroupReader, type PendingRead } from './group-reader.js';
+import {
+  redisConnectorConfig,
+  type RedisConnectorConfig,
+  type RedisConnectorConfigInput,
+} from './redis-connector-config.js';
+import { isBusyGroup, isNoGroup, settleFailure } from './redis-reply-errors.js';
+import { RedisService } from './redis-service.js';
+import {
+  claimedEntries,
+  rangeEntries,
+  UnexpectedReplyError,
+  type StreamEntry,
+} from './stream-entry.js';
+import {
+  claimScript,
+  deadLetterScript,
+  releasePendingScript,
+  stampIdleScript,
+} from './stream-scripts.js';
+
+/** How long `close` waits for Redis to take back what this consumer holds. */
+const closeGrace = 1500;
+/** Most entry ids per lease-renewal script call. */
+const renewChunk = 1000;
+/** Entries per page when `fetchById` and `count` walk the stream. */
+const scanPage = 1000;
+
+const noop = (): void => {};
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
+/** One subscription of `fetch`: cancelled when the subscriber unsubscribes. */
+interface FetchRun {
+  cancelled: boolean;
+  read: PendingRead | null;
+}
+
+/**
+ * A Redis Streams consumer group as a connector. `fetch` claims entries that sat idle for
+ * `claimIdle` (their consumer died, or they were released), dead-letters those delivered more
+ * than `maxDeliveries` times, then reads new entries with `XREADGROUP … BLOCK fetchWait` on a
+ * connection of its own, never more than asked for. `settle` maps `ack` to `XACK` (batched per
+ * event-loop turn), `deadLetter` to an atomic script that copies the entry and the error to the
+ * dead-letter stream then acks it, and `release` to "idle since `claimIdle`", so the next claim
+ * of any consumer redelivers it at once. `dispatch` sends one pipeline of `XADD`s per batch.
+ *
+ * Entries in flight have their idle time renewed every `claimIdle / 3`, so only entries of dead
+ * (or stalled) consumers are ever claimed by others. Transaction ids come from the entry's `id`
+ * field (set by `dispatch`), else the entry id; `metadata.entryId` holds the entry id.
+ *
+ * @example
+ * ```ts
+ * const connector = new RedisConnector<Order>({ stream: 'orders', claimIdle: '1m' });
+ * consume(connector, consumerTask({ process: (tx) => ship(tx.payload) }), {
+ *   loop: { mode: 'continuous', concurrency: { value: 32 }, streaming: true },
+ * }).subscribe();
+ * await connector.dispatch([createTransaction({ sku: 'A-1', qty: 2 })]);
+ * ```
+ */
+export class RedisConnector<P = unknown> implements Connector<P> {
+  readonly config: RedisConnectorConfig<P>;
+  /** This connector's consumer name in the group. */
+  readonly consumer: string;
+  /** Where dead letters go. */
+  readonly deadLetterStream: string;
+  /** The service whose connections this connector uses. */
+  readonly service: RedisService;
+  private readonly ownsService: boolean;
+  private readonly codec: PayloadCodec<P>;
+  private readonly source: EntrySource;
+  private readonly deleteFlag: '0' | '1';
+  private readonly sweepInterval: number;
+  /** Fetched, unsettled transactions and their entry ids (broker handles stay out of metadata). */
+  private readonly deliveries = new Map<Transaction<P>, string>();
+  private readonly acks: AckBatcher;
+  private reader: GroupReader | null = null;
+  private groupReady: Promise<void> | null = null;
+  private recoverDue = true;
+  private sweepDue = true;
+  private nextSweepAt = 0;
+  private claimCursor = '0-0';
+  /** The last `XREADGROUP`, settled or not: a fetch waits for it, so reads never overlap. */
+  private lastRead: Promise<unknown> = Promise.resolve();
+  private renewTimer: ReturnType<typeof setInterval> | null = null;
+  private renewing = false;
+  private closing: Promise<void> | null = null;
+  private readonly markRecoverDue = (): void => {
+    this.recoverDue = true;
+  };
+
+  /**
+   * @param input the connector config (see {@link RedisConnectorConfigInput}).
+   * @param service a shared {@link RedisService} (closed by its owner, not by this connector);
+   * without one the connector opens its own from `input.connection` and closes it on `close`.
+   * @throws PolicyError when `input` is invalid, or has `connection` while `service` is given.
+   */
+  constructor(input: RedisConnectorConfigInput<P>, service?: RedisService) {
+    this.config = redisConnectorConfig(input);
+    if (service !== undefined && input.connection != null) {
+      throw new PolicyError('redis connector config', [
+        {
+          path: 'connection',
+          expected: 'no connection settings with a shared RedisService (configure the service)',
+          actual: renderValue(input.connection),
+        },
+      ]);
+    }
+    const { stream, group, deleteOnAck, claimIdle } = this.config;
+    this.consumer = this.config.consumer ?? defaultConsumerName();
+    this.deadLetterStream = this.config.deadLetterStream ?? `${stream}:dead`;
+    this.service = service ?? new RedisService(this.config.connection);
+    this.ownsService = service === undefined;
+    this.codec = this.config.codec;
+    this.source = { stream, group, consumer: this.consumer };
+    this.deleteFlag = deleteOnAck ? '1' : '0';
+    this.sweepInterval = Math.min(1000, claimIdle);
+    this.acks = new AckBatcher((ids) => this.sendAcks(ids), settleFailure);
+    this.service.commands.on('reconnecting', this.markRecoverDue);
+  }
+
+  /** Whether `close` was called. */
+  get closed(): boolean {
+    return this.closing !== null;
+  }
+
+  /** Fetched transactions not settled yet. */
+  get unsettled(): number {
+    return this.deliveries.size;
+  }
+
+  fetch(request: FetchRequest): Observable<Transaction<P>> {
+    return new Observable<Transaction<P>>((subscriber) => {
+      if (this.closed) {
+        subscriber.error(new ConnectorClosedError('redis connector is closed'));
+        return;
+      }
+      const run: FetchRun = { cancelled: false, read: null };
+      this.fetchInto(subscriber, request.size, run).then(
+        () => subscriber.complete(),
+        (error: unknown) =>
+          subscriber.error(
+            this.closed
+              ? new ConnectorClosedError('redis connector closed during a fetch', { cause: error })
+              : error,
+          ),
+      );
+      return () => {
+        run.cancelled = true;
+        run.read?.cancel();
+      };
+    });
+  }
+
+  settle(transaction: Transaction<P>, decision: SettleDecision): Promise<void> {
+    const entryId = this.deliveries.get(transaction);
+    if (entryId === undefined) {
+      return Promise.reject(
+        new SettlementError(
+          `transaction ${transaction.id} was settled twice or was not fetched from this connector`,
+        ),
+      );
+    }
+    this.deliveries.delete(transaction);
+    if (this.closed) {
+      return Promise.reject(
+        new DeliveryLostError(
+          `the connector closed before stream entry ${entryId} was settled: it was released`,
+        ),
+      );
+    }
+    if (decision.type === 'ack') return this.acks.ack(entryId);
+    return this.settleEntry(entryId, decision).then(noop, (error: unknown) => {
+      throw settleFailure(error, [entryId]);
+    });
+  }
+
+  /**
+   * Adds one entry per transaction to the stream, in one pipeline of `XADD`s, and resolves
+   * once Redis answered them all. A payload the codec cannot encode, or an `XADD` that Redis
+   * refuses (or that a dropped connection aborted), fails that transaction only: it is in the
+   * report. `XADD`s waiting for a reconnect are sent once it is back (so an entry may be added
+   * twice when the connection dropped after Redis applied it).
+   */
+  async dispatch(transactions: readonly Transaction<P>[]): Promise<DispatchReport<P>> {
+    if (this.closed) throw new ConnectorClosedError('redis connector is closed');
+    const failed: DispatchFailure<P>[] = [];
+    const sent: Transaction<P>[] = [];
+    const pipeline = this.service.commands.pipeline();
+    for (const transaction of transactions) {
+      let fields: RedisFields;
+      try {
+        fields = entryFields(transaction, this.codec);
+      } catch (error) {
+        failed.push({ transaction, error });
+        continue;
+      }
+      pipeline.xadd(this.config.stream, '*', ...fields);
+      sent.push(transaction);
+    }
+    if (sent.length === 0) return { failed };
+    const results = await pipeline.exec();
+    if (results === null || results.length !== sent.length) {
+      throw new UnexpectedReplyError(`unexpected reply to a pipeline of ${sent.length} XADDs`);
+    }
+    results.forEach(([error], i) => {
+      if (error !== null) failed.push({ transaction: sent[i] as Transaction<P>, error });
+    });
+    return { failed };
+  }
+
+  /**
+   * Finds a transaction by id: among those fetched here and not settled, else by walking the
+   * stream from its newest entry (`O(stream length)`: for tools, not for hot paths). A
+   * transaction found in the stream is only looked up, not delivered (`deliveries` 0), and
+   * cannot be settled.
+   */
+  fetchById(id: string): Observable<Transaction<P> | undefined> {
+    return defer(async () => {
+      for (const transaction of this.deliveries.keys()) {
+        if (transaction.id === id) return transaction;
+      }
+      let end = '+';
+      for (;;) {
+        const page = rangeEntries(
+          await this.service.commands.callBuffer('XREVRANGE', [
+            this.config.stream,
+            end,
+            '-',
+            'COUNT',
+            scanPage,
+          ]),
+        );
+        for (const entry of page) {
+          if (entryTransactionId(entry) === id) {
+            return entryTransaction(entry, this.source, this.codec);
+          }
+        }
+        const last = page[page.length - 1];
+        if (page.length < scanPage || last === undefined) return undefined;
+        end = `(${last.entryId}`;
+      }
+    });
+  }
+
+  /**
+   * Entries the group has yet to finish: never delivered (the group's lag) plus pending
+   * (delivered, not acked: in flight, or waiting to be claimed again). Before the group
+   * exists, the stream's length (0 with `groupStart: '$'`).
+   */
+  count(): Observable<number> {
+    return defer(() => this.countWaiting());
+  }
+
+  health(): Observable<ConnectorHealth> {
+    return defer(() => {
+      if (this.closed) return of<ConnectorHealth>({ healthy: false, state: 'closed' });
+      const commands = this.service.health();
+      if (!commands.healthy || this.reader === null) return of(commands);
+      return of(this.service.healthOf(this.reader.connection));
+    });
+  }
+
+  /**
+   * Stops reading (a blocked fetch ends at once), sends the acks still batched, releases
+   * every entry still pending for this consumer (unsettled ones included: their later settle
+   * rejects with `DeliveryLostError`) so other consumers claim them at once, deletes the
+   * consumer from the group when nothing was pending, and closes the connector's own service.
+   * Takes about 2.5 s at most when Redis does not answer. Idempotent.
+   */
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  private async shutdown(): Promise<void> {
+    if (this.renewTimer !== null) clearInterval(this.renewTimer);
+    this.renewTimer = null;
+    this.service.commands.off('reconnecting', this.markRecoverDue);
+    const reader = this.reader;
+    if (reader !== null && !this.service.closed) {
+      const readerEnded = new Promise((resolve) => reader.connection.once('end', resolve));
+      this.service.closeConnection(reader.connection);
+      const { stream, group, claimIdle } = this.config;
+      const handBack = Promise.all([
+        readerEnded,
+        this.lastRead,
+        this.acks.flush(),
+        releasePendingScript.run(
+          this.service.commands,
+          [stream],
+          [group, this.consumer, claimIdle, '1'],
+        ),
+      ]);
+      await Promise.race([handBack.catch(noop), sleep(closeGrace)]);
+    } else {
+      await Promise.race([this.acks.flush().catch(noop), sleep(closeGrace)]);
+    }
+    if (this.ownsService) await this.service.close();
+  }
+
+  private async fetchInto(
+    subscriber: Subscriber<Transaction<P>>,
+    size: number,
+    run: FetchRun,
+  ): Promise<void> {
+    await this.ensureGroup();
+    await this.lastRead;
+    if (this.recoverDue) await this.recover();
+    if (run.cancelled) return;
+    let emitted = 0;
+    if (this.sweepDue || Date.now() >= this.nextSweepAt) {
+      emitted = this.emit(subscriber, await this.claim(size), run);
+    }
+    if (emitted >= size || run.cancelled) return;
+    const wait = emitted === 0 ? this.config.fetchWait : 0;
+    this.emit(subscriber, await this.readNew(size - emitted, wait, run), run);
+  }
+
+  /** Emits entries as transactions; what the subscriber no longer wants is released. */
+  private emit(
+    subscriber: Subscriber<Transaction<P>>,
+    entries: StreamEntry[],
+    run: FetchRun,
+  ): number {
+    let emitted = 0;
+    let leftovers: string[] | null = null;
+    for (const entry of entries) {
+      if (run.cancelled || subscriber.closed || this.closed) {
+        (leftovers ??= []).push(entry.entryId);
+        continue;
+      }
+      const transaction = entryTransaction(entry, this.source, this.codec);
+      this.deliveries.set(transaction, entry.entryId);
+      emitted++;
+      subscriber.next(transaction);
+    }
+    if (leftovers !== null) this.releaseEntries(leftovers);
+    if (emitted > 0) this.renewTimer ??= this.startRenewal();
+    return emitted;
+  }
+
+  private async readNew(count: number, wait: number, run: FetchRun): Promise<StreamEntry[]> {
+    const reader = (this.reader ??= this.openReader());
+    for (let attempt = 1; ; attempt++) {
+      const read = reader.read(count, wait);
+      run.read = read;
+      this.lastRead = read.entries.catch(noop);
+      try {
+        return await read.entries;
+      } catch (error) {
+        if (attempt > 1 || !isNoGroup(error) || run.cancelled) throw error;
+        await this.recreateGroup();
+      } finally {
+        run.read = null;
+      }
+    }
+  }
+
+  private openReader(): GroupReader {
+    const connection = this.service.openBlockingConnection(this.consumer);
+    connection.on('reconnecting', this.markRecoverDue);
+    return new GroupReader(connection, this.service.commands, this.source);
+  }
+
+  private async claim(size: number): Promise<StreamEntry[]> {
+    const { stream, group, claimIdle, maxDeliveries } = this.config;
+    this.sweepDue = false;
+    this.nextSweepAt = Date.now() + this.sweepInterval;
+    const reply = await this.inGroup(() =>
+      claimScript.run(
+        this.service.commands,
+        [stream, this.deadLetterStream],
+        [group, this.consumer, claimIdle, this.claimCursor, size, maxDeliveries, this.deleteFlag],
+      ),
+    );
+    const claimed = claimedEntries(reply);
+    this.claimCursor = claimed.nextCursor;
+    if (claimed.nextCursor !== '0-0') this.sweepDue = true;
+    return claimed.entries;
+  }
+
+  /** Releases entries pending for this consumer that nothing here holds (lost in transit). */
+  private async recover(): Promise<void> {
+    this.recoverDue = false;
+    const { stream, group, claimIdle } = this.config;
+    const keep = [...this.deliveries.values(), ...this.acks.queued];
+    try {
+      const released = await this.inGroup(() =>
+        releasePendingScript.run(
+          this.service.commands,
+          [stream],
+          [group, this.consumer, claimIdle, '0', ...keep],
+        ),
+      );
+      if (released !== 0) this.sweepDue = true;
+    } catch (error) {
+      this.recoverDue = true;
+      throw error;
+    }
+  }
+
+  private settleEntry(
+    entryId: string,
+    decision: Exclude<SettleDecision, { type: 'ack' }>,
+  ): Promise<unknown> {
+    const { stream, group, claimIdle } = this.config;
+    switch (decision.type) {
+      case 'deadLetter':
+        return deadLetterScript.run(
+          this.service.commands,
+          [stream, this.deadLetterStream],
+          [
+            group,
+            entryId,
+            describeError(decision.error),
+            decision.error.category,
+            decision.error.stage ?? '',
+            this.deleteFlag,
+          ],
+        );
+      case 'release':
+        this.sweepDue = true;
+        return this.stampIdle([entryId], claimIdle);
+    }
+  }
+
+  /** Makes entries this connector will not deliver claimable at once (on failure: after `claimIdle`). */
+  private releaseEntries(entryIds: string[]): void {
+    this.sweepDue = true;
+    this.stampIdle(entryIds, this.config.claimIdle).catch(() => {
+      this.recoverDue = true;
+    });
+  }
+
+  private stampIdle(entryIds: readonly string[], idle: number): Promise<unknown> {
+    const { stream, group } = this.config;
+    return stampIdleScript.run(
+      this.service.commands,
+      [stream],
+      [group, this.consumer, idle, ...entryIds],
+    );
+  }
+
+  /** Renews the lease (idle time 0) of every entry in flight, every `claimIdle / 3`. */
+  private startRenewal(): ReturnType<typeof setInterval> {
+    const timer = setInterval(() => {
+      if (this.renewing || this.deliveries.size === 0) return;
+      this.renewing = true;
+      const ids = [...this.deliveries.values()];
+      const renewals: Promise<unknown>[] = [];
+      for (let i = 0; i < ids.length; i += renewChunk) {
+        renewals.push(this.stampIdle(ids.slice(i, i + renewChunk), 0));
+      }
+      Promise.all(renewals)
+        .catch(noop)
+        .finally(() => {
+          this.renewing = false;
+        });
+    }, this.config.claimIdle / 3);
+    timer.unref();
+    return timer;
+  }
+
+  private sendAcks(entryIds: readonly string[]): Promise<unknown> {
+    const { commands } = this.service;
+    const { stream, group, deleteOnAck } = this.config;
+    const acked = commands.xack(stream, group, ...entryIds);
+    return deleteOnAck ? Promise.all([acked, commands.xdel(stream, ...entryIds)]) : acked;
+  }
+
+  /** Creates the group (and the stream) unless it exists; once, until Redis loses it. */
+  private ensureGroup(): Promise<void> {
+    const { stream, group, groupStart } = this.config;
+    this.groupReady ??= this.service.commands
+      .xgroup('CREATE', stream, group, groupStart, 'MKSTREAM')
+      .then(noop, (error: unknown) => {
+        if (isBusyGroup(error)) return;
+        this.groupReady = null;
+        throw error;
+      });
+    return this.groupReady;
+  }
+
+  private recreateGroup(): Promise<void> {
+    this.groupReady = null;
+    this.claimCursor = '0-0';
+    return this.ensureGroup();
+  }
+
+  /** Runs `operation`; when Redis lost the group (a restart without persistence), recreates it and runs it again. */
+  private async inGroup<T>(operation: () => Promise<T>): Promise<T> {
+    try {
+      return await operation();
+    } catch (error) {
+      if (!isNoGroup(error)) throw error;
+      await this.recreateGroup();
+      return operation();
+    }
+  }
+
+  private async countWaiting(): Promise<number> {
+    const { commands } = this.service;
+    const { stream, group, groupStart } = this.config;
+    if ((await commands.exists(stream)) === 0) return 0;
+    const groups = (await commands.xinfo('GROUPS', stream)) as unknown[];
+    for (const info of groups) {
+      const fields = fieldMap(info);
+      if (fields.get('name') !== group) continue;
+      const pending = Number(fields.get('pending') ?? 0);
+      const lag = fields.get('lag');
+      if (typeof lag === 'number') return pending + lag;
+      return pending + (await this.countAfter(String(fields.get('last-delivered-id') ?? '0-0')));
+    }
+    return groupStart === '$' ? 0 : commands.xlen(stream);
+  }
+
+  /** Entries after `entryId`, counted page by page (when Redis cannot tell the group's lag). */
+  private async countAfter(entryId: string): Promise<number> {
+    let total = 0;
+    let start = `(${entryId}`;
+    for (;;) {
+      const page = await this.service.commands.xrange(
+        this.config.stream,
+        start,
+        '+',
+        'COUNT',
+        scanPage,
+      );
+      total += page.length;
+      const last = page[page.length - 1];
+      if (page.length < scanPage || last === undefined) return total;
+      start = `(${last[0]}`;
+    }
+  }
+}
+
+/** A flat `[name, value, …]` reply as a map. */
+function fieldMap(reply: unknown): Map<string, unknown> {
+  const fields = new Map<string, unknown>();
+  if (!Array.isArray(reply)) return fields;
+  for (let i = 0; i + 1 < reply.length; i += 2) fields.set(String(reply[i]), reply[i + 1]);
+  return fields;
+}

@@ -1,0 +1,185 @@
+import { LuaScript } from './lua-script.js';
+
+/**
+ * The fields a dead letter adds to the original entry's fields (replacing any of the same
+ * name).
+ *
+ * @example
+ * ```ts
+ * const [entry] = await redis.xrange('orders:dead', '-', '+', 'COUNT', 1); // … 'error', 'reason', …
+ * ```
+ */
+export const deadLetterFields = [
+  'error',
+  'reason',
+  'errorCategory',
+  'errorStage',
+  'deliveries',
+  'sourceStream',
+  'sourceGroup',
+  'sourceEntryId',
+] as const;
+
+/**
+ * Lua: `deadLetter(stream, dead, group, id, fields, error, reason, category, stage, deliveries,
+ * deleteOnAck)` copies the entry's fields plus the dead-letter fields to the dead-letter stream,
+ * then acks (and optionally deletes) the entry, all within the calling script (atomically).
+ */
+const deadLetterFunction = `
+local deadFieldNames = {}
+for _, name in ipairs({ ${deadLetterFields.map((name) => `'${name}'`).join(', ')} }) do
+  deadFieldNames[name] = true
+end
+local function deadLetter(stream, dead, group, id, fields, err, reason, category, stage, deliveries, deleteOnAck)
+  local args = { dead, '*' }
+  for i = 1, #fields, 2 do
+    if not deadFieldNames[fields[i]] then
+      args[#args + 1] = fields[i]
+      args[#args + 1] = fields[i + 1]
+    end
+  end
+  local extra = { 'error', err, 'reason', reason, 'errorCategory', category, 'errorStage', stage,
+    'deliveries', deliveries, 'sourceStream', stream, 'sourceGroup', group, 'sourceEntryId', id }
+  for i = 1, #extra, 2 do
+    if extra[i + 1] ~= '' then
+      args[#args + 1] = extra[i]
+      args[#args + 1] = extra[i + 1]
+    end
+  end
+  redis.call('XADD', unpack(args))
+  redis.call('XACK', stream, group, id)
+  if deleteOnAck then redis.call('XDEL', stream, id) end
+end
+`;
+
+/**
+ * Claims entries idle for at least `minIdle` ms (from dead consumers, or released) with
+ * `XAUTOCLAIM`, looks up each one's delivery count, and dead-letters those delivered more than
+ * `maxDeliveries` times instead of returning them.
+ *
+ * KEYS: stream, dead-letter stream. ARGV: group, consumer, minIdle, cursor, count,
+ * maxDeliveries, deleteOnAck (`1`/`0`).
+ * Returns `{ nextCursor, { { id, fields, deliveries }, … }, deadLettered }`.
+ */
+export const claimScript = new LuaScript(
+  'claim',
+  `${deadLetterFunction}
+local stream, dead = KEYS[1], KEYS[2]
+local group, consumer = ARGV[1], ARGV[2]
+local maxDeliveries = tonumber(ARGV[6])
+local deleteOnAck = ARGV[7] == '1'
+local claimed = redis.call('XAUTOCLAIM', stream, group, consumer, ARGV[3], ARGV[4], 'COUNT', ARGV[5])
+local entries = {}
+local deadLettered = 0
+for _, entry in ipairs(claimed[2]) do
+  local id, fields = entry[1], entry[2]
+  local pending = redis.call('XPENDING', stream, group, id, id, 1)[1]
+  local deliveries = pending and pending[4] or 1
+  if not fields then
+    redis.call('XACK', stream, group, id)
+  elseif deliveries > maxDeliveries then
+    deadLetter(stream, dead, group, id, fields,
+      'delivered ' .. deliveries .. ' times, more than maxDeliveries (' .. maxDeliveries .. ')',
+      'maxDeliveries', '', '', deliveries, deleteOnAck)
+    deadLettered = deadLettered + 1
+  else
+    entries[#entries + 1] = { id, fields, deliveries }
+  end
+end
+return { claimed[1], entries, deadLettered }
+`,
+);
+
+/**
+ * Dead-letters one pending entry: copies its fields and the error to the dead-letter stream,
+ * then acks it. Does nothing when the entry is no longer pending (settled by someone else).
+ *
+ * KEYS: stream, dead-letter stream. ARGV: group, id, error, category, stage, deleteOnAck.
+ * Returns 1 when dead-lettered, 0 when the entry was not pending.
+ */
+export const deadLetterScript = new LuaScript(
+  'deadLetter',
+  `${deadLetterFunction}
+local stream, dead = KEYS[1], KEYS[2]
+local group, id = ARGV[1], ARGV[2]
+local pending = redis.pcall('XPENDING', stream, group, id, id, 1)
+if pending.err or not pending[1] then return 0 end
+local entry = redis.call('XRANGE', stream, id, id)[1]
+local fields = entry and entry[2] or {}
+deadLetter(stream, dead, group, id, fields, ARGV[3], 'failed', ARGV[4], ARGV[5], pending[1][4],
+  ARGV[6] == '1')
+return 1
+`,
+);
+
+/**
+ * Sets the idle time of the given entries that this consumer still owns (others may have
+ * claimed them meanwhile): `0` renews the lease of entries in flight, `claimIdle` releases
+ * entries so the next `XAUTOCLAIM` (of any consumer) redelivers them at once. The delivery
+ * count is not changed (`JUSTID`).
+ *
+ * KEYS: stream. ARGV: group, consumer, idle, id…
+ * Returns how many entries it stamped.
+ */
+export const stampIdleScript = new LuaScript(
+  'stampIdle',
+  `
+local stream, group, consumer = KEYS[1], ARGV[1], ARGV[2]
+local args = { stream, group, consumer, 0 }
+for i = 4, #ARGV do
+  local pending = redis.pcall('XPENDING', stream, group, ARGV[i], ARGV[i], 1)
+  if not pending.err and pending[1] and pending[1][2] == consumer then
+    args[#args + 1] = ARGV[i]
+  end
+end
+if #args == 4 then return 0 end
+local stamped = #args - 4
+args[#args + 1] = 'IDLE'
+args[#args + 1] = ARGV[3]
+args[#args + 1] = 'JUSTID'
+redis.call('XCLAIM', unpack(args))
+return stamped
+`,
+);
+
+/**
+ * Releases every entry pending for this consumer except the ones listed (those in flight
+ * here), by setting their idle time to `idle` so any consumer's next `XAUTOCLAIM` takes them.
+ * Runs after a reconnect (entries delivered on a dropped connection never arrived) and on
+ * close; on close (`forget` = `1`) it also deletes the consumer from the group when nothing
+ * was pending for it.
+ *
+ * KEYS: stream. ARGV: group, consumer, idle, forget (`1`/`0`), id to keep…
+ * Returns how many entries it released.
+ */
+export const releasePendingScript = new LuaScript(
+  'releasePending',
+  `
+local stream, group, consumer, idle = KEYS[1], ARGV[1], ARGV[2], ARGV[3]
+local keep = {}
+for i = 5, #ARGV do keep[ARGV[i]] = true end
+local released, kept = 0, 0
+local start = '-'
+while true do
+  local page = redis.pcall('XPENDING', stream, group, start, '+', 100, consumer)
+  if page.err then return 0 end
+  local args = { stream, group, consumer, 0 }
+  for _, pending in ipairs(page) do
+    if keep[pending[1]] then kept = kept + 1 else args[#args + 1] = pending[1] end
+  end
+  if #args > 4 then
+    released = released + #args - 4
+    args[#args + 1] = 'IDLE'
+    args[#args + 1] = idle
+    args[#args + 1] = 'JUSTID'
+    redis.call('XCLAIM', unpack(args))
+  end
+  if #page < 100 then break end
+  start = '(' .. page[#page][1]
+end
+if ARGV[4] == '1' and released == 0 and kept == 0 then
+  redis.pcall('XGROUP', 'DELCONSUMER', stream, group, consumer)
+end
+return released
+`,
+);
