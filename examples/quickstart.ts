@@ -3,6 +3,7 @@
  * consumer task at concurrency 32; some orders are invalid (a business error handled by
  * onException), some hit a flaky downstream (retried with backoff). Prints a summary.
  */
+import log from 'loglevel';
 import { lastValueFrom, reduce } from 'rxjs';
 import {
   consume,
@@ -39,6 +40,10 @@ const task = consumerTask({
   },
   onException: (tx, error) => ({ parked: tx.id, reason: error.message }),
 });
+
+// Each failed attempt is logged (with its error) on the task's logger; here the summary below
+// counts them instead. examples/observability.ts shows the logs as JSON with trace ids.
+log.getLogger('ergon.charge-orders').setLevel('error');
 
 const connector = new MemoryConnector({ source: orders(20_000), record: false });
 const started = performance.now();

@@ -1,4 +1,4 @@
-import type { Context } from '@opentelemetry/api';
+import { trace, type Context } from '@opentelemetry/api';
 import log from 'loglevel';
 import { timer, type Subscription } from 'rxjs';
 import type { CancellationError } from '../core/cancellation-error.js';
@@ -220,7 +220,9 @@ class BatchSend<P> implements StageOwner<DispatchReport<P> | void> {
       const contexts = this.entries.map((entry) => entry.context);
       if (telemetry.tracing) {
         for (const entry of this.entries) {
-          if (entry.context !== null) rememberCreationContext(entry.transaction, entry.context);
+          if (entry.context !== null && trace.getSpanContext(entry.context) !== undefined) {
+            rememberCreationContext(entry.transaction, entry.context);
+          }
         }
       }
       observer = new DispatchTelemetry(telemetry, contexts, this.entries.length);

@@ -54,7 +54,9 @@ export class LifecyclePool<P, R> implements LifecycleHost<P, R> {
   /** Settles a transaction that never started as released. */
   release(transaction: Transaction<P>, reason: ReleaseReason): void {
     this.inFlight++;
-    this.settle({ status: 'released', transaction, reason });
+    const outcome: Outcome<P, R> = { status: 'released', transaction, reason };
+    this.telemetry.countUnstarted(outcome);
+    this.settle(outcome);
   }
 
   /** Cancels every unfinished lifecycle; each ends `released` with this reason. */

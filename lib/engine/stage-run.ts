@@ -1,6 +1,7 @@
-import { context as otelContext } from '@opentelemetry/api';
+import { context as otelContext, type Context } from '@opentelemetry/api';
 import { isObservable, timer, type Subscription } from 'rxjs';
 import { AttemptTimeoutError } from '../core/attempt-timeout-error.js';
+import { CancellationError } from '../core/cancellation-error.js';
 import type { Eventually } from '../core/eventually.js';
 import { NonRetryableError } from '../core/non-retryable-error.js';
 import { TransactionError, type Stage } from '../core/transaction-error.js';
@@ -34,6 +35,8 @@ export class StageRun<T> implements DeadlineTarget {
   private subscription: Subscription | null = null;
   private deadline: Deadline | null = null;
   private last: T | undefined = undefined;
+  /** The OpenTelemetry context of the current attempt, when telemetry is on. */
+  private attemptContext: Context | null = null;
   private over = false;
 
   constructor(
@@ -61,7 +64,10 @@ export class StageRun<T> implements DeadlineTarget {
     this.endAttempt();
     context?.abort(reason);
     if (this.observer !== null) {
-      if (context !== null) this.observer.attemptEnded(reason);
+      if (context !== null) {
+        if (reason instanceof CancellationError) this.observer.attemptCancelled(reason);
+        else this.observer.attemptEnded(reason);
+      }
       this.observer.stageEnded(false);
     }
   }
@@ -87,9 +93,12 @@ export class StageRun<T> implements DeadlineTarget {
     const context = new AttemptContext(++this.attempts, this.stage, this.scope);
     this.context = context;
     if (this.retry.timeout !== null) this.deadline = this.clock.deadline(this.retry.timeout, this);
-    if (this.observer === null) this.invoke(context);
-    else
-      otelContext.with(this.observer.attemptStarted(context.attempt), this.invoke, this, context);
+    if (this.observer === null) {
+      this.invoke(context);
+    } else {
+      this.attemptContext = this.observer.attemptStarted(context.attempt);
+      otelContext.with(this.attemptContext, this.invoke, this, context);
+    }
   }
 
   /** Calls the handler and subscribes to its result (inside the attempt's context, if any). */
@@ -152,19 +161,33 @@ export class StageRun<T> implements DeadlineTarget {
   private attemptFailed(context: AttemptContext, error: unknown): void {
     if (this.context !== context) return;
     this.endAttempt();
+    const final = this.attempts >= this.retry.maxAttempts || isNonRetryable(error);
+    const delay = final ? 0 : backoffDelay(this.retry, this.attempts - 1);
+    this.logFailure(error, final, delay);
     this.observer?.attemptEnded(error);
-    if (this.attempts >= this.retry.maxAttempts || isNonRetryable(error)) {
+    if (final) {
       this.over = true;
       this.observer?.stageEnded(false);
       this.owner.failed(this, error);
       return;
     }
-    const delay = backoffDelay(this.retry, this.attempts - 1);
     if (delay <= 0) {
       this.attemptOnce();
     } else {
       this.subscription = timer(delay, this.clock.scheduler).subscribe(() => this.attemptOnce());
     }
+  }
+
+  /** Logs a failed attempt once, with its error, inside the attempt's context (trace ids). */
+  private logFailure(error: unknown, final: boolean, delay: number): void {
+    const message =
+      `${this.stage} attempt ${this.attempts} of ${this.retry.maxAttempts} failed` +
+      (final ? '' : `, retrying in ${delay} ms`);
+    const logger = this.scope.logger;
+    const write = (): void => logger.warn(message, error);
+    const attemptContext = this.attemptContext;
+    if (attemptContext === null) write();
+    else otelContext.with(attemptContext, write);
   }
 
   private endAttempt(): void {

@@ -19,7 +19,9 @@ export class DispatchTelemetry implements StageObserver {
     contexts: readonly (Context | null)[],
     private readonly size: number,
   ) {
-    const known = contexts.filter((entry): entry is Context => entry !== null);
+    const known = contexts.filter(
+      (entry): entry is Context => entry !== null && trace.getSpanContext(entry) !== undefined,
+    );
     this.parent = known[0] ?? run.runContext;
     this.links = [];
     for (const entry of known.slice(1, maxLinks + 1)) {
@@ -53,6 +55,10 @@ export class DispatchTelemetry implements StageObserver {
     this.span = null;
     if (error !== undefined) failSpan(span, error);
     span.end();
+  }
+
+  attemptCancelled(): void {
+    this.attemptEnded(undefined);
   }
 
   stageEnded(ok: boolean): void {

@@ -60,6 +60,10 @@ export class FetchTelemetry implements StageObserver {
     span.end();
   }
 
+  attemptCancelled(): void {
+    this.attemptEnded(undefined);
+  }
+
   stageEnded(ok: boolean): void {
     const recorder = this.run.metrics;
     if (recorder === null) return;

@@ -86,6 +86,7 @@ export class RunTelemetry {
   private readonly runSpan: Span | null;
   /** A link to the run span, for traces a run starts (empty without a run span). */
   private readonly runLink: Link[];
+  private ended = false;
 
   constructor(
     readonly kind: 'consumer' | 'producer',
@@ -134,11 +135,17 @@ export class RunTelemetry {
     return this.contexts || this.measuring;
   }
 
-  /** Ends the run span, recording `error` when the run failed. */
+  /** Ends the run span (once), recording `error` when the run failed. */
   end(error?: unknown): void {
-    if (this.runSpan === null) return;
+    if (this.runSpan === null || this.ended) return;
+    this.ended = true;
     if (error !== undefined) failSpan(this.runSpan, error);
     this.runSpan.end();
+  }
+
+  /** Counts a transaction released before its lifecycle started (it has no span). */
+  countUnstarted(outcome: Outcome): void {
+    this.metrics?.transactions.add(1, { ...this.metricAttributes, status: outcome.status });
   }
 
   /**

@@ -1,4 +1,5 @@
 import { SpanKind, trace, type Context, type Span } from '@opentelemetry/api';
+import type { CancellationError } from '../../core/cancellation-error.js';
 import type { Stage } from '../../core/transaction-error.js';
 import { failSpan, type RunTelemetry } from './run-telemetry.js';
 
@@ -8,6 +9,8 @@ export interface StageObserver {
   attemptStarted(attempt: number): Context;
   /** The attempt ended: `error` is `undefined` on success. */
   attemptEnded(error: unknown): void;
+  /** The attempt was cancelled from outside (stop, unsubscribe): not a failure of the handler. */
+  attemptCancelled(reason: CancellationError): void;
   /** The stage ended after its last attempt (or was cancelled, `ok` false). */
   stageEnded(ok: boolean): void;
 }
@@ -50,6 +53,19 @@ export class StageTelemetry implements StageObserver {
     if (span === null) return;
     this.span = null;
     if (error !== undefined) failSpan(span, error);
+    span.end();
+  }
+
+  attemptCancelled(reason: CancellationError): void {
+    this.run.metrics?.attempts.add(1, {
+      ...this.run.metricAttributes,
+      stage: this.stage,
+      outcome: 'cancelled',
+    });
+    const span = this.span;
+    if (span === null) return;
+    this.span = null;
+    span.setAttribute('ergon.cancelled', reason.reason);
     span.end();
   }
 
