@@ -68,6 +68,7 @@ export class ConsumeLoop<P, R> implements StageOwner<Transaction<P>>, PoolListen
   private failure: Error | null = null;
   private finished = false;
   private pumping = false;
+  private emitting = false;
   private pumpAgain = false;
 
   constructor(
@@ -213,7 +214,14 @@ export class ConsumeLoop<P, R> implements StageOwner<Transaction<P>>, PoolListen
   // PoolListener.
 
   outcome(outcome: Outcome<P, R>): void {
-    this.subscriber.next(outcome);
+    // Whatever the subscriber does meanwhile (stop the loop, say), the loop goes on only after
+    // this value passed: `freed()` pumps right after.
+    this.emitting = true;
+    try {
+      this.subscriber.next(outcome);
+    } finally {
+      this.emitting = false;
+    }
   }
 
   freed(): void {
@@ -223,7 +231,7 @@ export class ConsumeLoop<P, R> implements StageOwner<Transaction<P>>, PoolListen
   }
 
   private pump(): void {
-    if (this.pumping) {
+    if (this.pumping || this.emitting) {
       this.pumpAgain = true;
       return;
     }

@@ -53,9 +53,10 @@ export function processWith<P, R, S>(
       let sourceDone = false;
       let sourceError: { error: unknown } | null = null;
       let pumping = false;
+      let emitting = false;
       let pumpAgain = false;
       const pump = (): void => {
-        if (pumping) {
+        if (pumping || emitting) {
           pumpAgain = true;
           return;
         }
@@ -75,7 +76,14 @@ export function processWith<P, R, S>(
         }
       };
       const listener: PoolListener<P, R> = {
-        outcome: (outcome) => subscriber.next(outcome),
+        outcome: (outcome) => {
+          emitting = true;
+          try {
+            subscriber.next(outcome);
+          } finally {
+            emitting = false;
+          }
+        },
         freed: pump,
       };
       const telemetry = new RunTelemetry('consumer', task.name);

@@ -63,6 +63,8 @@ export class ProduceRun<P, O> implements PoolListener<P, Transaction<O>> {
   private loopTimer: Subscription | null = null;
   private finished = false;
   private pumping = false;
+  /** An outcome is being emitted: the run goes on after it passed (`freed` pumps). */
+  private emitting = false;
   private pumpAgain = false;
 
   constructor(
@@ -126,7 +128,12 @@ export class ProduceRun<P, O> implements PoolListener<P, Transaction<O>> {
   outcome(outcome: Outcome<P, Transaction<O>>): void {
     this.freeSlot(outcome.transaction);
     this.handOvers.delete(outcome.transaction);
-    this.subscriber.next(outcome);
+    this.emitting = true;
+    try {
+      this.subscriber.next(outcome);
+    } finally {
+      this.emitting = false;
+    }
   }
 
   freed(): void {
@@ -166,7 +173,7 @@ export class ProduceRun<P, O> implements PoolListener<P, Transaction<O>> {
   }
 
   private pump(): void {
-    if (this.pumping) {
+    if (this.pumping || this.emitting) {
       this.pumpAgain = true;
       return;
     }
