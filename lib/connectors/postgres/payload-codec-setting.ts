@@ -18,6 +18,7 @@ function isPayloadCodec(u: unknown): u is PayloadCodec {
 export const PayloadCodecSetting = new t.Type<PayloadCodec, PayloadCodec, unknown>(
   'PayloadCodec { contentType, encode, decode }',
   isPayloadCodec,
-  (u, c) => (u === undefined ? t.success(jsonCodec) : isPayloadCodec(u) ? t.success(u) : t.failure(u, c)),
+  (u, c) =>
+    u === undefined ? t.success(jsonCodec) : isPayloadCodec(u) ? t.success(u) : t.failure(u, c),
   t.identity,
 );

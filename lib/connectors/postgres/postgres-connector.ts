@@ -1,0 +1,445 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { defer, from, map, Observable, type Subscriber } from 'rxjs';
+import { ConnectorClosedError } from '../../connector/connector-closed-error.js';
+import type {
+  Connector,
+  ConnectorHealth,
+  DispatchReport,
+  FetchRequest,
+} from '../../connector/connector.js';
+import { SettlementError } from '../../connector/settlement-error.js';
+import { traceHeaders } from '../../connector/trace-headers.js';
+import { CancellationError } from '../../core/cancellation-error.js';
+import { DeliveryLostError } from '../../core/delivery-lost-error.js';
+import type { DispatchFailure } from '../../core/dispatch-receipt.js';
+import { PolicyError } from '../../core/policy-error.js';
+import type { SettleDecision } from '../../core/settle-decision.js';
+import type { Transaction } from '../../core/transaction.js';
+import { isPlainObject } from '../../policy/plain-object.js';
+import { PayloadColumn } from './payload-column.js';
+import {
+  postgresConnectorConfig,
+  type PostgresConnectorConfig,
+  type PostgresConnectorConfigInput,
+} from './postgres-connector-config.js';
+import { PostgresQueueError } from './postgres-queue-error.js';
+import { PostgresService } from './postgres-service.js';
+import { migrateQueue } from './queue-migration.js';
+import { leaseKeys, type QueueLease } from './queue-lease.js';
+import { rowTransaction, type QueueRow } from './queue-row.js';
+import { QueueStatements } from './queue-statements.js';
+import { SettleQueue } from './settle-queue.js';
+import type { WakeSignal } from './wake-signal.js';
+
+/** Options of a {@link PostgresConnector}. */
+export interface PostgresConnectorOptions {
+  /**
+   * A service to share (its pool and LISTEN connection); the connector then leaves
+   * `connection` to it and does not close it. Without one, the connector opens its own from
+   * `connection` and closes it on `close()`.
+   */
+  readonly service?: PostgresService;
+}
+
+/** How long `close()` gives its last statements (flushing settlements, releasing leases). */
+const closeBound = 1500;
+
+/** The abort reason of a fetch that is no longer wanted (a shared one: no `DOMException` each time). */
+const fetchCancelled = new CancellationError('unsubscribe');
+
+/** SQLSTATE of `undefined_table`. */
+const undefinedTable = '42P01';
+
+interface EncodedRow<P> {
+  readonly transaction: Transaction<P>;
+  readonly payload: string | Buffer;
+  readonly headers: string;
+}
+
+/**
+ * A queue in a PostgreSQL table. `fetch` claims rows with `FOR UPDATE SKIP LOCKED` under a
+ * lease (visibility timeout), so any number of consumers share the table without handing a
+ * row to two of them; a fetch that finds nothing waits for a NOTIFY (or `fetchWait`).
+ * `settle` deletes the row (`ack`), moves it to the dead table with the error
+ * (`deadLetter`) or clears the lease (`release`); rows of crashed consumers come back when
+ * their lease expires, and rows delivered `maxDeliveries` times go to the dead table.
+ * `dispatch` inserts a batch per statement. Call `migrate()` once (at start, from every
+ * worker if you like) to create the tables.
+ *
+ * @example
+ * ```ts
+ * const connector = new PostgresConnector({
+ *   connection: { url: 'postgres://app@db/jobs', applicationName: 'orders-worker' },
+ *   table: 'orders',
+ *   lease: '1m',
+ * });
+ * await connector.migrate();
+ * consume(connector, consumerTask({ process: ship }), {
+ *   loop: { mode: 'continuous', concurrency: { value: 32 }, streaming: true },
+ *   fetch: { empty: { backoff: 0 } },
+ * }).subscribe();
+ * ```
+ */
+export class PostgresConnector<P = unknown> implements Connector<P> {
+  readonly config: PostgresConnectorConfig<P>;
+  readonly service: PostgresService;
+  /** This consumer's `lease_owner`: host, pid and a random suffix. */
+  readonly owner: string;
+  private readonly ownsService: boolean;
+  private readonly statements: QueueStatements;
+  private readonly column: PayloadColumn<P>;
+  private readonly tableName: string;
+  private readonly held = new Map<Transaction<P>, QueueLease>();
+  private readonly settles: SettleQueue;
+  /** Running fetches: close() aborts them and waits until they handed back what they claimed. */
+  private readonly fetches = new Map<AbortController, Promise<void>>();
+  private readonly renewal: NodeJS.Timeout;
+  private renewing = false;
+  private wake: WakeSignal | null = null;
+  private closing: Promise<void> | null = null;
+
+  /**
+   * @throws PolicyError when `input` is not a valid config, or has `connection` settings while
+   *   `options.service` is given.
+   */
+  constructor(input: PostgresConnectorConfigInput<P>, options: PostgresConnectorOptions = {}) {
+    this.config = postgresConnectorConfig(input);
+    if (options.service !== undefined && input.connection != null) {
+      throw new PolicyError('PostgreSQL connector config', [
+        {
+          path: 'connection',
+          expected: 'nothing when a service is given (configure the service instead)',
+          actual: 'connection settings', // not the settings themselves: they may hold a password
+        },
+      ]);
+    }
+    this.ownsService = options.service === undefined;
+    this.service = options.service ?? new PostgresService(this.config.connection);
+    this.owner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+    this.statements = new QueueStatements(this.config);
+    this.column = new PayloadColumn(this.config.payloadType, this.config.codec);
+    this.tableName = `${this.config.schema}.${this.config.table}`;
+    this.settles = new SettleQueue(this.service, this.statements, this.owner);
+    this.renewal = setInterval(() => this.renewLeases(), Math.max(this.config.lease / 3, 10));
+    this.renewal.unref();
+  }
+
+  /**
+   * Creates the queue table, dead table, indexes and NOTIFY trigger if missing; safe to call
+   * from several workers at once (one advisory lock serialises them).
+   */
+  migrate(): Promise<void> {
+    return migrateQueue(this.service, this.config);
+  }
+
+  /**
+   * Claims up to `request.size` rows. When there are none, waits for a NOTIFY on the channel
+   * (a dispatch, an INSERT from SQL, a release) for at most `fetchWait`, then claims again.
+   * Connection failures are retried with the `reconnect` backoff for as long as the fetch is
+   * subscribed; unsubscribing cancels the wait at once, and rows claimed but not emitted by
+   * then are handed back as if never delivered.
+   */
+  fetch(request: FetchRequest): Observable<Transaction<P>> {
+    return new Observable<Transaction<P>>((subscriber) => {
+      if (this.closing !== null) {
+        subscriber.error(
+          new ConnectorClosedError(`PostgreSQL connector ${this.tableName} is closed`),
+        );
+        return;
+      }
+      const abort = new AbortController();
+      const running = this.fetchInto(subscriber, request.size, abort.signal).finally(() =>
+        this.fetches.delete(abort),
+      );
+      this.fetches.set(abort, running);
+      return () => abort.abort(fetchCancelled);
+    });
+  }
+
+  /**
+   * `ack` deletes the row, `deadLetter` moves it to the dead table with the error (one
+   * statement), `release` clears the lease (available again after `releaseDelay`).
+   * Settlements of the same event-loop turn share one statement per kind.
+   *
+   * @throws SettlementError (rejects) for a transaction this connector did not fetch, or settled twice.
+   * @throws DeliveryLostError (rejects) when the row is no longer leased to this connector: its
+   *   lease expired and another consumer claimed it, `close()` released it, or the database
+   *   stayed unreachable until the lease ran out. The row is (or will be) delivered again.
+   */
+  settle(transaction: Transaction<P>, decision: SettleDecision): Promise<void> {
+    const lease = this.held.get(transaction);
+    if (lease === undefined) {
+      return Promise.reject(
+        new SettlementError(
+          `transaction ${transaction.id} was settled twice or was not fetched from this connector`,
+        ),
+      );
+    }
+    this.held.delete(transaction);
+    if (lease.lost !== null) return Promise.reject(new DeliveryLostError(lease.lost));
+    let settled: Promise<void>;
+    switch (decision.type) {
+      case 'ack':
+        settled = this.settles.ack(lease);
+        break;
+      case 'release':
+        settled = this.settles.release(lease);
+        break;
+      case 'deadLetter':
+        settled = this.settles.deadLetter(lease, decision.error);
+        break;
+    }
+    // The last held transaction settled (the end of a batch): nothing else can join the
+    // statement, so it need not wait for the next turn of the event loop.
+    if (this.held.size === 0) this.settles.flushSoon();
+    return settled;
+  }
+
+  /**
+   * Inserts the transactions, `dispatchBatch` rows per statement, with `traceHeaders` in
+   * `headers`; the INSERT trigger NOTIFYs waiting consumers. An id that is already queued is
+   * an idempotent success (`ON CONFLICT (id) DO NOTHING`), so retrying a batch never
+   * duplicates rows. A payload the codec cannot encode, or that a statement rejects as bad
+   * data (a `jsonb` column refusing `\u0000`, say), fails on its own in the report.
+   *
+   * @throws (rejects) when the database stays unreachable for `queryTimeout`, or the statement
+   *   fails for a reason other than one row's data: the whole batch failed then.
+   */
+  async dispatch(transactions: readonly Transaction<P>[]): Promise<DispatchReport<P>> {
+    if (this.closing !== null) {
+      throw new ConnectorClosedError(`PostgreSQL connector ${this.tableName} is closed`);
+    }
+    const failed: DispatchFailure<P>[] = [];
+    const rows: EncodedRow<P>[] = [];
+    for (const transaction of transactions) {
+      try {
+        rows.push({
+          transaction,
+          payload: this.column.encode(transaction.payload),
+          headers: JSON.stringify({ ...headersOf(transaction), ...traceHeaders(transaction) }),
+        });
+      } catch (error) {
+        failed.push({ transaction, error });
+      }
+    }
+    const size = this.config.dispatchBatch;
+    for (let start = 0; start < rows.length; start += size) {
+      const chunk = rows.slice(start, start + size);
+      try {
+        await this.insert(chunk);
+      } catch (error) {
+        if (!isDataError(error)) throw this.explained(error);
+        for (const row of chunk) {
+          try {
+            await this.insert([row]);
+          } catch (rowError) {
+            if (!isDataError(rowError)) throw this.explained(rowError);
+            failed.push({ transaction: row.transaction, error: rowError });
+          }
+        }
+      }
+    }
+    return { failed };
+  }
+
+  /** The queued row with this id (not claimed: settling it is an error), or `undefined`. */
+  fetchById(id: string): Observable<Transaction<P> | undefined> {
+    return defer(() => from(this.service.query<QueueRow>(this.statements.byId(id)))).pipe(
+      map((result) => {
+        const row = result.rows[0];
+        return row === undefined ? undefined : rowTransaction(row, this.column, this.tableName);
+      }),
+    );
+  }
+
+  /** Rows waiting in the table: every row not under a live lease (delayed ones included). */
+  count(): Observable<number> {
+    return defer(() => from(this.service.query<{ count: number }>(this.statements.count()))).pipe(
+      map((result) => result.rows[0]?.count ?? 0),
+    );
+  }
+
+  /** The service's health (a live `SELECT 1`, the LISTEN connection), or `closed`. */
+  health(): Observable<ConnectorHealth> {
+    return defer(() =>
+      this.closing !== null
+        ? from([{ healthy: false, state: 'closed' }])
+        : from(this.service.health()),
+    );
+  }
+
+  /**
+   * Stops: pending fetches complete empty, settlements already asked for are sent, rows
+   * still leased (fetched, not settled) are released for other consumers, and an own service
+   * is closed. Takes at most about two seconds; idempotent. Settling a released transaction
+   * afterwards rejects with `DeliveryLostError`.
+   */
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  private async shutdown(): Promise<void> {
+    const fetches = [...this.fetches.values()];
+    for (const abort of this.fetches.keys()) abort.abort(new CancellationError('shutdown'));
+    clearInterval(this.renewal);
+    const leases: QueueLease[] = [];
+    for (const lease of this.held.values()) {
+      if (lease.lost !== null) continue;
+      lease.lost = `connector ${this.tableName} was closed and released the row`;
+      leases.push(lease);
+    }
+    let bound: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all([this.settles.drain(), this.handBack(leases, 'release'), ...fetches]),
+      new Promise((resolve) => (bound = setTimeout(resolve, closeBound))),
+    ]);
+    clearTimeout(bound);
+    if (this.wake !== null) this.service.unlisten(this.config.channel);
+    if (this.ownsService) await this.service.close();
+  }
+
+  private async fetchInto(
+    subscriber: Subscriber<Transaction<P>>,
+    size: number,
+    signal: AbortSignal,
+  ): Promise<void> {
+    try {
+      const deadline = Date.now() + this.config.fetchWait;
+      // Before the first wait there is no LISTEN yet: -1 makes that wait look again at once.
+      let seen = this.wake?.sequence ?? -1;
+      let rows = await this.claim(size, signal);
+      while (rows.length === 0 && !signal.aborted) {
+        const remaining = deadline - Date.now();
+        if (remaining <= 0) break;
+        this.wake ??= this.service.listen(this.config.channel);
+        const woken = await this.wake.wait(seen, remaining, signal);
+        seen = this.wake.sequence;
+        if (signal.aborted) break;
+        rows = await this.claim(size, signal);
+        if (!woken) break;
+      }
+      await this.handOut(subscriber, rows, signal);
+    } catch (error) {
+      if (signal.aborted) subscriber.complete();
+      else subscriber.error(this.explained(error));
+    }
+  }
+
+  /** Claims rows; when every row it picked was poison (moved to the dead table), looks again. */
+  private async claim(size: number, signal: AbortSignal): Promise<QueueRow[]> {
+    for (;;) {
+      const result = await this.service.retrying(
+        () => this.service.query<QueueRow>(this.statements.claim(size, this.owner)),
+        { signal },
+      );
+      const claimed = result.rows.filter((row) => row.deliveries >= 0);
+      if (claimed.length > 0 || claimed.length === result.rows.length) return claimed;
+    }
+  }
+
+  /**
+   * Emits the claimed rows while the fetch is wanted and completes; then hands the rest back
+   * undelivered.
+   */
+  private async handOut(
+    subscriber: Subscriber<Transaction<P>>,
+    rows: readonly QueueRow[],
+    signal: AbortSignal,
+  ): Promise<void> {
+    const until = Date.now() + this.config.lease;
+    let index = 0;
+    for (; index < rows.length && !subscriber.closed && !signal.aborted; index++) {
+      const row = rows[index] as QueueRow;
+      const transaction = rowTransaction(row, this.column, this.tableName);
+      this.held.set(transaction, { id: row.id, deliveries: row.deliveries, until, lost: null });
+      subscriber.next(transaction);
+    }
+    subscriber.complete();
+    if (index < rows.length) {
+      const rest = rows
+        .slice(index)
+        .map((row) => ({ id: row.id, deliveries: row.deliveries, until, lost: null }));
+      await this.handBack(rest, 'unclaim');
+    }
+  }
+
+  /** Releases leases (or undoes claims never handed out) in one statement; never rejects. */
+  private async handBack(leases: readonly QueueLease[], how: 'release' | 'unclaim'): Promise<void> {
+    if (leases.length === 0) return;
+    const keys = leaseKeys(leases);
+    const query =
+      how === 'release'
+        ? this.statements.release(keys, this.owner)
+        : this.statements.unclaim(keys, this.owner);
+    let deadline = Date.now() + this.config.lease;
+    if (this.closing !== null) deadline = Math.min(deadline, Date.now() + closeBound);
+    await this.service
+      .retrying(() => this.service.query(query), { deadline })
+      .catch(() => undefined);
+  }
+
+  /** Extends the leases of every held row; rows this connector lost are marked lost. */
+  private renewLeases(): void {
+    if (this.renewing || this.held.size === 0 || this.closing !== null) return;
+    const leases = [...this.held.values()].filter((lease) => lease.lost === null);
+    if (leases.length === 0) return;
+    this.renewing = true;
+    const until = Date.now() + this.config.lease;
+    this.service
+      .query<{ id: string; deliveries: number }>(
+        this.statements.renew(leaseKeys(leases), this.owner),
+      )
+      .then((result) => {
+        const renewed = new Map(result.rows.map((row) => [row.id, row.deliveries]));
+        for (const lease of leases) {
+          if (renewed.get(lease.id) === lease.deliveries) lease.until = until;
+          else if (lease.lost === null && this.closing === null) {
+            lease.lost = `row ${lease.id} is no longer leased to this consumer (its lease expired and it was claimed again)`;
+          }
+        }
+      })
+      .catch(() => undefined)
+      .finally(() => {
+        this.renewing = false;
+      });
+  }
+
+  private async insert(rows: readonly EncodedRow<P>[]): Promise<void> {
+    const query = this.statements.insert(
+      rows.map((row) => row.transaction.id),
+      rows.map((row) => row.payload),
+      rows.map((row) => row.headers),
+    );
+    await this.service.retrying(() => this.service.query(query), {
+      deadline: Date.now() + this.service.config.queryTimeout,
+    });
+  }
+
+  /** A missing queue table gets an error that says what to do. */
+  private explained(error: unknown): unknown {
+    if ((error as { code?: unknown } | null)?.code !== undefinedTable) return error;
+    return new PostgresQueueError(
+      `queue table ${this.tableName} (or ${this.config.schema}.${this.config.deadTable}) does not exist: call migrate() first`,
+      { cause: error },
+    );
+  }
+}
+
+/** The string-valued `metadata.headers` of a transaction, to send along. */
+function headersOf(transaction: Transaction): Record<string, string> {
+  const headers = transaction.metadata['headers'];
+  const result: Record<string, string> = {};
+  if (!isPlainObject(headers)) return result;
+  for (const [key, value] of Object.entries(headers)) {
+    if (typeof value === 'string') result[key] = value;
+  }
+  return result;
+}
+
+/** A statement rejected one row's data (SQLSTATE class 22 or 23), not the connection or the SQL. */
+function isDataError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (code.startsWith('22') || code.startsWith('23'));
+}

@@ -1,0 +1,23 @@
+import type { LeaseKeys } from './queue-statements.js';
+
+/** This consumer's claim on one queue row, kept out of the transaction's public metadata. */
+export interface QueueLease {
+  readonly id: string;
+  /** The row's delivery count when claimed: the guard of every statement on the lease. */
+  readonly deliveries: number;
+  /** When the lease ends (local clock, ms since the epoch); renewals push it back. */
+  until: number;
+  /** Why this consumer no longer holds the row (`null` while it does). */
+  lost: string | null;
+}
+
+/** The ids and delivery counts of `leases`, as settle statements take them. */
+export function leaseKeys(leases: readonly QueueLease[]): LeaseKeys {
+  const ids: string[] = [];
+  const counts = new Set<number>();
+  for (const lease of leases) {
+    ids.push(lease.id);
+    counts.add(lease.deliveries);
+  }
+  return { ids, counts: [...counts] };
+}

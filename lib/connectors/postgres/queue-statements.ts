@@ -1,0 +1,215 @@
+import { createHash } from 'node:crypto';
+import type pg from 'pg';
+import type { PostgresConnectorConfig } from './postgres-connector-config.js';
+import { quoteIdentifier } from './sql-identifier.js';
+
+/** `text` as a named statement, so each pooled connection parses and plans it only once. */
+function prepared(text: string): { readonly name: string; readonly text: string } {
+  const digest = createHash('sha1').update(text).digest('hex').slice(0, 20);
+  return Object.freeze({ name: `ergon_${digest}`, text });
+}
+
+/**
+ * `created_at` as milliseconds since the epoch: a number is far cheaper for the driver to read
+ * than a timestamp it parses into a `Date`.
+ */
+function enqueuedAt(alias: string): string {
+  return `(extract(epoch FROM ${alias}.created_at) * 1000)::float8 AS enqueued_at`;
+}
+
+/** A statement ready for `pool.query`: prepared text plus its values. */
+type Statement = pg.QueryConfig<unknown[]>;
+
+/** The leases a settle, renewal or release statement applies to. */
+export interface LeaseKeys {
+  /** Row ids. */
+  readonly ids: readonly string[];
+  /** The distinct delivery counts the rows had when claimed (usually just `[1]`). */
+  readonly counts: readonly number[];
+}
+
+/** Why rows go to the dead table: one entry per row of {@link LeaseKeys}. */
+export interface DeadLetterReasons {
+  readonly errors: readonly string[];
+  readonly categories: readonly (string | null)[];
+  readonly stages: readonly (string | null)[];
+}
+
+/**
+ * Every SQL statement of one queue table, built once from its config. Settle-type statements
+ * are guarded by the lease (`lease_owner` and the delivery count the row had when claimed):
+ * a row another consumer re-claimed after the lease expired is left alone and missing from
+ * the `RETURNING` list of `(id, deliveries)` pairs.
+ */
+export class QueueStatements {
+  /** `"schema"."table"`. */
+  readonly queue: string;
+  /** `"schema"."dead_table"`. */
+  readonly dead: string;
+  private readonly claimText: ReturnType<typeof prepared>;
+  private readonly ackText: ReturnType<typeof prepared>;
+  private readonly releaseText: ReturnType<typeof prepared>;
+  private readonly unclaimText: ReturnType<typeof prepared>;
+  private readonly renewText: ReturnType<typeof prepared>;
+  private readonly deadLetterText: ReturnType<typeof prepared>;
+  private readonly insertText: ReturnType<typeof prepared>;
+  private readonly countText: ReturnType<typeof prepared>;
+  private readonly byIdText: ReturnType<typeof prepared>;
+
+  constructor(private readonly config: PostgresConnectorConfig) {
+    const schema = quoteIdentifier(config.schema);
+    const queue = `${schema}.${quoteIdentifier(config.table)}`;
+    const dead = `${schema}.${quoteIdentifier(config.deadTable)}`;
+    this.queue = queue;
+    this.dead = dead;
+    const payloadOut = config.payloadType === 'jsonb' ? 'payload::text' : 'payload';
+    const leaseFor = (ms: string): string => `now() + ${ms}::float8 * interval '1 millisecond'`;
+    // The lease guard: still leased to this connector, for a delivery this batch settles. A
+    // filter, not a join with unnest(): the planner then always finds the rows through the
+    // primary key (a join made it scan the whole table, statistics or not), and the cost stays
+    // linear in the batch. It cannot tell apart two leases of one row that this same
+    // connector holds at once (its own lease expired without renewal and it claimed the row
+    // again) when both are settled in one batch; at worst such a row is processed once more.
+    const guard = `q.id = ANY($1::text[]) AND q.lease_owner = $3
+  AND q.deliveries = ANY($2::int[])`;
+    const notify = `CROSS JOIN (SELECT pg_notify($5, '')) n`;
+
+    // $1 size, $2 owner, $3 lease ms, $4 maxDeliveries. Rows delivered maxDeliveries times
+    // already (released or lease expired that often) are moved to the dead table instead.
+    // `id = ANY(ARRAY(…))` keeps the primary key lookup in the generic plan of the prepared
+    // statement (joining the picked rows made it hash the whole table).
+    this.claimText = prepared(`WITH picked AS (
+  SELECT id, deliveries, available_at FROM ${queue}
+  WHERE available_at <= now()
+  ORDER BY available_at
+  LIMIT $1
+  FOR UPDATE SKIP LOCKED
+), buried AS (
+  DELETE FROM ${queue} q
+  WHERE q.id = ANY(ARRAY(SELECT id FROM picked WHERE deliveries >= $4))
+  RETURNING q.id, q.payload, q.headers, q.created_at, q.deliveries
+), dead AS (
+  INSERT INTO ${dead} (id, payload, headers, created_at, deliveries, reason, error)
+  SELECT id, payload, headers, created_at, deliveries, 'maxDeliveries',
+    'delivered ' || deliveries || ' times, maxDeliveries is ' || $4::int
+  FROM buried
+  RETURNING id
+), claimed AS (
+  UPDATE ${queue} q
+  SET deliveries = q.deliveries + 1, lease_owner = $2,
+    lease_until = ${leaseFor('$3')}, available_at = ${leaseFor('$3')}
+  WHERE q.id = ANY(ARRAY(SELECT id FROM picked WHERE deliveries < $4))
+  RETURNING q.id, q.${payloadOut} AS payload, q.headers, q.deliveries, ${enqueuedAt('q')}
+)
+SELECT id, payload, headers, deliveries, enqueued_at FROM claimed
+UNION ALL
+SELECT id, NULL, NULL, -1, NULL FROM dead`);
+
+    this.ackText = prepared(`DELETE FROM ${queue} q
+WHERE ${guard}
+RETURNING q.id, q.deliveries`);
+
+    // $4 delay ms, $5 channel (only when the row is available at once).
+    this.releaseText = prepared(`WITH released AS (
+  UPDATE ${queue} q
+  SET lease_owner = NULL, lease_until = NULL, available_at = ${leaseFor('$4')}
+  WHERE ${guard}
+  RETURNING q.id, q.deliveries
+)
+SELECT r.id, r.deliveries FROM released r ${config.releaseDelay === 0 ? notify : ''}`);
+
+    // Claimed but never handed out (the fetch was cancelled): undo the claim entirely.
+    this.unclaimText = prepared(`WITH unclaimed AS (
+  UPDATE ${queue} q
+  SET lease_owner = NULL, lease_until = NULL, available_at = now(),
+    deliveries = q.deliveries - 1
+  WHERE ${guard}
+  RETURNING q.id, q.deliveries + 1 AS deliveries
+)
+SELECT r.id, r.deliveries FROM unclaimed r CROSS JOIN (SELECT pg_notify($4, '')) n`);
+
+    this.renewText = prepared(`UPDATE ${queue} q
+SET lease_until = ${leaseFor('$4')}, available_at = ${leaseFor('$4')}
+WHERE ${guard}
+RETURNING q.id, q.deliveries`);
+
+    this.deadLetterText = prepared(`WITH moved AS (
+  DELETE FROM ${queue} q
+  WHERE ${guard}
+  RETURNING q.id, q.payload, q.headers, q.created_at, q.deliveries
+)
+INSERT INTO ${dead} (id, payload, headers, created_at, deliveries, reason, error, category, stage)
+SELECT m.id, m.payload, m.headers, m.created_at, m.deliveries, 'deadLetter',
+  s.error, s.category, s.stage
+FROM moved m
+JOIN unnest($1::text[], $4::text[], $5::text[], $6::text[]) AS s(id, error, category, stage)
+  ON s.id = m.id
+RETURNING id, deliveries`);
+
+    this.insertText = prepared(`INSERT INTO ${queue} (id, payload, headers)
+SELECT * FROM unnest($1::text[], $2::${config.payloadType}[], $3::jsonb[])
+ON CONFLICT (id) DO NOTHING`);
+
+    this.countText = prepared(`SELECT count(*)::int AS count FROM ${queue}
+WHERE lease_until IS NULL OR lease_until < now()`);
+
+    this.byIdText = prepared(`SELECT q.id, q.${payloadOut} AS payload, q.headers, q.deliveries,
+  ${enqueuedAt('q')}
+FROM ${queue} q WHERE q.id = $1`);
+  }
+
+  /** Claims up to `size` rows for `owner`; dead-letters poison rows on the way. */
+  claim(size: number, owner: string): Statement {
+    const { lease, maxDeliveries } = this.config;
+    return { ...this.claimText, values: [size, owner, lease, maxDeliveries] };
+  }
+
+  /** Deletes acknowledged rows; returns the ids still leased to `owner`. */
+  ack(keys: LeaseKeys, owner: string): Statement {
+    return { ...this.ackText, values: [keys.ids, keys.counts, owner] };
+  }
+
+  /** Clears leases (available again after `releaseDelay`); notifies when that is now. */
+  release(keys: LeaseKeys, owner: string): Statement {
+    const { releaseDelay, channel } = this.config;
+    const values = [keys.ids, keys.counts, owner, releaseDelay];
+    return { ...this.releaseText, values: releaseDelay === 0 ? [...values, channel] : values };
+  }
+
+  /** Undoes claims of rows that were never handed out (delivery count back, available now). */
+  unclaim(keys: LeaseKeys, owner: string): Statement {
+    return { ...this.unclaimText, values: [keys.ids, keys.counts, owner, this.config.channel] };
+  }
+
+  /** Extends leases by another `lease`. */
+  renew(keys: LeaseKeys, owner: string): Statement {
+    return { ...this.renewText, values: [keys.ids, keys.counts, owner, this.config.lease] };
+  }
+
+  /** Moves rows to the dead table with their errors, in one statement. */
+  deadLetter(keys: LeaseKeys, owner: string, reasons: DeadLetterReasons): Statement {
+    return {
+      ...this.deadLetterText,
+      values: [keys.ids, keys.counts, owner, reasons.errors, reasons.categories, reasons.stages],
+    };
+  }
+
+  /** Inserts rows; an id already queued is skipped (`ON CONFLICT (id) DO NOTHING`). */
+  insert(
+    ids: readonly string[],
+    payloads: readonly (string | Buffer)[],
+    headers: readonly string[],
+  ): Statement {
+    return { ...this.insertText, values: [ids, payloads, headers] };
+  }
+
+  /** Rows not under a live lease. */
+  count(): Statement {
+    return { ...this.countText, values: [] };
+  }
+
+  /** One row by id, without claiming it. */
+  byId(id: string): Statement {
+    return { ...this.byIdText, values: [id] };
+  }
+}
