@@ -17,8 +17,11 @@ export interface Settler<P> {
 
 /** Who hears about settled transactions. */
 export interface PoolListener<P, R> {
-  /** A transaction's lifecycle and settlement are over: its one outcome. */
-  outcome(outcome: Outcome<P, R>): void;
+  /**
+   * A transaction's lifecycle and settlement are over: its one outcome (`lifecycle` is
+   * `null` for a transaction released before it started).
+   */
+  outcome(outcome: Outcome<P, R>, lifecycle: Lifecycle<P, R> | null): void;
   /** A slot just became free (called right after `outcome`). */
   freed(): void;
 }
@@ -39,16 +42,27 @@ export class LifecyclePool<P, R> implements LifecycleHost<P, R> {
     readonly telemetry: RunTelemetry,
     private readonly settler: Settler<P> | null,
     private readonly listener: PoolListener<P, R>,
-  ) {}
+  ) {
+    telemetry.observeInFlight(() => this.inFlight);
+  }
 
-  /** Starts a transaction's lifecycle; its span goes under `batch` when given. */
-  start(transaction: Transaction<P>, batch: Span | null = null): void {
+  /**
+   * Starts a transaction's lifecycle; its span goes under `batch` when given, and
+   * `attachment` is the run's own state for it (set before the lifecycle starts).
+   */
+  start(
+    transaction: Transaction<P>,
+    batch: Span | null = null,
+    attachment: unknown = undefined,
+  ): Lifecycle<P, R> {
     this.inFlight++;
     const lifecycle = new Lifecycle(this, transaction, batch);
+    lifecycle.attachment = attachment;
     lifecycle.next = this.first;
     if (this.first !== null) this.first.previous = lifecycle;
     this.first = lifecycle;
     lifecycle.start();
+    return lifecycle;
   }
 
   /** Settles a transaction that never started as released. */
@@ -56,7 +70,7 @@ export class LifecyclePool<P, R> implements LifecycleHost<P, R> {
     this.inFlight++;
     const outcome: Outcome<P, R> = { status: 'released', transaction, reason };
     this.telemetry.countUnstarted(outcome);
-    this.settle(outcome);
+    this.settle(outcome, null);
   }
 
   /** Cancels every unfinished lifecycle; each ends `released` with this reason. */
@@ -74,51 +88,54 @@ export class LifecyclePool<P, R> implements LifecycleHost<P, R> {
     else this.first = lifecycle.next;
     if (lifecycle.next !== null) lifecycle.next.previous = lifecycle.previous;
     lifecycle.previous = lifecycle.next = null;
-    this.settle(outcome);
+    this.settle(outcome, lifecycle);
   }
 
-  private settle(outcome: Outcome<P, R>): void {
+  private settle(outcome: Outcome<P, R>, lifecycle: Lifecycle<P, R> | null): void {
     const settler = this.settler;
     if (settler === null || settler.settle === undefined) {
-      this.deliver(outcome);
+      this.deliver(outcome, lifecycle);
       return;
     }
     let pending: Eventually<void>;
     try {
       pending = settler.settle(outcome.transaction, settleDecisionFor(outcome));
     } catch (error) {
-      this.deliver(settleFailed(outcome, error));
+      this.deliver(settleFailed(outcome, error), lifecycle);
       return;
     }
     if (pending === undefined || pending === null || typeof pending !== 'object') {
-      this.deliver(outcome);
+      this.deliver(outcome, lifecycle);
     } else if (isObservable(pending)) {
       pending.subscribe({
-        error: (error: unknown) => this.deliver(settleFailed(outcome, error)),
-        complete: () => this.deliver(outcome),
+        error: (error: unknown) => this.deliver(settleFailed(outcome, error), lifecycle),
+        complete: () => this.deliver(outcome, lifecycle),
       });
     } else if (typeof pending.then === 'function') {
       pending.then(
-        () => this.deliverInPromiseReaction(outcome),
-        (error: unknown) => this.deliverInPromiseReaction(settleFailed(outcome, error)),
+        () => this.deliverInPromiseReaction(outcome, lifecycle),
+        (error: unknown) => this.deliverInPromiseReaction(settleFailed(outcome, error), lifecycle),
       );
     } else {
-      this.deliver(outcome);
+      this.deliver(outcome, lifecycle);
     }
   }
 
-  private deliverInPromiseReaction(outcome: Outcome<P, R>): void {
+  private deliverInPromiseReaction(
+    outcome: Outcome<P, R>,
+    lifecycle: Lifecycle<P, R> | null,
+  ): void {
     enterPromiseReaction();
     try {
-      this.deliver(outcome);
+      this.deliver(outcome, lifecycle);
     } finally {
       leavePromiseReaction();
     }
   }
 
-  private deliver(outcome: Outcome<P, R>): void {
+  private deliver(outcome: Outcome<P, R>, lifecycle: Lifecycle<P, R> | null): void {
     this.inFlight--;
-    this.listener.outcome(outcome);
+    this.listener.outcome(outcome, lifecycle);
     this.listener.freed();
   }
 }

@@ -70,6 +70,8 @@ type LifecycleStage = HandlerStage | 'handover';
  * cancelled with a `released` outcome.
  */
 export class Lifecycle<P, R> implements StageOwner<unknown>, DeadlineTarget {
+  /** State the run keeps for this transaction (a producer's hand-over), if any. */
+  attachment: unknown = undefined;
   /** Links of the host's list of unfinished lifecycles. */
   previous: Lifecycle<P, R> | null = null;
   next: Lifecycle<P, R> | null = null;

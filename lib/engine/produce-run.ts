@@ -17,25 +17,24 @@ import { LifecyclePool, type PoolListener } from './lifecycle-pool.js';
 import { ProducerPlan } from './producer-plan.js';
 import type { ProducerTask } from './producer-task.js';
 
-/** A prepared transaction between its prepare stage and the end of its dispatch. */
+/** One input transaction's way to the dispatcher, kept as its lifecycle's attachment. */
 class HandOver<P, O> implements DispatchWaiter<O> {
   /**
-   * `blocked`: waits for room in the dispatcher (and still holds a prepare slot); `offered`:
-   * in the dispatcher; `abandoned`: its lifecycle gave up before it was offered.
+   * `preparing`: in its prepare stage; `blocked`: prepared, waiting for room in the
+   * dispatcher; `offered`: in the dispatcher; `abandoned`: its lifecycle gave up first.
    */
-  state: 'blocked' | 'offered' | 'abandoned' = 'blocked';
-
-  constructor(
-    readonly lifecycle: Lifecycle<P, Transaction<O>>,
-    readonly outbound: Transaction<O>,
-  ) {}
+  state: 'preparing' | 'blocked' | 'offered' | 'abandoned' = 'preparing';
+  /** Whether it still holds a prepare slot (until offered, or until it gives up). */
+  holdsSlot = true;
+  outbound: Transaction<O> | null = null;
+  lifecycle: Lifecycle<P, Transaction<O>> | null = null;
 
   dispatched(): void {
-    this.lifecycle.handedOver(this.outbound);
+    this.lifecycle?.handedOver(this.outbound as Transaction<O>);
   }
 
   failed(_transaction: Transaction<O>, error: unknown): void {
-    this.lifecycle.handOverFailed(error);
+    this.lifecycle?.handOverFailed(error);
   }
 }
 
@@ -51,12 +50,9 @@ export class ProduceRun<P, O> implements PoolListener<P, Transaction<O>> {
   private readonly dispatcher: BatchDispatcher<O>;
   private readonly waiting = new FifoQueue<Transaction<P>>();
   private readonly blocked = new FifoQueue<HandOver<P, O>>();
-  private readonly handOvers = new Map<Transaction<P>, HandOver<P, O>>();
   private readonly concurrency: number;
   /** Lifecycles holding a prepare slot: in their prepare stage, or prepared and blocked. */
   private preparing = 0;
-  /** Input transactions whose lifecycle still holds its prepare slot. */
-  private readonly slots = new Set<Transaction<P>>();
   private sourceDone = false;
   private failure: { error: unknown } | null = null;
   private stopped: ReleaseReason | null = null;
@@ -125,9 +121,11 @@ export class ProduceRun<P, O> implements PoolListener<P, Transaction<O>> {
     this.telemetry.end();
   }
 
-  outcome(outcome: Outcome<P, Transaction<O>>): void {
-    this.freeSlot(outcome.transaction);
-    this.handOvers.delete(outcome.transaction);
+  outcome(
+    outcome: Outcome<P, Transaction<O>>,
+    lifecycle: Lifecycle<P, Transaction<O>> | null,
+  ): void {
+    if (lifecycle !== null) this.freeSlot(lifecycle.attachment as HandOver<P, O>);
     this.emitting = true;
     try {
       this.subscriber.next(outcome);
@@ -145,29 +143,29 @@ export class ProduceRun<P, O> implements PoolListener<P, Transaction<O>> {
    * back from the forming batch; `false` when its batch is already being sent.
    */
   private abandon(lifecycle: Lifecycle<P, Transaction<O>>): boolean {
-    const input = lifecycle.transaction;
-    this.freeSlot(input);
-    const handOver = this.handOvers.get(input);
-    if (handOver === undefined) return true;
-    if (handOver.state === 'blocked') {
-      handOver.state = 'abandoned';
-      return true;
+    const handOver = lifecycle.attachment as HandOver<P, O>;
+    this.freeSlot(handOver);
+    if (handOver.state === 'offered') {
+      return this.dispatcher.withdraw(handOver.outbound as Transaction<O>);
     }
-    return this.dispatcher.withdraw(handOver.outbound);
+    handOver.state = 'abandoned';
+    return true;
   }
 
-  private freeSlot(input: Transaction<P>): void {
-    if (this.slots.delete(input)) this.preparing--;
+  private freeSlot(handOver: HandOver<P, O>): void {
+    if (!handOver.holdsSlot) return;
+    handOver.holdsSlot = false;
+    this.preparing--;
   }
 
   private handOver(lifecycle: Lifecycle<P, Transaction<O>>, value: unknown): void {
     const input = lifecycle.transaction;
-    const outbound =
+    const handOver = lifecycle.attachment as HandOver<P, O>;
+    handOver.outbound =
       this.task.prepare === undefined
         ? (value as Transaction<O>)
         : createTransaction(value as O, { id: input.id, metadata: input.metadata });
-    const handOver = new HandOver(lifecycle, outbound);
-    this.handOvers.set(input, handOver);
+    handOver.state = 'blocked';
     this.blocked.push(handOver);
     this.pump();
   }
@@ -191,14 +189,14 @@ export class ProduceRun<P, O> implements PoolListener<P, Transaction<O>> {
       const handOver = this.blocked.shift() as HandOver<P, O>;
       if (handOver.state !== 'blocked') continue;
       handOver.state = 'offered';
-      this.freeSlot(handOver.lifecycle.transaction);
-      this.dispatcher.offer(handOver.outbound, handOver, handOver.lifecycle.context);
+      this.freeSlot(handOver);
+      const lifecycle = handOver.lifecycle as Lifecycle<P, Transaction<O>>;
+      this.dispatcher.offer(handOver.outbound as Transaction<O>, handOver, lifecycle.context);
     }
     while (this.stopped === null && this.waiting.length > 0 && this.preparing < this.concurrency) {
-      const input = this.waiting.shift() as Transaction<P>;
       this.preparing++;
-      this.slots.add(input);
-      this.pool.start(input);
+      const handOver = new HandOver<P, O>();
+      handOver.lifecycle = this.pool.start(this.waiting.shift() as Transaction<P>, null, handOver);
     }
     const intakeOver = this.sourceDone || this.stopped !== null;
     if (intakeOver && this.waiting.length === 0 && this.preparing === 0) this.dispatcher.drain();

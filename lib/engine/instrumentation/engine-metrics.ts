@@ -3,7 +3,7 @@ import {
   ValueType,
   type Counter,
   type Histogram,
-  type UpDownCounter,
+  type ObservableUpDownCounter,
 } from '@opentelemetry/api';
 
 /** Histogram buckets in seconds for stage and transaction durations (OTel messaging advice). */
@@ -17,7 +17,8 @@ const durationBuckets = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 
 export class EngineMetrics {
   readonly transactions: Counter;
   readonly transactionDuration: Histogram;
-  readonly inFlight: UpDownCounter;
+  /** Read from the run's pool when metrics are collected: no work per transaction. */
+  readonly inFlight: ObservableUpDownCounter;
   readonly fetches: Counter;
   readonly fetchDuration: Histogram;
   readonly fetchSize: Histogram;
@@ -40,7 +41,7 @@ export class EngineMetrics {
       description: 'Time from the start of a lifecycle to its settlement',
       ...seconds,
     });
-    this.inFlight = meter.createUpDownCounter(`${kind}.transactions.in_flight`, {
+    this.inFlight = meter.createObservableUpDownCounter(`${kind}.transactions.in_flight`, {
       description: 'Transactions started and not settled yet',
       valueType: ValueType.INT,
     });

@@ -12,6 +12,7 @@ import {
   type Attributes,
   type Context,
   type Link,
+  type ObservableResult,
   type Span,
   type Tracer,
 } from '@opentelemetry/api';
@@ -87,6 +88,7 @@ export class RunTelemetry {
   /** A link to the run span, for traces a run starts (empty without a run span). */
   private readonly runLink: Link[];
   private ended = false;
+  private inFlightCallback: ((result: ObservableResult) => void) | null = null;
 
   constructor(
     readonly kind: 'consumer' | 'producer',
@@ -135,10 +137,31 @@ export class RunTelemetry {
     return this.contexts || this.measuring;
   }
 
+  /** Reports `inFlight()` as the run's in-flight transactions whenever metrics are collected. */
+  observeInFlight(inFlight: () => number): void {
+    const recorder = this.metrics;
+    if (recorder === null) return;
+    this.inFlightCallback = (result: ObservableResult) =>
+      result.observe(inFlight(), this.metricAttributes);
+    recorder.inFlight.addCallback(this.inFlightCallback);
+  }
+
   /** Ends the run span (once), recording `error` when the run failed. */
   end(error?: unknown): void {
-    if (this.runSpan === null || this.ended) return;
+    if (this.ended) return;
     this.ended = true;
+    const recorder = this.metrics;
+    if (recorder !== null && this.inFlightCallback !== null) {
+      // Report a last 0 at the next collection, then stop observing this run.
+      recorder.inFlight.removeCallback(this.inFlightCallback);
+      const last = (result: ObservableResult): void => {
+        result.observe(0, this.metricAttributes);
+        queueMicrotask(() => recorder.inFlight.removeCallback(last));
+      };
+      recorder.inFlight.addCallback(last);
+      this.inFlightCallback = null;
+    }
+    if (this.runSpan === null) return;
     if (error !== undefined) failSpan(this.runSpan, error);
     this.runSpan.end();
   }
@@ -191,7 +214,6 @@ export class RunTelemetry {
    */
   startTransaction(transaction: Transaction, batch: Span | null): TransactionTrace | null {
     if (!this.enabled) return null;
-    this.metrics?.inFlight.add(1, this.metricAttributes);
     let parent = this.runContext;
     let span: Span | null = null;
     if (this.tracing) {
@@ -238,7 +260,6 @@ export class RunTelemetry {
     const metricsRecorder = this.metrics;
     if (metricsRecorder !== null) {
       const attributes = { ...this.metricAttributes, status: outcome.status };
-      metricsRecorder.inFlight.add(-1, this.metricAttributes);
       metricsRecorder.transactions.add(1, attributes);
       metricsRecorder.transactionDuration.record(
         (performance.now() - transactionTrace.started) / 1000,
