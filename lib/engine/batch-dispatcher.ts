@@ -13,6 +13,7 @@ import type { HandlerScope } from './handler-context.js';
 import { DispatchTelemetry } from './instrumentation/dispatch-telemetry.js';
 import type { RunTelemetry } from './instrumentation/run-telemetry.js';
 import { StageRun, type StageOwner } from './stage-run.js';
+import { Trampoline } from './trampoline.js';
 
 /** Hears what became of one transaction handed to a {@link BatchDispatcher}. */
 export interface DispatchWaiter<P> {
@@ -52,8 +53,8 @@ export class BatchDispatcher<P> {
   private wait: Subscription | null = null;
   private overdue = false;
   private draining = false;
-  private flushing = false;
-  private flushAgain = false;
+  /** Flushes safely under re-entrancy: synchronous sends never deepen the stack per batch. */
+  private readonly flusher = new Trampoline(() => this.flushReady());
   private readonly sending = new Set<BatchSend<P>>();
 
   constructor(
@@ -149,16 +150,7 @@ export class BatchDispatcher<P> {
    * pass, so a long queue of synchronous dispatches never deepens the stack.
    */
   private flush(): void {
-    if (this.flushing) {
-      this.flushAgain = true;
-      return;
-    }
-    this.flushing = true;
-    do {
-      this.flushAgain = false;
-      this.flushReady();
-    } while (this.flushAgain);
-    this.flushing = false;
+    this.flusher.run();
   }
 
   private flushReady(): void {

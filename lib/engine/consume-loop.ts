@@ -28,6 +28,7 @@ import { RunTelemetry } from './instrumentation/run-telemetry.js';
 import { LifecyclePool, type PoolListener } from './lifecycle-pool.js';
 import { inPromiseReaction } from './promise-reaction.js';
 import { StageRun, type StageOwner } from './stage-run.js';
+import { Trampoline } from './trampoline.js';
 
 /**
  * The state machine behind {@link consume}: pulls from the connector only when it has free
@@ -67,9 +68,7 @@ export class ConsumeLoop<P, R> implements StageOwner<Transaction<P>>, PoolListen
   private stopping: ReleaseReason | null = null;
   private failure: Error | null = null;
   private finished = false;
-  private pumping = false;
-  private emitting = false;
-  private pumpAgain = false;
+  private readonly trampoline = new Trampoline(() => this.step());
 
   constructor(
     private readonly connector: Connector<P>,
@@ -216,11 +215,11 @@ export class ConsumeLoop<P, R> implements StageOwner<Transaction<P>>, PoolListen
   outcome(outcome: Outcome<P, R>): void {
     // Whatever the subscriber does meanwhile (stop the loop, say), the loop goes on only after
     // this value passed: `freed()` pumps right after.
-    this.emitting = true;
+    this.trampoline.hold();
     try {
       this.subscriber.next(outcome);
     } finally {
-      this.emitting = false;
+      this.trampoline.release();
     }
   }
 
@@ -231,16 +230,7 @@ export class ConsumeLoop<P, R> implements StageOwner<Transaction<P>>, PoolListen
   }
 
   private pump(): void {
-    if (this.pumping || this.emitting) {
-      this.pumpAgain = true;
-      return;
-    }
-    this.pumping = true;
-    do {
-      this.pumpAgain = false;
-      this.step();
-    } while (this.pumpAgain);
-    this.pumping = false;
+    this.trampoline.run();
   }
 
   private step(): void {

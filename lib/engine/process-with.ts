@@ -10,6 +10,7 @@ import type { EngineOptions } from './engine-options.js';
 import { RunTelemetry } from './instrumentation/run-telemetry.js';
 import { LifecyclePool, type PoolListener } from './lifecycle-pool.js';
 import { requireConsumerTask } from './require-consumer-task.js';
+import { Trampoline } from './trampoline.js';
 
 /**
  * Runs every transaction of the source through `task`'s lifecycle with at most
@@ -52,36 +53,25 @@ export function processWith<P, R, S>(
       const waiting = new FifoQueue<Transaction<P>>();
       let sourceDone = false;
       let sourceError: { error: unknown } | null = null;
-      let pumping = false;
-      let emitting = false;
-      let pumpAgain = false;
-      const pump = (): void => {
-        if (pumping || emitting) {
-          pumpAgain = true;
-          return;
+      const trampoline = new Trampoline(() => {
+        while (!subscriber.closed && waiting.length > 0 && pool.inFlight < concurrency) {
+          pool.start(waiting.shift() as Transaction<P>);
         }
-        pumping = true;
-        do {
-          pumpAgain = false;
-          while (!subscriber.closed && waiting.length > 0 && pool.inFlight < concurrency) {
-            pool.start(waiting.shift() as Transaction<P>);
-          }
-        } while (pumpAgain);
-        pumping = false;
         if (sourceDone && pool.inFlight === 0 && waiting.length === 0 && !subscriber.closed) {
           clock.dispose();
           telemetry.end(sourceError === null ? undefined : sourceError.error);
           if (sourceError === null) subscriber.complete();
           else subscriber.error(sourceError.error);
         }
-      };
+      });
+      const pump = (): void => trampoline.run();
       const listener: PoolListener<P, R> = {
         outcome: (outcome) => {
-          emitting = true;
+          trampoline.hold();
           try {
             subscriber.next(outcome);
           } finally {
-            emitting = false;
+            trampoline.release();
           }
         },
         freed: pump,

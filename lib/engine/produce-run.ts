@@ -16,6 +16,7 @@ import { RunTelemetry } from './instrumentation/run-telemetry.js';
 import { LifecyclePool, type PoolListener } from './lifecycle-pool.js';
 import { ProducerPlan } from './producer-plan.js';
 import type { ProducerTask } from './producer-task.js';
+import { Trampoline } from './trampoline.js';
 
 /** One input transaction's way to the dispatcher, kept as its lifecycle's attachment. */
 class HandOver<P, O> implements DispatchWaiter<O> {
@@ -58,10 +59,8 @@ export class ProduceRun<P, O> implements PoolListener<P, Transaction<O>> {
   private stopped: ReleaseReason | null = null;
   private loopTimer: Subscription | null = null;
   private finished = false;
-  private pumping = false;
-  /** An outcome is being emitted: the run goes on after it passed (`freed` pumps). */
-  private emitting = false;
-  private pumpAgain = false;
+  /** Re-entrancy safe passes; held while an outcome is emitted (`freed` pumps after it). */
+  private readonly trampoline = new Trampoline(() => this.step());
 
   constructor(
     connector: Connector<O>,
@@ -126,11 +125,11 @@ export class ProduceRun<P, O> implements PoolListener<P, Transaction<O>> {
     lifecycle: Lifecycle<P, Transaction<O>> | null,
   ): void {
     if (lifecycle !== null) this.freeSlot(lifecycle.attachment as HandOver<P, O>);
-    this.emitting = true;
+    this.trampoline.hold();
     try {
       this.subscriber.next(outcome);
     } finally {
-      this.emitting = false;
+      this.trampoline.release();
     }
   }
 
@@ -171,16 +170,7 @@ export class ProduceRun<P, O> implements PoolListener<P, Transaction<O>> {
   }
 
   private pump(): void {
-    if (this.pumping || this.emitting) {
-      this.pumpAgain = true;
-      return;
-    }
-    this.pumping = true;
-    do {
-      this.pumpAgain = false;
-      this.step();
-    } while (this.pumpAgain);
-    this.pumping = false;
+    this.trampoline.run();
   }
 
   private step(): void {
