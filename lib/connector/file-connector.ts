@@ -54,6 +54,8 @@ const readChunk = 64 * 1024;
  * ```
  */
 export class FileConnector<P = unknown> implements Connector<P> {
+  readonly system = 'file';
+  readonly destination: string;
   private readonly cursorPath: string;
   private readonly deadLetterPath: string;
   private readonly parse: (line: string) => P;
@@ -83,6 +85,7 @@ export class FileConnector<P = unknown> implements Connector<P> {
     this.parse = options.parse ?? ((line) => JSON.parse(line) as P);
     this.stringify = options.stringify ?? ((payload) => JSON.stringify(payload));
     this.name = basename(options.path);
+    this.destination = this.name;
   }
 
   fetch(request: FetchRequest): Observable<Transaction<P>> {

@@ -51,6 +51,7 @@ export interface MemoryConnectorOptions<P> {
  * ```
  */
 export class MemoryConnector<P = unknown> implements Connector<P> {
+  readonly system = 'memory';
   /** Every dispatched transaction that was accepted, in order (empty when `record` is `false`). */
   readonly dispatched: Transaction<P>[] = [];
   /** How many times `dispatch` was called. */

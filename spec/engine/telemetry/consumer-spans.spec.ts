@@ -164,7 +164,7 @@ describe('engine telemetry: consumer span tree', () => {
         'ergon.task.name': 'orders',
         'ergon.transaction.id': 'tx-2',
         'messaging.message.id': 'tx-2',
-        'messaging.system': 'ergon',
+        'messaging.system': 'memory',
         'messaging.operation.type': 'process',
         'messaging.operation.name': 'process',
         'ergon.outcome': 'success',
@@ -187,7 +187,7 @@ describe('engine telemetry: consumer span tree', () => {
       expect(parentId(runSpan)).to.equal(undefined);
       expect(runSpan.attributes).to.deep.include({
         'ergon.task.name': 'orders',
-        'messaging.system': 'ergon',
+        'messaging.system': 'memory',
       });
       expect(batch.kind).to.equal(SpanKind.CONSUMER);
       expect(parentId(batch)).to.equal(undefined);
