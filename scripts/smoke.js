@@ -15,6 +15,7 @@ const entries = {
   ],
   testing: ['MarbleConnector', 'marbleHandler', 'summarize'],
   telemetry: ['setupTelemetry', 'getLogger', 'configureLogging'],
+  runner: ['defineTask', 'runTask', 'ExitCode'],
   rabbitmq: ['RabbitmqConnector', 'RabbitmqService'],
   postgres: ['PostgresConnector', 'PostgresService'],
   redis: ['RedisConnector', 'RedisService'],

@@ -1,0 +1,119 @@
+import type { Observable } from 'rxjs';
+import type { Connector, Service } from '../connector/connector.js';
+import type { Eventually } from '../core/eventually.js';
+import type { DurationInput } from '../policy/duration.js';
+import type { IntegerInput } from '../policy/integer.js';
+import { decodePolicy } from '../policy/decode-policy.js';
+import type { TelemetryConfigInput } from '../telemetry/config/telemetry-config.js';
+import { TaskConfigCodec } from './task-config-codec.js';
+import type { ResourceContext, TaskContext } from './task-context.js';
+
+/** Builds a connector for a task (may be async). */
+export type ConnectorFactory<C extends Connector = Connector> = (
+  context: ResourceContext,
+) => C | Promise<C>;
+
+/** Builds a service for a task (may be async); any object is a Service (`close()` is optional). */
+export type ServiceFactory<S extends Service & object = object> = (
+  context: ResourceContext,
+) => S | Promise<S>;
+
+/** Connector factories by name. */
+export type ConnectorFactories = Readonly<Record<string, ConnectorFactory>>;
+/** Service factories by name. */
+export type ServiceFactories = Readonly<Record<string, ServiceFactory>>;
+/** Named policy inputs, passed through to the run untouched. */
+export type TaskPolicies = Readonly<Record<string, unknown>>;
+
+/** What each factory of a record builds, by name. */
+export type BuiltBy<F extends Readonly<Record<string, (context: ResourceContext) => unknown>>> = {
+  readonly [K in keyof F]: Awaited<ReturnType<F[K]>>;
+};
+
+/** The {@link TaskContext} of a task with the given factories and policies. */
+export type TaskContextOf<
+  CF extends ConnectorFactories,
+  SF extends ServiceFactories,
+  P extends TaskPolicies,
+> = TaskContext<BuiltBy<CF>, BuiltBy<SF>, P>;
+
+/** A task configuration as {@link defineTask} accepts it. */
+export interface TaskConfig<
+  CF extends ConnectorFactories = ConnectorFactories,
+  SF extends ServiceFactories = ServiceFactories,
+  P extends TaskPolicies = TaskPolicies,
+> {
+  /** Non-empty; the logger name and telemetry's task name. */
+  readonly name: string;
+  /** Created in declaration order before the run (an optional `init()` is awaited). */
+  readonly connectors?: CF;
+  /** Created after the connectors, in declaration order (an optional `init()` is awaited). */
+  readonly services?: SF;
+  /** Named policy inputs, handed to the run as they are. */
+  readonly policies?: P;
+  /** The task: an Observable of outcomes (subscribed once) or a Promise. */
+  readonly run: (context: TaskContextOf<CF, SF, P>) => Observable<unknown> | PromiseLike<unknown>;
+  /** Called after the run ended (also after a stop or an error), before anything is closed. */
+  readonly exit?: (context: TaskContextOf<CF, SF, P>) => Eventually<unknown>;
+  /** How long a stopped run may drain before it is cancelled (default `30s`). */
+  readonly shutdownGrace?: DurationInput;
+  /** A `setupTelemetry` configuration; default: telemetry is not set up. */
+  readonly telemetry?: TelemetryConfigInput;
+  /** Worker processes (integer ≥ 1, default 1). */
+  readonly workers?: IntegerInput;
+}
+
+const definedTasks = new WeakSet<object>();
+
+/** A validated task configuration with its defaults filled; what `runTask` runs. */
+export interface TaskDefinition<
+  CF extends ConnectorFactories = ConnectorFactories,
+  SF extends ServiceFactories = ServiceFactories,
+  P extends TaskPolicies = TaskPolicies,
+> {
+  readonly name: string;
+  readonly connectors: CF;
+  readonly services: SF;
+  readonly policies: P;
+  readonly run: TaskConfig<CF, SF, P>['run'];
+  readonly exit: TaskConfig<CF, SF, P>['exit'];
+  /** Milliseconds. */
+  readonly shutdownGrace: number;
+  readonly telemetry: TelemetryConfigInput | undefined;
+  readonly workers: number;
+}
+
+/**
+ * Validates a task configuration and fills its defaults. The run context is typed from the
+ * factories: `context.connectors.orders` has the type the `orders` factory returns.
+ *
+ * @example
+ * ```ts
+ * export const orders = defineTask({
+ *   name: 'orders',
+ *   connectors: { orders: () => new MemoryConnector<Order>({ source: seed }) },
+ *   policies: { consume: { loop: { concurrency: { value: 8 } } } },
+ *   shutdownGrace: '10s',
+ *   run: ({ connectors, policies, stop$ }) =>
+ *     consume(connectors.orders, shipOrder, policies.consume, { stop$ }),
+ * });
+ * process.exitCode = await runTask(orders);
+ * ```
+ * @throws PolicyError listing every wrong path (a factory that is not a function included).
+ */
+export function defineTask<
+  CF extends ConnectorFactories = Record<never, never>,
+  SF extends ServiceFactories = Record<never, never>,
+  P extends TaskPolicies = Record<never, never>,
+>(config: TaskConfig<CF, SF, P>): TaskDefinition<CF, SF, P> {
+  if (isTaskDefinition(config)) return config as unknown as TaskDefinition<CF, SF, P>;
+  const decoded = decodePolicy(TaskConfigCodec, `task configuration`, config);
+  const definition = Object.freeze({ ...decoded }) as unknown as TaskDefinition<CF, SF, P>;
+  definedTasks.add(definition);
+  return definition;
+}
+
+/** Whether `value` came out of {@link defineTask}. */
+export function isTaskDefinition(value: unknown): value is TaskDefinition {
+  return typeof value === 'object' && value !== null && definedTasks.has(value);
+}

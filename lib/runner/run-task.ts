@@ -1,0 +1,186 @@
+import type { Logger } from '../core/logger.js';
+import { describeError } from '../core/describe-error.js';
+import { PolicyError } from '../core/policy-error.js';
+import { getLogger } from '../telemetry/logging/get-logger.js';
+import { setupTelemetry } from '../telemetry/setup-telemetry.js';
+import type { TelemetryHandle } from '../telemetry/telemetry-handle.js';
+import { awaitEventually } from './await-eventually.js';
+import { awaitRun } from './await-run.js';
+import { boundedWait } from './bounded-wait.js';
+import {
+  defineTask,
+  type ConnectorFactories,
+  type ServiceFactories,
+  type TaskConfig,
+  type TaskContextOf,
+  type TaskDefinition,
+  type TaskPolicies,
+} from './define-task.js';
+import { ExitCode, type ExitCodeValue } from './exit-code.js';
+import { ResourceStack } from './resource-stack.js';
+import { ShutdownSignals } from './shutdown-signals.js';
+import type { ResourceContext } from './task-context.js';
+
+/** Options of {@link runTask}. */
+export interface RunTaskOptions {
+  /** Install SIGTERM/SIGINT handlers for the run (default `true`). */
+  readonly signals?: boolean;
+  /** The worker's id in the run context (default 0). */
+  readonly workerId?: number;
+  /** Call `process.exit(code)` at the end (default `false`: just resolve the code). */
+  readonly exit?: boolean;
+}
+
+const runnerLog = getLogger('ergon.runner');
+
+/**
+ * Runs a task as a service and resolves its exit code: sets telemetry up (if configured),
+ * creates the connectors then the services in declaration order (awaiting an optional
+ * `init()` on each), runs the task until its Observable completes (or its Promise settles),
+ * calls the `exit` hook, closes services then connectors in reverse creation order, flushes
+ * and shuts telemetry down.
+ *
+ * The first SIGTERM/SIGINT emits `stop$` and aborts `signal`: a run that passes `stop$` to
+ * `consume` stops fetching and drains; after `shutdownGrace`, or on a second signal, the run
+ * is cancelled and closing continues with short timeouts.
+ *
+ * Exit codes: 0 success, 1 run/factory/init/exit-hook error, 2 invalid configuration
+ * (`PolicyError`), 130 after SIGINT, 143 after SIGTERM.
+ *
+ * @example
+ * ```ts
+ * const task = defineTask({
+ *   name: 'orders',
+ *   connectors: { orders: () => new MemoryConnector<Order>({ source: seed }) },
+ *   run: ({ connectors, stop$ }) => consume(connectors.orders, shipOrder, {}, { stop$ }),
+ * });
+ * await runTask(task, { exit: true });
+ * ```
+ */
+export async function runTask<
+  CF extends ConnectorFactories,
+  SF extends ServiceFactories,
+  P extends TaskPolicies,
+>(
+  task: TaskDefinition<CF, SF, P> | TaskConfig<CF, SF, P>,
+  options: RunTaskOptions = {},
+): Promise<ExitCodeValue> {
+  const shutdown = new ShutdownSignals();
+  const uninstall = options.signals === false ? undefined : shutdown.install();
+  let code: ExitCodeValue;
+  try {
+    code = await runLifecycle(task, shutdown, options.workerId ?? 0);
+  } finally {
+    uninstall?.();
+  }
+  if (options.exit === true) process.exit(code);
+  return code;
+}
+
+async function runLifecycle<
+  CF extends ConnectorFactories,
+  SF extends ServiceFactories,
+  P extends TaskPolicies,
+>(
+  task: TaskDefinition<CF, SF, P> | TaskConfig<CF, SF, P>,
+  shutdown: ShutdownSignals,
+  workerId: number,
+): Promise<ExitCodeValue> {
+  let definition: TaskDefinition<CF, SF, P>;
+  let telemetry: TelemetryHandle | undefined;
+  try {
+    definition = defineTask(task as TaskConfig<CF, SF, P>);
+    if (definition.telemetry !== undefined) telemetry = setupTelemetry(definition.telemetry);
+  } catch (error) {
+    runnerLog.error(error instanceof PolicyError ? error.message : describeError(error));
+    return error instanceof PolicyError ? ExitCode.configError : ExitCode.runError;
+  }
+  runnerLog.info(`task ${definition.name} starting (worker ${workerId})`);
+  const logger = getLogger(definition.name);
+  const resources = new ResourceStack(runnerLog, shutdown);
+  const failed = await startRunAndExit(definition, resources, shutdown, workerId, logger);
+  await resources.closeAll(definition.shutdownGrace);
+  const code = failed ? ExitCode.runError : signalExitCode(shutdown);
+  runnerLog.info(`task ${definition.name} finished with exit code ${code}`);
+  if (telemetry !== undefined) {
+    try {
+      await boundedWait(telemetry.shutdown(), shutdown, definition.shutdownGrace);
+    } catch (error) {
+      console.error(`telemetry shutdown failed: ${describeError(error)}`);
+    }
+  }
+  return code;
+}
+
+/** Creates the resources, runs the task, calls the exit hook; resolves whether anything failed. */
+async function startRunAndExit<
+  CF extends ConnectorFactories,
+  SF extends ServiceFactories,
+  P extends TaskPolicies,
+>(
+  definition: TaskDefinition<CF, SF, P>,
+  resources: ResourceStack,
+  shutdown: ShutdownSignals,
+  workerId: number,
+  logger: Logger,
+): Promise<boolean> {
+  const base: ResourceContext<P> = {
+    name: definition.name,
+    workerId,
+    policies: definition.policies,
+    logger,
+    signal: shutdown.signal,
+  };
+  let context: TaskContextOf<CF, SF, P>;
+  try {
+    const connectors: Record<string, unknown> = {};
+    for (const [name, factory] of Object.entries(definition.connectors)) {
+      connectors[name] = await resources.create('connector', name, factory, base);
+    }
+    const services: Record<string, unknown> = {};
+    for (const [name, factory] of Object.entries(definition.services)) {
+      services[name] = await resources.create('service', name, factory, base);
+    }
+    context = { ...base, connectors, services, stop$: shutdown.stop$ } as TaskContextOf<CF, SF, P>;
+  } catch (error) {
+    runnerLog.error('task could not start:', error);
+    return true;
+  }
+  if (shutdown.stopped) {
+    runnerLog.info('stopped before the run started');
+    return false;
+  }
+  let failed = false;
+  try {
+    runnerLog.info('run started');
+    const emitted = await awaitRun(
+      definition.run(context),
+      shutdown,
+      definition.shutdownGrace,
+      runnerLog,
+    );
+    runnerLog.info(`run ended after ${emitted} outcomes`);
+  } catch (error) {
+    if (!(shutdown.stopped && error === shutdown.signal.reason)) {
+      failed = true;
+      runnerLog.error(`run failed: ${describeError(error)}`, error);
+    }
+  }
+  if (definition.exit !== undefined) {
+    try {
+      const exiting = Promise.resolve().then(() => awaitEventually(definition.exit?.(context)));
+      await boundedWait(exiting, shutdown, definition.shutdownGrace);
+      runnerLog.info('exit hook done');
+    } catch (error) {
+      failed = true;
+      runnerLog.error(`exit hook failed: ${describeError(error)}`, error);
+    }
+  }
+  return failed;
+}
+
+function signalExitCode(shutdown: ShutdownSignals): ExitCodeValue {
+  if (shutdown.received === 'SIGINT') return ExitCode.interrupted;
+  if (shutdown.received === 'SIGTERM') return ExitCode.terminated;
+  return ExitCode.success;
+}

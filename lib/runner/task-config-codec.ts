@@ -1,0 +1,79 @@
+import * as t from 'io-ts';
+import { NonNegativeDuration } from '../policy/duration.js';
+import { PositiveInteger } from '../policy/integer.js';
+import { strictStruct } from '../policy/strict-struct.js';
+import { withDefault } from '../policy/with-default.js';
+import { TelemetryConfigCodec } from '../telemetry/config/telemetry-config.js';
+import type { TelemetryConfigInput } from '../telemetry/config/telemetry-config.js';
+
+/** Any function; the runner checks arity and results itself. */
+type AnyFunction = (...args: never[]) => unknown;
+
+const FunctionCodec = new t.Type<AnyFunction, AnyFunction, unknown>(
+  'function',
+  (u): u is AnyFunction => typeof u === 'function',
+  (u, c) => (typeof u === 'function' ? t.success(u as AnyFunction) : t.failure(u, c)),
+  t.identity,
+);
+
+const OptionalFunctionCodec = new t.Type<AnyFunction | undefined, AnyFunction | undefined, unknown>(
+  'function',
+  (u): u is AnyFunction | undefined => u === undefined || typeof u === 'function',
+  (u, c) => (u === undefined ? t.success(undefined) : FunctionCodec.validate(u, c)),
+  t.identity,
+);
+
+const NonEmptyName = new t.Type<string, string, unknown>(
+  'non-empty string',
+  (u): u is string => typeof u === 'string' && u.trim() !== '',
+  (u, c) => (typeof u === 'string' && u.trim() !== '' ? t.success(u) : t.failure(u, c)),
+  t.identity,
+);
+
+const FactoryRecord = withDefault(
+  t.record(t.string, FunctionCodec, 'record of factory functions'),
+  {},
+);
+
+/**
+ * Checks the telemetry section with the telemetry codec (so its paths show under
+ * `telemetry.`) but keeps the input as given: `setupTelemetry` decodes it again, merged with
+ * the `OTEL_*` variables.
+ */
+const TelemetrySection = new t.Type<
+  TelemetryConfigInput | undefined,
+  TelemetryConfigInput | undefined,
+  unknown
+>(
+  TelemetryConfigCodec.name,
+  (u): u is TelemetryConfigInput | undefined => u === undefined || TelemetryConfigCodec.is(u),
+  (u, c) => {
+    if (u === undefined) return t.success(undefined);
+    const result = TelemetryConfigCodec.validate(u, c);
+    return result._tag === 'Left' ? result : t.success(u as TelemetryConfigInput);
+  },
+  t.identity,
+);
+
+/** Default of `shutdownGrace`: 30 s. */
+export const DEFAULT_SHUTDOWN_GRACE = 30_000;
+
+/**
+ * The io-ts codec of a task configuration: every key checked (unknown keys rejected), every
+ * wrong path reported, defaults filled (`connectors`/`services`/`policies` `{}`,
+ * `shutdownGrace` 30 s, `workers` 1).
+ */
+export const TaskConfigCodec = strictStruct('TaskConfig', {
+  name: NonEmptyName,
+  connectors: FactoryRecord,
+  services: FactoryRecord,
+  policies: withDefault(t.record(t.string, t.unknown, 'record of policies'), {}),
+  run: FunctionCodec,
+  exit: OptionalFunctionCodec,
+  shutdownGrace: withDefault(NonNegativeDuration, DEFAULT_SHUTDOWN_GRACE),
+  telemetry: TelemetrySection,
+  workers: withDefault(PositiveInteger, 1),
+});
+
+/** A task configuration as {@link TaskConfigCodec} decodes it (functions untyped). */
+export type DecodedTaskConfig = t.TypeOf<typeof TaskConfigCodec>;
