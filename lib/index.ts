@@ -70,3 +70,4 @@ export {
   type MemorySettlement,
 } from './connector/memory-connector.js';
 export { SettlementError } from './connector/settlement-error.js';
+export * from './engine/thread-pool/index.js';
