@@ -5,6 +5,7 @@ import type { DurationInput } from '../policy/duration.js';
 import type { IntegerInput } from '../policy/integer.js';
 import { decodePolicy } from '../policy/decode-policy.js';
 import type { TelemetryConfigInput } from '../telemetry/config/telemetry-config.js';
+import type { SupervisionConfigInput, SupervisionSettings } from './supervision-config-codec.js';
 import { TaskConfigCodec } from './task-config-codec.js';
 import type { ResourceContext, TaskContext } from './task-context.js';
 
@@ -59,8 +60,10 @@ export interface TaskConfig<
   readonly shutdownGrace?: DurationInput;
   /** A `setupTelemetry` configuration; default: telemetry is not set up. */
   readonly telemetry?: TelemetryConfigInput;
-  /** Worker processes (integer ≥ 1, default 1). */
+  /** Worker processes (integer ≥ 1, default 1); more than 1 runs a supervised pool. */
   readonly workers?: IntegerInput;
+  /** Heartbeats, wedge/stall thresholds, restarts and health endpoints of a worker pool. */
+  readonly supervision?: SupervisionConfigInput;
 }
 
 const definedTasks = new WeakSet<object>();
@@ -81,6 +84,7 @@ export interface TaskDefinition<
   readonly shutdownGrace: number;
   readonly telemetry: TelemetryConfigInput | undefined;
   readonly workers: number;
+  readonly supervision: SupervisionSettings;
 }
 
 /**

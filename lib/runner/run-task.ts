@@ -1,3 +1,5 @@
+import cluster from 'node:cluster';
+import type { Connector } from '../connector/connector.js';
 import type { Logger } from '../core/logger.js';
 import { describeError } from '../core/describe-error.js';
 import { PolicyError } from '../core/policy-error.js';
@@ -20,12 +22,16 @@ import { ExitCode, type ExitCodeValue } from './exit-code.js';
 import { ResourceStack } from './resource-stack.js';
 import { ShutdownSignals } from './shutdown-signals.js';
 import type { ResourceContext } from './task-context.js';
+import { currentWorkerIdentity } from './worker-environment.js';
+import { WorkerLiveness } from './worker-liveness.js';
+import { isWorkerStopRequest } from './worker-messages.js';
+import { WorkerPoolSupervisor } from './worker-pool-supervisor.js';
 
 /** Options of {@link runTask}. */
 export interface RunTaskOptions {
   /** Install SIGTERM/SIGINT handlers for the run (default `true`). */
   readonly signals?: boolean;
-  /** The worker's id in the run context (default 0). */
+  /** The worker's id in the run context (default 0; in a forked worker, its id 1..N). */
   readonly workerId?: number;
   /** Call `process.exit(code)` at the end (default `false`: just resolve the code). */
   readonly exit?: boolean;
@@ -47,6 +53,10 @@ const runnerLog = getLogger('ergon.runner');
  * Exit codes: 0 success, 1 run/factory/init/exit-hook error, 2 invalid configuration
  * (`PolicyError`), 130 after SIGINT, 143 after SIGTERM.
  *
+ * With `workers > 1`, the primary process runs a {@link WorkerPoolSupervisor} instead: it
+ * forks N `node:cluster` workers that re-run the entry script, where `runTask` runs the task
+ * single-process with `workerId` 1..N and reports heartbeats to the primary.
+ *
  * @example
  * ```ts
  * const task = defineTask({
@@ -65,16 +75,69 @@ export async function runTask<
   task: TaskDefinition<CF, SF, P> | TaskConfig<CF, SF, P>,
   options: RunTaskOptions = {},
 ): Promise<ExitCodeValue> {
+  const identity = currentWorkerIdentity();
+  const pool = identity === undefined ? poolDefinition(task) : undefined;
+  if (pool !== undefined) {
+    const supervisor = new WorkerPoolSupervisor(
+      pool.workers,
+      pool.supervision,
+      pool.shutdownGrace,
+      runnerLog,
+    );
+    const pooled = await supervisor.run(options.signals !== false);
+    if (options.exit === true) process.exit(pooled);
+    return pooled;
+  }
   const shutdown = new ShutdownSignals();
   const uninstall = options.signals === false ? undefined : shutdown.install();
+  const workerId = options.workerId ?? identity?.workerId ?? 0;
+  const liveness = identity === undefined ? undefined : startLiveness(task, workerId, shutdown);
   let code: ExitCodeValue;
   try {
-    code = await runLifecycle(task, shutdown, options.workerId ?? 0);
+    code = await runLifecycle(task, shutdown, workerId, liveness);
   } finally {
     uninstall?.();
+    liveness?.stop();
   }
+  if (identity !== undefined && process.connected) process.disconnect();
   if (options.exit === true) process.exit(code);
   return code;
+}
+
+/** The definition when it asks for a worker pool and this is the primary process. */
+function poolDefinition(task: unknown): TaskDefinition | undefined {
+  if (!cluster.isPrimary) return undefined;
+  try {
+    const definition = defineTask(task as TaskConfig);
+    return definition.workers > 1 ? definition : undefined;
+  } catch {
+    return undefined; // runLifecycle reports the configuration error
+  }
+}
+
+/** In a forked worker: heartbeats to the primary, and its stop requests handled. */
+function startLiveness(
+  task: unknown,
+  workerId: number,
+  shutdown: ShutdownSignals,
+): WorkerLiveness | undefined {
+  let interval: number;
+  try {
+    interval = defineTask(task as TaskConfig).supervision.heartbeat;
+  } catch {
+    return undefined;
+  }
+  const liveness = new WorkerLiveness(workerId, interval, (heartbeat) => {
+    if (process.connected) process.send?.(heartbeat);
+  });
+  process.on('message', (message: unknown) => {
+    if (!isWorkerStopRequest(message)) return;
+    if (message.force) shutdown.force();
+    else if (!shutdown.stopped) shutdown.receive(message.signal);
+  });
+  shutdown.stop$.subscribe(() => liveness.stopping());
+  liveness.start();
+  return liveness;
 }
 
 async function runLifecycle<
@@ -85,6 +148,7 @@ async function runLifecycle<
   task: TaskDefinition<CF, SF, P> | TaskConfig<CF, SF, P>,
   shutdown: ShutdownSignals,
   workerId: number,
+  liveness: WorkerLiveness | undefined,
 ): Promise<ExitCodeValue> {
   let definition: TaskDefinition<CF, SF, P>;
   let telemetry: TelemetryHandle | undefined;
@@ -98,7 +162,7 @@ async function runLifecycle<
   runnerLog.info(`task ${definition.name} starting (worker ${workerId})`);
   const logger = getLogger(definition.name);
   const resources = new ResourceStack(runnerLog, shutdown);
-  const failed = await startRunAndExit(definition, resources, shutdown, workerId, logger);
+  const failed = await startRunAndExit(definition, resources, shutdown, workerId, logger, liveness);
   await resources.closeAll(definition.shutdownGrace);
   const code = failed ? ExitCode.runError : signalExitCode(shutdown);
   runnerLog.info(`task ${definition.name} finished with exit code ${code}`);
@@ -123,6 +187,7 @@ async function startRunAndExit<
   shutdown: ShutdownSignals,
   workerId: number,
   logger: Logger,
+  liveness: WorkerLiveness | undefined,
 ): Promise<boolean> {
   const base: ResourceContext<P> = {
     name: definition.name,
@@ -135,7 +200,9 @@ async function startRunAndExit<
   try {
     const connectors: Record<string, unknown> = {};
     for (const [name, factory] of Object.entries(definition.connectors)) {
-      connectors[name] = await resources.create('connector', name, factory, base);
+      const connector = await resources.create('connector', name, factory, base);
+      liveness?.instrumentConnector(connector as Connector);
+      connectors[name] = connector;
     }
     const services: Record<string, unknown> = {};
     for (const [name, factory] of Object.entries(definition.services)) {
@@ -153,8 +220,9 @@ async function startRunAndExit<
   let failed = false;
   try {
     runnerLog.info('run started');
+    const run = definition.run(context);
     const emitted = await awaitRun(
-      definition.run(context),
+      liveness === undefined ? run : liveness.track(run),
       shutdown,
       definition.shutdownGrace,
       runnerLog,

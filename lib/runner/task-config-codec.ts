@@ -3,6 +3,7 @@ import { NonNegativeDuration } from '../policy/duration.js';
 import { PositiveInteger } from '../policy/integer.js';
 import { strictStruct } from '../policy/strict-struct.js';
 import { withDefault } from '../policy/with-default.js';
+import { SupervisionConfigCodec } from './supervision-config-codec.js';
 import { TelemetryConfigCodec } from '../telemetry/config/telemetry-config.js';
 import type { TelemetryConfigInput } from '../telemetry/config/telemetry-config.js';
 
@@ -61,7 +62,7 @@ export const DEFAULT_SHUTDOWN_GRACE = 30_000;
 /**
  * The io-ts codec of a task configuration: every key checked (unknown keys rejected), every
  * wrong path reported, defaults filled (`connectors`/`services`/`policies` `{}`,
- * `shutdownGrace` 30 s, `workers` 1).
+ * `shutdownGrace` 30 s, `workers` 1, `supervision` as {@link SupervisionConfigCodec} fills it).
  */
 export const TaskConfigCodec = strictStruct('TaskConfig', {
   name: NonEmptyName,
@@ -73,6 +74,7 @@ export const TaskConfigCodec = strictStruct('TaskConfig', {
   shutdownGrace: withDefault(NonNegativeDuration, DEFAULT_SHUTDOWN_GRACE),
   telemetry: TelemetrySection,
   workers: withDefault(PositiveInteger, 1),
+  supervision: SupervisionConfigCodec,
 });
 
 /** A task configuration as {@link TaskConfigCodec} decodes it (functions untyped). */

@@ -1,0 +1,70 @@
+import * as t from 'io-ts';
+import { NonNegativeDuration, PositiveDuration, type DurationInput } from '../policy/duration.js';
+import { NonNegativeInteger, type IntegerInput } from '../policy/integer.js';
+import { strictStruct } from '../policy/strict-struct.js';
+import { withDefault } from '../policy/with-default.js';
+
+/** Defaults of the `supervision` section of a task configuration. */
+export const SUPERVISION_DEFAULTS = {
+  heartbeat: 1_000,
+  wedgedAfter: 10_000,
+  stalledAfter: 120_000,
+  startupGrace: 30_000,
+  restart: { backoff: 1_000, backoffCap: 30_000, maxRestarts: 5 },
+} as const;
+
+const TcpPort = new t.Type<number, number, unknown>(
+  'TCP port (0-65535)',
+  (u): u is number => typeof u === 'number' && Number.isInteger(u) && u >= 0 && u <= 65_535,
+  (u, c) => {
+    const result = NonNegativeInteger.validate(u, c);
+    if (result._tag === 'Left') return result;
+    return result.right <= 65_535 ? t.success(result.right) : t.failure(u, c);
+  },
+  t.identity,
+);
+
+const RestartCodec = strictStruct('RestartPolicy', {
+  backoff: withDefault(NonNegativeDuration, SUPERVISION_DEFAULTS.restart.backoff),
+  backoffCap: withDefault(NonNegativeDuration, SUPERVISION_DEFAULTS.restart.backoffCap),
+  maxRestarts: withDefault(NonNegativeInteger, SUPERVISION_DEFAULTS.restart.maxRestarts),
+});
+
+const HealthHttpCodec = strictStruct('HealthHttp', { port: TcpPort });
+
+/**
+ * The io-ts codec of the `supervision` section (used when `workers > 1`): every key checked,
+ * defaults filled (heartbeat 1 s, wedgedAfter 10 s, stalledAfter 120 s, startupGrace 30 s,
+ * restart backoff 1 s capped at 30 s, at most 5 restarts per worker, no HTTP probes).
+ */
+export const SupervisionConfigCodec = strictStruct('Supervision', {
+  heartbeat: withDefault(PositiveDuration, SUPERVISION_DEFAULTS.heartbeat),
+  wedgedAfter: withDefault(PositiveDuration, SUPERVISION_DEFAULTS.wedgedAfter),
+  stalledAfter: withDefault(PositiveDuration, SUPERVISION_DEFAULTS.stalledAfter),
+  startupGrace: withDefault(PositiveDuration, SUPERVISION_DEFAULTS.startupGrace),
+  restart: RestartCodec,
+  http: t.union([HealthHttpCodec, t.undefined]),
+});
+
+/** The supervision settings as decoded: durations in milliseconds, defaults filled. */
+export type SupervisionSettings = t.TypeOf<typeof SupervisionConfigCodec>;
+
+/** The `supervision` section as a task configuration accepts it (every key optional). */
+export interface SupervisionConfigInput {
+  /** How often each worker reports to the primary (default `1s`). */
+  readonly heartbeat?: DurationInput;
+  /** Kill and replace a worker whose heartbeats stopped this long (default `10s`). */
+  readonly wedgedAfter?: DurationInput;
+  /** Kill and replace a worker with in-flight work and no progress this long (default `120s`). */
+  readonly stalledAfter?: DurationInput;
+  /** How long a new worker may take to send its first heartbeat (default `30s`). */
+  readonly startupGrace?: DurationInput;
+  /** Restarts of a worker that died: `backoff` doubling per restart up to `backoffCap`. */
+  readonly restart?: {
+    readonly backoff?: DurationInput;
+    readonly backoffCap?: DurationInput;
+    readonly maxRestarts?: IntegerInput;
+  };
+  /** Serve `/healthz` and `/readyz` on this port of the primary. */
+  readonly http?: { readonly port: IntegerInput };
+}

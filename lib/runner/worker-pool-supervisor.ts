@@ -1,0 +1,282 @@
+import cluster, { type Worker } from 'node:cluster';
+import type { Server } from 'node:http';
+import type { Logger } from '../core/logger.js';
+import { ExitCode, type ExitCodeValue } from './exit-code.js';
+import { startHealthServer } from './health-server.js';
+import { restartDelay } from './restart-delay.js';
+import type { ShutdownSignal } from './shutdown-signals.js';
+import type { SupervisionSettings } from './supervision-config-codec.js';
+import { WORKER_ID_VARIABLE, WORKER_RESTARTS_VARIABLE } from './worker-environment.js';
+import {
+  isWorkerHeartbeat,
+  type WorkerHeartbeat,
+  type WorkerStopRequest,
+} from './worker-messages.js';
+import { WorkerRestartLimitError } from './worker-restart-limit-error.js';
+import { WorkerUnhealthyError, type WorkerUnhealthyReason } from './worker-unhealthy-error.js';
+
+/** Extra time the workers get after `shutdownGrace` before the primary kills them. */
+const KILL_MARGIN = 5_000;
+
+/** One worker id (1..N) and the process currently running it. */
+interface WorkerSlot {
+  readonly workerId: number;
+  worker: Worker | undefined;
+  restarts: number;
+  startedAt: number;
+  lastHeartbeatAt: number | undefined;
+  heartbeat: WorkerHeartbeat | undefined;
+  killedFor: WorkerUnhealthyReason | undefined;
+  restartTimer: NodeJS.Timeout | undefined;
+  /** Finished for good: completed, stopped, or out of restarts. */
+  done: boolean;
+  /** Ended as it should (exit 0, or 130/143 after a stop). */
+  clean: boolean;
+}
+
+/**
+ * The primary process of a multi-process run (`workers > 1`): forks one `node:cluster` worker
+ * per worker id (each re-runs the entry script and there runs the task single-process),
+ * forwards SIGTERM/SIGINT to them over IPC, watches their heartbeats, kills (SIGKILL) and
+ * replaces a wedged or stalled worker, restarts one that died unexpectedly with capped
+ * backoff up to `restart.maxRestarts` times, and resolves the pool's exit code once every
+ * worker is done: 0, 130/143 after a signal when all stopped cleanly, 1 otherwise.
+ *
+ * @example
+ * ```ts
+ * const code = await new WorkerPoolSupervisor(4, settings, 30_000, log).run();
+ * ```
+ */
+export class WorkerPoolSupervisor {
+  private readonly slots: WorkerSlot[];
+  private received: ShutdownSignal | undefined;
+  private failedForGood = false;
+  private watchTimer: NodeJS.Timeout | undefined;
+  private killTimer: NodeJS.Timeout | undefined;
+  private server: Server | undefined;
+  private resolve: ((code: ExitCodeValue) => void) | undefined;
+
+  constructor(
+    workers: number,
+    private readonly settings: SupervisionSettings,
+    private readonly shutdownGrace: number,
+    private readonly log: Logger,
+  ) {
+    this.slots = Array.from({ length: workers }, (_, i) => ({
+      workerId: i + 1,
+      worker: undefined,
+      restarts: 0,
+      startedAt: 0,
+      lastHeartbeatAt: undefined,
+      heartbeat: undefined,
+      killedFor: undefined,
+      restartTimer: undefined,
+      done: false,
+      clean: false,
+    }));
+  }
+
+  /**
+   * Starts the workers (and the health server if configured) and resolves the exit code once
+   * they are all done. With `signals` (default), SIGTERM/SIGINT of this process stop the pool.
+   */
+  async run(signals = true): Promise<ExitCodeValue> {
+    const onTerm = (): void => this.stop('SIGTERM');
+    const onInt = (): void => this.stop('SIGINT');
+    if (signals) {
+      process.on('SIGTERM', onTerm);
+      process.on('SIGINT', onInt);
+    }
+    const http = this.settings.http;
+    if (http !== undefined) {
+      this.server = await startHealthServer(http.port, {
+        alive: () => this.alive(),
+        ready: () => this.ready(),
+      });
+      const address = this.server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : http.port;
+      this.log.info(`health endpoints on port ${port}`);
+    }
+    const done = new Promise<ExitCodeValue>((resolve) => (this.resolve = resolve));
+    for (const slot of this.slots) this.fork(slot);
+    this.watchTimer = setInterval(() => this.watch(), this.settings.heartbeat);
+    const code = await done;
+    clearInterval(this.watchTimer);
+    clearTimeout(this.killTimer);
+    process.off('SIGTERM', onTerm);
+    process.off('SIGINT', onInt);
+    await new Promise<void>((resolve) =>
+      this.server ? this.server.close(() => resolve()) : resolve(),
+    );
+    this.log.info(`all workers done; exit code ${code}`);
+    return code;
+  }
+
+  /**
+   * Stops the pool: the first call asks every worker to drain, a later one forces them; no
+   * worker is restarted any more. After `shutdownGrace` + 5 s the remaining ones are killed.
+   */
+  stop(signal: ShutdownSignal): void {
+    const force = this.received !== undefined;
+    this.received ??= signal;
+    this.log.info(`${signal} received; ${force ? 'forcing' : 'stopping'} the workers`);
+    for (const slot of this.slots) {
+      clearTimeout(slot.restartTimer);
+      if (slot.restartTimer !== undefined) {
+        slot.restartTimer = undefined;
+        slot.done = true;
+        slot.clean = true;
+      }
+      this.send(slot, { type: 'ergon:stop', signal, force });
+    }
+    if (!force) {
+      this.killTimer = setTimeout(() => {
+        for (const slot of this.slots) slot.worker?.process.kill('SIGKILL');
+      }, this.shutdownGrace + KILL_MARGIN);
+      this.killTimer.unref();
+    }
+    this.settleIfDone();
+  }
+
+  private fork(slot: WorkerSlot): void {
+    slot.restartTimer = undefined;
+    slot.heartbeat = undefined;
+    slot.lastHeartbeatAt = undefined;
+    slot.killedFor = undefined;
+    slot.startedAt = Date.now();
+    const worker = cluster.fork({
+      [WORKER_ID_VARIABLE]: String(slot.workerId),
+      [WORKER_RESTARTS_VARIABLE]: String(slot.restarts),
+    });
+    slot.worker = worker;
+    this.log.info(`worker ${slot.workerId} forked (pid ${worker.process.pid ?? '?'})`);
+    worker.on('message', (message: unknown) => {
+      if (!isWorkerHeartbeat(message) || slot.worker !== worker) return;
+      slot.heartbeat = message;
+      slot.lastHeartbeatAt = Date.now();
+    });
+    worker.on('exit', (code, signal) => this.exited(slot, worker, code, signal));
+  }
+
+  private exited(
+    slot: WorkerSlot,
+    worker: Worker,
+    code: number | null,
+    signal: string | null,
+  ): void {
+    if (slot.worker !== worker) return;
+    slot.worker = undefined;
+    const how = signal !== null ? `signal ${signal}` : `exit code ${code ?? '?'}`;
+    const killedFor = slot.killedFor;
+    if (killedFor === undefined && code === 0) {
+      this.log.info(`worker ${slot.workerId} completed`);
+      slot.done = true;
+      slot.clean = true;
+    } else if (this.received !== undefined) {
+      this.log.info(`worker ${slot.workerId} stopped (${how})`);
+      slot.done = true;
+      slot.clean = killedFor === undefined && (code === 130 || code === 143);
+    } else if (slot.restarts >= this.settings.restart.maxRestarts) {
+      this.log.error(new WorkerRestartLimitError(slot.workerId, slot.restarts, how).message);
+      slot.done = true;
+      this.failedForGood = true;
+      this.stop('SIGTERM');
+    } else {
+      const delay = restartDelay(
+        slot.restarts,
+        this.settings.restart.backoff,
+        this.settings.restart.backoffCap,
+      );
+      slot.restarts++;
+      this.log.warn(
+        `worker ${slot.workerId} died (${killedFor ?? how}); restart ${slot.restarts} in ${delay} ms`,
+      );
+      slot.restartTimer = setTimeout(() => this.fork(slot), delay);
+    }
+    this.settleIfDone();
+  }
+
+  /** Kills the workers whose heartbeats stopped or whose in-flight work stalled. */
+  private watch(): void {
+    const now = Date.now();
+    const { wedgedAfter, stalledAfter, startupGrace } = this.settings;
+    for (const slot of this.slots) {
+      const worker = slot.worker;
+      if (worker === undefined || slot.killedFor !== undefined) continue;
+      const silentFor = now - (slot.lastHeartbeatAt ?? slot.startedAt);
+      const limit =
+        slot.lastHeartbeatAt === undefined ? Math.max(startupGrace, wedgedAfter) : wedgedAfter;
+      const heartbeat = slot.heartbeat;
+      if (silentFor > limit) {
+        this.kill(slot, worker, 'wedged', `no heartbeat for ${silentFor} ms`);
+      } else if (
+        heartbeat !== undefined &&
+        heartbeat.inFlight > 0 &&
+        heartbeat.sinceProgressMs + silentFor > stalledAfter
+      ) {
+        const stalledFor = heartbeat.sinceProgressMs + silentFor;
+        this.kill(
+          slot,
+          worker,
+          'stalled',
+          `${heartbeat.inFlight} in flight, no progress for ${stalledFor} ms`,
+        );
+      }
+    }
+  }
+
+  private kill(
+    slot: WorkerSlot,
+    worker: Worker,
+    reason: WorkerUnhealthyReason,
+    detail: string,
+  ): void {
+    this.log.error(new WorkerUnhealthyError(slot.workerId, reason, detail).message);
+    slot.killedFor = reason;
+    worker.process.kill('SIGKILL');
+  }
+
+  private send(slot: WorkerSlot, message: WorkerStopRequest): void {
+    const worker = slot.worker;
+    if (worker === undefined || !worker.isConnected()) return;
+    try {
+      worker.send(message);
+    } catch (error) {
+      this.log.warn(`could not signal worker ${slot.workerId}: ${String(error)}`);
+    }
+  }
+
+  private alive(): boolean {
+    const fresh = Math.min(this.settings.wedgedAfter, 3 * this.settings.heartbeat);
+    const now = Date.now();
+    return this.slots.every(
+      (slot) =>
+        slot.done ||
+        (slot.worker !== undefined &&
+          slot.killedFor === undefined &&
+          slot.lastHeartbeatAt !== undefined &&
+          now - slot.lastHeartbeatAt <= fresh),
+    );
+  }
+
+  private ready(): boolean {
+    return (
+      this.received === undefined &&
+      this.alive() &&
+      this.slots.every(
+        (slot) =>
+          slot.done || (slot.heartbeat !== undefined && slot.heartbeat.state !== 'starting'),
+      )
+    );
+  }
+
+  private settleIfDone(): void {
+    if (!this.slots.every((slot) => slot.done)) return;
+    const allClean = this.slots.every((slot) => slot.clean);
+    let code: ExitCodeValue = ExitCode.success;
+    if (this.failedForGood || !allClean) code = ExitCode.runError;
+    else if (this.received === 'SIGINT') code = ExitCode.interrupted;
+    else if (this.received === 'SIGTERM') code = ExitCode.terminated;
+    this.resolve?.(code);
+  }
+}

@@ -1,0 +1,78 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const fixture = fileURLToPath(new URL('../fixtures/workers-task.ts', import.meta.url));
+
+/** The primary of a worker-pool fixture, with its (and its workers') output collected. */
+export interface WorkersProcess {
+  readonly child: ChildProcess;
+  /** The output so far. */
+  readonly output: () => string;
+  /** Resolves once `predicate(stdout)` holds. */
+  readonly waitUntil: (predicate: (stdout: string) => boolean) => Promise<void>;
+  readonly exited: Promise<{ code: number | null; stdout: string; stderr: string }>;
+}
+
+/** Starts `spec/runner/fixtures/workers-task.ts <scenario> [port]`. */
+export function startWorkersProcess(scenario: string, port?: number): WorkersProcess {
+  const args = ['--import', 'tsx', fixture, scenario, ...(port === undefined ? [] : [`${port}`])];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  const waiters: { predicate: (stdout: string) => boolean; resolve: () => void }[] = [];
+  child.stdout?.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
+    for (const waiter of waiters) if (waiter.predicate(stdout)) waiter.resolve();
+  });
+  child.stderr?.on('data', (chunk: Buffer) => void (stderr += chunk.toString()));
+  const exited = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
+    child.on('close', (code) => resolve({ code, stdout, stderr })),
+  );
+  return {
+    child,
+    exited,
+    output: () => stdout,
+    waitUntil: (predicate) =>
+      predicate(stdout)
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => waiters.push({ predicate, resolve })),
+  };
+}
+
+/** A worker's `EVENT started` line. */
+export interface WorkerStart {
+  readonly workerId: number;
+  readonly pid: number;
+  readonly restarts: number;
+}
+
+export function startsIn(stdout: string): WorkerStart[] {
+  return [...stdout.matchAll(/^EVENT started (\d+) (\d+) (-?\d+)$/gm)].map((m) => ({
+    workerId: Number(m[1]),
+    pid: Number(m[2]),
+    restarts: Number(m[3]),
+  }));
+}
+
+/** A worker's `EVENT done` line: the counts of its connector when it closed. */
+export interface WorkerDone {
+  readonly workerId: number;
+  readonly pid: number;
+  readonly ack: number;
+  readonly release: number;
+  readonly started: number;
+  readonly finished: number;
+}
+
+export function donesIn(stdout: string): WorkerDone[] {
+  return [...stdout.matchAll(/^EVENT done (\d+) (\d+) (.*)$/gm)].map((m) => ({
+    workerId: Number(m[1]),
+    pid: Number(m[2]),
+    ...(JSON.parse(m[3] ?? '{}') as {
+      ack: number;
+      release: number;
+      started: number;
+      finished: number;
+    }),
+  }));
+}

@@ -1,0 +1,95 @@
+import { expect } from 'chai';
+import { createServer } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { donesIn, startsIn, startWorkersProcess } from './support/workers-process.js';
+
+/** A free TCP port on this machine. */
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+async function statusOf(port: number, path: string): Promise<number> {
+  try {
+    return (await fetch(`http://127.0.0.1:${port}${path}`)).status;
+  } catch {
+    return 0;
+  }
+}
+
+async function pollStatus(port: number, path: string, wanted: number): Promise<void> {
+  while ((await statusOf(port, path)) !== wanted) await sleep(50);
+}
+
+describe('runTask with workers in real processes', () => {
+  it('runs the task in two worker processes, each with its workerId, and exits 0', async () => {
+    const { code, stdout } = await startWorkersProcess('complete').exited;
+    expect(code).to.equal(0);
+    const starts = startsIn(stdout);
+    expect(starts.map((s) => s.workerId).sort()).to.deep.equal([1, 2]);
+    expect(new Set(starts.map((s) => s.pid)).size).to.equal(2);
+    const dones = donesIn(stdout);
+    expect(dones.map((d) => d.ack)).to.deep.equal([30, 30]);
+  });
+
+  it('forwards SIGTERM: every worker drains and the primary exits 143', async () => {
+    const pool = startWorkersProcess('drain');
+    await pool.waitUntil((out) => startsIn(out).length === 2);
+    await sleep(400);
+    pool.child.kill('SIGTERM');
+    const { code, stdout } = await pool.exited;
+    expect(code).to.equal(143);
+    const dones = donesIn(stdout);
+    expect(dones.map((d) => d.workerId).sort()).to.deep.equal([1, 2]);
+    for (const done of dones) {
+      expect(done.started).to.be.greaterThan(0);
+      expect(done.finished).to.equal(done.started);
+      expect(done.ack).to.equal(done.started);
+      expect(done.ack).to.be.below(5000);
+    }
+  });
+
+  it('restarts a worker killed with SIGKILL and completes the work', async () => {
+    const pool = startWorkersProcess('complete');
+    await pool.waitUntil((out) => startsIn(out).some((s) => s.workerId === 1));
+    const first = startsIn(pool.output()).find((s) => s.workerId === 1);
+    process.kill(first?.pid ?? 0, 'SIGKILL');
+    const { code, stdout } = await pool.exited;
+    expect(code).to.equal(0);
+    const restarted = startsIn(stdout).filter((s) => s.workerId === 1);
+    expect(restarted).to.have.length(2);
+    expect(restarted[1]?.pid).to.not.equal(first?.pid);
+    expect(restarted[1]?.restarts).to.equal(1);
+    const dones = donesIn(stdout).filter((d) => d.pid !== first?.pid);
+    expect(dones.map((d) => d.ack)).to.deep.equal([30, 30]);
+  });
+
+  it('detects a wedged worker, kills and replaces it; /healthz is 200, then 503 while wedged', async () => {
+    const port = await freePort();
+    const pool = startWorkersProcess('wedge', port);
+    await pollStatus(port, '/healthz', 200);
+    await pool.waitUntil((out) => out.includes('EVENT wedging 1'));
+    const wedgedAt = Date.now();
+    await pollStatus(port, '/healthz', 503);
+    await pool.waitUntil((out) => startsIn(out).some((s) => s.workerId === 1 && s.restarts === 1));
+    expect(Date.now() - wedgedAt).to.be.below(1500 + 4000);
+    const { code, stdout, stderr } = await pool.exited;
+    expect(code).to.equal(0);
+    expect(stderr).to.include('worker 1 is wedged');
+    expect(donesIn(stdout).map((d) => d.ack)).to.deep.equal([30, 30]);
+  });
+
+  it('gives up after the restart limit and exits 1', async () => {
+    const { code, stdout, stderr } = await startWorkersProcess('fail').exited;
+    expect(code).to.equal(1);
+    expect(stderr).to.match(/worker \d failed for good after 2 restarts/);
+    const starts = startsIn(stdout);
+    expect(
+      Math.max(...[1, 2].map((id) => starts.filter((s) => s.workerId === id).length)),
+    ).to.equal(3);
+  });
+});
