@@ -16,6 +16,7 @@ const entries = {
   testing: ['MarbleConnector', 'marbleHandler', 'summarize'],
   telemetry: ['setupTelemetry', 'getLogger', 'configureLogging'],
   runner: ['defineTask', 'runTask', 'ExitCode'],
+  cli: ['reportProgress'],
   rabbitmq: ['RabbitmqConnector', 'RabbitmqService'],
   postgres: ['PostgresConnector', 'PostgresService'],
   redis: ['RedisConnector', 'RedisService'],

@@ -1,0 +1,61 @@
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import type { CliIo } from '../cli-io.js';
+import { CliUsageError } from '../cli-usage-error.js';
+import type { Command } from '../command.js';
+import { scaffoldVersions } from '../package-versions.js';
+import { parseArguments } from '../parsed-arguments.js';
+import { projectTemplate } from '../project-template.js';
+
+const usage = `Usage: ergon new <dir>
+
+Scaffolds a project in <dir> (created; it must not exist or be empty): package.json
+(ergon-rx, rxjs; mocha, chai, tsx, typescript), tsconfig.json, .mocharc.json, a task in
+src/task.ts (defineTask + consumerTask over a MemoryConnector), a spec in spec/task.spec.ts
+and a README. Then: cd <dir> && npm install && npm test.
+
+Options:
+  --help   show this help`;
+
+async function isEmptyOrMissing(directory: string): Promise<boolean> {
+  try {
+    return (await readdir(directory)).length === 0;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return true;
+    throw error;
+  }
+}
+
+/** A valid npm package name from a directory name. */
+function packageName(directory: string): string {
+  const name = basename(directory)
+    .toLowerCase()
+    .replace(/[^a-z0-9._-]+/g, '-')
+    .replace(/^[._-]+/, '');
+  return name === '' ? 'ergon-task' : name;
+}
+
+/** `ergon new`: scaffolds a working project. */
+export const newCommand: Command = {
+  name: 'new',
+  summary: 'scaffold a project with a task, a spec and a README',
+  usage,
+  async execute(args: readonly string[], io: CliIo): Promise<number> {
+    const parsed = parseArguments('new', args, {});
+    const [target, ...extra] = parsed.positionals;
+    if (target === undefined) throw new CliUsageError('missing <dir>', 'new');
+    if (extra.length > 0) throw new CliUsageError(`unexpected argument "${extra[0]}"`, 'new');
+    const directory = resolve(io.cwd, target);
+    if (!(await isEmptyOrMissing(directory))) {
+      throw new CliUsageError(`${target} exists and is not empty`, 'new');
+    }
+    for (const file of projectTemplate(packageName(directory), scaffoldVersions())) {
+      const path = join(directory, file.path);
+      await mkdir(dirname(path), { recursive: true });
+      await writeFile(path, file.content);
+      io.stdout.write(`created ${join(target, file.path)}\n`);
+    }
+    io.stdout.write(`\nnext: cd ${target} && npm install && npm test\n`);
+    return 0;
+  },
+};

@@ -1,0 +1,62 @@
+import { isObservable } from 'rxjs';
+import { defineTask } from '../../runner/define-task.js';
+import { runTask } from '../../runner/run-task.js';
+import type { CliIo } from '../cli-io.js';
+import { CliUsageError } from '../cli-usage-error.js';
+import type { Command } from '../command.js';
+import { loadTaskDefinition } from '../load-task-module.js';
+import { parseModuleReference } from '../module-reference.js';
+import { parseArguments } from '../parsed-arguments.js';
+import { reportProgress } from '../progress-reporter.js';
+
+const usage = `Usage: ergon run <module>[#export] [--workers N] [--no-progress]
+
+Imports <module> (relative to the working directory), takes its export (default: "default"),
+which must be a task definition made by defineTask, and runs it with runTask: set-up, run,
+graceful shutdown on SIGTERM/SIGINT. Exits with runTask's code (0, 1, 2, 130, 143).
+
+When the task's run returns an Observable of outcomes, progress is reported on stdout: a live
+line on a TTY and a summary at the end, one JSON summary line otherwise.
+
+Options:
+  --workers N     run N worker processes (overrides the definition's "workers")
+  --no-progress   do not report progress
+  --help          show this help
+
+A .ts module needs tsx: node --import tsx node_modules/ergon-rx/dist/cli/main.js run task.ts`;
+
+function parseWorkers(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const workers = Number(value);
+  if (!Number.isInteger(workers) || workers < 1) {
+    throw new CliUsageError(`--workers must be an integer ≥ 1, got "${value}"`, 'run');
+  }
+  return workers;
+}
+
+/** `ergon run`: runs a task definition with `runTask`, reporting progress. */
+export const runCommand: Command = {
+  name: 'run',
+  summary: 'run a task definition (runTask), with a progress line',
+  usage,
+  async execute(args: readonly string[], io: CliIo): Promise<number> {
+    const parsed = parseArguments('run', args, { workers: 'string', 'no-progress': 'boolean' });
+    const [target, ...extra] = parsed.positionals;
+    if (target === undefined) throw new CliUsageError('missing <module>', 'run');
+    if (extra.length > 0) throw new CliUsageError(`unexpected argument "${extra[0]}"`, 'run');
+    const workers = parseWorkers(parsed.strings['workers']);
+    const { definition } = await loadTaskDefinition(parseModuleReference('run', target), io.cwd);
+    const progress = !parsed.booleans.has('no-progress');
+    const task = defineTask({
+      ...definition,
+      workers: workers ?? definition.workers,
+      run: (context) => {
+        const run = definition.run(context);
+        return progress && isObservable(run)
+          ? run.pipe(reportProgress({ stream: io.stdout }))
+          : run;
+      },
+    });
+    return runTask(task);
+  },
+};

@@ -1,0 +1,136 @@
+import type { ScaffoldVersions } from './package-versions.js';
+
+/** One file of a scaffolded project: its path inside the project and its content. */
+export interface TemplateFile {
+  readonly path: string;
+  readonly content: string;
+}
+
+function packageJson(name: string, versions: ScaffoldVersions): string {
+  const tool = (dependency: string): string => versions.tools[dependency] ?? 'latest';
+  const manifest = {
+    name,
+    version: '0.1.0',
+    private: true,
+    type: 'module',
+    scripts: {
+      start: 'tsx node_modules/ergon-rx/dist/cli/main.js run src/task.ts',
+      test: 'mocha',
+      typecheck: 'tsc -p tsconfig.json',
+    },
+    dependencies: { 'ergon-rx': versions.ergon, rxjs: tool('rxjs') },
+    devDependencies: Object.fromEntries(
+      ['@types/chai', '@types/mocha', '@types/node', 'chai', 'mocha', 'tsx', 'typescript'].map(
+        (dependency) => [dependency, tool(dependency)],
+      ),
+    ),
+  };
+  return `${JSON.stringify(manifest, null, 2)}\n`;
+}
+
+const tsconfig = `${JSON.stringify(
+  {
+    compilerOptions: {
+      target: 'es2022',
+      lib: ['es2022'],
+      module: 'nodenext',
+      moduleResolution: 'nodenext',
+      types: ['node', 'mocha'],
+      strict: true,
+      skipLibCheck: true,
+      noEmit: true,
+    },
+    include: ['src', 'spec'],
+  },
+  null,
+  2,
+)}\n`;
+
+const mocharc = `${JSON.stringify(
+  { spec: ['spec/**/*.spec.ts'], extension: ['ts'], 'node-option': ['import=tsx'] },
+  null,
+  2,
+)}\n`;
+
+const task = `import { consume, consumerTask, MemoryConnector, type Transaction } from 'ergon-rx';
+import { defineTask } from 'ergon-rx/runner';
+
+/** What one transaction carries. */
+export interface Greeting {
+  readonly name: string;
+}
+
+/** The business logic: what to do with one transaction. */
+export const greet = consumerTask({
+  name: 'greet',
+  process: (transaction: Transaction<Greeting>) => \`hello, \${transaction.payload.name}\`,
+});
+
+/** The consumer of each task, by task name: what \`ergon process\` runs. */
+export const consumers = { greetings: greet };
+
+/** The task: \`ergon run src/task.ts\` runs it until its queue is empty. */
+export default defineTask({
+  name: 'greetings',
+  connectors: {
+    greetings: () =>
+      new MemoryConnector<Greeting>({ source: [{ name: 'Ada' }, { name: 'Grace' }] }),
+  },
+  policies: { consume: { loop: { mode: 'batch' } } },
+  shutdownGrace: '5s',
+  run: ({ connectors, policies, stop$ }) =>
+    consume(connectors.greetings, greet, policies.consume, { stop$ }),
+});
+`;
+
+const spec = `import { expect } from 'chai';
+import { firstValueFrom } from 'rxjs';
+import { createTransaction, runTransaction } from 'ergon-rx';
+import { runTask } from 'ergon-rx/runner';
+import greetings, { greet } from '../src/task.js';
+
+describe('greetings', () => {
+  it('greets one transaction', async () => {
+    const outcome = await firstValueFrom(runTransaction(greet, createTransaction({ name: 'Ada' })));
+    expect(outcome.status).to.equal('success');
+    if (outcome.status === 'success') expect(outcome.result).to.equal('hello, Ada');
+  });
+
+  it('runs the whole task to completion', async () => {
+    expect(await runTask(greetings, { signals: false })).to.equal(0);
+  });
+});
+`;
+
+function readme(name: string): string {
+  return `# ${name}
+
+An [ergon-rx](https://www.npmjs.com/package/ergon-rx) task.
+
+\`\`\`sh
+npm install
+npm test          # the spec in spec/
+npm start         # ergon run src/task.ts (under tsx)
+npx tsx node_modules/ergon-rx/dist/cli/main.js process src/task.ts consume --payload '{"name":"Ada"}'
+\`\`\`
+
+- \`src/task.ts\`: the task definition (\`defineTask\`) and its consumer (\`consumerTask\`), fed by
+  an in-memory connector; replace it with a real one (\`ergon-rx/rabbitmq\`, \`ergon-rx/postgres\`…).
+- \`spec/task.spec.ts\`: one transaction through the consumer, then the whole task.
+`;
+}
+
+const gitignore = 'node_modules/\ndist/\n';
+
+/** The files `ergon new` writes for a project named `name`. */
+export function projectTemplate(name: string, versions: ScaffoldVersions): TemplateFile[] {
+  return [
+    { path: 'package.json', content: packageJson(name, versions) },
+    { path: 'tsconfig.json', content: tsconfig },
+    { path: '.mocharc.json', content: mocharc },
+    { path: '.gitignore', content: gitignore },
+    { path: 'README.md', content: readme(name) },
+    { path: 'src/task.ts', content: task },
+    { path: 'spec/task.spec.ts', content: spec },
+  ];
+}

@@ -1,0 +1,72 @@
+import { expect } from 'chai';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import ts from 'typescript';
+import { runErgon } from './support/run-ergon.js';
+
+/** Syntax errors of a TypeScript source (no type checking: the scaffold is not installed). */
+function syntaxErrors(source: string, fileName: string): string[] {
+  const { diagnostics = [] } = ts.transpileModule(source, {
+    fileName,
+    reportDiagnostics: true,
+    compilerOptions: { module: ts.ModuleKind.NodeNext, target: ts.ScriptTarget.ES2022 },
+  });
+  return diagnostics.map((diagnostic) =>
+    ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n'),
+  );
+}
+
+describe('ergon new', () => {
+  let workspace: string;
+
+  beforeEach(async () => {
+    workspace = await mkdtemp(join(tmpdir(), 'ergon-new-'));
+  });
+
+  afterEach(async () => {
+    await rm(workspace, { recursive: true, force: true });
+  });
+
+  it('scaffolds a project whose files parse', async () => {
+    const { code, stdout } = await runErgon(['new', 'My Demo'], workspace);
+    expect(code).to.equal(0);
+    expect(stdout).to.include('npm install && npm test');
+    const project = join(workspace, 'My Demo');
+    const read = (path: string): Promise<string> => readFile(join(project, path), 'utf8');
+
+    const manifest = JSON.parse(await read('package.json')) as {
+      name: string;
+      type: string;
+      scripts: Record<string, string>;
+      dependencies: Record<string, string>;
+      devDependencies: Record<string, string>;
+    };
+    expect(manifest.name).to.equal('my-demo');
+    expect(manifest.type).to.equal('module');
+    expect(manifest.scripts['test']).to.equal('mocha');
+    expect(manifest.dependencies['ergon-rx']).to.match(/^\^\d+\.\d+\.\d+/);
+    expect(manifest.dependencies).to.have.property('rxjs');
+    expect(manifest.devDependencies).to.include.keys('mocha', 'chai', 'tsx', 'typescript');
+
+    const tsconfig = JSON.parse(await read('tsconfig.json')) as { compilerOptions: object };
+    expect(tsconfig.compilerOptions).to.include({ strict: true });
+    const mocharc = JSON.parse(await read('.mocharc.json')) as Record<string, unknown>;
+    expect(mocharc['node-option']).to.deep.equal(['import=tsx']);
+
+    const task = await read('src/task.ts');
+    expect(syntaxErrors(task, 'task.ts')).to.deep.equal([]);
+    expect(task).to.include('defineTask').and.include('MemoryConnector');
+    const spec = await read('spec/task.spec.ts');
+    expect(syntaxErrors(spec, 'task.spec.ts')).to.deep.equal([]);
+    expect(spec).to.include("from '../src/task.js'");
+    expect(await read('README.md')).to.include('# my-demo');
+  });
+
+  it('refuses a directory that is not empty', async () => {
+    await writeFile(join(workspace, 'keep.txt'), 'x');
+    const { code, stderr } = await runErgon(['new', '.'], workspace);
+    expect(code).to.equal(2);
+    expect(stderr).to.include('exists and is not empty');
+  });
+});
