@@ -1,18 +1,20 @@
 /**
- * `npm start`: a real pipeline on the embedded memory connector. 20 000 orders flow through a
- * consumer task at concurrency 32; some orders are invalid (a business error handled by
- * onException), some hit a flaky downstream (retried with backoff). Prints a summary.
+ * `npm start`: a real pipeline on the embedded memory connector, run as a service with
+ * `runTask`. 20 000 orders flow through a consumer task at concurrency 32; some orders are
+ * invalid (a business error handled by onException), some hit a flaky downstream (retried with
+ * backoff). A live progress line on a terminal (a JSON summary otherwise), then the
+ * settlements. Ctrl-C stops it gracefully.
  */
 import log from 'loglevel';
-import { lastValueFrom, reduce } from 'rxjs';
 import {
   consume,
   consumerTask,
   MemoryConnector,
   NonRetryableError,
-  type OutcomeStatus,
   type Transaction,
 } from '../lib/index.js';
+import { reportProgress } from '../lib/cli/index.js';
+import { defineTask, runTask } from '../lib/runner/index.js';
 
 interface Order {
   readonly id: number;
@@ -31,7 +33,7 @@ const chargeCard = async (order: Order, signal: AbortSignal): Promise<string> =>
   return `receipt-${order.id}`;
 };
 
-const task = consumerTask({
+const chargeOrders = consumerTask({
   name: 'charge-orders',
   process: (tx: Transaction<Order>, { signal }) => {
     if (tx.payload.amount < 0)
@@ -41,28 +43,28 @@ const task = consumerTask({
   onException: (tx, error) => ({ parked: tx.id, reason: error.message }),
 });
 
-// Each failed attempt is logged (with its error) on the task's logger; here the summary below
-// counts them instead. examples/observability.ts shows the logs as JSON with trace ids.
+// Each failed attempt is logged (with its error) on the task's logger; the summary counts them
+// here instead. examples/observability.ts shows the logs as JSON with trace ids.
 log.getLogger('ergon.charge-orders').setLevel('error');
+log.getLogger('ergon.runner').setLevel('warn');
 
 const connector = new MemoryConnector({ source: orders(20_000), record: false });
-const started = performance.now();
-const byStatus = await lastValueFrom(
-  consume(connector, task, {
-    loop: { mode: 'continuous', concurrency: { value: 32 } },
-    process: { retry: { maxAttempts: 3, backoff: '5ms', timeout: '1s' } },
-  }).pipe(
-    reduce(
-      (counts, outcome) => ({ ...counts, [outcome.status]: (counts[outcome.status] ?? 0) + 1 }),
-      {} as Partial<Record<OutcomeStatus, number>>,
-    ),
-  ),
-);
-const seconds = (performance.now() - started) / 1000;
-const total = Object.values(byStatus).reduce((sum, n) => sum + n, 0);
 
-console.log(
-  `charge-orders: ${total} transactions in ${seconds.toFixed(2)} s (${Math.round(total / seconds)} tx/s)`,
-);
-console.log('outcomes:    ', byStatus);
-console.log('settlements: ', connector.counts);
+const task = defineTask({
+  name: 'charge-orders',
+  connectors: { orders: () => connector },
+  run: ({ connectors, stop$ }) =>
+    consume(
+      connectors.orders,
+      chargeOrders,
+      {
+        loop: { mode: 'continuous', concurrency: { value: 32 } },
+        process: { retry: { maxAttempts: 3, backoff: '5ms', timeout: '1s' } },
+      },
+      { stop$ },
+    ).pipe(reportProgress({ stream: process.stdout })),
+});
+
+const code = await runTask(task);
+console.log('settlements:', connector.counts);
+process.exitCode = code;
