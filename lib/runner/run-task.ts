@@ -4,7 +4,6 @@ import type { Logger } from '../core/logger.js';
 import { describeError } from '../core/describe-error.js';
 import { PolicyError } from '../core/policy-error.js';
 import { getLogger } from '../telemetry/logging/get-logger.js';
-import { setupTelemetry } from '../telemetry/setup-telemetry.js';
 import type { TelemetryHandle } from '../telemetry/telemetry-handle.js';
 import { awaitEventually } from './await-eventually.js';
 import { awaitRun } from './await-run.js';
@@ -154,7 +153,12 @@ async function runLifecycle<
   let telemetry: TelemetryHandle | undefined;
   try {
     definition = defineTask(task as TaskConfig<CF, SF, P>);
-    if (definition.telemetry !== undefined) telemetry = setupTelemetry(definition.telemetry);
+    if (definition.telemetry !== undefined) {
+      // Loaded only when asked for: the SDK packages are optional peers, so a task without
+      // telemetry runs in an app that never installed them.
+      const { setupTelemetry } = await import('../telemetry/setup-telemetry.js');
+      telemetry = setupTelemetry(definition.telemetry);
+    }
   } catch (error) {
     runnerLog.error(error instanceof PolicyError ? error.message : describeError(error));
     return error instanceof PolicyError ? ExitCode.configError : ExitCode.runError;
