@@ -2,6 +2,7 @@ import type { Logger } from '../core/logger.js';
 import { describeError } from '../core/describe-error.js';
 import { awaitEventually } from './await-eventually.js';
 import { boundedWait } from './bounded-wait.js';
+import { runnerSpan } from './runner-span.js';
 import { ResourceInitError } from './resource-init-error.js';
 import type { ShutdownSignals } from './shutdown-signals.js';
 import type { ResourceContext } from './task-context.js';
@@ -72,8 +73,10 @@ export class ResourceStack {
       const { kind, name, resource } = this.open.pop() as OpenResource;
       if (typeof resource.close !== 'function') continue;
       try {
-        const closing = Promise.resolve().then(() => awaitEventually(resource.close?.()));
-        const closed = await boundedWait(closing, this.shutdown, timeout);
+        const closed = await runnerSpan(`close ${kind} ${name}`, {}, () => {
+          const closing = Promise.resolve().then(() => awaitEventually(resource.close?.()));
+          return boundedWait(closing, this.shutdown, timeout);
+        });
         if (closed) this.log.info(`${kind} ${name} closed`);
         else this.log.warn(`${kind} ${name} did not close in time; abandoned`);
       } catch (error) {

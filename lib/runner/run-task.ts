@@ -19,6 +19,7 @@ import {
 } from './define-task.js';
 import { ExitCode, type ExitCodeValue } from './exit-code.js';
 import { ResourceStack } from './resource-stack.js';
+import { runnerSpan } from './runner-span.js';
 import { ShutdownSignals } from './shutdown-signals.js';
 import type { ResourceContext } from './task-context.js';
 import { currentWorkerIdentity } from './worker-environment.js';
@@ -166,9 +167,22 @@ async function runLifecycle<
   runnerLog.info(`task ${definition.name} starting (worker ${workerId})`);
   const logger = getLogger(definition.name);
   const resources = new ResourceStack(runnerLog, shutdown);
-  const failed = await startRunAndExit(definition, resources, shutdown, workerId, logger, liveness);
-  await resources.closeAll(definition.shutdownGrace);
-  const code = failed ? ExitCode.runError : signalExitCode(shutdown);
+  const code = await runnerSpan(
+    `task ${definition.name}`,
+    { 'ergon.task.name': definition.name, 'ergon.worker.id': workerId },
+    async () => {
+      const failed = await startRunAndExit(
+        definition,
+        resources,
+        shutdown,
+        workerId,
+        logger,
+        liveness,
+      );
+      await resources.closeAll(definition.shutdownGrace);
+      return failed ? ExitCode.runError : signalExitCode(shutdown);
+    },
+  );
   runnerLog.info(`task ${definition.name} finished with exit code ${code}`);
   if (telemetry !== undefined) {
     try {
@@ -204,13 +218,17 @@ async function startRunAndExit<
   try {
     const connectors: Record<string, unknown> = {};
     for (const [name, factory] of Object.entries(definition.connectors)) {
-      const connector = await resources.create('connector', name, factory, base);
+      const connector = await runnerSpan(`create connector ${name}`, {}, () =>
+        resources.create('connector', name, factory, base),
+      );
       liveness?.instrumentConnector(connector as Connector);
       connectors[name] = connector;
     }
     const services: Record<string, unknown> = {};
     for (const [name, factory] of Object.entries(definition.services)) {
-      services[name] = await resources.create('service', name, factory, base);
+      services[name] = await runnerSpan(`create service ${name}`, {}, () =>
+        resources.create('service', name, factory, base),
+      );
     }
     context = { ...base, connectors, services, stop$: shutdown.stop$ } as TaskContextOf<CF, SF, P>;
   } catch (error) {
@@ -224,13 +242,15 @@ async function startRunAndExit<
   let failed = false;
   try {
     runnerLog.info('run started');
-    const run = definition.run(context);
-    const emitted = await awaitRun(
-      liveness === undefined ? run : liveness.track(run),
-      shutdown,
-      definition.shutdownGrace,
-      runnerLog,
-    );
+    const emitted = await runnerSpan('run', {}, () => {
+      const run = definition.run(context);
+      return awaitRun(
+        liveness === undefined ? run : liveness.track(run),
+        shutdown,
+        definition.shutdownGrace,
+        runnerLog,
+      );
+    });
     runnerLog.info(`run ended after ${emitted} outcomes`);
   } catch (error) {
     if (!(shutdown.stopped && error === shutdown.signal.reason)) {
@@ -240,8 +260,10 @@ async function startRunAndExit<
   }
   if (definition.exit !== undefined) {
     try {
-      const exiting = Promise.resolve().then(() => awaitEventually(definition.exit?.(context)));
-      await boundedWait(exiting, shutdown, definition.shutdownGrace);
+      await runnerSpan('exit hook', {}, () => {
+        const exiting = Promise.resolve().then(() => awaitEventually(definition.exit?.(context)));
+        return boundedWait(exiting, shutdown, definition.shutdownGrace);
+      });
       runnerLog.info('exit hook done');
     } catch (error) {
       failed = true;
