@@ -1,6 +1,7 @@
 import { isObservable } from 'rxjs';
 import { defineTask } from '../../runner/define-task.js';
 import { runTask } from '../../runner/run-task.js';
+import { WorkerLiveness } from '../../runner/worker-liveness.js';
 import type { CliIo } from '../cli-io.js';
 import { CliUsageError } from '../cli-usage-error.js';
 import type { Command } from '../command.js';
@@ -47,13 +48,31 @@ export const runCommand: Command = {
     const workers = parseWorkers(parsed.strings['workers']);
     const { definition } = await loadTaskDefinition(parseModuleReference('run', target), io.cwd);
     const progress = !parsed.booleans.has('no-progress');
+    // Counts what the task's connectors hand out and settle, for the "in flight" of the line.
+    const activity = new WorkerLiveness(0, 1000, () => undefined);
+    const connectors = Object.fromEntries(
+      Object.entries(definition.connectors).map(([name, factory]) => [
+        name,
+        async (context: Parameters<typeof factory>[0]) => {
+          const connector = await factory(context);
+          activity.instrumentConnector(connector);
+          return connector;
+        },
+      ]),
+    );
     const task = defineTask({
       ...definition,
+      connectors: progress ? connectors : definition.connectors,
       workers: workers ?? definition.workers,
       run: (context) => {
         const run = definition.run(context);
         return progress && isObservable(run)
-          ? run.pipe(reportProgress({ stream: io.stdout }))
+          ? run.pipe(
+              reportProgress({
+                stream: io.stdout,
+                inFlight: () => activity.snapshot().inFlight,
+              }),
+            )
           : run;
       },
     });
