@@ -83,6 +83,18 @@ describe('runTask with workers in real processes', () => {
     expect(donesIn(stdout).map((d) => d.ack)).to.deep.equal([30, 30]);
   });
 
+  it('replaces a worker whose in-flight work stalls while its heartbeats go on', async () => {
+    const pool = startWorkersProcess('stall');
+    await pool.waitUntil((out) => out.includes('EVENT stalling 1'));
+    const stalledAt = Date.now();
+    await pool.waitUntil((out) => startsIn(out).some((s) => s.workerId === 1 && s.restarts === 1));
+    expect(Date.now() - stalledAt).to.be.below(1500 + 4000);
+    const { code, stdout, stderr } = await pool.exited;
+    expect(code).to.equal(0);
+    expect(stderr).to.match(/worker 1 .*stall/);
+    expect(donesIn(stdout).map((d) => d.ack)).to.deep.equal([30, 30]);
+  });
+
   it('gives up after the restart limit and exits 1', async () => {
     const { code, stdout, stderr } = await startWorkersProcess('fail').exited;
     expect(code).to.equal(1);
