@@ -20,7 +20,6 @@ import type { Connector } from '../connector/connector.js';
 import { describeValue } from '../core/describe-value.js';
 import { backoffDelay } from '../policy/backoff-delay.js';
 import type { ConsumerPolicy } from '../policy/consumer-policy.js';
-import { ConsumerPlan } from './consumer-plan.js';
 import type { ConsumerTask } from './consumer-task.js';
 import type { EngineClock } from './engine-clock.js';
 import { FetchTelemetry, type FetchProgress } from './instrumentation/fetch-telemetry.js';
@@ -28,6 +27,7 @@ import { RunTelemetry } from './instrumentation/run-telemetry.js';
 import { LifecyclePool, type PoolListener } from './lifecycle-pool.js';
 import { inPromiseReaction } from './promise-reaction.js';
 import { StageRun, type StageOwner } from './stage-run.js';
+import { consumerPlan } from './task-plan.js';
 import { Trampoline } from './trampoline.js';
 
 /**
@@ -80,7 +80,7 @@ export class ConsumeLoop<P, R> implements StageOwner<Transaction<P>>, PoolListen
     this.telemetry = new RunTelemetry('consumer', task.name, connector);
     this.fetchProgress = { received: () => this.fetchReceived, batch: () => this.batchSpan };
     this.pool = new LifecyclePool(
-      new ConsumerPlan(task, policy),
+      consumerPlan(task, policy),
       clock,
       this.telemetry,
       connector,

@@ -3,13 +3,13 @@ import { FifoQueue } from '../core/fifo-queue.js';
 import type { Outcome } from '../core/outcome.js';
 import type { Transaction } from '../core/transaction.js';
 import { consumerPolicy, type ConsumerPolicyInput } from '../policy/consumer-policy.js';
-import { ConsumerPlan } from './consumer-plan.js';
 import type { ConsumerTask } from './consumer-task.js';
 import { EngineClock } from './engine-clock.js';
 import type { EngineOptions } from './engine-options.js';
 import { RunTelemetry } from './instrumentation/run-telemetry.js';
 import { LifecyclePool, type PoolListener } from './lifecycle-pool.js';
 import { requireConsumerTask } from './require-consumer-task.js';
+import { consumerPlan } from './task-plan.js';
 import { Trampoline } from './trampoline.js';
 
 /**
@@ -46,7 +46,7 @@ export function processWith<P, R, S>(
   requireConsumerTask(task, 'processWith');
   const decoded = consumerPolicy(policy);
   const concurrency = decoded.loop.concurrency.value;
-  const plan = new ConsumerPlan(task as ConsumerTask<P, R, unknown>, decoded);
+  const plan = consumerPlan(task as ConsumerTask<P, R, unknown>, decoded);
   return (source) =>
     new Observable<Outcome<P, R>>((subscriber) => {
       const clock = new EngineClock(options.scheduler);

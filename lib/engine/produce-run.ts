@@ -14,8 +14,8 @@ import type { EngineClock } from './engine-clock.js';
 import type { Lifecycle } from './lifecycle.js';
 import { RunTelemetry } from './instrumentation/run-telemetry.js';
 import { LifecyclePool, type PoolListener } from './lifecycle-pool.js';
-import { ProducerPlan } from './producer-plan.js';
 import type { ProducerTask } from './producer-task.js';
+import { producerPlan } from './task-plan.js';
 import { Trampoline } from './trampoline.js';
 
 /** One input transaction's way to the dispatcher, kept as its lifecycle's attachment. */
@@ -72,7 +72,7 @@ export class ProduceRun<P, O> implements PoolListener<P, Transaction<O>> {
     private readonly stopIntake: () => void,
   ) {
     this.concurrency = policy.loop.concurrency.value;
-    const plan = new ProducerPlan(
+    const plan = producerPlan(
       task,
       policy,
       (lifecycle, value) => this.handOver(lifecycle, value),
