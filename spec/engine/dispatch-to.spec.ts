@@ -1,19 +1,6 @@
 import { expect } from 'chai';
 import sinon from 'sinon';
-import {
-  defer,
-  EMPTY,
-  finalize,
-  from,
-  lastValueFrom,
-  map,
-  NEVER,
-  type Observable,
-  Subject,
-  tap,
-  timer,
-  toArray,
-} from 'rxjs';
+import { EMPTY, from, lastValueFrom, map, Subject, tap, toArray } from 'rxjs';
 import {
   ConnectorContractError,
   createTransaction,
@@ -23,12 +10,11 @@ import {
   PolicyError,
   type Connector,
   type DispatchReceipt,
-  type DispatchReport,
-  type FetchRequest,
   type Transaction,
 } from '../../lib/index.js';
 import { letters } from './support/handlers.js';
-import { Gauge, inVirtualTime, now, record } from './support/virtual-time.js';
+import { loggingConnector, SlowConnector } from './support/dispatch-connectors.js';
+import { inVirtualTime, record } from './support/virtual-time.js';
 
 const tx = (id: string): Transaction<string> => createTransaction(id, { id });
 
@@ -40,54 +26,6 @@ const summary = map((r: DispatchReceipt<string>) => {
   const sent = r.transactions.map((t) => t.id).join('');
   return r.failed.length === 0 ? sent : `${sent}!${r.failed.map((f) => f.transaction.id).join('')}`;
 });
-
-interface DispatchCall {
-  readonly at: number;
-  readonly ids: string;
-}
-
-function loggingConnector(
-  onDispatch?: (
-    batch: readonly Transaction<string>[],
-    call: number,
-  ) => DispatchReport<string> | undefined,
-): { memory: MemoryConnector<string>; calls: DispatchCall[] } {
-  const calls: DispatchCall[] = [];
-  const memory = new MemoryConnector<string>({
-    onDispatch: (batch, call) => {
-      calls.push({ at: now(), ids: batch.map((t) => t.id).join('') });
-      return onDispatch?.(batch, call);
-    },
-  });
-  return { memory, calls };
-}
-
-/** Dispatch takes `delay` (virtual) ms, or hangs for calls `hangOn` says; tracks batches in flight. */
-class SlowConnector implements Connector<string> {
-  readonly memory = new MemoryConnector<string>();
-  readonly calls: DispatchCall[] = [];
-  readonly sending = new Gauge();
-
-  constructor(
-    private readonly delay: number,
-    private readonly hangOn: (call: number) => boolean = () => false,
-  ) {}
-
-  fetch(request: FetchRequest): Observable<Transaction<string>> {
-    return this.memory.fetch(request);
-  }
-
-  dispatch(batch: readonly Transaction<string>[]): Observable<DispatchReport<string>> {
-    return defer(() => {
-      this.calls.push({ at: now(), ids: batch.map((t) => t.id).join('') });
-      this.sending.enter();
-      const work = this.hangOn(this.calls.length)
-        ? NEVER
-        : timer(this.delay).pipe(map(() => this.memory.dispatch(batch)));
-      return work.pipe(finalize(() => this.sending.exit()));
-    });
-  }
-}
 
 const boom = new Error('boom');
 

@@ -1,16 +1,6 @@
 import { expect } from 'chai';
 import sinon from 'sinon';
-import {
-  defer,
-  EMPTY,
-  finalize,
-  map,
-  type Observable,
-  switchMap,
-  timer,
-  toArray,
-  lastValueFrom,
-} from 'rxjs';
+import { EMPTY, map, type Observable, switchMap, timer, toArray, lastValueFrom } from 'rxjs';
 import {
   ConnectorContractError,
   consume,
@@ -21,59 +11,13 @@ import {
   MemoryConnector,
   type TransactionError,
   type Connector,
-  type DispatchReport,
-  type FetchRequest,
   type Transaction,
 } from '../../lib/index.js';
 import { settledExactlyOnce, statusOf, TestConnector } from './support/test-connector.js';
-import { Gauge, inVirtualTime, now, record } from './support/virtual-time.js';
+import { loggingConnector, SlowConnector } from './support/dispatch-connectors.js';
+import { inVirtualTime, record } from './support/virtual-time.js';
 
 const tx = (id: string): Transaction<string> => createTransaction(id, { id });
-
-interface DispatchCall {
-  readonly at: number;
-  readonly ids: string;
-}
-
-function loggingConnector(
-  onDispatch?: (
-    batch: readonly Transaction<string>[],
-    call: number,
-  ) => DispatchReport<string> | undefined,
-): { memory: MemoryConnector<string>; calls: DispatchCall[] } {
-  const calls: DispatchCall[] = [];
-  const memory = new MemoryConnector<string>({
-    onDispatch: (batch, call) => {
-      calls.push({ at: now(), ids: batch.map((t) => t.id).join('') });
-      return onDispatch?.(batch, call);
-    },
-  });
-  return { memory, calls };
-}
-
-/** Dispatch takes `delay` (virtual) ms. */
-class SlowConnector implements Connector<string> {
-  readonly memory = new MemoryConnector<string>();
-  readonly calls: DispatchCall[] = [];
-  readonly sending = new Gauge();
-
-  constructor(private readonly delay: number) {}
-
-  fetch(request: FetchRequest): Observable<Transaction<string>> {
-    return this.memory.fetch(request);
-  }
-
-  dispatch(batch: readonly Transaction<string>[]): Observable<DispatchReport<string>> {
-    return defer(() => {
-      this.calls.push({ at: now(), ids: batch.map((t) => t.id).join('') });
-      this.sending.enter();
-      return timer(this.delay).pipe(
-        map(() => this.memory.dispatch(batch)),
-        finalize(() => this.sending.exit()),
-      );
-    });
-  }
-}
 
 /** `send` subscribed at `at` (virtual ms). */
 function sendAt<T>(at: number, send: () => Observable<T>): Observable<T> {
