@@ -16,7 +16,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['spec/**/*.ts'],
+    files: ['spec/**/*.ts', 'faults/**/*.ts'],
     rules: { '@typescript-eslint/no-unused-expressions': 'off' },
   },
 );
