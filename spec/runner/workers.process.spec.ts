@@ -1,7 +1,12 @@
 import { expect } from 'chai';
 import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { donesIn, startsIn, startWorkersProcess } from './support/workers-process.js';
+import {
+  donesIn,
+  killWorkersProcesses,
+  startsIn,
+  startWorkersProcess,
+} from './support/workers-process.js';
 
 /** A free TCP port on this machine. */
 function freePort(): Promise<number> {
@@ -25,7 +30,11 @@ async function pollStatus(port: number, path: string, wanted: number): Promise<v
   while ((await statusOf(port, path)) !== wanted) await sleep(50);
 }
 
-describe('runTask with workers in real processes', () => {
+describe('runTask with workers in real processes', function () {
+  // Each spec starts a primary and its workers under tsx: seconds on a quiet machine, more on a busy one.
+  this.timeout(60_000);
+  afterEach(killWorkersProcesses);
+
   it('runs the task in two worker processes, each with its workerId, and exits 0', async () => {
     const { code, stdout } = await startWorkersProcess('complete').exited;
     expect(code).to.equal(0);

@@ -13,10 +13,20 @@ export interface WorkersProcess {
   readonly exited: Promise<{ code: number | null; stdout: string; stderr: string }>;
 }
 
-/** Starts `spec/runner/fixtures/workers-task.ts <scenario> [port]`. */
+const running = new Set<ChildProcess>();
+
+/**
+ * Starts `spec/runner/fixtures/workers-task.ts <scenario> [port]` as the leader of its own
+ * process group, so that {@link killWorkersProcesses} reaches its workers too.
+ */
 export function startWorkersProcess(scenario: string, port?: number): WorkersProcess {
   const args = ['--import', 'tsx', fixture, scenario, ...(port === undefined ? [] : [`${port}`])];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, args, {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  running.add(child);
+  child.on('exit', () => running.delete(child));
   let stdout = '';
   let stderr = '';
   const waiters: { predicate: (stdout: string) => boolean; resolve: () => void }[] = [];
@@ -37,6 +47,23 @@ export function startWorkersProcess(scenario: string, port?: number): WorkersPro
         ? Promise.resolve()
         : new Promise<void>((resolve) => waiters.push({ predicate, resolve })),
   };
+}
+
+/**
+ * SIGKILLs the process group of every fixture still running, for an `afterEach`: a spec that
+ * failed or timed out must not leave a primary and its workers behind.
+ */
+export function killWorkersProcesses(): void {
+  for (const child of running) {
+    if (child.pid !== undefined) {
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        child.kill('SIGKILL');
+      }
+    }
+    running.delete(child);
+  }
 }
 
 /** A worker's `EVENT started` line. */
