@@ -8,82 +8,37 @@
  */
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import PQueue from 'p-queue';
-import { from, lastValueFrom, mergeMap } from 'rxjs';
-import { consume, consumerTask, MemoryConnector, type LoopMode } from 'ergon-rx';
+import type { LoopMode } from 'ergon-rx';
+import {
+  ergonConsume,
+  naiveMergeMap,
+  pQueue,
+  promisePool,
+  type EngineRun,
+} from './contenders/engine.js';
+import type { Contender } from './contenders/run-result.js';
 
 const concurrency = 64;
-const noop = async (): Promise<void> => {};
 
-function* payloads(count: number): Generator<number> {
-  for (let i = 0; i < count; i++) yield i;
+/** Runs `count` no-op transactions; resolves with how many finished. */
+type Run = (count: number) => Promise<number>;
+
+function noOp(contender: Contender<EngineRun>): Run {
+  return async (count) =>
+    (await contender({ count, concurrency, workload: { kind: 'no-op' }, latency: false })).count;
 }
 
-async function runErgon(mode: LoopMode, count: number): Promise<number> {
-  const connector = new MemoryConnector({ source: payloads(count), record: false });
-  const task = consumerTask({ process: noop });
-  let outcomes = 0;
-  await new Promise<void>((resolve, reject) => {
-    consume(connector, task, {
-      loop: { mode, concurrency: { value: concurrency } },
-      transactionRuntime: { timeout: 60_000 },
-    }).subscribe({ next: () => outcomes++, error: reject, complete: resolve });
-  });
-  if (outcomes !== count || connector.counts.ack !== count) {
-    throw new Error(`ergon-rx ${mode}: ${outcomes} outcomes, ${connector.counts.ack} acks`);
-  }
-  return outcomes;
-}
+const ergon = (mode: LoopMode): Run => noOp((run) => ergonConsume({ ...run, mode }));
 
-async function runNaiveMergeMap(count: number): Promise<number> {
-  let done = 0;
-  await lastValueFrom(
-    from(payloads(count)).pipe(
-      mergeMap(async () => {
-        await noop();
-        done++;
-      }, concurrency),
-    ),
-    { defaultValue: undefined },
-  );
-  return done;
-}
-
-async function runPQueue(count: number): Promise<number> {
-  const queue = new PQueue({ concurrency });
-  let done = 0;
-  for (let i = 0; i < count; i++) {
-    void queue.add(async () => {
-      await noop();
-      done++;
-    });
-  }
-  await queue.onIdle();
-  return done;
-}
-
-async function runPromisePool(count: number): Promise<number> {
-  const source = payloads(count);
-  let done = 0;
-  const worker = async (): Promise<void> => {
-    for (let step = source.next(); step.done !== true; step = source.next()) {
-      await noop();
-      done++;
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, worker));
-  return done;
-}
-
-const contenders: Record<string, (count: number) => Promise<number>> = {
-  'ergon-rx consume (batch)': (count) => runErgon('batch', count),
-  'ergon-rx consume (continuous)': (count) => runErgon('continuous', count),
-  'naive mergeMap(…, 64)': runNaiveMergeMap,
-  'p-queue (concurrency 64)': runPQueue,
-  'raw promise pool (64 workers)': runPromisePool,
+const contenders: Record<string, Run> = {
+  'ergon-rx consume (batch)': ergon('batch'),
+  'ergon-rx consume (continuous)': ergon('continuous'),
+  'naive mergeMap(…, 64)': noOp(naiveMergeMap),
+  'p-queue (concurrency 64)': noOp(pQueue),
+  'raw promise pool (64 workers)': noOp(promisePool),
 };
 
-async function rate(run: (count: number) => Promise<number>, count: number): Promise<number> {
+async function rate(run: Run, count: number): Promise<number> {
   const started = process.hrtime.bigint();
   const done = await run(count);
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
@@ -116,10 +71,10 @@ async function throughput(count: number): Promise<void> {
 }
 
 const pinnedYoungGeneration = ['--min-semi-space-size=16', '--max-semi-space-size=16'];
-const rssContenders: Record<string, (count: number) => Promise<number>> = {
-  batch: (count) => runErgon('batch', count),
-  continuous: (count) => runErgon('continuous', count),
-  'promise-pool': runPromisePool,
+const rssContenders: Record<string, Run> = {
+  batch: ergon('batch'),
+  continuous: ergon('continuous'),
+  'promise-pool': noOp(promisePool),
 };
 
 function peakRss(contender: string, count: number, flags: string[]): number {

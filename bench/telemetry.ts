@@ -11,104 +11,33 @@
  */
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { context, metrics, propagation, trace } from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { ergonConsume } from './contenders/engine.js';
 import {
-  W3CTraceContextPropagator,
-  type ExportResult,
-  ExportResultCode,
-} from '@opentelemetry/core';
-import {
-  AggregationTemporality,
-  MeterProvider,
-  PeriodicExportingMetricReader,
-  type PushMetricExporter,
-} from '@opentelemetry/sdk-metrics';
-import {
-  BasicTracerProvider,
-  BatchSpanProcessor,
-  type ReadableSpan,
-  type SpanExporter,
-} from '@opentelemetry/sdk-trace-base';
-import { consume, consumerTask, MemoryConnector } from 'ergon-rx';
-
-const setups = ['api-only', 'context-manager', 'tracing', 'tracing+metrics'] as const;
-type Setup = (typeof setups)[number];
-
-class DroppingSpanExporter implements SpanExporter {
-  exported = 0;
-  export(spans: ReadableSpan[], done: (result: ExportResult) => void): void {
-    this.exported += spans.length;
-    done({ code: ExportResultCode.SUCCESS });
-  }
-  async shutdown(): Promise<void> {}
-}
-
-const droppingMetricExporter: PushMetricExporter = {
-  export: (_metrics, done) => done({ code: ExportResultCode.SUCCESS }),
-  forceFlush: async () => {},
-  shutdown: async () => {},
-  selectAggregationTemporality: () => AggregationTemporality.CUMULATIVE,
-};
-
-function install(setup: Setup): DroppingSpanExporter | null {
-  if (setup === 'api-only') return null;
-  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-  if (setup === 'context-manager') return null;
-  propagation.setGlobalPropagator(new W3CTraceContextPropagator());
-  const exporter = new DroppingSpanExporter();
-  trace.setGlobalTracerProvider(
-    new BasicTracerProvider({
-      spanProcessors: [
-        new BatchSpanProcessor(exporter, { maxQueueSize: 65_536, maxExportBatchSize: 4096 }),
-      ],
-    }),
-  );
-  if (setup === 'tracing+metrics') {
-    metrics.setGlobalMeterProvider(
-      new MeterProvider({
-        readers: [
-          new PeriodicExportingMetricReader({
-            exporter: droppingMetricExporter,
-            exportIntervalMillis: 1000,
-          }),
-        ],
-      }),
-    );
-  }
-  return exporter;
-}
+  installTelemetry,
+  telemetrySetups as setups,
+  type TelemetrySetup as Setup,
+} from './contenders/telemetry.js';
+import type { Workload } from './contenders/workload.js';
 
 /** The handlers compared: a no-op (pure engine overhead) and one waiting 1 ms like an I/O call. */
 const handlers = {
-  'no-op': async (): Promise<void> => {},
-  'I/O 1 ms': (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 1)),
-};
+  'no-op': { workload: { kind: 'no-op' }, concurrency: 64 },
+  'I/O 1 ms': { workload: { kind: 'timer', ms: 1 }, concurrency: 256 },
+} satisfies Record<string, { workload: Workload; concurrency: number }>;
 type Handler = keyof typeof handlers;
 
 async function run(count: number, handler: Handler): Promise<number> {
-  function* payloads(): Generator<number> {
-    for (let i = 0; i < count; i++) yield i;
-  }
-  const connector = new MemoryConnector({ source: payloads(), record: false });
-  const task = consumerTask({ process: handlers[handler] });
-  const concurrency = handler === 'no-op' ? 64 : 256;
-  const started = process.hrtime.bigint();
-  await new Promise<void>((resolve, reject) =>
-    consume(connector, task, { loop: { concurrency: { value: concurrency } } }).subscribe({
-      error: reject,
-      complete: resolve,
-    }),
-  );
-  return count / (Number(process.hrtime.bigint() - started) / 1e9);
+  const result = await ergonConsume({ ...handlers[handler], count, mode: 'batch', latency: false });
+  return result.count / result.seconds;
 }
 
 async function child(setup: Setup, handler: Handler, count: number): Promise<void> {
-  const exporter = install(setup);
+  const telemetry = installTelemetry(setup);
   await run(Math.min(count, 20_000), handler);
   let best = 0;
   for (let round = 0; round < 3; round++) best = Math.max(best, await run(count, handler));
-  console.log(JSON.stringify({ rate: best, spans: exporter?.exported ?? 0 }));
+  await telemetry.flush();
+  console.log(JSON.stringify({ rate: best, spans: telemetry.spans() }));
   process.exit(0);
 }
 

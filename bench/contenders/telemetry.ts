@@ -1,0 +1,116 @@
+/**
+ * The telemetry setups the engine is measured under, installed globally in the process that
+ * runs the contender (so each setup needs a fresh process):
+ * - `api-only`: nothing registered; the engine detects it and does no span, context or clock work;
+ * - `context-manager`: an AsyncLocalStorage context manager only (logs carry transaction ids);
+ * - `tracing`: a tracer provider with a `BatchSpanProcessor` to an exporter that drops everything;
+ * - `tracing+metrics`: plus a meter provider with a periodic reader.
+ */
+import { context, metrics, propagation, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import {
+  W3CTraceContextPropagator,
+  type ExportResult,
+  ExportResultCode,
+} from '@opentelemetry/core';
+import {
+  AggregationTemporality,
+  MeterProvider,
+  PeriodicExportingMetricReader,
+  type PushMetricExporter,
+} from '@opentelemetry/sdk-metrics';
+import {
+  BasicTracerProvider,
+  BatchSpanProcessor,
+  type ReadableSpan,
+  type SpanExporter,
+} from '@opentelemetry/sdk-trace-base';
+import { ergonConsume, type ErgonRun } from './engine.js';
+import type { RunResult } from './run-result.js';
+
+export const telemetrySetups = [
+  'api-only',
+  'context-manager',
+  'tracing',
+  'tracing+metrics',
+] as const;
+export type TelemetrySetup = (typeof telemetrySetups)[number];
+
+class DroppingSpanExporter implements SpanExporter {
+  exported = 0;
+  export(spans: ReadableSpan[], done: (result: ExportResult) => void): void {
+    this.exported += spans.length;
+    done({ code: ExportResultCode.SUCCESS });
+  }
+  async shutdown(): Promise<void> {}
+}
+
+const droppingMetricExporter: PushMetricExporter = {
+  export: (_metrics, done) => done({ code: ExportResultCode.SUCCESS }),
+  forceFlush: async () => {},
+  shutdown: async () => {},
+  selectAggregationTemporality: () => AggregationTemporality.CUMULATIVE,
+};
+
+/** What an installed setup lets the caller read back and flush. */
+export interface InstalledTelemetry {
+  /** Spans the exporter received so far. */
+  readonly spans: () => number;
+  /** Exports what the span processor still holds. */
+  readonly flush: () => Promise<void>;
+}
+
+let installed: { readonly setup: TelemetrySetup; readonly telemetry: InstalledTelemetry } | null =
+  null;
+
+/**
+ * Registers `setup` globally, before the engine runs; the OpenTelemetry API takes one
+ * registration per process, so a second call returns the first setup (a different one throws).
+ */
+export function installTelemetry(setup: TelemetrySetup): InstalledTelemetry {
+  if (installed !== null) {
+    if (installed.setup !== setup)
+      throw new Error(`telemetry is already set up as ${installed.setup}`);
+    return installed.telemetry;
+  }
+  installed = { setup, telemetry: register(setup) };
+  return installed.telemetry;
+}
+
+function register(setup: TelemetrySetup): InstalledTelemetry {
+  const none: InstalledTelemetry = { spans: () => 0, flush: async () => {} };
+  if (setup === 'api-only') return none;
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  if (setup === 'context-manager') return none;
+  propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+  const exporter = new DroppingSpanExporter();
+  const provider = new BasicTracerProvider({
+    spanProcessors: [
+      new BatchSpanProcessor(exporter, { maxQueueSize: 65_536, maxExportBatchSize: 4096 }),
+    ],
+  });
+  trace.setGlobalTracerProvider(provider);
+  if (setup === 'tracing+metrics') {
+    metrics.setGlobalMeterProvider(
+      new MeterProvider({
+        readers: [
+          new PeriodicExportingMetricReader({
+            exporter: droppingMetricExporter,
+            exportIntervalMillis: 1000,
+          }),
+        ],
+      }),
+    );
+  }
+  return { spans: () => exporter.exported, flush: () => provider.forceFlush() };
+}
+
+/** {@link ergonConsume} under a telemetry setup (installed by the first call in the process). */
+export async function tracedConsume(
+  run: ErgonRun & { readonly setup: TelemetrySetup },
+): Promise<RunResult> {
+  const telemetry = installTelemetry(run.setup);
+  const result = await ergonConsume(run);
+  await telemetry.flush();
+  return { ...result, extra: { spans: telemetry.spans() } };
+}

@@ -1,0 +1,89 @@
+import type { EndToEndRun } from '../contenders/end-to-end.js';
+import type { ContenderRef } from './contender-ref.js';
+import { formatMebibytes, formatLatency, formatRate, formatRatio } from './number-format.js';
+import { measureRepeatedly, type Summaries } from './repeated-measurement.js';
+import { scaled, type Scenario, type TargetCheck } from './scenario.js';
+
+/** What sets one broker's scenario apart from another's. */
+export interface BrokerScenarioSpec {
+  readonly id: string;
+  readonly title: string;
+  /** What the contenders do (markdown), after the common description. */
+  readonly contenders: string;
+  /** The full-size run (`count` is scaled). */
+  readonly run: EndToEndRun;
+  readonly refs: (run: EndToEndRun) => Record<string, ContenderRef>;
+  /** Labels of the contenders every row is compared with. */
+  readonly baselines: readonly string[];
+  readonly targets: (summaries: Summaries) => TargetCheck[];
+}
+
+/** Scenario 6, for one broker: produce + consume end to end against the raw driver or a peer. */
+export function brokerScenario(spec: BrokerScenarioSpec): Scenario {
+  const runOf = (options: { scale: number; repeats: number }): EndToEndRun => ({
+    ...spec.run,
+    count: scaled(spec.run.count, options),
+  });
+  return {
+    id: spec.id,
+    title: spec.title,
+    description: (options) => {
+      const run = runOf(options);
+      return `${run.count.toLocaleString('en-US')} messages produced and consumed end to end, at the same time, on the local server (which shares the two cores): producer batches of ${run.dispatchBatch}, consumer concurrency ${run.concurrency}, a no-op \`async\` handler. The clock runs from the start of both to the last acknowledgement. ${spec.contenders}`;
+    },
+    run: async (options) => {
+      const summaries = await measureRepeatedly(
+        spec.refs(runOf(options)),
+        options.repeats,
+        240_000,
+      );
+      const rates = spec.baselines.map((label) => summaries.get(label).throughput.median);
+      const rows = [...summaries.entries()].map(([label, summary]) => [
+        label,
+        formatRate(summary.throughput),
+        formatLatency(summary.p50),
+        formatLatency(summary.p99),
+        formatMebibytes(summary.rss),
+        ...rates.map((rate) => formatRatio(summary.throughput.median / rate)),
+      ]);
+      return {
+        tables: [
+          {
+            table: {
+              headers: [
+                'contender',
+                'msgs/s median (min–max)',
+                'p50',
+                'p99',
+                'peak RSS MiB',
+                ...spec.baselines.map((label) => `× ${label}`),
+              ],
+              align: [
+                'left',
+                'right',
+                'right',
+                'right',
+                'right',
+                ...spec.baselines.map(() => 'right' as const),
+              ],
+              rows,
+            },
+          },
+        ],
+        targets: spec.targets(summaries),
+      };
+    },
+  };
+}
+
+/** A target "`label` ≥ `factor` × `baseline`" checked on medians. */
+export function ratioTarget(
+  summaries: Summaries,
+  label: string,
+  baseline: string,
+  factor: number,
+  target: string,
+): TargetCheck {
+  const ratio = summaries.get(label).throughput.median / summaries.get(baseline).throughput.median;
+  return { target, measured: formatRatio(ratio), met: ratio >= factor };
+}

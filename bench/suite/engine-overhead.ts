@@ -1,0 +1,91 @@
+import type { LoopMode } from 'ergon-rx';
+import type { EngineRun } from '../contenders/engine.js';
+import { contendersOf, type ContenderRef } from './contender-ref.js';
+import type { MarkdownTable } from './markdown-table.js';
+import { formatMebibytes, formatLatency, formatRate, formatRatio } from './number-format.js';
+import { measureRepeatedly } from './repeated-measurement.js';
+import { scaled, type Scenario, type TargetCheck } from './scenario.js';
+import type * as engineContenders from '../contenders/engine.js';
+
+const engine = contendersOf<typeof engineContenders>('contenders/engine.js');
+const concurrencies = [1, 64, 1024] as const;
+const baselines = {
+  'raw promise pool': 'promisePool',
+  'p-queue': 'pQueue',
+  'naive mergeMap': 'naiveMergeMap',
+} as const;
+const modes: readonly LoopMode[] = ['batch', 'continuous'];
+/** Issue #7: ergon-rx at concurrency 64 at least this many times p-queue's throughput. */
+const pQueueTarget = 1.5;
+
+function contenders(run: EngineRun, warmup: EngineRun): Record<string, ContenderRef> {
+  const refs: Record<string, ContenderRef> = {};
+  for (const mode of modes) {
+    refs[`ergon-rx ${mode}`] = engine(
+      'ergonConsume',
+      { ...run, mode },
+      { warmup: { ...warmup, mode } },
+    );
+  }
+  for (const [label, name] of Object.entries(baselines)) {
+    refs[label] = engine(name, run, { warmup });
+  }
+  return refs;
+}
+
+/** Scenario 1: what the engine costs per transaction when the handler does nothing. */
+export const engineOverhead: Scenario = {
+  id: 'engine',
+  title: 'Engine overhead',
+  description: (options) =>
+    `${scaled(100_000, options).toLocaleString('en-US')} transactions from the memory connector (lazy generator source) through a no-op \`async\` handler, at concurrency 1, 64 and 1024, in batch and continuous mode, against a raw promise pool (N \`for await\` workers), p-queue and a naive \`from(source).pipe(mergeMap(handler, N))\`. Each run is a fresh process with a warm-up run of a fifth of the count first. Latency: fetch-to-settle for ergon-rx, take-to-completion for the baselines.`,
+  run: async (options) => {
+    const rows: string[][] = [];
+    const targets: TargetCheck[] = [];
+    for (const concurrency of concurrencies) {
+      const count = scaled(100_000, options);
+      const run: EngineRun = { count, concurrency, workload: { kind: 'no-op' }, latency: true };
+      const warmup: EngineRun = { ...run, count: Math.round(count / 5), latency: false };
+      const summaries = await measureRepeatedly(contenders(run, warmup), options.repeats, 180_000);
+      const baselineRates = Object.keys(baselines).map(
+        (label) => summaries.get(label).throughput.median,
+      );
+      for (const [label, summary] of summaries.entries()) {
+        rows.push([
+          String(concurrency),
+          label,
+          formatRate(summary.throughput),
+          formatLatency(summary.p50),
+          formatLatency(summary.p99),
+          formatMebibytes(summary.rss),
+          ...baselineRates.map((rate) => formatRatio(summary.throughput.median / rate)),
+        ]);
+      }
+      if (concurrency === 64) {
+        const pQueue = summaries.get('p-queue').throughput.median;
+        for (const mode of modes) {
+          const ratio = summaries.get(`ergon-rx ${mode}`).throughput.median / pQueue;
+          targets.push({
+            target: `engine ${mode} ≥ ${pQueueTarget}× p-queue at concurrency 64`,
+            measured: formatRatio(ratio),
+            met: ratio >= pQueueTarget,
+          });
+        }
+      }
+    }
+    const table: MarkdownTable = {
+      headers: [
+        'concurrency',
+        'contender',
+        'tx/s median (min–max)',
+        'p50',
+        'p99',
+        'peak RSS MiB',
+        ...Object.keys(baselines).map((label) => `× ${label}`),
+      ],
+      align: ['right', 'left', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
+      rows,
+    };
+    return { tables: [{ table }], targets };
+  },
+};

@@ -1,0 +1,80 @@
+import type { LoopMode } from 'ergon-rx';
+import type { EngineRun } from '../contenders/engine.js';
+import type { Workload } from '../contenders/workload.js';
+import { contendersOf, type ContenderRef } from './contender-ref.js';
+import { formatLatency, formatRate, formatRatio } from './number-format.js';
+import { measureRepeatedly } from './repeated-measurement.js';
+import { scaled, type Scenario } from './scenario.js';
+import type * as engineContenders from '../contenders/engine.js';
+
+const engine = contendersOf<typeof engineContenders>('contenders/engine.js');
+const concurrency = 64;
+const workloads = {
+  clean: { kind: 'no-op' },
+  flaky: { kind: 'fail-once', every: 10 },
+} satisfies Record<string, Workload>;
+const modes: readonly LoopMode[] = ['batch', 'continuous'];
+const contenderLabels = [...modes.map((mode) => `ergon-rx ${mode}`), 'p-queue + retry loop'];
+
+function contenders(count: number): Record<string, ContenderRef> {
+  const refs: Record<string, ContenderRef> = {};
+  for (const [name, workload] of Object.entries(workloads)) {
+    const run: EngineRun = { count, concurrency, workload, latency: true, maxAttempts: 2 };
+    const warmup: EngineRun = { ...run, count: Math.round(count / 5), latency: false };
+    for (const mode of modes) {
+      refs[`ergon-rx ${mode} ${name}`] = engine(
+        'ergonConsume',
+        { ...run, mode },
+        { warmup: { ...warmup, mode } },
+      );
+    }
+    refs[`p-queue + retry loop ${name}`] = engine('pQueue', run, { warmup });
+  }
+  return refs;
+}
+
+/** Scenario 3: what a first-attempt failure of one transaction in ten costs. */
+export const retries: Scenario = {
+  id: 'retries',
+  title: 'Retries',
+  description: (options) =>
+    `${scaled(100_000, options).toLocaleString('en-US')} transactions at concurrency ${concurrency} with \`process.retry = { maxAttempts: 2, backoff: 0 }\`: a no-op handler, then one where every tenth transaction throws on its first attempt (a new \`Error\` each time) and succeeds on the retry. p-queue runs the same handler in a plain \`for\`/\`try\` retry loop. The last column is the throughput with failures ÷ without.`,
+  run: async (options) => {
+    const summaries = await measureRepeatedly(
+      contenders(scaled(100_000, options)),
+      options.repeats,
+      180_000,
+    );
+    const rows = contenderLabels.map((label) => {
+      const clean = summaries.get(`${label} clean`);
+      const flaky = summaries.get(`${label} flaky`);
+      return [
+        label,
+        formatRate(clean.throughput),
+        formatRate(flaky.throughput),
+        formatLatency(clean.p99),
+        formatLatency(flaky.p99),
+        formatRatio(flaky.throughput.median / clean.throughput.median),
+      ];
+    });
+    return {
+      tables: [
+        {
+          table: {
+            headers: [
+              'contender',
+              'no failures tx/s',
+              '10 % fail once tx/s',
+              'p99, no failures',
+              'p99, 10 % fail once',
+              'with ÷ without failures',
+            ],
+            align: ['left', 'right', 'right', 'right', 'right', 'right'],
+            rows,
+          },
+        },
+      ],
+      targets: [],
+    };
+  },
+};

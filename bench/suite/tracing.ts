@@ -1,0 +1,76 @@
+import { telemetrySetups } from '../contenders/telemetry.js';
+import type { Workload } from '../contenders/workload.js';
+import { contendersOf, type ContenderRef } from './contender-ref.js';
+import {
+  formatCount,
+  formatMebibytes,
+  formatLatency,
+  formatRate,
+  formatRatio,
+} from './number-format.js';
+import { measureRepeatedly } from './repeated-measurement.js';
+import { scaled, type Scenario } from './scenario.js';
+import type * as telemetryContenders from '../contenders/telemetry.js';
+
+const telemetry = contendersOf<typeof telemetryContenders>('contenders/telemetry.js');
+const handlers = {
+  'no-op (concurrency 64)': { workload: { kind: 'no-op' }, concurrency: 64 },
+  'I/O 1 ms (concurrency 256)': { workload: { kind: 'timer', ms: 1 }, concurrency: 256 },
+} satisfies Record<string, { workload: Workload; concurrency: number }>;
+
+/** Scenario 4: what tracing costs (the telemetry issue's setups). */
+export const tracing: Scenario = {
+  id: 'tracing',
+  title: 'Tracing on and off',
+  description: (options) =>
+    `${scaled(50_000, options).toLocaleString('en-US')} transactions, batch mode, one process per setup (setups are global): \`api-only\` (nothing registered, the engine does no span work: tracing off), \`context-manager\` (an AsyncLocalStorage context manager only), \`tracing\` (tracer provider, \`BatchSpanProcessor\`, an exporter that drops spans) and \`tracing+metrics\` (plus a meter provider with a periodic reader). Ratios are to \`api-only\` with the same handler.`,
+  run: async (options) => {
+    const count = scaled(50_000, options);
+    const rows: string[][] = [];
+    for (const [name, handler] of Object.entries(handlers)) {
+      const refs: Record<string, ContenderRef> = {};
+      for (const setup of telemetrySetups) {
+        const run = { ...handler, count, mode: 'batch' as const, latency: true, setup };
+        refs[setup] = telemetry('tracedConsume', run, {
+          warmup: { ...run, count: Math.round(count / 5), latency: false },
+        });
+      }
+      const summaries = await measureRepeatedly(refs, options.repeats, 180_000);
+      const off = summaries.get('api-only').throughput.median;
+      for (const [setup, summary] of summaries.entries()) {
+        const spans = summary.runs[0]?.extra?.['spans'] ?? 0;
+        rows.push([
+          name,
+          setup,
+          formatRate(summary.throughput),
+          formatLatency(summary.p50),
+          formatLatency(summary.p99),
+          formatMebibytes(summary.rss),
+          formatRatio(summary.throughput.median / off),
+          formatCount(spans),
+        ]);
+      }
+    }
+    return {
+      tables: [
+        {
+          table: {
+            headers: [
+              'handler',
+              'setup',
+              'tx/s median (min–max)',
+              'p50',
+              'p99',
+              'peak RSS MiB',
+              '× off',
+              'spans exported (warm-up included)',
+            ],
+            align: ['left', 'left', 'right', 'right', 'right', 'right', 'right', 'right'],
+            rows,
+          },
+        },
+      ],
+      targets: [],
+    };
+  },
+};
