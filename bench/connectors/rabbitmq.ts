@@ -16,13 +16,13 @@ import { connect, type ChannelModel } from 'amqplib';
 import { Subject } from 'rxjs';
 import { consume, consumerTask, type LoopMode } from 'ergon-rx';
 import { RabbitmqConnector, type RabbitmqQueueType } from 'ergon-rx/rabbitmq';
+import { rawRabbitmqConsume, rawRabbitmqProduce } from '../contenders/rabbitmq.js';
 
 const url = process.env['RABBITMQ_URL'] ?? 'amqp://guest:guest@127.0.0.1:5672/';
 const count = Number(process.argv[2] ?? 20_000);
 const prefetch = Number(process.argv[3] ?? 64);
 const rounds = Number(process.argv[4] ?? 3);
 const noop = async (): Promise<void> => {};
-const body = Buffer.from(JSON.stringify({ orderId: 42, sku: 'A-1', quantity: 2 }));
 
 function queueArguments(type: RabbitmqQueueType): Record<string, unknown> {
   return type === 'quorum' ? { 'x-queue-type': 'quorum' } : {};
@@ -31,37 +31,17 @@ function queueArguments(type: RabbitmqQueueType): Record<string, unknown> {
 /** A fresh queue holding `count` persistent messages, published with confirms. */
 async function filledQueue(model: ChannelModel, type: RabbitmqQueueType): Promise<string> {
   const queue = `ergon_bench_${type}_${randomBytes(4).toString('hex')}`;
-  const channel = await model.createConfirmChannel();
+  const channel = await model.createChannel();
   await channel.assertQueue(queue, { durable: true, arguments: queueArguments(type) });
-  for (let n = 0; n < count; n++) {
-    const ok = channel.sendToQueue(queue, body, { persistent: true, messageId: `m-${n}` });
-    if (!ok) await new Promise((resolve) => channel.once('drain', resolve));
-  }
-  await channel.waitForConfirms();
   await channel.close();
+  await rawRabbitmqProduce(model, queue, count, count);
   return queue;
 }
 
 async function runRaw(model: ChannelModel, queue: string): Promise<number> {
-  const channel = await model.createChannel();
-  await channel.prefetch(prefetch);
   const started = process.hrtime.bigint();
-  let acked = 0;
-  await new Promise<void>((resolve, reject) => {
-    channel
-      .consume(queue, (message) => {
-        if (message === null) return;
-        JSON.parse(message.content.toString('utf8'));
-        noop().then(() => {
-          channel.ack(message);
-          if (++acked === count) resolve();
-        }, reject);
-      })
-      .catch(reject);
-  });
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  await channel.close();
-  return count / seconds;
+  await rawRabbitmqConsume(model, queue, count, prefetch, null);
+  return count / (Number(process.hrtime.bigint() - started) / 1e9);
 }
 
 async function runErgon(queue: string, type: RabbitmqQueueType, mode: LoopMode): Promise<number> {

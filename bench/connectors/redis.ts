@@ -1,7 +1,7 @@
 /**
  * Redis Streams consume+ack throughput: ergon-rx's RedisConnector under `consume` (no-op
  * handler) against the raw ioredis driver doing the same work (XREADGROUP of `prefetch`
- * entries, JSON-decode each body, one XACK per batch), and against BullMQ processing the same
+ * entries, JSON-decode each body, the no-op handler, one XACK per batch), and against BullMQ processing the same
  * number of no-op jobs (Worker concurrency = prefetch) on the same Redis, all in one process.
  * Also dispatch: `connector.dispatch` of batches against a raw pipeline of XADDs. Prints
  * msgs/s (best wall time of the rounds), the ratio to the raw driver, and the CPU time this
@@ -15,11 +15,12 @@ import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { consume, consumerTask, createTransaction, type LoopMode } from 'ergon-rx';
 import { RedisConnector } from 'ergon-rx/redis';
+import { consumerGroup as group, rawRedisConsume, rawRedisProduce } from '../contenders/redis.js';
 
 const count = Number(process.argv[2] ?? 20_000);
 const prefetch = Number(process.argv[3] ?? 100);
 const rounds = 5;
-const group = 'bench';
+
 const dispatchBatch = 1000;
 
 const redis = new Redis({ host: '127.0.0.1', port: 6379, protocol: 2 });
@@ -30,13 +31,7 @@ function uniqueName(prefix: string): string {
 
 /** Fills a stream with `count` entries in the connector's format (id + JSON body). */
 async function fill(stream: string): Promise<void> {
-  for (let start = 0; start < count; start += dispatchBatch) {
-    const pipeline = redis.pipeline();
-    for (let i = start; i < Math.min(count, start + dispatchBatch); i++) {
-      pipeline.xadd(stream, '*', 'id', `tx-${i}`, 'body', JSON.stringify({ n: i }));
-    }
-    await pipeline.exec();
-  }
+  await rawRedisProduce(redis, stream, count, dispatchBatch);
   await redis.xgroup('CREATE', stream, group, '0');
 }
 
@@ -56,31 +51,7 @@ async function timed(run: () => Promise<void>): Promise<number> {
 
 async function rawConsume(stream: string): Promise<number> {
   const reader = new Redis({ host: '127.0.0.1', port: 6379, protocol: 2 });
-  let done = 0;
-  const ms = await timed(async () => {
-    while (done < count) {
-      const reply = (await reader.xreadgroup(
-        'GROUP',
-        group,
-        'raw',
-        'COUNT',
-        Math.min(prefetch, count - done),
-        'BLOCK',
-        1000,
-        'STREAMS',
-        stream,
-        '>',
-      )) as [string, [string, string[]][]][] | null;
-      const entries = reply?.[0]?.[1] ?? [];
-      const ids: string[] = [];
-      for (const [entryId, fields] of entries) {
-        JSON.parse(fields[3] as string);
-        ids.push(entryId);
-      }
-      if (ids.length > 0) await redis.xack(stream, group, ...ids);
-      done += ids.length;
-    }
-  });
+  const ms = await timed(() => rawRedisConsume(reader, stream, count, prefetch, null));
   reader.disconnect();
   return ms;
 }
@@ -143,17 +114,7 @@ async function bullmqConsume(): Promise<number> {
 }
 
 async function rawDispatch(stream: string): Promise<number> {
-  const ms = await timed(async () => {
-    for (let start = 0; start < count; start += dispatchBatch) {
-      const pipeline = redis.pipeline();
-      for (let i = start; i < Math.min(count, start + dispatchBatch); i++) {
-        pipeline.xadd(stream, '*', 'id', `tx-${i}`, 'body', JSON.stringify({ n: i }));
-      }
-      const results = await pipeline.exec();
-      if (results?.some(([error]) => error !== null)) throw new Error('XADD failed');
-    }
-  });
-  return ms;
+  return timed(() => rawRedisProduce(redis, stream, count, dispatchBatch));
 }
 
 async function ergonDispatch(stream: string): Promise<number> {
@@ -209,12 +170,12 @@ function row(name: string, result: Best, baseline: Best): string {
   const rate = Math.round((count / result.ms) * 1000);
   const ratio = `${((baseline.ms / result.ms) * 100).toFixed(0)}%`;
   const cpu = result.cpu.toFixed(2);
-  return `| ${name.padEnd(44)} | ${String(rate).padStart(9)} | ${ratio.padStart(8)} | ${cpu.padStart(10)} |`;
+  return `| ${name.padEnd(48)} | ${String(rate).padStart(9)} | ${ratio.padStart(8)} | ${cpu.padStart(10)} |`;
 }
 
 const header = [
-  `| ${'contender'.padEnd(44)} | ${'msgs/s'.padStart(9)} | ${'vs raw'.padStart(8)} | ${'CPU µs/msg'.padStart(10)} |`,
-  `| ${'-'.repeat(44)} | ${'-'.repeat(9)} | ${'-'.repeat(8)} | ${'-'.repeat(10)} |`,
+  `| ${'contender'.padEnd(48)} | ${'msgs/s'.padStart(9)} | ${'vs raw'.padStart(8)} | ${'CPU µs/msg'.padStart(10)} |`,
+  `| ${'-'.repeat(48)} | ${'-'.repeat(9)} | ${'-'.repeat(8)} | ${'-'.repeat(10)} |`,
 ];
 
 console.log(
@@ -236,7 +197,7 @@ const [bullmq] = (await best([() => bullmqConsume()], false)) as [Best];
 console.log(
   [
     ...header,
-    row('raw ioredis (XREADGROUP + JSON.parse + XACK)', raw, raw),
+    row('raw ioredis (XREADGROUP, parse, handler, XACK)', raw, raw),
     row('ergon-rx consume, batch mode', batch, raw),
     row('ergon-rx consume, continuous mode', continuous, raw),
     row('BullMQ Worker (no-op jobs)', bullmq, raw),

@@ -20,7 +20,8 @@ import type { RunResult } from './run-result.js';
 
 const host = '127.0.0.1';
 const port = 6379;
-const group = 'bench';
+/** The consumer group every contender reads with. */
+export const consumerGroup = 'bench';
 
 /** A stream or queue name no other run uses. */
 function uniqueName(prefix: string): string {
@@ -29,8 +30,12 @@ function uniqueName(prefix: string): string {
 
 export async function ergonRedis(run: ErgonEndToEndRun): Promise<RunResult> {
   const stream = uniqueName('e2e');
-  const producer = new RedisConnector<BenchPayload>({ stream, group });
-  const consumer = new RedisConnector<BenchPayload>({ stream, group, consumer: 'ergon' });
+  const producer = new RedisConnector<BenchPayload>({ stream, group: consumerGroup });
+  const consumer = new RedisConnector<BenchPayload>({
+    stream,
+    group: consumerGroup,
+    consumer: 'ergon',
+  });
   const admin = new Redis({ host, port });
   try {
     return await ergonEndToEnd(producer, consumer, run);
@@ -59,7 +64,7 @@ export async function rawRedisProduce(
 }
 
 /**
- * Reads `count` entries of `group` in reads of at most `prefetch`, runs the handler on each
+ * Reads `count` entries of {@link consumerGroup} in reads of at most `prefetch`, runs the handler on each
  * (all of a read at once), acknowledges each read with one XACK; records read-to-ack latency.
  */
 export async function rawRedisConsume(
@@ -73,7 +78,7 @@ export async function rawRedisConsume(
   while (done < count) {
     const reply = (await reader.xreadgroup(
       'GROUP',
-      group,
+      consumerGroup,
       'raw',
       'COUNT',
       Math.min(prefetch, count - done),
@@ -93,7 +98,7 @@ export async function rawRedisConsume(
         return noop();
       }),
     );
-    await reader.xack(stream, group, ...ids);
+    await reader.xack(stream, consumerGroup, ...ids);
     const acked = performance.now();
     for (let i = 0; i < ids.length; i++) recorder?.record(acked - taken);
     done += ids.length;
@@ -105,7 +110,7 @@ export async function rawRedis(run: EndToEndRun): Promise<RunResult> {
   const writer = new Redis({ host, port });
   const reader = new Redis({ host, port });
   const recorder = new LatencyRecorder(run.count);
-  await writer.xgroup('CREATE', stream, group, '0', 'MKSTREAM');
+  await writer.xgroup('CREATE', stream, consumerGroup, '0', 'MKSTREAM');
   try {
     const seconds = await timeTogether(
       () => rawRedisProduce(writer, stream, run.count, run.dispatchBatch),
