@@ -1,0 +1,89 @@
+import type { ConsumerPolicyInput, DispatchOptionsInput } from '../../lib/index.js';
+import type { RabbitmqConnectorConfigInput } from '../../lib/connectors/rabbitmq/index.js';
+
+/** The brokers the soak runs against (see spec/support/real-service.ts). */
+export const SOAK_RABBITMQ_URL = 'amqp://guest:guest@127.0.0.1:5672/';
+export const SOAK_POSTGRES_URL = 'postgres://postgres@127.0.0.1:5432/test';
+
+/** Transactions pushed through the pipeline: `ERGON_SOAK_MESSAGES`, 2 000 000 by default. */
+export function soakMessageCount(): number {
+  const text = process.env['ERGON_SOAK_MESSAGES'] ?? '2000000';
+  const count = Number(text);
+  if (!Number.isSafeInteger(count) || count < 1) {
+    throw new Error(`ERGON_SOAK_MESSAGES: expected a positive integer, got "${text}"`);
+  }
+  return count;
+}
+
+/** Share of `process` attempts that throw. */
+export const SOAK_FAILURE_RATE = 0.01;
+
+/**
+ * The worker's consumer policy: a streaming loop of 1000 transactions in flight (the broker
+ * prefetch follows it), 5 attempts per transaction 1, 2, 4, 8 ms apart. A transaction fails for
+ * good only when all 5 attempts fail (probability 10⁻¹⁰ at 1 %): it would be dead-lettered,
+ * and the spec expects none.
+ */
+export const SOAK_CONSUMER_POLICY = {
+  loop: {
+    mode: 'continuous',
+    concurrency: { value: 1000 },
+    streaming: true,
+    shutdownGrace: 10_000,
+  },
+  fetch: { empty: { backoff: 10, backoffCap: 200 } },
+  process: { retry: { maxAttempts: 5, backoff: 1, backoffMultiplier: 2 } },
+} as const satisfies ConsumerPolicyInput;
+
+/** How the worker batches its inserts into PostgreSQL: up to 500 rows per statement, 2 at once. */
+export const SOAK_DISPATCH_OPTIONS = {
+  batch: 500,
+  maxWait: 20,
+  concurrency: 2,
+  retry: { maxAttempts: 5, backoff: 100 },
+} as const satisfies DispatchOptionsInput;
+
+/** Messages per confirmed publish batch. */
+export const SOAK_PUBLISH_BATCH = 5000;
+
+/**
+ * Most messages published and not yet settled by the worker: the queue never holds more, so
+ * the broker never pages them out nor throttles the publisher.
+ */
+export const SOAK_PUBLISH_WINDOW = 100_000;
+
+/** The queue both the publisher and the worker declare (they must agree on its arguments). */
+export function soakQueueConfig(
+  queue: string,
+  connectionName: string,
+): RabbitmqConnectorConfigInput {
+  return {
+    connection: { url: SOAK_RABBITMQ_URL, connectionName },
+    queue,
+    fetchWait: 200,
+  };
+}
+
+/** Most time from the worker's start to the last transaction settled. */
+export const SOAK_SETTLE_DEADLINE_MS = 8 * 60_000;
+
+/**
+ * The warm-up excluded from the flatness checks: the first 60 s (connections, JIT, heap
+ * growing to its working size), or the first third of a run shorter than 3 minutes.
+ */
+export function soakWarmupSeconds(runSeconds: number): number {
+  return Math.min(60, Math.floor(runSeconds / 3));
+}
+
+/**
+ * What "flat after warm-up" means, per series. RSS: a least-squares trend of at most 2 MiB per
+ * minute (a leak of 20 bytes per transaction at 2 000 transactions/s would show as 2.3), and a
+ * spread of at most 64 MiB (garbage collection cycles). Counts: a trend below one more handle,
+ * timer or listener per minute, and a spread the concurrency explains.
+ */
+export const SOAK_FLATNESS = {
+  rss: { maxRisePerMinute: 2, maxRange: 64 },
+  activeHandles: { maxRisePerMinute: 1, maxRange: 50 },
+  timers: { maxRisePerMinute: 1, maxRange: 50 },
+  listeners: { maxRisePerMinute: 1, maxRange: 10 },
+} as const;

@@ -1,0 +1,203 @@
+import { expect } from 'chai';
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import pg from 'pg';
+import { RabbitmqConnector } from '../../lib/connectors/rabbitmq/index.js';
+import { BrokerProbe } from '../../spec/connectors/rabbitmq/fixtures/broker.js';
+import { requireService, uniqueName } from '../../spec/support/real-service.js';
+import { recordSoakResult, type SoakSample } from '../support/fault-result.js';
+import { assessFlatness, describeFlatness, type Flatness } from './flatness.js';
+import { auditLedger } from './ledger-audit.js';
+import { publishPaced } from './paced-publisher.js';
+import { SOAK_PLOT_PATH, writeSoakPlot } from './soak-plot.js';
+import type { SoakMessage } from './soak-message.js';
+import {
+  SOAK_FAILURE_RATE,
+  SOAK_FLATNESS,
+  SOAK_POSTGRES_URL,
+  SOAK_PUBLISH_BATCH,
+  SOAK_PUBLISH_WINDOW,
+  SOAK_SETTLE_DEADLINE_MS,
+  soakMessageCount,
+  soakQueueConfig,
+  soakWarmupSeconds,
+} from './soak-settings.js';
+import { isWorkerReport, type WorkerTally } from './worker-report.js';
+
+const workerScript = fileURLToPath(new URL('./soak-worker.ts', import.meta.url));
+
+/** The worker process and what it reported. */
+class SoakWorker {
+  readonly samples: SoakSample[] = [];
+  tally: WorkerTally | undefined;
+  readonly exited: Promise<number | null>;
+  private recording = true;
+  private readonly child: ChildProcess;
+
+  constructor(queue: string, table: string) {
+    this.child = fork(workerScript, [queue, table], {
+      execArgv: ['--import', 'tsx'],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    this.child.on('message', (message) => {
+      if (!isWorkerReport(message)) return;
+      if (message.type === 'tally') this.tally = message.tally;
+      else if (this.recording) this.samples.push(message.sample);
+    });
+    this.exited = new Promise((resolve) => this.child.once('exit', resolve));
+  }
+
+  get settled(): number {
+    return this.samples.at(-1)?.settled ?? 0;
+  }
+
+  get running(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /** Graceful stop, as a deployment would: SIGTERM. Later samples (the shutdown) are not kept. */
+  stop(): Promise<number | null> {
+    this.recording = false;
+    this.child.kill('SIGTERM');
+    return this.exited;
+  }
+
+  kill(): void {
+    if (this.running) this.child.kill('SIGKILL');
+  }
+}
+
+async function until(
+  condition: () => boolean,
+  deadline: number,
+  what: () => string,
+): Promise<void> {
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting: ${what()}`);
+    await sleep(200);
+  }
+}
+
+async function dropTables(table: string): Promise<void> {
+  const client = new pg.Client({ connectionString: SOAK_POSTGRES_URL });
+  await client.connect();
+  try {
+    for (const name of [table, `${table}_dead`]) {
+      await client.query(`DROP TABLE IF EXISTS ${pg.escapeIdentifier(name)}`);
+    }
+  } finally {
+    await client.end();
+  }
+}
+
+describe('Soak @slow', function () {
+  const messages = soakMessageCount();
+  this.timeout(SOAK_SETTLE_DEADLINE_MS + 120_000);
+  const queue = uniqueName('ergon_soak');
+  const table = uniqueName('ergon_soak');
+  let probe: BrokerProbe | undefined;
+  let worker: SoakWorker | undefined;
+  let publisher: RabbitmqConnector<SoakMessage> | undefined;
+  const publishing = new AbortController();
+
+  before(async function () {
+    await requireService(this, 'rabbitmq');
+    await requireService(this, 'postgres');
+    probe = await BrokerProbe.open();
+  });
+
+  after(async () => {
+    publishing.abort();
+    worker?.kill();
+    await publisher?.close();
+    if (probe !== undefined) {
+      await probe.deleteTopology(queue);
+      await probe.close();
+      await dropTables(table);
+    }
+  });
+
+  it(`${messages.toLocaleString('en-US')} transactions RabbitMQ → task (${SOAK_FAILURE_RATE * 100} % failures, retried) → PostgreSQL: none lost, RSS flat after warm-up, no growth of handles, timers or listeners`, async () => {
+    const started = Date.now();
+    const running = new SoakWorker(queue, table);
+    worker = running;
+    const feed = new RabbitmqConnector<SoakMessage>(soakQueueConfig(queue, 'ergon soak publisher'));
+    publisher = feed;
+    const published = publishPaced(feed, {
+      count: messages,
+      batch: SOAK_PUBLISH_BATCH,
+      window: SOAK_PUBLISH_WINDOW,
+      settled: () => running.settled,
+      signal: publishing.signal,
+    });
+    const deadline = started + SOAK_SETTLE_DEADLINE_MS;
+    await Promise.all([
+      published,
+      until(
+        () => running.settled >= messages || !running.running,
+        deadline,
+        () => `${running.settled} of ${messages} settled`,
+      ),
+    ]);
+    expect(running.running, 'the worker is still running').to.equal(true);
+    const exitCode = await running.stop();
+    const durationMs = Date.now() - started;
+    await feed.close();
+
+    const tally = running.tally;
+    expect(tally, 'the worker reported its tally').to.not.equal(undefined);
+    const ledger = await auditLedger(SOAK_POSTGRES_URL, table, messages);
+    const deadLettered = (await probe?.messageCount(`${queue}.dlq`)) ?? 0;
+    const leftInQueue = (await probe?.countWhenQuiet(queue)) ?? 0;
+    const lost = ledger.missing;
+    const duplicates = Math.max(0, (tally?.success ?? 0) - ledger.rows);
+
+    const samples = running.samples;
+    const warmupSeconds = soakWarmupSeconds(samples.at(-1)?.seconds ?? 0);
+    const steady = samples.filter((sample) => sample.seconds >= warmupSeconds);
+    const seconds = steady.map((sample) => sample.seconds);
+    const judge = (
+      metric: string,
+      unit: string,
+      pick: (sample: SoakSample) => number,
+      bound: (typeof SOAK_FLATNESS)[keyof typeof SOAK_FLATNESS],
+    ): Flatness => assessFlatness(metric, unit, seconds, steady.map(pick), bound);
+    const flatness = [
+      judge('RSS', 'MiB', (sample) => sample.rssMiB, SOAK_FLATNESS.rss),
+      judge('active handles', '', (sample) => sample.activeHandles, SOAK_FLATNESS.activeHandles),
+      judge('timers', '', (sample) => sample.timers, SOAK_FLATNESS.timers),
+      judge('listeners', '', (sample) => sample.listeners, SOAK_FLATNESS.listeners),
+    ];
+    const throughput = messages / (durationMs / 1000);
+    const verdict = [
+      `Pipeline: ${Math.round(throughput)} transactions/s end to end; ${tally?.injectedFailures ?? 0} injected failures, ` +
+        `${tally?.failed ?? 0} failed for good, ${deadLettered} dead-lettered, ${tally?.redelivered ?? 0} redelivered, ` +
+        `${leftInQueue} left in the queue; worker exit code ${String(exitCode)}.`,
+      `Flat means a least-squares trend and a max − min within the bounds, over the samples after warm-up:`,
+      ...flatness.map((judged) => `- ${describeFlatness(judged)}`),
+    ].join('\n');
+    writeSoakPlot(samples, warmupSeconds, messages);
+    recordSoakResult({
+      messages,
+      failureRate: SOAK_FAILURE_RATE,
+      lost,
+      duplicates,
+      durationMs,
+      warmupSeconds,
+      samples,
+      plot: SOAK_PLOT_PATH,
+      verdict,
+    });
+    console.log(verdict);
+
+    expect(exitCode, 'a SIGTERM stop exits 143').to.equal(143);
+    expect(ledger.strangers, 'rows that are not soak ids').to.equal(0);
+    expect(lost, 'ids missing from PostgreSQL').to.equal(0);
+    expect(tally?.failed, 'transactions failed for good').to.equal(0);
+    expect(deadLettered, 'dead-lettered messages').to.equal(0);
+    expect(leftInQueue, 'messages left in the queue').to.equal(0);
+    expect(steady.length, 'samples after warm-up').to.be.greaterThan(10);
+    for (const judged of flatness) expect(judged.flat, describeFlatness(judged)).to.equal(true);
+  });
+});
