@@ -7,7 +7,14 @@
  */
 import PQueue from 'p-queue';
 import { from, lastValueFrom, mergeMap } from 'rxjs';
-import { consume, consumerTask, MemoryConnector, type Connector, type LoopMode } from 'ergon-rx';
+import {
+  consume,
+  consumerTask,
+  MemoryConnector,
+  type Connector,
+  type Logger,
+  type LoopMode,
+} from 'ergon-rx';
 import { LatencyConnector } from './latency-connector.js';
 import { LatencyRecorder } from './latency-recorder.js';
 import { secondsSince, type RunResult } from './run-result.js';
@@ -27,7 +34,14 @@ export interface EngineRun {
 /** One run of ergon-rx `consume`. */
 export interface ErgonRun extends EngineRun {
   readonly mode: LoopMode;
+  /**
+   * The task's logger: `default` (loglevel `ergon.<task>`, which warns with the error's stack
+   * on every failed attempt) or `silent` (drops everything, as the baselines log nothing).
+   */
+  readonly logging?: 'default' | 'silent';
 }
+
+const silent: Logger = { trace() {}, debug() {}, info() {}, warn() {}, error() {} };
 
 function* payloads(count: number): Generator<number> {
   for (let i = 0; i < count; i++) yield i;
@@ -45,6 +59,7 @@ export async function ergonConsume(run: ErgonRun): Promise<RunResult> {
   const handler = workloadHandler(run.workload);
   const task = consumerTask<number>({
     process: (transaction, { attempt }) => handler(transaction.payload, attempt),
+    ...(run.logging === 'silent' ? { logger: silent } : {}),
   });
   let outcomes = 0;
   const started = performance.now();

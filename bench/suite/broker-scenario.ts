@@ -2,7 +2,7 @@ import type { EndToEndRun } from '../contenders/end-to-end.js';
 import type { ContenderRef } from './contender-ref.js';
 import { formatMebibytes, formatLatency, formatRate, formatRatio } from './number-format.js';
 import { measureRepeatedly, type Summaries } from './repeated-measurement.js';
-import { scaled, type Scenario, type TargetCheck } from './scenario.js';
+import { scaled, type Scenario, type ScenarioOptions, type TargetCheck } from './scenario.js';
 
 /** What sets one broker's scenario apart from another's. */
 export interface BrokerScenarioSpec {
@@ -20,7 +20,7 @@ export interface BrokerScenarioSpec {
 
 /** Scenario 6, for one broker: produce + consume end to end against the raw driver or a peer. */
 export function brokerScenario(spec: BrokerScenarioSpec): Scenario {
-  const runOf = (options: { scale: number; repeats: number }): EndToEndRun => ({
+  const runOf = (options: ScenarioOptions): EndToEndRun => ({
     ...spec.run,
     count: scaled(spec.run.count, options),
   });

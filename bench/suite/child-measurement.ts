@@ -30,7 +30,7 @@ export function measureInChild(ref: ContenderRef, timeoutMs: number): Promise<Me
     execFile(
       process.execPath,
       args,
-      { encoding: 'utf8', timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 },
+      { encoding: 'utf8', timeout: timeoutMs, maxBuffer: 256 * 1024 * 1024 },
       (error, stdout, stderr) => {
         const line = stdout.split('\n').find((text) => text.startsWith(resultMarker));
         if (error !== null || line === undefined) {

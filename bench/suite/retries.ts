@@ -14,7 +14,11 @@ const workloads = {
   flaky: { kind: 'fail-once', every: 10 },
 } satisfies Record<string, Workload>;
 const modes: readonly LoopMode[] = ['batch', 'continuous'];
-const contenderLabels = [...modes.map((mode) => `ergon-rx ${mode}`), 'p-queue + retry loop'];
+const contenderLabels = [
+  ...modes.map((mode) => `ergon-rx ${mode}`),
+  'ergon-rx continuous, default logger',
+  'p-queue + retry loop',
+];
 
 function contenders(count: number): Record<string, ContenderRef> {
   const refs: Record<string, ContenderRef> = {};
@@ -24,10 +28,15 @@ function contenders(count: number): Record<string, ContenderRef> {
     for (const mode of modes) {
       refs[`ergon-rx ${mode} ${name}`] = engine(
         'ergonConsume',
-        { ...run, mode },
-        { warmup: { ...warmup, mode } },
+        { ...run, mode, logging: 'silent' },
+        { warmup: { ...warmup, mode, logging: 'silent' } },
       );
     }
+    refs[`ergon-rx continuous, default logger ${name}`] = engine(
+      'ergonConsume',
+      { ...run, mode: 'continuous', logging: 'default' },
+      { warmup: { ...warmup, mode: 'continuous', logging: 'silent' } },
+    );
     refs[`p-queue + retry loop ${name}`] = engine('pQueue', run, { warmup });
   }
   return refs;
