@@ -1,6 +1,12 @@
 import type { EndToEndRun } from '../contenders/end-to-end.js';
 import type { ContenderRef } from './contender-ref.js';
-import { formatMebibytes, formatLatency, formatRate, formatRatio } from './number-format.js';
+import {
+  formatCpu,
+  formatMebibytes,
+  formatLatency,
+  formatRate,
+  formatRatio,
+} from './number-format.js';
 import { measureRepeatedly, type Summaries } from './repeated-measurement.js';
 import { scaled, type Scenario, type ScenarioOptions, type TargetCheck } from './scenario.js';
 
@@ -44,6 +50,7 @@ export function brokerScenario(spec: BrokerScenarioSpec): Scenario {
         formatLatency(summary.p50),
         formatLatency(summary.p99),
         formatMebibytes(summary.rss),
+        formatCpu(summary.cpu),
         ...rates.map((rate) => formatRatio(summary.throughput.median / rate)),
       ]);
       return {
@@ -56,15 +63,12 @@ export function brokerScenario(spec: BrokerScenarioSpec): Scenario {
                 'p50',
                 'p99',
                 'peak RSS MiB',
+                'CPU µs/msg',
                 ...spec.baselines.map((label) => `× ${label}`),
               ],
               align: [
                 'left',
-                'right',
-                'right',
-                'right',
-                'right',
-                ...spec.baselines.map(() => 'right' as const),
+                ...Array.from({ length: 5 + spec.baselines.length }, () => 'right' as const),
               ],
               rows,
             },

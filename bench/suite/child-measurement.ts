@@ -8,6 +8,12 @@ import { resultMarker } from './result-marker.js';
 export interface Measurement extends RunResult {
   /** Peak resident set size of the process, in MiB (`process.resourceUsage().maxRSS`). */
   readonly rss: number;
+  /**
+   * CPU time (user + system) this process spent per transaction during the measured run, in
+   * µs (setup and cleanup of broker runs included; the broker's own CPU is not). Unlike wall
+   * time, it hardly moves when other work loads the machine.
+   */
+  readonly cpu: number;
 }
 
 const entry = fileURLToPath(new URL('./contender-process.js', import.meta.url));

@@ -1,6 +1,7 @@
 /**
  * Child-process entry of the suite: runs one contender (an optional warm-up run first), then
- * prints its result with the process's peak RSS on a line starting with {@link resultMarker}.
+ * prints its result with the process's peak RSS and the CPU time it spent per transaction in
+ * the measured run on a line starting with {@link resultMarker}.
  *
  * Usage: node .bench/suite/contender-process.js <module> <export> <params JSON> [<warm-up JSON>]
  */
@@ -20,8 +21,11 @@ if (typeof contender !== 'function') throw new Error(`${module} exports no funct
 const run = contender as Contender<unknown>;
 if (warmup !== undefined) await run(JSON.parse(warmup));
 globalThis.gc?.();
+const cpuBefore = process.cpuUsage();
 const result = await run(JSON.parse(params));
+const { user, system } = process.cpuUsage(cpuBefore);
 const rss = process.resourceUsage().maxRSS / 1024;
-process.stdout.write(`${resultMarker}${JSON.stringify({ ...result, rss })}\n`);
+const measurement = { ...result, rss, cpu: (user + system) / result.count };
+process.stdout.write(`${resultMarker}${JSON.stringify(measurement)}\n`);
 // Drivers may keep sockets or timers alive after closing; the measurement is done.
 process.exit(0);

@@ -2,7 +2,13 @@ import type { LoopMode } from 'ergon-rx';
 import type { EngineRun } from '../contenders/engine.js';
 import { contendersOf, type ContenderRef } from './contender-ref.js';
 import type { MarkdownTable } from './markdown-table.js';
-import { formatMebibytes, formatLatency, formatRate, formatRatio } from './number-format.js';
+import {
+  formatCpu,
+  formatLatency,
+  formatMebibytes,
+  formatRate,
+  formatRatio,
+} from './number-format.js';
 import { measureRepeatedly } from './repeated-measurement.js';
 import { scaled, type Scenario, type TargetCheck } from './scenario.js';
 import type * as engineContenders from '../contenders/engine.js';
@@ -58,6 +64,7 @@ export const engineOverhead: Scenario = {
           formatLatency(summary.p50),
           formatLatency(summary.p99),
           formatMebibytes(summary.rss),
+          formatCpu(summary.cpu),
           ...baselineRates.map((rate) => formatRatio(summary.throughput.median / rate)),
         ]);
       }
@@ -81,9 +88,10 @@ export const engineOverhead: Scenario = {
         'p50',
         'p99',
         'peak RSS MiB',
+        'CPU µs/tx',
         ...Object.keys(baselines).map((label) => `× ${label}`),
       ],
-      align: ['right', 'left', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
+      align: ['right', 'left', ...Array.from({ length: 8 }, () => 'right' as const)],
       rows,
     };
     return { tables: [{ table }], targets };

@@ -1,7 +1,7 @@
 import type { EngineRun } from '../contenders/engine.js';
 import type { Workload } from '../contenders/workload.js';
 import { contendersOf, type ContenderRef } from './contender-ref.js';
-import { formatMebibytes, formatLatency } from './number-format.js';
+import { formatCpu, formatMebibytes, formatLatency } from './number-format.js';
 import { measureRepeatedly } from './repeated-measurement.js';
 import { scaled, type Scenario, type TargetCheck } from './scenario.js';
 import type * as engineContenders from '../contenders/engine.js';
@@ -59,6 +59,7 @@ export const ioBound: Scenario = {
           formatLatency(summary.p50),
           formatLatency(summary.p99),
           formatMebibytes(summary.rss),
+          formatCpu(summary.cpu),
         ]);
       }
       const efficiency = (label: string): number => ideal / summaries.get(label).seconds.median;
@@ -94,8 +95,9 @@ export const ioBound: Scenario = {
               'p50',
               'p99',
               'peak RSS MiB',
+              'CPU µs/tx',
             ],
-            align: ['left', 'left', 'right', 'right', 'right', 'right', 'right', 'right'],
+            align: ['left', 'left', ...Array.from({ length: 7 }, () => 'right' as const)],
             rows,
           },
         },

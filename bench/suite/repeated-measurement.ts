@@ -14,6 +14,8 @@ export interface ContenderSummary {
   readonly p99: number | null;
   /** Peak RSS in MiB. */
   readonly rss: Spread;
+  /** CPU µs per transaction in the contender's process. */
+  readonly cpu: Spread;
 }
 
 function medianOrNull(values: readonly (number | undefined)[]): number | null {
@@ -29,6 +31,7 @@ function summarize(runs: readonly Measurement[]): ContenderSummary {
     p50: medianOrNull(runs.map((run) => run.latency?.p50)),
     p99: medianOrNull(runs.map((run) => run.latency?.p99)),
     rss: spreadOf(runs.map((run) => run.rss)),
+    cpu: spreadOf(runs.map((run) => run.cpu)),
   };
 }
 
