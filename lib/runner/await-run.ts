@@ -29,7 +29,8 @@ export function awaitRun(
       settle();
     };
     const stopSubscription = shutdown.stop$.subscribe(() => {
-      log.info(`stop requested (${shutdown.received ?? 'stop'}); draining for ${grace} ms`);
+      const why = shutdown.received ?? shutdown.failure?.name ?? 'stop';
+      log.info(`stop requested (${why}); draining for ${grace} ms`);
       graceTimer = setTimeout(() => {
         log.warn('shutdown grace expired; cancelling the run');
         shutdown.force();

@@ -10,6 +10,7 @@ export {
   type TaskDefinition,
   type TaskPolicies,
 } from './define-task.js';
+export { EscapedError, type EscapeRoute } from './escaped-error.js';
 export { ExitCode, type ExitCodeValue } from './exit-code.js';
 export { startHealthServer, type HealthProbe } from './health-server.js';
 export { ResourceInitError } from './resource-init-error.js';

@@ -17,6 +17,7 @@ import {
   type TaskDefinition,
   type TaskPolicies,
 } from './define-task.js';
+import { guardEscapedErrors } from './escaped-error-guard.js';
 import { ExitCode, type ExitCodeValue } from './exit-code.js';
 import { ResourceStack } from './resource-stack.js';
 import { runnerSpan } from './runner-span.js';
@@ -29,7 +30,11 @@ import { WorkerPoolSupervisor } from './worker-pool-supervisor.js';
 
 /** Options of {@link runTask}. */
 export interface RunTaskOptions {
-  /** Install SIGTERM/SIGINT handlers for the run (default `true`). */
+  /**
+   * Act as the owner of the process (default `true`): install SIGTERM/SIGINT handlers, and
+   * `unhandledRejection`/`uncaughtException` handlers that log an escaped error and stop the
+   * run gracefully with exit code 1.
+   */
   readonly signals?: boolean;
   /** The worker's id in the run context (default 0; in a forked worker, its id 1..N). */
   readonly workerId?: number;
@@ -50,7 +55,10 @@ const runnerLog = getLogger('ergon.runner');
  * `consume` stops fetching and drains; after `shutdownGrace`, or on a second signal, the run
  * is cancelled and closing continues with short timeouts.
  *
- * Exit codes: 0 success, 1 run/factory/init/exit-hook error, 2 invalid configuration
+ * An error that escapes the task (`unhandledRejection`, `uncaughtException`) is logged and
+ * stops the run the same graceful way, and the run then exits with code 1.
+ *
+ * Exit codes: 0 success, 1 run/factory/init/exit-hook error or escaped error, 2 invalid configuration
  * (`PolicyError`), 130 after SIGINT, 143 after SIGTERM.
  *
  * With `workers > 1`, the primary process runs a {@link WorkerPoolSupervisor} instead: it
@@ -89,7 +97,8 @@ export async function runTask<
     return pooled;
   }
   const shutdown = new ShutdownSignals();
-  const uninstall = options.signals === false ? undefined : shutdown.install();
+  const uninstall =
+    options.signals === false ? undefined : installProcessHandlers(shutdown, runnerLog);
   const workerId = options.workerId ?? identity?.workerId ?? 0;
   const liveness = identity === undefined ? undefined : startLiveness(task, workerId, shutdown);
   let code: ExitCodeValue;
@@ -102,6 +111,16 @@ export async function runTask<
   if (identity !== undefined && process.connected) process.disconnect();
   if (options.exit === true) process.exit(code);
   return code;
+}
+
+/** Signal and escaped-error handlers on `process`; returns the function that removes them. */
+function installProcessHandlers(shutdown: ShutdownSignals, log: Logger): () => void {
+  const unguard = guardEscapedErrors(shutdown, log);
+  const unlisten = shutdown.install();
+  return () => {
+    unlisten();
+    unguard();
+  };
 }
 
 /** The definition when it asks for a worker pool and this is the primary process. */
@@ -180,7 +199,9 @@ async function runLifecycle<
         liveness,
       );
       await resources.closeAll(definition.shutdownGrace);
-      return failed ? ExitCode.runError : signalExitCode(shutdown);
+      return failed || shutdown.failure !== undefined
+        ? ExitCode.runError
+        : signalExitCode(shutdown);
     },
   );
   runnerLog.info(`task ${definition.name} finished with exit code ${code}`);

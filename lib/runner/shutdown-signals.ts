@@ -4,8 +4,9 @@ import { ReplaySubject, type Observable } from 'rxjs';
 export type ShutdownSignal = 'SIGTERM' | 'SIGINT';
 
 /**
- * The stop state of one task run: the first SIGTERM/SIGINT asks for a graceful stop
- * (`stop$` emits, `signal` aborts); a second one, or an expired grace, forces it (`forced$`).
+ * The stop state of one task run: the first SIGTERM/SIGINT, or an error that escaped the
+ * task ({@link ShutdownSignals.fail}), asks for a graceful stop (`stop$` emits, `signal`
+ * aborts); a later signal, or an expired grace, forces it (`forced$`).
  */
 export class ShutdownSignals {
   /** Emits once on the first stop request, then completes; replays to late subscribers. */
@@ -14,6 +15,8 @@ export class ShutdownSignals {
   readonly forced$: Observable<void>;
   /** The signal that stopped the run, if any. */
   received: ShutdownSignal | undefined;
+  /** The first error that escaped the task, if any: the run then ends with exit code 1. */
+  failure: Error | undefined;
   forced = false;
   private readonly stopSubject = new ReplaySubject<void>(1);
   private readonly forcedSubject = new ReplaySubject<void>(1);
@@ -30,19 +33,28 @@ export class ShutdownSignals {
   }
 
   get stopped(): boolean {
-    return this.received !== undefined;
+    return this.received !== undefined || this.failure !== undefined;
   }
 
-  /** Handles a signal: the first stops gracefully, any later one forces the stop. */
+  /** Handles a signal: the first stop request is graceful, any later signal forces the stop. */
   receive(signal: ShutdownSignal): void {
-    if (this.received !== undefined) {
+    if (this.stopped) {
       this.force();
       return;
     }
     this.received = signal;
-    this.abort.abort(new Error(`stopped by ${signal}`));
-    this.stopSubject.next();
-    this.stopSubject.complete();
+    this.requestStop(new Error(`stopped by ${signal}`));
+  }
+
+  /**
+   * Records an error that escaped the task; the first one stops the run gracefully, as a
+   * signal would (later ones neither force the stop nor replace the first).
+   */
+  fail(error: Error): void {
+    if (this.failure !== undefined) return;
+    const first = !this.stopped;
+    this.failure = error;
+    if (first) this.requestStop(error);
   }
 
   /** Forces the stop: the run is cancelled and closing goes on with short timeouts. */
@@ -51,6 +63,12 @@ export class ShutdownSignals {
     this.forced = true;
     this.forcedSubject.next();
     this.forcedSubject.complete();
+  }
+
+  private requestStop(reason: Error): void {
+    this.abort.abort(reason);
+    this.stopSubject.next();
+    this.stopSubject.complete();
   }
 
   /** Listens to SIGTERM and SIGINT on `process`; returns the function that stops listening. */

@@ -49,6 +49,25 @@ describe('runTask in a real process', () => {
     expect(counts.settlements).to.equal(counts.distinct);
   });
 
+  for (const [scenario, route, message] of [
+    ['leaked-rejection', 'unhandledRejection', 'forgotten promise'],
+    ['escaped-throw', 'uncaughtException', 'thrown in a timer callback'],
+  ] as const) {
+    it(`logs an error that escaped the task (${route}), drains in-flight work, releases the rest and exits 1`, async function () {
+      this.timeout(30_000);
+      const { code, stdout, stderr } = await startTaskProcess(scenario).exited;
+      expect(code).to.equal(1);
+      expect(stderr).to.include(`(${route}): Error: ${message}`);
+      expect(stderr).to.include('stopping the run');
+      const counts = countsIn(stdout);
+      expect(counts.finished, 'in-flight work drained').to.equal(counts.started);
+      expect(counts.ack).to.equal(counts.started);
+      expect(counts.ack, 'stopped early').to.be.below(2000);
+      expect(counts.settlements).to.equal(counts.distinct);
+      expect(counts.settlements).to.equal(counts.ack + counts.release);
+    });
+  }
+
   it('creates, runs and closes resources in a symmetric order', async () => {
     const { code, stdout } = await startTaskProcess('order').exited;
     expect(code).to.equal(0);
