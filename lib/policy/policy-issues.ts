@@ -45,10 +45,13 @@ function locate(context: t.Context): { path: string; codecName: string } {
 
 /**
  * A value as JSON for a log line, shortened when long; numbers such as `NaN` and values JSON
- * cannot hold (`undefined`, functions, cycles) as `String(value)`.
+ * cannot hold (`undefined`, functions, cycles, bigints) as `String(value)`, and values that
+ * have no string form either (an object without prototype, or an array holding one) by their
+ * type tag (`[object Object]`). Never throws: it renders the bad values of a failed decode.
  */
 export function renderValue(value: unknown): string {
-  const text = typeof value === 'number' ? String(value) : (asJson(value) ?? String(value));
+  const text =
+    typeof value === 'number' ? String(value) : (asJson(value) ?? asString(value) ?? tagOf(value));
   return text.length > longestValue ? `${text.slice(0, longestValue - 1)}…` : text;
 }
 
@@ -57,5 +60,21 @@ function asJson(value: unknown): string | undefined {
     return JSON.stringify(value);
   } catch {
     return undefined;
+  }
+}
+
+function asString(value: unknown): string | undefined {
+  try {
+    return String(value);
+  } catch {
+    return undefined;
+  }
+}
+
+function tagOf(value: unknown): string {
+  try {
+    return Object.prototype.toString.call(value);
+  } catch {
+    return `[${typeof value}]`;
   }
 }

@@ -55,6 +55,22 @@ describe('renderValue', () => {
     expect(renderValue(cycle)).to.equal('[object Object]');
   });
 
+  it('renders values with neither JSON nor a string form by their type tag, never throwing', () => {
+    const bare: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+    bare['n'] = 1n;
+    expect(renderValue(bare)).to.equal('[object Object]');
+    expect(renderValue([Object.create(null), [0n]])).to.equal('[object Array]');
+    const hostile = new Proxy(
+      {},
+      {
+        get: () => {
+          throw new Error('no reads');
+        },
+      },
+    );
+    expect(renderValue(hostile)).to.equal('[object]');
+  });
+
   it('shortens long values to 80 characters', () => {
     const text = renderValue('y'.repeat(200));
     expect(text).to.have.length(80);
