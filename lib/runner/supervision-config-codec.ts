@@ -1,6 +1,7 @@
 import * as t from 'io-ts';
 import { NonNegativeDuration, PositiveDuration, type DurationInput } from '../policy/duration.js';
 import { NonNegativeInteger, type IntegerInput } from '../policy/integer.js';
+import { optional } from '../policy/optional.js';
 import { strictStruct } from '../policy/strict-struct.js';
 import { withDefault } from '../policy/with-default.js';
 
@@ -43,7 +44,7 @@ export const SupervisionConfigCodec = strictStruct('Supervision', {
   stalledAfter: withDefault(PositiveDuration, SUPERVISION_DEFAULTS.stalledAfter),
   startupGrace: withDefault(PositiveDuration, SUPERVISION_DEFAULTS.startupGrace),
   restart: RestartCodec,
-  http: t.union([HealthHttpCodec, t.undefined]),
+  http: optional(HealthHttpCodec),
 });
 
 /** The supervision settings as decoded: durations in milliseconds, defaults filled. */

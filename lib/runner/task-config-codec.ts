@@ -1,6 +1,7 @@
 import * as t from 'io-ts';
 import { NonNegativeDuration } from '../policy/duration.js';
 import { PositiveInteger } from '../policy/integer.js';
+import { optional } from '../policy/optional.js';
 import { strictStruct } from '../policy/strict-struct.js';
 import { withDefault } from '../policy/with-default.js';
 import { SupervisionConfigCodec } from './supervision-config-codec.js';
@@ -14,13 +15,6 @@ const FunctionCodec = new t.Type<AnyFunction, AnyFunction, unknown>(
   'function',
   (u): u is AnyFunction => typeof u === 'function',
   (u, c) => (typeof u === 'function' ? t.success(u as AnyFunction) : t.failure(u, c)),
-  t.identity,
-);
-
-const OptionalFunctionCodec = new t.Type<AnyFunction | undefined, AnyFunction | undefined, unknown>(
-  'function',
-  (u): u is AnyFunction | undefined => u === undefined || typeof u === 'function',
-  (u, c) => (u === undefined ? t.success(undefined) : FunctionCodec.validate(u, c)),
   t.identity,
 );
 
@@ -70,7 +64,7 @@ export const TaskConfigCodec = strictStruct('TaskConfig', {
   services: FactoryRecord,
   policies: withDefault(t.record(t.string, t.unknown, 'record of policies'), {}),
   run: FunctionCodec,
-  exit: OptionalFunctionCodec,
+  exit: optional(FunctionCodec),
   shutdownGrace: withDefault(NonNegativeDuration, DEFAULT_SHUTDOWN_GRACE),
   telemetry: TelemetrySection,
   workers: withDefault(PositiveInteger, 1),

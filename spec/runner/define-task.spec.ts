@@ -62,6 +62,20 @@ describe('defineTask', () => {
     ]);
   });
 
+  it('names only the exact path of a bad value under an optional section (supervision.http.port)', () => {
+    const error = policyErrorOf({
+      name: 'orders',
+      run: () => EMPTY,
+      supervision: { http: { port: 70_000 } },
+    });
+    expect(error.issues.map((issue) => issue.path)).to.deep.equal(['supervision.http.port']);
+    expect(defineTask({ name: 'orders', run: () => EMPTY }).supervision.http).to.equal(undefined);
+    expect(
+      defineTask({ name: 'orders', run: () => EMPTY, supervision: { http: { port: '8080' } } })
+        .supervision.http,
+    ).to.deep.equal({ port: 8080 });
+  });
+
   it('types the run context from the factories', async () => {
     let seen = 0;
     const task = defineTask({
