@@ -8,12 +8,12 @@ export interface AxisTicks {
   readonly values: readonly number[];
 }
 
-/** The step among 1, 2, 2.5, 5 × 10ᵏ closest above `rough`. */
+/** The step among 1, 2, 2.5, 5 × 10ᵏ nearest to `rough` (on a logarithmic scale, roughly). */
 function niceStep(rough: number): number {
   const magnitude = 10 ** Math.floor(Math.log10(rough));
   const fraction = rough / magnitude;
   const nice =
-    fraction <= 1 ? 1 : fraction <= 2 ? 2 : fraction <= 2.5 ? 2.5 : fraction <= 5 ? 5 : 10;
+    fraction < 1.5 ? 1 : fraction < 2.25 ? 2 : fraction < 3.5 ? 2.5 : fraction < 7 ? 5 : 10;
   return nice * magnitude;
 }
 

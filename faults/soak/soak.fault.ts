@@ -18,9 +18,9 @@ import {
   SOAK_POSTGRES_URL,
   SOAK_PUBLISH_BATCH,
   SOAK_PUBLISH_WINDOW,
-  SOAK_SETTLE_DEADLINE_MS,
   soakMessageCount,
   soakQueueConfig,
+  soakSettleDeadlineMs,
   soakWarmupSeconds,
 } from './soak-settings.js';
 import { isWorkerReport, type WorkerTally } from './worker-report.js';
@@ -93,7 +93,7 @@ async function dropTables(table: string): Promise<void> {
 
 describe('Soak @slow', function () {
   const messages = soakMessageCount();
-  this.timeout(SOAK_SETTLE_DEADLINE_MS + 120_000);
+  this.timeout(soakSettleDeadlineMs(messages) + 120_000);
   const queue = uniqueName('ergon_soak');
   const table = uniqueName('ergon_soak');
   let probe: BrokerProbe | undefined;
@@ -131,7 +131,7 @@ describe('Soak @slow', function () {
       settled: () => running.settled,
       signal: publishing.signal,
     });
-    const deadline = started + SOAK_SETTLE_DEADLINE_MS;
+    const deadline = started + soakSettleDeadlineMs(messages);
     await Promise.all([
       published,
       until(
@@ -163,19 +163,28 @@ describe('Soak @slow', function () {
       pick: (sample: SoakSample) => number,
       bound: (typeof SOAK_FLATNESS)[keyof typeof SOAK_FLATNESS],
     ): Flatness => assessFlatness(metric, unit, seconds, steady.map(pick), bound);
+    const rss = judge('RSS', 'MiB', (sample) => sample.rssMiB, SOAK_FLATNESS.rss);
     const flatness = [
-      judge('RSS', 'MiB', (sample) => sample.rssMiB, SOAK_FLATNESS.rss),
+      rss,
       judge('active handles', '', (sample) => sample.activeHandles, SOAK_FLATNESS.activeHandles),
       judge('timers', '', (sample) => sample.timers, SOAK_FLATNESS.timers),
       judge('listeners', '', (sample) => sample.listeners, SOAK_FLATNESS.listeners),
     ];
     const throughput = messages / (durationMs / 1000);
+    const first = steady[0];
+    const last = steady.at(-1);
+    const steadyThroughput =
+      first === undefined || last === undefined || last.seconds === first.seconds
+        ? throughput
+        : (last.settled - first.settled) / (last.seconds - first.seconds);
     const verdict = [
       `Pipeline: ${Math.round(throughput)} transactions/s end to end; ${tally?.injectedFailures ?? 0} injected failures, ` +
         `${tally?.failed ?? 0} failed for good, ${deadLettered} dead-lettered, ${tally?.redelivered ?? 0} redelivered, ` +
         `${leftInQueue} left in the queue; worker exit code ${String(exitCode)}.`,
-      `Flat means a least-squares trend and a max − min within the bounds, over the samples after warm-up:`,
+      `Dead-letter policy: a transaction whose 5 attempts all fail has no onException, so it is dead-lettered; none is expected (10⁻¹⁰ per transaction).`,
+      `Flat means a least-squares trend and a max − min within the bounds, over the samples after ${warmupSeconds} s of warm-up:`,
       ...flatness.map((judged) => `- ${describeFlatness(judged)}`),
+      `RSS trend per transaction: ${((rss.risePerMinute * 1024 * 1024) / (steadyThroughput * 60)).toFixed(1)} bytes.`,
     ].join('\n');
     writeSoakPlot(samples, warmupSeconds, messages);
     recordSoakResult({
