@@ -89,7 +89,9 @@ export function lineChartSvg(chart: LineChart): string {
   const [xMin, xMax] = extent(points.map((point) => point.x));
   const [yLow, yMax] = extent(points.map((point) => point.y));
   const xTicks = niceTicks(xMin, xMax, 10);
-  const yTicks = niceTicks(chart.yFromZero === true ? Math.min(0, yLow) : yLow, yMax, 6);
+  const yStart = chart.yFromZero === true ? Math.min(0, yLow) : yLow;
+  // 5 % headroom, so that a line at its maximum does not run along the plot's top edge.
+  const yTicks = niceTicks(yStart, yMax + (yMax - yStart) * 0.05, 6);
   const sx = (x: number): number =>
     plot.left + ((x - xTicks.start) / (xTicks.end - xTicks.start)) * plot.width;
   const sy = (y: number): number =>

@@ -1,3 +1,18 @@
+/**
+ * The soak of issue #8: N uniquely numbered transactions (`ERGON_SOAK_MESSAGES`, 2 000 000 by
+ * default) through RabbitMQ → task → PostgreSQL, with 1 % of the handler's attempts failing.
+ *
+ * - The worker (soak-worker.ts) is a child process run by `runTask`, stopped by SIGTERM once
+ *   every transaction settled; it samples itself every second and sends the samples over IPC.
+ * - This process publishes 1…N with publisher confirms, at most `SOAK_PUBLISH_WINDOW` ahead of
+ *   the worker.
+ * - Lost: ids 1…N without a row in the PostgreSQL table. Duplicates: successful processings
+ *   beyond one per row (the table's primary key keeps one row per id, so a redelivered
+ *   transaction shows as an extra success, not an extra row).
+ * - Failed for good (all 5 attempts failed): dead-lettered, since the task has no onException;
+ *   the spec expects none, and an empty dead-letter queue.
+ * - Flat after warm-up: see `SOAK_FLATNESS` and `soakWarmupSeconds`.
+ */
 import { expect } from 'chai';
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
