@@ -177,7 +177,7 @@ export class ConsumeLoop<P, R> implements StageOwner<Transaction<P>>, PoolListen
     if (run !== this.fetchRun) return;
     this.fetchRun = null;
     if (this.fetchReceived > 0) {
-      this.telemetry.metrics?.batches.add(1, this.telemetry.metricAttributes);
+      this.telemetry.metrics?.batchFetched();
       this.emptyFetches = 0;
       this.intervalDue = this.policy.loop.mode === 'batch' && this.policy.fetch.batch.interval > 0;
     } else if (this.pool.inFlight > 0 || this.waiting.length > 0) {
@@ -185,7 +185,7 @@ export class ConsumeLoop<P, R> implements StageOwner<Transaction<P>>, PoolListen
     } else if (!this.policy.loop.streaming) {
       this.draining = true;
     } else {
-      this.telemetry.metrics?.emptyWaits.add(1, this.telemetry.metricAttributes);
+      this.telemetry.metrics?.emptyWait();
       const delay = backoffDelay(this.policy.fetch.empty, this.emptyFetches++);
       this.pauseFor(delay);
     }

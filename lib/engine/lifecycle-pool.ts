@@ -43,7 +43,7 @@ export class LifecyclePool<P, R> implements LifecycleHost<P, R> {
     private readonly settler: Settler<P> | null,
     private readonly listener: PoolListener<P, R>,
   ) {
-    telemetry.observeInFlight(() => this.inFlight);
+    telemetry.metrics?.observeInFlight(() => this.inFlight);
   }
 
   /**

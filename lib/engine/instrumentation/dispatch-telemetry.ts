@@ -62,10 +62,6 @@ export class DispatchTelemetry implements StageObserver {
   }
 
   stageEnded(ok: boolean): void {
-    const recorder = this.run.metrics;
-    if (recorder === null) return;
-    recorder.dispatches.add(1, { ...this.run.metricAttributes, success: ok ? 'true' : 'false' });
-    recorder.dispatchSize.record(this.size, this.run.metricAttributes);
-    if (ok) recorder.batches.add(1, this.run.metricAttributes);
+    this.run.metrics?.dispatchEnded(ok, this.size);
   }
 }

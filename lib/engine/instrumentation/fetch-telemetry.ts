@@ -65,12 +65,10 @@ export class FetchTelemetry implements StageObserver {
   }
 
   stageEnded(ok: boolean): void {
-    const recorder = this.run.metrics;
-    if (recorder === null) return;
-    const attributes = { ...this.run.metricAttributes, success: ok ? 'true' : 'false' };
-    recorder.fetches.add(1, attributes);
-    recorder.fetchDuration.record((performance.now() - this.started) / 1000, attributes);
-    const received = this.progress.received();
-    if (ok && received > 0) recorder.fetchSize.record(received, this.run.metricAttributes);
+    this.run.metrics?.fetchEnded(
+      ok,
+      (performance.now() - this.started) / 1000,
+      this.progress.received(),
+    );
   }
 }

@@ -1,8 +1,6 @@
 import {
   context,
   createContextKey,
-  createNoopMeter,
-  metrics,
   propagation,
   ProxyTracerProvider,
   ROOT_CONTEXT,
@@ -12,7 +10,6 @@ import {
   type Attributes,
   type Context,
   type Link,
-  type ObservableResult,
   type Span,
   type Tracer,
 } from '@opentelemetry/api';
@@ -21,6 +18,7 @@ import type { Outcome } from '../../core/outcome.js';
 import type { Transaction } from '../../core/transaction.js';
 import { withTaskName, withTransactionId } from '../../core/transaction-context.js';
 import { EngineMetrics } from './engine-metrics.js';
+import { RunMetrics } from './run-metrics.js';
 
 /** Where a run's transactions come from or go to, for span attributes. */
 export interface MessagingIdentity {
@@ -73,12 +71,10 @@ export class RunTelemetry {
   /** Contexts are entered around handlers (tracing, or log records with transaction ids). */
   readonly contexts: boolean;
   readonly measuring: boolean;
-  readonly metrics: EngineMetrics | null;
+  readonly metrics: RunMetrics | null;
   readonly runContext: Context;
   /** Span attributes every span of the run carries. */
   readonly attributes: Attributes;
-  /** Metric attributes every measurement of the run carries. */
-  readonly metricAttributes: Attributes;
   private readonly tracer: Tracer;
   private readonly system: string;
   private readonly destination: string | undefined;
@@ -88,7 +84,6 @@ export class RunTelemetry {
   /** A link to the run span, for traces a run starts (empty without a run span). */
   private readonly runLink: Link[];
   private ended = false;
-  private inFlightCallback: ((result: ObservableResult) => void) | null = null;
 
   constructor(
     readonly kind: 'consumer' | 'producer',
@@ -99,8 +94,15 @@ export class RunTelemetry {
   ) {
     this.tracing = tracerRegistered();
     this.contexts = this.tracing || contextsPropagate();
-    this.measuring = metrics.getMeter('ergon.task') !== createNoopMeter();
-    this.metrics = this.measuring ? new EngineMetrics(kind) : null;
+    const instruments = EngineMetrics.registered(kind);
+    this.measuring = instruments !== null;
+    this.metrics =
+      instruments === null
+        ? null
+        : new RunMetrics(instruments, {
+            task: taskName,
+            ...(identity.system === undefined ? {} : { connector: identity.system }),
+          });
     this.tracer = trace.getTracer('ergon-rx');
     this.system = identity.system ?? 'ergon';
     this.destination = identity.destination;
@@ -112,10 +114,6 @@ export class RunTelemetry {
       ...(identity.destination === undefined
         ? {}
         : { 'messaging.destination.name': identity.destination }),
-    };
-    this.metricAttributes = {
-      task: taskName,
-      ...(identity.system === undefined ? {} : { connector: identity.system }),
     };
     const base = withTaskName(context.active(), taskName);
     this.runSpan =
@@ -137,30 +135,11 @@ export class RunTelemetry {
     return this.contexts || this.measuring;
   }
 
-  /** Reports `inFlight()` as the run's in-flight transactions whenever metrics are collected. */
-  observeInFlight(inFlight: () => number): void {
-    const recorder = this.metrics;
-    if (recorder === null) return;
-    this.inFlightCallback = (result: ObservableResult) =>
-      result.observe(inFlight(), this.metricAttributes);
-    recorder.inFlight.addCallback(this.inFlightCallback);
-  }
-
   /** Ends the run span (once), recording `error` when the run failed. */
   end(error?: unknown): void {
     if (this.ended) return;
     this.ended = true;
-    const recorder = this.metrics;
-    if (recorder !== null && this.inFlightCallback !== null) {
-      // Report a last 0 at the next collection, then stop observing this run.
-      recorder.inFlight.removeCallback(this.inFlightCallback);
-      const last = (result: ObservableResult): void => {
-        result.observe(0, this.metricAttributes);
-        queueMicrotask(() => recorder.inFlight.removeCallback(last));
-      };
-      recorder.inFlight.addCallback(last);
-      this.inFlightCallback = null;
-    }
+    this.metrics?.end();
     if (this.runSpan === null) return;
     if (error !== undefined) failSpan(this.runSpan, error);
     this.runSpan.end();
@@ -168,7 +147,7 @@ export class RunTelemetry {
 
   /** Counts a transaction released before its lifecycle started (it has no span). */
   countUnstarted(outcome: Outcome): void {
-    this.metrics?.transactions.add(1, { ...this.metricAttributes, status: outcome.status });
+    this.metrics?.transactionEnded(outcome.status, null);
   }
 
   /**
@@ -257,15 +236,10 @@ export class RunTelemetry {
   /** Ends a transaction's telemetry with its outcome. */
   endTransaction(transactionTrace: TransactionTrace | null, outcome: Outcome): void {
     if (transactionTrace === null) return;
-    const metricsRecorder = this.metrics;
-    if (metricsRecorder !== null) {
-      const attributes = { ...this.metricAttributes, status: outcome.status };
-      metricsRecorder.transactions.add(1, attributes);
-      metricsRecorder.transactionDuration.record(
-        (performance.now() - transactionTrace.started) / 1000,
-        attributes,
-      );
-    }
+    this.metrics?.transactionEnded(
+      outcome.status,
+      (performance.now() - transactionTrace.started) / 1000,
+    );
     const span = transactionTrace.span;
     if (span === null) return;
     span.setAttribute('ergon.outcome', outcome.status);

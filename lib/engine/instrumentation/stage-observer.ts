@@ -2,6 +2,7 @@ import { SpanKind, trace, type Context, type Span } from '@opentelemetry/api';
 import type { CancellationError } from '../../core/cancellation-error.js';
 import type { Stage } from '../../core/transaction-error.js';
 import { failSpan, type RunTelemetry } from './run-telemetry.js';
+import type { StageMetrics } from './stage-metrics.js';
 
 /** What a stage run reports about its attempts; see {@link StageTelemetry}. */
 export interface StageObserver {
@@ -22,6 +23,7 @@ export interface StageObserver {
  */
 export class StageTelemetry implements StageObserver {
   private span: Span | null = null;
+  private readonly metrics: StageMetrics | null;
   private readonly started: number;
 
   constructor(
@@ -29,7 +31,8 @@ export class StageTelemetry implements StageObserver {
     private readonly parent: Context,
     private readonly stage: Stage,
   ) {
-    this.started = run.measuring ? performance.now() : 0;
+    this.metrics = run.metrics === null ? null : run.metrics.stage(stage);
+    this.started = this.metrics === null ? 0 : performance.now();
   }
 
   attemptStarted(attempt: number): Context {
@@ -44,11 +47,7 @@ export class StageTelemetry implements StageObserver {
   }
 
   attemptEnded(error: unknown): void {
-    this.run.metrics?.attempts.add(1, {
-      ...this.run.metricAttributes,
-      stage: this.stage,
-      outcome: error === undefined ? 'ok' : 'error',
-    });
+    this.metrics?.attemptEnded(error === undefined ? 'ok' : 'error');
     const span = this.span;
     if (span === null) return;
     this.span = null;
@@ -57,11 +56,7 @@ export class StageTelemetry implements StageObserver {
   }
 
   attemptCancelled(reason: CancellationError): void {
-    this.run.metrics?.attempts.add(1, {
-      ...this.run.metricAttributes,
-      stage: this.stage,
-      outcome: 'cancelled',
-    });
+    this.metrics?.attemptEnded('cancelled');
     const span = this.span;
     if (span === null) return;
     this.span = null;
@@ -70,14 +65,6 @@ export class StageTelemetry implements StageObserver {
   }
 
   stageEnded(ok: boolean): void {
-    const recorder = this.run.metrics;
-    if (recorder === null) return;
-    const attributes = {
-      ...this.run.metricAttributes,
-      stage: this.stage,
-      outcome: ok ? 'ok' : 'error',
-    };
-    recorder.stageOutcomes.add(1, attributes);
-    recorder.stageDuration.record((performance.now() - this.started) / 1000, attributes);
+    this.metrics?.ended(ok, (performance.now() - this.started) / 1000);
   }
 }

@@ -9,6 +9,7 @@ import {
   type FetchRequest,
   type Transaction,
 } from '../../../lib/index.js';
+import type { SumMetricData } from '@opentelemetry/sdk-metrics';
 import { after as emitAfter } from '../support/handlers.js';
 import { inVirtualTime, record } from '../support/virtual-time.js';
 import { installOtel, type InstalledOtel, type MetricSnapshot } from './support/otel.js';
@@ -252,6 +253,46 @@ describe('engine telemetry: metrics (meter ergon.task)', () => {
       'released transactions counted',
     ).to.equal(outcomes);
     expect(metrics.sum('consumer.transactions.in_flight', { task: 'stopping' })).to.equal(0);
+  });
+
+  it('counters add up over consecutive and concurrent runs of a task, and restart with a new meter provider', async () => {
+    const task = consumerTask({
+      name: 'repeated',
+      process: (tx: Transaction<string>) => tx.payload,
+    });
+    const consumeAll = (...sources: string[][]): void =>
+      inVirtualTime((_helpers, scheduler) => {
+        const runs = sources.map((source) => record(consume(memoryQueue(source), task)));
+        scheduler.flush();
+        for (const run of runs) expect(run.completedAt).to.be.a('number');
+      });
+    const where = { task: 'repeated', status: 'success' };
+    consumeAll(['a', 'b']);
+    expect((await otel.reader.ergonMetrics()).sum('consumer.transactions.total', where)).to.equal(
+      2,
+    );
+    consumeAll(['c'], ['d', 'e', 'f']);
+    const metrics = await otel.reader.ergonMetrics();
+    expect(metrics.sum('consumer.transactions.total', where)).to.equal(6);
+    expect(
+      metrics.sum('consumer.lifecycle.attempts', {
+        task: 'repeated',
+        stage: 'process',
+        outcome: 'ok',
+      }),
+    ).to.equal(6);
+    const counter = metrics.metrics.find(
+      (metric) => metric.descriptor.name === 'consumer.transactions.total',
+    ) as SumMetricData;
+    expect(counter.isMonotonic, 'a monotonic sum').to.equal(true);
+    expect(counter.dataPoints, 'one point per attribute set').to.have.length(1);
+
+    await otel.release();
+    otel = installOtel({ tracing: false, contexts: false });
+    consumeAll(['g']);
+    expect((await otel.reader.ergonMetrics()).sum('consumer.transactions.total', where)).to.equal(
+      1,
+    );
   });
 
   it('a fetch that fails after its retries is counted with success false', async () => {
