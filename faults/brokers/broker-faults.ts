@@ -1,0 +1,245 @@
+import { expect } from 'chai';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { BrokerKind } from '../support/broker-endpoint.js';
+import type { BrokerTarget, RawMessage } from '../support/broker-target.js';
+import { recordFaultResult } from '../support/fault-result.js';
+import { MESSAGE_PREFIX, runFault, type FaultRun } from '../support/fault-run.js';
+import type { InjectedFault } from '../support/ledger-verdict.js';
+import type { PrivateBroker } from '../support/private-broker.js';
+import { UNDECODABLE_BODIES } from './undecodable-bodies.js';
+
+/** How a broker's fault specs get their targets. */
+export interface BrokerFaultSetup {
+  readonly broker: BrokerKind;
+  /** A fresh destination on the shared broker; `settings` tune delivery limit and lease. */
+  readonly sharedTarget: (settings?: {
+    maxDeliveries: number;
+    leaseMs: number;
+  }) => Promise<BrokerTarget>;
+  /** A private broker instance, and a fresh destination on it. */
+  readonly privateBroker: () => Promise<PrivateBroker>;
+  readonly privateTarget: (broker: PrivateBroker) => Promise<BrokerTarget>;
+}
+
+const random = (low: number, high: number): number => low + Math.random() * (high - low);
+
+function describeDuplicates(run: FaultRun, cause: string): string {
+  return run.verdict.duplicates === 0
+    ? 'none'
+    : `redeliveries of what ${cause} interrupted before it was settled`;
+}
+
+/** Records the run's row of RELIABILITY.md, then asserts nothing was lost or mishandled. */
+function recordAndCheck(
+  fault: string,
+  broker: BrokerKind,
+  run: FaultRun,
+  details: { runs: number; cause: string; notes: string; zeroDuplicates?: boolean },
+): void {
+  const { verdict } = run;
+  recordFaultResult({
+    fault,
+    connector: broker,
+    runs: details.runs,
+    messages: run.published,
+    lost: verdict.lost.length,
+    duplicates: verdict.duplicates,
+    duplicatesExplained:
+      verdict.unexplainedDuplicates.length === 0
+        ? describeDuplicates(run, details.cause)
+        : `${verdict.unexplainedDuplicates.length} ids processed again without a fault to explain it`,
+    recoveryMs: verdict.recoveryMs,
+    notes: details.notes,
+  });
+  const stderr = run.exit.stderr.slice(-2000);
+  expect(verdict.lost, 'lost ids').to.deep.equal([]);
+  expect(run.finished, `the work was not done in time; stderr:\n${stderr}`).to.equal(true);
+  expect(run.leftOver, 'messages left in the broker').to.equal(0);
+  expect(verdict.unexplainedDuplicates, 'unexplained duplicates').to.deep.equal([]);
+  if (details.zeroDuplicates === true) expect(verdict.duplicates, 'duplicates').to.equal(0);
+  expect(verdict.settledTwice, 'ids settled twice').to.deep.equal([]);
+  expect(verdict.unexpectedDeadLetters, 'unexpected dead letters').to.deep.equal([]);
+  expect(verdict.missingDeadLetters, 'missing dead letters').to.deep.equal([]);
+  expect(run.exit.code, `exit code; stderr:\n${stderr}`).to.equal(143);
+}
+
+/**
+ * The broker faults of the reliability suite, for one broker: each `it` runs the ledger task
+ * as a real runner process against the real broker, injects its fault, and records a row of
+ * RELIABILITY.md. Slow ones (`@slow`) are left out of the fast subset `.ci/run` runs.
+ */
+export function describeBrokerFaults(setup: BrokerFaultSetup): void {
+  const { broker } = setup;
+  let target: BrokerTarget | null = null;
+  let privateBroker: PrivateBroker | null = null;
+
+  afterEach(async () => {
+    await target?.dispose();
+    target = null;
+    await privateBroker?.dispose();
+    privateBroker = null;
+  });
+
+  const shared = async (settings?: { maxDeliveries: number; leaseMs: number }) => {
+    target = await setup.sharedTarget(settings);
+    return target;
+  };
+
+  it('worker SIGKILL at random moments (3 kills in a pool of 2): nothing lost, duplicates only from the kills @slow', async () => {
+    const kills = 3;
+    const run = await runFault({
+      target: await shared({ maxDeliveries: 10, leaseMs: 1000 }),
+      messages: 3000,
+      workers: 2,
+      concurrency: 8,
+      processMs: 20,
+      inject: async ({ task, ledger, processed }) => {
+        const faults: InjectedFault[] = [];
+        await processed(100);
+        for (let kill = 0; kill < kills; kill++) {
+          await sleep(random(200, 900));
+          expect(await ledger.processedCount(), 'work left to interrupt').to.be.below(3000);
+          const workers = task().currentWorkers();
+          const victim = workers[Math.floor(Math.random() * workers.length)];
+          if (victim === undefined) throw new Error('no worker to kill');
+          faults.push({ at: Date.now(), pid: victim.pid });
+          process.kill(victim.pid, 'SIGKILL');
+          await task().waitForStarts(task().workers().length + 1);
+        }
+        return faults;
+      },
+    });
+    recordAndCheck('worker SIGKILL at random moments', broker, run, {
+      runs: kills,
+      cause: 'a killed worker',
+      notes: `${kills} SIGKILLs, 2 workers × 8 in flight; recovery: kill → first settlement of a message the killed worker held (worst of ${kills})`,
+    });
+  });
+
+  it('SIGTERM during load: the pool drains, exits 143, and a second run finishes without a duplicate', async () => {
+    let drainMs = 0;
+    let firstExit: number | null = null;
+    const run = await runFault({
+      target: await shared(),
+      messages: 1500,
+      workers: 2,
+      concurrency: 8,
+      processMs: 20,
+      inject: async ({ task, processed, restartTask }) => {
+        await processed(300);
+        const stopping = Date.now();
+        const exit = await task().stop();
+        drainMs = Date.now() - stopping;
+        firstExit = exit.code;
+        await restartTask();
+        return [];
+      },
+    });
+    expect(firstExit, 'exit code of the stopped pool').to.equal(143);
+    recordAndCheck('SIGTERM during load', broker, run, {
+      runs: 1,
+      cause: 'the stop',
+      zeroDuplicates: true,
+      notes: `exit 143 after draining in ${drainMs} ms; a second run processed the rest`,
+    });
+  });
+
+  it('connection killed by the server (twice during load): the connector reconnects, nothing lost', async () => {
+    const cuts: number[] = [];
+    const run = await runFault({
+      target: await shared(),
+      messages: 2000,
+      concurrency: 8,
+      processMs: 10,
+      inject: async ({ target: driven, processed }) => {
+        const faults: InjectedFault[] = [];
+        for (const share of [0.2, 0.6]) {
+          await processed(2000 * share);
+          faults.push({ at: Date.now() });
+          cuts.push(await driven.cutConnections());
+        }
+        return faults;
+      },
+    });
+    expect(
+      cuts.every((count) => count > 0),
+      `connections cut: ${cuts.join(', ')}`,
+    ).to.equal(true);
+    recordAndCheck('connection killed by the server', broker, run, {
+      runs: cuts.length,
+      cause: 'the lost connection',
+      notes: `${cuts.join(' and ')} connections cut; recovery: cut → first settlement of a message in flight at the cut (worst of ${cuts.length})`,
+    });
+  });
+
+  it('broker restarted (a private instance, during load): nothing lost @slow', async () => {
+    privateBroker = await setup.privateBroker();
+    const restarted = privateBroker;
+    target = await setup.privateTarget(restarted);
+    let outageMs = 0;
+    const run = await runFault({
+      target,
+      messages: 1500,
+      concurrency: 8,
+      processMs: 10,
+      within: 90_000,
+      inject: async ({ processed }) => {
+        await processed(400);
+        const at = Date.now();
+        await restarted.restart();
+        outageMs = Date.now() - at;
+        return [{ at }];
+      },
+    });
+    recordAndCheck('broker restarted', broker, run, {
+      runs: 1,
+      cause: 'the restart',
+      notes: `broker down and back in ${outageMs} ms; recovery: restart began → first settlement of a message in flight then`,
+    });
+  });
+
+  it('poison messages: ones that always fail and one that kills its worker are dead-lettered, only they', async () => {
+    const failIds = [3, 57, 111].map((n) => `${MESSAGE_PREFIX}-${n}`);
+    const crashIds = [`${MESSAGE_PREFIX}-80`];
+    const maxDeliveries = 3;
+    const run = await runFault({
+      target: await shared({ maxDeliveries, leaseMs: 1000 }),
+      messages: 300,
+      failIds,
+      crashIds,
+      workers: 2,
+      concurrency: 1,
+      processMs: 5,
+      inject: () => Promise.resolve([]),
+    });
+    const crashes = run.faults.length;
+    recordAndCheck('poison messages', broker, run, {
+      runs: failIds.length + crashIds.length,
+      cause: 'a crash of the poison handler',
+      notes: `${failIds.length} throwing (dead-lettered by the connector) + ${crashIds.length} worker-killing (dead-lettered by the delivery limit after ${crashes} crashes, maxDeliveries ${maxDeliveries})`,
+    });
+    expect(crashes, 'crashes of the worker-killing message').to.be.at.most(maxDeliveries);
+  });
+
+  it('undecodable bodies: each one is dead-lettered, the good messages all processed', async () => {
+    const raw: RawMessage[] = UNDECODABLE_BODIES.map((body, index) => ({
+      id: `bad-${index}`,
+      body,
+    }));
+    const run = await runFault({
+      target: await shared(),
+      messages: 200,
+      raw,
+      inject: () => Promise.resolve([]),
+    });
+    recordAndCheck('undecodable bodies', broker, run, {
+      runs: raw.length,
+      cause: 'nothing',
+      zeroDuplicates: true,
+      notes: `${raw.length} bad bodies (truncated JSON, invalid UTF-8, empty, plain text, binary): dead-lettered without processing`,
+    });
+    expect([...run.snapshot.processed.keys()].filter((id) => id.startsWith('bad-'))).to.deep.equal(
+      [],
+    );
+  });
+}

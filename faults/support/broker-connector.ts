@@ -1,0 +1,79 @@
+import type { Connector, DispatchReport, Transaction } from '../../lib/index.js';
+import { NatsConnector } from '../../lib/connectors/nats/index.js';
+import { PostgresConnector } from '../../lib/connectors/postgres/index.js';
+import { RabbitmqConnector } from '../../lib/connectors/rabbitmq/index.js';
+import { RedisConnector } from '../../lib/connectors/redis/index.js';
+import type { BrokerEndpoint } from './broker-endpoint.js';
+
+/** A broker connector that consumes, dispatches (confirmed) and closes. */
+export interface BrokerConnector extends Connector<unknown> {
+  dispatch(transactions: readonly Transaction[]): Promise<DispatchReport>;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the connector `endpoint` describes, its topology declared (queue, stream, consumer or
+ * tables), so messages published right after are routed. `workerId` names the Redis consumer
+ * (`w<id>`): a restarted worker takes back its own pending entries at once.
+ */
+export async function openBrokerConnector(
+  endpoint: BrokerEndpoint,
+  workerId: number,
+): Promise<BrokerConnector> {
+  const { url, destination, clientName, maxDeliveries, leaseMs } = endpoint;
+  switch (endpoint.broker) {
+    case 'rabbitmq': {
+      const connector = new RabbitmqConnector({
+        connection: {
+          url,
+          connectionName: clientName,
+          reconnect: { backoff: 50, backoffCap: 500 },
+        },
+        queue: destination,
+        maxDeliveries,
+        fetchWait: 200,
+      });
+      await connector.declare();
+      return connector;
+    }
+    case 'postgres': {
+      const connector = new PostgresConnector({
+        connection: {
+          url,
+          applicationName: clientName,
+          poolSize: 4,
+          reconnect: { backoff: 50, backoffCap: 500 },
+        },
+        table: destination,
+        payloadType: 'bytea',
+        maxDeliveries,
+        lease: leaseMs,
+        fetchWait: 200,
+      });
+      await connector.migrate();
+      return connector;
+    }
+    case 'redis':
+      return new RedisConnector({
+        connection: { url, name: clientName, reconnect: { backoff: 50, backoffCap: 500 } },
+        stream: destination,
+        consumer: `w${workerId}`,
+        maxDeliveries,
+        claimIdle: leaseMs,
+        fetchWait: 200,
+      });
+    case 'nats': {
+      const connector = new NatsConnector({
+        url,
+        name: clientName,
+        stream: destination,
+        maxDeliveries,
+        ackWait: leaseMs,
+        fetchWait: 200,
+        reconnect: { backoff: 50, backoffCap: 500 },
+      });
+      await connector.declare();
+      return connector;
+    }
+  }
+}

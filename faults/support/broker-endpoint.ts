@@ -1,0 +1,28 @@
+/** The four broker connectors the fault suite drives. */
+export type BrokerKind = 'rabbitmq' | 'postgres' | 'redis' | 'nats';
+
+/**
+ * Where and how a fault-suite worker consumes: plain JSON, so a spec can hand it to a child
+ * process. One shape for every broker; each connector maps it onto its own settings.
+ */
+export interface BrokerEndpoint {
+  readonly broker: BrokerKind;
+  /** The broker's URL (a private instance's, for the restart faults). */
+  readonly url: string;
+  /** The queue (RabbitMQ), stream (Redis, JetStream) or table (PostgreSQL) consumed. */
+  readonly destination: string;
+  /**
+   * The name the broker shows for the worker's connections (RabbitMQ connection name, Redis
+   * client-name prefix, PostgreSQL `application_name`, NATS client name): what a spec selects
+   * when it kills its own connections and no one else's.
+   */
+  readonly clientName: string;
+  /** Deliveries after which a message is dead-lettered instead of delivered again. */
+  readonly maxDeliveries: number;
+  /**
+   * How long a dead worker's messages stay invisible to the others, in ms: Redis `claimIdle`,
+   * PostgreSQL `lease`, JetStream `ackWait`. RabbitMQ takes them back when the connection
+   * dies, so it has no such setting.
+   */
+  readonly leaseMs: number;
+}

@@ -1,0 +1,10 @@
+/** A broker instance a spec starts for itself (free port, temporary data), to restart it at will. */
+export interface PrivateBroker {
+  /** Where clients connect (stable across restarts). */
+  readonly url: string;
+  readonly port: number;
+  /** Stops the broker (gracefully, data kept) and starts it again; resolves once it accepts connections. */
+  restart(): Promise<void>;
+  /** Stops it for good and removes its data. Safe to call more than once. */
+  dispose(): Promise<void>;
+}
