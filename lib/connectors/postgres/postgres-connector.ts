@@ -327,16 +327,42 @@ export class PostgresConnector<P = unknown> implements Connector<P> {
     }
   }
 
-  /** Claims rows; when every row it picked was poison (moved to the dead table), looks again. */
+  /**
+   * Claims rows and buries the poison ones among them (delivered `maxDeliveries` times
+   * already); when every row it picked was poison, looks again.
+   */
   private async claim(size: number, signal: AbortSignal): Promise<QueueRow[]> {
+    const { maxDeliveries } = this.config;
     for (;;) {
-      const result = await this.service.retrying(
+      const { rows } = await this.service.retrying(
         () => this.service.query<QueueRow>(this.statements.claim(size, this.owner)),
         { signal },
       );
-      const claimed = result.rows.filter((row) => row.deliveries >= 0);
-      if (claimed.length > 0 || claimed.length === result.rows.length) return claimed;
+      if (!rows.some((row) => row.deliveries > maxDeliveries)) return rows;
+      const healthy = rows.filter((row) => row.deliveries <= maxDeliveries);
+      try {
+        await this.bury(
+          rows.filter((row) => row.deliveries > maxDeliveries),
+          signal,
+        );
+      } catch (error) {
+        await this.handBack(leasesOf(healthy, Date.now() + this.config.lease), 'unclaim');
+        throw error;
+      }
+      if (healthy.length > 0) return healthy;
     }
+  }
+
+  /**
+   * Moves just-claimed poison rows to the dead table. A row it could not move stays leased
+   * to this connector until the lease ends; then the next claim finds it poison again.
+   */
+  private async bury(rows: readonly QueueRow[], signal: AbortSignal): Promise<void> {
+    const query = this.statements.bury(leaseKeys(rows), this.owner);
+    await this.service.retrying(() => this.service.query(query), {
+      signal,
+      deadline: Date.now() + this.config.lease,
+    });
   }
 
   /**
@@ -357,12 +383,7 @@ export class PostgresConnector<P = unknown> implements Connector<P> {
       subscriber.next(transaction);
     }
     subscriber.complete();
-    if (index < rows.length) {
-      const rest = rows
-        .slice(index)
-        .map((row) => ({ id: row.id, deliveries: row.deliveries, until, lost: null }));
-      await this.handBack(rest, 'unclaim');
-    }
+    if (index < rows.length) await this.handBack(leasesOf(rows.slice(index), until), 'unclaim');
   }
 
   /** Releases leases (or undoes claims never handed out) in one statement; never rejects. */
@@ -425,6 +446,11 @@ export class PostgresConnector<P = unknown> implements Connector<P> {
       { cause: error },
     );
   }
+}
+
+/** Fresh leases of just-claimed rows, ending at `until`. */
+function leasesOf(rows: readonly QueueRow[], until: number): QueueLease[] {
+  return rows.map((row) => ({ id: row.id, deliveries: row.deliveries, until, lost: null }));
 }
 
 /** The string-valued `metadata.headers` of a transaction, to send along. */

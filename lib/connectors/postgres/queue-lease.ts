@@ -11,8 +11,8 @@ export interface QueueLease {
   lost: string | null;
 }
 
-/** The ids and delivery counts of `leases`, as settle statements take them. */
-export function leaseKeys(leases: readonly QueueLease[]): LeaseKeys {
+/** The ids and delivery counts of `leases` (or of just-claimed rows), as statements take them. */
+export function leaseKeys(leases: readonly Pick<QueueLease, 'id' | 'deliveries'>[]): LeaseKeys {
   const ids: string[] = [];
   const counts = new Set<number>();
   for (const lease of leases) {

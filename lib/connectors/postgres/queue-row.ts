@@ -9,6 +9,7 @@ export interface QueueRow {
   readonly id: string;
   /** `payload::text` for a `jsonb` column, the bytes for `bytea`. */
   readonly payload: string | Buffer;
+  /** The `headers` object; `null` when it is empty. */
   readonly headers: unknown;
   /** How many times the row was handed out, this time included. */
   readonly deliveries: number;
@@ -35,12 +36,20 @@ const noHeaders: Readonly<Record<string, unknown>> = Object.freeze({});
 
 /** The row's headers, frozen; the shared empty object when there are none. */
 function headersOf(row: QueueRow): Readonly<Record<string, unknown>> {
-  const headers = row.headers;
-  if (!isPlainObject(headers)) return noHeaders;
-  for (const key in headers) {
-    if (Object.hasOwn(headers, key)) return Object.freeze(headers);
+  return isPlainObject(row.headers) ? Object.freeze(row.headers) : noHeaders;
+}
+
+/** The last `enqueued_at` turned into ISO 8601, and that text: the rows of a dispatch share it. */
+let lastEnqueuedAt = Number.NaN;
+let lastEnqueuedIso = '';
+
+/** `enqueued_at` as ISO 8601. */
+function isoTime(epochMs: number): string {
+  if (epochMs !== lastEnqueuedAt) {
+    lastEnqueuedIso = new Date(epochMs).toISOString();
+    lastEnqueuedAt = epochMs;
   }
-  return noHeaders;
+  return lastEnqueuedIso;
 }
 
 /**
@@ -55,7 +64,7 @@ export function rowTransaction<P>(
   table: string,
 ): Transaction<P> {
   const headers = headersOf(row);
-  const enqueuedAt = new Date(row.enqueued_at).toISOString();
+  const enqueuedAt = isoTime(row.enqueued_at);
   const deliveryCount = row.deliveries;
   const redelivered = deliveryCount > 1;
   const metadata: QueueMetadata = Object.freeze(

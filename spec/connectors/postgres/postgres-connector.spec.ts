@@ -122,6 +122,27 @@ describe('PostgresConnector (real PostgreSQL)', function () {
       await Promise.all(fetched.map((tx) => connector.settle(tx, { type: 'ack' })));
     });
 
+    it("gives each transaction its own row's created_at as enqueuedAt, and empty headers as {}", async () => {
+      const connector = await queue();
+      await connector.dispatch(['first-1', 'first-2'].map((id) => createTransaction(id, { id })));
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      await connector.dispatch([createTransaction('later', { id: 'later' })]);
+      const created = await adminQuery<{ id: string; at: string }>(
+        `SELECT id, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS at
+         FROM public."${connector.config.table}"`,
+      );
+      const fetched = await lastValueFrom(connector.fetch({ size: 3, extra: {} }).pipe(toArray()));
+      expect(
+        Object.fromEntries(fetched.map((tx) => [tx.id, tx.metadata['enqueuedAt']])),
+      ).to.deep.equal(Object.fromEntries(created.map((row) => [row.id, row.at])));
+      expect(new Set(created.map((row) => row.at)).size).to.equal(2);
+      for (const tx of fetched) {
+        expect(tx.metadata['headers']).to.deep.equal({});
+        expect(tx.metadata).not.to.have.property('traceparent');
+        await connector.settle(tx, { type: 'ack' });
+      }
+    });
+
     it('gives rows inserted by plain SQL without an id a UUID', async () => {
       const connector = await queue();
       await adminQuery(
@@ -321,6 +342,28 @@ describe('PostgresConnector (real PostgreSQL)', function () {
       expect(fetched.map((tx) => tx.id)).to.deep.equal(['ok']);
       await connector.settle(fetched[0] as Transaction, { type: 'ack' });
       expect((await deadRows(connector.config.table)).map((row) => row.id)).to.deep.equal(['p1']);
+    });
+
+    it('buries poison rows that fill a whole claim and hands out the healthy row behind them', async () => {
+      const connector = await queue({ maxDeliveries: 1 });
+      await connector.dispatch([
+        createTransaction(1, { id: 'p1' }),
+        createTransaction(2, { id: 'p2' }),
+      ]);
+      await connector.dispatch([createTransaction(3, { id: 'ok' })]);
+      await adminQuery(
+        `UPDATE public."${connector.config.table}" SET deliveries = 1 WHERE id IN ('p1', 'p2')`,
+      );
+      const fetched = await lastValueFrom(connector.fetch({ size: 2, extra: {} }).pipe(toArray()));
+      expect(fetched.map((tx) => tx.id)).to.deep.equal(['ok']);
+      expect(fetched[0]?.metadata).to.include({ deliveryCount: 1 });
+      const dead = await deadRows(connector.config.table);
+      expect(dead.map((row) => [row.id, row.reason, row.deliveries]).sort()).to.deep.equal([
+        ['p1', 'maxDeliveries', 1],
+        ['p2', 'maxDeliveries', 1],
+      ]);
+      expect(await queuedIds(connector.config.table)).to.deep.equal(['ok']);
+      await connector.settle(fetched[0] as Transaction, { type: 'ack' });
     });
   });
 
