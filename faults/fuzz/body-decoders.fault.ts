@@ -4,6 +4,8 @@ import fc from 'fast-check';
 import { decodeFailureOf, jsonCodec, PayloadDecodeError } from '../../lib/index.js';
 import { DeliveredTransaction } from '../../lib/connectors/rabbitmq/delivered-transaction.js';
 import type { QueueSubscription } from '../../lib/connectors/rabbitmq/queue-subscription.js';
+import { PayloadColumn } from '../../lib/connectors/postgres/payload-column.js';
+import { rowTransaction } from '../../lib/connectors/postgres/queue-row.js';
 import { entryTransaction } from '../../lib/connectors/redis/entry-format.js';
 import { readGroupEntries, UnexpectedReplyError } from '../../lib/connectors/redis/stream-entry.js';
 import { FuzzTally } from './support/fuzz-tally.js';
@@ -58,11 +60,11 @@ function amqpMessage(
 }
 
 describe('fault: fuzzed body decoders (fast-check, random bytes)', function () {
-  const tally = new FuzzTally('body decoders (jsonCodec, RabbitMQ, Redis)');
+  const tally = new FuzzTally('body decoders (jsonCodec, RabbitMQ, Redis, PostgreSQL)');
 
   after(() =>
     tally.record(
-      'random bytes, text and cut JSON through jsonCodec.decode, DeliveredTransaction.from (RabbitMQ, random headers and message ids), readGroupEntries and entryTransaction (Redis, random replies)',
+      'random bytes, text and cut JSON through jsonCodec.decode, DeliveredTransaction.from (RabbitMQ, random headers and message ids), readGroupEntries and entryTransaction (Redis, random replies), rowTransaction (PostgreSQL bytea column, random headers)',
     ),
   );
 
@@ -191,6 +193,43 @@ describe('fault: fuzzed body decoders (fast-check, random bytes)', function () {
           expect(tx.id).to.be.a('string').and.not.equal('');
         }
       }),
+      { numRuns: 4000 },
+    );
+  });
+
+  it('PostgreSQL rowTransaction (bytea column) never throws: a decoded payload, or the raw bytes marked undecodable with a PayloadDecodeError', () => {
+    const column = new PayloadColumn('bytea', jsonCodec);
+    const headers = fc.oneof(
+      fc.constant(null),
+      fc.dictionary(fc.string({ maxLength: 12 }), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 5 }),
+      fc.jsonValue({ maxDepth: 2 }),
+    );
+    fc.assert(
+      fc.property(
+        body,
+        headers,
+        fc.integer({ min: 1, max: 50 }),
+        (bytes, rowHeaders, deliveries) => {
+          const payload = Buffer.from(bytes);
+          const tx = tally.time(() =>
+            rowTransaction(
+              { id: 'row-1', payload, headers: rowHeaders, deliveries, enqueued_at: Date.now() },
+              column,
+              'fuzzed',
+            ),
+          );
+          const failure = decodeFailureOf(tx);
+          if (expectedDecode(bytes).ok) {
+            tally.accepted++;
+            expect(failure).to.equal(undefined);
+          } else {
+            tally.rejected++;
+            expect(failure).to.be.instanceOf(PayloadDecodeError);
+            expect(tx.payload).to.equal(payload);
+          }
+          expect(() => JSON.stringify(tx.metadata)).to.not.throw();
+        },
+      ),
       { numRuns: 4000 },
     );
   });
