@@ -5,7 +5,11 @@ import type { RabbitmqConnectorConfigInput } from '../../lib/connectors/rabbitmq
 export const SOAK_RABBITMQ_URL = 'amqp://guest:guest@127.0.0.1:5672/';
 export const SOAK_POSTGRES_URL = 'postgres://postgres@127.0.0.1:5432/test';
 
-/** Transactions pushed through the pipeline: `ERGON_SOAK_MESSAGES`, 2 000 000 by default. */
+/**
+ * Transactions pushed through the pipeline: `ERGON_SOAK_MESSAGES`, 2 000 000 by default. Runs
+ * much shorter than three minutes fail the RSS check: V8's heap is still growing to its working
+ * size (see {@link soakWarmupSeconds}).
+ */
 export function soakMessageCount(): number {
   const text = process.env['ERGON_SOAK_MESSAGES'] ?? '2000000';
   const count = Number(text);

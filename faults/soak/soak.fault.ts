@@ -218,6 +218,10 @@ describe('Soak @slow', function () {
     expect(exitCode, 'a SIGTERM stop exits 143').to.equal(143);
     expect(ledger.strangers, 'rows that are not soak ids').to.equal(0);
     expect(lost, 'ids missing from PostgreSQL').to.equal(0);
+    // Nothing here makes the broker redeliver (failures are retried inside the worker), so a
+    // duplicate would be a bug, not at-least-once at work.
+    expect(tally?.redelivered, 'redelivered transactions').to.equal(0);
+    expect(duplicates, 'transactions processed twice').to.equal(0);
     expect(tally?.failed, 'transactions failed for good').to.equal(0);
     expect(deadLettered, 'dead-lettered messages').to.equal(0);
     expect(leftInQueue, 'messages left in the queue').to.equal(0);
