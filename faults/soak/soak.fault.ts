@@ -192,14 +192,20 @@ describe('Soak @slow', function () {
       first === undefined || last === undefined || last.seconds === first.seconds
         ? throughput
         : (last.settled - first.settled) / (last.seconds - first.seconds);
+    const bytesPerTransaction = (rss.risePerMinute * 1024 * 1024) / (steadyThroughput * 60);
     const verdict = [
-      `Pipeline: ${Math.round(throughput)} transactions/s end to end; ${tally?.injectedFailures ?? 0} injected failures, ` +
-        `${tally?.failed ?? 0} failed for good, ${deadLettered} dead-lettered, ${tally?.redelivered ?? 0} redelivered, ` +
-        `${leftInQueue} left in the queue; worker exit code ${String(exitCode)}.`,
-      `Dead-letter policy: a transaction whose 5 attempts all fail has no onException, so it is dead-lettered; none is expected (10⁻¹⁰ per transaction).`,
-      `Flat means a least-squares trend and a max − min within the bounds, over the samples after ${warmupSeconds} s of warm-up:`,
+      `Pipeline: ${Math.round(throughput)} transactions/s end to end (${Math.round(steadyThroughput)}/s after warm-up); ` +
+        `${tally?.injectedFailures ?? 0} injected failures, ${tally?.failed ?? 0} failed for good, ` +
+        `${deadLettered} dead-lettered, ${tally?.redelivered ?? 0} redelivered, ${leftInQueue} left in the queue; ` +
+        `worker exit code ${String(exitCode)} (SIGTERM).`,
+      '',
+      'A transaction whose 5 attempts all fail is dead-lettered (the task has no onException); at 1 % ' +
+        'failures per attempt none is expected (10⁻¹⁰ per transaction).',
+      '',
+      `Flat means a least-squares trend and a max − min within bounds, over the samples after ${warmupSeconds} s ` +
+        `of warm-up (the RSS trend amounts to ${bytesPerTransaction.toFixed(1)} bytes per transaction):`,
+      '',
       ...flatness.map((judged) => `- ${describeFlatness(judged)}`),
-      `RSS trend per transaction: ${((rss.risePerMinute * 1024 * 1024) / (steadyThroughput * 60)).toFixed(1)} bytes.`,
     ].join('\n');
     writeSoakPlot(samples, warmupSeconds, messages);
     recordSoakResult({
