@@ -85,6 +85,17 @@ describe('fault: handler hangs (memory connector)', function () {
       const started = Date.now();
       const run = await runHangs(handled);
       const elapsed = Date.now() - started;
+      recordFaultResult({
+        fault: 'handler hangs',
+        connector: handled ? 'memory (onException handles)' : 'memory (no onException)',
+        runs: hanging.length,
+        messages: MESSAGES,
+        lost: run.ledger.lost().length,
+        duplicates: run.ledger.duplicates(),
+        duplicatesExplained: 'none',
+        recoveryMs: run.recoveryMs,
+        notes: `${hanging.length} hung attempts (${hangingObservables} Observables unsubscribed, all ${run.aborted} signals aborted) timed out after ${TIMEOUT_MS} ms and were settled with ${settledAs}; peak concurrency afterwards ${run.fastPeak}/${CONCURRENCY}; ${elapsed} ms in all`,
+      });
 
       const timeouts = run.outcomes.filter((o) => o.status === 'timeout');
       expect(timeouts.map((o) => o.transaction.payload).sort((a, b) => a - b)).to.deep.equal(
@@ -114,17 +125,6 @@ describe('fault: handler hangs (memory connector)', function () {
         hanging.map(String),
       );
       expect(run.ledger.duplicates()).to.equal(0);
-      recordFaultResult({
-        fault: 'handler hangs',
-        connector: handled ? 'memory (onException handles)' : 'memory (no onException)',
-        runs: hanging.length,
-        messages: MESSAGES,
-        lost: run.ledger.lost().length,
-        duplicates: run.ledger.duplicates(),
-        duplicatesExplained: 'none',
-        recoveryMs: run.recoveryMs,
-        notes: `${hanging.length} hung attempts (${hangingObservables} Observables unsubscribed, all ${run.aborted} signals aborted) timed out after ${TIMEOUT_MS} ms and were settled with ${settledAs}; peak concurrency afterwards ${run.fastPeak}/${CONCURRENCY}; ${elapsed} ms in all`,
-      });
     });
   }
 });

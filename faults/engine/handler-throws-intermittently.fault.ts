@@ -69,20 +69,7 @@ describe('fault: handler throws intermittently (memory connector)', function () 
     );
     const elapsed = Date.now() - started;
 
-    expect(outcomes).to.have.length(MESSAGES);
-    expect(outcomes.filter((o) => o.status === 'success')).to.have.length(MESSAGES);
-    expect(connector.counts).to.deep.equal({ ack: MESSAGES, deadLetter: 0, release: 0 });
     const syncThrows = [...failures.values()].flat().filter((k) => k === 'sync-throw').length;
-    expect(syncThrows, 'synchronous throws happened and were retried').to.be.greaterThan(100);
-    expect(failedAttempts / (MESSAGES + failedAttempts)).to.be.closeTo(FAILURE_RATE, 0.03);
-    for (let n = 0; n < MESSAGES; n++) {
-      const failed = failures.get(n)?.length ?? 0;
-      const attempts = Array.from({ length: failed + 1 }, (_, i) => i + 1);
-      expect(attemptsSeen.get(n), `attempts of ${n}`).to.deep.equal(attempts);
-    }
-    expect(ledger.lost(), 'lost').to.deep.equal([]);
-    expect(ledger.settledTwice(), 'settled twice').to.deep.equal([]);
-    expect(ledger.endedAs('ack')).to.have.length(MESSAGES);
     recordFaultResult({
       fault: 'handler throws intermittently',
       connector: 'memory',
@@ -94,5 +81,19 @@ describe('fault: handler throws intermittently (memory connector)', function () 
       recoveryMs: (recoveredAt ?? Number.NaN) - (firstFailureAt ?? Number.NaN),
       notes: `${failedAttempts} failed attempts (${syncThrows} synchronous throws in the handler body, the rest rejections) of ${MESSAGES + failedAttempts}; every id acked after at most ${Math.max(...[...failures.values()].map((f) => f.length)) + 1} attempts; ${elapsed} ms; seed ${SEED}`,
     });
+
+    expect(outcomes).to.have.length(MESSAGES);
+    expect(outcomes.filter((o) => o.status === 'success')).to.have.length(MESSAGES);
+    expect(connector.counts).to.deep.equal({ ack: MESSAGES, deadLetter: 0, release: 0 });
+    expect(syncThrows, 'synchronous throws happened and were retried').to.be.greaterThan(100);
+    expect(failedAttempts / (MESSAGES + failedAttempts)).to.be.closeTo(FAILURE_RATE, 0.03);
+    for (let n = 0; n < MESSAGES; n++) {
+      const failed = failures.get(n)?.length ?? 0;
+      const attempts = Array.from({ length: failed + 1 }, (_, i) => i + 1);
+      expect(attemptsSeen.get(n), `attempts of ${n}`).to.deep.equal(attempts);
+    }
+    expect(ledger.lost(), 'lost').to.deep.equal([]);
+    expect(ledger.settledTwice(), 'settled twice').to.deep.equal([]);
+    expect(ledger.endedAs('ack')).to.have.length(MESSAGES);
   });
 });

@@ -79,6 +79,19 @@ describe('fault: slow exception handler during shutdown (runTask in a child proc
       const deadLettered = await audit.deadLettered();
       const leftovers = await audit.leftovers(MESSAGES - acked.length);
 
+      const lost = MESSAGES - new Set([...acked, ...deadLettered, ...leftovers]).size;
+      recordFaultResult({
+        fault: 'slow exception handler during shutdown',
+        connector: `rabbitmq (runTask, ${inFlightEndAs === 'exception' ? 'handlers within grace' : 'handlers past grace'})`,
+        runs: 1,
+        messages: MESSAGES,
+        lost,
+        duplicates: journal.duplicates,
+        duplicatesExplained: 'none',
+        recoveryMs: at - terminatedAt,
+        notes: `onException takes ${exceptionMs} ms, grace ${graceMs} ms; ${inException.length} handlers running at SIGTERM ended ${inFlightEndAs === 'exception' ? 'acked' : 'released'}; ${leftovers.length} back in the queue; exit ${String(code)}; recovery = SIGTERM to exit`,
+      });
+
       expect(code).to.equal(143);
       expect(at - terminatedAt, 'exit within the grace').to.be.below(graceMs + 3000);
       expect(inException.length).to.be.within(CONCURRENCY, 2 * CONCURRENCY);
@@ -93,19 +106,7 @@ describe('fault: slow exception handler during shutdown (runTask in a child proc
       expect(leftovers, 'everything not acked is back in the queue').to.have.length(
         MESSAGES - acked.length,
       );
-      const lost = MESSAGES - new Set([...acked, ...leftovers]).size;
       expect(lost, 'lost').to.equal(0);
-      recordFaultResult({
-        fault: 'slow exception handler during shutdown',
-        connector: `rabbitmq (runTask, ${inFlightEndAs === 'exception' ? 'handlers within grace' : 'handlers past grace'})`,
-        runs: 1,
-        messages: MESSAGES,
-        lost,
-        duplicates: journal.duplicates,
-        duplicatesExplained: 'none',
-        recoveryMs: at - terminatedAt,
-        notes: `onException takes ${exceptionMs} ms, grace ${graceMs} ms; ${inException.length} handlers running at SIGTERM ended ${inFlightEndAs === 'exception' ? 'acked' : 'released'}; ${leftovers.length} back in the queue; exit ${String(code)}; recovery = SIGTERM to exit`,
-      });
     });
   }
 });

@@ -36,6 +36,20 @@ describe('fault: synchronous throw in the handler body (memory connector)', func
           process: { retry: { maxAttempts } },
         }).pipe(toArray()),
       );
+      recordFaultResult({
+        fault: 'leaked rejection / synchronous throw',
+        connector: `memory (synchronous throw, maxAttempts ${maxAttempts})`,
+        runs: MESSAGES,
+        messages: MESSAGES,
+        lost: ledger.lost().length,
+        duplicates: ledger.duplicates(),
+        duplicatesExplained: 'none',
+        recoveryMs: null,
+        notes: recovers
+          ? 'every first attempt threw in the handler body; each was retried and acked'
+          : 'every attempt threw in the handler body; each transaction failed (stage process) and was dead-lettered once',
+      });
+
       expect(outcomes).to.have.length(MESSAGES);
       if (recovers) {
         expect(connector.counts).to.deep.equal({ ack: MESSAGES, deadLetter: 0, release: 0 });
@@ -50,19 +64,6 @@ describe('fault: synchronous throw in the handler body (memory connector)', func
       }
       expect(ledger.lost()).to.deep.equal([]);
       expect(ledger.settledTwice()).to.deep.equal([]);
-      recordFaultResult({
-        fault: 'leaked rejection / synchronous throw',
-        connector: `memory (synchronous throw, maxAttempts ${maxAttempts})`,
-        runs: MESSAGES,
-        messages: MESSAGES,
-        lost: ledger.lost().length,
-        duplicates: ledger.duplicates(),
-        duplicatesExplained: 'none',
-        recoveryMs: null,
-        notes: recovers
-          ? 'every first attempt threw in the handler body; each was retried and acked'
-          : 'every attempt threw in the handler body; each transaction failed (stage process) and was dead-lettered once',
-      });
     });
   }
 });

@@ -60,7 +60,7 @@ function amqpMessage(
 }
 
 describe('fault: fuzzed body decoders (fast-check, random bytes)', function () {
-  const tally = new FuzzTally('body decoders (jsonCodec, RabbitMQ, Redis, PostgreSQL)');
+  const tally = new FuzzTally('body decoders (pure decode functions)');
 
   after(() =>
     tally.record(

@@ -145,13 +145,6 @@ describe('fault: random-byte bodies through each broker', function () {
         );
         const elapsed = Date.now() - started;
         const ids = outcomes.map((o) => o.transaction.id);
-        expect(new Set(ids).size, 'one outcome per body').to.equal(BODIES);
-        expect(ids).to.have.length(BODIES);
-        expect(decodeErrors.sort()).to.deep.equal([...undecodable].sort());
-        expect(processed).to.have.length(BODIES - undecodable.length);
-        const statuses = new Set(outcomes.map((o) => o.status));
-        expect([...statuses].every((s) => s === 'success' || s === 'exception')).to.equal(true);
-        expect(await broker.leftover(), 'left unsettled').to.equal(0);
         recordFaultResult({
           fault: 'fuzzed decoders',
           connector: `${broker.service} (random-byte bodies)`,
@@ -163,6 +156,14 @@ describe('fault: random-byte bodies through each broker', function () {
           recoveryMs: null,
           notes: `${undecodable.length} undecodable bodies each reached onException (stage decode, PayloadDecodeError) and were acked; ${BODIES - undecodable.length} decodable ones processed; ${elapsed} ms`,
         });
+
+        expect(new Set(ids).size, 'one outcome per body').to.equal(BODIES);
+        expect(ids).to.have.length(BODIES);
+        expect(decodeErrors.sort()).to.deep.equal([...undecodable].sort());
+        expect(processed).to.have.length(BODIES - undecodable.length);
+        const statuses = new Set(outcomes.map((o) => o.status));
+        expect([...statuses].every((s) => s === 'success' || s === 'exception')).to.equal(true);
+        expect(await broker.leftover(), 'left unsettled').to.equal(0);
       });
     });
   }
