@@ -127,4 +127,38 @@ describe('fault: handler hangs (memory connector)', function () {
       expect(run.ledger.duplicates()).to.equal(0);
     });
   }
+
+  it('a hung handler that wakes up after its timeout (ignoring its signal) changes nothing: one outcome, one settlement', async () => {
+    const ledger = new SettlementLedger(Array.from({ length: 64 }, (_, n) => String(n)));
+    const connector = new RecordingMemoryConnector(64, ledger);
+    let lateResults = 0;
+    const task = consumerTask({
+      process: (tx: Transaction<number>) =>
+        new Promise<number>((resolve, reject) =>
+          setTimeout(
+            () => {
+              lateResults++;
+              if (tx.payload % 2 === 0) resolve(tx.payload);
+              else reject(new Error(`late failure of ${tx.payload}`));
+            },
+            tx.payload % 4 < 2 ? 3 * TIMEOUT_MS : TIMEOUT_MS / 10,
+          ),
+        ),
+    });
+    const outcomes = await lastValueFrom(
+      consume(connector, task, {
+        loop: { mode: 'continuous', concurrency: { value: CONCURRENCY } },
+        process: { retry: { maxAttempts: 1, timeout: TIMEOUT_MS } },
+      }).pipe(toArray()),
+    );
+    // let every late result land before looking
+    await new Promise((resolve) => setTimeout(resolve, 4 * TIMEOUT_MS));
+    expect(lateResults).to.equal(64);
+    expect(outcomes).to.have.length(64);
+    const late = outcomes.filter((o) => o.transaction.payload % 4 < 2);
+    expect(late.every((o) => o.status === 'timeout')).to.equal(true);
+    expect(ledger.lost()).to.deep.equal([]);
+    expect(ledger.settledTwice()).to.deep.equal([]);
+    expect(connector.counts.ack + connector.counts.deadLetter).to.equal(64);
+  });
 });
