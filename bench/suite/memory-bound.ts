@@ -84,6 +84,7 @@ export const memoryBound: Scenario = {
           table: {
             headers: [
               'contender',
+              'V8 flags',
               'peak RSS MiB, 200k',
               'peak RSS MiB, 2M',
               '2M ÷ 200k',

@@ -20,6 +20,14 @@ const contenderLabels = [
   'p-queue + retry loop',
 ];
 
+/**
+ * What one failed attempt adds, in µs of wall time: the extra time per transaction between the
+ * two runs, times the transactions per failure.
+ */
+function costPerFailure(cleanRate: number, flakyRate: number): number {
+  return (1 / flakyRate - 1 / cleanRate) * workloads.flaky.every * 1e6;
+}
+
 function contenders(count: number): Record<string, ContenderRef> {
   const refs: Record<string, ContenderRef> = {};
   for (const [name, workload] of Object.entries(workloads)) {
@@ -47,7 +55,7 @@ export const retries: Scenario = {
   id: 'retries',
   title: 'Retries',
   description: (options) =>
-    `${scaled(100_000, options).toLocaleString('en-US')} transactions at concurrency ${concurrency} with \`process.retry = { maxAttempts: 2, backoff: 0 }\`: a no-op handler, then one where every tenth transaction throws on its first attempt (a new \`Error\` each time) and succeeds on the retry. p-queue runs the same handler in a plain \`for\`/\`try\` retry loop. The last column is the throughput with failures ÷ without.`,
+    `${scaled(100_000, options).toLocaleString('en-US')} transactions at concurrency ${concurrency} with \`process.retry = { maxAttempts: 2, backoff: 0 }\`: a no-op handler, then one where every tenth transaction throws on its first attempt (a new \`Error\` each time) and succeeds on the retry. The ergon-rx rows give the task a silent logger, as p-queue logs nothing; the \`default logger\` row keeps the default, which warns with the error's stack on every failed attempt (to the console: here a pipe to the parent process). p-queue runs the same handler in a plain \`for\`/\`try\` retry loop. The last columns are the throughput with failures ÷ without, and what one failed attempt adds in µs of wall time: ergon-rx handles a transaction in well under a microsecond when nothing fails, so the same failure (a new \`Error\` with its stack, a rejected promise, the retry) weighs more in its ratio than in p-queue's.`,
   run: async (options) => {
     const summaries = await measureRepeatedly(
       contenders(scaled(100_000, options)),
@@ -64,6 +72,7 @@ export const retries: Scenario = {
         formatLatency(clean.p99),
         formatLatency(flaky.p99),
         formatRatio(flaky.throughput.median / clean.throughput.median),
+        costPerFailure(clean.throughput.median, flaky.throughput.median).toFixed(1),
       ];
     });
     return {
@@ -77,8 +86,9 @@ export const retries: Scenario = {
               'p99, no failures',
               'p99, 10 % fail once',
               'with ÷ without failures',
+              'µs per failed attempt',
             ],
-            align: ['left', 'right', 'right', 'right', 'right', 'right'],
+            align: ['left', ...Array.from({ length: 6 }, () => 'right' as const)],
             rows,
           },
         },
