@@ -14,8 +14,6 @@
  * - Flat after warm-up: see `SOAK_FLATNESS` and `soakWarmupSeconds`.
  */
 import { expect } from 'chai';
-import { fork, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { RabbitmqConnector } from '../../lib/connectors/rabbitmq/index.js';
@@ -27,6 +25,7 @@ import { auditLedger } from './ledger-audit.js';
 import { publishPaced } from './paced-publisher.js';
 import { SOAK_PLOT_PATH, writeSoakPlot } from './soak-plot.js';
 import type { SoakMessage } from './soak-message.js';
+import { SoakWorkerProcess } from './soak-worker-process.js';
 import {
   SOAK_FAILURE_RATE,
   SOAK_FLATNESS,
@@ -38,50 +37,6 @@ import {
   soakSettleDeadlineMs,
   soakWarmupSeconds,
 } from './soak-settings.js';
-import { isWorkerReport, type WorkerTally } from './worker-report.js';
-
-const workerScript = fileURLToPath(new URL('./soak-worker.ts', import.meta.url));
-
-/** The worker process and what it reported. */
-class SoakWorker {
-  readonly samples: SoakSample[] = [];
-  tally: WorkerTally | undefined;
-  readonly exited: Promise<number | null>;
-  private recording = true;
-  private readonly child: ChildProcess;
-
-  constructor(queue: string, table: string) {
-    this.child = fork(workerScript, [queue, table], {
-      execArgv: ['--import', 'tsx'],
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
-    this.child.on('message', (message) => {
-      if (!isWorkerReport(message)) return;
-      if (message.type === 'tally') this.tally = message.tally;
-      else if (this.recording) this.samples.push(message.sample);
-    });
-    this.exited = new Promise((resolve) => this.child.once('exit', resolve));
-  }
-
-  get settled(): number {
-    return this.samples.at(-1)?.settled ?? 0;
-  }
-
-  get running(): boolean {
-    return this.child.exitCode === null && this.child.signalCode === null;
-  }
-
-  /** Graceful stop, as a deployment would: SIGTERM. Later samples (the shutdown) are not kept. */
-  stop(): Promise<number | null> {
-    this.recording = false;
-    this.child.kill('SIGTERM');
-    return this.exited;
-  }
-
-  kill(): void {
-    if (this.running) this.child.kill('SIGKILL');
-  }
-}
 
 async function until(
   condition: () => boolean,
@@ -112,7 +67,7 @@ describe('Soak @slow', function () {
   const queue = uniqueName('ergon_soak');
   const table = uniqueName('ergon_soak');
   let probe: BrokerProbe | undefined;
-  let worker: SoakWorker | undefined;
+  let worker: SoakWorkerProcess | undefined;
   let publisher: RabbitmqConnector<SoakMessage> | undefined;
   const publishing = new AbortController();
 
@@ -135,7 +90,7 @@ describe('Soak @slow', function () {
 
   it(`${messages.toLocaleString('en-US')} transactions RabbitMQ → task (${SOAK_FAILURE_RATE * 100} % failures, retried) → PostgreSQL: none lost, RSS flat after warm-up, no growth of handles, timers or listeners`, async () => {
     const started = Date.now();
-    const running = new SoakWorker(queue, table);
+    const running = new SoakWorkerProcess(queue, table);
     worker = running;
     const feed = new RabbitmqConnector<SoakMessage>(soakQueueConfig(queue, 'ergon soak publisher'));
     publisher = feed;
