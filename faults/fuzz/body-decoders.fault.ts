@@ -8,7 +8,7 @@ import { PayloadColumn } from '../../lib/connectors/postgres/payload-column.js';
 import { rowTransaction } from '../../lib/connectors/postgres/queue-row.js';
 import { entryTransaction } from '../../lib/connectors/redis/entry-format.js';
 import { readGroupEntries, UnexpectedReplyError } from '../../lib/connectors/redis/stream-entry.js';
-import { FuzzTally } from './support/fuzz-tally.js';
+import { FuzzTally, SLOW_DECODE_MS } from './support/fuzz-tally.js';
 import { expectedDecode, wireBody as body } from './support/wire-bodies.js';
 
 /** amqplib header values: strings, numbers, booleans, Buffers, nested tables, timestamps. */
@@ -70,7 +70,7 @@ describe('fault: fuzzed body decoders (fast-check, random bytes)', function () {
 
   afterEach(function () {
     if (this.currentTest?.state === 'failed') tally.failures++;
-    expect(tally.slowestMs, 'no decode takes long').to.be.below(250);
+    expect(tally.slowestMs, 'no decode takes long').to.be.below(SLOW_DECODE_MS);
   });
 
   it('jsonCodec.decode: the JSON value, or a PayloadDecodeError saying what is wrong with the body', () => {

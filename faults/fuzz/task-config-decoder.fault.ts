@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { decoderProperties } from './support/decoder-properties.js';
-import { FuzzTally } from './support/fuzz-tally.js';
+import { FuzzTally, SLOW_DECODE_MS } from './support/fuzz-tally.js';
 import { taskConfigDecoder } from './support/task-config-decoder.js';
 
 describe('fault: fuzzed task-config decoder (fast-check)', function () {
@@ -14,7 +14,7 @@ describe('fault: fuzzed task-config decoder (fast-check)', function () {
 
   afterEach(function () {
     if (this.currentTest?.state === 'failed') tally.failures++;
-    expect(tally.slowestMs, 'no decode takes long').to.be.below(250);
+    expect(tally.slowestMs, 'no decode takes long').to.be.below(SLOW_DECODE_MS);
   });
 
   describe('defineTask', () =>

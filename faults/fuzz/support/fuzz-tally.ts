@@ -1,6 +1,12 @@
 import { recordFaultResult } from '../../support/fault-result.js';
 
 /**
+ * The longest one decode may take: slower is a hang in the making (catastrophic backtracking,
+ * a quadratic walk); a GC pause on a loaded machine stays well below it.
+ */
+export const SLOW_DECODE_MS = 1000;
+
+/**
  * Counts the inputs one fuzz spec fed its decoders and what went wrong, and records the
  * spec's row of the `fuzzed decoders` table (a crash, a hang or an accepted invalid value is
  * a loss: the decoder lost track of the input).
