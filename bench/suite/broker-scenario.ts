@@ -56,22 +56,20 @@ export function brokerScenario(spec: BrokerScenarioSpec): Scenario {
       return {
         tables: [
           {
-            table: {
-              headers: [
-                'contender',
-                'msgs/s median (min–max)',
-                'p50',
-                'p99',
-                'peak RSS MiB',
-                'CPU µs/msg',
-                ...spec.baselines.map((label) => `× ${label}`),
-              ],
-              align: [
-                'left',
-                ...Array.from({ length: 5 + spec.baselines.length }, () => 'right' as const),
-              ],
-              rows,
-            },
+            headers: [
+              'contender',
+              'msgs/s median (min–max)',
+              'p50',
+              'p99',
+              'peak RSS MiB',
+              'CPU µs/msg',
+              ...spec.baselines.map((label) => `× ${label}`),
+            ],
+            align: [
+              'left',
+              ...Array.from({ length: 5 + spec.baselines.length }, () => 'right' as const),
+            ],
+            rows,
           },
         ],
         targets: spec.targets(summaries),

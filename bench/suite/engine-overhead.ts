@@ -94,6 +94,6 @@ export const engineOverhead: Scenario = {
       align: ['right', 'left', ...Array.from({ length: 8 }, () => 'right' as const)],
       rows,
     };
-    return { tables: [{ table }], targets };
+    return { tables: [table], targets };
   },
 };

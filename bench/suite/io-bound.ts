@@ -85,21 +85,19 @@ export const ioBound: Scenario = {
     return {
       tables: [
         {
-          table: {
-            headers: [
-              'handlers',
-              'contender',
-              'seconds median (min–max)',
-              'ideal s',
-              'efficiency',
-              'p50',
-              'p99',
-              'peak RSS MiB',
-              'CPU µs/tx',
-            ],
-            align: ['left', 'left', ...Array.from({ length: 7 }, () => 'right' as const)],
-            rows,
-          },
+          headers: [
+            'handlers',
+            'contender',
+            'seconds median (min–max)',
+            'ideal s',
+            'efficiency',
+            'p50',
+            'p99',
+            'peak RSS MiB',
+            'CPU µs/tx',
+          ],
+          align: ['left', 'left', ...Array.from({ length: 7 }, () => 'right' as const)],
+          rows,
         },
       ],
       targets,

@@ -81,18 +81,16 @@ export const memoryBound: Scenario = {
     return {
       tables: [
         {
-          table: {
-            headers: [
-              'contender',
-              'V8 flags',
-              'peak RSS MiB, 200k',
-              'peak RSS MiB, 2M',
-              '2M ÷ 200k',
-              'tx/s, 2M',
-            ],
-            align: ['left', 'left', 'right', 'right', 'right', 'right'],
-            rows,
-          },
+          headers: [
+            'contender',
+            'V8 flags',
+            'peak RSS MiB, 200k',
+            'peak RSS MiB, 2M',
+            '2M ÷ 200k',
+            'tx/s, 2M',
+          ],
+          align: ['left', 'left', 'right', 'right', 'right', 'right'],
+          rows,
         },
       ],
       targets,

@@ -78,19 +78,17 @@ export const retries: Scenario = {
     return {
       tables: [
         {
-          table: {
-            headers: [
-              'contender',
-              'no failures tx/s',
-              '10 % fail once tx/s',
-              'p99, no failures',
-              'p99, 10 % fail once',
-              'with ÷ without failures',
-              'µs per failed attempt',
-            ],
-            align: ['left', ...Array.from({ length: 6 }, () => 'right' as const)],
-            rows,
-          },
+          headers: [
+            'contender',
+            'no failures tx/s',
+            '10 % fail once tx/s',
+            'p99, no failures',
+            'p99, 10 % fail once',
+            'with ÷ without failures',
+            'µs per failed attempt',
+          ],
+          align: ['left', ...Array.from({ length: 6 }, () => 'right' as const)],
+          rows,
         },
       ],
       targets: [],

@@ -7,9 +7,9 @@ export interface TargetCheck {
   readonly met: boolean;
 }
 
-/** What a scenario found: its tables (each with an optional caption) and its targets. */
+/** What a scenario found: its tables and its targets. */
 export interface ScenarioReport {
-  readonly tables: readonly { readonly caption?: string; readonly table: MarkdownTable }[];
+  readonly tables: readonly MarkdownTable[];
   readonly targets: readonly TargetCheck[];
 }
 

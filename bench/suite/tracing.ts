@@ -54,20 +54,18 @@ export const tracing: Scenario = {
     return {
       tables: [
         {
-          table: {
-            headers: [
-              'handler',
-              'setup',
-              'tx/s median (min–max)',
-              'p50',
-              'p99',
-              'peak RSS MiB',
-              '× off',
-              'spans exported (warm-up included)',
-            ],
-            align: ['left', 'left', 'right', 'right', 'right', 'right', 'right', 'right'],
-            rows,
-          },
+          headers: [
+            'handler',
+            'setup',
+            'tx/s median (min–max)',
+            'p50',
+            'p99',
+            'peak RSS MiB',
+            '× off',
+            'spans exported (warm-up included)',
+          ],
+          align: ['left', 'left', 'right', 'right', 'right', 'right', 'right', 'right'],
+          rows,
         },
       ],
       targets: [],
