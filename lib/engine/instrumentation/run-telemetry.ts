@@ -16,7 +16,8 @@ import {
 import { describeErrorType } from './error-type.js';
 import type { Outcome } from '../../core/outcome.js';
 import type { Transaction } from '../../core/transaction.js';
-import { withTaskName, withTransactionId } from '../../core/transaction-context.js';
+import { taskNameKey, withTransactionId } from '../../core/transaction-context.js';
+import { ChainedContext } from './chained-context.js';
 import { EngineMetrics } from './engine-metrics.js';
 import { RunMetrics } from './run-metrics.js';
 
@@ -115,7 +116,7 @@ export class RunTelemetry {
         ? {}
         : { 'messaging.destination.name': identity.destination }),
     };
-    const base = withTaskName(context.active(), taskName);
+    const base = new ChainedContext(context.active(), taskNameKey, taskName);
     this.runSpan =
       this.tracing && withRunSpan
         ? this.tracer.startSpan(
