@@ -13,7 +13,7 @@ export interface QueueRow {
   readonly headers: unknown;
   /** How many times the row was handed out, this time included. */
   readonly deliveries: number;
-  /** `created_at`, milliseconds since the epoch. */
+  /** `created_at`, whole milliseconds since the epoch. */
   readonly enqueued_at: number;
 }
 

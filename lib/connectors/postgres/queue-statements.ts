@@ -10,14 +10,17 @@ function prepared(text: string): { readonly name: string; readonly text: string 
 }
 
 /**
- * The columns of a {@link QueueRow}. `created_at` comes as milliseconds since the epoch: a
- * number is far cheaper for the driver to read than a timestamp it parses into a `Date`
- * (`extract` computes it exactly; `date_part` would be cheaper but can fall a millisecond
- * short). Empty headers come as `NULL`, which the driver need not parse as JSON.
+ * The columns of a {@link QueueRow}. `created_at` comes as whole milliseconds since the epoch:
+ * a number is far cheaper for the driver to read than a timestamp it parses into a `Date`. It
+ * is computed in `float8` (`extract` would compute in `numeric`, about 0.5 µs more per row):
+ * rounding the epoch to whole microseconds first makes it exact for any time before 2100
+ * (`floor(date_part(…) * 1000)` alone falls a millisecond short now and then). Empty headers
+ * come as `NULL`, which the driver need not parse as JSON.
  */
 function rowColumns(alias: string, payload: string): string {
   return `${alias}.id, ${alias}.${payload} AS payload, NULLIF(${alias}.headers, '{}'::jsonb) AS headers,
-  ${alias}.deliveries, (extract(epoch FROM ${alias}.created_at) * 1000)::float8 AS enqueued_at`;
+  ${alias}.deliveries,
+  floor(round(date_part('epoch', ${alias}.created_at) * 1000000) / 1000) AS enqueued_at`;
 }
 
 /** A statement ready for `pool.query`: prepared text plus its values. */
