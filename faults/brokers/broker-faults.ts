@@ -92,19 +92,27 @@ export function describeBrokerFaults(setup: BrokerFaultSetup): void {
       messages: 3000,
       workers: 2,
       concurrency: 8,
-      processMs: 20,
+      processMs: 30,
       inject: async ({ task, ledger, processed }) => {
         const faults: InjectedFault[] = [];
         await processed(100);
         for (let kill = 0; kill < kills; kill++) {
-          await sleep(random(200, 900));
+          await sleep(random(300, 1200));
           expect(await ledger.processedCount(), 'work left to interrupt').to.be.below(3000);
-          const workers = task().currentWorkers();
-          const victim = workers[Math.floor(Math.random() * workers.length)];
+          const killed = new Set(faults.map((fault) => fault.pid));
+          let alive = task()
+            .currentWorkers()
+            .filter((worker) => !killed.has(worker.pid));
+          if (alive.length === 0) {
+            await task().waitForStarts(task().workers().length + 1);
+            alive = task()
+              .currentWorkers()
+              .filter((worker) => !killed.has(worker.pid));
+          }
+          const victim = alive[Math.floor(Math.random() * alive.length)];
           if (victim === undefined) throw new Error('no worker to kill');
           faults.push({ at: Date.now(), pid: victim.pid });
           process.kill(victim.pid, 'SIGKILL');
-          await task().waitForStarts(task().workers().length + 1);
         }
         return faults;
       },
@@ -116,7 +124,7 @@ export function describeBrokerFaults(setup: BrokerFaultSetup): void {
     });
   });
 
-  it('SIGTERM during load: the pool drains, exits 143, and a second run finishes without a duplicate', async () => {
+  it('SIGTERM during load: the pool drains, exits 143, and a second run finishes without a duplicate @slow', async () => {
     let drainMs = 0;
     let firstExit: number | null = null;
     const run = await runFault({
@@ -148,13 +156,13 @@ export function describeBrokerFaults(setup: BrokerFaultSetup): void {
     const cuts: number[] = [];
     const run = await runFault({
       target: await shared(),
-      messages: 2000,
+      messages: 1000,
       concurrency: 8,
       processMs: 10,
       inject: async ({ target: driven, processed }) => {
         const faults: InjectedFault[] = [];
         for (const share of [0.2, 0.6]) {
-          await processed(2000 * share);
+          await processed(1000 * share);
           faults.push({ at: Date.now() });
           cuts.push(await driven.cutConnections());
         }
@@ -187,8 +195,9 @@ export function describeBrokerFaults(setup: BrokerFaultSetup): void {
         await processed(400);
         const at = Date.now();
         await restarted.restart();
-        outageMs = Date.now() - at;
-        return [{ at }];
+        const until = Date.now();
+        outageMs = until - at;
+        return [{ at, until }];
       },
     });
     recordAndCheck('broker restarted', broker, run, {
@@ -198,7 +207,7 @@ export function describeBrokerFaults(setup: BrokerFaultSetup): void {
     });
   });
 
-  it('poison messages: ones that always fail and one that kills its worker are dead-lettered, only they', async () => {
+  it('poison messages: ones that always fail and one that kills its worker are dead-lettered, only they @slow', async () => {
     const failIds = [3, 57, 111].map((n) => `${MESSAGE_PREFIX}-${n}`);
     const crashIds = [`${MESSAGE_PREFIX}-80`];
     const maxDeliveries = 3;

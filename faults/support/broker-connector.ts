@@ -14,7 +14,10 @@ export interface BrokerConnector extends Connector<unknown> {
 /**
  * Opens the connector `endpoint` describes, its topology declared (queue, stream, consumer or
  * tables), so messages published right after are routed. `workerId` names the Redis consumer
- * (`w<id>`): a restarted worker takes back its own pending entries at once.
+ * (`w<id>`): a restarted worker takes back its own pending entries at once. JetStream acks
+ * wait for the server's confirmation (`ackConfirm`): a fire-and-forget ack lost with a cut
+ * connection would count as settled by the worker and then settled again after redelivery,
+ * and the suite could not tell that from a real double settlement.
  */
 export async function openBrokerConnector(
   endpoint: BrokerEndpoint,
@@ -69,6 +72,7 @@ export async function openBrokerConnector(
         stream: destination,
         maxDeliveries,
         ackWait: leaseMs,
+        ackConfirm: true,
         fetchWait: 200,
         reconnect: { backoff: 50, backoffCap: 500 },
       });

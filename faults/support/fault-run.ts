@@ -113,13 +113,13 @@ export async function runFault(options: FaultRunOptions): Promise<FaultRun> {
     return task;
   };
   // A pool stopped while one of its workers is still loading loses that worker's stop request
-  // (it is killed after the grace and the pool exits 1): the stop waits until every worker a
-  // crash killed was replaced and runs.
-  const replacedEveryCrash = async (): Promise<boolean> => {
-    if (crashIds.length === 0) return true;
+  // (it is killed after the grace and the pool exits 1): the stop waits until every worker that
+  // a fault or a crash killed was replaced and runs.
+  const replacedEveryKilledWorker = async (killed: number): Promise<boolean> => {
+    if (settings.workers === 1) return true;
     const { processed } = await ledger.snapshot();
     const crashes = crashIds.reduce((sum, id) => sum + (processed.get(id)?.pids.length ?? 0), 0);
-    return running().workers().length >= settings.workers + crashes;
+    return running().workers().length >= settings.workers + killed + crashes;
   };
   try {
     await ledger.create();
@@ -149,7 +149,9 @@ export async function runFault(options: FaultRunOptions): Promise<FaultRun> {
         processed >= messages &&
         outstanding === 0 &&
         dead.length >= deadLetters.length &&
-        (await replacedEveryCrash())
+        (await replacedEveryKilledWorker(
+          injected.filter((fault) => fault.pid !== undefined).length,
+        ))
       );
     });
     const exit = await running().stop();

@@ -3,6 +3,8 @@ import type { LedgerSnapshot } from './processing-ledger.js';
 /** A fault the spec injected: when, and which worker it hit (none: every connection of the task). */
 export interface InjectedFault {
   readonly at: number;
+  /** When a fault that lasts (a broker down) ended; work started before then may be redelivered. */
+  readonly until?: number;
   readonly pid?: number;
 }
 
@@ -68,7 +70,9 @@ export function judgeLedger(
   const dead = new Set(deadLettered);
   const meantDead = new Set(expectations.deadLetters);
   const explained = (pid: number, at: number): boolean =>
-    expectations.faults.some((f) => f.at >= at && (f.pid === undefined || f.pid === pid));
+    expectations.faults.some(
+      (f) => (f.until ?? f.at) >= at && (f.pid === undefined || f.pid === pid),
+    );
   let duplicates = 0;
   const unexplainedDuplicates: string[] = [];
   for (const entry of snapshot.processed.values()) {
