@@ -68,6 +68,17 @@ describe('runTask in a real process', () => {
     });
   }
 
+  it('still stops and exits 1 when an error escapes while stderr is a broken pipe', async function () {
+    this.timeout(30_000);
+    const task = startTaskProcess('leaked-rejection');
+    task.child.stderr?.destroy();
+    const { code, stdout } = await task.exited;
+    expect(code).to.equal(1);
+    const counts = countsIn(stdout);
+    expect(counts.finished, 'in-flight work drained').to.equal(counts.started);
+    expect(counts.settlements).to.equal(counts.ack + counts.release);
+  });
+
   it('creates, runs and closes resources in a symmetric order', async () => {
     const { code, stdout } = await startTaskProcess('order').exited;
     expect(code).to.equal(0);
