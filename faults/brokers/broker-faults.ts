@@ -49,7 +49,10 @@ function recordAndCheck(
         ? describeDuplicates(run, details.cause)
         : `${verdict.unexplainedDuplicates.length} ids processed again without a fault to explain it`,
     recoveryMs: verdict.recoveryMs,
-    notes: details.notes,
+    notes:
+      verdict.lostSettlements === 0
+        ? details.notes
+        : `${details.notes}; ${verdict.lostSettlements} acks sent just before the fault never reached the broker (settled again after redelivery)`,
   });
   const stderr = run.exit.stderr.slice(-2000);
   expect(verdict.lost, 'lost ids').to.deep.equal([]);

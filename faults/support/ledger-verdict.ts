@@ -25,8 +25,14 @@ export interface LedgerVerdict {
   readonly duplicates: number;
   /** Ids processed again although no fault hit their earlier processing. */
   readonly unexplainedDuplicates: readonly string[];
-  /** Ids acked or dead-lettered more than once. */
+  /**
+   * Ids acked or dead-lettered more than once where no fault explains it. An ack the worker
+   * sent just before a fault killed it or its connection may never reach the broker (AMQP and
+   * Redis acks are not confirmed): that counts in {@link lostSettlements} instead.
+   */
   readonly settledTwice: readonly string[];
+  /** Settlements followed by a fault on their worker, whose message was settled again later. */
+  readonly lostSettlements: number;
   /** Dead letters that were not meant to be. */
   readonly unexpectedDeadLetters: readonly string[];
   /** Ids meant to be dead letters that are not. */
@@ -82,9 +88,16 @@ export function judgeLedger(
       unexplainedDuplicates.push(entry.id);
     }
   }
-  const settlements = new Map<string, number>();
+  const settlements = new Map<string, LedgerSnapshot['settlements'][number][]>();
   for (const s of snapshot.settlements) {
-    if (terminal.has(s.decision)) settlements.set(s.id, (settlements.get(s.id) ?? 0) + 1);
+    if (terminal.has(s.decision)) settlements.set(s.id, [...(settlements.get(s.id) ?? []), s]);
+  }
+  const settledTwice: string[] = [];
+  let lostSettlements = 0;
+  for (const [id, each] of settlements) {
+    const earlier = each.slice(0, -1);
+    if (earlier.every((s) => explained(s.pid, s.at))) lostSettlements += earlier.length;
+    else settledTwice.push(id);
   }
   const recoveries = expectations.faults
     .map((fault) => recoveryAfter(snapshot, fault))
@@ -93,7 +106,8 @@ export function judgeLedger(
     lost: expectations.published.filter((id) => !snapshot.processed.has(id) && !dead.has(id)),
     duplicates,
     unexplainedDuplicates,
-    settledTwice: [...settlements].filter(([, count]) => count > 1).map(([id]) => id),
+    settledTwice,
+    lostSettlements,
     unexpectedDeadLetters: [...dead].filter((id) => !meantDead.has(id)),
     missingDeadLetters: [...meantDead].filter((id) => !dead.has(id)),
     recoveryMs: recoveries.length === 0 ? null : Math.max(...recoveries),
