@@ -11,6 +11,15 @@ export function describeValue(value: unknown): string {
   } catch {
     json = undefined;
   }
-  const text = json ?? String(value);
+  const text = json ?? printable(value);
   return `${typeof value} ${text.length > 80 ? `${text.slice(0, 77)}...` : text}`;
+}
+
+/** `String(value)`, or the value's type tag when it has no string form (no prototype, say). */
+function printable(value: unknown): string {
+  try {
+    return String(value);
+  } catch {
+    return Object.prototype.toString.call(value);
+  }
 }

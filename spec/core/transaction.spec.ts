@@ -51,6 +51,14 @@ describe('createTransaction', () => {
       expect(() => createTransaction('p', { id: '' })).to.throw(InvalidTransactionError);
     });
 
+    it('names an id that has neither a JSON nor a string form instead of throwing a TypeError', () => {
+      const id = Object.assign(Object.create(null) as object, { n: 1n });
+      expect(() => createTransaction('p', { id: id as unknown as string }))
+        .to.throw(InvalidTransactionError)
+        .with.property('message')
+        .that.includes('[object Object]');
+    });
+
     it('InvalidTransactionError is an ErgonError with its own name', () => {
       let caught: unknown;
       try {
