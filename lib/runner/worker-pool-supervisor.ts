@@ -50,6 +50,8 @@ interface WorkerSlot {
 export class WorkerPoolSupervisor {
   private readonly slots: WorkerSlot[];
   private received: ShutdownSignal | undefined;
+  /** The last stop request sent to the workers, resent to any worker that has not seen it. */
+  private stopRequest: WorkerStopRequest | undefined;
   private failedForGood = false;
   private watchTimer: NodeJS.Timeout | undefined;
   private killTimer: NodeJS.Timeout | undefined;
@@ -120,6 +122,7 @@ export class WorkerPoolSupervisor {
     const force = this.received !== undefined;
     this.received ??= signal;
     this.log.info(`${signal} received; ${force ? 'forcing' : 'stopping'} the workers`);
+    this.stopRequest = { type: 'ergon:stop', signal, force };
     for (const slot of this.slots) {
       clearTimeout(slot.restartTimer);
       if (slot.restartTimer !== undefined) {
@@ -127,7 +130,7 @@ export class WorkerPoolSupervisor {
         slot.done = true;
         slot.clean = true;
       }
-      this.send(slot, { type: 'ergon:stop', signal, force });
+      this.send(slot, this.stopRequest);
     }
     if (!force) {
       this.killTimer = setTimeout(() => {
@@ -154,6 +157,10 @@ export class WorkerPoolSupervisor {
       if (!isWorkerHeartbeat(message) || slot.worker !== worker) return;
       slot.heartbeat = message;
       slot.lastHeartbeatAt = Date.now();
+      // A worker still loading its modules when the stop went out had no listener for it.
+      if (this.stopRequest !== undefined && message.state !== 'stopping') {
+        this.send(slot, this.stopRequest);
+      }
     });
     worker.on('exit', (code, signal) => this.exited(slot, worker, code, signal));
   }

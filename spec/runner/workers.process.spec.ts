@@ -62,6 +62,21 @@ describe('runTask with workers in real processes', function () {
     }
   });
 
+  it('stops a worker that was still loading when SIGTERM came (exit 143, not killed)', async () => {
+    const pool = startWorkersProcess('late-worker');
+    await pool.waitUntil(
+      (out) => out.includes('EVENT loading 2') && out.includes('EVENT started 1'),
+    );
+    pool.child.kill('SIGTERM');
+    const stoppedAt = Date.now();
+    const { code, stdout } = await pool.exited;
+    expect(code).to.equal(143);
+    expect(Date.now() - stoppedAt, 'well before the kill after the grace').to.be.below(10_000);
+    const dones = donesIn(stdout);
+    expect(dones.map((d) => d.workerId).sort()).to.deep.equal([1, 2]);
+    for (const done of dones) expect(done.finished).to.equal(done.started);
+  });
+
   it('restarts a worker killed with SIGKILL and completes the work', async () => {
     const pool = startWorkersProcess('complete');
     await pool.waitUntil((out) => startsIn(out).some((s) => s.workerId === 1));
