@@ -269,10 +269,7 @@ export class ConsumeLoop<P, R> implements StageOwner<Transaction<P>>, PoolListen
       if (this.burstFreedSlots) {
         this.burstFreedSlots = false;
         this.refillQueued = true;
-        queueMicrotask(() => {
-          this.refillQueued = false;
-          this.pump();
-        });
+        queueMicrotask(() => this.refillAfterBurst());
         return;
       }
     }
@@ -288,6 +285,22 @@ export class ConsumeLoop<P, R> implements StageOwner<Transaction<P>>, PoolListen
     );
     this.fetchRun = run;
     run.start();
+  }
+
+  /**
+   * After a burst of promise completions: refills at once when it freed at least half the
+   * slots, else at the end of this event-loop phase, so that completions arriving one per
+   * callback (every timer of one millisecond, every reply of one socket read) free their slots
+   * for one fetch instead of one fetch each.
+   */
+  private refillAfterBurst(): void {
+    const free = this.concurrency - this.pool.inFlight - this.waiting.length;
+    const refill = (): void => {
+      this.refillQueued = false;
+      this.pump();
+    };
+    if (free * 2 >= this.concurrency) refill();
+    else setImmediate(refill);
   }
 
   /** Waits before the next fetch; a zero delay still yields to the event loop (no busy poll). */
