@@ -56,42 +56,59 @@ export class ConfirmPublisher {
     content: Buffer,
     options: Options.Publish,
   ): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      const record: PendingPublish = {
-        messageId: options.messageId,
-        exchange,
-        routingKey,
-        returned: false,
-      };
-      this.pending.add(record);
-      const confirmed = (error: unknown): void => {
-        this.pending.delete(record);
-        if (error !== null && error !== undefined) {
-          reject(this.failure(error, exchange, routingKey));
-        } else if (record.returned) {
-          reject(
-            new RabbitmqPublishError(
-              'unroutable',
-              `no queue is bound to exchange "${exchange}" for routing key "${routingKey}"`,
-            ),
-          );
-        } else {
-          resolve();
-        }
-      };
-      try {
-        this.writable = this.channel.publish(
-          exchange,
-          routingKey,
-          content,
-          { ...options, mandatory: true },
-          confirmed,
+    return new Promise<void>((resolve, reject) =>
+      this.send(exchange, routingKey, content, { ...options, mandatory: true }, (error) =>
+        error === undefined ? resolve() : reject(error),
+      ),
+    );
+  }
+
+  /**
+   * Publishes one message and calls `confirmed` once: with nothing on the broker's ack, with a
+   * {@link RabbitmqPublishError} on a nack, a return or a channel closed before the confirm.
+   * For batches, where a promise per message would cost more than the publish. The options say
+   * `mandatory: true` themselves, so that a batch needs no copy of each.
+   */
+  send(
+    exchange: string,
+    routingKey: string,
+    content: Buffer,
+    options: Options.Publish & { readonly mandatory: true },
+    confirmed: (error: RabbitmqPublishError | undefined) => void,
+  ): void {
+    const record: PendingPublish = {
+      messageId: options.messageId,
+      exchange,
+      routingKey,
+      returned: false,
+    };
+    this.pending.add(record);
+    const settle = (error: unknown): void => {
+      this.pending.delete(record);
+      if (error !== null && error !== undefined) {
+        confirmed(this.failure(error, exchange, routingKey));
+      } else if (record.returned) {
+        confirmed(
+          new RabbitmqPublishError(
+            'unroutable',
+            `no queue is bound to exchange "${exchange}" for routing key "${routingKey}"`,
+          ),
         );
-      } catch (error) {
-        this.pending.delete(record);
-        reject(this.failure(error, exchange, routingKey));
+      } else {
+        confirmed(undefined);
       }
-    });
+    };
+    try {
+      this.writable = this.channel.publish(exchange, routingKey, content, options, settle);
+    } catch (error) {
+      this.pending.delete(record);
+      confirmed(this.failure(error, exchange, routingKey));
+    }
+  }
+
+  /** Whether the channel's write buffer has room (else wait with {@link whenWritable}). */
+  get hasRoom(): boolean {
+    return this.writable || !this.open;
   }
 
   /** Resolves once the channel's write buffer drained (at once when it is not full). */

@@ -177,7 +177,8 @@ export class RabbitmqConnector<P = unknown> implements Connector<P> {
     const { exchange, persistent } = this.config.publish;
     const contentType = this.codec.contentType;
     const failures: (DispatchFailure<P> | undefined)[] = new Array(transactions.length);
-    const confirmations: Promise<void>[] = [];
+    let unconfirmed = 0;
+    let allConfirmed: (() => void) | undefined;
     for (let index = 0; index < transactions.length; index++) {
       const transaction = transactions[index] as Transaction<P>;
       let body: Buffer;
@@ -194,16 +195,17 @@ export class RabbitmqConnector<P = unknown> implements Connector<P> {
         messageId: transaction.id,
         contentType,
         persistent,
+        mandatory: true,
         headers: traceHeaders(transaction),
-      };
-      confirmations.push(
-        publisher.publish(exchange, routingKey, body, options).catch((error: unknown) => {
-          failures[index] = { transaction, error };
-        }),
-      );
-      await publisher.whenWritable();
+      } as const;
+      unconfirmed++;
+      publisher.send(exchange, routingKey, body, options, (error) => {
+        if (error !== undefined) failures[index] = { transaction, error };
+        if (--unconfirmed === 0) allConfirmed?.();
+      });
+      if (!publisher.hasRoom) await publisher.whenWritable();
     }
-    await Promise.all(confirmations);
+    if (unconfirmed > 0) await new Promise<void>((resolve) => (allConfirmed = resolve));
     return { failed: failures.filter((failure) => failure !== undefined) };
   }
 
