@@ -1,3 +1,4 @@
+import { describeValue } from '../../core/describe-value.js';
 import { ErgonError } from '../../core/ergon-error.js';
 
 /**
@@ -36,7 +37,7 @@ export interface ClaimedEntries {
 export class UnexpectedReplyError extends ErgonError {}
 
 function unexpected(command: string, reply: unknown): UnexpectedReplyError {
-  return new UnexpectedReplyError(`unexpected reply to ${command}: ${String(reply)}`);
+  return new UnexpectedReplyError(`unexpected reply to ${command}: ${describeValue(reply)}`);
 }
 
 function isBufferArray(u: unknown): u is Buffer[] {

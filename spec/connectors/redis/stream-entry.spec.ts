@@ -1,0 +1,15 @@
+import { expect } from 'chai';
+import {
+  readGroupEntries,
+  UnexpectedReplyError,
+} from '../../../lib/connectors/redis/stream-entry.js';
+
+describe('Redis stream replies', () => {
+  it('an unexpected reply with no string form is an UnexpectedReplyError, not a TypeError', () => {
+    // Found by the body-decoder fuzz (faults/fuzz): String() of this object throws.
+    expect(() => readGroupEntries([{ toString: false }]))
+      .to.throw(UnexpectedReplyError)
+      .with.property('message')
+      .that.includes('unexpected reply to XREADGROUP');
+  });
+});
