@@ -1,3 +1,5 @@
+import { printable } from './printable.js';
+
 /** A short rendering of any value for an error message: its type and a JSON excerpt. */
 export function describeValue(value: unknown): string {
   if (value === null) return 'null';
@@ -13,13 +15,4 @@ export function describeValue(value: unknown): string {
   }
   const text = json ?? printable(value);
   return `${typeof value} ${text.length > 80 ? `${text.slice(0, 77)}...` : text}`;
-}
-
-/** `String(value)`, or the value's type tag when it has no string form (no prototype, say). */
-function printable(value: unknown): string {
-  try {
-    return String(value);
-  } catch {
-    return Object.prototype.toString.call(value);
-  }
 }

@@ -1,5 +1,6 @@
 import * as t from 'io-ts';
 import type { PolicyIssue } from '../core/policy-error.js';
+import { printable } from '../core/printable.js';
 
 const longestValue = 80;
 
@@ -50,8 +51,7 @@ function locate(context: t.Context): { path: string; codecName: string } {
  * type tag (`[object Object]`). Never throws: it renders the bad values of a failed decode.
  */
 export function renderValue(value: unknown): string {
-  const text =
-    typeof value === 'number' ? String(value) : (asJson(value) ?? asString(value) ?? tagOf(value));
+  const text = typeof value === 'number' ? String(value) : (asJson(value) ?? printable(value));
   return text.length > longestValue ? `${text.slice(0, longestValue - 1)}…` : text;
 }
 
@@ -60,21 +60,5 @@ function asJson(value: unknown): string | undefined {
     return JSON.stringify(value);
   } catch {
     return undefined;
-  }
-}
-
-function asString(value: unknown): string | undefined {
-  try {
-    return String(value);
-  } catch {
-    return undefined;
-  }
-}
-
-function tagOf(value: unknown): string {
-  try {
-    return Object.prototype.toString.call(value);
-  } catch {
-    return `[${typeof value}]`;
   }
 }
