@@ -295,13 +295,14 @@ export class ConsumeLoop<P, R> implements StageOwner<Transaction<P>>, PoolListen
    */
   private refillAfterBurst(): void {
     const free = this.concurrency - this.pool.inFlight - this.waiting.length;
-    const refill = (): void => {
-      this.refillQueued = false;
-      this.pump();
-    };
-    if (free * 2 >= this.concurrency) refill();
-    else setImmediate(refill);
+    if (free * 2 >= this.concurrency) this.refill();
+    else setImmediate(this.refill);
   }
+
+  private readonly refill = (): void => {
+    this.refillQueued = false;
+    this.pump();
+  };
 
   /** Waits before the next fetch; a zero delay still yields to the event loop (no busy poll). */
   private pauseFor(delay: number): void {

@@ -113,7 +113,7 @@ export class ConfirmPublisher {
 
   /** Resolves once the channel's write buffer drained (at once when it is not full). */
   whenWritable(): Promise<void> {
-    if (this.writable || !this.open) return Promise.resolve();
+    if (this.hasRoom) return Promise.resolve();
     return new Promise<void>((resolve) => this.drainWaiters.push(resolve));
   }
 
