@@ -1,7 +1,12 @@
 import { expect } from 'chai';
 import type { ConsumeMessage } from 'amqplib';
 import fc from 'fast-check';
-import { decodeFailureOf, jsonCodec, PayloadDecodeError } from '../../lib/index.js';
+import {
+  decodeFailureOf,
+  jsonCodec,
+  PayloadDecodeError,
+  type Transaction,
+} from '../../lib/index.js';
 import { DeliveredTransaction } from '../../lib/connectors/rabbitmq/delivered-transaction.js';
 import type { QueueSubscription } from '../../lib/connectors/rabbitmq/queue-subscription.js';
 import { PayloadColumn } from '../../lib/connectors/postgres/payload-column.js';
@@ -57,6 +62,28 @@ function amqpMessage(
       clusterId: undefined,
     },
   };
+}
+
+/**
+ * A fetched transaction is decoded exactly when `bytes` are valid JSON; otherwise it carries a
+ * PayloadDecodeError and the raw body as its payload. Its metadata is always JSON.
+ */
+function expectDecodedOrMarked(
+  tally: FuzzTally,
+  tx: Transaction<unknown>,
+  bytes: Uint8Array,
+  raw: unknown,
+): void {
+  const failure = decodeFailureOf(tx);
+  if (expectedDecode(bytes).ok) {
+    tally.accepted++;
+    expect(failure).to.equal(undefined);
+  } else {
+    tally.rejected++;
+    expect(failure).to.be.instanceOf(PayloadDecodeError);
+    expect(tx.payload).to.equal(raw);
+  }
+  expect(() => JSON.stringify(tx.metadata)).to.not.throw();
 }
 
 describe('fault: fuzzed body decoders (fast-check, random bytes)', function () {
@@ -123,16 +150,7 @@ describe('fault: fuzzed body decoders (fast-check, random bytes)', function () {
             ),
           );
           expect(tx.id).to.be.a('string').and.not.equal('');
-          const failure = decodeFailureOf(tx);
-          if (expectedDecode(bytes).ok) {
-            tally.accepted++;
-            expect(failure).to.equal(undefined);
-          } else {
-            tally.rejected++;
-            expect(failure).to.be.instanceOf(PayloadDecodeError);
-            expect(tx.payload).to.equal(content);
-          }
-          expect(() => JSON.stringify(tx.metadata)).to.not.throw();
+          expectDecodedOrMarked(tally, tx, bytes, content);
         },
       ),
       { numRuns: 4000 },
@@ -218,16 +236,7 @@ describe('fault: fuzzed body decoders (fast-check, random bytes)', function () {
               'fuzzed',
             ),
           );
-          const failure = decodeFailureOf(tx);
-          if (expectedDecode(bytes).ok) {
-            tally.accepted++;
-            expect(failure).to.equal(undefined);
-          } else {
-            tally.rejected++;
-            expect(failure).to.be.instanceOf(PayloadDecodeError);
-            expect(tx.payload).to.equal(payload);
-          }
-          expect(() => JSON.stringify(tx.metadata)).to.not.throw();
+          expectDecodedOrMarked(tally, tx, bytes, payload);
         },
       ),
       { numRuns: 4000 },
