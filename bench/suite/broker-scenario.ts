@@ -1,13 +1,8 @@
 import type { EndToEndRun } from '../contenders/end-to-end.js';
 import type { ContenderRef } from './contender-ref.js';
-import {
-  formatCpu,
-  formatMebibytes,
-  formatLatency,
-  formatRate,
-  formatRatio,
-} from './number-format.js';
+import { formatRatio } from './number-format.js';
 import { measureRepeatedly, type Summaries } from './repeated-measurement.js';
+import { throughputCells } from './throughput-cells.js';
 import { scaled, type Scenario, type ScenarioOptions, type TargetCheck } from './scenario.js';
 
 /** What sets one broker's scenario apart from another's. */
@@ -46,12 +41,7 @@ export function brokerScenario(spec: BrokerScenarioSpec): Scenario {
       const rates = spec.baselines.map((label) => summaries.get(label).throughput.median);
       const rows = [...summaries.entries()].map(([label, summary]) => [
         label,
-        formatRate(summary.throughput),
-        formatLatency(summary.p50),
-        formatLatency(summary.p99),
-        formatMebibytes(summary.rss),
-        formatCpu(summary.cpu),
-        ...rates.map((rate) => formatRatio(summary.throughput.median / rate)),
+        ...throughputCells(summary, rates),
       ]);
       return {
         tables: [

@@ -2,14 +2,9 @@ import type { LoopMode } from 'ergon-rx';
 import type { EngineRun } from '../contenders/engine.js';
 import { contendersOf, type ContenderRef } from './contender-ref.js';
 import type { MarkdownTable } from './markdown-table.js';
-import {
-  formatCpu,
-  formatLatency,
-  formatMebibytes,
-  formatRate,
-  formatRatio,
-} from './number-format.js';
+import { formatRatio } from './number-format.js';
 import { measureRepeatedly } from './repeated-measurement.js';
+import { throughputCells } from './throughput-cells.js';
 import { scaled, type Scenario, type TargetCheck } from './scenario.js';
 import type * as engineContenders from '../contenders/engine.js';
 
@@ -57,16 +52,7 @@ export const engineOverhead: Scenario = {
         (label) => summaries.get(label).throughput.median,
       );
       for (const [label, summary] of summaries.entries()) {
-        rows.push([
-          String(concurrency),
-          label,
-          formatRate(summary.throughput),
-          formatLatency(summary.p50),
-          formatLatency(summary.p99),
-          formatMebibytes(summary.rss),
-          formatCpu(summary.cpu),
-          ...baselineRates.map((rate) => formatRatio(summary.throughput.median / rate)),
-        ]);
+        rows.push([String(concurrency), label, ...throughputCells(summary, baselineRates)]);
       }
       if (concurrency === 64) {
         const pQueue = summaries.get('p-queue').throughput.median;
