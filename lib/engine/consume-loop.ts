@@ -56,9 +56,12 @@ export class ConsumeLoop<P, R> implements StageOwner<Transaction<P>>, PoolListen
   private awaitingCompletion = false;
   private intervalDue = false;
   private pause: Subscription | null = null;
-  /** A continuous-mode refill waits for the current burst of promise completions to end. */
-  private refillQueued = false;
+  /** Promise completions freed slots: whether to refill is decided once their burst is over. */
   private burstFreedSlots = false;
+  private refillCheckQueued = false;
+  private refillAtPhaseEndQueued = false;
+  /** In continuous mode, free slots that justify a fetch before the event-loop phase ends. */
+  private readonly refillLowWater: number;
   private loopTimer: Subscription | null = null;
   private graceTimer: Subscription | null = null;
   private stopSubscription: Subscription | null = null;
@@ -88,6 +91,7 @@ export class ConsumeLoop<P, R> implements StageOwner<Transaction<P>>, PoolListen
     );
     this.concurrency = policy.loop.concurrency.value;
     this.fetchBatchSize = policy.fetch.batch.size ?? this.concurrency;
+    this.refillLowWater = Math.ceil(this.concurrency / 8);
   }
 
   run(stop$: Observable<unknown> | undefined): void {
@@ -242,7 +246,7 @@ export class ConsumeLoop<P, R> implements StageOwner<Transaction<P>>, PoolListen
     ) {
       this.pool.start(this.waiting.shift() as Transaction<P>, this.batchSpan);
     }
-    if (this.fetchRun !== null || this.pause !== null || this.refillQueued) return;
+    if (this.fetchRun !== null || this.pause !== null || this.refillCheckQueued) return;
     if (this.batchSpan !== null && this.pool.inFlight === 0 && this.waiting.length === 0) {
       this.endBatch();
     }
@@ -267,9 +271,8 @@ export class ConsumeLoop<P, R> implements StageOwner<Transaction<P>>, PoolListen
       size = Math.min(this.concurrency - this.pool.inFlight - this.waiting.length, remaining);
       if (size <= 0) return;
       if (this.burstFreedSlots) {
-        this.burstFreedSlots = false;
-        this.refillQueued = true;
-        queueMicrotask(() => this.refillAfterBurst());
+        this.refillCheckQueued = true;
+        queueMicrotask(this.refillAfterBurst);
         return;
       }
     }
@@ -288,19 +291,29 @@ export class ConsumeLoop<P, R> implements StageOwner<Transaction<P>>, PoolListen
   }
 
   /**
-   * After a burst of promise completions: refills at once when it freed at least half the
-   * slots, else at the end of this event-loop phase, so that completions arriving one per
-   * callback (every timer of one millisecond, every reply of one socket read) free their slots
-   * for one fetch instead of one fetch each.
+   * After a burst of promise completions (one microtask checkpoint): refills at once when the
+   * free slots reach the low-water mark (an eighth of the concurrency, or all that remains to
+   * fetch), else at the end of this event-loop phase. Completions that arrive one per callback
+   * (timers, replies read one per socket read) thus share a fetch per low-water mark's worth
+   * instead of one fetch each, and no slot stays free longer than that many completions take.
    */
-  private refillAfterBurst(): void {
+  private readonly refillAfterBurst = (): void => {
+    this.refillCheckQueued = false;
+    const limit = this.policy.loop.limit;
+    const remaining = limit === null ? Infinity : limit - this.fetched;
     const free = this.concurrency - this.pool.inFlight - this.waiting.length;
-    if (free * 2 >= this.concurrency) this.refill();
-    else setImmediate(this.refill);
-  }
+    if (free >= Math.min(this.refillLowWater, remaining)) {
+      this.burstFreedSlots = false;
+      this.pump();
+    } else if (!this.refillAtPhaseEndQueued) {
+      this.refillAtPhaseEndQueued = true;
+      setImmediate(this.refillAtPhaseEnd);
+    }
+  };
 
-  private readonly refill = (): void => {
-    this.refillQueued = false;
+  private readonly refillAtPhaseEnd = (): void => {
+    this.refillAtPhaseEndQueued = false;
+    this.burstFreedSlots = false;
     this.pump();
   };
 

@@ -55,6 +55,15 @@ export class DeadlineQueue {
     if (this.live === 0) {
       this.entries.length = 0;
       this.head = 0;
+      return;
+    }
+    // Deadlines mostly end in the order they began: drop cancelled entries from the front,
+    // and copy the live part down once the front holds most of the array.
+    while (this.head < this.entries.length && (this.entries[this.head] as Deadline).target === null)
+      this.head++;
+    if (this.head >= 1024 && this.head * 2 >= this.entries.length) {
+      this.entries = this.entries.slice(this.head);
+      this.head = 0;
     } else if (this.entries.length - this.head > 2 * this.live + 64) {
       this.entries = this.entries.filter(
         (entry, index) => index >= this.head && entry.target !== null,

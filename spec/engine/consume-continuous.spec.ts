@@ -1,7 +1,8 @@
 import { expect } from 'chai';
-import { map, timer } from 'rxjs';
+import { lastValueFrom, map, timer, toArray } from 'rxjs';
 import {
   consume,
+  consumerTask,
   FetchError,
   LoopTimeoutError,
   type ConsumerPolicyInput,
@@ -106,6 +107,24 @@ describe('consume — continuous mode', () => {
         expect(run.completedAt).to.equal(Math.max(...run.times));
         expect(connector.calls.at(-1)?.returned).to.equal(0);
       });
+    });
+    it('refills in chunks of an eighth of the slots while real timers complete one by one', async () => {
+      // 64 handlers started together wait 5 ms on timers that fire in one timers phase, one
+      // callback (and one promise reaction) each: the loop neither fetches once per completion
+      // nor leaves slots free until the phase ends, but fetches each time 8 slots are free.
+      const connector = new TestConnector({ source: Array.from({ length: 640 }, (_v, n) => n) });
+      const task = consumerTask<number>({
+        process: () => new Promise<void>((resolve) => setTimeout(resolve, 5)),
+      });
+      const outcomes = await lastValueFrom(
+        consume(connector, task, continuous({ loop: { concurrency: { value: 64 } } })).pipe(
+          toArray(),
+        ),
+      );
+      expect(outcomes.filter((o) => o.status === 'success')).to.have.length(640);
+      const sizes = connector.calls.filter((call) => call.returned > 0).map((call) => call.size);
+      expect(sizes[0]).to.equal(64);
+      expect(sizes.length, `fetch sizes ${sizes.join(' ')}`).to.be.within(40, 160);
     });
   });
 
