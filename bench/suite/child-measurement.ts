@@ -19,12 +19,11 @@ export interface Measurement extends RunResult {
 const entry = fileURLToPath(new URL('./contender-process.js', import.meta.url));
 
 /**
- * Runs `ref` in a fresh `node --expose-gc` process and resolves with what it measured; rejects
+ * Runs `ref` in a fresh `node` process and resolves with what it measured; rejects
  * with the child's stderr when it fails or runs past `timeoutMs`.
  */
 export function measureInChild(ref: ContenderRef, timeoutMs: number): Promise<Measurement> {
   const args = [
-    '--expose-gc',
     ...(ref.nodeFlags ?? []),
     entry,
     ref.module,

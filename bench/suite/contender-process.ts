@@ -1,7 +1,7 @@
 /**
- * Child-process entry of the suite: runs one contender (an optional warm-up run first), then
- * prints its result with the process's peak RSS and the CPU time it spent per transaction in
- * the measured run on a line starting with {@link resultMarker}.
+ * Child-process entry of the suite: runs one contender (an optional warm-up run first, in the same
+ * heap), then prints its result with the process's peak RSS and the CPU time it spent per
+ * transaction in the measured run on a line starting with {@link resultMarker}.
  *
  * Usage: node .bench/suite/contender-process.js <module> <export> <params JSON> [<warm-up JSON>]
  */
@@ -20,7 +20,9 @@ const contender = exports[name];
 if (typeof contender !== 'function') throw new Error(`${module} exports no function ${name}`);
 const run = contender as Contender<unknown>;
 if (warmup !== undefined) await run(JSON.parse(warmup));
-globalThis.gc?.();
+// No forced garbage collection here: a worker never has one, and a full collection also shrinks
+// the young generation, which slows the first waves of whichever contender keeps more objects
+// per transaction in flight.
 const cpuBefore = process.cpuUsage();
 const result = await run(JSON.parse(params));
 const { user, system } = process.cpuUsage(cpuBefore);
