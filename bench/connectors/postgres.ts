@@ -3,7 +3,9 @@
  * ergon-rx (PostgresConnector under `consume`) against the raw pg driver doing the same work
  * in the same process: claim a batch with `UPDATE … FOR UPDATE SKIP LOCKED … RETURNING`,
  * decode the JSON payloads, run the handler on each (at most `batch` at once), delete the
- * batch with one statement. Same table layout, same batch size, same pool size.
+ * batch with one statement. Same table layout, same batch size, same pool size. Every contender
+ * runs one untimed warm-up round, then `rounds` timed ones (median); the client CPU column is
+ * this process's CPU time per message (PostgreSQL's own is not in it).
  *
  * Usage: npm run -s build && npx tsc -p tsconfig.bench.json &&
  *        node .bench/connectors/postgres.js [count] [batch]
@@ -125,40 +127,52 @@ async function dropTable(): Promise<void> {
   await admin.end();
 }
 
-async function rate(contender: () => Run): Promise<number> {
+/** One timed run: messages per second, and this process's CPU time per message (µs). */
+interface Measurement {
+  readonly rate: number;
+  readonly cpu: number;
+}
+
+async function measure(contender: () => Run): Promise<Measurement> {
   table = `ergon_bench_${process.pid}_${++tables}`;
   await fill();
   const run = contender();
   try {
     const started = process.hrtime.bigint();
+    const cpuBefore = process.cpuUsage();
     const done = await run.consume();
+    const { user, system } = process.cpuUsage(cpuBefore);
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     if (done !== count) throw new Error(`processed ${done} of ${count}`);
-    return count / seconds;
+    return { rate: count / seconds, cpu: (user + system) / count };
   } finally {
     await run.close();
     await dropTable();
   }
 }
 
-const results = new Map<string, number[]>();
+// One untimed round first, so that every contender is measured with optimized code.
+for (const run of Object.values(contenders)) await measure(run);
+const results = new Map<string, Measurement[]>();
 for (let round = 0; round < rounds; round++) {
   for (const [name, run] of Object.entries(contenders)) {
-    results.set(name, [...(results.get(name) ?? []), await rate(run)]);
+    results.set(name, [...(results.get(name) ?? []), await measure(run)]);
   }
 }
 
 const median = (values: number[]): number =>
   [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
-const raw = median(results.get('raw pg (claim batch, handler, delete batch)') as number[]);
+const rates = (name: string): number[] => (results.get(name) ?? []).map((m) => m.rate);
+const raw = median(rates('raw pg (claim batch, handler, delete batch)'));
 console.log(
-  `${count} rows, batch/concurrency ${batch}, pool ${poolSize}, no-op async handler, median of ${rounds}`,
+  `${count} rows, batch/concurrency ${batch}, pool ${poolSize}, no-op async handler, median of ${rounds} after a warm-up round`,
 );
-console.log('| contender | msgs/s | × raw pg |');
-console.log('|---|---:|---:|');
-for (const [name, values] of results) {
-  const value = median(values);
+console.log('| contender | msgs/s | × raw pg | client CPU µs/msg |');
+console.log('|---|---:|---:|---:|');
+for (const [name, measurements] of results) {
+  const value = median(rates(name));
+  const cpu = median(measurements.map((m) => m.cpu));
   console.log(
-    `| ${name} | ${Math.round(value).toLocaleString('en-US')} | ${(value / raw).toFixed(2)} |`,
+    `| ${name} | ${Math.round(value).toLocaleString('en-US')} | ${(value / raw).toFixed(2)} | ${cpu.toFixed(1)} |`,
   );
 }

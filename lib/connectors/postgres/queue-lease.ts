@@ -14,10 +14,12 @@ export interface QueueLease {
 /** The ids and delivery counts of `leases` (or of just-claimed rows), as statements take them. */
 export function leaseKeys(leases: readonly Pick<QueueLease, 'id' | 'deliveries'>[]): LeaseKeys {
   const ids: string[] = [];
+  const deliveries: number[] = [];
   const counts = new Set<number>();
   for (const lease of leases) {
     ids.push(lease.id);
+    deliveries.push(lease.deliveries);
     counts.add(lease.deliveries);
   }
-  return { ids, counts: [...counts] };
+  return { ids, counts: [...counts], deliveries };
 }

@@ -32,6 +32,8 @@ export interface LeaseKeys {
   readonly ids: readonly string[];
   /** The distinct delivery counts the rows had when claimed (usually just `[1]`). */
   readonly counts: readonly number[];
+  /** Each row's delivery count when claimed, in the order of `ids`. */
+  readonly deliveries: readonly number[];
 }
 
 /** Why rows go to the dead table: one entry per row of {@link LeaseKeys}. */
@@ -112,9 +114,17 @@ SELECT id, payload, headers, created_at, deliveries, 'maxDeliveries',
   'delivered ' || deliveries || ' times, maxDeliveries is ' || $4::int
 FROM buried`);
 
-    this.ackText = prepared(`DELETE FROM ${queue} q
-WHERE ${guard}
-RETURNING q.id, q.deliveries`);
+    // Returns the rows it could not delete (no longer leased to this consumer) instead of the
+    // ones it deleted: a batch that went through, nearly every batch, sends no rows back. $4
+    // is each row's delivery count. A data-modifying CTE runs to completion whatever the
+    // query reads of it.
+    this.ackText = prepared(`WITH acked AS (
+  DELETE FROM ${queue} q
+  WHERE ${guard}
+  RETURNING q.id, q.deliveries
+)
+SELECT k.id FROM unnest($1::text[], $4::int[]) AS k(id, deliveries)
+WHERE NOT EXISTS (SELECT FROM acked a WHERE a.id = k.id AND a.deliveries = k.deliveries)`);
 
     // $4 delay ms, $5 channel (only when the row is available at once).
     this.releaseText = prepared(`WITH released AS (
@@ -177,9 +187,9 @@ FROM ${queue} q WHERE q.id = $1`);
     return { ...this.buryText, values: [keys.ids, keys.counts, owner, this.config.maxDeliveries] };
   }
 
-  /** Deletes acknowledged rows; returns the ids still leased to `owner`. */
+  /** Deletes acknowledged rows; returns the ids of those no longer leased to `owner`. */
   ack(keys: LeaseKeys, owner: string): Statement {
-    return { ...this.ackText, values: [keys.ids, keys.counts, owner] };
+    return { ...this.ackText, values: [keys.ids, keys.counts, owner, keys.deliveries] };
   }
 
   /** Clears leases (available again after `releaseDelay`); notifies when that is now. */

@@ -20,6 +20,12 @@ interface SettledRow {
 }
 
 /**
+ * What a settle statement returns: the rows it `settled` (id and delivery count), or the
+ * ids of the rows it found `lost` (no longer leased to this consumer).
+ */
+type SettleResult = 'settled' | 'lost';
+
+/**
  * Settles leases in batches: every ack, release and dead-letter asked for in the same turn of
  * the event loop goes out as one statement per kind (a concurrency-100 consumer settles with
  * a handful of statements instead of a hundred round trips). Each settlement resolves when its
@@ -86,16 +92,18 @@ export class SettleQueue {
     const { acks, releases, deadLetters } = this;
     if (acks.length > 0) {
       this.acks = [];
-      this.track(this.settle(acks, (keys) => this.statements.ack(keys, this.owner)));
+      this.track(this.settle(acks, 'lost', (keys) => this.statements.ack(keys, this.owner)));
     }
     if (releases.length > 0) {
       this.releases = [];
-      this.track(this.settle(releases, (keys) => this.statements.release(keys, this.owner)));
+      this.track(
+        this.settle(releases, 'settled', (keys) => this.statements.release(keys, this.owner)),
+      );
     }
     if (deadLetters.length > 0) {
       this.deadLetters = [];
       this.track(
-        this.settle(deadLetters, (keys) =>
+        this.settle(deadLetters, 'settled', (keys) =>
           this.statements.deadLetter(keys, this.owner, {
             errors: deadLetters.map((pending) => describeError(pending.error)),
             categories: deadLetters.map((pending) => pending.error?.category ?? null),
@@ -113,6 +121,7 @@ export class SettleQueue {
 
   private async settle(
     entries: readonly PendingSettle[],
+    returns: SettleResult,
     statement: (keys: LeaseKeys) => pg.QueryConfig<unknown[]>,
   ): Promise<void> {
     const query = statement(leaseKeys(entries.map((pending) => pending.lease)));
@@ -135,19 +144,32 @@ export class SettleQueue {
       for (const pending of entries) pending.reject(failure);
       return;
     }
-    const settled = new Map<string, number>();
-    for (const row of rows) settled.set(row.id, row.deliveries);
+    const isLost = lostRows(rows, returns);
     for (const pending of entries) {
-      const { id, deliveries } = pending.lease;
-      if (settled.get(id) === deliveries) {
-        pending.resolve();
-      } else {
+      if (isLost(pending.lease)) {
         pending.reject(
           new DeliveryLostError(
-            `row ${id} is no longer leased to this consumer (its lease expired and it was claimed again)`,
+            `row ${pending.lease.id} is no longer leased to this consumer (its lease expired and it was claimed again)`,
           ),
         );
+      } else {
+        pending.resolve();
       }
     }
   }
+}
+
+/** Whether a lease was lost, from what its settle statement returned. */
+function lostRows(
+  rows: readonly SettledRow[],
+  returns: SettleResult,
+): (lease: QueueLease) => boolean {
+  if (returns === 'lost') {
+    if (rows.length === 0) return () => false;
+    const lost = new Set(rows.map((row) => row.id));
+    return (lease) => lost.has(lease.id);
+  }
+  const settled = new Map<string, number>();
+  for (const row of rows) settled.set(row.id, row.deliveries);
+  return (lease) => settled.get(lease.id) !== lease.deliveries;
 }

@@ -255,6 +255,28 @@ describe('PostgresConnector (real PostgreSQL)', function () {
       expect(await queuedIds(first.config.table)).to.deep.equal([]);
     });
 
+    it('one ack statement for three rows: only the stolen row is lost, the others are deleted', async () => {
+      const first = await queue();
+      const second = await queue({ table: first.config.table });
+      await first.dispatch(['a', 'b', 'c'].map((id) => createTransaction(id, { id })));
+      const fetched = await lastValueFrom(first.fetch({ size: 3, extra: {} }).pipe(toArray()));
+      expect(fetched.map((tx) => tx.id).sort()).to.deep.equal(['a', 'b', 'c']);
+      await adminQuery(
+        `UPDATE public."${first.config.table}" SET available_at = now() - interval '1 second' WHERE id = 'b'`,
+      );
+      const [stolen] = await lastValueFrom(second.fetch({ size: 3, extra: {} }).pipe(toArray()));
+      expect(stolen?.id).to.equal('b');
+      // Settled in the same turn: one statement for the three.
+      const results = await Promise.allSettled(
+        fetched.map((tx) => first.settle(tx, { type: 'ack' })),
+      );
+      const byId = Object.fromEntries(fetched.map((tx, index) => [tx.id, results[index]?.status]));
+      expect(byId).to.deep.equal({ a: 'fulfilled', b: 'rejected', c: 'fulfilled' });
+      const rejected = results.find((result) => result.status === 'rejected');
+      expect((rejected as PromiseRejectedResult).reason).to.be.instanceOf(DeliveryLostError);
+      expect(await queuedIds(first.config.table)).to.deep.equal(['b']);
+    });
+
     it('renews leases of transactions still in flight, so a slow handler keeps its row', async () => {
       const first = await queue({ lease: 300 });
       const second = await queue({ table: first.config.table, lease: 300 });
