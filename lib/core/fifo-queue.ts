@@ -1,35 +1,42 @@
 /**
  * An array-backed first-in-first-out queue with O(1) amortised `shift` (unlike
  * `Array.prototype.shift`, which copies the whole array and collapses throughput on long
- * queues).
+ * queues). Items live between `head` and `tail`; when the queue empties both go back to 0 and
+ * the array is reused as it is (truncating it on every emptying, as a queue that is filled and
+ * emptied once per transaction would, costs more than the rest of the queue's work).
  */
 export class FifoQueue<T> {
   private items: (T | undefined)[] = [];
   private head = 0;
+  private tail = 0;
 
   get length(): number {
-    return this.items.length - this.head;
+    return this.tail - this.head;
   }
 
   push(item: T): void {
-    this.items.push(item);
+    this.items[this.tail++] = item;
   }
 
   /** Puts an item back at the front (it will be the next `shift`). */
   unshift(item: T): void {
-    if (this.head > 0) this.items[--this.head] = item;
-    else this.items.unshift(item);
+    if (this.head > 0) {
+      this.items[--this.head] = item;
+    } else {
+      this.items.unshift(item);
+      this.tail++;
+    }
   }
 
   shift(): T | undefined {
-    if (this.head === this.items.length) return undefined;
+    if (this.head === this.tail) return undefined;
     const item = this.items[this.head];
     this.items[this.head++] = undefined;
-    if (this.head === this.items.length) {
-      this.items.length = 0;
-      this.head = 0;
-    } else if (this.head >= 1024 && this.head * 2 >= this.items.length) {
-      this.items = this.items.slice(this.head);
+    if (this.head === this.tail) {
+      this.head = this.tail = 0;
+    } else if (this.head >= 1024 && this.head * 2 >= this.tail) {
+      this.items = this.items.slice(this.head, this.tail);
+      this.tail -= this.head;
       this.head = 0;
     }
     return item;
@@ -37,14 +44,14 @@ export class FifoQueue<T> {
 
   /** Removes and returns every item, oldest first. */
   drain(): T[] {
-    const all = this.items.slice(this.head) as T[];
+    const all = this.items.slice(this.head, this.tail) as T[];
     this.items = [];
-    this.head = 0;
+    this.head = this.tail = 0;
     return all;
   }
 
   find(predicate: (item: T) => boolean): T | undefined {
-    for (let i = this.head; i < this.items.length; i++) {
+    for (let i = this.head; i < this.tail; i++) {
       const item = this.items[i] as T;
       if (predicate(item)) return item;
     }
