@@ -24,6 +24,7 @@ export class AckBatcher {
   private batch: Promise<void> | null = null;
   private settlers: BatchSettlers | null = null;
   private scheduled: ReturnType<typeof setImmediate> | null = null;
+  private flushQueued = false;
 
   constructor(
     private readonly send: (ids: readonly string[]) => Promise<unknown>,
@@ -44,6 +45,19 @@ export class AckBatcher {
       this.scheduled = setImmediate(() => void this.flush());
     });
     return this.batch;
+  }
+
+  /**
+   * Sends what is queued at the end of the current microtask burst instead of the end of the
+   * event-loop turn: for when nothing else can join the batch. Acks queued before then join.
+   */
+  flushSoon(): void {
+    if (this.batch === null || this.flushQueued) return;
+    this.flushQueued = true;
+    queueMicrotask(() => {
+      this.flushQueued = false;
+      void this.flush();
+    });
   }
 
   /** Sends what is queued now, without waiting for the end of the event-loop turn. */

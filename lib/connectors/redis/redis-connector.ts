@@ -197,7 +197,13 @@ export class RedisConnector<P = unknown> implements Connector<P> {
         ),
       );
     }
-    if (decision.type === 'ack') return this.acks.ack(entryId);
+    if (decision.type === 'ack') {
+      const acked = this.acks.ack(entryId);
+      // The last held entry settled (the end of a batch): nothing else can join this XACK, so
+      // it goes at the end of this microtask burst instead of the end of the event-loop turn.
+      if (this.deliveries.size === 0) this.acks.flushSoon();
+      return acked;
+    }
     return this.settleEntry(entryId, decision).then(noop, (error: unknown) => {
       throw settleFailure(error, [entryId]);
     });

@@ -34,4 +34,22 @@ describe('AckBatcher', () => {
     await acks.flush();
     expect(batches).to.have.length(1);
   });
+
+  it('flushSoon sends at the end of the microtask burst, with the acks queued until then', async () => {
+    const batches: string[][] = [];
+    const acks = new AckBatcher(async (ids) => {
+      batches.push([...ids]);
+    });
+    const first = acks.ack('1-0');
+    acks.flushSoon();
+    acks.flushSoon();
+    const second = acks.ack('2-0');
+    expect(batches).to.deep.equal([]);
+    await Promise.resolve();
+    expect(batches).to.deep.equal([['1-0', '2-0']]);
+    await Promise.all([first, second]);
+    acks.flushSoon();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(batches, 'nothing queued: nothing sent').to.have.length(1);
+  });
 });
