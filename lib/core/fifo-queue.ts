@@ -2,8 +2,9 @@
  * An array-backed first-in-first-out queue with O(1) amortised `shift` (unlike
  * `Array.prototype.shift`, which copies the whole array and collapses throughput on long
  * queues). Items live between `head` and `tail`; when the queue empties both go back to 0 and
- * the array is reused as it is (truncating it on every emptying, as a queue that is filled and
- * emptied once per transaction would, costs more than the rest of the queue's work).
+ * an array of up to 1024 slots is reused as it is (truncating it on every emptying, as a queue
+ * that is filled and emptied once per transaction would, costs more than the rest of the
+ * queue's work); a larger one, left by a burst, is dropped.
  */
 export class FifoQueue<T> {
   private items: (T | undefined)[] = [];
@@ -33,6 +34,8 @@ export class FifoQueue<T> {
     const item = this.items[this.head];
     this.items[this.head++] = undefined;
     if (this.head === this.tail) {
+      // Keep a small array for the next fill; let a burst's large one go.
+      if (this.items.length > 1024) this.items = [];
       this.head = this.tail = 0;
     } else if (this.head >= 1024 && this.head * 2 >= this.tail) {
       this.items = this.items.slice(this.head, this.tail);
