@@ -4,7 +4,8 @@
  * 256) with nothing registered (the API alone: the engine
  * does no span work), with only a context manager (handlers' logs get trace and transaction
  * ids), with the tracing SDK (a span per run, batch, transaction and attempt, BatchSpanProcessor
- * to an exporter that drops everything), and with tracing plus metrics. Each setup runs in a
+ * to an exporter that drops everything), with the same SDK sampling 1 % of the traces, and with
+ * tracing plus metrics. Each setup runs in a
  * fresh process on the built `dist/`.
  *
  * Usage: npm run bench:telemetry [-- count]

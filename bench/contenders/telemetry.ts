@@ -4,6 +4,8 @@
  * - `api-only`: nothing registered; the engine detects it and does no span, context or clock work;
  * - `context-manager`: an AsyncLocalStorage context manager only (logs carry transaction ids);
  * - `tracing`: a tracer provider with a `BatchSpanProcessor` to an exporter that drops everything;
+ * - `tracing 1 %`: the same provider sampling 1 % of the traces (parent-based, trace id ratio),
+ *   as a high-throughput deployment would;
  * - `tracing+metrics`: plus a meter provider with a periodic reader.
  */
 import { context, metrics, propagation, trace } from '@opentelemetry/api';
@@ -22,6 +24,8 @@ import {
 import {
   BasicTracerProvider,
   BatchSpanProcessor,
+  ParentBasedSampler,
+  TraceIdRatioBasedSampler,
   type ReadableSpan,
   type SpanExporter,
 } from '@opentelemetry/sdk-trace-base';
@@ -32,6 +36,7 @@ export const telemetrySetups = [
   'api-only',
   'context-manager',
   'tracing',
+  'tracing 1 %',
   'tracing+metrics',
 ] as const;
 export type TelemetrySetup = (typeof telemetrySetups)[number];
@@ -85,6 +90,9 @@ function register(setup: TelemetrySetup): InstalledTelemetry {
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
   const exporter = new DroppingSpanExporter();
   const provider = new BasicTracerProvider({
+    ...(setup === 'tracing 1 %'
+      ? { sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(0.01) }) }
+      : {}),
     spanProcessors: [
       new BatchSpanProcessor(exporter, { maxQueueSize: 65_536, maxExportBatchSize: 4096 }),
     ],

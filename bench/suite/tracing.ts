@@ -23,7 +23,7 @@ export const tracing: Scenario = {
   id: 'tracing',
   title: 'Tracing on and off',
   description: (options) =>
-    `${scaled(50_000, options).toLocaleString('en-US')} transactions, batch mode, one process per setup (setups are global): \`api-only\` (nothing registered, the engine does no span work: tracing off), \`context-manager\` (an AsyncLocalStorage context manager only), \`tracing\` (tracer provider, \`BatchSpanProcessor\`, an exporter that drops spans) and \`tracing+metrics\` (plus a meter provider with a periodic reader). Ratios are to \`api-only\` with the same handler.`,
+    `${scaled(50_000, options).toLocaleString('en-US')} transactions, batch mode, one process per setup (setups are global): \`api-only\` (nothing registered, the engine does no span work: tracing off), \`context-manager\` (an AsyncLocalStorage context manager only), \`tracing\` (tracer provider, \`BatchSpanProcessor\`, an exporter that drops spans), \`tracing 1 %\` (the same, sampling 1 % of traces: parent-based, trace id ratio) and \`tracing+metrics\` (plus a meter provider with a periodic reader). Ratios are to \`api-only\` with the same handler.`,
   run: async (options) => {
     const count = scaled(50_000, options);
     const rows: string[][] = [];
