@@ -137,32 +137,33 @@ describe('DeadlineQueue', () => {
     expect(fired).to.deep.equal([14]);
   });
 
-  it('a deadline still fires after the cancelled front of a long queue was dropped', () => {
+  /**
+   * `count` deadlines of 30 added at time 0, each recording `n@time` when it fires; `cancel`
+   * runs at time 5 with all of them.
+   */
+  function expiriesAfter(count: number, cancel: (deadlines: Deadline[]) => void): string[] {
     const scheduler = new TestScheduler(() => undefined);
     const queue = new DeadlineQueue(scheduler, 30);
     const fired: string[] = [];
-    const deadlines = Array.from({ length: 1100 }, (_value, n) =>
+    const deadlines = Array.from({ length: count }, (_value, n) =>
       queue.add({ expire: () => fired.push(`${n}@${scheduler.now()}`) }),
     );
-    scheduler.schedule(() => {
-      for (const deadline of deadlines.slice(0, 1024)) deadline.cancel();
-    }, 5);
+    scheduler.schedule(() => cancel(deadlines), 5);
     scheduler.flush();
+    return fired;
+  }
+
+  it('a deadline still fires after the cancelled front of a long queue was dropped', () => {
+    const fired = expiriesAfter(1100, (deadlines) => {
+      for (const deadline of deadlines.slice(0, 1024)) deadline.cancel();
+    });
     expect(fired).to.deep.equal(Array.from({ length: 76 }, (_value, i) => `${1024 + i}@30`));
   });
 
   it('deadlines still fire after the holes cancelled behind a live one were compacted', () => {
-    const scheduler = new TestScheduler(() => undefined);
-    const queue = new DeadlineQueue(scheduler, 30);
-    const fired: string[] = [];
-    const deadlines = Array.from({ length: 300 }, (_value, n) =>
-      queue.add({ expire: () => fired.push(`${n}@${scheduler.now()}`) }),
-    );
-    const survivors = deadlines.flatMap((_deadline, n) => (n % 50 === 0 ? [n] : []));
-    scheduler.schedule(() => {
+    const fired = expiriesAfter(300, (deadlines) => {
       for (let n = 299; n >= 0; n--) if (n % 50 !== 0) deadlines[n]?.cancel();
-    }, 5);
-    scheduler.flush();
-    expect(fired).to.deep.equal(survivors.map((n) => `${n}@30`));
+    });
+    expect(fired).to.deep.equal([0, 50, 100, 150, 200, 250].map((n) => `${n}@30`));
   });
 });
