@@ -1,6 +1,7 @@
 /**
  * Observability in one screen: JSON logs with trace ids on the console, and the spans of a
- * small consumer run printed as a tree at the end. The spans go to an in-memory exporter here;
+ * small consumer run printed as a tree at the end (a second, hot task runs with
+ * `traces: false`: logs and metrics, no spans). The spans go to an in-memory exporter here;
  * point `exporters` at `{ type: 'otlp', endpoint: 'http://localhost:4317' }` to see them in
  * Jaeger or Tempo instead (docs/telemetry.md). Run: npx tsx examples/observability.ts
  */
@@ -67,6 +68,23 @@ const outcomes = await context.with(trace.setSpan(context.active(), root), () =>
 );
 root.end();
 logger.info('run finished', { outcomes: outcomes.map((outcome) => outcome.status) });
+
+// A hot task whose handler costs less than the two spans a transaction would get: its run
+// starts none (`traces: false`), while its metrics and its log records' transaction ids stay.
+// The tree below has no span of it.
+const countTicks = consumerTask({
+  name: 'count-ticks',
+  process: (tx: Transaction<number>, { logger: taskLogger }) => {
+    if (tx.payload === 999) taskLogger.info('tick %d', tx.payload);
+    return tx.payload;
+  },
+});
+const ticks = new MemoryConnector<number>({ source: Array.from({ length: 1000 }, (_, n) => n) });
+await lastValueFrom(
+  consume(ticks, countTicks, { loop: { concurrency: { value: 64 } } }, { traces: false }).pipe(
+    toArray(),
+  ),
+);
 
 const memory = telemetry.spanExporters.find((e) => e instanceof InMemorySpanExporter);
 const spans = memory instanceof InMemorySpanExporter ? memory.getFinishedSpans() : [];

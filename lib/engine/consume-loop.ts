@@ -79,8 +79,9 @@ export class ConsumeLoop<P, R> implements StageOwner<Transaction<P>>, PoolListen
     private readonly policy: ConsumerPolicy,
     private readonly clock: EngineClock,
     private readonly subscriber: Subscriber<Outcome<P, R>>,
+    traces = true,
   ) {
-    this.telemetry = new RunTelemetry('consumer', task.name, connector);
+    this.telemetry = new RunTelemetry('consumer', task.name, connector, { traces });
     this.fetchProgress = { received: () => this.fetchReceived, batch: () => this.batchSpan };
     this.pool = new LifecyclePool(
       consumerPlan(task, policy),

@@ -67,6 +67,7 @@ export function consume<P, R, S>(
       decoded,
       new EngineClock(options.scheduler),
       subscriber,
+      options.traces,
     );
     subscriber.add(() => loop.teardown());
     loop.run(options.stop$);

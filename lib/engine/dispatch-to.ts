@@ -66,7 +66,9 @@ export function dispatchTo<P>(
           else subscriber.error(sourceError.error);
         }
       };
-      const telemetry = new RunTelemetry('producer', engine.name ?? 'dispatchTo', connector);
+      const telemetry = new RunTelemetry('producer', engine.name ?? 'dispatchTo', connector, {
+        traces: engine.traces,
+      });
       const dispatcher = new BatchDispatcher<P>(
         connector,
         decoded,

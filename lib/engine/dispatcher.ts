@@ -99,7 +99,10 @@ export function createDispatcher<P>(
     }
     if (admitted.length > 0) batches.offerAll(admitted);
   };
-  const telemetry = new RunTelemetry('producer', engine.name ?? 'dispatcher', connector, false);
+  const telemetry = new RunTelemetry('producer', engine.name ?? 'dispatcher', connector, {
+    runSpan: false,
+    traces: engine.traces,
+  });
   const batches = new BatchDispatcher<P>(
     connector,
     dispatchOptions(options),

@@ -12,4 +12,11 @@ export interface EngineOptions {
    * `createDispatcher`); default `dispatchTo` / `dispatcher`.
    */
   readonly name?: string;
+  /**
+   * `false`: the run starts no spans, even with a tracer provider registered; its metrics, and
+   * its log records' transaction ids, are unaffected. For a task whose handlers do so little
+   * that creating spans would cost more than the work (see docs/telemetry.md, "Cost"). Default
+   * `true`.
+   */
+  readonly traces?: boolean;
 }

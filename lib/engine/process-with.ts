@@ -76,7 +76,14 @@ export function processWith<P, R, S>(
         },
         freed: pump,
       };
-      const telemetry = new RunTelemetry('consumer', task.name);
+      const telemetry = new RunTelemetry(
+        'consumer',
+        task.name,
+        {},
+        {
+          traces: options.traces,
+        },
+      );
       const pool = new LifecyclePool<P, R>(plan, clock, telemetry, null, listener);
       let subscription: Subscription | null = null;
       subscriber.add(() => {

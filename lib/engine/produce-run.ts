@@ -70,6 +70,7 @@ export class ProduceRun<P, O> implements PoolListener<P, Transaction<O>> {
     private readonly subscriber: Subscriber<Outcome<P, Transaction<O>>>,
     /** Stops taking input from the source (the limit was reached). */
     private readonly stopIntake: () => void,
+    traces = true,
   ) {
     this.concurrency = policy.loop.concurrency.value;
     const plan = producerPlan(
@@ -78,7 +79,7 @@ export class ProduceRun<P, O> implements PoolListener<P, Transaction<O>> {
       (lifecycle, value) => this.handOver(lifecycle, value),
       (lifecycle) => this.abandon(lifecycle),
     );
-    this.telemetry = new RunTelemetry('producer', task.name, connector);
+    this.telemetry = new RunTelemetry('producer', task.name, connector, { traces });
     this.pool = new LifecyclePool(plan, clock, this.telemetry, null, this);
     this.dispatcher = new BatchDispatcher(
       connector,

@@ -69,6 +69,7 @@ export function produce<P, O, S>(
         new EngineClock(options.scheduler),
         subscriber,
         stopIntake,
+        options.traces,
       );
       subscriber.add(() => {
         subscription?.unsubscribe();

@@ -29,6 +29,14 @@ export interface MessagingIdentity {
   readonly destination?: string;
 }
 
+/** How a run's telemetry is set up beyond what is registered globally. */
+export interface RunTelemetryOptions {
+  /** A long-lived sink (a shared dispatcher) has no run span of its own (default `true`). */
+  readonly runSpan?: boolean;
+  /** `false`: no spans at all, whatever is registered (`EngineOptions.traces`; default `true`). */
+  readonly traces?: boolean;
+}
+
 /** One transaction's telemetry: its context (span, id and task for logs) and start time. */
 export interface TransactionTrace {
   readonly context: Context;
@@ -90,10 +98,10 @@ export class RunTelemetry {
     readonly kind: 'consumer' | 'producer',
     readonly taskName: string,
     identity: MessagingIdentity = {},
-    /** A long-lived sink (a shared dispatcher) has no run span of its own. */
-    withRunSpan = true,
+    options: RunTelemetryOptions = {},
   ) {
-    this.tracing = tracerRegistered();
+    const { runSpan: withRunSpan = true, traces = true } = options;
+    this.tracing = traces && tracerRegistered();
     this.contexts = this.tracing || contextsPropagate();
     const instruments = EngineMetrics.registered(kind);
     this.measuring = instruments !== null;
