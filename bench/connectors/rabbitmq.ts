@@ -53,6 +53,8 @@ async function runErgon(queue: string, type: RabbitmqQueueType, mode: LoopMode):
     deadLetter: false,
     prefetch,
   });
+  // The raw contender's connection is open before its clock starts; so is this one.
+  await connector.service.connection();
   const stop$ = new Subject<void>();
   const started = process.hrtime.bigint();
   let outcomes = 0;
