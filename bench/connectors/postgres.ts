@@ -14,6 +14,7 @@
 import pg from 'pg';
 import { consume, consumerTask, createTransaction, type LoopMode } from 'ergon-rx';
 import { PostgresConnector } from 'ergon-rx/postgres';
+import { successes } from '../contenders/successes.js';
 
 const url = process.env['ERGON_POSTGRES_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
 const count = Number(process.argv[2] ?? 20_000);
@@ -59,20 +60,12 @@ function ergonRun(mode: LoopMode): Run {
   const source = connector();
   return {
     consume: () =>
-      new Promise<number>((resolve, reject) => {
-        let outcomes = 0;
+      successes(
         consume(source, consumerTask({ process: noop }), {
           loop: { mode, concurrency: { value: batch } },
           fetch: { batch: { size: batch } },
-        }).subscribe({
-          next: (outcome) => {
-            if (outcome.status !== 'success') reject(new Error(`outcome ${outcome.status}`));
-            outcomes++;
-          },
-          error: reject,
-          complete: () => resolve(outcomes),
-        });
-      }),
+        }),
+      ),
     close: () => source.close(),
   };
 }

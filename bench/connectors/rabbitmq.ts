@@ -13,10 +13,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import { connect, type ChannelModel } from 'amqplib';
-import { Subject } from 'rxjs';
+import { Subject, tap } from 'rxjs';
 import { consume, consumerTask, type LoopMode } from 'ergon-rx';
 import { RabbitmqConnector, type RabbitmqQueueType } from 'ergon-rx/rabbitmq';
 import { rawRabbitmqConsume, rawRabbitmqProduce } from '../contenders/rabbitmq.js';
+import { successes } from '../contenders/successes.js';
 
 const url = process.env['RABBITMQ_URL'] ?? 'amqp://guest:guest@127.0.0.1:5672/';
 const count = Number(process.argv[2] ?? 20_000);
@@ -59,24 +60,20 @@ async function runErgon(queue: string, type: RabbitmqQueueType, mode: LoopMode):
   const started = process.hrtime.bigint();
   let outcomes = 0;
   let finished = 0n;
-  await new Promise<void>((resolve, reject) => {
+  await successes(
     consume(
       connector,
       consumerTask({ process: noop }),
       { loop: { mode, concurrency: { value: prefetch }, streaming: true } },
       { stop$ },
-    ).subscribe({
-      next: (outcome) => {
-        if (outcome.status !== 'success') reject(new Error(`outcome ${outcome.status}`));
-        if (++outcomes === count) {
-          finished = process.hrtime.bigint();
-          stop$.next();
-        }
-      },
-      error: reject,
-      complete: resolve,
-    });
-  });
+    ).pipe(
+      tap(() => {
+        if (++outcomes < count) return;
+        finished = process.hrtime.bigint();
+        stop$.next();
+      }),
+    ),
+  );
   await connector.close();
   return count / (Number(finished - started) / 1e9);
 }

@@ -16,6 +16,7 @@ import { Redis } from 'ioredis';
 import { consume, consumerTask, createTransaction, type LoopMode } from 'ergon-rx';
 import { RedisConnector } from 'ergon-rx/redis';
 import { consumerGroup as group, rawRedisConsume, rawRedisProduce } from '../contenders/redis.js';
+import { successes } from '../contenders/successes.js';
 
 const count = Number(process.argv[2] ?? 20_000);
 const prefetch = Number(process.argv[3] ?? 100);
@@ -60,22 +61,14 @@ async function ergonConsume(stream: string, mode: LoopMode): Promise<number> {
   const connector = new RedisConnector({ stream, group, consumer: 'ergon' });
   const task = consumerTask({ process: () => undefined });
   let outcomes = 0;
-  const ms = await timed(
-    () =>
-      new Promise<void>((resolve, reject) => {
-        consume(connector, task, {
-          loop: { mode, concurrency: { value: prefetch }, limit: count },
-          fetch: { batch: { size: prefetch } },
-        }).subscribe({
-          next: (outcome) => {
-            if (outcome.status !== 'success') reject(new Error(`outcome ${outcome.status}`));
-            outcomes++;
-          },
-          error: reject,
-          complete: resolve,
-        });
+  const ms = await timed(async () => {
+    outcomes = await successes(
+      consume(connector, task, {
+        loop: { mode, concurrency: { value: prefetch }, limit: count },
+        fetch: { batch: { size: prefetch } },
       }),
-  );
+    );
+  });
   await connector.close();
   if (outcomes !== count) throw new Error(`ergon-rx ${mode}: ${outcomes} outcomes`);
   return ms;

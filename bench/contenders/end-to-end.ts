@@ -15,6 +15,7 @@ import {
 import { LatencyConnector } from './latency-connector.js';
 import { LatencyRecorder } from './latency-recorder.js';
 import { secondsSince, type RunResult } from './run-result.js';
+import { successes } from './successes.js';
 
 /** The handler of every consumer: an `async` function that returns at once. */
 export const noop = async (): Promise<void> => {};
@@ -72,8 +73,8 @@ export async function ergonEndToEnd(
         ),
       );
     },
-    () =>
-      new Promise<void>((resolve, reject) => {
+    async () => {
+      outcomes = await successes(
         consume(new LatencyConnector(consumer, recorder), consumerTask({ process: noop }), {
           loop: {
             mode: run.mode,
@@ -82,15 +83,9 @@ export async function ergonEndToEnd(
             streaming: true,
           },
           fetch: { batch: { size: run.concurrency }, empty: { backoff: 1, backoffCap: 10 } },
-        }).subscribe({
-          next: (outcome) => {
-            if (outcome.status !== 'success') reject(new Error(`outcome ${outcome.status}`));
-            outcomes++;
-          },
-          error: reject,
-          complete: resolve,
-        });
-      }),
+        }),
+      );
+    },
   );
   if (failed > 0 || outcomes !== run.count) {
     throw new Error(`ergon-rx: ${failed} failed dispatches, ${outcomes} of ${run.count} outcomes`);
