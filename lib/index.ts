@@ -64,6 +64,7 @@ export type {
 export { jsonCodec, PayloadDecodeError, type PayloadCodec } from './connector/payload-codec.js';
 export { traceHeaders, traceMetadata, traceMetadataKeys } from './connector/trace-headers.js';
 export { FileConnector, type FileConnectorOptions } from './connector/file-connector.js';
+export { FileCursorError } from './connector/file-cursor.js';
 export {
   MemoryConnector,
   type MemoryConnectorOptions,

@@ -1,64 +1,64 @@
-/** A line handed out by a file connector, until everything before it is settled too. */
-interface LedgerEntry {
-  readonly line: number;
-  /** Byte offset just past this line's newline. */
-  readonly end: number;
-  /** `out`: handed out and unsettled; `released`: waiting to be handed out again. */
-  state: 'out' | 'released' | 'settled';
+import type { FilePosition } from './file-cursor.js';
+
+/** A line handed out by a file connector, until it and everything before it are settled. */
+export interface LedgerEntry {
+  /** Where reading resumes once this entry and every one before it are settled. */
+  readonly resume: FilePosition;
+  /**
+   * `out`: handed out, unsettled; `released`: waiting to be handed out again; `settling`: its
+   * settlement is being made durable (a dead-letter write), or failed to be; `settled`: done.
+   */
+  state: 'out' | 'released' | 'settling' | 'settled';
 }
 
 /**
- * Tracks which lines of a file were handed out and settled, and the watermark: the last line
- * such that it and every line before it are settled. A restart resumes just after the
- * watermark, so at worst lines settled out of order are read again (at-least-once), never
- * skipped.
+ * Tracks the lines a file connector handed out, in file order, and the watermark: the
+ * position after the last entry such that it and every entry before it are settled. A
+ * restart resumes at the watermark, so at worst lines settled out of order are read again
+ * (at-least-once), never skipped; an entry whose settlement never became durable holds the
+ * watermark for the rest of the run.
  */
 export class LineLedger {
   private readonly entries: LedgerEntry[] = [];
   private head = 0;
-  private readonly byLine = new Map<number, LedgerEntry>();
 
   constructor(
-    /** Watermark line (0 = none). */
-    public line: number,
-    /** Byte offset just past the watermark line. */
-    public offset: number,
+    /** The watermark. */
+    public watermark: FilePosition,
   ) {}
 
-  handOut(line: number, end: number): void {
-    const entry: LedgerEntry = { line, end, state: 'out' };
+  /** Records a line handed out (after every line handed out before it). */
+  handOut(resume: FilePosition): LedgerEntry {
+    const entry: LedgerEntry = { resume, state: 'out' };
     this.entries.push(entry);
-    this.byLine.set(line, entry);
+    return entry;
   }
 
-  /** A released line goes out again. */
-  handOutAgain(line: number): void {
-    const entry = this.byLine.get(line);
-    if (entry !== undefined && entry.state === 'released') entry.state = 'out';
+  /** A released entry goes out again. */
+  handOutAgain(entry: LedgerEntry): void {
+    if (entry.state === 'released') entry.state = 'out';
   }
 
-  /** A handed-out line comes back to be handed out again; `false` when it was not out. */
-  release(line: number): boolean {
-    const entry = this.byLine.get(line);
-    if (entry === undefined || entry.state !== 'out') return false;
-    entry.state = 'released';
-    return true;
+  /** A handed-out entry comes back, to be handed out again. */
+  release(entry: LedgerEntry): void {
+    if (entry.state === 'out') entry.state = 'released';
   }
 
-  /** Marks a handed-out line settled; `true` when the watermark moved. */
-  settle(line: number): boolean {
-    const entry = this.byLine.get(line);
-    if (entry === undefined || entry.state !== 'out') return false;
+  /** A handed-out entry's settlement started; the watermark waits for {@link settle}. */
+  settling(entry: LedgerEntry): void {
+    if (entry.state === 'out') entry.state = 'settling';
+  }
+
+  /** Marks an entry settled; `true` when the watermark moved. */
+  settle(entry: LedgerEntry): boolean {
+    if (entry.state !== 'out' && entry.state !== 'settling') return false;
     entry.state = 'settled';
-    this.byLine.delete(line);
     let moved = false;
     while (
       this.head < this.entries.length &&
       (this.entries[this.head] as LedgerEntry).state === 'settled'
     ) {
-      const done = this.entries[this.head++] as LedgerEntry;
-      this.line = done.line;
-      this.offset = done.end;
+      this.watermark = (this.entries[this.head++] as LedgerEntry).resume;
       moved = true;
     }
     if (this.head > 1024 && this.head * 2 > this.entries.length) {
@@ -68,12 +68,8 @@ export class LineLedger {
     return moved;
   }
 
-  /** Whether the line is handed out right now (not settled, not waiting to go out again). */
-  outstanding(line: number): boolean {
-    return this.byLine.get(line)?.state === 'out';
-  }
-
-  get unsettled(): number {
-    return this.byLine.size;
+  /** Whether the entry is handed out right now (not settled, not waiting to go out again). */
+  outstanding(entry: LedgerEntry): boolean {
+    return entry.state === 'out';
   }
 }

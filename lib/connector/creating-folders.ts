@@ -1,0 +1,23 @@
+import { appendFile, mkdir, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+
+/** Runs `write`; when its folder does not exist, creates the missing folders and runs it again. */
+async function creatingFolders(path: string, write: () => Promise<void>): Promise<void> {
+  try {
+    await write();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException | null)?.code !== 'ENOENT') throw error;
+    await mkdir(dirname(path), { recursive: true });
+    await write();
+  }
+}
+
+/** `appendFile`, creating the file's missing parent folders first. */
+export function appendFileCreatingFolders(path: string, data: string | Uint8Array): Promise<void> {
+  return creatingFolders(path, () => appendFile(path, data));
+}
+
+/** `writeFile`, creating the file's missing parent folders first. */
+export function writeFileCreatingFolders(path: string, data: string | Uint8Array): Promise<void> {
+  return creatingFolders(path, () => writeFile(path, data));
+}
