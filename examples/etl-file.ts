@@ -4,9 +4,10 @@
  * Re-running resumes after the last settled line (see `<input>.cursor`).
  *
  * Run: npx tsx examples/etl-file.ts [input.jsonl] [output-dir]
- * Without arguments it writes a sample input to a temporary directory first.
+ * Without arguments it writes a sample input to a temporary directory first. The output
+ * directory (and any missing parent) is created by the file connectors as they write.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { lastValueFrom, reduce } from 'rxjs';
@@ -115,5 +116,6 @@ console.log(`input:   ${inputPath}`);
 console.log('outcomes:', counts);
 for (const file of ['valid.jsonl', 'rejects.jsonl']) {
   const path = join(outputDirectory, file);
-  console.log(`\n${path}:\n${readFileSync(path, { encoding: 'utf8', flag: 'a+' }).trimEnd()}`);
+  const text = existsSync(path) ? readFileSync(path, 'utf8').trimEnd() : '(nothing written)';
+  console.log(`\n${path}:\n${text}`);
 }
