@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { isUtf8 } from 'node:buffer';
 import { open, type FileHandle } from 'node:fs/promises';
 import { basename } from 'node:path';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { defer, Observable, of, type Subscriber } from 'rxjs';
 import { markUndecodable } from '../core/decode-failure.js';
 import { describeError } from '../core/describe-error.js';
@@ -58,6 +59,8 @@ interface ReadyLine<P> {
 }
 
 const defaultMaxLineBytes = 64 * 1024 * 1024;
+/** How often a fetch lets the event loop run while a cursor write is under way, in ms. */
+const yieldEveryMs = 5;
 
 /**
  * A JSON-lines file as a connector. `fetch` hands out complete lines (ending with a newline)
@@ -108,7 +111,12 @@ export class FileConnector<P = unknown> implements Connector<P> {
   /** Start offset of the incomplete last line reported already (reported once per run). */
   private reportedFragment: number | null = null;
   private cursorWrite: Promise<void> = Promise.resolve();
+  /** Whether the watermark moved since the cursor was last written. */
   private cursorDirty = false;
+  /** Whether a cursor write is under way. */
+  private cursorSaving = false;
+  /** When a fetch last let the event loop run (see {@link FileConnector.fill}). */
+  private lastYield = 0;
   /** Why the last cursor write failed (the cursor then lags: lines may be read again). */
   private cursorError: unknown = undefined;
   /** Appends to the dead-letter file, one after the other. */
@@ -293,6 +301,14 @@ export class FileConnector<P = unknown> implements Connector<P> {
    */
   private async fill(size: number, subscriber: Subscriber<Transaction<P>>): Promise<void> {
     if (this.closed) throw new ConnectorClosedError(`${this.name} is closed`);
+    // Lines already read are handed out without I/O: a loop of fetches and quick handlers
+    // may then run on promise callbacks alone, and the cursor write (file I/O) would wait
+    // until the work runs out. A fetch lets the event loop run every few milliseconds while
+    // a cursor write is under way, so the cursor keeps up (what a crash reads again).
+    if (this.cursorSaving && performance.now() - this.lastYield > yieldEveryMs) {
+      await yieldToEventLoop();
+      this.lastYield = performance.now();
+    }
     const reader = this.reader ?? (await this.openOnce());
     while (this.redelivery.length + this.readAhead.length < size && !subscriber.closed) {
       const line = await reader.next();
@@ -459,19 +475,31 @@ export class FileConnector<P = unknown> implements Connector<P> {
     return this.reader;
   }
 
-  /** Writes the cursor soon, coalescing bursts; a failed write is kept for `health()`. */
+  /**
+   * Writes the cursor soon: one write at a time, the next one right after it while the
+   * watermark keeps moving. A failed write is kept for `health()` (and retried at the next
+   * move or at `close`).
+   */
   private saveCursor(): void {
     this.cursorDirty = true;
-    this.cursorWrite = this.cursorWrite
-      .then(() => (this.cursorDirty ? this.writeCursor() : undefined))
-      .then(
-        () => {
-          this.cursorError = undefined;
-        },
-        (error: unknown) => {
-          this.cursorError = error;
-        },
-      );
+    if (this.cursorSaving) return;
+    this.cursorSaving = true;
+    this.cursorWrite = (async () => {
+      try {
+        while (this.cursorDirty) {
+          try {
+            await this.writeCursor();
+            this.cursorError = undefined;
+          } catch (error) {
+            this.cursorError = error;
+            this.cursorDirty = true;
+            return;
+          }
+        }
+      } finally {
+        this.cursorSaving = false;
+      }
+    })();
   }
 
   private async writeCursor(): Promise<void> {
