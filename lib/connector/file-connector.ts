@@ -60,7 +60,7 @@ interface ReadyLine<P> {
 
 const defaultMaxLineBytes = 64 * 1024 * 1024;
 /** How often a fetch lets the event loop run while a cursor write is under way, in ms. */
-const yieldEveryMs = 5;
+const yieldEveryMs = 1;
 
 /**
  * A JSON-lines file as a connector. `fetch` hands out complete lines (ending with a newline)
