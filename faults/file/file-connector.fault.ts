@@ -133,6 +133,7 @@ async function killAndRestart(options: {
       return next === undefined ? 0 : next.at - at;
     });
     const worked = killed.filter(({ pid }) => processings.some((each) => each.pid === pid)).length;
+    const byKilled = processings.filter((each) => killedPids.has(each.pid)).length;
     recordFaultResult({
       fault: 'worker SIGKILL at random moments',
       connector: options.label,
@@ -147,7 +148,8 @@ async function killAndRestart(options: {
       recoveryMs: Math.max(0, ...recoveries),
       notes:
         `${kills} SIGKILLs 50–650 ms into a streaming run (${worked} of them after processing lines) while a writer ` +
-        `appended ${lines} lines in random chunks cutting lines anywhere; then a non-streaming run read to the end ` +
+        `appended ${lines} lines in random chunks cutting lines anywhere (the killed workers processed ${byKilled} lines); ` +
+        'then a non-streaming run read to the end ' +
         `and exited 0; ${unexplained} duplicates not explained by a kill, ${invented} invented lines; ` +
         `recovery: kill → next worker's first line (process start included, worst of ${kills}); ${elapsed} ms in all`,
     });

@@ -43,6 +43,9 @@ interface StoredCursor {
  * instead of silently reading nothing or starting mid-file.
  */
 export class FileCursor {
+  /** The file's first {@link fingerprintBytes} bytes, once it has that many (they never change). */
+  private head: Buffer | null = null;
+
   constructor(
     readonly path: string,
     /** The data file the cursor is for. */
@@ -71,7 +74,7 @@ export class FileCursor {
           `byte ${stored.offset} of ${this.filePath} is not the start of a line: the file was replaced since`,
         );
       }
-    } else if ((await fingerprint(file, stored.offset)) !== stored.sha256) {
+    } else if ((await this.fingerprint(file, stored.offset)) !== stored.sha256) {
       throw this.refused(
         `the bytes of ${this.filePath} before byte ${stored.offset} are not the ones it was written after: the file was replaced since`,
       );
@@ -84,11 +87,24 @@ export class FileCursor {
     const stored: StoredCursor = {
       line: position.line,
       offset: position.offset,
-      sha256: await fingerprint(file, position.offset),
+      sha256: await this.fingerprint(file, position.offset),
     };
     const temporary = `${this.path}.tmp`;
     await writeFileCreatingFolders(temporary, JSON.stringify(stored));
     await rename(temporary, this.path);
+  }
+
+  /** SHA-256 of the file's first bytes and the bytes just before `offset` (hex). */
+  private async fingerprint(file: FileHandle, offset: number): Promise<string> {
+    const headLength = Math.min(offset, fingerprintBytes);
+    let head = this.head;
+    if (head === null || headLength < fingerprintBytes) {
+      head = await readRange(file, 0, headLength);
+      if (head.length === fingerprintBytes) this.head = head;
+    }
+    const tailStart = Math.max(0, offset - fingerprintBytes);
+    const tail = await readRange(file, tailStart, offset - tailStart);
+    return createHash('sha256').update(head.subarray(0, headLength)).update(tail).digest('hex');
   }
 
   private parse(text: string): StoredCursor {
@@ -134,19 +150,9 @@ async function byteAt(file: FileHandle, offset: number): Promise<number | undefi
   return bytesRead === 1 ? byte[0] : undefined;
 }
 
-/** SHA-256 of the file's first bytes and the bytes just before `offset` (hex). */
-async function fingerprint(file: FileHandle, offset: number): Promise<string> {
-  const hash = createHash('sha256');
-  const headLength = Math.min(offset, fingerprintBytes);
-  const tailStart = Math.max(0, offset - fingerprintBytes);
-  for (const [start, length] of [
-    [0, headLength],
-    [tailStart, offset - tailStart],
-  ] as const) {
-    if (length === 0) continue;
-    const bytes = Buffer.alloc(length);
-    const { bytesRead } = await file.read(bytes, 0, length, start);
-    hash.update(bytes.subarray(0, bytesRead));
-  }
-  return hash.digest('hex');
+async function readRange(file: FileHandle, start: number, length: number): Promise<Buffer> {
+  if (length === 0) return Buffer.alloc(0);
+  const bytes = Buffer.alloc(length);
+  const { bytesRead } = await file.read(bytes, 0, length, start);
+  return bytes.subarray(0, bytesRead);
 }
