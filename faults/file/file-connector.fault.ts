@@ -6,6 +6,7 @@ import {
   mkdtempSync,
   readFileSync,
   rmSync,
+  statSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -37,6 +38,10 @@ function startWorker(input: string, ledger: string, mode: 'streaming' | 'drain')
   );
   ready.catch(() => undefined);
   return { child, ready, exited };
+}
+
+function ledgerSize(path: string): number {
+  return existsSync(path) ? statSync(path).size : 0;
 }
 
 /** Every processing in the ledger: the record's number, the worker's pid, when. */
@@ -96,9 +101,14 @@ async function killAndRestart(options: {
   try {
     const appending = appendConcurrently(input, lines, random, options.appendForMs);
     for (let kill = 0; kill < kills; kill++) {
+      const before = ledgerSize(ledger);
       const running = startWorker(input, ledger, 'streaming');
       await running.ready;
-      await sleep(50 + random() * 600);
+      // A random moment while it consumes: once it processed its first line.
+      for (let waited = 0; ledgerSize(ledger) === before && waited < 20_000; waited += 10) {
+        await sleep(10);
+      }
+      await sleep(random() * 500);
       const pid = running.child.pid as number;
       killed.push({ pid, at: Date.now() });
       running.child.kill('SIGKILL');
@@ -147,7 +157,7 @@ async function killAndRestart(options: {
           : 'lines a killed worker processed before its cursor passed them, read again after the restart',
       recoveryMs: Math.max(0, ...recoveries),
       notes:
-        `${kills} SIGKILLs 50–650 ms into a streaming run (${worked} of them after processing lines) while a writer ` +
+        `${kills} SIGKILLs 0–500 ms after a streaming run processed its first line (${worked} of them after processing lines) while a writer ` +
         `appended ${lines} lines in random chunks cutting lines anywhere (the killed workers processed ${byKilled} lines); ` +
         'then a non-streaming run read to the end ' +
         `and exited 0; ${unexplained} duplicates not explained by a kill, ${invented} invented lines; ` +
