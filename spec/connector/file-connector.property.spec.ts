@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import {
   appendFileSync,
   existsSync,
+  mkdirSync,
   mkdtempSync,
   readFileSync,
   rmSync,
@@ -14,6 +15,7 @@ import type { Subscription } from 'rxjs';
 import {
   decodeFailureOf,
   FileConnector,
+  SettlementError,
   TransactionError,
   type SettleDecision,
   type Transaction,
@@ -29,7 +31,7 @@ type Decision = 'ack' | 'release' | 'deadLetter';
 
 type Op =
   | { readonly kind: 'append' }
-  | { readonly kind: 'restart'; readonly streaming: boolean }
+  | { readonly kind: 'restart'; readonly streaming: boolean; readonly deadLettersFail: boolean }
   | {
       readonly kind: 'fetch';
       readonly size: number;
@@ -63,7 +65,11 @@ const op: fc.Arbitrary<Op> = fc.oneof(
   { weight: 3, arbitrary: fc.constant({ kind: 'append' as const }) },
   {
     weight: 1,
-    arbitrary: fc.boolean().map((streaming) => ({ kind: 'restart' as const, streaming })),
+    arbitrary: fc.record({
+      kind: fc.constant('restart' as const),
+      streaming: fc.boolean(),
+      deadLettersFail: fc.boolean(),
+    }),
   },
   {
     weight: 5,
@@ -132,8 +138,22 @@ async function runScenario({ lines, cuts, ops }: Scenario): Promise<void> {
   /** Final settlements (ack or dead letter) per line number, over every run. */
   const final = new Map<number, number>();
   const connectors: FileConnector[] = [];
-  let connector = new FileConnector({ path });
-  connectors.push(connector);
+  // A folder where dead letters should go: appending to it fails.
+  const brokenDeadLetters = join(dir, 'dead-letters-here-fail');
+  mkdirSync(brokenDeadLetters);
+  const open = (streaming: boolean, deadLettersFail: boolean): FileConnector => {
+    const opened = new FileConnector({
+      path,
+      streaming,
+      ...(deadLettersFail ? { deadLetterPath: brokenDeadLetters } : {}),
+    });
+    connectors.push(opened);
+    return opened;
+  };
+  let connector = open(false, false);
+  let restarts = 0;
+  /** Whether a dead letter failed in this run (its line is read again after a restart). */
+  let stuck = false;
   /** Lines handed out by the current connector and not settled. */
   let out = new Map<number, Transaction>();
   let finalInRun = new Set<number>();
@@ -148,7 +168,14 @@ async function runScenario({ lines, cuts, ops }: Scenario): Promise<void> {
         : decision === 'ack'
           ? { type: 'ack' }
           : { type: 'deadLetter', error: new TransactionError('dead') };
-    await connector.settle(transaction, settlement);
+    try {
+      await connector.settle(transaction, settlement);
+    } catch (error) {
+      expect(error, 'a failed dead letter').to.be.instanceOf(SettlementError);
+      expect(decision).to.equal('deadLetter');
+      stuck = true;
+      return;
+    }
     if (decision === 'release' || incomplete) return;
     expect(finalInRun.has(number), `line ${number} settled twice in one run`).to.equal(false);
     finalInRun.add(number);
@@ -169,6 +196,15 @@ async function runScenario({ lines, cuts, ops }: Scenario): Promise<void> {
     }
   };
 
+  const restart = async (streaming: boolean, deadLettersFail: boolean): Promise<void> => {
+    await connector.close();
+    connector = open(streaming, deadLettersFail);
+    restarts++;
+    out = new Map();
+    finalInRun = new Set();
+    stuck = false;
+  };
+
   /** The cursor never passes a line without a final settlement. */
   const checkCursor = (): void => {
     if (!existsSync(cursorPath)) return;
@@ -186,11 +222,7 @@ async function runScenario({ lines, cuts, ops }: Scenario): Promise<void> {
       if (step.kind === 'append') {
         if (appended < chunks.length) appendFileSync(path, chunks[appended++] as Buffer);
       } else if (step.kind === 'restart') {
-        await connector.close();
-        connector = new FileConnector({ path, streaming: step.streaming });
-        connectors.push(connector);
-        out = new Map();
-        finalInRun = new Set();
+        await restart(step.streaming, step.deadLettersFail);
       } else {
         const got = await fetchSome(connector, step.size, step.cancel);
         expect(got.length).to.be.at.most(step.size);
@@ -205,6 +237,7 @@ async function runScenario({ lines, cuts, ops }: Scenario): Promise<void> {
     // The rest of the file, then a drain that acks everything; lines left out are released.
     while (appended < chunks.length) appendFileSync(path, chunks[appended++] as Buffer);
     for (const transaction of out.values()) await settle(transaction, 'release');
+    if (stuck) await restart(true, false);
     for (let round = 0; round < 100; round++) {
       const got = await fetchSome(connector, 4, 'never');
       if (got.length === 0) break;
@@ -213,7 +246,6 @@ async function runScenario({ lines, cuts, ops }: Scenario): Promise<void> {
     }
     await connector.close();
     checkCursor();
-    const restarts = ops.filter((each) => each.kind === 'restart').length;
     lines.forEach((_, i) => {
       const times = final.get(i + 1) ?? 0;
       expect(times, `line ${i + 1}`).to.be.at.least(1);
@@ -227,7 +259,7 @@ async function runScenario({ lines, cuts, ops }: Scenario): Promise<void> {
 }
 
 describe('FileConnector (property)', () => {
-  it('lines appended in arbitrary chunks, fetches cancelled at arbitrary points, restarts: every complete line gets a final settlement, once per run, and the cursor never passes an unsettled line', async function () {
+  it('lines appended in arbitrary chunks, fetches cancelled at arbitrary points, restarts, failing dead letters: every complete line gets a final settlement, once per run, and the cursor never passes an unsettled line', async function () {
     this.timeout(60_000);
     await fc.assert(fc.asyncProperty(scenario, runScenario), { numRuns: 60 });
   });
