@@ -1,0 +1,28 @@
+// npm's `prepare` script: builds dist/ so that `npm install` (or `npm ci`) in a fresh clone
+// leaves a working `ergon` bin (`npx ergon --help`). npm does not run it when a user installs
+// the published package or a packed tarball: those ship dist/ already. When TypeScript is not
+// installed (`npm install --omit=dev`) there is nothing to build with, so it says so and stops.
+import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+let tsc;
+try {
+  tsc = join(
+    dirname(createRequire(import.meta.url).resolve('typescript/package.json')),
+    'bin',
+    'tsc',
+  );
+} catch {
+  console.warn(
+    'ergon-rx prepare: TypeScript is not installed (dev dependencies omitted); dist/ not built',
+  );
+  process.exit(0);
+}
+const build = spawnSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json')], {
+  cwd: root,
+  stdio: 'inherit',
+});
+process.exit(build.status ?? 1);
