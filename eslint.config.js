@@ -3,7 +3,7 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', '.bench/', 'coverage/', 'scratch/'] },
+  { ignores: ['dist/', '.bench/', 'coverage/', 'scratch/', '.doc-snippets/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

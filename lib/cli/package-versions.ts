@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 
 interface PackageManifest {
-  readonly version?: string;
   readonly devDependencies?: Readonly<Record<string, string>>;
 }
 
@@ -19,8 +18,9 @@ function readManifest(): PackageManifest {
   }
 }
 
-/** Version ranges for a scaffolded project: ergon-rx's own version and its tool versions. */
+/** Versions for a scaffolded project's package.json. */
 export interface ScaffoldVersions {
+  /** The ergon-rx dependency: `file:vendor/ergon-rx-x.y.z.tgz` or a registry range. */
   readonly ergon: string;
   /** By package name: rxjs, mocha, chai, tsx, typescript and their @types. */
   readonly tools: Readonly<Record<string, string>>;
@@ -37,12 +37,12 @@ const fallbackTools: Readonly<Record<string, string>> = {
   '@types/node': '20.19.43',
 };
 
-/** The versions `ergon new` writes: `^<this version>` for ergon-rx, `^<dev version>` for tools. */
-export function scaffoldVersions(): ScaffoldVersions {
+/** The versions `ergon new` writes: `ergon` for ergon-rx, `^<dev version>` for tools. */
+export function scaffoldVersions(ergon: string): ScaffoldVersions {
   const manifest = readManifest();
   const tools: Record<string, string> = {};
   for (const [name, fallback] of Object.entries(fallbackTools)) {
     tools[name] = `^${manifest.devDependencies?.[name] ?? fallback}`;
   }
-  return { ergon: `^${manifest.version ?? '0.1.0'}`, tools };
+  return { ergon, tools };
 }

@@ -19,6 +19,9 @@ function packageJson(name: string, versions: ScaffoldVersions): string {
       typecheck: 'tsc -p tsconfig.json',
     },
     dependencies: { 'ergon-rx': versions.ergon, rxjs: tool('rxjs') },
+    // npm 11 lists install scripts nobody reviewed: the tools need none of theirs. (It also
+    // lists ergon-rx's `prepare`, which does nothing in a packed copy.)
+    allowScripts: { esbuild: false, protobufjs: false },
     devDependencies: Object.fromEntries(
       ['@types/chai', '@types/mocha', '@types/node', 'chai', 'mocha', 'tsx', 'typescript'].map(
         (dependency) => [dependency, tool(dependency)],
@@ -37,7 +40,6 @@ const tsconfig = `${JSON.stringify(
       moduleResolution: 'nodenext',
       types: ['node', 'mocha'],
       strict: true,
-      skipLibCheck: true,
       noEmit: true,
     },
     include: ['src', 'spec'],
@@ -102,7 +104,13 @@ describe('greetings', () => {
 });
 `;
 
-function readme(name: string): string {
+function readme(name: string, ergon: string): string {
+  const source = ergon.startsWith('file:')
+    ? `- \`${ergon.slice('file:'.length)}\`: the ergon-rx this project was made with, packed by \`ergon new\`
+  (it installs offline and shares the project's rxjs). Once you use ergon-rx from a registry:
+  \`npm install ergon-rx@<version>\`, and delete the tarball.
+`
+    : '';
   return `# ${name}
 
 An [ergon-rx](https://www.npmjs.com/package/ergon-rx) task.
@@ -110,14 +118,15 @@ An [ergon-rx](https://www.npmjs.com/package/ergon-rx) task.
 \`\`\`sh
 npm install
 npm test          # the spec in spec/
+npm run typecheck # tsc, strict
 npm start         # ergon run src/task.ts (under tsx)
-npx tsx node_modules/ergon-rx/dist/cli/main.js process src/task.ts consume --payload '{"name":"Ada"}'
+npx tsx node_modules/ergon-rx/dist/cli/main.js process src/task.ts greetings --payload '{"name":"Ada"}'
 \`\`\`
 
 - \`src/task.ts\`: the task definition (\`defineTask\`) and its consumer (\`consumerTask\`), fed by
   an in-memory connector; replace it with a real one (\`ergon-rx/rabbitmq\`, \`ergon-rx/postgres\`…).
 - \`spec/task.spec.ts\`: one transaction through the consumer, then the whole task.
-`;
+${source}`;
 }
 
 const gitignore = 'node_modules/\ndist/\n';
@@ -129,7 +138,7 @@ export function projectTemplate(name: string, versions: ScaffoldVersions): Templ
     { path: 'tsconfig.json', content: tsconfig },
     { path: '.mocharc.json', content: mocharc },
     { path: '.gitignore', content: gitignore },
-    { path: 'README.md', content: readme(name) },
+    { path: 'README.md', content: readme(name, versions.ergon) },
     { path: 'src/task.ts', content: task },
     { path: 'spec/task.spec.ts', content: spec },
   ];

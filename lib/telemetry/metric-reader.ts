@@ -1,11 +1,12 @@
+import type * as PrometheusExporterPackage from '@opentelemetry/exporter-prometheus';
 import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-grpc';
-import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import {
   ConsoleMetricExporter,
   PeriodicExportingMetricReader,
   type IMetricReader,
 } from '@opentelemetry/sdk-metrics';
 import type { MetricReaderConfig } from './config/metric-reader-config.js';
+import { loadOptionalPackage } from './optional-package.js';
 import { otlpGrpcOptions } from './otlp-grpc-options.js';
 
 /**
@@ -14,6 +15,8 @@ import { otlpGrpcOptions } from './otlp-grpc-options.js';
  * Prometheus reader serves `/metrics` and starts listening at once unless
  * `preventServerStart`.
  *
+ * @throws TelemetrySetupError naming the `npm install` to run when a Prometheus reader is
+ * configured and `@opentelemetry/exporter-prometheus` is not installed.
  * @example
  * ```ts
  * metricReader({ type: 'prometheus', port: 9464, host: null, endpoint: '/metrics', preventServerStart: false }, 60_000);
@@ -37,12 +40,17 @@ export function metricReader(config: MetricReaderConfig, defaultInterval: number
           : { exportTimeoutMillis: Math.min(config.timeout, exportIntervalMillis) }),
       });
     }
-    case 'prometheus':
+    case 'prometheus': {
+      const { PrometheusExporter } = loadOptionalPackage<typeof PrometheusExporterPackage>(
+        '@opentelemetry/exporter-prometheus',
+        'the Prometheus metric reader',
+      );
       return new PrometheusExporter({
         ...(config.port === null ? {} : { port: config.port }),
         ...(config.host === null ? {} : { host: config.host }),
         endpoint: config.endpoint,
         preventServerStart: config.preventServerStart,
       });
+    }
   }
 }

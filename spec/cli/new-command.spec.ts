@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ts from 'typescript';
@@ -28,7 +28,8 @@ describe('ergon new', () => {
     await rm(workspace, { recursive: true, force: true });
   });
 
-  it('scaffolds a project whose files parse', async () => {
+  it('scaffolds a project whose files parse, with the running ergon-rx packed in vendor/', async function () {
+    this.timeout(60_000); // npm pack
     const { code, stdout } = await runErgon(['new', 'My Demo'], workspace);
     expect(code).to.equal(0);
     expect(stdout).to.include('npm install && npm test');
@@ -45,7 +46,11 @@ describe('ergon new', () => {
     expect(manifest.name).to.equal('my-demo');
     expect(manifest.type).to.equal('module');
     expect(manifest.scripts['test']).to.equal('mocha');
-    expect(manifest.dependencies['ergon-rx']).to.match(/^\^\d+\.\d+\.\d+/);
+    // The running ergon-rx, packed into the project: installs offline, shares the project's rxjs.
+    const [tarball] = await readdir(join(project, 'vendor'));
+    expect(tarball).to.match(/^ergon-rx-\d+\.\d+\.\d+\.tgz$/);
+    expect(manifest.dependencies['ergon-rx']).to.equal(`file:vendor/${tarball}`);
+    expect(stdout).to.include(join('My Demo', 'vendor', tarball as string));
     expect(manifest.dependencies).to.have.property('rxjs');
     expect(manifest.devDependencies).to.include.keys('mocha', 'chai', 'tsx', 'typescript');
 
@@ -60,7 +65,30 @@ describe('ergon new', () => {
     const spec = await read('spec/task.spec.ts');
     expect(syntaxErrors(spec, 'task.spec.ts')).to.deep.equal([]);
     expect(spec).to.include("from '../src/task.js'");
-    expect(await read('README.md')).to.include('# my-demo');
+    const readme = await read('README.md');
+    expect(readme).to.include('# my-demo');
+    expect(readme).to.include(`vendor/${tarball}`);
+  });
+
+  it('depends on the registry when --ergon-rx names a version range', async () => {
+    const { code } = await runErgon(['new', 'demo', '--ergon-rx', '^0.1.0'], workspace);
+    expect(code).to.equal(0);
+    const manifest = JSON.parse(
+      await readFile(join(workspace, 'demo', 'package.json'), 'utf8'),
+    ) as {
+      dependencies: Record<string, string>;
+    };
+    expect(manifest.dependencies['ergon-rx']).to.equal('^0.1.0');
+    expect(await readdir(join(workspace, 'demo'))).to.not.include('vendor');
+  });
+
+  it('refuses an --ergon-rx tarball that does not exist', async () => {
+    const { code, stderr } = await runErgon(
+      ['new', 'demo', '--ergon-rx', './nowhere.tgz'],
+      workspace,
+    );
+    expect(code).to.equal(2);
+    expect(stderr).to.include('--ergon-rx: no file ./nowhere.tgz');
   });
 
   it('refuses a directory that is not empty', async () => {

@@ -3,19 +3,26 @@ import { basename, dirname, join, resolve } from 'node:path';
 import type { CliIo } from '../cli-io.js';
 import { CliUsageError } from '../cli-usage-error.js';
 import type { Command } from '../command.js';
+import { ergonRxSource, vendorErgonRx } from '../ergon-rx-dependency.js';
 import { scaffoldVersions } from '../package-versions.js';
 import { parseArguments } from '../parsed-arguments.js';
 import { projectTemplate } from '../project-template.js';
 
-const usage = `Usage: ergon new <dir>
+const usage = `Usage: ergon new <dir> [--ergon-rx <dir|tarball|range>]
 
 Scaffolds a project in <dir> (created; it must not exist or be empty): package.json
 (ergon-rx, rxjs; mocha, chai, tsx, typescript), tsconfig.json, .mocharc.json, a task in
 src/task.ts (defineTask + consumerTask over a MemoryConnector), a spec in spec/task.spec.ts
 and a README. Then: cd <dir> && npm install && npm test.
 
+The project gets ergon-rx as vendor/ergon-rx-<version>.tgz, packed from the ergon-rx running
+this command: it installs offline, with one copy of rxjs shared by the project and ergon-rx.
+
 Options:
-  --help   show this help`;
+  --ergon-rx <source>  where ergon-rx comes from: an ergon-rx directory to pack, a packed
+                       .tgz to copy into vendor/, or a registry range such as ^0.1.0
+                       (default: the running ergon-rx, packed)
+  --help               show this help`;
 
 async function isEmptyOrMissing(directory: string): Promise<boolean> {
   try {
@@ -41,7 +48,7 @@ export const newCommand: Command = {
   summary: 'scaffold a project with a task, a spec and a README',
   usage,
   async execute(args: readonly string[], io: CliIo): Promise<number> {
-    const parsed = parseArguments('new', args, {});
+    const parsed = parseArguments('new', args, { 'ergon-rx': 'string' });
     const [target, ...extra] = parsed.positionals;
     if (target === undefined) throw new CliUsageError('missing <dir>', 'new');
     if (extra.length > 0) throw new CliUsageError(`unexpected argument "${extra[0]}"`, 'new');
@@ -49,7 +56,10 @@ export const newCommand: Command = {
     if (!(await isEmptyOrMissing(directory))) {
       throw new CliUsageError(`${target} exists and is not empty`, 'new');
     }
-    for (const file of projectTemplate(packageName(directory), scaffoldVersions())) {
+    const source = await ergonRxSource(parsed.strings['ergon-rx'], io.cwd);
+    const ergon = await vendorErgonRx(source, directory);
+    if (ergon.startsWith('file:')) io.stdout.write(`created ${join(target, ergon.slice(5))}\n`);
+    for (const file of projectTemplate(packageName(directory), scaffoldVersions(ergon))) {
       const path = join(directory, file.path);
       await mkdir(dirname(path), { recursive: true });
       await writeFile(path, file.content);

@@ -1,11 +1,12 @@
+import type * as OtlpLogExporterPackage from '@opentelemetry/exporter-logs-otlp-grpc';
 import { SeverityNumber } from '@opentelemetry/api-logs';
-import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-grpc';
 import type { Resource } from '@opentelemetry/resources';
 import {
   BatchLogRecordProcessor,
   LoggerProvider,
   type LogRecordProcessor,
 } from '@opentelemetry/sdk-logs';
+import { loadOptionalPackage } from '../optional-package.js';
 import { otlpGrpcOptions } from '../otlp-grpc-options.js';
 import type { LogLevelName } from './log-level.js';
 import type { OtlpSinkConfig } from './logging-config.js';
@@ -28,11 +29,17 @@ const minimumSeverity: Readonly<Record<LogLevelName, number>> = {
  * ```ts
  * const provider = otlpLoggerProvider([{ type: 'otlp', endpoint: 'http://localhost:4317', headers: {}, timeout: null, level: null }], resource);
  * ```
+ * @throws TelemetrySetupError naming the `npm install` to run when
+ * `@opentelemetry/exporter-logs-otlp-grpc` is not installed.
  */
 export function otlpLoggerProvider(
   sinks: readonly OtlpSinkConfig[],
   resource: Resource,
 ): LoggerProvider {
+  const { OTLPLogExporter } = loadOptionalPackage<typeof OtlpLogExporterPackage>(
+    '@opentelemetry/exporter-logs-otlp-grpc',
+    'the OTLP log sink',
+  );
   const processors = sinks.map((sink): LogRecordProcessor => {
     const batch = new BatchLogRecordProcessor({
       exporter: new OTLPLogExporter(otlpGrpcOptions(sink)),
