@@ -27,8 +27,11 @@ describe('runTask in a real process', () => {
     await task.waitFor('EVENT run');
     await sleep(200);
     task.child.kill('SIGINT');
-    const { code, stdout } = await task.exited;
+    const { code, stdout, stderr } = await task.exited;
     expect(code).to.equal(130);
+    expect(stderr).to.match(
+      /stop requested \(SIGINT\); draining \d+ in flight \(up to 15 s\); press Ctrl-C again to force/,
+    );
     expect(countsIn(stdout).finished).to.equal(countsIn(stdout).started);
   });
 
@@ -40,9 +43,11 @@ describe('runTask in a real process', () => {
     await sleep(300);
     const forcedAt = Date.now();
     task.child.kill('SIGTERM');
-    const { code, stdout } = await task.exited;
+    const { code, stdout, stderr } = await task.exited;
     expect(Date.now() - forcedAt).to.be.below(2000);
     expect(code).to.equal(143);
+    expect(stderr).to.include('draining 8 in flight (up to 15 s); send SIGTERM again to force');
+    expect(stderr).to.include('stop forced; in-flight work is released');
     const counts = countsIn(stdout);
     expect(counts.started).to.equal(8);
     expect(counts.release).to.equal(8);
