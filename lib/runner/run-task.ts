@@ -3,7 +3,7 @@ import type { Connector } from '../connector/connector.js';
 import type { Logger } from '../core/logger.js';
 import { describeError } from '../core/describe-error.js';
 import { PolicyError } from '../core/policy-error.js';
-import type { Subscription } from 'rxjs';
+import { Subscription } from 'rxjs';
 import { getLogger } from '../telemetry/logging/get-logger.js';
 import type { TelemetryHandle } from '../telemetry/telemetry-handle.js';
 import { awaitEventually } from './await-eventually.js';
@@ -280,18 +280,23 @@ function announceStop(
   liveness: WorkerLiveness,
   phase: { readonly starting: boolean },
 ): Subscription {
-  const subscription = shutdown.stop$.subscribe(() => {
-    const why = shutdown.received ?? shutdown.failure?.name ?? 'stop';
-    const upTo = `up to ${seconds(shutdown.remaining())} s`;
-    const again =
-      shutdown.received === 'SIGINT'
-        ? 'press Ctrl-C again to force'
-        : `send ${shutdown.received ?? 'SIGTERM'} again to force`;
-    const what = phase.starting
-      ? `cancelling start-up (${upTo})`
-      : `draining ${liveness.snapshot().inFlight} in flight (${upTo})`;
-    runnerLog.warn(`stop requested (${why}); ${what}; ${again}`);
-  });
+  // Two subscriptions in one: `stop$` completes right after it emits, which would end the
+  // second one too if it were added to the first.
+  const subscription = new Subscription();
+  subscription.add(
+    shutdown.stop$.subscribe(() => {
+      const why = shutdown.received ?? shutdown.failure?.name ?? 'stop';
+      const upTo = `up to ${seconds(shutdown.remaining())} s`;
+      const again =
+        shutdown.received === 'SIGINT'
+          ? 'press Ctrl-C again to force'
+          : `send ${shutdown.received ?? 'SIGTERM'} again to force`;
+      const what = phase.starting
+        ? `cancelling start-up (${upTo})`
+        : `draining ${liveness.snapshot().inFlight} in flight (${upTo})`;
+      runnerLog.warn(`stop requested (${why}); ${what}; ${again}`);
+    }),
+  );
   subscription.add(
     shutdown.forced$.subscribe(() => {
       const left = `whatever is left gets ${seconds(shutdown.remaining())} s to close`;

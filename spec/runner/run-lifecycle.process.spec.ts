@@ -94,8 +94,8 @@ describe('runTask lifecycle in a real process', function () {
     task.child.kill('SIGTERM');
     const { code, stdout } = await exitWithin(task, 30_000, 'SIGTERM');
     expect(code).to.equal(143);
-    // grace 1 s (the hung handlers hold it whole), then 1 s for the rest: the exit hook and two
-    // closes that take 1.5 s each. Per-step bounds took 1 + 1 + 1 + 1 s.
+    // grace 1 s (the hung handlers hold it whole), then 1 s for the rest: an exit hook of 0.6 s
+    // and two closes that take 1.5 s each. Per-step bounds took 1 + 0.6 + 1 + 1 s.
     expect(stopTook(stdout)).to.be.within(1000, 2000 + 600);
     const counts = countsIn(stdout);
     expect(counts.release, 'the hung in-flight work released').to.equal(counts.started);

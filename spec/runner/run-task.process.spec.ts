@@ -5,7 +5,10 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { countsIn, eventsIn, startTaskProcess } from './support/task-process.js';
 
-describe('runTask in a real process', () => {
+describe('runTask in a real process', function () {
+  // Each spec starts a process under tsx: a second on a quiet machine, more on a busy one.
+  this.timeout(60_000);
+
   it('drains in-flight work on SIGTERM and exits 143 with every transaction settled once', async () => {
     const task = startTaskProcess('drain');
     await task.waitFor('EVENT run');
