@@ -52,23 +52,30 @@ const runnerLog = getLogger('ergon.runner');
 /**
  * Runs a task as a service and resolves its exit code: sets telemetry up (if configured),
  * creates the connectors then the services in declaration order (awaiting an optional
- * `init()` on each), runs the task until its Observable completes (or its Promise settles),
- * calls the `exit` hook, closes services then connectors in reverse creation order, flushes
- * and shuts telemetry down.
+ * `init({ signal })` on each), runs the task until its Observable completes (or its Promise
+ * settles; a Promise that resolves to an Observable has that Observable subscribed), calls
+ * the `exit` hook, closes services then connectors in reverse creation order, flushes and
+ * shuts telemetry down. The process is kept alive until all that is done.
  *
- * The first SIGTERM/SIGINT emits `stop$` and aborts `signal`: a run that passes `stop$` to
- * `consume` stops fetching and drains; after `shutdownGrace`, or on a second signal, the run
- * is cancelled and closing continues with short timeouts.
+ * The first SIGTERM/SIGINT emits `stop$` and aborts `signal` (during start-up: the factory or
+ * `init` under way is cancelled): a run that passes `stop$` to `consume` stops fetching and
+ * drains. The whole stop — drain, exit hook, closes, telemetry flush — has one deadline,
+ * `shutdownGrace` after the first signal; at the deadline, or on a second signal, the stop is
+ * forced: the run is cancelled and what is left of closing gets 1 s.
  *
  * An error that escapes the task (`unhandledRejection`, `uncaughtException`) is logged and
  * stops the run the same graceful way, and the run then exits with code 1.
  *
- * Exit codes: 0 success, 1 run/factory/init/exit-hook error or escaped error, 2 invalid configuration
- * (`PolicyError`), 130 after SIGINT, 143 after SIGTERM.
+ * Exit codes: 0 success, 1 run/factory/init/exit-hook error (an exit hook abandoned at the
+ * deadline included) or escaped error, 2 invalid configuration (`PolicyError`) or a run that
+ * returned neither an Observable nor a Promise (`RunResultError`), 130 after SIGINT, 143
+ * after SIGTERM.
  *
  * With `workers > 1`, the primary process runs a {@link WorkerPoolSupervisor} instead: it
  * forks N `node:cluster` workers that re-run the entry script, where `runTask` runs the task
- * single-process with `workerId` 1..N and reports heartbeats to the primary.
+ * single-process with `workerId` 1..N and reports heartbeats to the primary. A worker that
+ * loses its primary stops gracefully and exits 1; at the end a worker disconnects itself, so
+ * `process.exitCode = await runTask(task)` keeps the run's code.
  *
  * @example
  * ```ts
