@@ -61,7 +61,8 @@ describe('runTask lifecycle in a real process', function () {
     expect(stderr).to.include('connector "late": its factory had not returned');
     expect(eventsIn(stdout)).to.not.include('run');
     expect(countsIn(stdout).settlements, 'the connector created before was closed').to.equal(0);
-    expect(stopTook(stdout)).to.be.below(1000 + 1500);
+    // The deadline (1 s) forces the stop; the factory then gets the 1 s every forced stop has.
+    expect(stopTook(stdout)).to.be.below(1000 + 1000 + 1000);
   });
 
   it('aborts the signal an init() got on SIGINT: the start-up ends at once and exits 130', async () => {
@@ -95,8 +96,8 @@ describe('runTask lifecycle in a real process', function () {
     const { code, stdout } = await exitWithin(task, 30_000, 'SIGTERM');
     expect(code).to.equal(143);
     // grace 1 s (the hung handlers hold it whole), then 1 s for the rest: an exit hook of 0.6 s
-    // and two closes that take 1.5 s each. Per-step bounds took 1 + 0.6 + 1 + 1 s.
-    expect(stopTook(stdout)).to.be.within(1000, 2000 + 600);
+    // and two closes that take 1.5 s each. Per-step bounds took 1 + 0.6 + 1 + 1 = 3.6 s.
+    expect(stopTook(stdout)).to.be.within(1000, 2000 + 1000);
     const counts = countsIn(stdout);
     expect(counts.release, 'the hung in-flight work released').to.equal(counts.started);
   });
