@@ -1,30 +1,32 @@
 import type { ShutdownSignals } from './shutdown-signals.js';
 
-/** How long one closing step may still take once the stop is forced. */
-export const FORCED_STEP_TIMEOUT = 1000;
-
 /**
- * Waits for `work` at most `timeout` ms, and at most {@link FORCED_STEP_TIMEOUT} ms once the
- * stop is forced. Resolves `true` when `work` settled in time (its rejection propagates),
- * `false` when it was abandoned.
+ * Waits for `work` until the stop's {@link ShutdownSignals.cutoff}: without limit before any
+ * stop (a connector still connecting), until the one deadline of the stop once it began,
+ * and for what is left of the forced-stop time once it was forced. Resolves `true` when
+ * `work` settled in time (its rejection propagates), `false` when it was abandoned. Work
+ * already past the cutoff still gets one turn of the event loop (a close that is done at
+ * once is not reported abandoned).
  */
-export function boundedWait(
-  work: Promise<unknown>,
-  shutdown: ShutdownSignals,
-  timeout: number,
-): Promise<boolean> {
+export function boundedWait(work: Promise<unknown>, shutdown: ShutdownSignals): Promise<boolean> {
   return new Promise<boolean>((resolve, reject) => {
-    const timers: NodeJS.Timeout[] = [];
-    const giveUp = (): void => finish(() => resolve(false));
+    let timer: NodeJS.Timeout | undefined;
+    const arm = (): void => {
+      clearTimeout(timer);
+      const remaining = shutdown.remaining();
+      if (remaining !== Number.POSITIVE_INFINITY) {
+        timer = setTimeout(() => finish(() => resolve(false)), remaining);
+      }
+    };
     const finish = (settle: () => void): void => {
-      timers.forEach(clearTimeout);
-      subscription.unsubscribe();
+      clearTimeout(timer);
+      stopped.unsubscribe();
+      forced.unsubscribe();
       settle();
     };
-    timers.push(setTimeout(giveUp, timeout));
-    const subscription = shutdown.forced$.subscribe(() => {
-      timers.push(setTimeout(giveUp, FORCED_STEP_TIMEOUT));
-    });
+    const stopped = shutdown.stop$.subscribe(arm);
+    const forced = shutdown.forced$.subscribe(arm);
+    arm();
     work.then(
       () => finish(() => resolve(true)),
       (error: unknown) => finish(() => reject(error)),

@@ -8,17 +8,30 @@ export interface HealthProbe {
   readonly ready: () => boolean;
 }
 
+/** Where the health endpoints listen by default: this machine only. */
+export const DEFAULT_HEALTH_HOST = '127.0.0.1';
+
+/** How long a client may take to send a whole request before its connection is closed. */
+const REQUEST_TIMEOUT = 5_000;
+
 /**
  * Serves `GET /healthz` and `GET /readyz` (200 when the probe says so, 503 otherwise, 404 for
- * anything else) on `port` (0: any free port). Resolves the listening server.
+ * anything else) on `host:port` (port 0: any free port; host default `127.0.0.1`, `0.0.0.0`
+ * or `::` for every interface). A client that sends its request slower than 5 s is cut off.
+ * Resolves the listening server; rejects (with the `listen` error, e.g. `EADDRINUSE`) when
+ * it cannot listen. Stop it with {@link stopHealthServer}, which does not wait for clients.
  *
  * @example
  * ```ts
  * const server = await startHealthServer(8080, { alive: () => true, ready: () => true });
- * server.close();
+ * await stopHealthServer(server);
  * ```
  */
-export function startHealthServer(port: number, probe: HealthProbe): Promise<Server> {
+export function startHealthServer(
+  port: number,
+  probe: HealthProbe,
+  host: string = DEFAULT_HEALTH_HOST,
+): Promise<Server> {
   const server = createServer((request, response) => {
     const path = (request.url ?? '').split('?')[0];
     const check = path === '/healthz' ? probe.alive : path === '/readyz' ? probe.ready : undefined;
@@ -31,11 +44,25 @@ export function startHealthServer(port: number, probe: HealthProbe): Promise<Ser
       .writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' })
       .end(ok ? 'ok\n' : 'unavailable\n');
   });
+  server.requestTimeout = REQUEST_TIMEOUT;
+  server.headersTimeout = REQUEST_TIMEOUT;
   return new Promise<Server>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, () => {
+    server.listen(port, host, () => {
       server.off('error', reject);
       resolve(server);
     });
+  });
+}
+
+/**
+ * Stops a health server now: stops listening and closes every connection, idle, keep-alive
+ * or half-sent (the probes answer at once, so no response is ever cut short). A slow or
+ * stuck client cannot hold the process's shutdown open.
+ */
+export function stopHealthServer(server: Server): Promise<void> {
+  return new Promise<void>((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
   });
 }

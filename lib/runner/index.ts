@@ -12,9 +12,16 @@ export {
 } from './define-task.js';
 export { EscapedError, type EscapeRoute } from './escaped-error.js';
 export { ExitCode, type ExitCodeValue } from './exit-code.js';
-export { startHealthServer, type HealthProbe } from './health-server.js';
-export { ResourceInitError } from './resource-init-error.js';
+export {
+  DEFAULT_HEALTH_HOST,
+  startHealthServer,
+  stopHealthServer,
+  type HealthProbe,
+} from './health-server.js';
+export { PrimaryLostError } from './primary-lost-error.js';
+export { ResourceInitError, StartupCancelledError } from './resource-init-error.js';
 export { restartDelay } from './restart-delay.js';
+export { RunResultError } from './run-result-error.js';
 export { runTask, type RunTaskOptions } from './run-task.js';
 export {
   SUPERVISION_DEFAULTS,

@@ -3,13 +3,13 @@ import { describeError } from '../core/describe-error.js';
 import { awaitEventually } from './await-eventually.js';
 import { boundedWait } from './bounded-wait.js';
 import { runnerSpan } from './runner-span.js';
-import { ResourceInitError } from './resource-init-error.js';
+import { ResourceInitError, StartupCancelledError } from './resource-init-error.js';
 import type { ShutdownSignals } from './shutdown-signals.js';
 import type { ResourceContext } from './task-context.js';
 
 /** What the runner may call on a connector or service besides its own API. */
 interface ManagedResource {
-  init?: () => unknown;
+  init?: (options: { readonly signal: AbortSignal }) => unknown;
   close?: () => unknown;
 }
 
@@ -32,10 +32,14 @@ export class ResourceStack {
   ) {}
 
   /**
-   * Builds a resource with `factory` and awaits its optional `init()`. A resource whose
-   * `init` fails is still closed by {@link closeAll}: it may hold part of what it acquired.
+   * Builds a resource with `factory` and awaits its optional `init({ signal })`. A resource
+   * whose `init` fails is still closed by {@link closeAll}: it may hold part of what it
+   * acquired. A stop during start-up aborts the `signal` the factory and `init` got; the wait
+   * for them is then bounded by the stop's deadline, after which the start is abandoned (a
+   * resource that still arrives later is closed at once).
    *
    * @throws ResourceInitError when the factory or `init` throws.
+   * @throws StartupCancelledError when the run was stopped before the resource was ready.
    */
   async create(
     kind: string,
@@ -43,45 +47,92 @@ export class ResourceStack {
     factory: (context: ResourceContext) => unknown,
     context: ResourceContext,
   ): Promise<unknown> {
-    let resource: unknown;
-    try {
-      resource = await factory(context);
-    } catch (error) {
-      throw new ResourceInitError(kind, name, error);
-    }
-    const managed = (
-      typeof resource === 'object' && resource !== null ? resource : {}
-    ) as ManagedResource;
-    this.open.push({ kind, name, resource: managed });
-    if (typeof managed.init === 'function') {
-      try {
-        await awaitEventually(managed.init());
-      } catch (error) {
-        throw new ResourceInitError(kind, name, error);
-      }
+    const built = Promise.resolve().then(() => factory(context));
+    const resource = await this.startStep(kind, name, 'factory', built, (late) =>
+      closeQuietly(managed(late)),
+    );
+    const resourceManaged = managed(resource);
+    this.open.push({ kind, name, resource: resourceManaged });
+    if (typeof resourceManaged.init === 'function') {
+      const init = resourceManaged.init.bind(resourceManaged);
+      const initialised = Promise.resolve().then(() =>
+        awaitEventually(init({ signal: this.shutdown.signal })),
+      );
+      await this.startStep(kind, name, 'init()', initialised, () => undefined);
     }
     this.log.info(`${kind} ${name} ready`);
     return resource;
   }
 
   /**
-   * Closes every resource in reverse creation order, each awaited (at most `timeout` ms, less
-   * once the stop is forced); a failing close is logged and the rest still close.
+   * Awaits one start-up step (bounded once a stop began); a failure becomes a
+   * {@link ResourceInitError}, or a {@link StartupCancelledError} when the run was stopped.
    */
-  async closeAll(timeout: number): Promise<void> {
+  private async startStep<T>(
+    kind: string,
+    name: string,
+    step: string,
+    work: Promise<T>,
+    lateArrival: (value: T) => void,
+  ): Promise<T> {
+    let value: T | undefined;
+    let done: boolean;
+    try {
+      done = await boundedWait(
+        work.then((result) => void (value = result)),
+        this.shutdown,
+      );
+    } catch (error) {
+      if (this.shutdown.stopped && this.shutdown.failure === undefined) {
+        throw new StartupCancelledError(kind, name, step, false, error);
+      }
+      throw new ResourceInitError(kind, name, error);
+    }
+    if (!done) {
+      work.then(lateArrival, () => undefined);
+      throw new StartupCancelledError(kind, name, step, true);
+    }
+    return value as T;
+  }
+
+  /**
+   * Closes every resource in reverse creation order, each awaited until the stop's one
+   * deadline (see {@link ShutdownSignals.cutoff}); a failing close is logged and the rest still
+   * close. Resolves whether every close finished in time.
+   */
+  async closeAll(): Promise<boolean> {
+    let allClosed = true;
     while (this.open.length > 0) {
       const { kind, name, resource } = this.open.pop() as OpenResource;
       if (typeof resource.close !== 'function') continue;
       try {
         const closed = await runnerSpan(`close ${kind} ${name}`, {}, () => {
           const closing = Promise.resolve().then(() => awaitEventually(resource.close?.()));
-          return boundedWait(closing, this.shutdown, timeout);
+          return boundedWait(closing, this.shutdown);
         });
         if (closed) this.log.info(`${kind} ${name} closed`);
-        else this.log.warn(`${kind} ${name} did not close in time; abandoned`);
+        else {
+          allClosed = false;
+          this.log.warn(`${kind} ${name} did not close before the stop's deadline; abandoned`);
+        }
       } catch (error) {
         this.log.error(`${kind} ${name} failed to close: ${describeError(error)}`);
       }
     }
+    return allClosed;
+  }
+}
+
+/** What the runner may call on any value a factory returned. */
+function managed(resource: unknown): ManagedResource {
+  return (typeof resource === 'object' && resource !== null ? resource : {}) as ManagedResource;
+}
+
+/** Closes a resource nobody waits for any more (its start was abandoned). */
+function closeQuietly(resource: ManagedResource): void {
+  try {
+    Promise.resolve(resource.close?.()).catch(() => undefined);
+  } catch {
+    // Abandoned: nothing left to report to.
   }
 }

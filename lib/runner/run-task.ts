@@ -3,6 +3,7 @@ import type { Connector } from '../connector/connector.js';
 import type { Logger } from '../core/logger.js';
 import { describeError } from '../core/describe-error.js';
 import { PolicyError } from '../core/policy-error.js';
+import { Subscription } from 'rxjs';
 import { getLogger } from '../telemetry/logging/get-logger.js';
 import type { TelemetryHandle } from '../telemetry/telemetry-handle.js';
 import { awaitEventually } from './await-eventually.js';
@@ -19,7 +20,11 @@ import {
 } from './define-task.js';
 import { guardEscapedErrors } from './escaped-error-guard.js';
 import { ExitCode, type ExitCodeValue } from './exit-code.js';
+import { DEFAULT_SHUTDOWN_GRACE } from './task-config-codec.js';
+import { StartupCancelledError } from './resource-init-error.js';
 import { ResourceStack } from './resource-stack.js';
+import { PrimaryLostError } from './primary-lost-error.js';
+import { RunResultError } from './run-result-error.js';
 import { runnerSpan } from './runner-span.js';
 import { ShutdownSignals } from './shutdown-signals.js';
 import type { ResourceContext } from './task-context.js';
@@ -47,23 +52,30 @@ const runnerLog = getLogger('ergon.runner');
 /**
  * Runs a task as a service and resolves its exit code: sets telemetry up (if configured),
  * creates the connectors then the services in declaration order (awaiting an optional
- * `init()` on each), runs the task until its Observable completes (or its Promise settles),
- * calls the `exit` hook, closes services then connectors in reverse creation order, flushes
- * and shuts telemetry down.
+ * `init({ signal })` on each), runs the task until its Observable completes (or its Promise
+ * settles; a Promise that resolves to an Observable has that Observable subscribed), calls
+ * the `exit` hook, closes services then connectors in reverse creation order, flushes and
+ * shuts telemetry down. The process is kept alive until all that is done.
  *
- * The first SIGTERM/SIGINT emits `stop$` and aborts `signal`: a run that passes `stop$` to
- * `consume` stops fetching and drains; after `shutdownGrace`, or on a second signal, the run
- * is cancelled and closing continues with short timeouts.
+ * The first SIGTERM/SIGINT emits `stop$` and aborts `signal` (during start-up: the factory or
+ * `init` under way is cancelled): a run that passes `stop$` to `consume` stops fetching and
+ * drains. The whole stop — drain, exit hook, closes, telemetry flush — has one deadline,
+ * `shutdownGrace` after the first signal; at the deadline, or on a second signal, the stop is
+ * forced: the run is cancelled and what is left of closing gets 1 s.
  *
  * An error that escapes the task (`unhandledRejection`, `uncaughtException`) is logged and
  * stops the run the same graceful way, and the run then exits with code 1.
  *
- * Exit codes: 0 success, 1 run/factory/init/exit-hook error or escaped error, 2 invalid configuration
- * (`PolicyError`), 130 after SIGINT, 143 after SIGTERM.
+ * Exit codes: 0 success, 1 run/factory/init/exit-hook error (an exit hook abandoned at the
+ * deadline included) or escaped error, 2 invalid configuration (`PolicyError`) or a run that
+ * returned neither an Observable nor a Promise (`RunResultError`), 130 after SIGINT, 143
+ * after SIGTERM.
  *
  * With `workers > 1`, the primary process runs a {@link WorkerPoolSupervisor} instead: it
  * forks N `node:cluster` workers that re-run the entry script, where `runTask` runs the task
- * single-process with `workerId` 1..N and reports heartbeats to the primary.
+ * single-process with `workerId` 1..N and reports heartbeats to the primary. A worker that
+ * loses its primary stops gracefully and exits 1; at the end a worker disconnects itself, so
+ * `process.exitCode = await runTask(task)` keeps the run's code.
  *
  * @example
  * ```ts
@@ -96,22 +108,30 @@ export async function runTask<
     if (options.exit === true) process.exit(pooled);
     return pooled;
   }
-  const shutdown = new ShutdownSignals();
+  const shutdown = new ShutdownSignals(DEFAULT_SHUTDOWN_GRACE);
+  // The run may wait for nothing but `stop$` (no timer, no socket): this keeps the process
+  // alive until the run, its exit hook and the closes are done.
+  const hold = setInterval(() => undefined, HOLD_INTERVAL);
   const uninstall =
     options.signals === false ? undefined : installProcessHandlers(shutdown, runnerLog);
   const workerId = options.workerId ?? identity?.workerId ?? 0;
-  const liveness = identity === undefined ? undefined : startLiveness(task, workerId, shutdown);
+  const link = identity === undefined ? undefined : linkToPrimary(task, workerId, shutdown);
+  const liveness = link?.liveness ?? new WorkerLiveness(workerId, HOLD_INTERVAL, () => undefined);
   let code: ExitCodeValue;
   try {
     code = await runLifecycle(task, shutdown, workerId, liveness);
   } finally {
     uninstall?.();
-    liveness?.stop();
+    link?.close();
+    shutdown.dispose();
+    clearInterval(hold);
   }
-  if (identity !== undefined && process.connected) process.disconnect();
   if (options.exit === true) process.exit(code);
   return code;
 }
+
+/** Longest interval of the timer that holds the process during a run. */
+const HOLD_INTERVAL = 2 ** 30;
 
 /** Signal and escaped-error handlers on `process`; returns the function that removes them. */
 function installProcessHandlers(shutdown: ShutdownSignals, log: Logger): () => void {
@@ -134,29 +154,66 @@ function poolDefinition(task: unknown): TaskDefinition | undefined {
   }
 }
 
-/** In a forked worker: heartbeats to the primary, and its stop requests handled. */
-function startLiveness(
-  task: unknown,
-  workerId: number,
-  shutdown: ShutdownSignals,
-): WorkerLiveness | undefined {
-  let interval: number;
+/** A worker's link to its primary: heartbeats, stop requests, and the IPC channel's end. */
+interface PrimaryLink {
+  readonly liveness: WorkerLiveness | undefined;
+  /** Stops the heartbeats and disconnects from the primary (the run is over). */
+  readonly close: () => void;
+}
+
+/**
+ * In a forked worker: heartbeats to the primary, its stop requests handled (one stop with
+ * this process's own copy of the same signal, see {@link ShutdownSignals.requestFromPrimary}),
+ * and a lost IPC channel (the primary was killed) turned into a graceful stop.
+ *
+ * Node's cluster code exits a worker with code 0 as soon as its channel closes unless
+ * `worker.exitedAfterDisconnect` is set: set here before that check runs (the `disconnect`
+ * event of `cluster.worker` comes first), so that the worker drains, settles, runs its exit
+ * hook and closes, and exits with its own code. The worker disconnects itself the same way
+ * at the end, so `process.exitCode = await runTask(task)` keeps the run's code.
+ */
+function linkToPrimary(task: unknown, workerId: number, shutdown: ShutdownSignals): PrimaryLink {
+  const worker = cluster.worker;
+  let interval: number | undefined;
   try {
     interval = defineTask(task as TaskConfig).supervision.heartbeat;
   } catch {
-    return undefined;
+    interval = undefined; // runLifecycle reports the configuration error
   }
-  const liveness = new WorkerLiveness(workerId, interval, (heartbeat) => {
-    if (process.connected) process.send?.(heartbeat);
-  });
-  process.on('message', (message: unknown) => {
+  const liveness =
+    interval === undefined
+      ? undefined
+      : new WorkerLiveness(workerId, interval, (heartbeat) => {
+          if (process.connected) process.send?.(heartbeat);
+        });
+  let closing = false;
+  const onMessage = (message: unknown): void => {
     if (!isWorkerStopRequest(message)) return;
-    if (message.force) shutdown.force();
-    else if (!shutdown.stopped) shutdown.receive(message.signal);
-  });
-  shutdown.stop$.subscribe(() => liveness.stopping());
-  liveness.start();
-  return liveness;
+    shutdown.requestFromPrimary(message.signal);
+    if (message.force) shutdown.force('signal');
+  };
+  const onDisconnect = (): void => {
+    if (closing || worker === undefined) return;
+    worker.exitedAfterDisconnect = true;
+    const lost = new PrimaryLostError(workerId);
+    runnerLog.error(lost.message);
+    shutdown.fail(lost);
+  };
+  process.on('message', onMessage);
+  worker?.on('disconnect', onDisconnect);
+  const stopping = shutdown.stop$.subscribe(() => liveness?.stopping());
+  liveness?.start();
+  return {
+    liveness,
+    close: () => {
+      closing = true;
+      liveness?.stop();
+      stopping.unsubscribe();
+      process.off('message', onMessage);
+      worker?.off('disconnect', onDisconnect);
+      if (process.connected) worker?.disconnect();
+    },
+  };
 }
 
 async function runLifecycle<
@@ -167,12 +224,13 @@ async function runLifecycle<
   task: TaskDefinition<CF, SF, P> | TaskConfig<CF, SF, P>,
   shutdown: ShutdownSignals,
   workerId: number,
-  liveness: WorkerLiveness | undefined,
+  liveness: WorkerLiveness,
 ): Promise<ExitCodeValue> {
   let definition: TaskDefinition<CF, SF, P>;
   let telemetry: TelemetryHandle | undefined;
   try {
     definition = defineTask(task as TaskConfig<CF, SF, P>);
+    shutdown.setGrace(definition.shutdownGrace);
     if (definition.telemetry !== undefined) {
       // Loaded only when asked for: the SDK packages are optional peers, so a task without
       // telemetry runs in an app that never installed them.
@@ -186,28 +244,33 @@ async function runLifecycle<
   runnerLog.info(`task ${definition.name} starting (worker ${workerId})`);
   const logger = getLogger(definition.name);
   const resources = new ResourceStack(runnerLog, shutdown);
+  const phase: { starting: boolean } = { starting: true };
+  const announcements = announceStop(shutdown, liveness, phase);
   const code = await runnerSpan(
     `task ${definition.name}`,
     { 'ergon.task.name': definition.name, 'ergon.worker.id': workerId },
     async () => {
-      const failed = await startRunAndExit(
+      const verdict = await startRunAndExit(
         definition,
         resources,
         shutdown,
         workerId,
         logger,
         liveness,
+        phase,
       );
-      await resources.closeAll(definition.shutdownGrace);
-      return failed || shutdown.failure !== undefined
+      await resources.closeAll();
+      if (verdict === 'config') return ExitCode.configError;
+      return verdict === 'failed' || shutdown.failure !== undefined
         ? ExitCode.runError
         : signalExitCode(shutdown);
     },
   );
+  announcements.unsubscribe();
   runnerLog.info(`task ${definition.name} finished with exit code ${code}`);
   if (telemetry !== undefined) {
     try {
-      await boundedWait(telemetry.shutdown(), shutdown, definition.shutdownGrace);
+      await boundedWait(telemetry.shutdown(), shutdown);
     } catch (error) {
       console.error(`telemetry shutdown failed: ${describeError(error)}`);
     }
@@ -215,7 +278,54 @@ async function runLifecycle<
   return code;
 }
 
-/** Creates the resources, runs the task, calls the exit hook; resolves whether anything failed. */
+/**
+ * Logs what a stop does and how long it may take ("draining 8 in flight (up to 30 s); press
+ * Ctrl-C again to force"), and why it was forced.
+ */
+function announceStop(
+  shutdown: ShutdownSignals,
+  liveness: WorkerLiveness,
+  phase: { readonly starting: boolean },
+): Subscription {
+  // Two subscriptions in one: `stop$` completes right after it emits, which would end the
+  // second one too if it were added to the first.
+  const subscription = new Subscription();
+  subscription.add(
+    shutdown.stop$.subscribe(() => {
+      const why = shutdown.received ?? shutdown.failure?.name ?? 'stop';
+      const upTo = `up to ${seconds(shutdown.remaining())} s`;
+      const again =
+        shutdown.received === 'SIGINT'
+          ? 'press Ctrl-C again to force'
+          : `send ${shutdown.received ?? 'SIGTERM'} again to force`;
+      const what = phase.starting
+        ? `cancelling start-up (${upTo})`
+        : `draining ${liveness.snapshot().inFlight} in flight (${upTo})`;
+      runnerLog.warn(`stop requested (${why}); ${what}; ${again}`);
+    }),
+  );
+  subscription.add(
+    shutdown.forced$.subscribe(() => {
+      const left = `whatever is left gets ${seconds(shutdown.remaining())} s to close`;
+      runnerLog.warn(
+        shutdown.forcedBy === 'grace'
+          ? `shutdown grace of ${seconds(shutdown.graceMs)} s is over; in-flight work is released, ${left}`
+          : `stop forced; in-flight work is released, ${left}`,
+      );
+    }),
+  );
+  return subscription;
+}
+
+/** Milliseconds as seconds with at most one decimal. */
+function seconds(ms: number): number {
+  return Math.round(ms / 100) / 10;
+}
+
+/** How the set-up, run and exit hook went: the exit code follows from it. */
+type Verdict = 'ok' | 'failed' | 'config';
+
+/** Creates the resources, runs the task, calls the exit hook; resolves how it went. */
 async function startRunAndExit<
   CF extends ConnectorFactories,
   SF extends ServiceFactories,
@@ -226,8 +336,9 @@ async function startRunAndExit<
   shutdown: ShutdownSignals,
   workerId: number,
   logger: Logger,
-  liveness: WorkerLiveness | undefined,
-): Promise<boolean> {
+  liveness: WorkerLiveness,
+  phase: { starting: boolean },
+): Promise<Verdict> {
   const base: ResourceContext<P> = {
     name: definition.name,
     workerId,
@@ -242,7 +353,7 @@ async function startRunAndExit<
       const connector = await runnerSpan(`create connector ${name}`, {}, () =>
         resources.create('connector', name, factory, base),
       );
-      liveness?.instrumentConnector(connector as Connector);
+      liveness.instrumentConnector(connector as Connector);
       connectors[name] = connector;
     }
     const services: Record<string, unknown> = {};
@@ -253,45 +364,57 @@ async function startRunAndExit<
     }
     context = { ...base, connectors, services, stop$: shutdown.stop$ } as TaskContextOf<CF, SF, P>;
   } catch (error) {
+    if (error instanceof StartupCancelledError) {
+      runnerLog.warn(`start-up cancelled: ${error.message}`);
+      return 'ok';
+    }
     runnerLog.error('task could not start:', error);
-    return true;
+    return 'failed';
+  } finally {
+    phase.starting = false;
   }
   if (shutdown.stopped) {
     runnerLog.info('stopped before the run started');
-    return false;
+    return 'ok';
   }
-  let failed = false;
+  let verdict: Verdict = 'ok';
   try {
     runnerLog.info('run started');
-    const emitted = await runnerSpan('run', {}, () => {
-      const run = definition.run(context);
-      return awaitRun(
-        liveness === undefined ? run : liveness.track(run),
-        shutdown,
-        definition.shutdownGrace,
-        runnerLog,
-      );
-    });
+    const emitted = await runnerSpan('run', {}, () =>
+      awaitRun(definition.run(context), shutdown, (run) => liveness.track(run)),
+    );
     runnerLog.info(`run ended after ${emitted} outcomes`);
   } catch (error) {
-    if (!(shutdown.stopped && error === shutdown.signal.reason)) {
-      failed = true;
+    if (error instanceof RunResultError) {
+      verdict = 'config';
+      runnerLog.error(error.message);
+    } else if (!(shutdown.stopped && error === shutdown.signal.reason)) {
+      verdict = 'failed';
       runnerLog.error(`run failed: ${describeError(error)}`, error);
     }
   }
+  // The run is over: the exit hook, the closes and the telemetry flush share one deadline.
+  shutdown.beginShutdown();
   if (definition.exit !== undefined) {
     try {
-      await runnerSpan('exit hook', {}, () => {
+      const finished = await runnerSpan('exit hook', {}, () => {
         const exiting = Promise.resolve().then(() => awaitEventually(definition.exit?.(context)));
-        return boundedWait(exiting, shutdown, definition.shutdownGrace);
+        return boundedWait(exiting, shutdown);
       });
-      runnerLog.info('exit hook done');
+      if (finished) {
+        runnerLog.info('exit hook done');
+      } else {
+        if (verdict === 'ok') verdict = 'failed';
+        runnerLog.error(
+          "exit hook did not finish before the stop's deadline; abandoned (exit code 1)",
+        );
+      }
     } catch (error) {
-      failed = true;
+      if (verdict === 'ok') verdict = 'failed';
       runnerLog.error(`exit hook failed: ${describeError(error)}`, error);
     }
   }
-  return failed;
+  return verdict;
 }
 
 function signalExitCode(shutdown: ShutdownSignals): ExitCodeValue {

@@ -3,10 +3,24 @@ import { ReplaySubject, type Observable } from 'rxjs';
 /** The signals a runner stops on. */
 export type ShutdownSignal = 'SIGTERM' | 'SIGINT';
 
+/** How long the closing steps left may still take, together, once the stop is forced. */
+export const FORCED_STOP_TIMEOUT = 1000;
+
 /**
  * The stop state of one task run: the first SIGTERM/SIGINT, or an error that escaped the
  * task ({@link ShutdownSignals.fail}), asks for a graceful stop (`stop$` emits, `signal`
- * aborts); a later signal, or an expired grace, forces it (`forced$`).
+ * aborts); a second signal, or the end of the grace, forces it (`forced$`).
+ *
+ * A stop has one deadline ({@link ShutdownSignals.cutoff}): `grace` ms after the stop
+ * request (or after the run ended on its own) for the whole of it — drain, exit hook,
+ * closes, telemetry flush — and once forced, {@link FORCED_STOP_TIMEOUT} more for whatever
+ * closing is left, all steps together.
+ *
+ * In a worker process one operator action reaches the worker twice — the primary's stop
+ * request over IPC and, with a process-group signal (Ctrl-C in a terminal, a container
+ * stop), the signal itself: {@link ShutdownSignals.requestFromPrimary} and the first
+ * {@link ShutdownSignals.receive} count as one stop; only a second signal to this process,
+ * or the primary's force request, forces it.
  */
 export class ShutdownSignals {
   /** Emits once on the first stop request, then completes; replays to late subscribers. */
@@ -18,11 +32,20 @@ export class ShutdownSignals {
   /** The first error that escaped the task, if any: the run then ends with exit code 1. */
   failure: Error | undefined;
   forced = false;
+  /** Why the stop was forced: a second signal (or the primary's force request), or the grace ran out. */
+  forcedBy: 'signal' | 'grace' | undefined;
+  private grace: number;
+  private signals = 0;
+  private deadline: number | undefined;
+  private forcedCutoff: number | undefined;
+  private deadlineTimer: NodeJS.Timeout | undefined;
   private readonly stopSubject = new ReplaySubject<void>(1);
   private readonly forcedSubject = new ReplaySubject<void>(1);
   private readonly abort = new AbortController();
 
-  constructor() {
+  /** @param grace How long the whole stop may take (ms); {@link setGrace} changes it before the stop. */
+  constructor(grace: number) {
+    this.grace = grace;
     this.stop$ = this.stopSubject.asObservable();
     this.forced$ = this.forcedSubject.asObservable();
   }
@@ -36,12 +59,38 @@ export class ShutdownSignals {
     return this.received !== undefined || this.failure !== undefined;
   }
 
-  /** Handles a signal: the first stop request is graceful, any later signal forces the stop. */
+  /** The grace of the stop, in ms. */
+  get graceMs(): number {
+    return this.grace;
+  }
+
+  /** Sets the grace once the task definition is known (no effect once the deadline runs). */
+  setGrace(grace: number): void {
+    if (this.deadline === undefined) this.grace = grace;
+  }
+
+  /**
+   * A signal this process received: the first stop request is graceful; a second signal
+   * forces the stop, and so does a first one when the run was stopping for another reason
+   * than a signal (an escaped error, a lost primary).
+   */
   receive(signal: ShutdownSignal): void {
-    if (this.stopped) {
-      this.force();
-      return;
+    this.signals++;
+    if (!this.stopped) {
+      this.received = signal;
+      this.requestStop(new Error(`stopped by ${signal}`));
+    } else if (this.signals > 1 || this.received === undefined) {
+      this.force('signal');
     }
+  }
+
+  /**
+   * The primary's stop request, forwarding a signal it received: stops the run once; a
+   * repeated request (resent with a heartbeat) or this process's own copy of the same
+   * signal never forces it.
+   */
+  requestFromPrimary(signal: ShutdownSignal): void {
+    if (this.stopped) return;
     this.received = signal;
     this.requestStop(new Error(`stopped by ${signal}`));
   }
@@ -57,15 +106,50 @@ export class ShutdownSignals {
     if (first) this.requestStop(error);
   }
 
-  /** Forces the stop: the run is cancelled and closing goes on with short timeouts. */
-  force(): void {
+  /**
+   * Starts the deadline of the stop, `grace` ms from now, if it has not started yet: done by
+   * the first stop request, and by the runner when the run ended on its own (the exit hook,
+   * closes and telemetry flush then share the grace). When it expires the stop is forced.
+   */
+  beginShutdown(): void {
+    if (this.deadline !== undefined) return;
+    this.deadline = performance.now() + this.grace;
+    this.deadlineTimer = setTimeout(() => this.force('grace'), this.grace);
+    this.deadlineTimer.unref();
+  }
+
+  /**
+   * When the step under way must be abandoned, in `performance.now()` time: never before the
+   * stop began, the deadline during it, and {@link FORCED_STOP_TIMEOUT} after the stop was
+   * forced (whatever closing is left shares that time).
+   */
+  cutoff(): number {
+    return this.forcedCutoff ?? this.deadline ?? Number.POSITIVE_INFINITY;
+  }
+
+  /** Milliseconds until {@link cutoff} (0 once past it, `Infinity` before any stop). */
+  remaining(): number {
+    return Math.max(0, this.cutoff() - performance.now());
+  }
+
+  /** Forces the stop: the run is cancelled and closing goes on for at most 1 s. */
+  force(by: 'signal' | 'grace' = 'signal'): void {
     if (this.forced) return;
     this.forced = true;
+    this.forcedBy = by;
+    this.forcedCutoff = performance.now() + FORCED_STOP_TIMEOUT;
+    clearTimeout(this.deadlineTimer);
     this.forcedSubject.next();
     this.forcedSubject.complete();
   }
 
+  /** Clears the deadline's timer (the run is over). */
+  dispose(): void {
+    clearTimeout(this.deadlineTimer);
+  }
+
   private requestStop(reason: Error): void {
+    this.beginShutdown();
     this.abort.abort(reason);
     this.stopSubject.next();
     this.stopSubject.complete();

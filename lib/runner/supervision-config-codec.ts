@@ -31,12 +31,23 @@ const RestartCodec = strictStruct('RestartPolicy', {
   maxRestarts: withDefault(NonNegativeInteger, SUPERVISION_DEFAULTS.restart.maxRestarts),
 });
 
-const HealthHttpCodec = strictStruct('HealthHttp', { port: TcpPort });
+const HostName = new t.Type<string, string, unknown>(
+  'host name or address',
+  (u): u is string => typeof u === 'string' && u.trim() !== '',
+  (u, c) => (typeof u === 'string' && u.trim() !== '' ? t.success(u) : t.failure(u, c)),
+  t.identity,
+);
+
+const HealthHttpCodec = strictStruct('HealthHttp', {
+  port: TcpPort,
+  host: withDefault(HostName, '127.0.0.1'),
+});
 
 /**
  * The io-ts codec of the `supervision` section (used when `workers > 1`): every key checked,
  * defaults filled (heartbeat 1 s, wedgedAfter 10 s, stalledAfter 120 s, startupGrace 30 s,
- * restart backoff 1 s capped at 30 s, at most 5 restarts per worker, no HTTP probes).
+ * restart backoff 1 s capped at 30 s, at most 5 restarts per worker, no HTTP probes; with
+ * `http`, its `host` defaults to `127.0.0.1`).
  */
 export const SupervisionConfigCodec = strictStruct('Supervision', {
   heartbeat: withDefault(PositiveDuration, SUPERVISION_DEFAULTS.heartbeat),
@@ -66,6 +77,10 @@ export interface SupervisionConfigInput {
     readonly backoffCap?: DurationInput;
     readonly maxRestarts?: IntegerInput;
   };
-  /** Serve `/healthz` and `/readyz` on this port of the primary. */
-  readonly http?: { readonly port: IntegerInput };
+  /**
+   * Serve `/healthz` and `/readyz` on this port of the primary, on `host` (default
+   * `127.0.0.1`: this machine only; `0.0.0.0` or `::` for every interface, as a Kubernetes
+   * probe of the pod's address needs).
+   */
+  readonly http?: { readonly port: IntegerInput; readonly host?: string };
 }

@@ -1,8 +1,9 @@
 import cluster, { type Worker } from 'node:cluster';
 import type { Server } from 'node:http';
+import { describeError } from '../core/describe-error.js';
 import type { Logger } from '../core/logger.js';
 import { ExitCode, type ExitCodeValue } from './exit-code.js';
-import { startHealthServer } from './health-server.js';
+import { startHealthServer, stopHealthServer } from './health-server.js';
 import { restartDelay } from './restart-delay.js';
 import type { ShutdownSignal } from './shutdown-signals.js';
 import type { SupervisionSettings } from './supervision-config-codec.js';
@@ -83,45 +84,66 @@ export class WorkerPoolSupervisor {
    * they are all done. With `signals` (default), SIGTERM/SIGINT of this process stop the pool.
    */
   async run(signals = true): Promise<ExitCodeValue> {
+    const http = this.settings.http;
+    if (http !== undefined) {
+      try {
+        this.server = await startHealthServer(
+          http.port,
+          { alive: () => this.alive(), ready: () => this.ready() },
+          http.host,
+        );
+      } catch (error) {
+        this.log.error(
+          `health endpoints could not listen on ${http.host}:${http.port} (${describeError(error)}); ` +
+            'choose another supervision.http.port (0: any free port) or stop what holds it. No worker was started',
+        );
+        return ExitCode.runError;
+      }
+      const address = this.server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : http.port;
+      this.log.info(`health endpoints on http://${http.host}:${port} (/healthz, /readyz)`);
+    }
     const onTerm = (): void => this.stop('SIGTERM');
     const onInt = (): void => this.stop('SIGINT');
     if (signals) {
       process.on('SIGTERM', onTerm);
       process.on('SIGINT', onInt);
     }
-    const http = this.settings.http;
-    if (http !== undefined) {
-      this.server = await startHealthServer(http.port, {
-        alive: () => this.alive(),
-        ready: () => this.ready(),
-      });
-      const address = this.server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : http.port;
-      this.log.info(`health endpoints on port ${port}`);
+    try {
+      const done = new Promise<ExitCodeValue>((resolve) => (this.resolve = resolve));
+      for (const slot of this.slots) this.fork(slot);
+      this.watchTimer = setInterval(() => this.watch(), this.settings.heartbeat);
+      const code = await done;
+      this.log.info(`all workers done; exit code ${code}`);
+      return code;
+    } finally {
+      clearInterval(this.watchTimer);
+      clearTimeout(this.killTimer);
+      process.off('SIGTERM', onTerm);
+      process.off('SIGINT', onInt);
+      if (this.server !== undefined) await stopHealthServer(this.server);
     }
-    const done = new Promise<ExitCodeValue>((resolve) => (this.resolve = resolve));
-    for (const slot of this.slots) this.fork(slot);
-    this.watchTimer = setInterval(() => this.watch(), this.settings.heartbeat);
-    const code = await done;
-    clearInterval(this.watchTimer);
-    clearTimeout(this.killTimer);
-    process.off('SIGTERM', onTerm);
-    process.off('SIGINT', onInt);
-    await new Promise<void>((resolve) =>
-      this.server ? this.server.close(() => resolve()) : resolve(),
-    );
-    this.log.info(`all workers done; exit code ${code}`);
-    return code;
   }
 
   /**
-   * Stops the pool: the first call asks every worker to drain, a later one forces them; no
-   * worker is restarted any more. After `shutdownGrace` + 5 s the remaining ones are killed.
+   * Stops the pool because of a signal: the first call asks every worker to drain, a later
+   * one forces them; no worker is restarted any more. After `shutdownGrace` + 5 s the
+   * remaining ones are killed.
    */
   stop(signal: ShutdownSignal): void {
     const force = this.received !== undefined;
     this.received ??= signal;
-    this.log.info(`${signal} received; ${force ? 'forcing' : 'stopping'} the workers`);
+    this.log.warn(
+      force
+        ? `${signal} received again; forcing the workers (in-flight work is released)`
+        : `${signal} received; stopping the workers (each drains for up to ${this.shutdownGrace / 1000} s; signal again to force)`,
+    );
+    this.stopWorkers(signal, force);
+  }
+
+  /** Asks every worker to stop (or to stop now); none is restarted any more. */
+  private stopWorkers(signal: ShutdownSignal, force: boolean): void {
+    const first = this.stopRequest === undefined;
     this.stopRequest = { type: 'ergon:stop', signal, force };
     for (const slot of this.slots) {
       clearTimeout(slot.restartTimer);
@@ -132,7 +154,7 @@ export class WorkerPoolSupervisor {
       }
       this.send(slot, this.stopRequest);
     }
-    if (!force) {
+    if (first) {
       this.killTimer = setTimeout(() => {
         for (const slot of this.slots) slot.worker?.process.kill('SIGKILL');
       }, this.shutdownGrace + KILL_MARGIN);
@@ -179,7 +201,7 @@ export class WorkerPoolSupervisor {
       this.log.info(`worker ${slot.workerId} completed`);
       slot.done = true;
       slot.clean = true;
-    } else if (this.received !== undefined) {
+    } else if (this.stopRequest !== undefined) {
       this.log.info(`worker ${slot.workerId} stopped (${how})`);
       slot.done = true;
       slot.clean = killedFor === undefined && (code === 130 || code === 143);
@@ -187,7 +209,10 @@ export class WorkerPoolSupervisor {
       this.log.error(new WorkerRestartLimitError(slot.workerId, slot.restarts, how).message);
       slot.done = true;
       this.failedForGood = true;
-      this.stop('SIGTERM');
+      if (this.stopRequest === undefined) {
+        this.log.warn('stopping the other workers: the pool cannot go on without this one');
+        this.stopWorkers('SIGTERM', false);
+      }
     } else {
       const delay = restartDelay(
         slot.restarts,
@@ -268,7 +293,7 @@ export class WorkerPoolSupervisor {
 
   private ready(): boolean {
     return (
-      this.received === undefined &&
+      this.stopRequest === undefined &&
       this.alive() &&
       this.slots.every(
         (slot) =>

@@ -73,7 +73,7 @@ describe('defineTask', () => {
     expect(
       defineTask({ name: 'orders', run: () => EMPTY, supervision: { http: { port: '8080' } } })
         .supervision.http,
-    ).to.deep.equal({ port: 8080 });
+    ).to.deep.equal({ port: 8080, host: '127.0.0.1' });
   });
 
   it('types the run context from the factories', async () => {

@@ -5,7 +5,10 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { countsIn, eventsIn, startTaskProcess } from './support/task-process.js';
 
-describe('runTask in a real process', () => {
+describe('runTask in a real process', function () {
+  // Each spec starts a process under tsx: a second on a quiet machine, more on a busy one.
+  this.timeout(60_000);
+
   it('drains in-flight work on SIGTERM and exits 143 with every transaction settled once', async () => {
     const task = startTaskProcess('drain');
     await task.waitFor('EVENT run');
@@ -27,8 +30,11 @@ describe('runTask in a real process', () => {
     await task.waitFor('EVENT run');
     await sleep(200);
     task.child.kill('SIGINT');
-    const { code, stdout } = await task.exited;
+    const { code, stdout, stderr } = await task.exited;
     expect(code).to.equal(130);
+    expect(stderr).to.match(
+      /stop requested \(SIGINT\); draining \d+ in flight \(up to 15 s\); press Ctrl-C again to force/,
+    );
     expect(countsIn(stdout).finished).to.equal(countsIn(stdout).started);
   });
 
@@ -40,9 +46,11 @@ describe('runTask in a real process', () => {
     await sleep(300);
     const forcedAt = Date.now();
     task.child.kill('SIGTERM');
-    const { code, stdout } = await task.exited;
+    const { code, stdout, stderr } = await task.exited;
     expect(Date.now() - forcedAt).to.be.below(2000);
     expect(code).to.equal(143);
+    expect(stderr).to.include('draining 8 in flight (up to 15 s); send SIGTERM again to force');
+    expect(stderr).to.include('stop forced; in-flight work is released');
     const counts = countsIn(stdout);
     expect(counts.started).to.equal(8);
     expect(counts.release).to.equal(8);

@@ -1,4 +1,4 @@
-import { isObservable } from 'rxjs';
+import { isObservable, tap, type Observable } from 'rxjs';
 import { defineTask } from '../../runner/define-task.js';
 import { runTask } from '../../runner/run-task.js';
 import { WorkerLiveness } from '../../runner/worker-liveness.js';
@@ -8,7 +8,7 @@ import type { Command } from '../command.js';
 import { loadTaskDefinition } from '../load-task-module.js';
 import { parseModuleReference } from '../module-reference.js';
 import { parseArguments } from '../parsed-arguments.js';
-import { reportProgress } from '../progress-reporter.js';
+import { ProgressReporter } from '../progress-reporter.js';
 
 const usage = `Usage: ergon run <module>[#export] [--workers N] [--no-progress]
 
@@ -60,22 +60,32 @@ export const runCommand: Command = {
         },
       ]),
     );
+    // Written after runTask resolved, so the summary is the last line of stdout even when the
+    // task logs to the console (the runner's own closing lines come before it).
+    let reporter: ProgressReporter | undefined;
+    const reported = (run: Observable<unknown>): Observable<unknown> => {
+      reporter = new ProgressReporter({
+        stream: io.stdout,
+        inFlight: () => activity.snapshot().inFlight,
+      });
+      return run.pipe(tap((value) => reporter?.record(value)));
+    };
     const task = defineTask({
       ...definition,
       connectors: progress ? connectors : definition.connectors,
       workers: workers ?? definition.workers,
       run: (context) => {
         const run = definition.run(context);
-        return progress && isObservable(run)
-          ? run.pipe(
-              reportProgress({
-                stream: io.stdout,
-                inFlight: () => activity.snapshot().inFlight,
-              }),
-            )
-          : run;
+        if (!progress) return run;
+        if (isObservable(run)) return reported(run);
+        // `run: async (ctx) => consume(…)`: the runner subscribes to the Observable it resolves.
+        return Promise.resolve(run).then((value) =>
+          isObservable(value) ? reported(value) : value,
+        );
       },
     });
-    return runTask(task);
+    const code = await runTask(task);
+    reporter?.finish();
+    return code;
   },
 };
