@@ -327,6 +327,13 @@ export class NatsConnector<P = unknown> implements Connector<P> {
     ).pipe(takeUntil(this.disconnected$));
   }
 
+  /** Makes the next fetch and dispatch declare the streams and the consumer again. */
+  private redeclare(): void {
+    this.fetchReady = null;
+    this.dispatchReady = null;
+    this.service.forgetDeclarations();
+  }
+
   /**
    * After a pull request the server never answered: asks for the consumer. When it or its
    * stream is gone, declares both again if declaring is this connector's job (`declare`),
@@ -348,9 +355,7 @@ export class NatsConnector<P = unknown> implements Connector<P> {
     }
     if (declare) {
       this.logger.warn(`ergon nats: ${missing}: declaring it again`);
-      this.fetchReady = null;
-      this.dispatchReady = null;
-      this.service.forgetDeclarations();
+      this.redeclare();
       try {
         await this.readyToFetch();
         this.topologyProblem = null;
@@ -535,9 +540,12 @@ export class NatsConnector<P = unknown> implements Connector<P> {
         );
       }
       delivery.nak(connection, Math.max(this.config.releaseDelay, deadLetterRetryDelay));
+      // The dead-letter stream may have been deleted: the next fetch declares it again.
+      if (this.config.declare) this.redeclare();
       throw new NatsDeadLetterError(
         `could not publish transaction ${id} to dead-letter stream ` +
-          `${this.config.deadLetter.stream}: ${describeError(error)}; released it instead`,
+          `${this.config.deadLetter.stream}: ${describeError(error)}; released it instead` +
+          (this.config.declare ? ' (the next fetch declares the streams again)' : ''),
         { cause: error },
       );
     }

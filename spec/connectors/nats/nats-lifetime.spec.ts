@@ -1,8 +1,14 @@
 import { expect } from 'chai';
 import { lastValueFrom } from 'rxjs';
-import { createTransaction, DeliveryLostError, type Transaction } from '../../../lib/index.js';
+import {
+  createTransaction,
+  DeliveryLostError,
+  TransactionError,
+  type Transaction,
+} from '../../../lib/index.js';
 import {
   NatsConnector,
+  NatsDeadLetterError,
   NatsPullError,
   type NatsConnectorConfigInput,
 } from '../../../lib/connectors/nats/index.js';
@@ -140,6 +146,34 @@ describe('NatsConnector over time: late settlements, deleted and updated topolog
     );
     expect(got.map((tx) => tx.id)).to.deep.equal(['again-0']);
     await nats.settle(got[0] as Transaction<Payload>, { type: 'ack' });
+  });
+
+  it('declares a deleted dead-letter stream again: the released message is dead-lettered next time', async () => {
+    const stream = admin.streamName();
+    const nats = connector({ stream });
+    await nats.dispatch(numbered(1, 'doomed'));
+    const [tx] = await fetchAll(nats, 1);
+    await admin.jsm.streams.delete(`${stream}_DEAD`);
+    const error = new TransactionError('cannot ship', { category: 'business', stage: 'process' });
+    let failure: unknown;
+    try {
+      await nats.settle(tx as Transaction<Payload>, { type: 'deadLetter', error });
+    } catch (caught) {
+      failure = caught;
+    }
+    expect(failure).to.be.instanceOf(NatsDeadLetterError);
+    let again: Transaction<Payload>[] = [];
+    await waitFor(
+      async () => {
+        again = await fetchAll(nats, 1);
+        return again.length > 0;
+      },
+      5000,
+      'the released message',
+    );
+    await nats.settle(again[0] as Transaction<Payload>, { type: 'deadLetter', error });
+    expect(await admin.messages(`${stream}_DEAD`)).to.equal(1);
+    await admin.drained(stream);
   });
 
   it('fails with NatsPullError and reports unhealthy when a consumer it does not declare was deleted', async () => {
