@@ -13,19 +13,27 @@ const run = promisify(execFile);
 /**
  * A second RabbitMQ node of its own (node name `ergon-fault-<random>@localhost`, free AMQP and
  * distribution ports, no plugins, its database and logs in a temporary directory owned by
- * `rabbitmq`), next to the shared one. A start takes about 15 s; a restart is
+ * `rabbitmq`), next to the shared one, with `settings.rabbit` in its `rabbit` application
+ * environment (e.g. `{ consumer_timeout: 3000 }`). A start takes about 15 s; a restart is
  * `rabbitmqctl stop` (graceful: quorum queues keep their messages) and a new start.
  */
-export async function startPrivateRabbitmq(): Promise<PrivateBroker> {
+export async function startPrivateRabbitmq(
+  settings: { readonly rabbit?: Readonly<Record<string, number>> } = {},
+): Promise<PrivateBroker> {
   const port = await freePort();
   const distPort = await freePort();
   const node = `ergon-fault-${randomBytes(3).toString('hex')}@localhost`;
   const dir = mkdtempSync(join(tmpdir(), 'ergon-fault-rabbitmq-'));
   writeFileSync(join(dir, 'enabled_plugins'), '[].\n');
+  // Settings of the `rabbit` application (`consumer_timeout`, `channel_tick_interval`, …),
+  // as an advanced.config: this node's only, the shared broker keeps its own.
+  const rabbit = Object.entries(settings.rabbit ?? {}).map(([key, value]) => `{${key}, ${value}}`);
+  writeFileSync(join(dir, 'advanced.config'), `[{rabbit, [${rabbit.join(', ')}]}].\n`);
   const uid = Number((await run('id', ['-u', 'rabbitmq'])).stdout);
   const gid = Number((await run('id', ['-g', 'rabbitmq'])).stdout);
   chownSync(dir, uid, gid);
   chownSync(join(dir, 'enabled_plugins'), uid, gid);
+  chownSync(join(dir, 'advanced.config'), uid, gid);
   const environment = {
     RABBITMQ_NODENAME: node,
     RABBITMQ_NODE_IP_ADDRESS: '127.0.0.1',
@@ -36,7 +44,7 @@ export async function startPrivateRabbitmq(): Promise<PrivateBroker> {
     RABBITMQ_ENABLED_PLUGINS_FILE: join(dir, 'enabled_plugins'),
     RABBITMQ_PID_FILE: join(dir, 'pid'),
     RABBITMQ_CONFIG_FILE: join(dir, 'none'),
-    RABBITMQ_ADVANCED_CONFIG_FILE: join(dir, 'none-advanced.config'),
+    RABBITMQ_ADVANCED_CONFIG_FILE: join(dir, 'advanced.config'),
   };
   const start = (): Promise<BrokerProcess> =>
     BrokerProcess.start('rabbitmq-server', [], port, 60_000, { cwd: dir, env: environment });

@@ -10,6 +10,12 @@ export interface FetchRequest {
   readonly size: number;
   /** `fetch.extra` from the policy, passed through untouched. */
   readonly extra: Readonly<Record<string, unknown>>;
+  /**
+   * The consuming policy's `transactionRuntime.timeout` (`null`: none), when the engine
+   * fetches: a connector whose broker takes a delivery back after a fixed time (RabbitMQ's
+   * `consumer_timeout`) warns when transactions may outlive it.
+   */
+  readonly transactionTimeout?: number | null;
 }
 
 /**

@@ -139,7 +139,11 @@ export class ConsumeLoop<P, R> implements StageOwner<Transaction<P>>, PoolListen
   invoke(): Observable<Transaction<P>> {
     const size = this.fetchSize - this.fetchReceived;
     if (size <= 0) return EMPTY;
-    const fetched: unknown = this.connector.fetch({ size, extra: this.policy.fetch.extra });
+    const fetched: unknown = this.connector.fetch({
+      size,
+      extra: this.policy.fetch.extra,
+      transactionTimeout: this.policy.transactionRuntime.timeout,
+    });
     if (!isObservable(fetched)) {
       throw new ConnectorContractError(
         `connector.fetch must return an Observable of transactions, got ${describeValue(fetched)}`,

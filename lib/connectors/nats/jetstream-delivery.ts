@@ -94,6 +94,17 @@ export class JetStreamDelivery {
     connection.publish(this.reply, termBody);
   }
 
+  /**
+   * Whether the lease may have run out by now, `ackWait` after delivery or the last renewal
+   * (with a tenth of it to spare for the trip from the server): JetStream then redelivers
+   * the message, perhaps to another worker already, and a `-NAK`, `+TERM` or `+WPI` from
+   * here would act on that other worker's copy. A lease renewed every `ackWait / 3` never
+   * gets there unless the event loop stalled.
+   */
+  lapsed(ackWait: number, now = Date.now()): boolean {
+    return now - this.leasedAt >= ackWait * 0.9;
+  }
+
   /** Still working on it: the lease (`ack_wait`) starts over. */
   renew(connection: NatsConnection): void {
     connection.publish(this.reply, progressBody);

@@ -22,7 +22,9 @@ const encoder = new TextEncoder();
  * `expires` for the first message, then sends what is available up to `batch` and ends the
  * request at once (status 408/404) instead of holding it open for a full batch. Completes
  * when the server ends the request, when `batch` messages arrived, or `grace` ms after
- * `expires` (a request lost in a reconnect); errors on any other status.
+ * `expires` when the server never answered: then `unanswered` is called first (a request lost
+ * in a reconnect, or one the server dropped because the consumer or its stream is gone: the
+ * JetStream API takes the request and sends nothing back). Errors on any other status.
  *
  * Unsubscribing while the server may still deliver drains the reply subscription (UNSUB, then a
  * round trip): a message that was already on the wire is handed to `unclaimed` (the caller
@@ -35,7 +37,7 @@ const encoder = new TextEncoder();
  *
  * @example
  * ```ts
- * jetstreamPull(nc, { stream: 'ORDERS', consumer: 'workers', batch: 10, expires: 1000, grace: 1000 }, (m) => m.respond(nak), () => connected)
+ * jetstreamPull(nc, { stream: 'ORDERS', consumer: 'workers', batch: 10, expires: 1000, grace: 1000 }, (m) => m.respond(nak), () => connected, () => checkConsumer())
  *   .subscribe((message) => handle(message));
  * ```
  */
@@ -44,6 +46,7 @@ export function jetstreamPull(
   request: JetStreamPullRequest,
   unclaimed: (message: Msg) => void,
   isConnected: () => boolean,
+  unanswered: () => void,
 ): Observable<Msg> {
   return new Observable<Msg>((subscriber) => {
     let open = true;
@@ -93,7 +96,10 @@ export function jetstreamPull(
       ),
       { reply: subscription.getSubject() },
     );
-    const guard = setTimeout(() => subscriber.complete(), request.expires + request.grace);
+    const guard = setTimeout(() => {
+      if (received === 0) unanswered();
+      subscriber.complete();
+    }, request.expires + request.grace);
     return () => {
       clearTimeout(guard);
       if (subscription.isClosed()) return;

@@ -163,9 +163,12 @@ export async function declareConsumer(
       config.max_deliver !== wanted.max_deliver ||
       (config.filter_subject ?? null) !== declaration.filterSubject
     ) {
+      // No filter is an absent `filter_subject`: an empty one would make the client send the
+      // update to a subject ending in a dot, which no server answers ("jetstream is not
+      // enabled").
       await jsm.consumers.update(declaration.stream, declaration.durable, {
         ...wanted,
-        filter_subject: declaration.filterSubject ?? '',
+        filter_subject: declaration.filterSubject ?? undefined,
       });
     }
   } catch (error) {
@@ -173,9 +176,30 @@ export async function declareConsumer(
   }
 }
 
+/**
+ * What a failed consumer lookup says about the topology: `consumer X of stream S was deleted`
+ * or `stream S was deleted` when the server says so, `null` for any other failure (a timeout,
+ * a dropped connection: nothing can be told from those).
+ */
+export function missingTopology(error: unknown, stream: string, consumer: string): string | null {
+  if (!(error instanceof JetStreamApiError)) return null;
+  if (error.code === streamNotFound) return `stream ${stream} does not exist (was it deleted?)`;
+  if (error.code === consumerNotFound) {
+    return `consumer ${consumer} of stream ${stream} does not exist (was it deleted?)`;
+  }
+  return null;
+}
+
 function asTopologyError(error: unknown, what: string): NatsTopologyError {
   if (error instanceof NatsTopologyError) return error;
-  return new NatsTopologyError(`cannot declare ${what}: ${describeError(error)}`, {
+  // The client reports any JetStream API request nobody answered as "jetstream is not
+  // enabled"; the cause names the subject, which tells a malformed request from a server
+  // without JetStream.
+  const unanswered =
+    error instanceof Error && error.name === 'JetStreamNotEnabled' && error.cause !== undefined
+      ? ` (no server answered: ${describeError(error.cause)}; JetStream is off for this account, or the request went to a subject the server does not serve)`
+      : '';
+  return new NatsTopologyError(`cannot declare ${what}: ${describeError(error)}${unanswered}`, {
     cause: error,
   });
 }

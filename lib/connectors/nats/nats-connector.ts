@@ -21,6 +21,7 @@ import { createTransaction, type Transaction } from '../../core/transaction.js';
 import { deadLetterHeaders, type DeadLetterReason } from './dead-letter-headers.js';
 import { JetStreamDelivery, parseDeliveryInfo } from './jetstream-delivery.js';
 import { jetstreamPull } from './jetstream-pull.js';
+import { missingTopology } from './jetstream-topology.js';
 import { isConnectionFailure } from './nats-connection-failure.js';
 import { NatsConnectionError } from './nats-connection-error.js';
 import { waitAtMost } from './wait-at-most.js';
@@ -108,6 +109,8 @@ export class NatsConnector<P = unknown> implements Connector<P> {
   private dispatchReady: Promise<void> | null = null;
   private leaseTimer: NodeJS.Timeout | null = null;
   private closing: Promise<void> | null = null;
+  /** Why pull requests get no answer (the consumer or stream is gone), `null` while they do. */
+  private topologyProblem: string | null = null;
 
   constructor(
     config: NatsConnectorConfigInput<P> | NatsConnectorConfig<P>,
@@ -139,6 +142,7 @@ export class NatsConnector<P = unknown> implements Connector<P> {
         return;
       }
       let pull: Subscription | null = null;
+      let unanswered = false;
       this.fetches.add(subscriber);
       this.liveConnectionForFetch().then(
         (connection) => {
@@ -147,10 +151,20 @@ export class NatsConnector<P = unknown> implements Connector<P> {
             subscriber.complete();
             return;
           }
-          pull = this.pull(connection, request.size).subscribe({
+          pull = this.pull(connection, request.size, () => (unanswered = true)).subscribe({
             next: (message) => this.receive(message, subscriber),
             error: (error: unknown) => subscriber.error(error),
-            complete: () => subscriber.complete(),
+            complete: () => {
+              if (!unanswered) {
+                this.topologyProblem = null;
+                subscriber.complete();
+                return;
+              }
+              this.checkTopology().then(
+                () => subscriber.complete(),
+                (error: unknown) => subscriber.error(error),
+              );
+            },
           });
         },
         (error: unknown) => subscriber.error(error),
@@ -175,6 +189,15 @@ export class NatsConnector<P = unknown> implements Connector<P> {
       );
     }
     this.deliveries.delete(transaction);
+    if (decision.type !== 'ack' && delivery.lapsed(this.config.ackWait)) {
+      // JetStream has redelivered it (or will): another worker may be running it now, and a
+      // -NAK would make a third copy, a +TERM would end the other worker's.
+      throw new DeliveryLostError(
+        `did not ${decision.type} transaction ${transaction.id}: its lease ran out ` +
+          `(ackWait ${this.config.ackWait} ms, last renewed ${Date.now() - delivery.leasedAt} ms ` +
+          'ago: a stalled event loop, or renewLease: false), so JetStream redelivers it',
+      );
+    }
     const connection = this.service.liveConnection;
     if (connection === null) {
       throw new DeliveryLostError(
@@ -246,12 +269,18 @@ export class NatsConnector<P = unknown> implements Connector<P> {
     });
   }
 
+  /**
+   * The service's connection state; unhealthy (`state: 'topologyMissing'`) while pull
+   * requests go unanswered because the consumer or its stream is gone and could not be
+   * declared again.
+   */
   health(): Observable<ConnectorHealth> {
-    return defer(() =>
-      of<ConnectorHealth>(
-        this.closing === null ? this.service.health() : { healthy: false, state: 'closed' },
-      ),
-    );
+    return defer(() => {
+      if (this.closing !== null) return of<ConnectorHealth>({ healthy: false, state: 'closed' });
+      const problem = this.topologyProblem;
+      if (problem === null) return of(this.service.health());
+      return of<ConnectorHealth>({ healthy: false, state: 'topologyMissing', detail: problem });
+    });
   }
 
   /**
@@ -270,7 +299,10 @@ export class NatsConnector<P = unknown> implements Connector<P> {
     for (const subscriber of [...this.fetches]) subscriber.complete();
     const connection = this.service.liveConnection;
     if (connection !== null) {
-      for (const delivery of this.deliveries.values()) delivery.nak(connection, 0);
+      const { ackWait } = this.config;
+      for (const delivery of this.deliveries.values()) {
+        if (!delivery.lapsed(ackWait)) delivery.nak(connection, 0);
+      }
     }
     this.deliveries.clear();
     await waitAtMost(Promise.allSettled([...this.background]), closeWait);
@@ -279,7 +311,7 @@ export class NatsConnector<P = unknown> implements Connector<P> {
     if (this.ownsService) await this.service.close();
   }
 
-  private pull(connection: NatsConnection, size: number): Observable<Msg> {
+  private pull(connection: NatsConnection, size: number, unanswered: () => void): Observable<Msg> {
     return jetstreamPull(
       connection,
       {
@@ -291,7 +323,56 @@ export class NatsConnector<P = unknown> implements Connector<P> {
       },
       (message) => this.releaseUnclaimed(message),
       () => this.service.connected,
+      unanswered,
     ).pipe(takeUntil(this.disconnected$));
+  }
+
+  /** Makes the next fetch and dispatch declare the streams and the consumer again. */
+  private redeclare(): void {
+    this.fetchReady = null;
+    this.dispatchReady = null;
+    this.service.forgetDeclarations();
+  }
+
+  /**
+   * After a pull request the server never answered: asks for the consumer. When it or its
+   * stream is gone, declares both again if declaring is this connector's job (`declare`),
+   * otherwise rejects with `NatsPullError` and reports unhealthy until a pull is answered.
+   * Runs at most once per unanswered pull, so at most every `fetchWait` + 1 s.
+   */
+  private async checkTopology(): Promise<void> {
+    const { stream, consumer, declare } = this.config;
+    let missing: string | null;
+    try {
+      const jsm = await this.service.jetstreamManager();
+      await jsm.consumers.info(stream, consumer);
+      this.topologyProblem = null;
+      return;
+    } catch (error) {
+      // Anything but "not found" (a timeout, a dropped connection) tells nothing: pull again.
+      missing = missingTopology(error, stream, consumer);
+      if (missing === null) return;
+    }
+    if (declare) {
+      this.logger.warn(`ergon nats: ${missing}: declaring it again`);
+      this.redeclare();
+      try {
+        await this.readyToFetch();
+        this.topologyProblem = null;
+        return;
+      } catch (error) {
+        this.topologyProblem = `${missing}, and declaring it again failed: ${describeError(error)}`;
+        throw new NatsPullError(
+          `cannot pull from ${stream} > ${consumer}: ${this.topologyProblem}`,
+          {
+            cause: error,
+          },
+        );
+      }
+    }
+    this.topologyProblem = `${missing}; declare is false, so create it again (or set declare: true)`;
+    this.logger.error(`ergon nats: pull requests get no answer: ${this.topologyProblem}`);
+    throw new NatsPullError(`cannot pull from ${stream} > ${consumer}: ${this.topologyProblem}`);
   }
 
   /** Connects and declares; then the live connection, or `null` if it stays down for `fetchWait`. */
@@ -459,9 +540,12 @@ export class NatsConnector<P = unknown> implements Connector<P> {
         );
       }
       delivery.nak(connection, Math.max(this.config.releaseDelay, deadLetterRetryDelay));
+      // The dead-letter stream may have been deleted: the next fetch declares it again.
+      if (this.config.declare) this.redeclare();
       throw new NatsDeadLetterError(
         `could not publish transaction ${id} to dead-letter stream ` +
-          `${this.config.deadLetter.stream}: ${describeError(error)}; released it instead`,
+          `${this.config.deadLetter.stream}: ${describeError(error)}; released it instead` +
+          (this.config.declare ? ' (the next fetch declares the streams again)' : ''),
         { cause: error },
       );
     }
@@ -491,9 +575,14 @@ export class NatsConnector<P = unknown> implements Connector<P> {
     this.leaseTimer = setInterval(() => {
       const connection = this.service.liveConnection;
       if (connection === null) return;
-      const due = Date.now() - every;
+      const now = Date.now();
+      const due = now - every;
       for (const delivery of this.deliveries.values()) {
-        if (delivery.leasedAt <= due) delivery.renew(connection);
+        // A lapsed lease (the event loop stalled) is not revived: the message may be another
+        // worker's by now; its settlement then reports it lost.
+        if (delivery.leasedAt <= due && !delivery.lapsed(this.config.ackWait, now)) {
+          delivery.renew(connection);
+        }
       }
     }, every);
     this.leaseTimer.unref();

@@ -179,6 +179,14 @@ export class NatsService implements Service {
     );
   }
 
+  /**
+   * Forgets what was declared, so the next `declareStream`/`declareConsumer` asks the server
+   * again: for a stream or consumer deleted behind the connector's back.
+   */
+  forgetDeclarations(): void {
+    this.declared.clear();
+  }
+
   health(): ConnectorHealth {
     const state = this.state;
     const server = this.connection?.getServer();

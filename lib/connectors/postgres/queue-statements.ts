@@ -72,7 +72,14 @@ export class QueueStatements {
     this.queue = queue;
     this.dead = dead;
     const payloadOut = config.payloadType === 'jsonb' ? 'payload::text' : 'payload';
-    const leaseFor = (ms: string): string => `now() + ${ms}::float8 * interval '1 millisecond'`;
+    // Leases and delays start at the moment the statement writes them (`clock_timestamp()`),
+    // not at the start of its transaction (`now()`): a claim that waited behind a lock longer
+    // than the lease would otherwise hand out rows whose lease had already expired, and a
+    // second worker would claim them again while the first runs them. Where `now()` is read
+    // (which rows are available, which leases are live) the earlier instant only errs on the
+    // side of not claiming.
+    const leaseFor = (ms: string): string =>
+      `clock_timestamp() + ${ms}::float8 * interval '1 millisecond'`;
     // The lease guard: still leased to this connector, for a delivery this batch settles. A
     // filter, not a join with unnest(): the planner then always finds the rows through the
     // primary key (a join made it scan the whole table, statistics or not), and the cost stays
@@ -138,7 +145,7 @@ SELECT r.id, r.deliveries FROM released r ${config.releaseDelay === 0 ? notify :
     // Claimed but never handed out (the fetch was cancelled): undo the claim entirely.
     this.unclaimText = prepared(`WITH unclaimed AS (
   UPDATE ${queue} q
-  SET lease_owner = NULL, lease_until = NULL, available_at = now(),
+  SET lease_owner = NULL, lease_until = NULL, available_at = clock_timestamp(),
     deliveries = q.deliveries - 1
   WHERE ${guard}
   RETURNING q.id, q.deliveries + 1 AS deliveries

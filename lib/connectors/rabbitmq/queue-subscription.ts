@@ -7,8 +7,25 @@ import { boundedWait } from './bounded-wait.js';
 export interface SubscriptionListener {
   /** The broker cancelled the consumer (its queue was deleted, say). */
   cancelled(subscription: QueueSubscription): void;
-  /** The channel closed (its connection dropped, or the broker closed it). */
-  died(subscription: QueueSubscription): void;
+  /**
+   * The channel closed (its connection dropped, or the broker closed it): `error` is the
+   * broker's reason when it closed the channel itself (a delivery past `consumer_timeout`, …).
+   */
+  died(subscription: QueueSubscription, error: unknown): void;
+  /**
+   * `message`, fetched and not settled, was delivered `age` ms ago, close to the broker's
+   * `consumer_timeout`: it was released (requeued) so the broker does not close the channel.
+   */
+  overdue(subscription: QueueSubscription, message: ConsumeMessage, age: number): void;
+}
+
+/**
+ * When deliveries are released before the broker's `consumer_timeout` runs out: `releaseAfter`
+ * ms after delivery, checked every `checkEvery` ms.
+ */
+export interface OverdueGuard {
+  readonly releaseAfter: number;
+  readonly checkEvery: number;
 }
 
 /**
@@ -21,6 +38,12 @@ export interface SubscriptionListener {
  * so nothing is acknowledged on a dead channel and nothing stale is handed out after a
  * reconnect. When the broker cancels the consumer, the buffered messages are requeued and the
  * channel is closed as soon as the messages already fetched from it are settled.
+ *
+ * The broker closes the whole channel when one delivery stays unacknowledged past its
+ * `consumer_timeout`, redelivering every unsettled message of it, finished ones included. So
+ * a delivery still unsettled `releaseAfter` ms after it arrived is released on its own
+ * (requeued) first: only that one is delivered again, and its late settlement throws
+ * {@link DeliveryLostError}.
  */
 export class QueueSubscription {
   /** Delivered, not yet fetched. */
@@ -34,12 +57,24 @@ export class QueueSubscription {
   private waiters = new Set<() => void>();
   private wakeQueued = false;
   private closing: Promise<void> | null = null;
+  /**
+   * When each message not settled yet arrived (fetched ones first, then buffered ones: a
+   * fetch takes the oldest buffered message, and a `Map` iterates in insertion order).
+   */
+  private readonly arrivals = new Map<ConsumeMessage, number>();
+  private readonly guardTimer: ReturnType<typeof setInterval>;
+  /** Why the broker closed the channel, when it did. */
+  private closeError: unknown = undefined;
 
   private constructor(
     private readonly channel: Channel,
     readonly queue: string,
     private readonly listener: SubscriptionListener,
-  ) {}
+    private readonly guard: OverdueGuard,
+  ) {
+    this.guardTimer = setInterval(() => this.releaseOverdue(), guard.checkEvery);
+    this.guardTimer.unref();
+  }
 
   /**
    * Opens a channel on `model`, sets its prefetch and registers the one consumer of `queue`.
@@ -57,11 +92,13 @@ export class QueueSubscription {
     queue: string,
     prefetch: number,
     listener: SubscriptionListener,
+    guard: OverdueGuard,
   ): Promise<QueueSubscription> {
     const channel = await model.createChannel();
-    const subscription = new QueueSubscription(channel, queue, listener);
-    // A channel error is followed by 'close'; listening keeps it from crashing the process.
-    channel.on('error', () => undefined);
+    const subscription = new QueueSubscription(channel, queue, listener, guard);
+    // A channel error is followed by 'close' (which reports it); listening also keeps it from
+    // crashing the process.
+    channel.on('error', (error: unknown) => (subscription.closeError = error));
     channel.on('close', () => subscription.died());
     try {
       await channel.prefetch(prefetch);
@@ -73,6 +110,7 @@ export class QueueSubscription {
       );
     } catch (error) {
       subscription.alive = subscription.consuming = false;
+      clearInterval(subscription.guardTimer);
       channel.close().catch(() => undefined);
       throw error;
     }
@@ -109,13 +147,14 @@ export class QueueSubscription {
   }
 
   /**
-   * Checks, before work that must precede settling `message`, that its channel is still open.
+   * Checks, before work that must precede settling `message`, that its channel is still open
+   * and the message still held (not released as overdue).
    * @throws DeliveryLostError (the message counts as settled here) when it is gone.
    */
   requireAlive(message: ConsumeMessage): void {
-    if (this.alive) return;
+    if (this.alive && this.arrivals.has(message)) return;
     this.unsettled--;
-    throw this.lostError(message);
+    throw this.alive ? this.overdueError(message) : this.lostError(message);
   }
 
   /**
@@ -127,6 +166,8 @@ export class QueueSubscription {
     const wasAlive = this.alive;
     this.alive = this.consuming = false;
     this.buffer.drain();
+    this.arrivals.clear();
+    clearInterval(this.guardTimer);
     this.wakeAll();
     this.closing = wasAlive ? boundedWait(this.channel.close(), 1000) : Promise.resolve();
     return this.closing;
@@ -135,6 +176,7 @@ export class QueueSubscription {
   private settleWith(message: ConsumeMessage, settle: () => void): void {
     this.unsettled--;
     if (!this.alive) throw this.lostError(message);
+    if (!this.arrivals.delete(message)) throw this.overdueError(message);
     try {
       settle();
     } catch (error) {
@@ -150,15 +192,56 @@ export class QueueSubscription {
     );
   }
 
+  private overdueError(message: ConsumeMessage): DeliveryLostError {
+    return new DeliveryLostError(
+      `message ${String(message.properties.messageId ?? message.fields.deliveryTag)} from queue "${this.queue}" stayed unsettled for over ${this.guard.releaseAfter} ms, close to the broker's consumer_timeout: it was released so the broker would not close the channel, and is delivered again`,
+    );
+  }
+
   private delivered(message: ConsumeMessage): void {
+    this.arrivals.set(message, Date.now());
     this.buffer.push(message);
     this.scheduleWake();
+  }
+
+  /**
+   * Requeues every delivery that arrived `releaseAfter` ms ago or earlier and is not settled:
+   * fetched ones (their settlement then throws) and buffered ones.
+   */
+  private releaseOverdue(): void {
+    if (!this.alive || this.arrivals.size === 0) return;
+    const now = Date.now();
+    const limit = now - this.guard.releaseAfter;
+    let fetched = this.arrivals.size - this.buffer.length;
+    for (const [message, arrived] of this.arrivals) {
+      if (arrived > limit) break;
+      if (fetched-- > 0) {
+        if (!this.requeue(message)) return;
+        this.listener.overdue(this, message, now - arrived);
+      } else {
+        // The oldest buffered message: the head of the buffer.
+        this.buffer.shift();
+        if (!this.requeue(message)) return;
+      }
+    }
+  }
+
+  /** Requeues one delivery; false when the channel refused (it is closing). */
+  private requeue(message: ConsumeMessage): boolean {
+    this.arrivals.delete(message);
+    try {
+      this.channel.nack(message, false, true);
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   private cancelled(): void {
     if (!this.consuming) return;
     this.consuming = false;
     for (let message = this.buffer.shift(); message !== undefined; message = this.buffer.shift()) {
+      this.arrivals.delete(message);
       try {
         this.channel.nack(message, false, true);
       } catch {
@@ -171,12 +254,14 @@ export class QueueSubscription {
   }
 
   private died(): void {
+    clearInterval(this.guardTimer);
     if (!this.alive && this.closing !== null) return;
     this.alive = this.consuming = false;
     this.buffer.drain();
+    this.arrivals.clear();
     this.closing ??= Promise.resolve();
     this.wakeAll();
-    this.listener.died(this);
+    this.listener.died(this, this.closeError);
   }
 
   /**

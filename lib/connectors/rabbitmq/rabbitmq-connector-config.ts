@@ -2,9 +2,13 @@ import * as t from 'io-ts';
 import { isRight } from 'fp-ts/lib/Either.js';
 import { BooleanFlag, type BooleanInput } from '../../policy/boolean-flag.js';
 import { decodePolicy } from '../../policy/decode-policy.js';
-import { NonNegativeDuration, type DurationInput } from '../../policy/duration.js';
+import {
+  NonNegativeDuration,
+  PositiveDuration,
+  type DurationInput,
+} from '../../policy/duration.js';
 import { PositiveInteger, type IntegerInput } from '../../policy/integer.js';
-import { isNullMarker } from '../../policy/or-null.js';
+import { isNullMarker, orNull } from '../../policy/or-null.js';
 import { isPlainObject } from '../../policy/plain-object.js';
 import { scalarCodec } from '../../policy/scalar-codec.js';
 import { strictStruct } from '../../policy/strict-struct.js';
@@ -75,6 +79,13 @@ export interface RabbitmqConnectorConfig {
   readonly fetchWait: number;
   /** Deliveries after which a message is dead-lettered instead of redelivered. */
   readonly maxDeliveries: number;
+  /**
+   * The broker's `consumer_timeout` for the queue, in milliseconds: a delivery unsettled that
+   * long makes the broker close the consume channel. The connector releases a delivery still
+   * unsettled at 80 % of it, and warns when `transactionRuntime.timeout` does not end
+   * transactions before that.
+   */
+  readonly consumerTimeout: number;
   readonly publish: RabbitmqPublishConfig;
 }
 
@@ -119,6 +130,12 @@ export interface RabbitmqConnectorConfigInput {
   readonly fetchWait?: DurationInput;
   /** Default 5. */
   readonly maxDeliveries?: IntegerInput;
+  /**
+   * Default: the queue argument `x-consumer-timeout` when `queueArguments` sets it, else 30
+   * minutes (RabbitMQ's default `consumer_timeout`). Set it to the broker's value when that was
+   * changed in `rabbitmq.conf` or by a policy: AMQP cannot read it.
+   */
+  readonly consumerTimeout?: DurationInput | null;
   readonly publish?: {
     /** Default `''` (the default exchange). */
     readonly exchange?: string;
@@ -235,8 +252,12 @@ const RawConnectorConfig = strictStruct('RabbitmqConnectorConfig', {
   ),
   fetchWait: withDefault(NonNegativeDuration, 1000),
   maxDeliveries: withDefault(PositiveInteger, 5),
+  consumerTimeout: withDefault(orNull(PositiveDuration), null),
   publish: PublishCodec,
 });
+
+/** RabbitMQ's default `consumer_timeout` (since 3.8.15): 30 minutes. */
+const brokerConsumerTimeout = 1_800_000;
 
 type RawConfig = t.TypeOf<typeof RawConnectorConfig>;
 
@@ -250,8 +271,12 @@ function resolveDeadLetter(raw: RawConfig): RabbitmqDeadLetterConfig | false {
 }
 
 function resolve(raw: RawConfig): RabbitmqConnectorConfig {
+  const queueTimeout = raw.queueArguments['x-consumer-timeout'];
   return {
     ...raw,
+    consumerTimeout:
+      raw.consumerTimeout ??
+      (typeof queueTimeout === 'number' && queueTimeout > 0 ? queueTimeout : brokerConsumerTimeout),
     deadLetter: resolveDeadLetter(raw),
     publish: { ...raw.publish, routingKey: raw.publish.routingKey ?? raw.queue ?? '' },
   };

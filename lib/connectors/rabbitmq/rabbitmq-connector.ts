@@ -27,9 +27,25 @@ import {
   type RabbitmqConnectorConfigInput,
 } from './rabbitmq-connector-config.js';
 import { RabbitmqDeadLetterError } from './rabbitmq-dead-letter-error.js';
+import { RabbitmqPublishError } from './rabbitmq-publish-error.js';
 import { RabbitmqService } from './rabbitmq-service.js';
 import { RabbitmqTopologyError } from './rabbitmq-topology-error.js';
 import { connectorTopology, type RabbitmqTopology } from './rabbitmq-topology.js';
+
+/**
+ * How long a message past `maxDeliveries` whose dead-lettering failed (a full dead-letter
+ * queue) is held before it is requeued, to be tried again on its next delivery.
+ */
+const deadLetterRetryDelay = 1000;
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
+/** A publish nothing routed: no queue bound for its routing key. */
+function isUnroutable(error: unknown): boolean {
+  return error instanceof RabbitmqPublishError && error.reason === 'unroutable';
+}
 
 /** Options of a {@link RabbitmqConnector} that are code rather than config. */
 export interface RabbitmqConnectorOptions<P> {
@@ -62,10 +78,11 @@ export interface RabbitmqConnectorOptions<P> {
  * - **dispatch** publishes with publisher confirms, `mandatory` (unroutable messages are
  *   failures), persistent, message id = transaction id, trace headers; it reports every
  *   transaction the broker did not confirm.
- * - **Poison messages**: the consumed queue is a quorum queue by default, declared with
- *   `x-delivery-limit`, so the broker dead-letters a message after `maxDeliveries`
- *   deliveries; a message delivered more often (a queue declared elsewhere) is dead-lettered
- *   by the connector without being processed.
+ * - **Poison messages**: the consumed queue is a quorum queue by default, which counts
+ *   deliveries (`x-delivery-count`); a message delivered more than `maxDeliveries` times is
+ *   dead-lettered by the connector without being processed. It stays queued until the
+ *   dead-letter queue confirmed it (a full one is retried a second later; a deleted one is
+ *   declared again): no broker-side `x-delivery-limit`, which would drop it instead.
  * - **Reconnects** with capped backoff (see {@link RabbitmqService}); fetching resumes on a
  *   new channel, with the topology declared again.
  *
@@ -97,6 +114,7 @@ export class RabbitmqConnector<P = unknown> implements Connector<P> {
   /** The largest fetch size seen: the prefetch of the next subscription when none is set. */
   private capacity = 1;
   private warnedPrefetch = false;
+  private warnedRuntime = false;
   private closing: Promise<void> | null = null;
   private readonly listener: SubscriptionListener = {
     cancelled: (subscription) => {
@@ -108,8 +126,15 @@ export class RabbitmqConnector<P = unknown> implements Connector<P> {
         );
       }
     },
-    died: (subscription) => {
+    died: (subscription, error) => {
       if (this.subscription === subscription) this.subscription = null;
+      if (this.closing === null && error !== undefined)
+        this.reportChannelClosed(subscription, error);
+    },
+    overdue: (subscription, message, age) => {
+      this.logger.warn(
+        `RabbitMQ: message ${String(message.properties.messageId ?? message.fields.deliveryTag)} of queue "${subscription.queue}" is unsettled after ${age} ms, close to the broker's consumer_timeout (consumerTimeout ${this.config.consumerTimeout} ms): released it, so the broker does not close the channel and redeliver every other message of it. The transaction still runs and the message is delivered again: keep transactionRuntime.timeout below ${this.releaseAfter} ms`,
+      );
     },
   };
 
@@ -140,6 +165,8 @@ export class RabbitmqConnector<P = unknown> implements Connector<P> {
         return;
       }
       this.capacity = Math.max(this.capacity, request.size);
+      if (request.transactionTimeout !== undefined)
+        this.warnOnLongRuntime(request.transactionTimeout);
       const current = this.subscription;
       if (current !== null && current.buffer.length > 0) {
         this.emit(current, subscriber, request.size);
@@ -357,7 +384,11 @@ export class RabbitmqConnector<P = unknown> implements Connector<P> {
         await this.service.declare(this.topology, model);
         const prefetch = this.config.prefetch ?? this.capacity;
         this.warnOnIdlePrefetch(prefetch);
-        const subscription = await QueueSubscription.open(model, queue, prefetch, this.listener);
+        const { consumerTimeout } = this.config;
+        const subscription = await QueueSubscription.open(model, queue, prefetch, this.listener, {
+          releaseAfter: this.releaseAfter,
+          checkEvery: Math.min(Math.max(consumerTimeout / 20, 50), 30_000),
+        });
         if (this.closing !== null) {
           await subscription.close();
           this.throwIfClosed();
@@ -383,10 +414,13 @@ export class RabbitmqConnector<P = unknown> implements Connector<P> {
 
   /**
    * Publishes the message with the error in its headers to the dead-letter exchange (waiting
-   * for the broker's confirm), then acks it. If the publish fails the message is requeued
-   * instead, and the settlement rejects with a {@link RabbitmqDeadLetterError}.
+   * for the broker's confirm), then acks it. A publish that nothing routes (the dead-letter
+   * queue was deleted) declares the topology again and publishes once more. If the publish
+   * still fails the message is requeued instead (after `requeueAfter` ms, so a full
+   * dead-letter queue is not retried in a tight loop), and the settlement rejects with a
+   * {@link RabbitmqDeadLetterError}.
    */
-  private async deadLetter(delivery: Delivery, error: unknown): Promise<void> {
+  private async deadLetter(delivery: Delivery, error: unknown, requeueAfter = 0): Promise<void> {
     const { subscription, message, deliveries } = delivery;
     const target = this.config.deadLetter;
     if (target === false) {
@@ -394,14 +428,21 @@ export class RabbitmqConnector<P = unknown> implements Connector<P> {
       return;
     }
     subscription.requireAlive(message);
+    const options = deadLetterOptions(message, subscription.queue, error, deliveries);
+    const publish = (): Promise<void> =>
+      this.service.publish(target.exchange, target.routingKey, message.content, options);
     try {
-      await this.service.publish(
-        target.exchange,
-        target.routingKey,
-        message.content,
-        deadLetterOptions(message, subscription.queue, error, deliveries),
-      );
+      await publish().catch(async (publishError: unknown) => {
+        if (!this.config.declare || !isUnroutable(publishError)) throw publishError;
+        this.logger.warn(
+          `RabbitMQ: nothing is bound to dead-letter exchange "${target.exchange}" for "${target.routingKey}" (was queue "${target.queue}" deleted?); declaring it again`,
+        );
+        this.service.forget(this.topology);
+        await this.declare();
+        await publish();
+      });
     } catch (publishError) {
+      if (requeueAfter > 0) await sleep(requeueAfter);
       subscription.nack(message, true);
       throw new RabbitmqDeadLetterError(
         `could not dead-letter message ${String(message.properties.messageId ?? '(no id)')} to exchange "${target.exchange}"; requeued it: ${describeError(publishError)}`,
@@ -412,9 +453,11 @@ export class RabbitmqConnector<P = unknown> implements Connector<P> {
   }
 
   private deadLetterInBackground(delivery: Delivery, error: unknown): void {
-    const pending = this.deadLetter(delivery, error).catch((failure: unknown) => {
-      this.logger.warn(`RabbitMQ: ${describeError(failure)}`);
-    });
+    const pending = this.deadLetter(delivery, error, deadLetterRetryDelay).catch(
+      (failure: unknown) => {
+        this.logger.warn(`RabbitMQ: ${describeError(failure)}`);
+      },
+    );
     this.pendingDeadLetters.add(pending);
     void pending.then(() => this.pendingDeadLetters.delete(pending));
   }
@@ -431,6 +474,34 @@ export class RabbitmqConnector<P = unknown> implements Connector<P> {
       state: 'consuming',
       detail: `queue "${subscription.queue}": ${subscription.buffer.length} buffered, ${subscription.unsettled} unsettled`,
     };
+  }
+
+  /** When a delivery still unsettled is released: before the broker's `consumer_timeout`. */
+  private get releaseAfter(): number {
+    return Math.floor(this.config.consumerTimeout * 0.8);
+  }
+
+  /** Says once that transactions may outlive the broker's `consumer_timeout`. */
+  private warnOnLongRuntime(timeout: number | null): void {
+    if (this.warnedRuntime || (timeout !== null && timeout < this.releaseAfter)) return;
+    this.warnedRuntime = true;
+    this.logger.warn(
+      `RabbitMQ: transactionRuntime.timeout (${timeout === null ? 'none' : `${timeout} ms`}) does not end transactions before the broker's consumer_timeout of queue "${String(this.config.queue)}" (consumerTimeout ${this.config.consumerTimeout} ms): a longer one is released at ${this.releaseAfter} ms while it still runs, and delivered again. Set transactionRuntime.timeout below ${this.releaseAfter} ms, or raise consumer_timeout (x-consumer-timeout on RabbitMQ 3.12+, rabbitmq.conf before) and consumerTimeout with it`,
+    );
+  }
+
+  /** The broker closed the consume channel: says why, plainly for a consumer timeout. */
+  private reportChannelClosed(subscription: QueueSubscription, error: unknown): void {
+    const text = describeError(error);
+    if (/delivery acknowledgement on channel \d+ timed out/.test(text)) {
+      this.logger.error(
+        `RabbitMQ: the broker closed the consume channel of queue "${subscription.queue}" because a delivery stayed unacknowledged past its consumer_timeout (${text}). Every unsettled message of that channel is delivered again, finished ones included. Set consumerTimeout to the broker's value (now ${this.config.consumerTimeout} ms) so the connector releases an overdue delivery first, and keep transactionRuntime.timeout below 80 % of it`,
+      );
+      return;
+    }
+    this.logger.warn(
+      `RabbitMQ: the broker closed the consume channel of queue "${subscription.queue}": ${text}; its unsettled messages are delivered again`,
+    );
   }
 
   /** Lesson of the Python reference: prefetched messages nobody asked for sit idle. */

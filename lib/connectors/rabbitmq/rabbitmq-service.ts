@@ -381,7 +381,13 @@ function topologyError(topology: RabbitmqTopology, error: unknown): RabbitmqTopo
   const what = topology.passive
     ? `checking queue ${topology.queues.map((queue) => `"${queue.name}"`).join(', ')}`
     : 'declaring the topology';
-  return new RabbitmqTopologyError(`${what} failed: ${describeError(error)}`, { cause: error });
+  const text = describeError(error);
+  // Queues declared by ergon-rx before 0.x carried x-delivery-limit; the broker then refuses
+  // a declaration without it.
+  const hint = /inequivalent arg 'x-delivery-limit'/.test(text)
+    ? " (the queue was declared with x-delivery-limit, with which the broker dead-letters by itself, at most once, and drops what the dead-letter queue refuses: re-create the queue without it, or keep it with queueArguments: { 'x-delivery-limit': n })"
+    : '';
+  return new RabbitmqTopologyError(`${what} failed: ${text}${hint}`, { cause: error });
 }
 
 /** Wrong credentials (403 ACCESS_REFUSED) or an unknown vhost (530 NOT_ALLOWED). */

@@ -32,24 +32,24 @@ export interface RabbitmqTopology {
 }
 
 /**
- * The arguments of the consumed queue: its type, the broker-side delivery limit of a quorum
- * queue (`maxDeliveries - 1` redeliveries, so the broker dead-letters a message instead of
- * delivering it a `maxDeliveries + 1`-th time), the dead-letter exchange and routing key, then
- * the configured `queueArguments`, which win.
+ * The arguments of the consumed queue: its type, the dead-letter exchange and routing key,
+ * then the configured `queueArguments`, which win.
+ *
+ * No `x-delivery-limit`: with one, the broker dead-letters a message past the limit by itself,
+ * at most once, so a dead-letter queue that is full (`reject-publish`) or deleted drops it.
+ * The connector counts deliveries itself (a quorum queue's `x-delivery-count`) and
+ * dead-letters with a publisher confirm, keeping the message queued until that succeeds.
  *
  * @example
  * ```ts
  * queueArguments(rabbitmqConnectorConfig({ queue: 'orders', maxDeliveries: 3 }));
- * // { 'x-queue-type': 'quorum', 'x-delivery-limit': 2,
+ * // { 'x-queue-type': 'quorum',
  * //   'x-dead-letter-exchange': 'orders.dlx', 'x-dead-letter-routing-key': 'orders' }
  * ```
  */
 export function queueArguments(config: RabbitmqConnectorConfig): AmqpArguments {
   const derived: Record<string, unknown> = {};
-  if (config.queueType === 'quorum') {
-    derived['x-queue-type'] = 'quorum';
-    derived['x-delivery-limit'] = config.maxDeliveries - 1;
-  }
+  if (config.queueType === 'quorum') derived['x-queue-type'] = 'quorum';
   if (config.deadLetter !== false) {
     derived['x-dead-letter-exchange'] = config.deadLetter.exchange;
     derived['x-dead-letter-routing-key'] = config.deadLetter.routingKey;

@@ -25,4 +25,4 @@ export {
   type RedisServiceConfigInput,
 } from './redis-service-config.js';
 export { deadLetterFields } from './stream-scripts.js';
-export { UnexpectedReplyError, type StreamEntry } from './stream-entry.js';
+export { StreamEntryTrimmedError, UnexpectedReplyError, type StreamEntry } from './stream-entry.js';

@@ -35,13 +35,16 @@ import { RedisService } from './redis-service.js';
 import {
   claimedEntries,
   rangeEntries,
+  StreamEntryTrimmedError,
   UnexpectedReplyError,
   type StreamEntry,
 } from './stream-entry.js';
 import {
   claimScript,
   deadLetterScript,
+  heldEntryOutcome,
   releasePendingScript,
+  releaseScript,
   stampIdleScript,
 } from './stream-scripts.js';
 
@@ -99,8 +102,12 @@ export class RedisConnector<P = unknown> implements Connector<P> {
   private readonly source: EntrySource;
   private readonly deleteFlag: '0' | '1';
   private readonly sweepInterval: number;
-  /** Fetched, unsettled transactions and their entry ids (broker handles stay out of metadata). */
-  private readonly deliveries = new Map<Transaction<P>, string>();
+  /**
+   * Fetched, unsettled transactions and their entries (broker handles stay out of metadata):
+   * the fields are kept so that an entry trimmed from the stream while pending still reaches
+   * the dead-letter stream whole.
+   */
+  private readonly deliveries = new Map<Transaction<P>, StreamEntry>();
   private readonly acks: AckBatcher;
   private reader: GroupReader | null = null;
   private groupReady: Promise<void> | null = null;
@@ -181,8 +188,8 @@ export class RedisConnector<P = unknown> implements Connector<P> {
   }
 
   settle(transaction: Transaction<P>, decision: SettleDecision): Promise<void> {
-    const entryId = this.deliveries.get(transaction);
-    if (entryId === undefined) {
+    const entry = this.deliveries.get(transaction);
+    if (entry === undefined) {
       return Promise.reject(
         new SettlementError(
           `transaction ${transaction.id} was settled twice or was not fetched from this connector`,
@@ -190,6 +197,7 @@ export class RedisConnector<P = unknown> implements Connector<P> {
       );
     }
     this.deliveries.delete(transaction);
+    const { entryId } = entry;
     if (this.closed) {
       return Promise.reject(
         new DeliveryLostError(
@@ -204,9 +212,12 @@ export class RedisConnector<P = unknown> implements Connector<P> {
       if (this.deliveries.size === 0) this.acks.flushSoon();
       return acked;
     }
-    return this.settleEntry(entryId, decision).then(noop, (error: unknown) => {
-      throw settleFailure(error, [entryId]);
-    });
+    return this.settleEntry(entry, decision).then(
+      (reply) => this.settled(entry, decision, reply),
+      (error: unknown) => {
+        throw settleFailure(error, [entryId]);
+      },
+    );
   }
 
   /**
@@ -365,7 +376,7 @@ export class RedisConnector<P = unknown> implements Connector<P> {
         continue;
       }
       const transaction = entryTransaction(entry, this.source, this.codec);
-      this.deliveries.set(transaction, entry.entryId);
+      this.deliveries.set(transaction, entry);
       emitted++;
       subscriber.next(transaction);
     }
@@ -418,7 +429,8 @@ export class RedisConnector<P = unknown> implements Connector<P> {
   private async recover(): Promise<void> {
     this.recoverDue = false;
     const { stream, group, claimIdle } = this.config;
-    const keep = [...this.deliveries.values(), ...this.acks.queued];
+    const keep = [...this.deliveries.values()].map(({ entryId }) => entryId);
+    keep.push(...this.acks.queued);
     try {
       const released = await this.inGroup(() =>
         releasePendingScript.run(
@@ -435,27 +447,53 @@ export class RedisConnector<P = unknown> implements Connector<P> {
   }
 
   private settleEntry(
-    entryId: string,
+    { entryId, fields, deliveries }: StreamEntry,
     decision: Exclude<SettleDecision, { type: 'ack' }>,
   ): Promise<unknown> {
     const { stream, group, claimIdle } = this.config;
+    const keys = [stream, this.deadLetterStream];
     switch (decision.type) {
       case 'deadLetter':
-        return deadLetterScript.run(
-          this.service.commands,
-          [stream, this.deadLetterStream],
-          [
-            group,
-            entryId,
-            describeError(decision.error),
-            decision.error.category,
-            decision.error.stage ?? '',
-            this.deleteFlag,
-          ],
-        );
+        return deadLetterScript.run(this.service.commands, keys, [
+          group,
+          this.consumer,
+          entryId,
+          describeError(decision.error),
+          decision.error.category,
+          decision.error.stage ?? '',
+          this.deleteFlag,
+          deliveries,
+          ...fields,
+        ]);
       case 'release':
         this.sweepDue = true;
-        return this.stampIdle([entryId], claimIdle);
+        return releaseScript.run(this.service.commands, keys, [
+          group,
+          this.consumer,
+          entryId,
+          claimIdle,
+          deliveries,
+          `stream entry ${entryId} was deleted from stream ${stream} (XTRIM, MAXLEN or XDEL) while pending, and released: it could not be delivered again`,
+          ...fields,
+        ]);
+    }
+  }
+
+  /** What a dead-letter or release script reported, as the settle's result. */
+  private settled(
+    { entryId }: StreamEntry,
+    decision: Exclude<SettleDecision, { type: 'ack' }>,
+    reply: unknown,
+  ): void {
+    if (reply === heldEntryOutcome.lost && decision.type === 'deadLetter') {
+      throw new DeliveryLostError(
+        `stream entry ${entryId} is no longer this consumer's (another consumer claimed it after claimIdle, or settled it): it was not dead-lettered here`,
+      );
+    }
+    if (reply === heldEntryOutcome.trimmed && decision.type === 'release') {
+      throw new StreamEntryTrimmedError(
+        `stream entry ${entryId} was deleted from stream ${this.config.stream} (XTRIM, MAXLEN or XDEL) while this consumer held it, so it cannot be delivered again: its id, body and headers were written to ${this.deadLetterStream} with reason 'trimmed' (redrive it from there)`,
+      );
     }
   }
 
@@ -481,7 +519,7 @@ export class RedisConnector<P = unknown> implements Connector<P> {
     const timer = setInterval(() => {
       if (this.renewing || this.deliveries.size === 0) return;
       this.renewing = true;
-      const ids = [...this.deliveries.values()];
+      const ids = [...this.deliveries.values()].map(({ entryId }) => entryId);
       const renewals: Promise<unknown>[] = [];
       for (let i = 0; i < ids.length; i += renewChunk) {
         renewals.push(this.stampIdle(ids.slice(i, i + renewChunk), 0));

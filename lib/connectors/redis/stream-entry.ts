@@ -36,6 +36,19 @@ export interface ClaimedEntries {
  */
 export class UnexpectedReplyError extends ErgonError {}
 
+/**
+ * A stream entry was deleted from its stream (`XTRIM`, `MAXLEN`, `XDEL` by someone else) while
+ * this consumer held it: it can no longer be delivered again, so a `release` wrote what the
+ * connector held (id, body, headers) to the dead-letter stream with reason `trimmed` instead.
+ * The settle that found it rejects with this error, naming the entry and where it went.
+ *
+ * @example
+ * ```ts
+ * connector.settle(tx, decision).catch((e) => e instanceof StreamEntryTrimmedError && alert(e.message));
+ * ```
+ */
+export class StreamEntryTrimmedError extends ErgonError {}
+
 function unexpected(command: string, reply: unknown): UnexpectedReplyError {
   return new UnexpectedReplyError(`unexpected reply to ${command}: ${describeValue(reply)}`);
 }

@@ -91,24 +91,89 @@ return { claimed[1], entries, deadLettered }
 );
 
 /**
- * Dead-letters one pending entry: copies its fields and the error to the dead-letter stream,
- * then acks it. Does nothing when the entry is no longer pending (settled by someone else).
+ * Lua: `heldEntry(stream, group, consumer, id)` looks up an entry this consumer fetched and
+ * returns `fields, pending, lost`: its fields (`nil` when the entry is no longer in the stream:
+ * trimmed or deleted while pending), its `XPENDING` record (`nil` when not pending), and
+ * whether it is no longer this consumer's (another consumer claimed it, it was settled
+ * elsewhere while it still exists, or the group is gone).
+ */
+const heldEntryFunction = `
+local function heldEntry(stream, group, consumer, id)
+  local entry = redis.call('XRANGE', stream, id, id)[1]
+  local fields = entry and entry[2] or nil
+  local reply = redis.pcall('XPENDING', stream, group, id, id, 1)
+  if reply.err then return fields, nil, true end
+  local pending = reply[1]
+  local lost = (pending and pending[2] ~= consumer) or (fields ~= nil and not pending)
+  return fields, pending, lost
+end
+`;
+
+/** What {@link deadLetterScript} and {@link releaseScript} did with an entry. */
+export const heldEntryOutcome = {
+  /** Dead-lettered (or released) as asked. */
+  done: 1,
+  /** No longer this consumer's: another consumer claimed it, or it was settled elsewhere. */
+  lost: 0,
+  /**
+   * Deleted from the stream while pending (`XTRIM`, `MAXLEN`, `XDEL`): written to the
+   * dead-letter stream from the fields the connector held.
+   */
+  trimmed: 2,
+} as const;
+
+/**
+ * Dead-letters one entry this consumer holds: copies its fields and the error to the
+ * dead-letter stream, then acks it. The entry must still be this consumer's: when another
+ * consumer claimed it meanwhile (this one stalled past `claimIdle`) or it was settled elsewhere,
+ * nothing happens (the other consumer's claim stands). When the entry was deleted from the
+ * stream while pending, the fields the connector held (ARGV from 9 on) are written instead.
  *
- * KEYS: stream, dead-letter stream. ARGV: group, id, error, category, stage, deleteOnAck.
- * Returns 1 when dead-lettered, 0 when the entry was not pending.
+ * KEYS: stream, dead-letter stream. ARGV: group, consumer, id, error, category, stage,
+ * deleteOnAck, deliveries, held field…
+ * Returns a {@link heldEntryOutcome}.
  */
 export const deadLetterScript = new LuaScript(
   'deadLetter',
-  `${deadLetterFunction}
+  `${deadLetterFunction}${heldEntryFunction}
 local stream, dead = KEYS[1], KEYS[2]
-local group, id = ARGV[1], ARGV[2]
-local pending = redis.pcall('XPENDING', stream, group, id, id, 1)
-if pending.err or not pending[1] then return 0 end
-local entry = redis.call('XRANGE', stream, id, id)[1]
-local fields = entry and entry[2] or {}
-deadLetter(stream, dead, group, id, fields, ARGV[3], 'failed', ARGV[4], ARGV[5], pending[1][4],
-  ARGV[6] == '1')
-return 1
+local group, consumer, id = ARGV[1], ARGV[2], ARGV[3]
+local fields, pending, lost = heldEntry(stream, group, consumer, id)
+if lost then return ${heldEntryOutcome.lost} end
+local held = fields == nil
+if held then fields = { unpack(ARGV, 9) } end
+deadLetter(stream, dead, group, id, fields, ARGV[4], 'failed', ARGV[5], ARGV[6],
+  pending and pending[4] or ARGV[8], ARGV[7] == '1')
+if held then return ${heldEntryOutcome.trimmed} end
+return ${heldEntryOutcome.done}
+`,
+);
+
+/**
+ * Releases one entry this consumer holds: sets its idle time to `idle` so the next
+ * `XAUTOCLAIM` (of any consumer) redelivers it. An entry another consumer claimed meanwhile is
+ * left alone. An entry deleted from the stream while pending cannot be delivered again (a claim
+ * drops it): the fields the connector held (ARGV from 7 on) go to the dead-letter stream with
+ * reason `trimmed`, and the entry is acked.
+ *
+ * KEYS: stream, dead-letter stream. ARGV: group, consumer, id, idle, deliveries, error,
+ * held field…
+ * Returns a {@link heldEntryOutcome}.
+ */
+export const releaseScript = new LuaScript(
+  'release',
+  `${deadLetterFunction}${heldEntryFunction}
+local stream, dead = KEYS[1], KEYS[2]
+local group, consumer, id = ARGV[1], ARGV[2], ARGV[3]
+local fields, pending, lost = heldEntry(stream, group, consumer, id)
+if lost then return ${heldEntryOutcome.lost} end
+if fields then
+  redis.call('XCLAIM', stream, group, consumer, 0, id, 'IDLE', ARGV[4], 'JUSTID')
+  return ${heldEntryOutcome.done}
+end
+deadLetter(stream, dead, group, id, { unpack(ARGV, 7) }, ARGV[6], 'trimmed', '', '',
+  pending and pending[4] or ARGV[5], false)
+return ${heldEntryOutcome.trimmed}
 `,
 );
 

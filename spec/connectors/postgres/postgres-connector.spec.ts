@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import pg from 'pg';
 import { firstValueFrom, lastValueFrom, Subject, toArray } from 'rxjs';
 import {
   consume,
@@ -288,6 +289,32 @@ describe('PostgresConnector (real PostgreSQL)', function () {
       ).to.deep.equal([]);
       await first.settle(tx as Transaction, { type: 'ack' });
       expect(await queuedIds(first.config.table)).to.deep.equal([]);
+    });
+    it('leases from the moment of the claim: a claim that waited past the lease hands no row to a second worker', async () => {
+      const first = await queue({ lease: 2000 });
+      const second = await queue({ table: first.config.table, lease: 2000 });
+      const ids = ['a', 'b', 'c', 'd', 'e'];
+      await first.dispatch(ids.map((id) => createTransaction(id, { id })));
+      // A table lock makes the first claim wait longer than the lease.
+      const locker = new pg.Client({
+        connectionString: testUrl,
+        application_name: 'ergon-spec-lock',
+      });
+      await locker.connect();
+      let claimed: Transaction[];
+      try {
+        await locker.query(`BEGIN; LOCK TABLE public."${first.config.table}" IN EXCLUSIVE MODE`);
+        const waiting = lastValueFrom(first.fetch({ size: 5, extra: {} }).pipe(toArray()));
+        await new Promise((resolve) => setTimeout(resolve, 2500));
+        await locker.query('COMMIT');
+        claimed = await waiting;
+      } finally {
+        await locker.end();
+      }
+      expect(claimed.map((tx) => tx.id).sort()).to.deep.equal(ids);
+      const twice = await lastValueFrom(second.fetch({ size: 5, extra: {} }).pipe(toArray()));
+      expect(twice.map((tx) => tx.id)).to.deep.equal([]);
+      await Promise.all(claimed.map((tx) => first.settle(tx, { type: 'ack' })));
     });
   });
 

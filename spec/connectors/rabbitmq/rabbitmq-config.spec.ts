@@ -45,8 +45,21 @@ describe('RabbitMQ connector config', () => {
       prefetch: null,
       fetchWait: 1000,
       maxDeliveries: 5,
+      consumerTimeout: 1_800_000,
       publish: { exchange: '', routingKey: 'orders', persistent: true },
     });
+  });
+
+  it("takes consumerTimeout from the queue's x-consumer-timeout, or as given", () => {
+    const fromQueue = rabbitmqConnectorConfig({
+      queue: 'orders',
+      queueArguments: { 'x-consumer-timeout': 60_000 },
+    });
+    expect(fromQueue.consumerTimeout).to.equal(60_000);
+    expect(
+      rabbitmqConnectorConfig({ queue: 'orders', consumerTimeout: '5m' }).consumerTimeout,
+    ).to.equal(300_000);
+    expect(rabbitmqConnectorConfig(fromQueue)).to.deep.equal(fromQueue);
   });
 
   it('decodes a decoded config to an equal config', () => {
@@ -95,7 +108,7 @@ describe('RabbitMQ connector config', () => {
     expect(error.message).to.include('did you mean "prefetch"?');
   });
 
-  it('builds a quorum queue with a delivery limit and a dead-letter exchange', () => {
+  it('builds a quorum queue with a dead-letter exchange and no broker-side delivery limit', () => {
     const config = rabbitmqConnectorConfig({
       queue: 'orders',
       maxDeliveries: 3,
@@ -104,7 +117,6 @@ describe('RabbitMQ connector config', () => {
     });
     expect(queueArguments(config)).to.deep.equal({
       'x-queue-type': 'quorum',
-      'x-delivery-limit': 2,
       'x-dead-letter-exchange': 'orders.dlx',
       'x-dead-letter-routing-key': 'orders',
     });

@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import {
   consume,
   consumerTask,
+  DeliveryLostError,
   TransactionError,
   type Outcome,
   type Stage,
@@ -11,6 +12,7 @@ import {
 } from '../../../lib/index.js';
 import {
   RedisConnector,
+  StreamEntryTrimmedError,
   type RedisTransactionMetadata,
 } from '../../../lib/connectors/redis/index.js';
 import { requireService, uniqueName } from '../../support/real-service.js';
@@ -159,6 +161,74 @@ describe('RedisConnector settlement (real Redis)', function () {
     expect(taken?.id).to.equal('other-0');
     expect(metadataOf(taken as Transaction).consumer).to.equal(b.consumer);
     await b.settle(taken as Transaction<Payload>, { type: 'ack' });
+  });
+
+  it('a dead letter after another consumer claimed the entry leaves that claim alone (DeliveryLostError)', async () => {
+    const stream = uniqueName('ergon_redis');
+    const a = connectorFor(stream, { claimIdle: 3000 });
+    const b = connectorFor(stream, { claimIdle: 3000 });
+    await a.dispatch(numbered('stolen', 1));
+    const [tx] = await fetchAll(a, 1);
+    const { entryId } = metadataOf(tx as Transaction);
+    // As if the first consumer had stalled past claimIdle: the second claims the entry.
+    await admin.xclaim(stream, 'ergon', a.consumer, 0, entryId, 'IDLE', 100_000, 'JUSTID');
+    const [taken] = await fetchAll(b, 1);
+    expect(taken?.id).to.equal('stolen-0');
+    const error = new TransactionError('late failure', { category: 'system', stage: 'process' });
+    let failure: unknown;
+    await a
+      .settle(tx as Transaction<Payload>, { type: 'deadLetter', error })
+      .catch((e: unknown) => (failure = e));
+    expect(failure).to.be.instanceOf(DeliveryLostError);
+    expect(await entriesOf(admin, `${stream}:dead`)).to.deep.equal([]);
+    expect(await pendingCount(admin, stream, 'ergon')).to.equal(1);
+    await b.settle(taken as Transaction<Payload>, { type: 'ack' });
+    expect(await pendingCount(admin, stream, 'ergon')).to.equal(0);
+  });
+
+  describe('entries trimmed while pending', () => {
+    it('a dead letter of a trimmed entry carries the id, body and headers the connector held', async () => {
+      const stream = uniqueName('ergon_redis');
+      const connector = connectorFor(stream);
+      await connector.dispatch(numbered('trimmed', 1));
+      const [tx] = await fetchAll(connector, 1);
+      await admin.xtrim(stream, 'MAXLEN', 0);
+      const error = new TransactionError('bad data', { category: 'business', stage: 'process' });
+      await connector.settle(tx as Transaction<Payload>, { type: 'deadLetter', error });
+      const dead = await entriesOf(admin, `${stream}:dead`);
+      expect(dead).to.have.length(1);
+      expect(dead[0]?.fields).to.include({
+        id: 'trimmed-0',
+        body: '{"n":0}',
+        reason: 'failed',
+        sourceEntryId: metadataOf(tx as Transaction).entryId,
+      });
+      expect(await pendingCount(admin, stream, 'ergon')).to.equal(0);
+    });
+
+    it('a trimmed entry released (renewed while in flight first) goes to the dead-letter stream, reported as trimmed', async () => {
+      const stream = uniqueName('ergon_redis');
+      const connector = connectorFor(stream, { claimIdle: 150 });
+      const other = connectorFor(stream, { claimIdle: 150 });
+      await connector.dispatch(numbered('gone', 1));
+      const [tx] = await fetchAll(connector, 1);
+      await admin.xtrim(stream, 'MAXLEN', 0);
+      // Lease renewals and another consumer's claims run meanwhile.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(await fetchAll(other, 1)).to.deep.equal([]);
+      let failure: unknown;
+      await connector
+        .settle(tx as Transaction<Payload>, { type: 'release', reason: 'shutdown' })
+        .catch((e: unknown) => (failure = e));
+      expect(failure).to.be.instanceOf(StreamEntryTrimmedError);
+      expect((failure as Error).message)
+        .to.match(/trimmed/)
+        .and.match(new RegExp(`${stream}:dead`));
+      const dead = await entriesOf(admin, `${stream}:dead`);
+      expect(dead).to.have.length(1);
+      expect(dead[0]?.fields).to.include({ id: 'gone-0', body: '{"n":0}', reason: 'trimmed' });
+      expect(await pendingCount(admin, stream, 'ergon')).to.equal(0);
+    });
   });
 
   it('settling twice, or a transaction from elsewhere, is a SettlementError', async () => {
