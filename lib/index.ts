@@ -57,6 +57,7 @@ export { ConnectorContractError } from './connector/connector-contract-error.js'
 export type {
   Connector,
   ConnectorHealth,
+  DispatchContext,
   DispatchReport,
   FetchRequest,
   Service,
