@@ -6,7 +6,13 @@ import { FifoQueue } from '../core/fifo-queue.js';
 import type { SettleDecision } from '../core/settle-decision.js';
 import { createTransaction, type Transaction } from '../core/transaction.js';
 import { ConnectorClosedError } from './connector-closed-error.js';
-import type { Connector, ConnectorHealth, DispatchReport, FetchRequest } from './connector.js';
+import type {
+  Connector,
+  ConnectorHealth,
+  DispatchContext,
+  DispatchReport,
+  FetchRequest,
+} from './connector.js';
 import { LineLedger } from './line-ledger.js';
 import { PayloadDecodeError } from './payload-codec.js';
 import { SettlementError } from './settlement-error.js';
@@ -126,10 +132,18 @@ export class FileConnector<P = unknown> implements Connector<P> {
 
   /**
    * Appends the batch, one line per payload, with a single write (starting a new line first
-   * when the file ends without one).
+   * when the file ends without one). A batch whose `signal` aborted while it waited for an
+   * earlier read or append is not written (rejects with `signal.reason`); a write that
+   * started is finished, never cut into a partial line.
    */
-  dispatch(transactions: readonly Transaction<P>[]): Promise<DispatchReport<P>> {
-    return this.serially(() => this.append(transactions));
+  dispatch(
+    transactions: readonly Transaction<P>[],
+    context?: DispatchContext,
+  ): Promise<DispatchReport<P>> {
+    return this.serially(() => {
+      context?.signal.throwIfAborted();
+      return this.append(transactions);
+    });
   }
 
   private async append(transactions: readonly Transaction<P>[]): Promise<DispatchReport<P>> {
