@@ -16,7 +16,7 @@ const run = promisify(execFile);
  * `rabbitmq`), next to the shared one. A start takes about 15 s; a restart is
  * `rabbitmqctl stop` (graceful: quorum queues keep their messages) and a new start.
  */
-export async function startPrivateRabbitmq(): Promise<PrivateBroker> {
+export async function startPrivateRabbitmq(): Promise<PrivateBroker & { readonly node: string }> {
   const port = await freePort();
   const distPort = await freePort();
   const node = `ergon-fault-${randomBytes(3).toString('hex')}@localhost`;
@@ -46,6 +46,8 @@ export async function startPrivateRabbitmq(): Promise<PrivateBroker> {
   let server = await start();
   let disposed = false;
   return {
+    /** The node name, for `rabbitmqctl -n <node>`. */
+    node,
     url: `amqp://guest:guest@127.0.0.1:${port}/`,
     port,
     restart: async () => {
