@@ -3,6 +3,7 @@ export { CancellationError } from './core/cancellation-error.js';
 export { decodeFailureOf, markUndecodable } from './core/decode-failure.js';
 export { DeliveryLostError } from './core/delivery-lost-error.js';
 export { describeError } from './core/describe-error.js';
+export { DispatchConflictError } from './core/dispatch-conflict-error.js';
 export { DispatchError } from './core/dispatch-error.js';
 export type { DispatchFailure, DispatchReceipt } from './core/dispatch-receipt.js';
 export { ErgonError } from './core/ergon-error.js';
@@ -57,6 +58,7 @@ export { ConnectorContractError } from './connector/connector-contract-error.js'
 export type {
   Connector,
   ConnectorHealth,
+  DispatchContext,
   DispatchReport,
   FetchRequest,
   Service,

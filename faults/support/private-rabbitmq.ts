@@ -19,7 +19,7 @@ const run = promisify(execFile);
  */
 export async function startPrivateRabbitmq(
   settings: { readonly rabbit?: Readonly<Record<string, number>> } = {},
-): Promise<PrivateBroker> {
+): Promise<PrivateBroker & { readonly node: string }> {
   const port = await freePort();
   const distPort = await freePort();
   const node = `ergon-fault-${randomBytes(3).toString('hex')}@localhost`;
@@ -54,6 +54,8 @@ export async function startPrivateRabbitmq(
   let server = await start();
   let disposed = false;
   return {
+    /** The node name, for `rabbitmqctl -n <node>`. */
+    node,
     url: `amqp://guest:guest@127.0.0.1:${port}/`,
     port,
     restart: async () => {

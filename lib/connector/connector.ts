@@ -18,10 +18,22 @@ export interface FetchRequest {
   readonly transactionTimeout?: number | null;
 }
 
+/** What the engine passes to every `dispatch` attempt besides the batch. */
+export interface DispatchContext {
+  /**
+   * Aborts when the attempt times out (`dispatch.retry.timeout`) or the run stops (loop
+   * timeout, unsubscribe). Stop what can still be stopped (messages not written yet), then
+   * settle promptly with what the destination really took.
+   */
+  readonly signal: AbortSignal;
+}
+
 /**
  * What a dispatch reports when it resolves: the transactions that failed (a partial
  * failure). Resolving with nothing, or with an empty `failed`, means every transaction was
- * taken (confirmed by the destination, for brokers with confirms).
+ * taken (confirmed by the destination, for brokers with confirms). `failed` must be an array
+ * of `{ transaction, error }` naming transactions of the batch (the same objects, or copies
+ * with the same id); anything else fails the batch with a `ConnectorContractError`.
  */
 export interface DispatchReport<P = unknown> {
   readonly failed: readonly DispatchFailure<P>[];
@@ -60,8 +72,20 @@ export interface Connector<P = unknown> {
    * engine retries it per policy); resolving with a {@link DispatchReport} names the
    * transactions that failed on their own. Connectors put the W3C trace context in what they
    * send (see `traceHeaders`).
+   *
+   * `context.signal` aborts when the attempt timed out or the run stopped. The engine then
+   * waits for the returned Promise before it retries (or ends) — the dispatch slot stays
+   * taken — and a late resolve counts as the attempt's success, so: give up what was not
+   * sent yet, never resolve for transactions the destination did not take, and reject
+   * (with `signal.reason` when nothing was sent) rather than hang. Retrying a batch that was
+   * partly written must not duplicate it (idempotent ids, or report what is unknown). An
+   * Observable result is cancelled by unsubscribing instead. The engine always passes a
+   * context; callers outside it may omit it.
    */
-  dispatch?(transactions: readonly Transaction<P>[]): Eventually<DispatchReport<P> | void>;
+  dispatch?(
+    transactions: readonly Transaction<P>[],
+    context?: DispatchContext,
+  ): Eventually<DispatchReport<P> | void>;
   /** Looks one transaction up by id; resolves `undefined` when there is none. */
   fetchById?(id: string): ObservableInput<Transaction<P> | undefined>;
   /** How many transactions wait in the source (when the source can tell). */

@@ -11,7 +11,13 @@ import type { SettleDecision } from '../core/settle-decision.js';
 import { createTransaction, type Transaction } from '../core/transaction.js';
 import type { TransactionError } from '../core/transaction-error.js';
 import { ConnectorClosedError } from './connector-closed-error.js';
-import type { Connector, ConnectorHealth, DispatchReport, FetchRequest } from './connector.js';
+import type {
+  Connector,
+  ConnectorHealth,
+  DispatchContext,
+  DispatchReport,
+  FetchRequest,
+} from './connector.js';
 import { appendFileCreatingFolders } from './creating-folders.js';
 import { FileCursor, type FilePosition } from './file-cursor.js';
 import { LineLedger, type LedgerEntry } from './line-ledger.js';
@@ -196,15 +202,16 @@ export class FileConnector<P = unknown> implements Connector<P> {
 
   /**
    * Appends the batch, one line per payload, with a single write (starting a new line first
-   * when the file ends without one, and creating missing folders). An already aborted
-   * `signal` rejects with its reason before anything is written.
+   * when the file ends without one, and creating missing folders). A batch whose `signal`
+   * aborted while it waited for an earlier read or append is not written (rejects with
+   * `signal.reason`); a write that started is finished, never cut into a partial line.
    */
   dispatch(
     transactions: readonly Transaction<P>[],
-    options?: { readonly signal?: AbortSignal },
+    context?: DispatchContext,
   ): Promise<DispatchReport<P>> {
     return this.serially(() => {
-      options?.signal?.throwIfAborted();
+      context?.signal.throwIfAborted();
       return this.append(transactions);
     });
   }

@@ -4,7 +4,13 @@ import { FifoQueue } from '../core/fifo-queue.js';
 import type { SettleDecision } from '../core/settle-decision.js';
 import type { Transaction } from '../core/transaction.js';
 import { ConnectorClosedError } from './connector-closed-error.js';
-import type { Connector, ConnectorHealth, DispatchReport, FetchRequest } from './connector.js';
+import type {
+  Connector,
+  ConnectorHealth,
+  DispatchContext,
+  DispatchReport,
+  FetchRequest,
+} from './connector.js';
 import { traceHeaders } from './trace-headers.js';
 import { MemoryTransaction, type LeaseLedger } from './memory-transaction.js';
 import { SettlementError } from './settlement-error.js';
@@ -114,9 +120,11 @@ export class MemoryConnector<P = unknown> implements Connector<P> {
    * Accepts a batch like a broker would: each transaction (with the current trace context in
    * its metadata) is queued behind everything else, so a consumer of this connector fetches
    * it. `onDispatch` can fail the batch or part of it; failed transactions are not queued.
+   * A batch whose `signal` already aborted is not taken (throws `signal.reason`).
    */
-  dispatch(transactions: readonly Transaction<P>[]): DispatchReport<P> {
+  dispatch(transactions: readonly Transaction<P>[], context?: DispatchContext): DispatchReport<P> {
     if (this.closed) throw new ConnectorClosedError('memory connector is closed');
+    context?.signal.throwIfAborted();
     const call = ++this.dispatchCount;
     const report = this.onDispatch?.(transactions, call) ?? { failed: [] };
     const failed = new Set(report.failed.map((failure) => failure.transaction));

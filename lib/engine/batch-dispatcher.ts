@@ -9,9 +9,10 @@ import type { Connector, DispatchReport } from '../connector/connector.js';
 import { rememberCreationContext } from '../connector/trace-headers.js';
 import type { DispatchOptions } from '../policy/dispatch-options.js';
 import type { EngineClock } from './engine-clock.js';
-import type { HandlerScope } from './handler-context.js';
+import type { AttemptContext, HandlerScope } from './handler-context.js';
 import { DispatchTelemetry } from './instrumentation/dispatch-telemetry.js';
 import type { RunTelemetry } from './instrumentation/run-telemetry.js';
+import { readDispatchReport } from './read-dispatch-report.js';
 import { StageRun, type StageOwner } from './stage-run.js';
 import { Trampoline } from './trampoline.js';
 
@@ -46,13 +47,17 @@ const dispatchScope: HandlerScope<undefined> = {
  * sends them with `connector.dispatch`, at most `concurrency` batches at once, each under
  * the `retry` policy. It holds at most one forming batch besides those being sent: when that
  * one is full and no slot is free, {@link hasSpace} is `false` and the caller waits for
- * `listener.space()`.
+ * `listener.space()`. A batch keeps its slot until its last attempt really ended: a timed
+ * out or cancelled attempt is aborted through its signal and waited for (see
+ * `StageOwner.awaitsAbortedAttempts`).
  */
 export class BatchDispatcher<P> {
   private forming: Entry<P>[] = [];
   private wait: Subscription | null = null;
   private overdue = false;
   private draining = false;
+  /** `cancelAll` was called: nothing is sent any more. */
+  private cancelled = false;
   /** Flushes safely under re-entrancy: synchronous sends never deepen the stack per batch. */
   private readonly flusher = new Trampoline(() => this.flushReady());
   private readonly sending = new Set<BatchSend<P>>();
@@ -119,12 +124,17 @@ export class BatchDispatcher<P> {
     this.flush();
   }
 
-  /** Stops everything: forming transactions are dropped, sends are cancelled; nobody is told. */
+  /**
+   * Stops everything: forming transactions are dropped (their waiters are not told), and
+   * every batch being sent is aborted through its signal; each still reports how it really
+   * ended (its waiters hear `failed` with `reason`, or `dispatched` when the destination took
+   * it anyway), and keeps its slot until then.
+   */
   cancelAll(reason: CancellationError): void {
+    this.cancelled = true;
     this.disarmWait();
     this.forming = [];
-    for (const send of this.sending) send.cancel(reason);
-    this.sending.clear();
+    for (const send of [...this.sending]) send.cancel(reason);
   }
 
   /** Called by a finished {@link BatchSend}. */
@@ -155,6 +165,7 @@ export class BatchDispatcher<P> {
 
   private flushReady(): void {
     while (
+      !this.cancelled &&
       this.forming.length > 0 &&
       this.sending.size < this.options.concurrency &&
       (this.forming.length >= this.options.batch ||
@@ -189,6 +200,7 @@ export class BatchDispatcher<P> {
 
 /** One batch on its way: the `dispatch` stage with its retries. */
 class BatchSend<P> implements StageOwner<DispatchReport<P> | void> {
+  readonly awaitsAbortedAttempts = true;
   private run: StageRun<DispatchReport<P> | void> | null = null;
   private connector: Connector<P> | null = null;
   private readonly transactions: Transaction<P>[];
@@ -227,27 +239,25 @@ class BatchSend<P> implements StageOwner<DispatchReport<P> | void> {
     this.run?.cancel(reason);
   }
 
-  invoke(): Eventually<DispatchReport<P> | void> {
+  invoke(context: AttemptContext): Eventually<DispatchReport<P> | void> {
     const connector = this.connector as Connector<P>;
-    return (connector.dispatch as NonNullable<Connector<P>['dispatch']>)(this.transactions);
+    return (connector.dispatch as NonNullable<Connector<P>['dispatch']>)(this.transactions, {
+      signal: context.signal,
+    });
   }
 
   succeeded(run: StageRun<DispatchReport<P> | void>, report: DispatchReport<P> | void): void {
-    // Failures are matched by identity; by id only for connectors that report copies.
-    const inBatch = new Set(this.transactions);
-    const failures = new Map<Transaction<P> | string, unknown>();
-    for (const failure of report?.failed ?? []) {
-      failures.set(
-        inBatch.has(failure.transaction) ? failure.transaction : failure.transaction.id,
-        failure.error,
-      );
+    let failures: Map<Transaction<P>, unknown>;
+    try {
+      failures = readDispatchReport(report, this.transactions);
+    } catch (error) {
+      this.failed(run, error);
+      return;
     }
     const failed: DispatchFailure<P>[] = [];
     for (const { transaction, waiter } of this.entries) {
-      const key = failures.has(transaction) ? transaction : transaction.id;
-      if (failures.has(key)) {
-        const error = failures.get(key);
-        failures.delete(key);
+      if (failures.has(transaction)) {
+        const error = failures.get(transaction);
         failed.push({ transaction, error });
         waiter?.failed(transaction, error);
       } else {

@@ -98,15 +98,19 @@ export function createDispatcher<P>(
       room--;
     }
     if (admitted.length > 0) batches.offerAll(admitted);
+    // A dispatcher lives as long as its users: between sends no timer of ours may hold
+    // the event loop (the attempt deadlines stay armed otherwise).
+    if (batches.idle) clock.dispose();
   };
   const telemetry = new RunTelemetry('producer', engine.name ?? 'dispatcher', connector, {
     runSpan: false,
     traces: engine.traces,
   });
+  const clock = new EngineClock(engine.scheduler);
   const batches = new BatchDispatcher<P>(
     connector,
     dispatchOptions(options),
-    new EngineClock(engine.scheduler),
+    clock,
     { receipt: () => undefined, space: admit },
     telemetry,
   );

@@ -86,6 +86,10 @@ export class Lifecycle<P, R> implements StageOwner<unknown>, DeadlineTarget {
   private settledHandOver = false;
   /** The budget ran out while the hand-over could not be taken back (its batch was being sent). */
   private lateHandOver: TransactionError | null = null;
+  /** Cancelled while its batch was being sent: that dispatch's own end decides the outcome. */
+  private cancelledHandOver: ReleaseReason | null = null;
+  /** The hand-over succeeded: the destination has the transaction, it can no longer be released. */
+  private handedOverDone = false;
   /** The transaction's span and context, when telemetry is on. */
   private readonly trace: TransactionTrace | null;
 
@@ -126,19 +130,39 @@ export class Lifecycle<P, R> implements StageOwner<unknown>, DeadlineTarget {
   }
 
   /** Cancels whatever runs and ends with a `released` outcome (no-op once ended). */
+  /**
+   * Cancels whatever runs and ends with a `released` outcome (no-op once ended). A
+   * transaction the destination has, or may have (its batch is being sent), is never
+   * released: a batch being sent decides with its own end (see `handedOver`), and one
+   * already dispatched ends `timeout` (onSuccess or onException did not finish).
+   */
   cancel(reason: ReleaseReason): void {
-    if (this.ended) return;
+    if (this.ended || this.cancelledHandOver !== null) return;
+    if (this.stage === 'handover' && (this.lateHandOver !== null || !this.abandon())) {
+      this.cancelledHandOver = reason;
+      this.budget?.cancel();
+      this.budget = null;
+      return;
+    }
     this.abandon();
     this.run?.cancel(new CancellationError(reason));
-    this.end({ status: 'released', transaction: this.transaction, reason });
+    if (this.handedOverDone) this.end(this.cancelledAfterDispatch(reason));
+    else this.end({ status: 'released', transaction: this.transaction, reason });
   }
 
   /** The hand-over succeeded; `result` becomes the outcome's result. */
   handedOver(result: R): void {
     if (this.ended || this.stage !== 'handover') return;
     this.settledHandOver = true;
+    this.handedOverDone = true;
     this.result = result;
-    if (this.lateHandOver !== null) this.fail(this.lateHandOver);
+    if (this.cancelledHandOver !== null) {
+      if (this.host.plan.hasSuccessHandler || this.lateHandOver !== null) {
+        this.end(this.cancelledAfterDispatch(this.cancelledHandOver));
+      } else {
+        this.succeed();
+      }
+    } else if (this.lateHandOver !== null) this.fail(this.lateHandOver);
     else this.afterMainStage();
   }
 
@@ -146,9 +170,34 @@ export class Lifecycle<P, R> implements StageOwner<unknown>, DeadlineTarget {
   handOverFailed(error: unknown): void {
     if (this.ended || this.stage !== 'handover') return;
     this.settledHandOver = true;
-    this.fail(
-      TransactionError.wrap(error, { transactionId: this.transaction.id, stage: 'dispatch' }),
+    const reason = this.cancelledHandOver;
+    if (reason !== null && error instanceof CancellationError) {
+      // The dispatch was aborted before the destination took it.
+      this.end({ status: 'released', transaction: this.transaction, reason });
+      return;
+    }
+    const wrapped = TransactionError.wrap(error, {
+      transactionId: this.transaction.id,
+      stage: 'dispatch',
+    });
+    if (reason !== null)
+      this.end({ status: 'failed', transaction: this.transaction, error: wrapped });
+    else this.fail(wrapped);
+  }
+
+  /** The outcome of a transaction the destination has, cancelled before its lifecycle ended. */
+  private cancelledAfterDispatch(reason: ReleaseReason): Outcome<P, R> {
+    const stage = this.stage === 'handover' ? 'success' : (this.stage as HandlerStage);
+    const error = new TransactionError(
+      `transaction ${this.transaction.id} was dispatched, but the run was cancelled (${reason}) before its ${stage} stage finished`,
+      {
+        category: 'timeout',
+        transactionId: this.transaction.id,
+        stage,
+        ...(this.error === null ? {} : { cause: this.error }),
+      },
     );
+    return { status: 'timeout', transaction: this.transaction, error, handled: false };
   }
 
   invoke(context: AttemptContext): Eventually<unknown> {
@@ -217,7 +266,7 @@ export class Lifecycle<P, R> implements StageOwner<unknown>, DeadlineTarget {
   /** The runtime budget ran out before the exception stage. */
   expire(): void {
     this.budget = null;
-    if (this.ended || this.stage === 'exception') return;
+    if (this.ended || this.stage === 'exception' || this.cancelledHandOver !== null) return;
     const error = new TransactionError(
       `transaction ${this.transaction.id} exceeded its runtime budget of ${String(this.host.plan.budget)} ms in stage ${this.stage}`,
       {

@@ -176,7 +176,7 @@ export class ProduceRun<P, O> implements PoolListener<P, Transaction<O>> {
 
   private step(): void {
     if (this.finished) return;
-    while (this.blocked.length > 0 && this.dispatcher.hasSpace()) {
+    while (this.stopped === null && this.blocked.length > 0 && this.dispatcher.hasSpace()) {
       const handOver = this.blocked.shift() as HandOver<P, O>;
       if (handOver.state !== 'blocked') continue;
       handOver.state = 'offered';
@@ -210,10 +210,21 @@ export class ProduceRun<P, O> implements PoolListener<P, Transaction<O>> {
     this.pump();
   }
 
+  /**
+   * Releases what waits and cancels every lifecycle, then aborts the batches being sent:
+   * their transactions end as those dispatches really ended (never `released` once the
+   * destination took them). Passes wait until everything is cancelled, so no outcome
+   * emitted on the way can start new work.
+   */
   private cancelEverything(reason: ReleaseReason): void {
-    this.dispatcher.cancelAll(new CancellationError(reason));
-    for (const transaction of this.waiting.drain()) this.pool.release(transaction, reason);
-    this.pool.cancelAll(reason);
+    this.trampoline.hold();
+    try {
+      for (const transaction of this.waiting.drain()) this.pool.release(transaction, reason);
+      this.pool.cancelAll(reason);
+      this.dispatcher.cancelAll(new CancellationError(reason));
+    } finally {
+      this.trampoline.release();
+    }
   }
 
   private finish(): void {

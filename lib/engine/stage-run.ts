@@ -20,6 +20,14 @@ export interface StageOwner<T> {
   received?(run: StageRun<T>, value: T): void;
   succeeded(run: StageRun<T>, value: T | undefined): void;
   failed(run: StageRun<T>, error: unknown): void;
+  /**
+   * When `true`, an attempt that returned a Promise is over only once that Promise settled
+   * (a dispatch: what the destination took is known only then). Its timeout or a `cancel`
+   * aborts its signal, then waits: a late resolve is the stage's success, a rejection is the
+   * attempt's failure (retried after the backoff as usual, never beside it). The owner hears
+   * the end even after `cancel`: `failed` with the cancel reason when nothing was running.
+   */
+  readonly awaitsAbortedAttempts?: boolean;
 }
 
 /**
@@ -27,7 +35,7 @@ export interface StageOwner<T> {
  * `timeout` (expiry aborts the attempt's signal and unsubscribes an Observable result),
  * backoff between attempts (never after the last) on a `timer`, and an immediate stop on
  * {@link NonRetryableError}. Calls its owner exactly once with the stage's end, unless
- * cancelled first.
+ * cancelled first (for owners that await aborted attempts: exactly once, cancelled or not).
  */
 export class StageRun<T> implements DeadlineTarget {
   attempts = 0;
@@ -38,6 +46,10 @@ export class StageRun<T> implements DeadlineTarget {
   /** The OpenTelemetry context of the current attempt, when telemetry is on. */
   private attemptContext: Context | null = null;
   private over = false;
+  /** The attempt whose Promise has not settled yet (owners that await aborted attempts). */
+  private pending: AttemptContext | null = null;
+  /** Cancelled while waiting for `pending`: its settlement ends the stage, no retry. */
+  private cancelled = false;
 
   constructor(
     private readonly clock: EngineClock,
@@ -61,6 +73,23 @@ export class StageRun<T> implements DeadlineTarget {
     if (this.over) return;
     this.over = true;
     const context = this.context;
+    if (this.owner.awaitsAbortedAttempts === true) {
+      if (context !== null && this.pending === context) {
+        // The owner hears how the aborted attempt really ended.
+        this.cancelled = true;
+        this.deadline?.cancel();
+        this.deadline = null;
+        context.abort(reason);
+        if (reason instanceof CancellationError) this.observer?.attemptCancelled(reason);
+        else this.observer?.attemptEnded(reason);
+        return;
+      }
+      this.endAttempt();
+      context?.abort(reason);
+      this.observer?.stageEnded(false);
+      this.owner.failed(this, reason);
+      return;
+    }
     this.endAttempt();
     context?.abort(reason);
     if (this.observer !== null) {
@@ -84,6 +113,12 @@ export class StageRun<T> implements DeadlineTarget {
     this.subscription = null;
     context.abort(error);
     subscription?.unsubscribe();
+    if (this.pending === context) {
+      this.scope.logger.warn(
+        `${error.message}; its signal was aborted, waiting for it to end before going on`,
+      );
+      return;
+    }
     this.attemptFailed(context, error);
   }
 
@@ -124,8 +159,10 @@ export class StageRun<T> implements DeadlineTarget {
       });
       if (this.context === context) this.subscription = subscription;
     } else if (typeof (result as PromiseLike<T>).then === 'function') {
+      if (this.owner.awaitsAbortedAttempts === true) this.pending = context;
       (result as PromiseLike<T>).then(
         (value) => {
+          if (this.pending === context) this.pending = null;
           enterPromiseReaction();
           try {
             this.attemptSucceeded(context, value);
@@ -134,6 +171,7 @@ export class StageRun<T> implements DeadlineTarget {
           }
         },
         (error: unknown) => {
+          if (this.pending === context) this.pending = null;
           enterPromiseReaction();
           try {
             this.attemptFailed(context, error);
@@ -152,7 +190,7 @@ export class StageRun<T> implements DeadlineTarget {
     this.endAttempt();
     this.over = true;
     if (this.observer !== null) {
-      this.observer.attemptEnded(undefined);
+      if (!this.cancelled) this.observer.attemptEnded(undefined);
       this.observer.stageEnded(true);
     }
     this.owner.succeeded(this, value);
@@ -161,6 +199,11 @@ export class StageRun<T> implements DeadlineTarget {
   private attemptFailed(context: AttemptContext, error: unknown): void {
     if (this.context !== context) return;
     this.endAttempt();
+    if (this.cancelled) {
+      this.observer?.stageEnded(false);
+      this.owner.failed(this, error);
+      return;
+    }
     const final = this.attempts >= this.retry.maxAttempts || isNonRetryable(error);
     const delay = final ? 0 : backoffDelay(this.retry, this.attempts - 1);
     this.logFailure(error, final, delay);

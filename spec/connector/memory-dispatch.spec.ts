@@ -109,6 +109,15 @@ describe('MemoryConnector — dispatch', () => {
       expect(fetchNow(connector, 5).map((t) => t.id)).to.deep.equal(['a', 'c']);
     });
 
+    it('a batch whose signal already aborted is not taken: dispatch throws the reason', () => {
+      const connector = new MemoryConnector<string>();
+      const controller = new AbortController();
+      controller.abort(boom);
+      expect(() => connector.dispatch([tx('a')], { signal: controller.signal })).to.throw(boom);
+      expect(connector.dispatched).to.deep.equal([]);
+      expect(fetchNow(connector, 5)).to.deep.equal([]);
+    });
+
     it('a closed connector refuses to dispatch with ConnectorClosedError', () => {
       const connector = new MemoryConnector<string>();
       connector.close();

@@ -5,6 +5,7 @@ import {
   attempt,
   consume,
   consumerTask,
+  createDispatcher,
   createTransaction,
   MemoryConnector,
   processWith,
@@ -85,6 +86,16 @@ describe('no timers left behind', () => {
     let completed = false;
     from([createTransaction(1), createTransaction(2)])
       .pipe(processWith(task))
+      .subscribe({ complete: () => (completed = true) });
+    await clock.tickAsync(0);
+    expect(completed).to.equal(true);
+    expect(clock.countTimers()).to.equal(0);
+  });
+
+  it('createDispatcher after its send completed (dispatch retry.timeout armed)', async () => {
+    let completed = false;
+    createDispatcher(new MemoryConnector<number>(), { maxWait: 0, retry: { timeout: 60_000 } })
+      .send(createTransaction(1))
       .subscribe({ complete: () => (completed = true) });
     await clock.tickAsync(0);
     expect(completed).to.equal(true);

@@ -1,10 +1,12 @@
 import { headers, type Msg, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
 import log from 'loglevel';
 import { defer, filter, Observable, of, takeUntil, type Subscriber, type Subscription } from 'rxjs';
+import { abortable } from '../../connector/abortable.js';
 import { ConnectorClosedError } from '../../connector/connector-closed-error.js';
 import type {
   Connector,
   ConnectorHealth,
+  DispatchContext,
   DispatchReport,
   FetchRequest,
 } from '../../connector/connector.js';
@@ -13,6 +15,7 @@ import { traceHeaders, traceMetadata } from '../../connector/trace-headers.js';
 import { markUndecodable } from '../../core/decode-failure.js';
 import { DeliveryLostError } from '../../core/delivery-lost-error.js';
 import { describeError } from '../../core/describe-error.js';
+import { DispatchConflictError } from '../../core/dispatch-conflict-error.js';
 import type { DispatchFailure } from '../../core/dispatch-receipt.js';
 import type { Logger } from '../../core/logger.js';
 import { PolicyError } from '../../core/policy-error.js';
@@ -218,7 +221,22 @@ export class NatsConnector<P = unknown> implements Connector<P> {
     }
   }
 
-  async dispatch(transactions: readonly Transaction<P>[]): Promise<DispatchReport<P>> {
+  /**
+   * Publishes each transaction with a PubAck, its id as `Nats-Msg-Id`. A re-sent id within
+   * the stream's `duplicateWindow` is not stored again: with the same payload (a retry) it
+   * is a success; with another payload (a different transaction with the same id, in this
+   * batch or an earlier one) it fails with {@link DispatchConflictError} instead of being
+   * dropped silently. (When the first message is no longer in the stream, consumed already,
+   * the payloads cannot be compared and the duplicate counts as a retry.)
+   *
+   * A batch whose `context.signal` aborts before its messages are published (while the
+   * connection or the stream is awaited) rejects with `signal.reason`; published messages
+   * are waited for (at most `requestTimeout`), and a retry is deduplicated by id.
+   */
+  async dispatch(
+    transactions: readonly Transaction<P>[],
+    context?: DispatchContext,
+  ): Promise<DispatchReport<P>> {
     if (this.closing !== null) throw new ConnectorClosedError('the NATS connector is closed');
     const subject = this.config.subject;
     if (subject === null) {
@@ -230,26 +248,33 @@ export class NatsConnector<P = unknown> implements Connector<P> {
         },
       ]);
     }
-    await this.readyToDispatch();
-    if (!(await this.service.whenConnected(this.config.requestTimeout))) {
+    const signal = context?.signal;
+    await abortable(this.readyToDispatch(), signal);
+    if (!(await abortable(this.service.whenConnected(this.config.requestTimeout), signal))) {
       throw new NatsConnectionError(
         `the NATS connection is down (${this.service.state}); ${transactions.length} ` +
           'transactions were not sent',
       );
     }
-    const js = await this.service.jetstream();
-    const options = {
-      timeout: this.config.requestTimeout,
-      expect: { streamName: this.config.stream },
-    };
+    const js = await abortable(this.service.jetstream(), signal);
+    signal?.throwIfAborted();
+    const stream = this.config.stream;
+    const options = { timeout: this.config.requestTimeout, expect: { streamName: stream } };
     const results = await Promise.all(
       transactions.map(async (transaction): Promise<DispatchFailure<P> | null> => {
         try {
-          await js.publish(subject, this.config.codec.encode(transaction.payload), {
+          const data = this.config.codec.encode(transaction.payload);
+          const ack = await js.publish(subject, data, {
             ...options,
             msgID: transaction.id,
             headers: this.outboundHeaders(transaction),
           });
+          if (ack.duplicate && !(await this.storedAs(ack.seq, data))) {
+            return {
+              transaction,
+              error: new DispatchConflictError(transaction.id, `stream ${stream}`),
+            };
+          }
           return null;
         } catch (error) {
           return { transaction, error };
@@ -257,6 +282,13 @@ export class NatsConnector<P = unknown> implements Connector<P> {
       }),
     );
     return { failed: results.filter((result): result is DispatchFailure<P> => result !== null) };
+  }
+
+  /** Whether the stream's message `seq` holds `data` (or is gone, so it cannot tell). */
+  private async storedAs(seq: number, data: Uint8Array): Promise<boolean> {
+    const jsm = await this.service.jetstreamManager();
+    const stored = await jsm.streams.getMessage(this.config.stream, { seq });
+    return stored === null || Buffer.from(stored.data).equals(data);
   }
 
   /** Messages not acknowledged yet: waiting for a first delivery, in flight or released. */

@@ -5,6 +5,7 @@ import { ConnectorClosedError } from '../../connector/connector-closed-error.js'
 import type {
   Connector,
   ConnectorHealth,
+  DispatchContext,
   DispatchReport,
   FetchRequest,
 } from '../../connector/connector.js';
@@ -12,6 +13,7 @@ import { SettlementError } from '../../connector/settlement-error.js';
 import { traceHeaders } from '../../connector/trace-headers.js';
 import { CancellationError } from '../../core/cancellation-error.js';
 import { DeliveryLostError } from '../../core/delivery-lost-error.js';
+import { DispatchConflictError } from '../../core/dispatch-conflict-error.js';
 import type { DispatchFailure } from '../../core/dispatch-receipt.js';
 import { PolicyError } from '../../core/policy-error.js';
 import type { SettleDecision } from '../../core/settle-decision.js';
@@ -198,41 +200,88 @@ export class PostgresConnector<P = unknown> implements Connector<P> {
 
   /**
    * Inserts the transactions, `dispatchBatch` rows per statement, with `traceHeaders` in
-   * `headers`; the INSERT trigger NOTIFYs waiting consumers. An id that is already queued is
-   * an idempotent success (`ON CONFLICT (id) DO NOTHING`), so retrying a batch never
-   * duplicates rows. A payload the codec cannot encode, or that a statement rejects as bad
-   * data (a `jsonb` column refusing `\u0000`, say), fails on its own in the report.
+   * `headers`; the INSERT trigger NOTIFYs waiting consumers. An id that is already queued
+   * with the same payload is an idempotent success (`ON CONFLICT (id) DO NOTHING`), so
+   * retrying a batch never duplicates rows; an id queued with a different payload (another
+   * transaction, or the same id twice in one batch) fails that transaction with
+   * {@link DispatchConflictError} instead of being dropped. A payload the codec cannot
+   * encode, or that a statement rejects as bad data (a `jsonb` column refusing `\u0000`,
+   * say), fails on its own in the report.
+   *
+   * When `context.signal` aborts, no further statement starts (reconnect retries included):
+   * before the first one it rejects with `signal.reason`; after it, the rows not inserted
+   * are reported failed with that reason. A statement under way is waited for.
    *
    * @throws (rejects) when the database stays unreachable for `queryTimeout`, or the statement
    *   fails for a reason other than one row's data: the whole batch failed then.
    */
-  async dispatch(transactions: readonly Transaction<P>[]): Promise<DispatchReport<P>> {
+  async dispatch(
+    transactions: readonly Transaction<P>[],
+    context?: DispatchContext,
+  ): Promise<DispatchReport<P>> {
     if (this.closing !== null) {
       throw new ConnectorClosedError(`PostgreSQL connector ${this.tableName} is closed`);
     }
+    const signal = context?.signal;
+    signal?.throwIfAborted();
     const failed: DispatchFailure<P>[] = [];
     const rows: EncodedRow<P>[] = [];
+    const seen = new Map<string, EncodedRow<P>>();
     for (const transaction of transactions) {
+      let row: EncodedRow<P>;
       try {
-        rows.push({
+        row = {
           transaction,
           payload: this.column.encode(transaction.payload),
           headers: JSON.stringify({ ...headersOf(transaction), ...traceHeaders(transaction) }),
-        });
+        };
       } catch (error) {
         failed.push({ transaction, error });
+        continue;
+      }
+      const first = seen.get(transaction.id);
+      if (first === undefined) {
+        seen.set(transaction.id, row);
+        rows.push(row);
+      } else if (!samePayload(first.payload, row.payload)) {
+        failed.push({
+          transaction,
+          error: new DispatchConflictError(
+            transaction.id,
+            `the same batch (for ${this.tableName})`,
+          ),
+        });
       }
     }
     const size = this.config.dispatchBatch;
+    const record = (conflicts: readonly string[], chunk: readonly EncodedRow<P>[]): void => {
+      if (conflicts.length === 0) return;
+      const ids = new Set(conflicts);
+      for (const row of chunk) {
+        if (ids.has(row.transaction.id)) {
+          failed.push({
+            transaction: row.transaction,
+            error: new DispatchConflictError(row.transaction.id, this.tableName),
+          });
+        }
+      }
+    };
     for (let start = 0; start < rows.length; start += size) {
+      if (signal?.aborted === true) {
+        if (start === 0) throw signal.reason as Error;
+        for (const row of rows.slice(start)) {
+          failed.push({ transaction: row.transaction, error: signal.reason });
+        }
+        break;
+      }
       const chunk = rows.slice(start, start + size);
       try {
-        await this.insert(chunk);
+        record(await this.insert(chunk, signal), chunk);
       } catch (error) {
         if (!isDataError(error)) throw this.explained(error);
         for (const row of chunk) {
           try {
-            await this.insert([row]);
+            record(await this.insert([row], signal), [row]);
           } catch (rowError) {
             if (!isDataError(rowError)) throw this.explained(rowError);
             failed.push({ transaction: row.transaction, error: rowError });
@@ -427,15 +476,21 @@ export class PostgresConnector<P = unknown> implements Connector<P> {
       });
   }
 
-  private async insert(rows: readonly EncodedRow<P>[]): Promise<void> {
+  /** Inserts rows; resolves with the ids queued already with a different payload. */
+  private async insert(
+    rows: readonly EncodedRow<P>[],
+    signal: AbortSignal | undefined,
+  ): Promise<string[]> {
     const query = this.statements.insert(
       rows.map((row) => row.transaction.id),
       rows.map((row) => row.payload),
       rows.map((row) => row.headers),
     );
-    await this.service.retrying(() => this.service.query(query), {
+    const result = await this.service.retrying(() => this.service.query<{ id: string }>(query), {
       deadline: Date.now() + this.service.config.queryTimeout,
+      ...(signal === undefined ? {} : { signal }),
     });
+    return result.rows.map((row) => row.id);
   }
 
   /** A missing queue table gets an error that says what to do. */
@@ -468,4 +523,10 @@ function headersOf(transaction: Transaction): Record<string, string> {
 function isDataError(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === 'string' && (code.startsWith('22') || code.startsWith('23'));
+}
+
+/** Whether two encoded payloads are the same (text, or bytes). */
+function samePayload(a: string | Buffer, b: string | Buffer): boolean {
+  if (typeof a === 'string' || typeof b === 'string') return a === b;
+  return a.equals(b);
 }

@@ -170,9 +170,17 @@ JOIN unnest($1::text[], $4::text[], $5::text[], $6::text[]) AS s(id, error, cate
   ON s.id = m.id
 RETURNING id, deliveries`);
 
-    this.insertText = prepared(`INSERT INTO ${queue} (id, payload, headers)
-SELECT * FROM unnest($1::text[], $2::${config.payloadType}[], $3::jsonb[])
-ON CONFLICT (id) DO NOTHING`);
+    // The final SELECT sees the table as it was before this statement: the rows it finds are
+    // the ones already queued, so a payload that differs is another transaction's id.
+    this.insertText = prepared(`WITH given AS (
+  SELECT * FROM unnest($1::text[], $2::${config.payloadType}[], $3::jsonb[]) AS g(id, payload, headers)
+), inserted AS (
+  INSERT INTO ${queue} (id, payload, headers)
+  SELECT id, payload, headers FROM given
+  ON CONFLICT (id) DO NOTHING
+)
+SELECT g.id FROM given g JOIN ${queue} q ON q.id = g.id
+WHERE q.payload IS DISTINCT FROM g.payload`);
 
     this.countText = prepared(`SELECT count(*)::int AS count FROM ${queue}
 WHERE lease_until IS NULL OR lease_until < now()`);
@@ -224,7 +232,10 @@ FROM ${queue} q WHERE q.id = $1`);
     };
   }
 
-  /** Inserts rows; an id already queued is skipped (`ON CONFLICT (id) DO NOTHING`). */
+  /**
+   * Inserts rows; an id already queued is skipped (`ON CONFLICT (id) DO NOTHING`). Returns
+   * (column `id`) the skipped ids whose queued row holds a different payload.
+   */
   insert(
     ids: readonly string[],
     payloads: readonly (string | Buffer)[],

@@ -4,11 +4,13 @@ import { describeError } from '../../core/describe-error.js';
 import type { Logger } from '../../core/logger.js';
 import type { SettleDecision } from '../../core/settle-decision.js';
 import type { Transaction } from '../../core/transaction.js';
+import { abortable } from '../../connector/abortable.js';
 import { ConnectorClosedError } from '../../connector/connector-closed-error.js';
 import type { DispatchFailure } from '../../core/dispatch-receipt.js';
 import type {
   Connector,
   ConnectorHealth,
+  DispatchContext,
   DispatchReport,
   FetchRequest,
 } from '../../connector/connector.js';
@@ -196,17 +198,41 @@ export class RabbitmqConnector<P = unknown> implements Connector<P> {
     }
   }
 
-  async dispatch(transactions: readonly Transaction<P>[]): Promise<DispatchReport<P>> {
+  /**
+   * Publishes the batch with confirms and resolves once the broker confirmed (or refused)
+   * every message. When `context.signal` aborts (attempt timeout, stop), nothing more is
+   * published: if nothing was, it rejects with `signal.reason` (safe to retry); otherwise
+   * the messages not published are reported failed with that reason, and those already
+   * written — which cannot be taken back, e.g. buffered behind a broker memory alarm — are
+   * waited for and reported as the broker confirms them. A retry therefore never
+   * republishes a message an earlier attempt may still deliver.
+   */
+  async dispatch(
+    transactions: readonly Transaction<P>[],
+    context?: DispatchContext,
+  ): Promise<DispatchReport<P>> {
     if (this.closing !== null) throw new ConnectorClosedError('the RabbitMQ connector is closed');
     if (transactions.length === 0) return { failed: [] };
-    await this.declare();
-    const publisher = await this.service.confirmPublisher();
+    const signal = context?.signal;
+    await abortable(this.declare(), signal);
+    const publisher = await abortable(this.service.confirmPublisher(), signal);
     const { exchange, persistent } = this.config.publish;
     const contentType = this.codec.contentType;
     const failures: (DispatchFailure<P> | undefined)[] = new Array(transactions.length);
+    let published = 0;
     let unconfirmed = 0;
     let allConfirmed: (() => void) | undefined;
     for (let index = 0; index < transactions.length; index++) {
+      if (signal?.aborted === true) {
+        if (published === 0) throw signal.reason as Error;
+        for (let rest = index; rest < transactions.length; rest++) {
+          failures[rest] ??= {
+            transaction: transactions[rest] as Transaction<P>,
+            error: signal.reason,
+          };
+        }
+        break;
+      }
       const transaction = transactions[index] as Transaction<P>;
       let body: Buffer;
       let routingKey: string;
@@ -225,12 +251,14 @@ export class RabbitmqConnector<P = unknown> implements Connector<P> {
         mandatory: true,
         headers: traceHeaders(transaction),
       } as const;
+      published++;
       unconfirmed++;
       publisher.send(exchange, routingKey, body, options, (error) => {
         if (error !== undefined) failures[index] = { transaction, error };
         if (--unconfirmed === 0) allConfirmed?.();
       });
-      if (!publisher.hasRoom) await publisher.whenWritable();
+      if (!publisher.hasRoom)
+        await abortable(publisher.whenWritable(), signal).catch(() => undefined);
     }
     if (unconfirmed > 0) await new Promise<void>((resolve) => (allConfirmed = resolve));
     return { failed: failures.filter((failure) => failure !== undefined) };

@@ -3,6 +3,7 @@ import { ConnectorClosedError } from '../../connector/connector-closed-error.js'
 import type {
   Connector,
   ConnectorHealth,
+  DispatchContext,
   DispatchReport,
   FetchRequest,
 } from '../../connector/connector.js';
@@ -226,9 +227,18 @@ export class RedisConnector<P = unknown> implements Connector<P> {
    * refuses (or that a dropped connection aborted), fails that transaction only: it is in the
    * report. `XADD`s waiting for a reconnect are sent once it is back (so an entry may be added
    * twice when the connection dropped after Redis applied it).
+   *
+   * A batch whose `context.signal` aborted before its pipeline was sent is not sent (rejects
+   * with `signal.reason`, safe to retry). A pipeline already sent cannot be taken back (for
+   * instance while the server is paused with `CLIENT PAUSE`): the dispatch waits for Redis's
+   * answers and reports them, so the engine's retry never adds the entries a second time.
    */
-  async dispatch(transactions: readonly Transaction<P>[]): Promise<DispatchReport<P>> {
+  async dispatch(
+    transactions: readonly Transaction<P>[],
+    context?: DispatchContext,
+  ): Promise<DispatchReport<P>> {
     if (this.closed) throw new ConnectorClosedError('redis connector is closed');
+    context?.signal.throwIfAborted();
     const failed: DispatchFailure<P>[] = [];
     const sent: Transaction<P>[] = [];
     const pipeline = this.service.commands.pipeline();

@@ -467,15 +467,26 @@ describe('PostgresConnector (real PostgreSQL)', function () {
   });
 
   describe('dispatch', () => {
-    it('treats an id already queued as an idempotent success', async () => {
+    it('treats an id already queued with the same payload as an idempotent success, and reports one with another payload as DispatchConflictError', async () => {
       const connector = await queue();
       await connector.dispatch([createTransaction({ v: 1 }, { id: 'same' })]);
       const report = await connector.dispatch([
+        createTransaction({ v: 1 }, { id: 'same' }),
         createTransaction({ v: 2 }, { id: 'same' }),
         createTransaction({ v: 3 }, { id: 'other' }),
         createTransaction({ v: 4 }, { id: 'other' }),
+        createTransaction({ v: 3 }, { id: 'other' }),
       ]);
-      expect(report.failed).to.deep.equal([]);
+      expect(
+        report.failed.map((f) => [
+          f.transaction.id,
+          (f.transaction.payload as { v: number }).v,
+          (f.error as Error).name,
+        ]),
+      ).to.have.deep.members([
+        ['same', 2, 'DispatchConflictError'],
+        ['other', 4, 'DispatchConflictError'],
+      ]);
       const rows = await adminQuery<{ id: string; payload: { v: number } }>(
         `SELECT id, payload FROM public."${connector.config.table}" ORDER BY id`,
       );

@@ -2,6 +2,7 @@ import { defer, finalize, map, NEVER, timer, type Observable } from 'rxjs';
 import {
   MemoryConnector,
   type Connector,
+  type DispatchContext,
   type DispatchReport,
   type FetchRequest,
   type Transaction,
@@ -55,5 +56,65 @@ export class SlowConnector implements Connector<string> {
         : timer(this.delay).pipe(map(() => this.memory.dispatch(batch)));
       return work.pipe(finalize(() => this.sending.exit()));
     });
+  }
+}
+
+/** How a {@link StubbornConnector} attempt ends once its time is up. */
+export type StubbornEnd = 'resolve' | 'reject';
+
+/**
+ * Dispatch returns a Promise-like that settles `delay` (virtual) ms later whatever its
+ * signal says — a publish the driver cannot take back — then accepts the batch (`resolve`)
+ * or fails it (`reject`), per call. Records each call's signal and the peak of attempts in
+ * flight; `honourSignal` makes it reject with `signal.reason` as soon as it aborts instead.
+ */
+export class StubbornConnector implements Connector<string> {
+  readonly memory = new MemoryConnector<string>();
+  readonly calls: DispatchCall[] = [];
+  readonly signals: AbortSignal[] = [];
+  readonly inFlight = new Gauge();
+
+  constructor(
+    private readonly delay: number,
+    private readonly end: (call: number) => StubbornEnd = () => 'resolve',
+    private readonly honourSignal = false,
+  ) {}
+
+  fetch(request: FetchRequest): Observable<Transaction<string>> {
+    return this.memory.fetch(request);
+  }
+
+  dispatch(
+    batch: readonly Transaction<string>[],
+    context?: DispatchContext,
+  ): PromiseLike<DispatchReport<string>> {
+    const call = this.calls.length + 1;
+    this.calls.push({ at: now(), ids: batch.map((t) => t.id).join('') });
+    const signal = context?.signal as AbortSignal;
+    this.signals.push(signal);
+    this.inFlight.enter();
+    const thenable = {
+      then: (ok: (report: DispatchReport<string>) => void, fail: (error: unknown) => void) => {
+        let done = false;
+        const finish = (settle: () => void): void => {
+          if (done) return;
+          done = true;
+          this.inFlight.exit();
+          settle();
+        };
+        if (this.honourSignal) {
+          signal.addEventListener('abort', () => finish(() => fail(signal.reason)));
+        }
+        timer(this.delay).subscribe(() =>
+          finish(() =>
+            this.end(call) === 'resolve'
+              ? ok(this.memory.dispatch(batch))
+              : fail(new Error(`call ${call} failed`)),
+          ),
+        );
+        return thenable;
+      },
+    };
+    return thenable as unknown as PromiseLike<DispatchReport<string>>;
   }
 }
