@@ -18,6 +18,7 @@ import type { Transaction } from '../core/transaction.js';
 import { ConnectorContractError } from '../connector/connector-contract-error.js';
 import type { Connector } from '../connector/connector.js';
 import { describeValue } from '../core/describe-value.js';
+import { isInstance } from '../core/safe-access.js';
 import { backoffDelay } from '../policy/backoff-delay.js';
 import type { ConsumerPolicy } from '../policy/consumer-policy.js';
 import type { ConsumerTask } from './consumer-task.js';
@@ -200,7 +201,7 @@ export class ConsumeLoop<P, R> implements StageOwner<Transaction<P>>, PoolListen
   failed(run: StageRun<Transaction<P>>, error: unknown): void {
     if (run !== this.fetchRun) return;
     this.fetchRun = null;
-    this.failure = new FetchError(error, error instanceof AttemptTimeoutError);
+    this.failure = new FetchError(error, isInstance(error, AttemptTimeoutError));
     this.draining = true;
     this.pump();
   }
