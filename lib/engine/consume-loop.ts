@@ -1,12 +1,5 @@
 import type { Span } from '@opentelemetry/api';
-import {
-  EMPTY,
-  isObservable,
-  timer,
-  type Observable,
-  type Subscriber,
-  type Subscription,
-} from 'rxjs';
+import { EMPTY, isObservable, Subscription, timer, type Observable, type Subscriber } from 'rxjs';
 import { AttemptTimeoutError } from '../core/attempt-timeout-error.js';
 import { CancellationError } from '../core/cancellation-error.js';
 import { FetchError } from '../core/fetch-error.js';
@@ -104,11 +97,18 @@ export class ConsumeLoop<P, R> implements StageOwner<Transaction<P>>, PoolListen
       );
     }
     if (stop$ !== undefined) {
+      // The holder exists before subscribing: a stop$ that emits on subscription (a
+      // BehaviorSubject, `startWith`) stops the loop before `subscribe` returns, and its
+      // subscription, added to the already closed holder, then ends at once.
+      const holder = new Subscription();
+      this.stopSubscription = holder;
       // A stop signal that fails still means "stop": stopping gracefully loses nothing.
-      this.stopSubscription = stop$.subscribe({
-        next: () => this.stop(),
-        error: () => this.stop(),
-      });
+      holder.add(
+        stop$.subscribe({
+          next: () => this.stop(),
+          error: () => this.stop(),
+        }),
+      );
     }
     this.pump();
   }
