@@ -186,11 +186,13 @@ export class ConsumeLoop<P, R> implements StageOwner<Transaction<P>>, PoolListen
       this.telemetry.metrics?.batchFetched();
       this.emptyFetches = 0;
       this.intervalDue = this.policy.loop.mode === 'batch' && this.policy.fetch.batch.interval > 0;
-    } else if (this.pool.inFlight > 0 || this.waiting.length > 0) {
-      this.awaitingCompletion = true;
     } else if (!this.policy.loop.streaming) {
-      this.draining = true;
+      // Nothing more to fetch: finish once idle, or fetch again when a slot frees.
+      if (this.pool.inFlight > 0 || this.waiting.length > 0) this.awaitingCompletion = true;
+      else this.draining = true;
     } else {
+      // Free slots keep polling with the empty backoff, whatever is in flight (a completion
+      // in continuous mode also ends the wait: see `freed`).
       this.telemetry.metrics?.emptyWait();
       const delay = backoffDelay(this.policy.fetch.empty, this.emptyFetches++);
       this.pauseFor(delay);
@@ -231,6 +233,11 @@ export class ConsumeLoop<P, R> implements StageOwner<Transaction<P>>, PoolListen
 
   freed(): void {
     this.awaitingCompletion = false;
+    if (this.pause !== null && this.policy.loop.mode === 'continuous') {
+      // In continuous mode a pause is an empty fetch's backoff: a freed slot fetches now.
+      this.pause.unsubscribe();
+      this.pause = null;
+    }
     if (inPromiseReaction()) this.burstFreedSlots = true;
     this.pump();
   }
