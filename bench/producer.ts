@@ -17,7 +17,7 @@ import {
 const batch = 100;
 
 function connector(): MemoryConnector<number> {
-  return new MemoryConnector<number>({ record: false });
+  return new MemoryConnector<number>();
 }
 
 async function runErgon(count: number): Promise<number> {

@@ -48,7 +48,7 @@ const chargeOrders = consumerTask({
 log.getLogger('ergon.charge-orders').setLevel('error');
 log.getLogger('ergon.runner').setLevel('warn');
 
-const connector = new MemoryConnector({ source: orders(20_000), record: false });
+const connector = new MemoryConnector({ source: orders(20_000) });
 
 const task = defineTask({
   name: 'charge-orders',

@@ -1,7 +1,7 @@
 /**
  * The engine and what a user would write instead, each running N transactions through a
  * handler ({@link Workload}) at a given concurrency: ergon-rx `consume` over the memory
- * connector (lazy generator source, settlements counted, not recorded), a raw promise pool,
+ * connector (lazy generator source, settlements counted, not recorded: its defaults), a raw promise pool,
  * p-queue, and a naive RxJS `mergeMap`. With `latency`, each records fetch-to-settle (ergon-rx,
  * through a {@link LatencyConnector}) or take-to-completion (baselines) per transaction.
  */
@@ -52,7 +52,7 @@ function check(name: string, done: number, count: number): void {
 }
 
 export async function ergonConsume(run: ErgonRun): Promise<RunResult> {
-  const memory = new MemoryConnector({ source: payloads(run.count), record: false });
+  const memory = new MemoryConnector({ source: payloads(run.count) });
   const recorder = run.latency ? new LatencyRecorder(run.count) : null;
   const connector: Connector<number> =
     recorder === null ? memory : new LatencyConnector(memory, recorder);

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { defer, Observable, of } from 'rxjs';
 import { decodeFailureOf, markUndecodable } from '../core/decode-failure.js';
 import { FifoQueue } from '../core/fifo-queue.js';
@@ -26,7 +27,8 @@ export interface MemoryConnectorOptions<P> {
   readonly source?: Iterable<P>;
   /**
    * Keep every settlement in `settlements` and every dispatched transaction in `dispatched`
-   * (default `true`); counts are kept regardless.
+   * (default `false`: a connector fed for days would keep them all). `counts` and
+   * `dispatchCount` are kept regardless; turn this on in tests that look at each settlement.
    */
   readonly record?: boolean;
   /**
@@ -39,15 +41,21 @@ export interface MemoryConnectorOptions<P> {
   ) => DispatchReport<P> | undefined;
   /** Put released transactions back at the front of the queue, like a broker (default `true`). */
   readonly redeliverReleased?: boolean;
-  /** Prefix of generated ids, followed by a sequence number (default `tx-`). */
+  /**
+   * Prefix of generated ids, followed by a sequence number. The default, `tx-<16 random hex
+   * digits>-`, is new for every connector, so ids never repeat across runs (a broker that
+   * drops a second transaction with a known id loses nothing when they are piped into it);
+   * give a fixed prefix (`'tx-'`) for ids you can predict, as tests do.
+   */
   readonly idPrefix?: string;
 }
 
 /**
  * The embedded default connector: an in-process queue of transactions. Seed it with any
- * iterable of payloads, feed it while a loop runs, and read back how each transaction was
- * settled (`ack`, `deadLetter`, `release`). Released transactions are redelivered, as a
- * broker would.
+ * iterable of payloads, feed it while a loop runs, and read back how many transactions were
+ * settled each way (`counts`: `ack`, `deadLetter`, `release`); with `record: true` it also
+ * keeps each settlement. Released transactions are redelivered, as a broker would. Memory
+ * stays flat however long it runs: it holds only what waits and what is in flight.
  *
  * @example
  * ```ts
@@ -84,10 +92,10 @@ export class MemoryConnector<P = unknown> implements Connector<P> {
 
   constructor(options: MemoryConnectorOptions<P> = {}) {
     this.iterator = options.source?.[Symbol.iterator]();
-    this.record = options.record ?? true;
+    this.record = options.record ?? false;
     this.onDispatch = options.onDispatch;
     this.redeliver = options.redeliverReleased ?? true;
-    this.idPrefix = options.idPrefix ?? 'tx-';
+    this.idPrefix = options.idPrefix ?? `tx-${randomUUID().replaceAll('-', '').slice(0, 16)}-`;
   }
 
   /**

@@ -1,6 +1,7 @@
 import { describeError } from './describe-error.js';
 import { ErgonError } from './ergon-error.js';
 import { NonRetryableError } from './non-retryable-error.js';
+import { isInstance, readProperty } from './safe-access.js';
 
 /** Why a transaction failed: its own data (`business`), the infrastructure (`system`), or time. */
 export type ErrorCategory = 'business' | 'system' | 'timeout';
@@ -42,13 +43,13 @@ export class TransactionError extends ErgonError {
    * Wraps anything thrown by a handler. A `TransactionError` passes through unchanged (it
    * keeps its category); a timeout becomes category `timeout`; anything else `system`.
    * The message names the stage, the transaction and the original error even when the
-   * original's message is empty.
+   * original's message is empty. Never throws, whatever was thrown.
    */
   static wrap(
     error: unknown,
     at: { transactionId?: string; stage?: Stage } = {},
   ): TransactionError {
-    if (error instanceof TransactionError) return error;
+    if (isInstance(error, TransactionError)) return error as TransactionError;
     const category: ErrorCategory = isTimeoutError(error) ? 'timeout' : 'system';
     const where = [
       at.stage,
@@ -61,14 +62,13 @@ export class TransactionError extends ErgonError {
       transactionId: at.transactionId,
       stage: at.stage,
       cause: error,
-      nonRetryable: error instanceof NonRetryableError,
+      nonRetryable: isInstance(error, NonRetryableError),
     });
   }
 }
 
 function isTimeoutError(error: unknown): boolean {
-  return (
-    error instanceof Error &&
-    (error.name === 'TimeoutError' || error.name === 'AttemptTimeoutError')
-  );
+  if (!isInstance(error, Error)) return false;
+  const name = readProperty(error, 'name');
+  return name === 'TimeoutError' || name === 'AttemptTimeoutError';
 }

@@ -1,12 +1,5 @@
 import type { Span } from '@opentelemetry/api';
-import {
-  EMPTY,
-  isObservable,
-  timer,
-  type Observable,
-  type Subscriber,
-  type Subscription,
-} from 'rxjs';
+import { EMPTY, isObservable, Subscription, timer, type Observable, type Subscriber } from 'rxjs';
 import { AttemptTimeoutError } from '../core/attempt-timeout-error.js';
 import { CancellationError } from '../core/cancellation-error.js';
 import { FetchError } from '../core/fetch-error.js';
@@ -18,6 +11,7 @@ import type { Transaction } from '../core/transaction.js';
 import { ConnectorContractError } from '../connector/connector-contract-error.js';
 import type { Connector } from '../connector/connector.js';
 import { describeValue } from '../core/describe-value.js';
+import { isInstance } from '../core/safe-access.js';
 import { backoffDelay } from '../policy/backoff-delay.js';
 import type { ConsumerPolicy } from '../policy/consumer-policy.js';
 import type { ConsumerTask } from './consumer-task.js';
@@ -103,11 +97,18 @@ export class ConsumeLoop<P, R> implements StageOwner<Transaction<P>>, PoolListen
       );
     }
     if (stop$ !== undefined) {
+      // The holder exists before subscribing: a stop$ that emits on subscription (a
+      // BehaviorSubject, `startWith`) stops the loop before `subscribe` returns, and its
+      // subscription, added to the already closed holder, then ends at once.
+      const holder = new Subscription();
+      this.stopSubscription = holder;
       // A stop signal that fails still means "stop": stopping gracefully loses nothing.
-      this.stopSubscription = stop$.subscribe({
-        next: () => this.stop(),
-        error: () => this.stop(),
-      });
+      holder.add(
+        stop$.subscribe({
+          next: () => this.stop(),
+          error: () => this.stop(),
+        }),
+      );
     }
     this.pump();
   }
@@ -189,11 +190,13 @@ export class ConsumeLoop<P, R> implements StageOwner<Transaction<P>>, PoolListen
       this.telemetry.metrics?.batchFetched();
       this.emptyFetches = 0;
       this.intervalDue = this.policy.loop.mode === 'batch' && this.policy.fetch.batch.interval > 0;
-    } else if (this.pool.inFlight > 0 || this.waiting.length > 0) {
-      this.awaitingCompletion = true;
     } else if (!this.policy.loop.streaming) {
-      this.draining = true;
+      // Nothing more to fetch: finish once idle, or fetch again when a slot frees.
+      if (this.pool.inFlight > 0 || this.waiting.length > 0) this.awaitingCompletion = true;
+      else this.draining = true;
     } else {
+      // Free slots keep polling with the empty backoff, whatever is in flight (a completion
+      // in continuous mode also ends the wait: see `freed`).
       this.telemetry.metrics?.emptyWait();
       const delay = backoffDelay(this.policy.fetch.empty, this.emptyFetches++);
       this.pauseFor(delay);
@@ -204,7 +207,7 @@ export class ConsumeLoop<P, R> implements StageOwner<Transaction<P>>, PoolListen
   failed(run: StageRun<Transaction<P>>, error: unknown): void {
     if (run !== this.fetchRun) return;
     this.fetchRun = null;
-    this.failure = new FetchError(error, error instanceof AttemptTimeoutError);
+    this.failure = new FetchError(error, isInstance(error, AttemptTimeoutError));
     this.draining = true;
     this.pump();
   }
@@ -234,6 +237,11 @@ export class ConsumeLoop<P, R> implements StageOwner<Transaction<P>>, PoolListen
 
   freed(): void {
     this.awaitingCompletion = false;
+    if (this.pause !== null && this.policy.loop.mode === 'continuous') {
+      // In continuous mode a pause is an empty fetch's backoff: a freed slot fetches now.
+      this.pause.unsubscribe();
+      this.pause = null;
+    }
     if (inPromiseReaction()) this.burstFreedSlots = true;
     this.pump();
   }

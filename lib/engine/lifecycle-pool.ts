@@ -1,7 +1,8 @@
 import type { Span } from '@opentelemetry/api';
-import { isObservable } from 'rxjs';
+import { isObservable, type Observable } from 'rxjs';
 import { DeliveryLostError } from '../core/delivery-lost-error.js';
 import type { Eventually } from '../core/eventually.js';
+import { isInstance } from '../core/safe-access.js';
 import { settleDecisionFor, type Outcome } from '../core/outcome.js';
 import type { ReleaseReason, SettleDecision } from '../core/settle-decision.js';
 import type { Transaction } from '../core/transaction.js';
@@ -106,28 +107,26 @@ export class LifecyclePool<P, R> implements LifecycleHost<P, R> {
     }
     if (pending === undefined || pending === null || typeof pending !== 'object') {
       this.deliver(outcome, lifecycle);
-    } else if (isObservable(pending)) {
-      pending.subscribe({
-        error: (error: unknown) => this.deliver(settleFailed(outcome, error), lifecycle),
-        complete: () => this.deliver(outcome, lifecycle),
-      });
-    } else if (typeof pending.then === 'function') {
-      pending.then(
-        () => this.deliverInPromiseReaction(outcome, lifecycle),
-        (error: unknown) => this.deliverInPromiseReaction(settleFailed(outcome, error), lifecycle),
-      );
     } else {
-      this.deliver(outcome, lifecycle);
+      new PendingSettlement(this, outcome, lifecycle).await(pending);
     }
   }
 
-  private deliverInPromiseReaction(
+  /** Delivers a settlement's end; `inReaction` when it arrived in a Promise's callback. */
+  settled(
     outcome: Outcome<P, R>,
     lifecycle: Lifecycle<P, R> | null,
+    error: { readonly error: unknown } | null,
+    inReaction: boolean,
   ): void {
+    const delivered = error === null ? outcome : settleFailed(outcome, error.error);
+    if (!inReaction) {
+      this.deliver(delivered, lifecycle);
+      return;
+    }
     enterPromiseReaction();
     try {
-      this.deliver(outcome, lifecycle);
+      this.deliver(delivered, lifecycle);
     } finally {
       leavePromiseReaction();
     }
@@ -141,11 +140,62 @@ export class LifecyclePool<P, R> implements LifecycleHost<P, R> {
 }
 
 /**
+ * A settlement that returned a Promise, a thenable or an Observable. Its end counts once,
+ * whatever the connector does: a thenable that calls back twice (or both ways), a `then` or
+ * `subscribe` that throws after calling back, a revoked Proxy. Anything else is done at once.
+ */
+class PendingSettlement<P, R> {
+  private done = false;
+
+  constructor(
+    private readonly pool: LifecyclePool<P, R>,
+    private readonly outcome: Outcome<P, R>,
+    private readonly lifecycle: Lifecycle<P, R> | null,
+  ) {}
+
+  await(pending: object): void {
+    let observable: boolean;
+    let then: unknown;
+    try {
+      observable = isObservable(pending);
+      then = observable ? undefined : (pending as PromiseLike<void>).then;
+    } catch (error) {
+      this.end({ error }, false);
+      return;
+    }
+    try {
+      if (observable) {
+        (pending as Observable<void>).subscribe({
+          error: (error: unknown) => this.end({ error }, false),
+          complete: () => this.end(null, false),
+        });
+      } else if (typeof then === 'function') {
+        (then as PromiseLike<void>['then']).call(
+          pending,
+          () => this.end(null, true),
+          (error: unknown) => this.end({ error }, true),
+        );
+      } else {
+        this.end(null, false);
+      }
+    } catch (error) {
+      this.end({ error }, false);
+    }
+  }
+
+  private end(error: { readonly error: unknown } | null, inReaction: boolean): void {
+    if (this.done) return;
+    this.done = true;
+    this.pool.settled(this.outcome, this.lifecycle, error, inReaction);
+  }
+}
+
+/**
  * The outcome to report when settling failed: `released` (reason `connectionLost`) when the
  * delivery is gone and will be redelivered, otherwise the outcome with its `settleError`.
  */
 function settleFailed<P, R>(outcome: Outcome<P, R>, error: unknown): Outcome<P, R> {
-  if (error instanceof DeliveryLostError) {
+  if (isInstance(error, DeliveryLostError)) {
     return {
       status: 'released',
       transaction: outcome.transaction,

@@ -1,9 +1,11 @@
 import { context as otelContext, type Context } from '@opentelemetry/api';
-import { isObservable, timer, type Subscription } from 'rxjs';
+import { isObservable, timer, type Observable, type Subscription } from 'rxjs';
 import { AttemptTimeoutError } from '../core/attempt-timeout-error.js';
 import { CancellationError } from '../core/cancellation-error.js';
 import type { Eventually } from '../core/eventually.js';
+import { logError } from '../core/log-error.js';
 import { NonRetryableError } from '../core/non-retryable-error.js';
+import { isInstance, readProperty } from '../core/safe-access.js';
 import { TransactionError, type Stage } from '../core/transaction-error.js';
 import { backoffDelay } from '../policy/backoff-delay.js';
 import type { RetryPolicy } from '../policy/retry-policy.js';
@@ -136,9 +138,15 @@ export class StageRun<T> implements DeadlineTarget {
     }
   }
 
-  /** Calls the handler and subscribes to its result (inside the attempt's context, if any). */
+  /**
+   * Calls the handler and subscribes to its result (inside the attempt's context, if any). A
+   * result that cannot even be looked at (a revoked Proxy, a `then` getter or method that
+   * throws) fails the attempt like a thrown error.
+   */
   private invoke(context: AttemptContext): void {
     let result: Eventually<T>;
+    let observable: boolean;
+    let then: unknown;
     try {
       result = this.owner.invoke(context);
     } catch (error) {
@@ -147,39 +155,62 @@ export class StageRun<T> implements DeadlineTarget {
     }
     if (result === null || (typeof result !== 'object' && typeof result !== 'function')) {
       this.attemptSucceeded(context, result);
-    } else if (isObservable(result)) {
+      return;
+    }
+    try {
+      observable = isObservable(result);
+      then = observable ? undefined : (result as PromiseLike<T>).then;
+    } catch (error) {
+      this.attemptFailed(context, error);
+      return;
+    }
+    if (observable) {
       this.last = undefined;
-      const subscription = result.subscribe({
-        next: (value) => {
-          if (this.context === context) this.last = value;
-          this.owner.received?.(this, value);
-        },
-        error: (error: unknown) => this.attemptFailed(context, error),
-        complete: () => this.attemptSucceeded(context, this.last),
-      });
+      let subscription: Subscription;
+      try {
+        subscription = (result as Observable<T>).subscribe({
+          next: (value) => {
+            if (this.context === context) this.last = value;
+            this.owner.received?.(this, value);
+          },
+          error: (error: unknown) => this.attemptFailed(context, error),
+          complete: () => this.attemptSucceeded(context, this.last),
+        });
+      } catch (error) {
+        // Only a look-alike of an Observable throws from `subscribe`.
+        this.attemptFailed(context, error);
+        return;
+      }
       if (this.context === context) this.subscription = subscription;
-    } else if (typeof (result as PromiseLike<T>).then === 'function') {
+    } else if (typeof then === 'function') {
       if (this.owner.awaitsAbortedAttempts === true) this.pending = context;
-      (result as PromiseLike<T>).then(
-        (value) => {
-          if (this.pending === context) this.pending = null;
-          enterPromiseReaction();
-          try {
-            this.attemptSucceeded(context, value);
-          } finally {
-            leavePromiseReaction();
-          }
-        },
-        (error: unknown) => {
-          if (this.pending === context) this.pending = null;
-          enterPromiseReaction();
-          try {
-            this.attemptFailed(context, error);
-          } finally {
-            leavePromiseReaction();
-          }
-        },
-      );
+      try {
+        (then as PromiseLike<T>['then']).call(
+          result,
+          (value) => {
+            if (this.pending === context) this.pending = null;
+            enterPromiseReaction();
+            try {
+              this.attemptSucceeded(context, value);
+            } finally {
+              leavePromiseReaction();
+            }
+          },
+          (error: unknown) => {
+            if (this.pending === context) this.pending = null;
+            enterPromiseReaction();
+            try {
+              this.attemptFailed(context, error);
+            } finally {
+              leavePromiseReaction();
+            }
+          },
+        );
+      } catch (error) {
+        // A thenable whose `then` throws (after calling back or not: the first word counts).
+        if (this.pending === context) this.pending = null;
+        this.attemptFailed(context, error);
+      }
     } else {
       this.attemptSucceeded(context, result as T);
     }
@@ -227,7 +258,7 @@ export class StageRun<T> implements DeadlineTarget {
       `${this.stage} attempt ${this.attempts} of ${this.retry.maxAttempts} failed` +
       (final ? '' : `, retrying in ${delay} ms`);
     const logger = this.scope.logger;
-    const write = (): void => logger.warn(message, error);
+    const write = (): void => logError(logger, 'warn', message, error);
     const attemptContext = this.attemptContext;
     if (attemptContext === null) write();
     else otelContext.with(attemptContext, write);
@@ -245,6 +276,7 @@ export class StageRun<T> implements DeadlineTarget {
 
 function isNonRetryable(error: unknown): boolean {
   return (
-    error instanceof NonRetryableError || (error instanceof TransactionError && error.nonRetryable)
+    isInstance(error, NonRetryableError) ||
+    (isInstance(error, TransactionError) && readProperty(error, 'nonRetryable') === true)
   );
 }

@@ -1,6 +1,14 @@
-/** Whether `u` is an object literal (or `Object.create(null)`), not an array, class instance or `null`. */
+/**
+ * Whether `u` is an object literal (or `Object.create(null)`), not an array, class instance or
+ * `null`. Never throws (a revoked Proxy is not a plain object).
+ */
 export function isPlainObject(u: unknown): u is Readonly<Record<string, unknown>> {
   if (typeof u !== 'object' || u === null) return false;
-  const prototype: unknown = Object.getPrototypeOf(u);
+  let prototype: unknown;
+  try {
+    prototype = Object.getPrototypeOf(u);
+  } catch {
+    return false;
+  }
   return prototype === Object.prototype || prototype === null;
 }

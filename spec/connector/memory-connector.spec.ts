@@ -106,7 +106,16 @@ describe('MemoryConnector', () => {
       expect([a.id, b.id]).to.deep.equal(['order-1', 'order-2']);
       expect(a.metadata).to.deep.equal({});
       expect(Object.isFrozen(a)).to.equal(true);
-      expect(new MemoryConnector({ source: [1] }).feed(2)[0]?.id).to.equal('tx-1');
+      expect(new MemoryConnector({ source: [1], idPrefix: 'tx-' }).feed(2)[0]?.id).to.equal('tx-1');
+    });
+
+    it('default ids never repeat across connectors (runs): tx-<16 random hex digits>-<n>', () => {
+      const ids = Array.from({ length: 50 }, () => new MemoryConnector().feed(1, 2));
+      for (const [first, second] of ids) {
+        expect(first?.id).to.match(/^tx-[0-9a-f]{16}-1$/);
+        expect(second?.id).to.equal(`${first?.id.slice(0, -1)}2`);
+      }
+      expect(new Set(ids.map(([first]) => first?.id)).size).to.equal(50);
     });
   });
 
@@ -172,8 +181,8 @@ describe('MemoryConnector', () => {
   });
 
   describe('settlement', () => {
-    it('records each settlement in order and counts it', () => {
-      const connector = new MemoryConnector({ source: [1, 2, 3] });
+    it('record: true records each settlement in order and counts it', () => {
+      const connector = new MemoryConnector({ source: [1, 2, 3], record: true });
       const [a, b, c] = fetchNow(connector, 3) as Transaction<number>[];
       const deadLetter: SettleDecision = {
         type: 'deadLetter',
@@ -202,7 +211,7 @@ describe('MemoryConnector', () => {
     });
 
     it('settling twice throws SettlementError and counts nothing more', () => {
-      const connector = new MemoryConnector({ source: [1] });
+      const connector = new MemoryConnector({ source: [1], record: true });
       const [tx] = fetchNow(connector, 1) as [Transaction<number>];
       connector.settle(tx, ack);
       expect(() => connector.settle(tx, ack)).to.throw(SettlementError, /twice/);
@@ -228,17 +237,24 @@ describe('MemoryConnector', () => {
       expect(() => connector.settle(queued, ack)).to.throw(SettlementError);
     });
 
-    it('record: false keeps counts but no list', () => {
-      const connector = new MemoryConnector({ source: [1, 2], record: false });
-      for (const tx of fetchNow(connector, 2)) connector.settle(tx, ack);
-      expect(connector.settlements).to.deep.equal([]);
-      expect(connector.counts.ack).to.equal(2);
+    it('by default (record: false) keeps counts but no list, so memory stays flat', () => {
+      for (const connector of [
+        new MemoryConnector({ source: [1, 2] }),
+        new MemoryConnector({ source: [1, 2], record: false }),
+      ]) {
+        for (const tx of fetchNow(connector, 2)) connector.settle(tx, ack);
+        connector.dispatch([createTransaction(3)]);
+        expect(connector.settlements).to.deep.equal([]);
+        expect(connector.dispatched).to.deep.equal([]);
+        expect(connector.counts.ack).to.equal(2);
+        expect(connector.dispatchCount).to.equal(1);
+      }
     });
   });
 
   describe('redelivery', () => {
     it('a released transaction is delivered again (same id and payload), before new ones', () => {
-      const connector = new MemoryConnector({ source: [1, 2, 3] });
+      const connector = new MemoryConnector({ source: [1, 2, 3], idPrefix: 'tx-' });
       const [first] = fetchNow(connector, 1) as [Transaction<number>];
       connector.settle(first, release);
       const again = fetchNow(connector, 2);
@@ -279,7 +295,7 @@ describe('MemoryConnector', () => {
 
     it('work released by a stopped loop is picked up by the next loop', () => {
       inVirtualTime((_h, scheduler) => {
-        const connector = new MemoryConnector({ source: [1, 2, 3, 4] });
+        const connector = new MemoryConnector({ source: [1, 2, 3, 4], idPrefix: 'tx-' });
         const slow = consumerTask({ process: () => timer(10) });
         const first = record(
           consume(connector, slow, {
@@ -320,7 +336,7 @@ describe('MemoryConnector', () => {
     });
 
     it('fetchById finds queued and fetched-unsettled transactions, undefined otherwise', async () => {
-      const connector = new MemoryConnector({ source: [1, 2, 3] });
+      const connector = new MemoryConnector({ source: [1, 2, 3], idPrefix: 'tx-' });
       const [first] = fetchNow(connector, 1) as [Transaction<number>];
       expect(await firstValueFrom(connector.fetchById(first.id))).to.equal(first);
       expect((await firstValueFrom(connector.fetchById('tx-3')))?.payload).to.equal(3);

@@ -32,8 +32,8 @@ const boom = new Error('boom');
 
 describe('MemoryConnector — dispatch', () => {
   describe('recording', () => {
-    it('records dispatched transactions in order and counts the calls', () => {
-      const connector = new MemoryConnector<string>();
+    it('record: true records dispatched transactions in order and counts the calls', () => {
+      const connector = new MemoryConnector<string>({ record: true });
       const a = tx('a');
       const b = tx('b');
       const c = tx('c');
@@ -52,8 +52,8 @@ describe('MemoryConnector — dispatch', () => {
       expect(connector.dispatched).to.deep.equal([]);
     });
 
-    it('record: false keeps no list but still counts and queues', () => {
-      const connector = new MemoryConnector<string>({ record: false });
+    it('by default (record: false) keeps no list but still counts and queues', () => {
+      const connector = new MemoryConnector<string>();
       connector.dispatch([tx('a'), tx('b')]);
       expect(connector.dispatched).to.deep.equal([]);
       expect(connector.dispatchCount).to.equal(1);
@@ -77,6 +77,7 @@ describe('MemoryConnector — dispatch', () => {
 
     it('onDispatch throwing fails the whole batch: dispatch throws, nothing recorded or queued', () => {
       const connector = new MemoryConnector<string>({
+        record: true,
         onDispatch: (_batch, call) => {
           if (call === 1) throw boom;
           return undefined;
@@ -94,6 +95,7 @@ describe('MemoryConnector — dispatch', () => {
     it('onDispatch returning a report fails those transactions only; the report is returned', () => {
       const rejected = new Error('b rejected');
       const connector = new MemoryConnector<string>({
+        record: true,
         onDispatch: (batch): DispatchReport<string> => ({
           failed: batch
             .filter((t) => t.id === 'b')
@@ -119,7 +121,7 @@ describe('MemoryConnector — dispatch', () => {
     });
 
     it('a closed connector refuses to dispatch with ConnectorClosedError', () => {
-      const connector = new MemoryConnector<string>();
+      const connector = new MemoryConnector<string>({ record: true });
       connector.close();
       expect(() => connector.dispatch([tx('a')])).to.throw(ConnectorClosedError);
       expect(connector.dispatched).to.deep.equal([]);

@@ -194,7 +194,7 @@ describe('consume — continuous mode', () => {
       });
     });
 
-    it('58: an empty fetch while work is in flight waits for a completion, with no backoff', () => {
+    it('58: an empty fetch while work is in flight polls again after the empty backoff, and at a completion', () => {
       inVirtualTime((_h, scheduler) => {
         const connector = new TestConnector({ source: letters(1) });
         const run = record(
@@ -206,9 +206,10 @@ describe('consume — continuous mode', () => {
           ),
         );
         scheduler.flush();
-        // 0: asks for 2, gets 'a'; asks for the free slot, gets nothing → waits (no polling)
-        // until 'a' completes at 1000; then idle → empty backoff 100, 200 …
-        expect(connector.fetchTimes).to.deep.equal([0, 0, 1000, 1100]);
+        // 0: asks for 2, gets 'a'; asks for the free slot, gets nothing → polls for it with
+        // the empty backoff (100, 200, 400 …); 'a' completing at 1000 frees a slot, which
+        // fetches at once instead of waiting out the backoff.
+        expect(connector.fetchTimes).to.deep.equal([0, 0, 100, 300, 700, 1000]);
         expect(run.completedAt).to.equal(1150);
       });
     });

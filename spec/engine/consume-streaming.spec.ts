@@ -58,6 +58,44 @@ describe('consume — streaming and empty fetches', () => {
         });
       });
 
+      it('free slots keep polling with the empty backoff while a long transaction runs', () => {
+        inVirtualTime((_h, scheduler) => {
+          const connector = new TestConnector<string>({ source: ['long'] });
+          scheduler.schedule(() => connector.memory.feed(...letters(6)), 3000);
+          const { task, starts } = timedTask((payload) => (payload === 'long' ? 15_000 : 100));
+          const run = record(
+            consume(
+              connector,
+              task,
+              streaming(mode, { loop: { limit: 7, concurrency: { value: 4 } } }),
+            ),
+          );
+          scheduler.flush();
+          if (mode === 'batch') {
+            // The barrier: the next batch only after the whole batch (the long one) ended.
+            expect(starts.slice(1)).to.have.length(6);
+            expect(run.completedAt).to.be.at.least(15_000);
+            return;
+          }
+          // Empty fetches at 0, 100, 300, 700, 1500 and 3100 (the backoff while one runs).
+          expect(connector.fetchTimes.slice(0, 7)).to.deep.equal([0, 0, 100, 300, 700, 1500, 3100]);
+          expect(starts).to.deep.equal([
+            'long@0',
+            'a@3100',
+            'b@3100',
+            'c@3100',
+            'd@3200',
+            'e@3200',
+            'f@3200',
+          ]);
+          expect(
+            run.values.map((outcome) => outcome.transaction.payload).slice(0, 6),
+          ).to.deep.equal(letters(6));
+          expect(run.completedAt).to.equal(15_000);
+          expect(settledExactlyOnce(connector)).to.equal(null);
+        });
+      });
+
       it('never completes on its own while the queue stays empty; the default cap is 5 s', () => {
         inVirtualTime(({ expectObservable }, scheduler) => {
           const connector = new TestConnector<string>();

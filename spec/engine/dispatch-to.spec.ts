@@ -37,14 +37,18 @@ describe('dispatchTo', () => {
     });
 
     it('throws PolicyError for wrong options, naming the path', () => {
-      expect(() => dispatchTo(new MemoryConnector(), { batch: 0 })).to.throw(PolicyError, /batch/);
       expect(() =>
-        dispatchTo(new MemoryConnector(), { batchSize: 3 } as unknown as { batch: number }),
+        dispatchTo(new MemoryConnector({ record: true, idPrefix: 'tx-' }), { batch: 0 }),
+      ).to.throw(PolicyError, /batch/);
+      expect(() =>
+        dispatchTo(new MemoryConnector({ record: true, idPrefix: 'tx-' }), {
+          batchSize: 3,
+        } as unknown as { batch: number }),
       ).to.throw(PolicyError, /batchSize/);
     });
 
     it('is lazy: nothing is dispatched until subscribed', () => {
-      const memory = new MemoryConnector<string>();
+      const memory = new MemoryConnector<string>({ record: true, idPrefix: 'tx-' });
       const pipeline = from([tx('a')]).pipe(dispatchTo(memory, { maxWait: 0 }));
       expect(memory.dispatchCount).to.equal(0);
       pipeline.subscribe();
@@ -401,7 +405,12 @@ describe('dispatchTo', () => {
     it('after completing', async () => {
       let completed = false;
       from(letters(3).map(tx))
-        .pipe(dispatchTo(new MemoryConnector<string>(), { batch: 2, maxWait: 1_000 }))
+        .pipe(
+          dispatchTo(new MemoryConnector<string>({ record: true, idPrefix: 'tx-' }), {
+            batch: 2,
+            maxWait: 1_000,
+          }),
+        )
         .subscribe({ complete: () => (completed = true) });
       await clock.tickAsync(0);
       expect(completed).to.equal(true);
@@ -410,6 +419,8 @@ describe('dispatchTo', () => {
 
     it('after unsubscribing with a batch forming and one waiting to retry', async () => {
       const memory = new MemoryConnector<string>({
+        record: true,
+        idPrefix: 'tx-',
         onDispatch: () => {
           throw boom;
         },

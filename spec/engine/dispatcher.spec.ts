@@ -409,12 +409,14 @@ describe('createDispatcher', () => {
 
     it('round trip: what the hybrid task dispatched is consumed from the other connector', async () => {
       const inbox = new MemoryConnector<Order>({
+        record: true,
+        idPrefix: 'tx-',
         source: [
           { order: 'o1', lines: 2 },
           { order: 'o2', lines: 1 },
         ],
       });
-      const outbound = new MemoryConnector<string>();
+      const outbound = new MemoryConnector<string>({ record: true, idPrefix: 'tx-' });
       const outbox = createDispatcher(outbound, { batch: 10, maxWait: 1 });
       const hybrid = consumerTask({
         process: (t: Transaction<Order>) => outbox.send(linesOf(t.payload)),
@@ -443,10 +445,13 @@ describe('createDispatcher', () => {
     afterEach(() => clock.restore());
 
     it('once every send finished', async () => {
-      const dispatcher = createDispatcher(new MemoryConnector<string>(), {
-        batch: 2,
-        maxWait: 1_000,
-      });
+      const dispatcher = createDispatcher(
+        new MemoryConnector<string>({ record: true, idPrefix: 'tx-' }),
+        {
+          batch: 2,
+          maxWait: 1_000,
+        },
+      );
       let done = 0;
       for (const id of ['a', 'b', 'c'])
         dispatcher.send(tx(id)).subscribe({ complete: () => done++ });
@@ -456,7 +461,10 @@ describe('createDispatcher', () => {
     });
 
     it('once the only forming send was withdrawn', async () => {
-      const dispatcher = createDispatcher(new MemoryConnector<string>(), { maxWait: 1_000 });
+      const dispatcher = createDispatcher(
+        new MemoryConnector<string>({ record: true, idPrefix: 'tx-' }),
+        { maxWait: 1_000 },
+      );
       const subscription = dispatcher.send(tx('a')).subscribe();
       subscription.unsubscribe();
       await clock.tickAsync(0);

@@ -308,6 +308,8 @@ describe('graceful stop (stop$) and hard stop (unsubscribe)', () => {
         it('unsubscribing synchronously from the first outcome (firstValueFrom) stops the loop there', async () => {
           let processed = 0;
           const memory = new MemoryConnector<number>({
+            record: true,
+            idPrefix: 'tx-',
             source: Array.from({ length: 1000 }, (_, i) => i),
           });
           const task = consumerTask({

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { from, Subject } from 'rxjs';
+import { BehaviorSubject, from, interval, startWith, Subject } from 'rxjs';
 import sinon from 'sinon';
 import {
   attempt,
@@ -100,5 +100,56 @@ describe('no timers left behind', () => {
     await clock.tickAsync(0);
     expect(completed).to.equal(true);
     expect(clock.countTimers()).to.equal(0);
+  });
+
+  describe('a stop$ that emits on subscription is unsubscribed', () => {
+    for (const mode of ['batch', 'continuous'] as const) {
+      it(`an interval that starts with a value leaves no timer (${mode})`, async () => {
+        let completed = false;
+        consume(
+          new MemoryConnector({ source: [1, 2] }),
+          task,
+          { loop: { mode, streaming: true } },
+          { stop$: interval(1000).pipe(startWith(0)) },
+        ).subscribe({ complete: () => (completed = true) });
+        await clock.tickAsync(0);
+        expect(completed).to.equal(true);
+        expect(clock.countTimers()).to.equal(0);
+      });
+
+      it(`a BehaviorSubject keeps no observer, run after run (${mode})`, async () => {
+        const stop$ = new BehaviorSubject<boolean>(true);
+        for (let run = 0; run < 3; run++) {
+          consume(
+            new MemoryConnector({ source: [1] }),
+            task,
+            { loop: { mode } },
+            { stop$ },
+          ).subscribe();
+        }
+        await clock.tickAsync(0);
+        expect(stop$.observed).to.equal(false);
+      });
+    }
+
+    it('a stop$ that emits later while work is in flight is unsubscribed when it stops', async () => {
+      const stop$ = new Subject<void>();
+      const slow = consumerTask({
+        process: () => new Promise<void>((resolve) => setTimeout(resolve, 50)),
+      });
+      let completed = false;
+      consume(
+        new MemoryConnector({ source: [1] }),
+        slow,
+        { loop: { streaming: true } },
+        { stop$ },
+      ).subscribe({ complete: () => (completed = true) });
+      await clock.tickAsync(10);
+      stop$.next();
+      expect(stop$.observed).to.equal(false);
+      await clock.tickAsync(50);
+      expect(completed).to.equal(true);
+      expect(clock.countTimers()).to.equal(0);
+    });
   });
 });

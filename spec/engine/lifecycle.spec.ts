@@ -122,7 +122,11 @@ describe('lifecycle (through consume)', () => {
       const logger = log.getLogger('spec.lifecycle');
       const contexts: { stage: string; attempt: number; services: unknown; logger: unknown }[] = [];
       inVirtualTime((_helpers, scheduler) => {
-        const connector = new MemoryConnector<string>({ source: ['a'] });
+        const connector = new MemoryConnector<string>({
+          record: true,
+          idPrefix: 'tx-',
+          source: ['a'],
+        });
         const task = consumerTask({
           services,
           logger,
@@ -161,7 +165,11 @@ describe('lifecycle (through consume)', () => {
     });
 
     it('promise handlers work (real time)', async () => {
-      const connector = new MemoryConnector<number>({ source: [1, 2] });
+      const connector = new MemoryConnector<number>({
+        record: true,
+        idPrefix: 'tx-',
+        source: [1, 2],
+      });
       const task = consumerTask({
         process: async (tx: Transaction<number>) => {
           await Promise.resolve();
@@ -776,7 +784,11 @@ describe('lifecycle (through consume)', () => {
     });
 
     it('a settle that throws is reported on the outcome and the loop carries on', () => {
-      const memory = new MemoryConnector<string>({ source: ['a', 'b'] });
+      const memory = new MemoryConnector<string>({
+        record: true,
+        idPrefix: 'tx-',
+        source: ['a', 'b'],
+      });
       const settleError = new Error('broker gone');
       const connector = {
         fetch: memory.fetch.bind(memory),
@@ -799,7 +811,7 @@ describe('lifecycle (through consume)', () => {
     });
 
     it('a settle Promise that rejects is reported on the outcome (real time)', async () => {
-      const memory = new MemoryConnector<string>({ source: ['a'] });
+      const memory = new MemoryConnector<string>({ record: true, idPrefix: 'tx-', source: ['a'] });
       const connector = {
         fetch: memory.fetch.bind(memory),
         settle: () => Promise.reject(new Error('nack failed')),
@@ -814,7 +826,11 @@ describe('lifecycle (through consume)', () => {
     });
 
     it('a connector without settle still gets one outcome per transaction', () => {
-      const memory = new MemoryConnector<string>({ source: ['a', 'b', 'c'] });
+      const memory = new MemoryConnector<string>({
+        record: true,
+        idPrefix: 'tx-',
+        source: ['a', 'b', 'c'],
+      });
       const connector = { fetch: memory.fetch.bind(memory) };
       const outcomes: Outcome<string, number>[] = [];
       consume(connector, consumerTask({ process: () => 1 })).subscribe((o) => outcomes.push(o));

@@ -84,7 +84,7 @@ function play<T>(b: Behaviour, value: T, canHang: boolean): T | Observable<T> {
 
 /** Dispatch follows a script (cycled); it keeps every batch and what was really accepted. */
 class ScriptedConnector implements Connector<string> {
-  readonly memory = new MemoryConnector<string>();
+  readonly memory = new MemoryConnector<string>({ record: true, idPrefix: 'tx-' });
   readonly batches: string[][] = [];
   readonly sending = new Gauge();
 

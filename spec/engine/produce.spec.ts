@@ -70,6 +70,8 @@ function loggingConnector<P = string>(
 ): { memory: MemoryConnector<P>; calls: DispatchCall[] } {
   const calls: DispatchCall[] = [];
   const memory = new MemoryConnector<P>({
+    record: true,
+    idPrefix: 'tx-',
     onDispatch: (batch, call) => {
       calls.push({ at: now(), ids: batch.map((t) => t.id), call });
       return onDispatch?.(batch, call);
@@ -80,7 +82,7 @@ function loggingConnector<P = string>(
 
 /** A connector whose dispatch takes `delay` (virtual) ms, tracking batches in flight. */
 class SlowConnector implements Connector<string> {
-  readonly memory = new MemoryConnector<string>();
+  readonly memory = new MemoryConnector<string>({ record: true, idPrefix: 'tx-' });
   readonly calls: DispatchCall[] = [];
   readonly sending = new Gauge();
 
@@ -132,7 +134,10 @@ describe('produce', () => {
     it('throws TaskDefinitionError for a task that is not a producer task', () => {
       const consumer = consumerTask({ process: () => 1 });
       expect(() =>
-        produce(new MemoryConnector(), consumer as unknown as ProducerTask<unknown>),
+        produce(
+          new MemoryConnector({ record: true, idPrefix: 'tx-' }),
+          consumer as unknown as ProducerTask<unknown>,
+        ),
       ).to.throw(TaskDefinitionError);
     });
 
@@ -144,7 +149,7 @@ describe('produce', () => {
 
     it('throws PolicyError when the policy is wrong, before anything is subscribed', () => {
       expect(() =>
-        produce(new MemoryConnector(), producerTask(), {
+        produce(new MemoryConnector({ record: true, idPrefix: 'tx-' }), producerTask(), {
           loop: { batch: { size: 0 } },
         }),
       ).to.throw(PolicyError, /loop\.batch\.size/);
@@ -352,7 +357,7 @@ describe('produce', () => {
 
     it('plain payloads are wrapped with createTransaction', () => {
       inVirtualTime((_h, scheduler) => {
-        const memory = new MemoryConnector<{ n: number }>();
+        const memory = new MemoryConnector<{ n: number }>({ record: true, idPrefix: 'tx-' });
         const run = record(
           of({ n: 1 }, { n: 2 }).pipe(produce(memory, producerTask<{ n: number }>())),
         );
@@ -558,7 +563,7 @@ describe('produce', () => {
     });
 
     it('prepare may return a Promise (real time)', async () => {
-      const memory = new MemoryConnector<string>();
+      const memory = new MemoryConnector<string>({ record: true, idPrefix: 'tx-' });
       const task = producerTask({
         prepare: async (t: Transaction<string>) => {
           await Promise.resolve();
@@ -903,7 +908,7 @@ describe('produce', () => {
         while (pulled < 1000) yield `p${++pulled}`;
       }
       inVirtualTime((_h, scheduler) => {
-        const memory = new MemoryConnector<string>();
+        const memory = new MemoryConnector<string>({ record: true, idPrefix: 'tx-' });
         const run = record(
           from(payloads()).pipe(produce(memory, producerTask<string>(), { loop: { limit: 5 } })),
         );
@@ -1177,10 +1182,14 @@ describe('produce', () => {
       let completed = false;
       from(['a', 'b', 'c'].map(tx))
         .pipe(
-          produce(new MemoryConnector<string>(), producerTask<string>(), {
-            loop: { timeout: 120_000, batch: { size: 2, maxWait: 1_000 } },
-            transactionRuntime: { timeout: 60_000 },
-          }),
+          produce(
+            new MemoryConnector<string>({ record: true, idPrefix: 'tx-' }),
+            producerTask<string>(),
+            {
+              loop: { timeout: 120_000, batch: { size: 2, maxWait: 1_000 } },
+              transactionRuntime: { timeout: 60_000 },
+            },
+          ),
         )
         .subscribe({ complete: () => (completed = true) });
       await clock.tickAsync(0);
@@ -1190,6 +1199,8 @@ describe('produce', () => {
 
     it('a run unsubscribed while a batch waits to retry and another is forming', async () => {
       const memory = new MemoryConnector<string>({
+        record: true,
+        idPrefix: 'tx-',
         onDispatch: () => {
           throw boom;
         },

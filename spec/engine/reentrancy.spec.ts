@@ -15,7 +15,7 @@ describe('re-entrancy: a subscriber that stops or completes the run inside next'
   const double = consumerTask({ process: async (tx: Transaction<number>) => tx.payload * 2 });
 
   it('consume: stop$ fired while the last outcome passes still delivers that outcome', async () => {
-    const connector = new MemoryConnector({ source: [1, 2, 3] });
+    const connector = new MemoryConnector({ record: true, idPrefix: 'tx-', source: [1, 2, 3] });
     const stop$ = new Subject<void>();
     let seen = 0;
     const outcomes = await lastValueFrom(
@@ -49,7 +49,7 @@ describe('re-entrancy: a subscriber that stops or completes the run inside next'
 
   it('produce: a source completed while an outcome passes still delivers every outcome', async () => {
     const source = new Subject<number>();
-    const sink = new MemoryConnector<number>();
+    const sink = new MemoryConnector<number>({ record: true, idPrefix: 'tx-' });
     const result = lastValueFrom(
       source.pipe(
         produce(sink, producerTask<number>(), { loop: { batch: { size: 1, maxWait: 0 } } }),

@@ -51,3 +51,69 @@ describe('settlement failures', () => {
     expect(first?.settleError).to.equal(broken);
   });
 });
+
+describe('settlements that call back more than once', () => {
+  /** A connector whose settle returns a thenable that calls back twice, as `twice` says. */
+  class TwiceSettle extends MemoryConnector<number> {
+    constructor(
+      source: number[],
+      private readonly twice: (resolve: () => void, reject: (error: unknown) => void) => void,
+    ) {
+      super({ source });
+    }
+
+    override settle(transaction: Transaction<number>, decision: SettleDecision): never {
+      super.settle(transaction, decision);
+      return { then: this.twice } as never;
+    }
+  }
+
+  const behaviours: Record<string, (resolve: () => void, reject: (e: unknown) => void) => void> = {
+    'resolves twice at once': (resolve) => {
+      resolve();
+      resolve();
+    },
+    'resolves twice later': (resolve) => {
+      setTimeout(resolve, 1);
+      setTimeout(resolve, 2);
+    },
+    'resolves, then rejects': (resolve, reject) => {
+      resolve();
+      setTimeout(() => reject(new Error('late')), 1);
+    },
+    'resolves, then throws from then': (resolve) => {
+      resolve();
+      throw new Error('then threw after resolving');
+    },
+  };
+
+  for (const [name, behaviour] of Object.entries(behaviours)) {
+    it(`a settle thenable that ${name} counts once: one outcome each, concurrency held`, async () => {
+      const concurrency = 2;
+      let running = 0;
+      let peak = 0;
+      const task = consumerTask({
+        process: async (tx: Transaction<number>) => {
+          peak = Math.max(peak, ++running);
+          await new Promise((resolve) => setTimeout(resolve, 2));
+          running--;
+          return tx.payload;
+        },
+      });
+      const connector = new TwiceSettle([1, 2, 3, 4, 5, 6, 7, 8], behaviour);
+      const outcomes = await lastValueFrom(
+        consume(connector, task, {
+          loop: { mode: 'continuous', concurrency: { value: concurrency } },
+        }).pipe(toArray()),
+      );
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      const ids = outcomes.map((outcome) => outcome.transaction.id);
+      expect(ids).to.have.length(8);
+      expect(new Set(ids).size).to.equal(8);
+      expect(outcomes.every((outcome) => outcome.status === 'success')).to.equal(true);
+      expect(outcomes.every((outcome) => outcome.settleError === undefined)).to.equal(true);
+      expect(peak).to.be.at.most(concurrency);
+      expect(connector.counts.ack).to.equal(8);
+    });
+  }
+});

@@ -13,6 +13,7 @@ import {
   type Span,
   type Tracer,
 } from '@opentelemetry/api';
+import { describeError, errorParts } from '../../core/describe-error.js';
 import { describeErrorType } from './error-type.js';
 import type { Outcome } from '../../core/outcome.js';
 import type { Transaction } from '../../core/transaction.js';
@@ -273,13 +274,18 @@ export class RunTelemetry {
   }
 }
 
-/** Marks a span failed with `error`: exception event, ERROR status, `error.type`. */
+/**
+ * Marks a span failed with `error`: exception event, ERROR status, `error.type`. Reads the
+ * error only through {@link errorParts}, so an error whose getters throw is recorded too.
+ */
 export function failSpan(span: Span, error: unknown): void {
-  span.recordException(error instanceof Error ? error : String(error));
-  span.setStatus({
-    code: SpanStatusCode.ERROR,
-    message: error instanceof Error ? error.message : String(error),
-  });
+  const parts = errorParts(error);
+  const message =
+    parts === undefined ? describeError(error) : (parts.message ?? describeError(error));
+  span.recordException(
+    parts === undefined ? message : { name: parts.type, message, stack: parts.stack },
+  );
+  span.setStatus({ code: SpanStatusCode.ERROR, message });
   span.setAttribute('error.type', describeErrorType(error));
 }
 

@@ -4,6 +4,7 @@ import { pathToFileURL } from 'node:url';
 import { Worker, type ResourceLimits } from 'node:worker_threads';
 import { reviveThreadError } from './revive-thread-error.js';
 import { ThreadExitError } from './thread-exit-error.js';
+import { ThreadPayloadError } from './thread-payload-error.js';
 import type { ThreadRequest, ThreadResponse } from './thread-messages.js';
 
 const fromSource = import.meta.url.endsWith('.ts');
@@ -109,12 +110,23 @@ export class PoolThread {
     return !this.gone;
   }
 
-  /** Runs one request; rejects if the thread dies or is terminated first. */
+  /**
+   * Runs one request; rejects if the thread dies or is terminated first, and with a
+   * {@link ThreadPayloadError} (the thread left idle and unreferenced) when the request
+   * cannot be cloned to the thread.
+   */
   run(request: ThreadRequest): Promise<unknown> {
     return new Promise((resolve, reject) => {
       this.pending = { resolve, reject };
       this.worker.ref();
-      this.worker.postMessage(request);
+      try {
+        this.worker.postMessage(request);
+      } catch (error) {
+        this.settle({
+          ok: false,
+          error: new ThreadPayloadError(error, request.info.transactionId),
+        });
+      }
     });
   }
 

@@ -1,9 +1,14 @@
+import { describeError, errorParts } from '../../core/describe-error.js';
 import type { SerializedThreadError } from './thread-messages.js';
 
-/** Plain-data form of anything thrown in a thread. */
+/** Plain-data form of anything thrown in a thread; never throws, whatever was thrown. */
 export function serializeThreadError(error: unknown): SerializedThreadError {
-  if (error instanceof Error) {
-    return { name: error.name, message: error.message, stack: error.stack };
-  }
-  return { name: 'Error', message: String(error), stack: undefined };
+  const parts = errorParts(error);
+  if (parts === undefined)
+    return { name: 'Error', message: describeError(error), stack: undefined };
+  return {
+    name: parts.type,
+    message: parts.message ?? describeError(error),
+    stack: parts.stack,
+  };
 }

@@ -1,5 +1,8 @@
 import { formatWithOptions } from 'node:util';
 import { context, isSpanContextValid, trace, type Context } from '@opentelemetry/api';
+import { describeError, errorParts } from '../../core/describe-error.js';
+import { describeValue } from '../../core/describe-value.js';
+import { isInstance } from '../../core/safe-access.js';
 import { taskNameIn, transactionIdIn } from '../../core/transaction-context.js';
 import { isPlainObject } from '../../policy/plain-object.js';
 import type { LogMethodName } from './log-level.js';
@@ -66,12 +69,14 @@ export function createLogRecord(
   const last = args.at(-1);
   const fields = args.length > 0 && isPlainObject(last) ? last : undefined;
   const parts = fields === undefined ? [...args] : args.slice(0, -1);
-  const errorIndex = parts.findIndex((part) => part instanceof Error);
+  const errorIndex = parts.findIndex((part) => isInstance(part, Error));
   const error = errorIndex < 0 ? undefined : (parts.splice(errorIndex, 1)[0] as Error);
   const message =
     parts.length > 0
-      ? formatWithOptions({ breakLength: Infinity, depth: 4 }, ...parts)
-      : (error?.message ?? '');
+      ? formatParts(parts)
+      : error === undefined
+        ? ''
+        : (errorParts(error)?.message ?? describeError(error));
   const record: { -readonly [K in keyof LogRecord]: LogRecord[K] } = {
     timestamp: new Date(),
     level,
@@ -92,4 +97,24 @@ export function createLogRecord(
   if (task !== undefined) record.task = task;
   if (error !== undefined) record.error = loggedError(error);
   return record;
+}
+
+/**
+ * The parts of a log call as `console.log` formats them; when that throws (Node's inspection
+ * of an Error whose getters throw), each part described on its own instead.
+ */
+function formatParts(parts: readonly unknown[]): string {
+  try {
+    return formatWithOptions({ breakLength: Infinity, depth: 4 }, ...parts);
+  } catch {
+    return parts
+      .map((part) =>
+        typeof part === 'string'
+          ? part
+          : errorParts(part) === undefined
+            ? describeValue(part)
+            : describeError(part),
+      )
+      .join(' ');
+  }
 }

@@ -1,3 +1,5 @@
+import { describeError, errorParts } from '../../core/describe-error.js';
+import { isInstance, readProperty, unreadable } from '../../core/safe-access.js';
 import { renderValue } from '../../policy/policy-issues.js';
 
 /** An error as a log record carries it. */
@@ -13,7 +15,8 @@ export interface LoggedError {
 const deepestCause = 3;
 
 /**
- * Describes an error for a log record: type, message, stack and its chain of causes.
+ * Describes an error for a log record: type, message, stack and its chain of causes. Never
+ * throws, whatever the error's getters do.
  *
  * @example
  * ```ts
@@ -21,16 +24,18 @@ const deepestCause = 3;
  * ```
  */
 export function loggedError(error: Error, depth = 0): LoggedError {
-  const type = error.name || error.constructor.name || 'Error';
+  // Read through errorParts: an error whose getters throw must still be logged.
+  const parts = errorParts(error) ?? { type: 'Error', message: undefined, stack: undefined };
   const described: { -readonly [K in keyof LoggedError]: LoggedError[K] } = {
-    type,
-    message: error.message,
+    type: parts.type,
+    message: parts.message ?? describeError(error),
   };
-  if (typeof error.stack === 'string') described.stack = error.stack;
-  const cause: unknown = error.cause;
-  if (cause instanceof Error && depth < deepestCause)
-    described.cause = loggedError(cause, depth + 1);
-  else if (cause !== undefined && !(cause instanceof Error))
+  if (parts.stack !== undefined) described.stack = parts.stack;
+  const cause = readProperty(error, 'cause');
+  if (cause === unreadable) described.cause = '(its cause could not be read)';
+  else if (isInstance(cause, Error) && depth < deepestCause)
+    described.cause = loggedError(cause as Error, depth + 1);
+  else if (cause !== undefined && !isInstance(cause, Error))
     described.cause = typeof cause === 'string' ? cause : renderValue(cause);
   return described;
 }

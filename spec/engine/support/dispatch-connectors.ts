@@ -24,6 +24,8 @@ export function loggingConnector(
 ): { memory: MemoryConnector<string>; calls: DispatchCall[] } {
   const calls: DispatchCall[] = [];
   const memory = new MemoryConnector<string>({
+    record: true,
+    idPrefix: 'tx-',
     onDispatch: (batch, call) => {
       calls.push({ at: now(), ids: batch.map((t) => t.id).join('') });
       return onDispatch?.(batch, call);
@@ -34,7 +36,7 @@ export function loggingConnector(
 
 /** Dispatch takes `delay` (virtual) ms, or hangs for calls `hangOn` says; tracks batches in flight. */
 export class SlowConnector implements Connector<string> {
-  readonly memory = new MemoryConnector<string>();
+  readonly memory = new MemoryConnector<string>({ record: true, idPrefix: 'tx-' });
   readonly calls: DispatchCall[] = [];
   readonly sending = new Gauge();
 

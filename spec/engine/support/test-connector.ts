@@ -66,7 +66,7 @@ export class TestConnector<P = unknown> implements Connector<P> {
   onSettled: ((call: SettleCall<P>) => void) | null = null;
 
   constructor(private readonly options: TestConnectorOptions<P> = {}) {
-    this.memory = new MemoryConnector<P>({ source: options.source });
+    this.memory = new MemoryConnector<P>({ record: true, idPrefix: 'tx-', source: options.source });
   }
 
   fetch(request: FetchRequest): Observable<Transaction<P>> {

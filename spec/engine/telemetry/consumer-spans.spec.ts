@@ -41,7 +41,7 @@ function namedConnector(
   source: string[],
   failFetch: (call: number) => boolean = () => false,
 ): Connector<string> & { readonly memory: MemoryConnector<string> } {
-  const memory = new MemoryConnector<string>({ source });
+  const memory = new MemoryConnector<string>({ record: true, idPrefix: 'tx-', source });
   let calls = 0;
   return {
     memory,
@@ -84,7 +84,11 @@ describe('engine telemetry: consumer span tree', () => {
           return emitAfter(5, tx.payload.toUpperCase());
         },
       });
-      const connector = new MemoryConnector<string>({ source: ['a', 'b', 'c'] });
+      const connector = new MemoryConnector<string>({
+        record: true,
+        idPrefix: 'tx-',
+        source: ['a', 'b', 'c'],
+      });
       const policy: ConsumerPolicyInput = {
         loop: { mode: 'batch', concurrency: { value: 3 } },
         fetch: { batch: { size: 3 } },
@@ -211,7 +215,7 @@ describe('engine telemetry: consumer span tree', () => {
       },
       onException: () => 'compensated',
     });
-    const connector = new MemoryConnector<string>({ source: ['a'] });
+    const connector = new MemoryConnector<string>({ record: true, idPrefix: 'tx-', source: ['a'] });
     inVirtualTime((_helpers, scheduler) => {
       const run = record(consume(connector, task));
       scheduler.flush();
@@ -325,7 +329,11 @@ describe('engine telemetry: consumer span tree', () => {
     });
 
     it('batch mode: every transaction span is a child of the batch span, never of a sibling', async () => {
-      const connector = new MemoryConnector<string>({ source: ['a', 'b', 'c', 'd'] });
+      const connector = new MemoryConnector<string>({
+        record: true,
+        idPrefix: 'tx-',
+        source: ['a', 'b', 'c', 'd'],
+      });
       const outcomes = await lastValueFrom(
         consume(connector, slowTask, {
           loop: { mode: 'batch', concurrency: { value: 1 } },
@@ -348,7 +356,11 @@ describe('engine telemetry: consumer span tree', () => {
     });
 
     it('continuous mode: every transaction span is the root of its own trace, linked to the run', async () => {
-      const connector = new MemoryConnector<string>({ source: ['a', 'b', 'c'] });
+      const connector = new MemoryConnector<string>({
+        record: true,
+        idPrefix: 'tx-',
+        source: ['a', 'b', 'c'],
+      });
       await lastValueFrom(
         consume(connector, slowTask, {
           loop: { mode: 'continuous', concurrency: { value: 1 } },
@@ -377,7 +389,11 @@ describe('engine telemetry: consumer span tree', () => {
         process: (): Observable<never> => NEVER,
         onException: () => 'noted',
       });
-      const connector = new MemoryConnector<string>({ source: ['a'] });
+      const connector = new MemoryConnector<string>({
+        record: true,
+        idPrefix: 'tx-',
+        source: ['a'],
+      });
       inVirtualTime((_helpers, scheduler) => {
         const run = record(consume(connector, task, { transactionRuntime: { timeout: 50 } }));
         scheduler.flush();
@@ -411,7 +427,11 @@ describe('engine telemetry: consumer span tree', () => {
 
     it('runtime budget without onException: outcome timeout, ERROR, the attempt ended once', () => {
       const task = consumerTask({ name: 'slow', process: (): Observable<never> => NEVER });
-      const connector = new MemoryConnector<string>({ source: ['a', 'b'] });
+      const connector = new MemoryConnector<string>({
+        record: true,
+        idPrefix: 'tx-',
+        source: ['a', 'b'],
+      });
       inVirtualTime((_helpers, scheduler) => {
         const run = record(
           consume(connector, task, {
@@ -436,7 +456,11 @@ describe('engine telemetry: consumer span tree', () => {
 
     it('attempt timeouts (process.retry.timeout): each timed-out attempt is an ERROR span', () => {
       const task = consumerTask({ name: 'slow', process: (): Observable<never> => NEVER });
-      const connector = new MemoryConnector<string>({ source: ['a'] });
+      const connector = new MemoryConnector<string>({
+        record: true,
+        idPrefix: 'tx-',
+        source: ['a'],
+      });
       inVirtualTime((_helpers, scheduler) => {
         const run = record(
           consume(connector, task, {
@@ -466,7 +490,11 @@ describe('engine telemetry: consumer span tree', () => {
   describe('a released transaction', () => {
     it('graceful stop past the grace period: outcome released (shutdown), attempt span ended', () => {
       const task = consumerTask({ name: 'stuck', process: (): Observable<never> => NEVER });
-      const connector = new MemoryConnector<string>({ source: ['a', 'b', 'c', 'd'] });
+      const connector = new MemoryConnector<string>({
+        record: true,
+        idPrefix: 'tx-',
+        source: ['a', 'b', 'c', 'd'],
+      });
       inVirtualTime((_helpers, scheduler) => {
         const run = record(
           consume(
@@ -506,7 +534,11 @@ describe('engine telemetry: consumer span tree', () => {
 
     it('unsubscribe: outcome released (unsubscribe), every span of the run ended', () => {
       const task = consumerTask({ name: 'stuck', process: (): Observable<never> => NEVER });
-      const connector = new MemoryConnector<string>({ source: ['a', 'b'] });
+      const connector = new MemoryConnector<string>({
+        record: true,
+        idPrefix: 'tx-',
+        source: ['a', 'b'],
+      });
       inVirtualTime((_helpers, scheduler) => {
         const run = record(consume(connector, task, { loop: { concurrency: { value: 2 } } }));
         scheduler.schedule(() => run.subscription.unsubscribe(), 15);

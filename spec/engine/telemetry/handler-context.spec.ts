@@ -78,7 +78,11 @@ function probingTask(probes: Probe[]) {
 
 /** Runs `a`, `b`, `c` through the probing task, one at a time (the later ones queue). */
 async function runProbes(probes: Probe[]): Promise<Outcome[]> {
-  const connector = new MemoryConnector<string>({ source: ['a', 'b', 'c'] });
+  const connector = new MemoryConnector<string>({
+    record: true,
+    idPrefix: 'tx-',
+    source: ['a', 'b', 'c'],
+  });
   return lastValueFrom(
     consume(connector, probingTask(probes), {
       loop: { mode: 'batch', concurrency: { value: 1 } },
@@ -248,7 +252,11 @@ describe('engine telemetry: a context manager without a tracer (logs only, real 
             ),
         ),
     });
-    const connector = new MemoryConnector<string>({ source: ['a', 'b'] });
+    const connector = new MemoryConnector<string>({
+      record: true,
+      idPrefix: 'tx-',
+      source: ['a', 'b'],
+    });
     await lastValueFrom(
       consume(connector, task, { loop: { concurrency: { value: 1 } } }).pipe(toArray()),
     );

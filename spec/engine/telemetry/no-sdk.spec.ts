@@ -29,6 +29,8 @@ function runConsumer(
     },
   });
   const connector = new MemoryConnector<number>({
+    record: true,
+    idPrefix: 'tx-',
     source: Array.from({ length: count }, (_, i) => i + 1),
   });
   return inVirtualTime((_helpers, scheduler) => {
@@ -118,7 +120,7 @@ describe('engine telemetry: with no OpenTelemetry SDK registered', () => {
   });
 
   it('produce: an SDK registered mid-run gets nothing from that run either', async () => {
-    const target = new MemoryConnector<number>();
+    const target = new MemoryConnector<number>({ record: true, idPrefix: 'tx-' });
     const task = producerTask({
       name: 'feeder',
       prepare: (tx: Transaction<number>) => timer(10).pipe(map(() => tx.payload + 1)),

@@ -102,7 +102,7 @@ describe('engine telemetry: every span is ended exactly once', () => {
   });
 
   it('dispatchTo that completes', () => {
-    const target = new MemoryConnector<string>();
+    const target = new MemoryConnector<string>({ record: true, idPrefix: 'tx-' });
     inVirtualTime((_helpers, scheduler) => {
       const run = record(
         from(['a', 'b', 'c'].map((payload) => createTransaction(payload))).pipe(
@@ -120,7 +120,7 @@ describe('engine telemetry: every span is ended exactly once', () => {
   });
 
   it('dispatchTo from a source with no active span: sends under the run span, messages traced', () => {
-    const target = new MemoryConnector<string>();
+    const target = new MemoryConnector<string>({ record: true, idPrefix: 'tx-' });
     inVirtualTime((_helpers, scheduler) => {
       record(
         from(['a', 'b', 'c'].map((payload) => createTransaction(payload))).pipe(
@@ -144,7 +144,7 @@ describe('engine telemetry: every span is ended exactly once', () => {
   });
 
   it('dispatchTo that is unsubscribed', () => {
-    const target = new MemoryConnector<string>();
+    const target = new MemoryConnector<string>({ record: true, idPrefix: 'tx-' });
     inVirtualTime((_helpers, scheduler) => {
       const run = record(
         timer(1, 100).pipe(
@@ -160,7 +160,7 @@ describe('engine telemetry: every span is ended exactly once', () => {
   });
 
   it('createDispatcher: a send span per batch, no run span', () => {
-    const target = new MemoryConnector<string>();
+    const target = new MemoryConnector<string>({ record: true, idPrefix: 'tx-' });
     const outbox = createDispatcher(target, { batch: 2, maxWait: 5 }, { name: 'outbox' });
     inVirtualTime((_helpers, scheduler) => {
       const run = record(outbox.send(['a', 'b', 'c'].map((payload) => createTransaction(payload))));
@@ -173,7 +173,7 @@ describe('engine telemetry: every span is ended exactly once', () => {
   });
 
   it('produce that is unsubscribed mid-prepare and mid-batch', () => {
-    const target = new MemoryConnector<number>();
+    const target = new MemoryConnector<number>({ record: true, idPrefix: 'tx-' });
     const slow = producerTask({
       name: 'slow',
       prepare: (tx: Transaction<number>) => emitAfter(tx.payload * 10, tx.payload),

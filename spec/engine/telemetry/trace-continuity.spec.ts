@@ -62,8 +62,12 @@ describe('engine telemetry: trace continuity across a memory-connector hop (real
     });
 
   it('A consumes, dispatches through createDispatcher; B continues the trace of the A attempt that sent', async () => {
-    const inbox = new MemoryConnector<string>({ source: ['x', 'y', 'z'] });
-    const queue = new MemoryConnector<Forwarded>();
+    const inbox = new MemoryConnector<string>({
+      record: true,
+      idPrefix: 'tx-',
+      source: ['x', 'y', 'z'],
+    });
+    const queue = new MemoryConnector<Forwarded>({ record: true, idPrefix: 'tx-' });
     const outbox = createDispatcher(queue, { batch: 3, maxWait: 50 }, { name: 'outbox' });
     const forwarder = consumerTask({
       name: 'stage-a',
@@ -124,8 +128,12 @@ describe('engine telemetry: trace continuity across a memory-connector hop (real
   });
 
   it("the dispatcher's send span is a PRODUCER child of the first sender, linked to the others", async () => {
-    const inbox = new MemoryConnector<string>({ source: ['x', 'y', 'z'] });
-    const queue = new MemoryConnector<Forwarded>();
+    const inbox = new MemoryConnector<string>({
+      record: true,
+      idPrefix: 'tx-',
+      source: ['x', 'y', 'z'],
+    });
+    const queue = new MemoryConnector<Forwarded>({ record: true, idPrefix: 'tx-' });
     const outbox = createDispatcher(queue, { batch: 3, maxWait: 50 }, { name: 'outbox' });
     const forwarder = consumerTask({
       name: 'stage-a',
@@ -162,8 +170,12 @@ describe('engine telemetry: trace continuity across a memory-connector hop (real
   });
 
   it('continuous mode, async handler awaiting the send: still one trace per message', async () => {
-    const inbox = new MemoryConnector<string>({ source: ['x', 'y'] });
-    const queue = new MemoryConnector<Forwarded>();
+    const inbox = new MemoryConnector<string>({
+      record: true,
+      idPrefix: 'tx-',
+      source: ['x', 'y'],
+    });
+    const queue = new MemoryConnector<Forwarded>({ record: true, idPrefix: 'tx-' });
     const outbox = createDispatcher(queue, { batch: 1, maxWait: 0 }, { name: 'outbox' });
     const forwarder = consumerTask({
       name: 'stage-a',

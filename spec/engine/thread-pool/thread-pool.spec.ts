@@ -9,6 +9,7 @@ import { consumerTask } from '../../../lib/engine/consumer-task.js';
 import type { ThreadPool } from '../../../lib/engine/thread-pool/index.js';
 import {
   ThreadError,
+  ThreadPayloadError,
   ThreadPoolClosedError,
   threadPool,
 } from '../../../lib/engine/thread-pool/index.js';
@@ -82,6 +83,20 @@ describe('threadPool', () => {
     expect((missing as Error).message).to.contain('"nope"');
     const clone = await pool.run(cpu, 'notCloneable', null).catch((e: unknown) => e);
     expect(clone).to.include({ name: 'DataCloneError' });
+    expect(await pool.run(cpu, 'fib', 10)).to.equal(55);
+  });
+
+  it('rejects a payload that cannot be cloned with a ThreadPayloadError (not retried), and keeps working', async () => {
+    pool = threadPool({ size: 1 });
+    const echo = pool.handler(cpu, 'echo');
+    const error = await echo(
+      createTransaction({ callback: () => 1 }, { id: 'o-1' }),
+      context(),
+    ).catch((e: unknown) => e);
+    expect(error).to.be.instanceOf(ThreadPayloadError).and.instanceOf(NonRetryableError);
+    expect((error as Error).message).to.contain('payload of transaction o-1 cannot be sent');
+    expect((error as Error).cause).to.include({ name: 'DataCloneError' });
+    expect(pool.stats).to.deep.equal({ threads: 1, busy: 0, queued: 0 });
     expect(await pool.run(cpu, 'fib', 10)).to.equal(55);
   });
 
