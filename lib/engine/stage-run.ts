@@ -9,6 +9,7 @@ import { backoffDelay } from '../policy/backoff-delay.js';
 import type { RetryPolicy } from '../policy/retry-policy.js';
 import type { Deadline, DeadlineTarget } from './deadline-queue.js';
 import type { EngineClock } from './engine-clock.js';
+import { attemptWillRetry, stageGaveUp } from './failure-log.js';
 import { AttemptContext, type HandlerScope } from './handler-context.js';
 import type { StageObserver } from './instrumentation/stage-observer.js';
 import { enterPromiseReaction, leavePromiseReaction } from './promise-reaction.js';
@@ -161,9 +162,10 @@ export class StageRun<T> implements DeadlineTarget {
   private attemptFailed(context: AttemptContext, error: unknown): void {
     if (this.context !== context) return;
     this.endAttempt();
-    const final = this.attempts >= this.retry.maxAttempts || isNonRetryable(error);
+    const stopped = isNonRetryable(error);
+    const final = stopped || this.attempts >= this.retry.maxAttempts;
     const delay = final ? 0 : backoffDelay(this.retry, this.attempts - 1);
-    this.logFailure(error, final, delay);
+    this.logFailure(error, final, stopped, delay);
     this.observer?.attemptEnded(error);
     if (final) {
       this.over = true;
@@ -178,13 +180,17 @@ export class StageRun<T> implements DeadlineTarget {
     }
   }
 
-  /** Logs a failed attempt once, with its error, inside the attempt's context (trace ids). */
-  private logFailure(error: unknown, final: boolean, delay: number): void {
-    const message =
-      `${this.stage} attempt ${this.attempts} of ${this.retry.maxAttempts} failed` +
-      (final ? '' : `, retrying in ${delay} ms`);
+  /**
+   * Logs a failed attempt once, inside the attempt's context (trace ids): `warn` without a
+   * stack when it will be retried, `debug` when the stage gives up (what follows, onException
+   * or a failed transaction, is logged where it is known).
+   */
+  private logFailure(error: unknown, final: boolean, stopped: boolean, delay: number): void {
     const logger = this.scope.logger;
-    const write = (): void => logger.warn(message, error);
+    const write = final
+      ? (): void => stageGaveUp(logger, this.stage, this.attempts, !stopped, error)
+      : (): void =>
+          attemptWillRetry(logger, this.stage, this.attempts, this.retry.maxAttempts, delay, error);
     const attemptContext = this.attemptContext;
     if (attemptContext === null) write();
     else otelContext.with(attemptContext, write);
