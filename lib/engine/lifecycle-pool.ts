@@ -7,6 +7,7 @@ import type { ReleaseReason, SettleDecision } from '../core/settle-decision.js';
 import type { Transaction } from '../core/transaction.js';
 import type { EngineClock } from './engine-clock.js';
 import { transactionFailed } from './failure-log.js';
+import { SlowTransactionNotice } from './slow-transaction-notice.js';
 import type { RunTelemetry } from './instrumentation/run-telemetry.js';
 import { Lifecycle, type LifecycleHost, type LifecyclePlan } from './lifecycle.js';
 import { enterPromiseReaction, leavePromiseReaction } from './promise-reaction.js';
@@ -62,6 +63,9 @@ export class LifecyclePool<P, R> implements LifecycleHost<P, R> {
     lifecycle.next = this.first;
     if (this.first !== null) this.first.previous = lifecycle;
     this.first = lifecycle;
+    const notice = this.plan.slowNotice;
+    if (notice !== null)
+      lifecycle.notice = SlowTransactionNotice.watch(lifecycle, notice, this.clock);
     lifecycle.start();
     return lifecycle;
   }
@@ -89,6 +93,8 @@ export class LifecyclePool<P, R> implements LifecycleHost<P, R> {
     else this.first = lifecycle.next;
     if (lifecycle.next !== null) lifecycle.next.previous = lifecycle.previous;
     lifecycle.previous = lifecycle.next = null;
+    lifecycle.notice?.cancel();
+    lifecycle.notice = null;
     if (outcome.status === 'failed' || (outcome.status === 'timeout' && !outcome.handled)) {
       this.logFailed(lifecycle, outcome.handlerError ?? outcome.error);
     }
