@@ -1,4 +1,4 @@
-import type { Span } from '@opentelemetry/api';
+import { context as otelContext, type Span } from '@opentelemetry/api';
 import { isObservable, type Observable } from 'rxjs';
 import { DeliveryLostError } from '../core/delivery-lost-error.js';
 import type { Eventually } from '../core/eventually.js';
@@ -7,6 +7,8 @@ import { settleDecisionFor, type Outcome } from '../core/outcome.js';
 import type { ReleaseReason, SettleDecision } from '../core/settle-decision.js';
 import type { Transaction } from '../core/transaction.js';
 import type { EngineClock } from './engine-clock.js';
+import { transactionFailed } from './failure-log.js';
+import { SlowTransactionNotice } from './slow-transaction-notice.js';
 import type { RunTelemetry } from './instrumentation/run-telemetry.js';
 import { Lifecycle, type LifecycleHost, type LifecyclePlan } from './lifecycle.js';
 import { enterPromiseReaction, leavePromiseReaction } from './promise-reaction.js';
@@ -62,6 +64,9 @@ export class LifecyclePool<P, R> implements LifecycleHost<P, R> {
     lifecycle.next = this.first;
     if (this.first !== null) this.first.previous = lifecycle;
     this.first = lifecycle;
+    const notice = this.plan.slowNotice;
+    if (notice !== null)
+      lifecycle.notice = SlowTransactionNotice.watch(lifecycle, notice, this.clock);
     lifecycle.start();
     return lifecycle;
   }
@@ -89,7 +94,22 @@ export class LifecyclePool<P, R> implements LifecycleHost<P, R> {
     else this.first = lifecycle.next;
     if (lifecycle.next !== null) lifecycle.next.previous = lifecycle.previous;
     lifecycle.previous = lifecycle.next = null;
+    lifecycle.notice?.cancel();
+    lifecycle.notice = null;
+    if (outcome.status === 'failed' || (outcome.status === 'timeout' && !outcome.handled)) {
+      this.logFailed(lifecycle, outcome.handlerError ?? outcome.error);
+    }
     this.settle(outcome, lifecycle);
+  }
+
+  /** One `error` line for a transaction that failed for good, in its context (trace ids). */
+  private logFailed(lifecycle: Lifecycle<P, R>, error: unknown): void {
+    const deadLettered = this.settler?.settle !== undefined;
+    const write = (): void =>
+      transactionFailed(this.plan.scope.logger, lifecycle.transaction.id, deadLettered, error);
+    const context = lifecycle.context;
+    if (context === null) write();
+    else otelContext.with(context, write);
   }
 
   private settle(outcome: Outcome<P, R>, lifecycle: Lifecycle<P, R> | null): void {

@@ -3,6 +3,7 @@ import { CancellationError } from '../core/cancellation-error.js';
 import { decodeFailureOf } from '../core/decode-failure.js';
 import { describeError } from '../core/describe-error.js';
 import type { Eventually } from '../core/eventually.js';
+import type { Logger } from '../core/logger.js';
 import type { Outcome } from '../core/outcome.js';
 import type { ReleaseReason } from '../core/settle-decision.js';
 import type { Transaction } from '../core/transaction.js';
@@ -11,6 +12,7 @@ import type { RetryPolicy } from '../policy/retry-policy.js';
 import type { Deadline, DeadlineTarget } from './deadline-queue.js';
 import type { EngineClock } from './engine-clock.js';
 import type { AttemptContext, HandlerScope } from './handler-context.js';
+import type { SlowNoticeSetting, SlowTransactionNotice } from './slow-transaction-notice.js';
 import type { RunTelemetry, TransactionTrace } from './instrumentation/run-telemetry.js';
 import { StageTelemetry } from './instrumentation/stage-observer.js';
 import { StageRun, type StageOwner } from './stage-run.js';
@@ -29,6 +31,8 @@ export interface LifecyclePlan<P, R> {
   readonly budget: number | null;
   readonly hasSuccessHandler: boolean;
   readonly hasExceptionHandler: boolean;
+  /** When a transaction still running is logged; `null` for never. */
+  readonly slowNotice: SlowNoticeSetting | null;
   retryFor(stage: HandlerStage): RetryPolicy;
   /** Calls the handler of `stage`; `input` is the result (success) or the error (exception). */
   invoke(
@@ -72,6 +76,8 @@ type LifecycleStage = HandlerStage | 'handover';
 export class Lifecycle<P, R> implements StageOwner<unknown>, DeadlineTarget {
   /** State the run keeps for this transaction (a producer's hand-over), if any. */
   attachment: unknown = undefined;
+  /** The run's watch over this transaction's running time, if any. */
+  notice: SlowTransactionNotice<P, R> | null = null;
   /** Links of the host's list of unfinished lifecycles. */
   previous: Lifecycle<P, R> | null = null;
   next: Lifecycle<P, R> | null = null;
@@ -105,6 +111,21 @@ export class Lifecycle<P, R> implements StageOwner<unknown>, DeadlineTarget {
   /** The transaction's context (span, id), when telemetry is on. */
   get context(): Context | null {
     return this.trace === null ? null : this.trace.context;
+  }
+
+  /** The stage running now (`handover`: a producer's dispatch). */
+  get currentStage(): string {
+    return this.stage;
+  }
+
+  /** The current stage's attempt number (0 between stages). */
+  get currentAttempt(): number {
+    return this.run?.attempts ?? 0;
+  }
+
+  /** The task's logger. */
+  get logger(): Logger {
+    return this.host.plan.scope.logger;
   }
 
   start(): void {

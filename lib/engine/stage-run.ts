@@ -3,7 +3,6 @@ import { isObservable, timer, type Observable, type Subscription } from 'rxjs';
 import { AttemptTimeoutError } from '../core/attempt-timeout-error.js';
 import { CancellationError } from '../core/cancellation-error.js';
 import type { Eventually } from '../core/eventually.js';
-import { logError } from '../core/log-error.js';
 import { NonRetryableError } from '../core/non-retryable-error.js';
 import { isInstance, readProperty } from '../core/safe-access.js';
 import { TransactionError, type Stage } from '../core/transaction-error.js';
@@ -11,6 +10,7 @@ import { backoffDelay } from '../policy/backoff-delay.js';
 import type { RetryPolicy } from '../policy/retry-policy.js';
 import type { Deadline, DeadlineTarget } from './deadline-queue.js';
 import type { EngineClock } from './engine-clock.js';
+import { attemptWillRetry, stageGaveUp } from './failure-log.js';
 import { AttemptContext, type HandlerScope } from './handler-context.js';
 import type { StageObserver } from './instrumentation/stage-observer.js';
 import { enterPromiseReaction, leavePromiseReaction } from './promise-reaction.js';
@@ -235,9 +235,10 @@ export class StageRun<T> implements DeadlineTarget {
       this.owner.failed(this, error);
       return;
     }
-    const final = this.attempts >= this.retry.maxAttempts || isNonRetryable(error);
+    const stopped = isNonRetryable(error);
+    const final = stopped || this.attempts >= this.retry.maxAttempts;
     const delay = final ? 0 : backoffDelay(this.retry, this.attempts - 1);
-    this.logFailure(error, final, delay);
+    this.logFailure(error, final, stopped, delay);
     this.observer?.attemptEnded(error);
     if (final) {
       this.over = true;
@@ -252,13 +253,22 @@ export class StageRun<T> implements DeadlineTarget {
     }
   }
 
-  /** Logs a failed attempt once, with its error, inside the attempt's context (trace ids). */
-  private logFailure(error: unknown, final: boolean, delay: number): void {
-    const message =
-      `${this.stage} attempt ${this.attempts} of ${this.retry.maxAttempts} failed` +
-      (final ? '' : `, retrying in ${delay} ms`);
+  /**
+   * Logs a failed attempt once, inside the attempt's context (trace ids): `warn` without a
+   * stack when it will be retried, `debug` when the stage gives up (what follows, onException
+   * or a failed transaction, is logged where it is known).
+   */
+  private logFailure(error: unknown, final: boolean, stopped: boolean, delay: number): void {
     const logger = this.scope.logger;
-    const write = (): void => logError(logger, 'warn', message, error);
+    if (this.cancelled) {
+      this.observer?.stageEnded(false);
+      this.owner.failed(this, error);
+      return;
+    }
+    const write = final
+      ? (): void => stageGaveUp(logger, this.stage, this.attempts, !stopped, error)
+      : (): void =>
+          attemptWillRetry(logger, this.stage, this.attempts, this.retry.maxAttempts, delay, error);
     const attemptContext = this.attemptContext;
     if (attemptContext === null) write();
     else otelContext.with(attemptContext, write);

@@ -8,6 +8,7 @@ import type { ConsumerTask } from './consumer-task.js';
 import type { AttemptContext, HandlerScope } from './handler-context.js';
 import type { HandlerStage, Lifecycle, LifecyclePlan, MainStage } from './lifecycle.js';
 import type { ProducerTask } from './producer-task.js';
+import { slowNoticeSetting, type SlowNoticeSetting } from './slow-transaction-notice.js';
 
 type Handler = (
   transaction: Transaction,
@@ -29,6 +30,7 @@ class TaskPlan<P, R> implements LifecyclePlan<P, R> {
     readonly mainStage: MainStage,
     readonly scope: HandlerScope<unknown>,
     readonly budget: number | null,
+    readonly slowNotice: SlowNoticeSetting | null,
     private readonly retries: Readonly<Record<MainStage | 'success' | 'exception', RetryPolicy>>,
     private readonly main: Handler,
     private readonly success: Handler | undefined,
@@ -68,6 +70,7 @@ export function consumerPlan<P, R>(
     'process',
     task,
     policy.transactionRuntime.timeout,
+    slowNoticeSetting(policy.transactionRuntime, policy.process.retry, policy.loop.timeout),
     {
       process: policy.process.retry,
       prepare: policy.process.retry,
@@ -101,6 +104,7 @@ export function producerPlan<P, O>(
     'prepare',
     task,
     policy.transactionRuntime.timeout,
+    slowNoticeSetting(policy.transactionRuntime, policy.prepare.retry, policy.loop.timeout),
     {
       process: policy.prepare.retry,
       prepare: policy.prepare.retry,

@@ -19,7 +19,7 @@ import { scalarCodec } from './scalar-codec.js';
 import type { StagePolicyInput } from './stage-policy-codec.js';
 import { StagePolicyCodec } from './stage-policy-codec.js';
 import { strictStruct } from './strict-struct.js';
-import type { TransactionRuntimeInput } from './transaction-runtime.js';
+import type { TransactionRuntime, TransactionRuntimeInput } from './transaction-runtime.js';
 import { TransactionRuntimeCodec } from './transaction-runtime.js';
 import { withDefault } from './with-default.js';
 
@@ -64,10 +64,8 @@ export interface ConsumerPolicy {
     /** Passed to every `connector.fetch` call as `request.extra`. */
     readonly extra: Readonly<Record<string, unknown>>;
   };
-  readonly transactionRuntime: {
-    /** Budget in milliseconds for a transaction's process and success stages, or `null` for none. */
-    readonly timeout: number | null;
-  };
+  /** `timeout`: budget for a transaction's process and success stages; `noticeAfter`. */
+  readonly transactionRuntime: TransactionRuntime;
   readonly process: StagePolicy;
   readonly success: StagePolicy;
   readonly exception: StagePolicy;

@@ -14,7 +14,7 @@ import { RetryPolicyCodec } from './retry-policy.js';
 import type { StagePolicyInput } from './stage-policy-codec.js';
 import { StagePolicyCodec } from './stage-policy-codec.js';
 import { strictStruct } from './strict-struct.js';
-import type { TransactionRuntimeInput } from './transaction-runtime.js';
+import type { TransactionRuntime, TransactionRuntimeInput } from './transaction-runtime.js';
 import { TransactionRuntimeCodec } from './transaction-runtime.js';
 import { withDefault } from './with-default.js';
 
@@ -37,7 +37,7 @@ export interface ProducerPolicy {
     readonly timeout: number | null;
   };
   /** `timeout`: budget in milliseconds for one transaction's handlers, or `null` for none. */
-  readonly transactionRuntime: { readonly timeout: number | null };
+  readonly transactionRuntime: TransactionRuntime;
   readonly prepare: StagePolicy;
   readonly success: StagePolicy;
   readonly exception: StagePolicy;

@@ -8,6 +8,7 @@ import type { TelemetryConfigInput } from '../telemetry/config/telemetry-config.
 import type { SupervisionConfigInput, SupervisionSettings } from './supervision-config-codec.js';
 import { TaskConfigCodec } from './task-config-codec.js';
 import type { ResourceContext, TaskContext } from './task-context.js';
+import type { LogLevelName } from '../telemetry/logging/log-level.js';
 
 /** Builds a connector for a task (may be async). */
 export type ConnectorFactory<C extends Connector = Connector> = (
@@ -64,6 +65,12 @@ export interface TaskConfig<
   readonly workers?: IntegerInput;
   /** Heartbeats, wedge/stall thresholds, restarts and health endpoints of a worker pool. */
   readonly supervision?: SupervisionConfigInput;
+  /**
+   * The level of the task's loggers, the engine's and the handlers' `ctx.logger` (default:
+   * the `ERGON_LOG_LEVEL` environment variable, else `info`); also the default of
+   * `telemetry.logs.level`.
+   */
+  readonly logLevel?: LogLevelName | (string & Record<never, never>);
 }
 
 const definedTasks = new WeakSet<object>();
@@ -85,6 +92,7 @@ export interface TaskDefinition<
   readonly telemetry: TelemetryConfigInput | undefined;
   readonly workers: number;
   readonly supervision: SupervisionSettings;
+  readonly logLevel: LogLevelName;
 }
 
 /**

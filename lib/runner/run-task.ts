@@ -5,6 +5,8 @@ import { describeError } from '../core/describe-error.js';
 import { PolicyError } from '../core/policy-error.js';
 import { Subscription } from 'rxjs';
 import { getLogger } from '../telemetry/logging/get-logger.js';
+import { applyLogLevel, type LogLevelName } from '../telemetry/logging/log-level.js';
+import type { TelemetryConfigInput } from '../telemetry/config/telemetry-config.js';
 import type { TelemetryHandle } from '../telemetry/telemetry-handle.js';
 import { awaitEventually } from './await-eventually.js';
 import { awaitRun } from './await-run.js';
@@ -231,11 +233,12 @@ async function runLifecycle<
   try {
     definition = defineTask(task as TaskConfig<CF, SF, P>);
     shutdown.setGrace(definition.shutdownGrace);
+    applyLogLevel(definition.logLevel);
     if (definition.telemetry !== undefined) {
       // Loaded only when asked for: the SDK packages are optional peers, so a task without
       // telemetry runs in an app that never installed them.
       const { setupTelemetry } = await import('../telemetry/setup-telemetry.js');
-      telemetry = setupTelemetry(definition.telemetry);
+      telemetry = setupTelemetry(withLogLevel(definition.telemetry, definition.logLevel));
     }
   } catch (error) {
     runnerLog.error(error instanceof PolicyError ? error.message : describeError(error));
@@ -421,4 +424,10 @@ function signalExitCode(shutdown: ShutdownSignals): ExitCodeValue {
   if (shutdown.received === 'SIGINT') return ExitCode.interrupted;
   if (shutdown.received === 'SIGTERM') return ExitCode.terminated;
   return ExitCode.success;
+}
+
+/** `telemetry` with the task's `logLevel` as its logs' level when it names none. */
+function withLogLevel(telemetry: TelemetryConfigInput, level: LogLevelName): TelemetryConfigInput {
+  if (telemetry.logs?.level !== undefined) return telemetry;
+  return { ...telemetry, logs: { ...telemetry.logs, level } };
 }

@@ -7,6 +7,7 @@ import { withDefault } from '../policy/with-default.js';
 import { SupervisionConfigCodec } from './supervision-config-codec.js';
 import { TelemetryConfigCodec } from '../telemetry/config/telemetry-config.js';
 import type { TelemetryConfigInput } from '../telemetry/config/telemetry-config.js';
+import { DefaultLogLevelCodec } from '../telemetry/logging/log-level.js';
 
 /** Any function; the runner checks arity and results itself. */
 type AnyFunction = (...args: never[]) => unknown;
@@ -56,7 +57,8 @@ export const DEFAULT_SHUTDOWN_GRACE = 30_000;
 /**
  * The io-ts codec of a task configuration: every key checked (unknown keys rejected), every
  * wrong path reported, defaults filled (`connectors`/`services`/`policies` `{}`,
- * `shutdownGrace` 30 s, `workers` 1, `supervision` as {@link SupervisionConfigCodec} fills it).
+ * `shutdownGrace` 30 s, `workers` 1, `supervision` as {@link SupervisionConfigCodec} fills it,
+ * `logLevel` from `ERGON_LOG_LEVEL`, else `info`).
  */
 export const TaskConfigCodec = strictStruct('TaskConfig', {
   name: NonEmptyName,
@@ -69,6 +71,7 @@ export const TaskConfigCodec = strictStruct('TaskConfig', {
   telemetry: TelemetrySection,
   workers: withDefault(PositiveInteger, 1),
   supervision: SupervisionConfigCodec,
+  logLevel: DefaultLogLevelCodec(),
 });
 
 /** A task configuration as {@link TaskConfigCodec} decodes it (functions untyped). */

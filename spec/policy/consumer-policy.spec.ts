@@ -29,7 +29,7 @@ const defaults: ConsumerPolicy = {
     retry: defaultRetry,
     extra: {},
   },
-  transactionRuntime: { timeout: 60_000 },
+  transactionRuntime: { timeout: 60_000, noticeAfter: null },
   process: { retry: defaultRetry },
   success: { retry: defaultRetry },
   exception: { retry: defaultRetry },

@@ -21,7 +21,7 @@ const defaults: ProducerPolicy = {
     limit: null,
     timeout: null,
   },
-  transactionRuntime: { timeout: 60_000 },
+  transactionRuntime: { timeout: 60_000, noticeAfter: null },
   prepare: { retry: defaultRetry },
   success: { retry: defaultRetry },
   exception: { retry: defaultRetry },
@@ -60,7 +60,7 @@ describe('producerPolicy', () => {
         limit: 1000,
         timeout: 600_000,
       },
-      transactionRuntime: { timeout: null },
+      transactionRuntime: { timeout: null, noticeAfter: null },
       dispatch: {
         retry: { ...defaultRetry, maxAttempts: 5, backoff: 100, backoffCap: 10_000 },
         concurrency: { value: 3 },

@@ -246,8 +246,8 @@ describe('JSON log records', () => {
   it('replaces the previous configuration when configured again', async () => {
     const first = new CapturedRecords();
     const second = new CapturedRecords();
-    const firstHandle = configureLogging({ sinks: [first] });
-    const secondHandle = configureLogging({ sinks: [second] });
+    const firstHandle = configureLogging({ level: 'info', sinks: [first] });
+    const secondHandle = configureLogging({ level: 'info', sinks: [second] });
     getLogger('replaced').info('to the second');
     await firstHandle.shutdown();
     getLogger('replaced').info('still the second');

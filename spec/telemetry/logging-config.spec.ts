@@ -1,15 +1,36 @@
 import { expect } from 'chai';
 import { loggingConfig, type LogSink } from '../../lib/telemetry/index.js';
 import { issueLines } from '../policy/catch-policy-error.js';
+import { withLogLevelVariable } from '../support/log-level-variable.js';
 
 describe('loggingConfig', () => {
-  it('defaults to JSON records at info level on the console', () => {
-    expect(loggingConfig()).to.deep.equal({
+  it('defaults to JSON records at info level on the console', async () => {
+    expect(await withLogLevelVariable(undefined, () => loggingConfig())).to.deep.equal({
       level: 'info',
       format: 'json',
       sinks: [{ type: 'console', level: null, format: null }],
       task: null,
     });
+  });
+
+  it('takes its default level from ERGON_LOG_LEVEL; an explicit level wins (issue #16)', async () => {
+    expect(await withLogLevelVariable('Debug', () => loggingConfig().level)).to.equal('debug');
+    expect(
+      await withLogLevelVariable('debug', () => loggingConfig({ level: 'warn' }).level),
+    ).to.equal('warn');
+    expect(await withLogLevelVariable('', () => loggingConfig().level)).to.equal('info');
+  });
+
+  it('names ERGON_LOG_LEVEL when it is not a level', async () => {
+    const message = await withLogLevelVariable('loud', () => {
+      try {
+        loggingConfig();
+        return 'no error';
+      } catch (error) {
+        return (error as Error).message;
+      }
+    });
+    expect(message).to.contain('ERGON_LOG_LEVEL').and.to.contain('"loud"');
   });
 
   it('expands sink names and fills every sink default', () => {

@@ -1,3 +1,7 @@
+import { isRight } from 'fp-ts/lib/Either.js';
+import * as t from 'io-ts';
+import log from 'loglevel';
+import { decodePolicy } from '../../policy/decode-policy.js';
 import { keywordCodec } from '../config/keyword-codec.js';
 
 /** The loglevel methods a record can come from, lowest first. */
@@ -31,4 +35,66 @@ export const LogLevelCodec = keywordCodec<LogLevelName>(levelNames, {
  */
 export function levelRank(level: LogLevelName): number {
   return levelNames.indexOf(level);
+}
+
+/** The environment variable that sets the log level of a process: `ERGON_LOG_LEVEL`. */
+export const logLevelVariable = 'ERGON_LOG_LEVEL';
+
+/**
+ * The level a process logs at when its configuration names none: `ERGON_LOG_LEVEL` when set
+ * (any spelling {@link LogLevelCodec} accepts), else `info`.
+ *
+ * @example
+ * ```ts
+ * defaultLogLevel({ ERGON_LOG_LEVEL: 'debug' }); // 'debug'
+ * defaultLogLevel({}); // 'info'
+ * ```
+ * @throws PolicyError when `ERGON_LOG_LEVEL` is not a level.
+ */
+export function defaultLogLevel(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): LogLevelName {
+  return decodePolicy(DefaultLogLevelCodec(env), logLevelVariable, undefined);
+}
+
+/**
+ * Codec of a log level that decodes a missing one (`undefined`) to {@link defaultLogLevel},
+ * read from `env` at decode time; a wrong `ERGON_LOG_LEVEL` is a decode failure naming it.
+ */
+export function DefaultLogLevelCodec(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): t.Type<LogLevelName, LogLevelName, unknown> {
+  return new t.Type<LogLevelName, LogLevelName, unknown>(
+    LogLevelCodec.name,
+    LogLevelCodec.is,
+    (u, c) => {
+      if (u !== undefined) return LogLevelCodec.validate(u, c);
+      const value = env[logLevelVariable];
+      if (value === undefined || value.trim() === '') return t.success('info');
+      const level = LogLevelCodec.decode(value);
+      return isRight(level)
+        ? level
+        : t.failure(
+            value,
+            c,
+            `${logLevelVariable} to be one of trace|debug|info|warn|error|silent (it is ${JSON.stringify(value)}; fix or unset it)`,
+          );
+    },
+    t.identity,
+  );
+}
+
+/**
+ * Sets the level of every loglevel logger that has no level of its own (the root level,
+ * which the engine's `ergon.<task>` loggers and those of `getLogger` follow), including the
+ * loggers created before.
+ *
+ * @example
+ * ```ts
+ * applyLogLevel(defaultLogLevel()); // what the runner does when logging is not configured
+ * ```
+ */
+export function applyLogLevel(level: LogLevelName): void {
+  log.setLevel(level, false);
+  log.rebuild();
 }

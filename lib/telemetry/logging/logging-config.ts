@@ -14,7 +14,7 @@ import {
 } from '../config/otlp-endpoint.js';
 import { tagCodec, taggedUnion } from '../config/tagged-union.js';
 import { LogFormatCodec, type LogFormat } from './log-format.js';
-import { LogLevelCodec, type LogLevelName } from './log-level.js';
+import { DefaultLogLevelCodec, LogLevelCodec, type LogLevelName } from './log-level.js';
 import type { LogSink } from './log-sink.js';
 
 /** What every declarative sink may set: a stricter level and its own format. */
@@ -58,7 +58,10 @@ export type LogSinkConfig =
 
 /** The logging setup, fully decoded. */
 export interface LoggingConfig {
-  /** The level of every loglevel logger that has no level of its own (default `info`). */
+  /**
+   * The level of every loglevel logger that has no level of its own (default: the
+   * `ERGON_LOG_LEVEL` environment variable, else `info`).
+   */
   readonly level: LogLevelName;
   /** The format of console and file sinks (default `json`). */
   readonly format: LogFormat;
@@ -144,7 +147,7 @@ const consoleOnly: readonly LogSinkConfig[] = Object.freeze([
 export const LoggingConfigCodec: t.Type<LoggingConfig, LoggingConfig, unknown> = strictStruct(
   'LoggingConfig',
   {
-    level: withDefault(LogLevelCodec, 'info'),
+    level: DefaultLogLevelCodec(),
     format: withDefault(LogFormatCodec, 'json'),
     sinks: withDefault(listOf(LogSinkConfigCodec), consoleOnly),
     task: withDefault(orNull(NonEmptyText), null),
@@ -152,8 +155,8 @@ export const LoggingConfigCodec: t.Type<LoggingConfig, LoggingConfig, unknown> =
 );
 
 /**
- * Decodes a logging configuration, filling defaults: level `info`, format `json`, one console
- * sink.
+ * Decodes a logging configuration, filling defaults: level `ERGON_LOG_LEVEL` or `info`,
+ * format `json`, one console sink.
  *
  * @example
  * ```ts

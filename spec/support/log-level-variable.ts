@@ -1,0 +1,26 @@
+/**
+ * Runs `body` with `ERGON_LOG_LEVEL` set to `value` (`undefined`: unset), then puts back what
+ * was there (spec/support/quiet-logs.ts sets it to `silent` for the whole suite).
+ *
+ * @example
+ * ```ts
+ * const config = await withLogLevelVariable(undefined, () => loggingConfig());
+ * ```
+ */
+export async function withLogLevelVariable<T>(
+  value: string | undefined,
+  body: () => T | Promise<T>,
+): Promise<T> {
+  const before = process.env['ERGON_LOG_LEVEL'];
+  setVariable(value);
+  try {
+    return await body();
+  } finally {
+    setVariable(before);
+  }
+}
+
+function setVariable(value: string | undefined): void {
+  if (value === undefined) delete process.env['ERGON_LOG_LEVEL'];
+  else process.env['ERGON_LOG_LEVEL'] = value;
+}
