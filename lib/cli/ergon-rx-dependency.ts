@@ -82,7 +82,7 @@ async function pack(directory: string, destination: string): Promise<string> {
     );
   }
   try {
-    // The package is built already: no prepack build, and nothing else runs.
+    // The package is built already: no prepare build, and nothing else runs.
     const { stdout } = await runFile(
       'npm',
       ['pack', directory, '--ignore-scripts', '--json', '--pack-destination', destination],

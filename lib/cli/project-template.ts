@@ -120,7 +120,7 @@ npm install
 npm test          # the spec in spec/
 npm run typecheck # tsc, strict
 npm start         # ergon run src/task.ts (under tsx)
-npx tsx node_modules/ergon-rx/dist/cli/main.js process src/task.ts greetings --payload '{"name":"Ada"}'
+npx tsx node_modules/ergon-rx/dist/cli/main.js process src/task.ts consume --payload '{"name":"Ada"}'
 \`\`\`
 
 - \`src/task.ts\`: the task definition (\`defineTask\`) and its consumer (\`consumerTask\`), fed by

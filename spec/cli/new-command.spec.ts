@@ -82,6 +82,23 @@ describe('ergon new', () => {
     expect(await readdir(join(workspace, 'demo'))).to.not.include('vendor');
   });
 
+  it('copies an --ergon-rx tarball into vendor/ and depends on the copy', async () => {
+    await writeFile(join(workspace, 'ergon-rx-9.9.9.tgz'), 'packed');
+    const { code } = await runErgon(
+      ['new', 'demo', '--ergon-rx', './ergon-rx-9.9.9.tgz'],
+      workspace,
+    );
+    expect(code).to.equal(0);
+    const project = join(workspace, 'demo');
+    const manifest = JSON.parse(await readFile(join(project, 'package.json'), 'utf8')) as {
+      dependencies: Record<string, string>;
+    };
+    expect(manifest.dependencies['ergon-rx']).to.equal('file:vendor/ergon-rx-9.9.9.tgz');
+    expect(await readFile(join(project, 'vendor', 'ergon-rx-9.9.9.tgz'), 'utf8')).to.equal(
+      'packed',
+    );
+  });
+
   it('refuses an --ergon-rx tarball that does not exist', async () => {
     const { code, stderr } = await runErgon(
       ['new', 'demo', '--ergon-rx', './nowhere.tgz'],

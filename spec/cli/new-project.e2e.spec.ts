@@ -38,18 +38,24 @@ describe('ergon new, end to end: the scaffold README’s commands', function () 
 
   after(() => rmSync(directory, { recursive: true, force: true }));
 
-  it('installs, passes its tests and type-checks, with one copy of rxjs', async () => {
+  it('runs every command of its README as written, with one copy of rxjs', async () => {
     const created = await runErgon(['new', 'demo'], directory);
     expect(created.code, created.stderr).to.equal(0);
     const project = join(directory, 'demo');
 
     const commands = readmeCommands(readFileSync(join(project, 'README.md'), 'utf8'));
     expect(commands.slice(0, 3)).to.deep.equal(['npm install', 'npm test', 'npm run typecheck']);
-    await run('npm', ['install', '--no-audit', '--no-fund'], { cwd: project });
-    const tests = await run('npm', ['test'], { cwd: project });
-    expect(tests.stdout).to.match(/\d+ passing/);
-    expect(tests.stdout).to.not.match(/failing/);
-    await run('npm', ['run', 'typecheck'], { cwd: project });
+    // Every command as written; the cache settings only keep npm from asking the registry
+    // about what its cache already has.
+    const env = { ...process.env, npm_config_prefer_offline: 'true', npm_config_audit: 'false' };
+    const outputs: string[] = [];
+    for (const command of commands) {
+      const { stdout } = await run('sh', ['-c', command], { cwd: project, env });
+      outputs.push(stdout);
+    }
+    expect(outputs[1]).to.match(/\d+ passing/);
+    expect(outputs[1]).to.not.match(/failing/);
+    expect(outputs.at(-1)).to.include('"status":"success"').and.include('hello, Ada');
 
     // ergon-rx and the project see the same rxjs (two copies make marble tests fail silently).
     const fromProject = createRequire(join(project, 'package.json')).resolve('rxjs');
