@@ -86,17 +86,24 @@ async function pool(
   const acked = dones.reduce((sum, d) => sum + d.ack, 0);
   const released = dones.reduce((sum, d) => sum + d.release, 0);
   const draining = drainingIn(stderr);
-  const exit = scenario === 'orphan' ? 'primary killed; workers exit 1' : String(code);
+  const resolved = stdout.includes('EVENT resolved 1');
+  const exit = resolved
+    ? '1 (`runTask` resolves it; its signal handlers removed)'
+    : scenario === 'orphan'
+      ? 'primary killed; workers exit 1'
+      : String(code);
   return {
     scenario: label,
-    exit: exit + (stdout.includes('EVENT resolved 1') ? ' (resolved, no worker started)' : ''),
+    exit,
     drained:
       dones.length === 0
         ? 'nothing was running'
         : `${dones.length} worker runs: ${finished} of ${started} started handlers finished (acked ${acked})` +
           (draining === undefined ? '' : `; runners reported ${draining} in flight`),
     released: `${released} released`,
-    took: `${Math.round(performance.now() - stoppedAt)} ms (signal → last process gone)`,
+    took: resolved
+      ? '— (no stop: the primary returns before forking)'
+      : `${Math.round(performance.now() - stoppedAt)} ms (signal → last process gone)`,
     grace,
   };
 }
