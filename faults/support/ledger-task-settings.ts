@@ -16,7 +16,7 @@ export interface LedgerTaskSettings {
   readonly processMs: number;
   /** Ids whose handler always throws a `NonRetryableError`: dead-lettered by the connector. */
   readonly failIds: readonly string[];
-  /** Ids whose handler kills its own worker (SIGKILL) at every delivery: dead-lettered by the broker's delivery limit. */
+  /** Ids whose handler kills its own worker (SIGKILL) at every delivery: dead-lettered once past `maxDeliveries`. */
   readonly crashIds: readonly string[];
   /** Ids whose handler works `slowMs` instead of `processMs` (past the broker's redelivery clock). */
   readonly slowIds?: readonly string[];
