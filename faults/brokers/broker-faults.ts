@@ -19,6 +19,22 @@ export interface BrokerFaultSetup {
   /** A private broker instance, and a fresh destination on it. */
   readonly privateBroker: () => Promise<PrivateBroker>;
   readonly privateTarget: (broker: PrivateBroker) => Promise<BrokerTarget>;
+  /**
+   * A destination whose redelivery clock (lease, `claimIdle`, `ackWait`, `consumer_timeout`)
+   * is `clockMs`, and the `transactionRuntime.timeout` that keeps transactions inside it
+   * (`undefined`: the connector's lease renewal does). Default: the shared broker with a 1 s
+   * lease.
+   */
+  readonly redeliveryClock?: () => Promise<RedeliveryClock>;
+}
+
+/** See {@link BrokerFaultSetup.redeliveryClock}. */
+export interface RedeliveryClock {
+  readonly target: BrokerTarget;
+  /** The private broker the target lives on, disposed of after the spec. */
+  readonly broker?: PrivateBroker;
+  readonly clockMs: number;
+  readonly transactionTimeout?: number;
 }
 
 const random = (low: number, high: number): number => low + Math.random() * (high - low);
@@ -73,6 +89,8 @@ function recordAndCheck(
  */
 export function describeBrokerFaults(setup: BrokerFaultSetup): void {
   const { broker } = setup;
+  const poison = (numbers: readonly number[]): string[] =>
+    numbers.map((n) => `${MESSAGE_PREFIX}-${n}`);
   let target: BrokerTarget | null = null;
   let privateBroker: PrivateBroker | null = null;
 
@@ -231,6 +249,130 @@ export function describeBrokerFaults(setup: BrokerFaultSetup): void {
       notes: `${failIds.length} throwing (dead-lettered by the connector) + ${crashIds.length} worker-killing (dead-lettered by the delivery limit after ${crashes} crashes, maxDeliveries ${maxDeliveries})`,
     });
     expect(crashes, 'crashes of the worker-killing message').to.be.at.most(maxDeliveries);
+  });
+
+  it('long handlers past the redelivery clock (2 workers): none processed twice while the first runs', async () => {
+    const clock: RedeliveryClock = await (setup.redeliveryClock?.() ??
+      shared({ maxDeliveries: 5, leaseMs: 1000 }).then((leased) => ({
+        target: leased,
+        clockMs: 1000,
+      })));
+    target = clock.target;
+    privateBroker = clock.broker ?? null;
+    const slowIds = poison([5, 40, 77, 120]);
+    const slowMs = clock.clockMs * 3;
+    const { transactionTimeout } = clock;
+    const run = await runFault({
+      target: clock.target,
+      messages: 200,
+      workers: 2,
+      concurrency: 4,
+      processMs: 10,
+      slowIds,
+      slowMs,
+      ...(transactionTimeout === undefined ? {} : { transactionTimeout }),
+      within: 90_000,
+      inject: () => Promise.resolve([]),
+    });
+    recordAndCheck('long handlers past the redelivery clock (2 workers)', broker, run, {
+      runs: slowIds.length,
+      cause: 'nothing',
+      zeroDuplicates: true,
+      notes:
+        transactionTimeout === undefined
+          ? `${slowIds.length} handlers of ${slowMs} ms, 3× the ${clock.clockMs} ms redelivery clock: the connector renews their leases, the other worker never gets them`
+          : `${slowIds.length} handlers of ${slowMs} ms against a ${clock.clockMs} ms consumer_timeout: transactionRuntime.timeout (${transactionTimeout} ms) cancels them first, and they are dead-lettered as timed out; no channel closed, nothing redelivered`,
+    });
+  });
+
+  it('dead-letter target full for 4 s: nothing lost, the poison ones reach it once it has room', async function () {
+    const refusing = await shared({ maxDeliveries: 3, leaseMs: 1000 });
+    if (refusing.refuseDeadLetters === undefined) this.skip();
+    // Late in a 10 s run: the policy takes a few seconds to apply, and applying it also
+    // empties the dead-letter queue of what is in it (the target reads it out as it goes).
+    const failIds = poison([200, 260, 320, 380]);
+    const run = await runFault({
+      target: refusing,
+      messages: 400,
+      failIds,
+      concurrency: 4,
+      processMs: 100,
+      inject: async () => {
+        const at = Date.now();
+        const room = await (refusing.refuseDeadLetters as () => Promise<() => Promise<void>>)();
+        await sleep(4000);
+        await room();
+        return [{ at, until: Date.now() }];
+      },
+    });
+    recordAndCheck('dead-letter target full', broker, run, {
+      runs: 1,
+      cause: 'the full dead-letter queue (the poison ones were requeued and ran again)',
+      notes: `${failIds.length} always-failing messages while the dead-letter queue refused everything for 4 s or more (max-length 0, reject-publish): kept in the queue, dead-lettered once it had room`,
+    });
+  });
+
+  it('dead-letter target deleted under load: nothing lost', async function () {
+    const deleting = await shared({ maxDeliveries: 3, leaseMs: 1000 });
+    if (deleting.deleteDeadLetters === undefined) this.skip();
+    const failIds = poison([150, 170, 190, 199]);
+    const run = await runFault({
+      target: deleting,
+      messages: 200,
+      failIds,
+      concurrency: 4,
+      processMs: 10,
+      inject: async ({ processed }) => {
+        await processed(60);
+        const at = Date.now();
+        await (deleting.deleteDeadLetters as () => Promise<void>)();
+        // The poison ones run again until the target is back: the fault lasts until then.
+        const deadline = Date.now() + 60_000;
+        while (Date.now() < deadline) {
+          // Until it is declared again, the target cannot even be read.
+          const dead = new Set(await deleting.deadLettered().catch(() => []));
+          if (failIds.every((id) => dead.has(id))) break;
+          await sleep(200);
+        }
+        return [{ at, until: Date.now() }];
+      },
+    });
+    recordAndCheck('dead-letter target deleted', broker, run, {
+      runs: 1,
+      cause: 'the deleted dead-letter target (the poison ones were requeued and ran again)',
+      notes: `the dead-letter destination deleted after 60 of 200 messages; ${failIds.length} always-failing messages after that were dead-lettered once it was declared again`,
+    });
+  });
+
+  it('durable consumer deleted under load: the connector declares it again, nothing lost', async function () {
+    const deleting = await shared({ maxDeliveries: 5, leaseMs: 1000 });
+    if (deleting.deleteConsumer === undefined) this.skip();
+    let recoveredMs = 0;
+    const run = await runFault({
+      target: deleting,
+      messages: 1000,
+      concurrency: 8,
+      processMs: 10,
+      inject: async ({ ledger, processed }) => {
+        await processed(200);
+        const at = Date.now();
+        const before = await ledger.processedCount();
+        await (deleting.deleteConsumer as () => Promise<void>)();
+        while ((await ledger.processedCount()) <= before + 8 && Date.now() - at < 30_000) {
+          await sleep(50);
+        }
+        recoveredMs = Date.now() - at;
+        // Acks sent to the deleted consumer are lost: what it had delivered comes back up to
+        // ackWait after the new consumer took over.
+        return [{ at, until: Date.now() + 2000 }];
+      },
+    });
+    recordAndCheck('durable consumer deleted', broker, run, {
+      runs: 1,
+      cause: 'the deleted consumer (acks sent to it were lost)',
+      notes: `consumer deleted after 200 of 1000 messages; new messages processed again ${recoveredMs} ms later (an unanswered pull, a consumer lookup, the declaration)`,
+    });
+    expect(recoveredMs, 'recovery after the consumer was deleted').to.be.below(10_000);
   });
 
   it('undecodable bodies: each one is dead-lettered, the good messages all processed', async () => {

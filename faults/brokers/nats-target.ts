@@ -73,6 +73,17 @@ export class NatsTarget implements BrokerTarget {
     return ids;
   }
 
+  async deleteDeadLetters(): Promise<void> {
+    await this.jsm.streams.delete(`${this.endpoint.destination}_DEAD`);
+  }
+
+  async deleteConsumer(): Promise<void> {
+    await this.jsm.consumers.delete(
+      this.endpoint.destination,
+      `${this.endpoint.destination}_ergon`,
+    );
+  }
+
   /** Resets the task's connections at the proxy, as a server-side kill would. */
   cutConnections(): Promise<number> {
     return Promise.resolve(this.proxy.cut() / 2);

@@ -1,5 +1,5 @@
 import { connect, type Channel, type ChannelModel } from 'amqplib';
-import { cutConnections } from '../../spec/connectors/rabbitmq/fixtures/broker.js';
+import { cutConnections, fillUp } from '../../spec/connectors/rabbitmq/fixtures/broker.js';
 import { uniqueName } from '../../spec/support/real-service.js';
 import type { BrokerEndpoint } from '../support/broker-endpoint.js';
 import type { BrokerTarget, RawMessage } from '../support/broker-target.js';
@@ -19,7 +19,10 @@ export class RabbitmqTarget implements BrokerTarget {
 
   constructor(
     private readonly url = SHARED_RABBITMQ_URL,
-    settings: Pick<BrokerEndpoint, 'maxDeliveries' | 'leaseMs'> = { maxDeliveries: 5, leaseMs: 0 },
+    settings: Pick<BrokerEndpoint, 'maxDeliveries' | 'leaseMs' | 'consumerTimeout'> = {
+      maxDeliveries: 5,
+      leaseMs: 0,
+    },
   ) {
     const queue = uniqueName('ergon_fault');
     this.endpoint = { broker: 'rabbitmq', url, destination: queue, clientName: queue, ...settings };
@@ -57,6 +60,17 @@ export class RabbitmqTarget implements BrokerTarget {
 
   cutConnections(): Promise<number> {
     return cutConnections(this.endpoint.clientName);
+  }
+
+  /** A policy on `<queue>.dlq` (shared broker only): `max-length` 0, `reject-publish`. */
+  refuseDeadLetters(): Promise<() => Promise<void>> {
+    return fillUp(`${this.endpoint.destination}.dlq`);
+  }
+
+  async deleteDeadLetters(): Promise<void> {
+    await this.withConnection(async (model) => {
+      await (await model.createChannel()).deleteQueue(`${this.endpoint.destination}.dlq`);
+    });
   }
 
   async dispose(): Promise<void> {

@@ -23,7 +23,7 @@ export async function openBrokerConnector(
   endpoint: BrokerEndpoint,
   workerId: number,
 ): Promise<BrokerConnector> {
-  const { url, destination, clientName, maxDeliveries, leaseMs } = endpoint;
+  const { url, destination, clientName, maxDeliveries, leaseMs, consumerTimeout } = endpoint;
   switch (endpoint.broker) {
     case 'rabbitmq': {
       const connector = new RabbitmqConnector({
@@ -35,6 +35,7 @@ export async function openBrokerConnector(
         queue: destination,
         maxDeliveries,
         fetchWait: 200,
+        ...(consumerTimeout === undefined ? {} : { consumerTimeout }),
       });
       await connector.declare();
       return connector;

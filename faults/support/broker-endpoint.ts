@@ -25,4 +25,6 @@ export interface BrokerEndpoint {
    * dies, so it has no such setting.
    */
   readonly leaseMs: number;
+  /** RabbitMQ: the broker's `consumer_timeout` the connector is told (default: its own default). */
+  readonly consumerTimeout?: number;
 }

@@ -28,6 +28,15 @@ export interface BrokerTarget {
   deadLettered(): Promise<string[]>;
   /** Closes the task's connections from the server side; how many were closed. */
   cutConnections(): Promise<number>;
+  /**
+   * Makes the dead-letter destination refuse what is sent to it (full); resolves to the
+   * function that makes it take messages again. Absent where a destination cannot be full.
+   */
+  refuseDeadLetters?(): Promise<() => Promise<void>>;
+  /** Deletes the dead-letter destination (queue, stream) under the running task. */
+  deleteDeadLetters?(): Promise<void>;
+  /** Deletes the durable consumer the task pulls from (JetStream). */
+  deleteConsumer?(): Promise<void>;
   /** Deletes what the spec created and closes the target's own connections. */
   dispose(): Promise<void>;
 }

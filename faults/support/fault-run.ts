@@ -29,6 +29,11 @@ export interface FaultRunOptions {
   readonly crashIds?: readonly string[];
   /** Raw messages published after the numbered ones: all meant to be dead letters. */
   readonly raw?: readonly RawMessage[];
+  /** Numbered ids whose handler works `slowMs` (see `LedgerTaskSettings.slowIds`). */
+  readonly slowIds?: readonly string[];
+  readonly slowMs?: number;
+  /** The task's `transactionRuntime.timeout`; with one, the `slowIds` are meant to be dead letters. */
+  readonly transactionTimeout?: number | null;
   readonly workers?: number;
   readonly concurrency?: number;
   readonly processMs?: number;
@@ -91,7 +96,9 @@ async function eventually(within: number, check: () => Promise<boolean>): Promis
 export async function runFault(options: FaultRunOptions): Promise<FaultRun> {
   const { target, messages, failIds = [], crashIds = [], raw = [] } = options;
   const ids = numberedIds(MESSAGE_PREFIX, messages);
-  const deadLetters = [...failIds, ...crashIds, ...raw.map((message) => message.id)];
+  const { slowIds = [], slowMs, transactionTimeout } = options;
+  const timedOut = typeof transactionTimeout === 'number' ? slowIds : [];
+  const deadLetters = [...failIds, ...crashIds, ...timedOut, ...raw.map((message) => message.id)];
   const ledger = new ProcessingLedger(uniqueName('fault_ledger'));
   const settings = {
     endpoint: target.endpoint,
@@ -101,6 +108,9 @@ export async function runFault(options: FaultRunOptions): Promise<FaultRun> {
     processMs: options.processMs ?? 10,
     failIds,
     crashIds,
+    slowIds,
+    ...(slowMs === undefined ? {} : { slowMs }),
+    ...(transactionTimeout === undefined ? {} : { transactionTimeout }),
   };
   let task: LedgerTaskProcess | null = null;
   const start = async (): Promise<LedgerTaskProcess> => {

@@ -16,8 +16,13 @@ export interface LedgerTaskSettings {
   readonly processMs: number;
   /** Ids whose handler always throws a `NonRetryableError`: dead-lettered by the connector. */
   readonly failIds: readonly string[];
-  /** Ids whose handler kills its own worker (SIGKILL) at every delivery: dead-lettered by the broker's delivery limit. */
+  /** Ids whose handler kills its own worker (SIGKILL) at every delivery: dead-lettered once past `maxDeliveries`. */
   readonly crashIds: readonly string[];
+  /** Ids whose handler works `slowMs` instead of `processMs` (past the broker's redelivery clock). */
+  readonly slowIds?: readonly string[];
+  readonly slowMs?: number;
+  /** The policy's `transactionRuntime.timeout` (default: the engine's). */
+  readonly transactionTimeout?: number | null;
 }
 
 /** Reads the settings `startLedgerTask` put in the environment. */

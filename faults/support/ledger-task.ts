@@ -25,6 +25,7 @@ if (currentWorkerIdentity() === undefined) {
 const settings = ledgerTaskSettingsFromEnvironment();
 const failIds = new Set(settings.failIds);
 const crashIds = new Set(settings.crashIds);
+const slowIds = new Set(settings.slowIds ?? []);
 
 const task = defineTask({
   name: 'fault-ledger',
@@ -47,7 +48,10 @@ const task = defineTask({
         await ledger.recordProcessing(tx.id);
         if (crashIds.has(tx.id)) process.kill(process.pid, 'SIGKILL');
         if (failIds.has(tx.id)) throw new NonRetryableError(`${tx.id} is poison`);
-        await sleep(settings.processMs, undefined, { signal });
+        const ms = slowIds.has(tx.id)
+          ? (settings.slowMs ?? settings.processMs)
+          : settings.processMs;
+        await sleep(ms, undefined, { signal });
       },
     });
     process.stdout.write(`EVENT ready ${workerId} ${process.pid}\n`);
@@ -63,6 +67,9 @@ const task = defineTask({
         },
         fetch: { empty: { backoff: 20, backoffCap: 200 } },
         process: { retry: { maxAttempts: 5, backoff: 100 } },
+        ...(settings.transactionTimeout === undefined
+          ? {}
+          : { transactionRuntime: { timeout: settings.transactionTimeout } }),
       },
       { stop$ },
     ).pipe(mergeMap((outcome) => ledger.recordSettlement(outcome)));

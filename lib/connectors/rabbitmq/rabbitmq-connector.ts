@@ -481,11 +481,11 @@ export class RabbitmqConnector<P = unknown> implements Connector<P> {
   }
 
   private deadLetterInBackground(delivery: Delivery, error: unknown): void {
-    const pending = this.deadLetter(delivery, error, deadLetterRetryDelay).catch(
-      (failure: unknown) => {
-        this.logger.warn(`RabbitMQ: ${describeError(failure)}`);
-      },
-    );
+    // Held no longer than a quarter of what the consumer-timeout guard allows.
+    const holdFor = Math.min(deadLetterRetryDelay, this.releaseAfter / 4);
+    const pending = this.deadLetter(delivery, error, holdFor).catch((failure: unknown) => {
+      this.logger.warn(`RabbitMQ: ${describeError(failure)}`);
+    });
     this.pendingDeadLetters.add(pending);
     void pending.then(() => this.pendingDeadLetters.delete(pending));
   }
