@@ -241,9 +241,12 @@ class BatchSend<P> implements StageOwner<DispatchReport<P> | void> {
 
   invoke(context: AttemptContext): Eventually<DispatchReport<P> | void> {
     const connector = this.connector as Connector<P>;
-    return (connector.dispatch as NonNullable<Connector<P>['dispatch']>)(this.transactions, {
-      signal: context.signal,
-    });
+    // The attempt's context is a DispatchContext: its AbortController is made only when the
+    // connector reads `signal`.
+    return (connector.dispatch as NonNullable<Connector<P>['dispatch']>)(
+      this.transactions,
+      context,
+    );
   }
 
   succeeded(run: StageRun<DispatchReport<P> | void>, report: DispatchReport<P> | void): void {

@@ -60,4 +60,27 @@ describe('RedisConnector — dispatch while the server is paused (private Redis)
       await connector.close();
     }
   });
+
+  it('a batch whose signal already aborted is not sent: rejects with the reason', async () => {
+    const stream = uniqueName('ergon_redis_aborted');
+    const connector = new RedisConnector<{ n: number }>({
+      stream,
+      connection: { url: broker.url },
+    });
+    try {
+      const controller = new AbortController();
+      const reason = new Error('attempt timed out');
+      controller.abort(reason);
+      const error = await connector
+        .dispatch(numbered('aborted', 3), { signal: controller.signal })
+        .then(
+          () => null,
+          (failure: unknown) => failure,
+        );
+      expect(error).to.equal(reason);
+      expect(await admin.xlen(stream)).to.equal(0);
+    } finally {
+      await connector.close();
+    }
+  });
 });
