@@ -1,10 +1,10 @@
-import { SpanStatusCode, trace, type Attributes } from '@opentelemetry/api';
-import { describeError } from '../core/describe-error.js';
+import { trace, type Attributes } from '@opentelemetry/api';
+import { failSpan } from '../engine/instrumentation/run-telemetry.js';
 
 /**
  * Runs one step of a task's life (`create connector orders`, `run`, `close service db`, …)
  * inside a span of the `ergon-rx.runner` tracer, active for the step's own async work; a step
- * that throws marks its span failed. A no-op span when no SDK is registered.
+ * that throws marks its span failed (whatever it threw). A no-op span when no SDK is registered.
  *
  * @example
  * ```ts
@@ -20,8 +20,7 @@ export function runnerSpan<T>(
     try {
       return await step();
     } catch (error) {
-      span.recordException(error instanceof Error ? error : describeError(error));
-      span.setStatus({ code: SpanStatusCode.ERROR, message: describeError(error) });
+      failSpan(span, error);
       throw error;
     } finally {
       span.end();
