@@ -2,7 +2,8 @@ import type { SchedulerLike, Subscription } from 'rxjs';
 
 /** Something that must be told when its deadline passes. */
 export interface DeadlineTarget {
-  expire(): void;
+  /** `deadline` is the one that passed (its `subject` says for what, when one target serves many). */
+  expire(deadline: Deadline): void;
 }
 
 /** A registered deadline. */
@@ -11,6 +12,8 @@ export class Deadline {
     readonly at: number,
     public target: DeadlineTarget | null,
     private readonly queue: DeadlineQueue,
+    /** What the deadline is for, when its target serves several (`undefined` otherwise). */
+    readonly subject: unknown = undefined,
   ) {}
 
   /** Withdraws the deadline; its target will not be told. Idempotent. */
@@ -40,8 +43,8 @@ export class DeadlineQueue {
     private readonly duration: number,
   ) {}
 
-  add(target: DeadlineTarget): Deadline {
-    const deadline = new Deadline(this.scheduler.now() + this.duration, target, this);
+  add(target: DeadlineTarget, subject?: unknown): Deadline {
+    const deadline = new Deadline(this.scheduler.now() + this.duration, target, this, subject);
     this.entries.push(deadline);
     this.live++;
     if (this.action === null && !this.firing) this.arm(deadline.at);
@@ -104,7 +107,7 @@ export class DeadlineQueue {
       if (target === null) continue;
       entry.target = null;
       this.live--;
-      target.expire();
+      target.expire(entry);
     }
     this.firing = false;
     if (this.head === this.entries.length) {

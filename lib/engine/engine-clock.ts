@@ -10,13 +10,14 @@ export class EngineClock {
 
   constructor(readonly scheduler: SchedulerLike = asyncScheduler) {}
 
-  deadline(durationMs: number, target: DeadlineTarget): Deadline {
+  /** A deadline `durationMs` from now; `subject` is handed back to `target` with it. */
+  deadline(durationMs: number, target: DeadlineTarget, subject?: unknown): Deadline {
     let queue = this.queues.get(durationMs);
     if (queue === undefined) {
       queue = new DeadlineQueue(this.scheduler, durationMs);
       this.queues.set(durationMs, queue);
     }
-    return queue.add(target);
+    return queue.add(target, subject);
   }
 
   dispose(): void {

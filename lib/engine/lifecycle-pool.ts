@@ -38,6 +38,8 @@ export class LifecyclePool<P, R> implements LifecycleHost<P, R> {
   /** Started and not yet settled (includes transactions being released). */
   inFlight = 0;
   private first: Lifecycle<P, R> | null = null;
+  /** Logs transactions that run long, when the plan asks for it. */
+  private readonly notice: SlowTransactionNotice<P, R> | null;
 
   constructor(
     readonly plan: LifecyclePlan<P, R>,
@@ -47,6 +49,8 @@ export class LifecyclePool<P, R> implements LifecycleHost<P, R> {
     private readonly listener: PoolListener<P, R>,
   ) {
     telemetry.metrics?.observeInFlight(() => this.inFlight);
+    this.notice =
+      plan.slowNotice === null ? null : new SlowTransactionNotice<P, R>(plan.slowNotice, clock);
   }
 
   /**
@@ -64,9 +68,7 @@ export class LifecyclePool<P, R> implements LifecycleHost<P, R> {
     lifecycle.next = this.first;
     if (this.first !== null) this.first.previous = lifecycle;
     this.first = lifecycle;
-    const notice = this.plan.slowNotice;
-    if (notice !== null)
-      lifecycle.notice = SlowTransactionNotice.watch(lifecycle, notice, this.clock);
+    if (this.notice !== null) lifecycle.notice = this.notice.watch(lifecycle);
     lifecycle.start();
     return lifecycle;
   }

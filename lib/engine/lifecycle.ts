@@ -12,7 +12,7 @@ import type { RetryPolicy } from '../policy/retry-policy.js';
 import type { Deadline, DeadlineTarget } from './deadline-queue.js';
 import type { EngineClock } from './engine-clock.js';
 import type { AttemptContext, HandlerScope } from './handler-context.js';
-import type { SlowNoticeSetting, SlowTransactionNotice } from './slow-transaction-notice.js';
+import type { SlowNoticeSetting } from './slow-transaction-notice.js';
 import type { RunTelemetry, TransactionTrace } from './instrumentation/run-telemetry.js';
 import { StageTelemetry } from './instrumentation/stage-observer.js';
 import { StageRun, type StageOwner } from './stage-run.js';
@@ -76,8 +76,8 @@ type LifecycleStage = HandlerStage | 'handover';
 export class Lifecycle<P, R> implements StageOwner<unknown>, DeadlineTarget {
   /** State the run keeps for this transaction (a producer's hand-over), if any. */
   attachment: unknown = undefined;
-  /** The run's watch over this transaction's running time, if any. */
-  notice: SlowTransactionNotice<P, R> | null = null;
+  /** When this transaction is logged as still running, if it is watched. */
+  notice: Deadline | null = null;
   /** Links of the host's list of unfinished lifecycles. */
   previous: Lifecycle<P, R> | null = null;
   next: Lifecycle<P, R> | null = null;

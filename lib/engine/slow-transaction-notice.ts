@@ -42,42 +42,26 @@ export function slowNoticeSetting(
 }
 
 /**
- * Logs, once, a transaction that has run longer than {@link SlowNoticeSetting.after}: its id,
- * stage, attempt and elapsed time, at `warn` through the task's logger inside the
- * transaction's context. Deadlines go through the run's {@link EngineClock} (one scheduled
- * action for all of them, on the run's scheduler, disposed with the run), so nothing of it
- * keeps node alive after the run.
+ * Logs, once per transaction, one that has run longer than {@link SlowNoticeSetting.after}:
+ * its id, stage, attempt and elapsed time, at `warn` through the task's logger inside the
+ * transaction's context. One per run; each transaction costs one deadline of the run's
+ * {@link EngineClock} (one scheduled action for all of them, on the run's scheduler, disposed
+ * with the run), so nothing of it keeps node alive after the run.
  */
 export class SlowTransactionNotice<P, R> implements DeadlineTarget {
-  private deadline: Deadline | null = null;
-
-  private constructor(
-    private readonly lifecycle: Lifecycle<P, R>,
+  constructor(
     private readonly setting: SlowNoticeSetting,
     private readonly clock: EngineClock,
   ) {}
 
-  /** Watches `lifecycle` from now on; {@link cancel} it when the lifecycle ends. */
-  static watch<P, R>(
-    lifecycle: Lifecycle<P, R>,
-    setting: SlowNoticeSetting,
-    clock: EngineClock,
-  ): SlowTransactionNotice<P, R> {
-    const notice = new SlowTransactionNotice(lifecycle, setting, clock);
-    notice.deadline = clock.deadline(setting.after, notice);
-    return notice;
+  /** Watches `lifecycle` from now on; cancel the deadline when the lifecycle ends. */
+  watch(lifecycle: Lifecycle<P, R>): Deadline {
+    return this.clock.deadline(this.setting.after, this, lifecycle);
   }
 
-  cancel(): void {
-    this.deadline?.cancel();
-    this.deadline = null;
-  }
-
-  expire(): void {
-    const deadline = this.deadline;
-    if (deadline === null) return;
-    this.deadline = null;
-    const { lifecycle, setting } = this;
+  expire(deadline: Deadline): void {
+    const lifecycle = deadline.subject as Lifecycle<P, R>;
+    const { setting } = this;
     const elapsed = this.clock.scheduler.now() - (deadline.at - setting.after);
     const message =
       `transaction ${lifecycle.transaction.id} still running after ${elapsed} ms ` +

@@ -28,6 +28,13 @@ import {
 } from './jetstream-topology.js';
 import { NatsConnectionError } from './nats-connection-error.js';
 import { waitAtMost } from './wait-at-most.js';
+import log from 'loglevel';
+import {
+  ConnectionFailureLog,
+  connectionErrorCode,
+  hostAndPort,
+} from '../../connector/connection-failures.js';
+import type { Logger } from '../../core/logger.js';
 
 /**
  * Where a {@link NatsService}'s connection stands: `idle` (not connected yet, or the last
@@ -71,9 +78,23 @@ export class NatsService implements Service {
   private reconnectDials = 0;
   private lastError: unknown = undefined;
   private closing: Promise<void> | null = null;
+  /** Failed connection attempts, logged with back-off. */
+  private readonly failureLog: ConnectionFailureLog;
 
-  constructor(config: NatsServiceConfigInput | NatsServiceConfig = {}) {
+  /**
+   * @param options.logger where connection failures are reported (default: the loglevel
+   * logger `ergon.nats`).
+   */
+  constructor(
+    config: NatsServiceConfigInput | NatsServiceConfig = {},
+    options: { readonly logger?: Logger } = {},
+  ) {
     this.config = natsServiceConfig(config);
+    this.failureLog = new ConnectionFailureLog(
+      options.logger ?? log.getLogger('ergon.nats'),
+      'NATS',
+      this.config.url.map((url) => hostAndPort(url, 4222)).join(', '),
+    );
     this.state$ = this.states.pipe(distinctUntilChanged());
   }
 
@@ -110,8 +131,9 @@ export class NatsService implements Service {
     if (wait > 0) {
       return Promise.reject(
         new NatsConnectionError(
-          `cannot connect to NATS at ${this.config.url.join(', ')} (${this.failures} failed ` +
-            `attempts, next one in ${Math.ceil(wait)} ms): ${describeError(this.lastError)}`,
+          `cannot connect to NATS at ${this.failureLog.address} (${codeOf(this.lastError)}` +
+            `${this.failures} failed attempts, next one in ${Math.ceil(wait)} ms): ` +
+            describeError(this.lastError),
           { cause: this.lastError },
         ),
       );
@@ -235,9 +257,13 @@ export class NatsService implements Service {
       this.failures++;
       this.lastFailureAt = Date.now();
       this.lastError = error;
-      if (this.closing === null) this.states.next('idle');
+      if (this.closing === null) {
+        this.states.next('idle');
+        this.failureLog.failed(error, backoffDelay(this.config.reconnect, this.failures - 1));
+      }
       throw new NatsConnectionError(
-        `cannot connect to NATS at ${this.config.url.join(', ')}: ${describeError(error)}`,
+        `cannot connect to NATS at ${this.failureLog.address} (${codeOf(error)}attempt ` +
+          `${this.failures}): ${describeError(error)}`,
         { cause: error },
       );
     }
@@ -246,6 +272,7 @@ export class NatsService implements Service {
       throw new ConnectorClosedError('the NATS service is closed');
     }
     this.failures = 0;
+    this.failureLog.connected();
     this.connection = connection;
     this.watch(connection);
     this.states.next('connected');
@@ -302,4 +329,10 @@ export class NatsService implements Service {
     }
     return pending;
   }
+}
+
+/** `ECONNREFUSED, ` when the failure has a system error code, else nothing. */
+function codeOf(error: unknown): string {
+  const code = connectionErrorCode(error);
+  return code === undefined ? '' : `${code}, `;
 }

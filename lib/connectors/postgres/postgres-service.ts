@@ -11,6 +11,13 @@ import {
 } from './postgres-connection-config.js';
 import { isTransientPostgresError } from './transient-postgres-error.js';
 import type { WakeSignal } from './wake-signal.js';
+import log from 'loglevel';
+import {
+  ConnectionFailureLog,
+  connectionErrorCode,
+  hostAndPort,
+} from '../../connector/connection-failures.js';
+import type { Logger } from '../../core/logger.js';
 
 /** How long `close()` waits for the pool and the LISTEN connection before it gives up on them. */
 const closeBound = 2000;
@@ -49,10 +56,24 @@ export class PostgresService implements Service {
   private lastError: unknown = undefined;
   private readonly closing = new AbortController();
   private closed: Promise<void> | null = null;
+  /** Failed attempts to reach the server, logged with back-off. */
+  private readonly failures: ConnectionFailureLog;
 
-  /** @throws PolicyError when `input` is not a valid {@link PostgresConnectionConfigInput}. */
-  constructor(input?: PostgresConnectionConfigInput | null) {
+  /**
+   * @param options.logger where connection failures are reported (default: the loglevel
+   * logger `ergon.postgres`).
+   * @throws PolicyError when `input` is not a valid {@link PostgresConnectionConfigInput}.
+   */
+  constructor(
+    input?: PostgresConnectionConfigInput | null,
+    options: { readonly logger?: Logger } = {},
+  ) {
     this.config = postgresConnectionConfig(input);
+    this.failures = new ConnectionFailureLog(
+      options.logger ?? log.getLogger('ergon.postgres'),
+      'PostgreSQL',
+      postgresAddress(this.config.url),
+    );
     const clientConfig: pg.ClientConfig = {
       ...(this.config.url === null ? {} : { connectionString: this.config.url }),
       application_name: this.config.applicationName,
@@ -82,6 +103,7 @@ export class PostgresService implements Service {
     try {
       const result = await this.pool.query<R>(query);
       this.reconnecting = false;
+      this.failures.connected();
       return result;
     } catch (error) {
       if (isTransientPostgresError(error)) this.failed(error);
@@ -93,6 +115,9 @@ export class PostgresService implements Service {
    * Runs `operation` until it succeeds, retrying transient failures (a dropped or refused
    * connection, see {@link isTransientPostgresError}) after the `reconnect` backoff. Any other
    * error, `close()`, an aborted `limit.signal` or a passed `limit.deadline` ends the retries.
+   * Without a deadline, a server that cannot be reached ends them `connectTimeout` after its
+   * first failed attempt with a {@link ConnectionUnavailableError} naming its address. Failed connection attempts are
+   * logged at `warn` (the first, then with back-off).
    */
   async retrying<T>(operation: () => Promise<T>, limit: RetryLimit = {}): Promise<T> {
     for (let attempt = 0; ; attempt++) {
@@ -101,7 +126,15 @@ export class PostgresService implements Service {
       } catch (error) {
         if (!isTransientPostgresError(error) || this.isClosed) throw error;
         const delay = backoffDelay(this.config.reconnect, attempt);
+        const unreachable = connectionErrorCode(error) !== undefined;
+        if (unreachable) this.failures.failed(error, delay);
         if (limit.deadline !== undefined && Date.now() + delay >= limit.deadline) throw error;
+        if (limit.deadline === undefined && unreachable) {
+          const failing = this.failures.failingFor();
+          if (failing + delay >= this.config.connectTimeout) {
+            throw this.failures.unavailable(Math.max(failing, this.config.connectTimeout));
+          }
+        }
         await this.pause(delay, limit.signal);
       }
     }
@@ -214,4 +247,14 @@ export class PostgresService implements Service {
       stop.addEventListener('abort', aborted, { once: true });
     });
   }
+}
+
+/** `host:port` of the server (from the URL, else `PGHOST`/`PGPORT`), never credentials. */
+function postgresAddress(url: string | null): string {
+  if (url !== null) {
+    const address = hostAndPort(url, 5432);
+    if (!address.startsWith('(')) return address;
+  }
+  const host = process.env['PGHOST'];
+  return `${host === undefined || host === '' ? 'localhost' : host}:${process.env['PGPORT'] ?? 5432}`;
 }

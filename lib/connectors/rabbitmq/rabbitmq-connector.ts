@@ -406,7 +406,7 @@ export class RabbitmqConnector<P = unknown> implements Connector<P> {
    */
   private async subscribe(queue: string): Promise<QueueSubscription> {
     for (;;) {
-      const model = await this.service.connection();
+      const model = await this.service.connection(this.service.config.connectTimeout);
       this.throwIfClosed();
       try {
         await this.service.declare(this.topology, model);

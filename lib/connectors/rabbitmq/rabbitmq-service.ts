@@ -16,6 +16,7 @@ import {
 import { RabbitmqConnectionError } from './rabbitmq-connection-error.js';
 import { RabbitmqTopologyError } from './rabbitmq-topology-error.js';
 import { declareTopology, type RabbitmqTopology } from './rabbitmq-topology.js';
+import { ConnectionFailureLog, hostAndPort } from '../../connector/connection-failures.js';
 
 /**
  * Where a {@link RabbitmqService} stands: `idle` (not connected yet; it connects on first
@@ -70,6 +71,8 @@ export class RabbitmqService implements Service {
   private publisher: Promise<ConfirmPublisher> | null = null;
   private readonly declared = new Map<string, Promise<void>>();
   private closing: Promise<void> | null = null;
+  /** Failed connection attempts, logged with back-off. */
+  private readonly failureLog: ConnectionFailureLog;
 
   constructor(
     config?: RabbitmqConnectionConfigInput | RabbitmqConnectionConfig | null,
@@ -77,6 +80,11 @@ export class RabbitmqService implements Service {
   ) {
     this.config = rabbitmqConnectionConfig(config);
     this.logger = options.logger ?? log.getLogger('ergon.rabbitmq');
+    this.failureLog = new ConnectionFailureLog(
+      this.logger,
+      'RabbitMQ',
+      hostAndPort(this.config.url, this.config.url.startsWith('amqps:') ? 5671 : 5672),
+    );
   }
 
   /** The connection's state (see {@link RabbitmqConnectionState}). */
@@ -86,7 +94,7 @@ export class RabbitmqService implements Service {
 
   /**
    * The open connection, waiting for it (connecting first if needed) for at most `timeout`
-   * milliseconds when given.
+   * milliseconds when given (at once when the broker has been unreachable that long already).
    *
    * @throws ConnectorClosedError after `close()`; RabbitmqConnectionError when the broker
    * refused the credentials or vhost, or when `timeout` ran out.
@@ -97,6 +105,16 @@ export class RabbitmqService implements Service {
     }
     if (this.model !== null) return Promise.resolve(this.model);
     if (!this.attempting && this.retryTimer === null) this.attempt();
+    const failing = this.failureLog.failingFor();
+    if (timeout !== undefined && failing >= timeout) {
+      // Unreachable for longer than the caller would wait: say so now (a fetch fails its
+      // attempt instead of completing empty forever).
+      return Promise.reject(
+        new RabbitmqConnectionError(this.failureLog.unavailable(failing).message, {
+          cause: this.lastError,
+        }),
+      );
+    }
     return new Promise<ChannelModel>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
       const waiter: ConnectionWaiter = {
@@ -111,15 +129,20 @@ export class RabbitmqService implements Service {
       };
       this.waiters.add(waiter);
       if (timeout !== undefined) {
-        timer = setTimeout(() => {
-          this.waiters.delete(waiter);
-          reject(
-            new RabbitmqConnectionError(
-              `not connected to ${redactAmqpUrl(this.config.url)} within ${timeout} ms${this.lastErrorText()}`,
-              { cause: this.lastError },
-            ),
-          );
-        }, timeout);
+        // Never past `timeout` since the first failed attempt: a broker that is down fails
+        // every caller within that time, however late it came.
+        timer = setTimeout(
+          () => {
+            this.waiters.delete(waiter);
+            const waited = Math.max(timeout, this.failureLog.failingFor());
+            reject(
+              new RabbitmqConnectionError(this.failureLog.unavailable(waited).message, {
+                cause: this.lastError,
+              }),
+            );
+          },
+          Math.max(0, timeout - failing),
+        );
       }
     });
   }
@@ -297,8 +320,9 @@ export class RabbitmqService implements Service {
     model.on('unblocked', () => {
       this.blockedReason = null;
     });
-    if (this.failures > 0 || this.lastError !== undefined) {
-      this.logger.info(`RabbitMQ: reconnected to ${redactAmqpUrl(this.config.url)}`);
+    if (this.failureLog.failures > 0) this.failureLog.connected();
+    else if (this.lastError !== undefined) {
+      this.logger.info(`RabbitMQ: reconnected to ${this.failureLog.address}`);
     }
     this.model = model;
     this.failures = 0;
@@ -324,7 +348,7 @@ export class RabbitmqService implements Service {
       );
       return;
     }
-    this.scheduleRetry();
+    this.failureLog.failed(error, this.scheduleRetry());
   }
 
   private dropped(model: ChannelModel, error: unknown): void {
@@ -339,13 +363,15 @@ export class RabbitmqService implements Service {
     this.scheduleRetry();
   }
 
-  private scheduleRetry(): void {
+  /** Schedules the next connection attempt; returns its delay. */
+  private scheduleRetry(): number {
     this.connectionState = 'reconnecting';
     const delay = backoffDelay(this.config.reconnect, this.failures++);
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;
       this.attempt();
     }, delay);
+    return delay;
   }
 
   /** Runs `work` on a short-lived channel (a refused declaration closes its channel). */

@@ -359,6 +359,7 @@ export class RedisConnector<P = unknown> implements Connector<P> {
     size: number,
     run: FetchRun,
   ): Promise<void> {
+    await this.service.whenReady();
     await this.ensureGroup();
     await this.lastRead;
     if (this.recoverDue) await this.recover();

@@ -1,6 +1,9 @@
 import { Redis, type RedisOptions } from 'ioredis';
+import log from 'loglevel';
+import { ConnectionFailureLog, hostAndPort } from '../../connector/connection-failures.js';
 import type { ConnectorHealth, Service } from '../../connector/connector.js';
 import { describeError } from '../../core/describe-error.js';
+import type { Logger } from '../../core/logger.js';
 import { backoffDelay } from '../../policy/backoff-delay.js';
 import {
   redisServiceConfig,
@@ -55,11 +58,22 @@ export class RedisService implements Service {
   private readonly blocking = new Set<Redis>();
   private lastError: unknown = undefined;
   private closing: Promise<void> | null = null;
+  /** The command connection's failed attempts, logged with back-off. */
+  private readonly failures: ConnectionFailureLog;
 
-  /** @throws PolicyError when `input` is not a valid {@link RedisServiceConfigInput}. */
-  constructor(input?: RedisServiceConfigInput | null) {
+  /**
+   * @param options.logger where connection failures are reported (default: the loglevel
+   * logger `ergon.redis`).
+   * @throws PolicyError when `input` is not a valid {@link RedisServiceConfigInput}.
+   */
+  constructor(input?: RedisServiceConfigInput | null, options: { readonly logger?: Logger } = {}) {
     this.config = redisServiceConfig(input);
-    this.commands = this.connect(`${this.config.name}:commands`);
+    this.failures = new ConnectionFailureLog(
+      options.logger ?? log.getLogger('ergon.redis'),
+      'Redis',
+      hostAndPort(this.config.url, 6379),
+    );
+    this.commands = this.connect(`${this.config.name}:commands`, this.failures);
   }
 
   /** Whether `close` was called. */
@@ -81,6 +95,34 @@ export class RedisService implements Service {
   closeConnection(connection: Redis): void {
     this.blocking.delete(connection);
     connection.disconnect();
+  }
+
+  /**
+   * Resolves once the command connection is ready (at once when it is); rejects with a
+   * {@link ConnectionUnavailableError} naming the address and the last failure when it is not
+   * within `connectTimeout` of its first failed attempt. A fetch waits here, so a server that
+   * is down fails the fetch attempt instead of hanging it.
+   */
+  whenReady(): Promise<void> {
+    const connection = this.commands;
+    if (connection.status === 'ready' || this.closed) return Promise.resolve();
+    const timeout = this.config.connectTimeout;
+    return new Promise<void>((resolve, reject) => {
+      const ready = (): void => {
+        clearTimeout(timer);
+        resolve();
+      };
+      // Never past `connectTimeout` since the first failed attempt: once the server has been
+      // down that long, every fetch fails at once.
+      const timer = setTimeout(
+        () => {
+          connection.off('ready', ready);
+          reject(this.failures.unavailable(Math.max(timeout, this.failures.failingFor())));
+        },
+        Math.max(0, timeout - this.failures.failingFor()),
+      );
+      connection.once('ready', ready);
+    });
   }
 
   /** The command connection's state, with the last connection error as `detail` when not connected. */
@@ -117,19 +159,28 @@ export class RedisService implements Service {
     commands.disconnect();
   }
 
-  private connect(connectionName: string): Redis {
+  /** Opens a connection; `failures` (the command connection's) logs its failed attempts. */
+  private connect(connectionName: string, failures?: ConnectionFailureLog): Redis {
     const { url, connectTimeout, reconnect } = this.config;
+    let lastError: unknown = undefined;
     const options: RedisOptions = {
       protocol: 2,
       connectionName,
       connectTimeout,
       maxRetriesPerRequest: null,
-      retryStrategy: (times) => backoffDelay(reconnect, Math.max(0, times - 1)),
+      retryStrategy: (times) => {
+        const delay = backoffDelay(reconnect, Math.max(0, times - 1));
+        if (lastError !== undefined && !this.closed) failures?.failed(lastError, delay);
+        lastError = undefined;
+        return delay;
+      },
     };
     const connection = new Redis(url, options);
     connection.on('error', (error: unknown) => {
       this.lastError = error;
+      lastError = error;
     });
+    if (failures !== undefined) connection.on('ready', () => failures.connected());
     return connection;
   }
 }

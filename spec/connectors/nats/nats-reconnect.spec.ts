@@ -182,9 +182,7 @@ describe('NatsConnector across connection cuts (real NATS JetStream)', function 
     let first: unknown;
     await fetchAll(connector, 1).catch((error) => (first = error));
     expect(first).to.be.instanceOf(NatsConnectionError);
-    expect(String((first as Error).message)).to.match(
-      /cannot connect to NATS at nats:\/\/127\.0\.0\.1:1/,
-    );
+    expect(String((first as Error).message)).to.match(/cannot connect to NATS at 127\.0\.0\.1:1\b/);
     const started = Date.now();
     let second: unknown;
     await fetchAll(connector, 1).catch((error) => (second = error));
