@@ -1,12 +1,15 @@
 // An application that installed only the packed ergon-rx and rxjs (`npm install
 // ergon-rx-x.y.z.tgz rxjs`): scripts/check-packed-package.sh copies it into such a project,
-// type-checks it there without skipLibCheck, and runs it with plain node. It uses
-// ergon-rx/telemetry (a logger; traces and metrics to the console and OTLP gRPC) and the runner
-// with `telemetry.logs`, and checks that what is still optional fails with one line naming the
-// npm install to run. Prints "packed package ok" when everything held.
+// type-checks it there without skipLibCheck, and runs it with plain node. It uses every entry
+// point without a driver: ergon-rx/telemetry (a logger; traces and metrics to the console and
+// OTLP gRPC), ergon-rx/cli, ergon-rx/testing, and the runner with `telemetry.logs`; and it
+// checks that what is still optional fails with one line naming the npm install to run.
+// Prints "packed package ok" when everything held.
 import { consume, consumerTask, MemoryConnector, type Transaction } from 'ergon-rx';
+import { reportProgress } from 'ergon-rx/cli';
 import { defineTask, runTask } from 'ergon-rx/runner';
 import { getLogger, setupTelemetry, TelemetrySetupError } from 'ergon-rx/telemetry';
+import { summarize } from 'ergon-rx/testing';
 
 function check(condition: boolean, what: string): void {
   if (!condition) {
@@ -15,6 +18,8 @@ function check(condition: boolean, what: string): void {
   }
 }
 
+// Every entry point without a driver loads (and its types check) with nothing optional.
+check(typeof reportProgress === 'function' && typeof summarize === 'function', 'entry points');
 getLogger('app').info('getLogger loads without any optional package');
 
 // Tracing and metrics to the console and to an OTLP gRPC collector (none listens: nothing is
