@@ -247,7 +247,7 @@ async function runLifecycle<
   runnerLog.info(`task ${definition.name} starting (worker ${workerId})`);
   const logger = getLogger(definition.name);
   const resources = new ResourceStack(runnerLog, shutdown);
-  const phase: { starting: boolean } = { starting: true };
+  const phase: Phase = { step: 'starting' };
   const announcements = announceStop(shutdown, liveness, phase);
   const code = await runnerSpan(
     `task ${definition.name}`,
@@ -288,7 +288,7 @@ async function runLifecycle<
 function announceStop(
   shutdown: ShutdownSignals,
   liveness: WorkerLiveness,
-  phase: { readonly starting: boolean },
+  phase: Readonly<Phase>,
 ): Subscription {
   // Two subscriptions in one: `stop$` completes right after it emits, which would end the
   // second one too if it were added to the first.
@@ -301,19 +301,23 @@ function announceStop(
         shutdown.received === 'SIGINT'
           ? 'press Ctrl-C again to force'
           : `send ${shutdown.received ?? 'SIGTERM'} again to force`;
-      const what = phase.starting
-        ? `cancelling start-up (${upTo})`
-        : `draining ${liveness.snapshot().inFlight} in flight (${upTo})`;
+      const what =
+        phase.step === 'starting'
+          ? `cancelling start-up (${upTo})`
+          : phase.step === 'running'
+            ? `draining ${liveness.snapshot().inFlight} in flight (${upTo})`
+            : `finishing the exit hook and closes (${upTo})`;
       runnerLog.warn(`stop requested (${why}); ${what}; ${again}`);
     }),
   );
   subscription.add(
     shutdown.forced$.subscribe(() => {
       const left = `whatever is left gets ${seconds(shutdown.remaining())} s to close`;
+      const released = phase.step === 'running' ? 'in-flight work is released, ' : '';
       runnerLog.warn(
         shutdown.forcedBy === 'grace'
-          ? `shutdown grace of ${seconds(shutdown.graceMs)} s is over; in-flight work is released, ${left}`
-          : `stop forced; in-flight work is released, ${left}`,
+          ? `shutdown grace of ${seconds(shutdown.graceMs)} s is over; ${released}${left}`
+          : `stop forced; ${released}${left}`,
       );
     }),
   );
@@ -323,6 +327,11 @@ function announceStop(
 /** Milliseconds as seconds with at most one decimal. */
 function seconds(ms: number): number {
   return Math.round(ms / 100) / 10;
+}
+
+/** Where the lifecycle is, for what a stop announces. */
+interface Phase {
+  step: 'starting' | 'running' | 'closing';
 }
 
 /** How the set-up, run and exit hook went: the exit code follows from it. */
@@ -340,7 +349,7 @@ async function startRunAndExit<
   workerId: number,
   logger: Logger,
   liveness: WorkerLiveness,
-  phase: { starting: boolean },
+  phase: Phase,
 ): Promise<Verdict> {
   const base: ResourceContext<P> = {
     name: definition.name,
@@ -374,7 +383,7 @@ async function startRunAndExit<
     runnerLog.error('task could not start:', error);
     return 'failed';
   } finally {
-    phase.starting = false;
+    phase.step = 'running';
   }
   if (shutdown.stopped) {
     runnerLog.info('stopped before the run started');
@@ -397,6 +406,7 @@ async function startRunAndExit<
     }
   }
   // The run is over: the exit hook, the closes and the telemetry flush share one deadline.
+  phase.step = 'closing';
   shutdown.beginShutdown();
   if (definition.exit !== undefined) {
     try {
