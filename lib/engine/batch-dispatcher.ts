@@ -150,6 +150,9 @@ export class BatchDispatcher<P> {
     waiter: DispatchWaiter<P> | null,
     created: Context | null,
   ): void {
+    // After cancelAll nothing is sent: what is still offered (by a run being torn down) is
+    // dropped, so no maxWait timer is armed for it either.
+    if (this.cancelled) return;
     this.forming.push({ transaction, waiter, context: created });
     if (this.forming.length === 1 && this.options.maxWait > 0) this.armWait();
   }

@@ -18,7 +18,10 @@ import { requireDispatch } from './require-dispatch.js';
  * emits one {@link DispatchReceipt} per batch. A batch that still fails after its retries is
  * reported in its receipt (`error`, every transaction in `failed`), as is a partial failure
  * the connector reported; the stream goes on. It completes once the source completed and
- * every batch was sent.
+ * every batch was sent. Each attempt gets an `AbortSignal`; a timed-out attempt is aborted
+ * and waited for (its late success counts, its retry never runs beside it), keeping its
+ * slot; a report that breaks the connector contract fails its batch with
+ * `ConnectorContractError`.
  *
  * Besides the batches being sent it holds one forming batch; a push source that outruns the
  * connector waits in an internal queue (pull-based sources, like `consume`, never do).

@@ -150,7 +150,6 @@ export class Lifecycle<P, R> implements StageOwner<unknown>, DeadlineTarget {
     this.enter(this.host.plan.mainStage);
   }
 
-  /** Cancels whatever runs and ends with a `released` outcome (no-op once ended). */
   /**
    * Cancels whatever runs and ends with a `released` outcome (no-op once ended). A
    * transaction the destination has, or may have (its batch is being sent), is never

@@ -24,8 +24,11 @@ import { TaskDefinitionError } from './task-definition-error.js';
  * Backpressure: a prepared transaction keeps its prepare slot until the dispatcher has room
  * for it, so memory stays bounded by concurrency and batch sizes; a push source that outruns
  * the connector waits in an internal queue. `loop.limit` takes the first N inputs;
- * `loop.timeout` cancels and releases what is unfinished, then errors with
- * `LoopTimeoutError`; a source error is forwarded once everything taken is finished.
+ * `loop.timeout` cancels and releases what is unfinished (no batch starts after it; a batch
+ * being sent is aborted through its signal and waited for, and what the destination took is
+ * never reported `released`), then errors with `LoopTimeoutError`; a source error is
+ * forwarded once everything taken is finished. A timed-out dispatch attempt is aborted and
+ * waited for before its retry, keeping its `dispatch.concurrency` slot.
  *
  * ```
  * source:   -a-b-c-d-e-|               batch 2, maxWait 10, prepare takes 1 frame

@@ -52,6 +52,7 @@ export class StageRun<T> implements DeadlineTarget {
   private pending: AttemptContext | null = null;
   /** Cancelled while waiting for `pending`: its settlement ends the stage, no retry. */
   private cancelled = false;
+  private cancelReason: Error | null = null;
 
   constructor(
     private readonly clock: EngineClock,
@@ -79,6 +80,7 @@ export class StageRun<T> implements DeadlineTarget {
       if (context !== null && this.pending === context) {
         // The owner hears how the aborted attempt really ended.
         this.cancelled = true;
+        this.cancelReason = reason;
         this.deadline?.cancel();
         this.deadline = null;
         context.abort(reason);
@@ -232,7 +234,9 @@ export class StageRun<T> implements DeadlineTarget {
     this.endAttempt();
     if (this.cancelled) {
       this.observer?.stageEnded(false);
-      this.owner.failed(this, error);
+      // Rejected with one of our abort reasons (its timeout came first): it was cancelled.
+      const ours = error instanceof AttemptTimeoutError || error instanceof CancellationError;
+      this.owner.failed(this, ours ? this.cancelReason : error);
       return;
     }
     const stopped = isNonRetryable(error);

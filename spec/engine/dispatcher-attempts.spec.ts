@@ -162,6 +162,24 @@ describe('dispatch attempts: signal, slots and late results', () => {
       });
     });
 
+    it('a batch whose attempt timed out, then gave up with its signal reason after the loop timeout, is released', () => {
+      inVirtualTime((_h, scheduler) => {
+        const connector = new StubbornConnector(100, () => 'reason');
+        const run = record(
+          from(txs('a')).pipe(
+            produce(connector, producerTask(), {
+              ...policy,
+              dispatch: { retry: { maxAttempts: 3, timeout: 30 } },
+            }),
+          ),
+        );
+        scheduler.flush();
+        expect(connector.calls).to.have.length(1);
+        expect(summary(run.values)).to.deep.equal(['a:released:loopTimeout']);
+        expect(run.erroredAt).to.equal(100);
+      });
+    });
+
     it('a batch whose connector honours the abort (nothing sent) is released', () => {
       inVirtualTime((_h, scheduler) => {
         const connector = new StubbornConnector(100, () => 'resolve', true);

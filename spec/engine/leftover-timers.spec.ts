@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { BehaviorSubject, from, interval, startWith, Subject } from 'rxjs';
+import { BehaviorSubject, from, interval, NEVER, startWith, Subject } from 'rxjs';
 import sinon from 'sinon';
 import {
   attempt,
@@ -7,8 +7,10 @@ import {
   consumerTask,
   createDispatcher,
   createTransaction,
+  dispatchTo,
   MemoryConnector,
   processWith,
+  type Connector,
   type Transaction,
 } from '../../lib/index.js';
 
@@ -151,5 +153,22 @@ describe('no timers left behind', () => {
       expect(completed).to.equal(true);
       expect(clock.countTimers()).to.equal(0);
     });
+  });
+
+  it('dispatchTo unsubscribed while a batch is sent and more wait: the send ending later arms no timer', async () => {
+    let resolve: () => void = () => undefined;
+    const connector = {
+      fetch: () => NEVER,
+      dispatch: () => new Promise<void>((settle) => (resolve = settle)),
+    } as Connector<number>;
+    const source = new Subject<Transaction<number>>();
+    const subscription = source
+      .pipe(dispatchTo(connector, { batch: 1, maxWait: 1_000 }))
+      .subscribe();
+    for (let n = 1; n <= 3; n++) source.next(createTransaction(n));
+    subscription.unsubscribe();
+    resolve();
+    await clock.tickAsync(0);
+    expect(clock.countTimers()).to.equal(0);
   });
 });

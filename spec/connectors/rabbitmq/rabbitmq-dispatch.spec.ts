@@ -49,14 +49,26 @@ describe('RabbitmqConnector — dispatch signal (real RabbitMQ)', function () {
   it('a signal aborted mid-batch stops publishing: what was published is confirmed, the rest reported with the reason', async () => {
     const controller = new AbortController();
     const reason = new Error('attempt timed out');
-    const batch = Array.from({ length: 50_000 }, (_, n) => createTransaction({ n }));
-    const dispatching = connector.dispatch(batch, { signal: controller.signal });
-    // Publishing pauses whenever the channel's buffer is full: abort during one of those.
-    setTimeout(() => controller.abort(reason), 20);
-    const report = await dispatching;
-    const notSent = report.failed.filter((failure) => failure.error === reason).length;
-    expect(report.failed.length, 'only the unpublished ones fail').to.equal(notSent);
-    expect(notSent).to.be.above(0);
-    expect(await probe.countWhenQuiet(queue)).to.equal(batch.length - notSent);
+    // Aborts while the 100th message is being prepared: messages 0–99 are published.
+    const aborting = new RabbitmqConnector<{ n: number }>(
+      { connection: { url: brokerUrl, connectionName: 'ergon dispatch spec' }, queue },
+      {
+        routingKeyOf: (transaction) => {
+          if (transaction.payload.n === 99) controller.abort(reason);
+          return queue;
+        },
+      },
+    );
+    try {
+      const batch = Array.from({ length: 1_000 }, (_, n) => createTransaction({ n }));
+      const report = await aborting.dispatch(batch, { signal: controller.signal });
+      expect(report.failed.map((failure) => failure.transaction.payload.n)).to.deep.equal(
+        batch.slice(100).map((transaction) => transaction.payload.n),
+      );
+      expect(report.failed.every((failure) => failure.error === reason)).to.equal(true);
+      expect(await probe.countWhenQuiet(queue)).to.equal(100);
+    } finally {
+      await aborting.close();
+    }
   });
 });

@@ -61,8 +61,11 @@ export class SlowConnector implements Connector<string> {
   }
 }
 
-/** How a {@link StubbornConnector} attempt ends once its time is up. */
-export type StubbornEnd = 'resolve' | 'reject';
+/**
+ * How a {@link StubbornConnector} attempt ends once its time is up: accepts the batch,
+ * fails with an error of its own, or gives up with its signal's reason (nothing sent).
+ */
+export type StubbornEnd = 'resolve' | 'reject' | 'reason';
 
 /**
  * Dispatch returns a Promise-like that settles `delay` (virtual) ms later whatever its
@@ -108,11 +111,11 @@ export class StubbornConnector implements Connector<string> {
           signal.addEventListener('abort', () => finish(() => fail(signal.reason)));
         }
         timer(this.delay).subscribe(() =>
-          finish(() =>
-            this.end(call) === 'resolve'
-              ? ok(this.memory.dispatch(batch))
-              : fail(new Error(`call ${call} failed`)),
-          ),
+          finish(() => {
+            const end = this.end(call);
+            if (end === 'resolve') ok(this.memory.dispatch(batch));
+            else fail(end === 'reason' ? signal.reason : new Error(`call ${call} failed`));
+          }),
         );
         return thenable;
       },
