@@ -47,7 +47,7 @@ async function capture(
     );
     try {
       return await lastValueFrom(
-        consume(new MemoryConnector({ source }), task, policy).pipe(toArray()),
+        consume(new MemoryConnector({ source, idPrefix: 'tx-' }), task, policy).pipe(toArray()),
       );
     } finally {
       await logging.shutdown();

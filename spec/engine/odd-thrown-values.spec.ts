@@ -188,15 +188,18 @@ describe('odd thrown values', () => {
   describe('with logging to the console and tracing on', () => {
     let otel: InstalledOtel;
     let warn: sinon.SinonStub;
+    let error: sinon.SinonStub;
     beforeEach(() => {
       otel = installOtel();
       // Formats as the console does (and throws where it does: an Error whose getters throw).
       warn = sinon.stub(console, 'warn').callsFake((...args: unknown[]) => void format(...args));
+      error = sinon.stub(console, 'error').callsFake((...args: unknown[]) => void format(...args));
       log.getLogger('ergon.consumer').setLevel('warn');
     });
     afterEach(async () => {
       log.getLogger('ergon.consumer').setLevel('silent');
       warn.restore();
+      error.restore();
       await otel.release();
     });
 
@@ -204,8 +207,10 @@ describe('odd thrown values', () => {
       it(`logs and records ${name} as an ordinary failure`, async () => {
         const outcomes = await run(() => Promise.reject(make()));
         expect(outcomes.map((outcome) => outcome.status)).to.deep.equal(['failed', 'failed']);
-        const written = warn.getCalls().filter((call) => !call.threw());
-        expect(written, 'one line per failed attempt').to.have.length(4);
+        const retried = warn.getCalls().filter((call) => !call.threw());
+        expect(retried, 'one warn line per attempt that is retried').to.have.length(2);
+        const failed = error.getCalls().filter((call) => !call.threw());
+        expect(failed, 'one error line per transaction that failed for good').to.have.length(2);
         const attempts = otel.spans().filter((span) => span.name === 'process attempt');
         expect(attempts).to.have.length(4);
         for (const span of attempts) {

@@ -42,7 +42,10 @@ function run(
         return duration === 'hang' ? NEVER : duration === 0 ? of(1) : timer(duration);
       },
     });
-    const connector = new MemoryConnector({ source: durations.map((_, i) => i + 1) });
+    const connector = new MemoryConnector({
+      source: durations.map((_, i) => i + 1),
+      idPrefix: 'tx-',
+    });
     consume(connector, task, { loop: { concurrency: { value: 4 } }, ...policy }).subscribe({
       next: (outcome) => statuses.push(`${outcome.transaction.id}:${outcome.status}`),
       error: (error: Error) => statuses.push(error.name),

@@ -74,7 +74,7 @@ export type StubbornEnd = 'resolve' | 'reject' | 'reason';
  * flight; `honourSignal` makes it reject with `signal.reason` as soon as it aborts instead.
  */
 export class StubbornConnector implements Connector<string> {
-  readonly memory = new MemoryConnector<string>();
+  readonly memory = new MemoryConnector<string>({ record: true, idPrefix: 'tx-' });
   readonly calls: DispatchCall[] = [];
   readonly signals: AbortSignal[] = [];
   readonly inFlight = new Gauge();
