@@ -1,3 +1,4 @@
+import { connect } from 'amqplib';
 import { expect } from 'chai';
 import { lastValueFrom, toArray } from 'rxjs';
 import {
@@ -10,6 +11,7 @@ import {
 import {
   RabbitmqConnector,
   RabbitmqDeadLetterError,
+  RabbitmqTopologyError,
   type RabbitmqConnectorConfigInput,
 } from '../../../lib/connectors/rabbitmq/index.js';
 import { startPrivateRabbitmq } from '../../../faults/support/private-rabbitmq.js';
@@ -120,6 +122,33 @@ describe('RabbitmqConnector: dead-letter targets that refuse (against RabbitMQ o
     const dead = await probe.drain(`${queue}.dlq`);
     expect(dead.map((message) => message.properties.messageId)).to.deep.equal(['orphan']);
     expect(await probe.countWhenQuiet(queue)).to.equal(0);
+  });
+  it('says how to go on when the queue was declared with x-delivery-limit by an earlier version', async () => {
+    const queue = uniqueName('ergon_rabbitmq');
+    queues.push(queue);
+    const model = await connect(brokerUrl);
+    try {
+      const channel = await model.createChannel();
+      await channel.assertQueue(queue, {
+        durable: true,
+        arguments: {
+          'x-queue-type': 'quorum',
+          'x-delivery-limit': 4,
+          'x-dead-letter-exchange': `${queue}.dlx`,
+          'x-dead-letter-routing-key': queue,
+        },
+      });
+    } finally {
+      await model.close();
+    }
+    let failure: unknown;
+    await connectorFor({ queue })
+      .declare()
+      .catch((error: unknown) => (failure = error));
+    expect(failure).to.be.instanceOf(RabbitmqTopologyError);
+    expect((failure as Error).message).to.include("queueArguments: { 'x-delivery-limit': n }");
+    const kept = connectorFor({ queue, queueArguments: { 'x-delivery-limit': 4 } });
+    await kept.declare();
   });
 });
 
