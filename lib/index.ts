@@ -55,6 +55,7 @@ export { TransactionNotFoundError } from './engine/transaction-not-found-error.j
 
 export { ConnectorClosedError } from './connector/connector-closed-error.js';
 export { ConnectorContractError } from './connector/connector-contract-error.js';
+export { ConnectionUnavailableError } from './connector/connection-failures.js';
 export type {
   Connector,
   ConnectorHealth,

@@ -1,12 +1,13 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
+import { childEnvironment } from '../support/quiet-logs.js';
 
 const fixture = fileURLToPath(new URL('fixtures/log-volume-task.ts', import.meta.url));
 
 /** Runs the fixture with `ERGON_LOG_LEVEL` as given (`undefined`: unset); its output lines. */
 function run(level: string | undefined): Promise<{ code: number | null; lines: string[] }> {
-  const env: NodeJS.ProcessEnv = { ...process.env };
+  const env = childEnvironment();
   delete env['ERGON_LOG_LEVEL'];
   if (level !== undefined) env['ERGON_LOG_LEVEL'] = level;
   const child = spawn(process.execPath, ['--import', 'tsx', fixture], {

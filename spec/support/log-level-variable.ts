@@ -24,3 +24,16 @@ function setVariable(value: string | undefined): void {
   if (value === undefined) delete process.env['ERGON_LOG_LEVEL'];
   else process.env['ERGON_LOG_LEVEL'] = value;
 }
+
+/**
+ * For the `describe` of specs about default levels: unsets `ERGON_LOG_LEVEL` before each spec
+ * (spec/support/quiet-logs.ts sets it `silent` for the suite) and puts it back after.
+ */
+export function withoutLogLevelVariable(): void {
+  let before: string | undefined;
+  beforeEach(() => {
+    before = process.env['ERGON_LOG_LEVEL'];
+    setVariable(undefined);
+  });
+  afterEach(() => setVariable(before));
+}

@@ -1,7 +1,23 @@
 import log from 'loglevel';
 
+/** `ERGON_LOG_LEVEL` as the suite was started with (`undefined`: unset). */
+export const startingLogLevel = process.env['ERGON_LOG_LEVEL'];
+
 // Loaded by .mocharc.json before any spec: the specs fail attempts on purpose by the thousand,
 // so loggers start silent, and the runner (which sets the level from ERGON_LOG_LEVEL) keeps
 // them so. Specs about logging set their own levels (configureLogging does), or the variable.
+// Child processes get the variable as it was: see `childEnvironment`.
 process.env['ERGON_LOG_LEVEL'] ??= 'silent';
 log.setDefaultLevel('silent');
+
+/**
+ * The environment for a child process a spec starts: this one's, with `ERGON_LOG_LEVEL` as the
+ * suite was started with, so the child logs as a real process would (its output is what the
+ * spec checks).
+ */
+export function childEnvironment(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  if (startingLogLevel === undefined) delete env['ERGON_LOG_LEVEL'];
+  else env['ERGON_LOG_LEVEL'] = startingLogLevel;
+  return env;
+}

@@ -13,8 +13,11 @@ import {
   TelemetrySetupError,
   type LogRecord,
 } from '../../lib/telemetry/index.js';
+import { withoutLogLevelVariable } from '../support/log-level-variable.js';
 
 describe('file log sinks', () => {
+  withoutLogLevelVariable();
+
   let folder: string;
   const record = (message: string): LogRecord => ({
     timestamp: new Date(),

@@ -16,8 +16,11 @@ import {
 } from '../../lib/telemetry/index.js';
 import { OtlpCollectorStub } from './support/otlp-collector-stub.js';
 import { logRecordsIn, resourceAttributesIn } from './support/otlp-requests.js';
+import { withoutLogLevelVariable } from '../support/log-level-variable.js';
 
 describe('OTLP log export', () => {
+  withoutLogLevelVariable();
+
   describe('OtlpLogSink', () => {
     let exporter: InMemoryLogRecordExporter;
     let provider: LoggerProvider;

@@ -21,8 +21,11 @@ import {
 import { PolicyError } from '../../lib/core/policy-error.js';
 import { CapturedRecords } from './support/captured-records.js';
 import { RecordingSpanExporter } from './support/recording-span-exporter.js';
+import { withoutLogLevelVariable } from '../support/log-level-variable.js';
 
 describe('setupTelemetry', () => {
+  withoutLogLevelVariable();
+
   let telemetry: TelemetryHandle | undefined;
 
   afterEach(async () => {

@@ -2,8 +2,11 @@ import { expect } from 'chai';
 import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-node';
 import { telemetryConfig } from '../../lib/telemetry/index.js';
 import { catchPolicyError, issueLines } from '../policy/catch-policy-error.js';
+import { withoutLogLevelVariable } from '../support/log-level-variable.js';
 
 describe('telemetryConfig', () => {
+  withoutLogLevelVariable();
+
   const noEnvironment = {};
 
   it('defaults: traces and metrics on with nothing exported, JSON logs on the console', () => {

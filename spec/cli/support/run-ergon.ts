@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { childEnvironment } from '../../support/quiet-logs.js';
 
 const main = fileURLToPath(new URL('../../../lib/cli/main.ts', import.meta.url));
 const root = fileURLToPath(new URL('../../../', import.meta.url));
@@ -16,6 +17,7 @@ export interface ErgonResult {
 /** Runs `node --import tsx lib/cli/main.ts ...args` in `cwd` (default: the repository root). */
 export function runErgon(args: readonly string[], cwd: string = root): Promise<ErgonResult> {
   const child = spawn(process.execPath, ['--import', tsx, main, ...args], {
+    env: childEnvironment(),
     cwd,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

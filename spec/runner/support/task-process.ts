@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { childEnvironment } from '../../support/quiet-logs.js';
 
 const fixture = fileURLToPath(new URL('../fixtures/task-process.ts', import.meta.url));
 
@@ -15,6 +16,7 @@ export interface TaskProcess {
 /** Starts `spec/runner/fixtures/task-process.ts <scenario> [...args]`. */
 export function startTaskProcess(scenario: string, ...args: string[]): TaskProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', fixture, scenario, ...args], {
+    env: childEnvironment(),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';

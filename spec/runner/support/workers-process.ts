@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { childEnvironment } from '../../support/quiet-logs.js';
 
 const fixture = fileURLToPath(new URL('../fixtures/workers-task.ts', import.meta.url));
 
@@ -22,6 +23,7 @@ const running = new Set<ChildProcess>();
 export function startWorkersProcess(scenario: string, port?: number): WorkersProcess {
   const args = ['--import', 'tsx', fixture, scenario, ...(port === undefined ? [] : [`${port}`])];
   const child = spawn(process.execPath, args, {
+    env: childEnvironment(),
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
