@@ -1,3 +1,4 @@
+import { maskCredentials } from '../../core/mask-credentials.js';
 import { renderValue } from '../../policy/policy-issues.js';
 
 /** An error as a log record carries it. */
@@ -13,7 +14,8 @@ export interface LoggedError {
 const deepestCause = 3;
 
 /**
- * Describes an error for a log record: type, message, stack and its chain of causes.
+ * Describes an error for a log record: type, message, stack and its chain of causes, with
+ * credentials masked (`maskCredentials`).
  *
  * @example
  * ```ts
@@ -24,13 +26,13 @@ export function loggedError(error: Error, depth = 0): LoggedError {
   const type = error.name || error.constructor.name || 'Error';
   const described: { -readonly [K in keyof LoggedError]: LoggedError[K] } = {
     type,
-    message: error.message,
+    message: maskCredentials(String(error.message)),
   };
-  if (typeof error.stack === 'string') described.stack = error.stack;
+  if (typeof error.stack === 'string') described.stack = maskCredentials(error.stack);
   const cause: unknown = error.cause;
   if (cause instanceof Error && depth < deepestCause)
     described.cause = loggedError(cause, depth + 1);
   else if (cause !== undefined && !(cause instanceof Error))
-    described.cause = typeof cause === 'string' ? cause : renderValue(cause);
+    described.cause = typeof cause === 'string' ? maskCredentials(cause) : renderValue(cause);
   return described;
 }
