@@ -19,6 +19,7 @@ import {
 } from './define-task.js';
 import { guardEscapedErrors } from './escaped-error-guard.js';
 import { ExitCode, type ExitCodeValue } from './exit-code.js';
+import { ResourceInitError } from './resource-init-error.js';
 import { ResourceStack } from './resource-stack.js';
 import { runnerSpan } from './runner-span.js';
 import { ShutdownSignals } from './shutdown-signals.js';
@@ -172,7 +173,8 @@ async function runLifecycle<
   let definition: TaskDefinition<CF, SF, P>;
   let telemetry: TelemetryHandle | undefined;
   try {
-    definition = defineTask(task as TaskConfig<CF, SF, P>);
+    // Checked at run time (a PolicyError, exit 2) whatever the type of `policies`.
+    definition = defineTask(task as TaskConfig) as TaskDefinition<CF, SF, P>;
     if (definition.telemetry !== undefined) {
       // Loaded only when asked for: the SDK packages are optional peers, so a task without
       // telemetry runs in an app that never installed them.
@@ -190,7 +192,7 @@ async function runLifecycle<
     `task ${definition.name}`,
     { 'ergon.task.name': definition.name, 'ergon.worker.id': workerId },
     async () => {
-      const failed = await startRunAndExit(
+      const failure = await startRunAndExit(
         definition,
         resources,
         shutdown,
@@ -199,9 +201,8 @@ async function runLifecycle<
         liveness,
       );
       await resources.closeAll(definition.shutdownGrace);
-      return failed || shutdown.failure !== undefined
-        ? ExitCode.runError
-        : signalExitCode(shutdown);
+      if (failure !== undefined) return failure;
+      return shutdown.failure !== undefined ? ExitCode.runError : signalExitCode(shutdown);
     },
   );
   runnerLog.info(`task ${definition.name} finished with exit code ${code}`);
@@ -215,7 +216,10 @@ async function runLifecycle<
   return code;
 }
 
-/** Creates the resources, runs the task, calls the exit hook; resolves whether anything failed. */
+/**
+ * Creates the resources, runs the task, calls the exit hook; resolves the exit code of the
+ * first failure (see {@link reportFailure}), `undefined` when nothing failed.
+ */
 async function startRunAndExit<
   CF extends ConnectorFactories,
   SF extends ServiceFactories,
@@ -227,7 +231,7 @@ async function startRunAndExit<
   workerId: number,
   logger: Logger,
   liveness: WorkerLiveness | undefined,
-): Promise<boolean> {
+): Promise<ExitCodeValue | undefined> {
   const base: ResourceContext<P> = {
     name: definition.name,
     workerId,
@@ -253,14 +257,13 @@ async function startRunAndExit<
     }
     context = { ...base, connectors, services, stop$: shutdown.stop$ } as TaskContextOf<CF, SF, P>;
   } catch (error) {
-    runnerLog.error('task could not start:', error);
-    return true;
+    return reportFailure('task could not start', error);
   }
   if (shutdown.stopped) {
     runnerLog.info('stopped before the run started');
-    return false;
+    return undefined;
   }
-  let failed = false;
+  let failure: ExitCodeValue | undefined;
   try {
     runnerLog.info('run started');
     const emitted = await runnerSpan('run', {}, () => {
@@ -275,8 +278,7 @@ async function startRunAndExit<
     runnerLog.info(`run ended after ${emitted} outcomes`);
   } catch (error) {
     if (!(shutdown.stopped && error === shutdown.signal.reason)) {
-      failed = true;
-      runnerLog.error(`run failed: ${describeError(error)}`, error);
+      failure = reportFailure('run failed', error);
     }
   }
   if (definition.exit !== undefined) {
@@ -287,11 +289,29 @@ async function startRunAndExit<
       });
       runnerLog.info('exit hook done');
     } catch (error) {
-      failed = true;
+      failure ??= ExitCode.runError;
       runnerLog.error(`exit hook failed: ${describeError(error)}`, error);
     }
   }
-  return failed;
+  return failure;
+}
+
+/**
+ * Logs a failure and resolves its exit code. A configuration error (a `PolicyError` from the
+ * run, or from a connector or service factory) is one error line with its message, no stack,
+ * and exit code 2, whichever way it arrives; anything else is logged with its stack, exit 1.
+ */
+function reportFailure(what: string, error: unknown): ExitCodeValue {
+  if (error instanceof PolicyError) {
+    runnerLog.error(error.message);
+    return ExitCode.configError;
+  }
+  if (error instanceof ResourceInitError && error.cause instanceof PolicyError) {
+    runnerLog.error(`${error.message}: ${error.cause.message}`);
+    return ExitCode.configError;
+  }
+  runnerLog.error(`${what}: ${describeError(error)}`, error);
+  return ExitCode.runError;
 }
 
 function signalExitCode(shutdown: ShutdownSignals): ExitCodeValue {
