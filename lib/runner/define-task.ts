@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import type { Observable } from 'rxjs';
 import type { Connector, Service } from '../connector/connector.js';
 import type { Eventually } from '../core/eventually.js';
@@ -150,12 +151,37 @@ export function defineTask<
 ): TaskDefinition<CF, SF, P> {
   if (isTaskDefinition(config)) return config as unknown as TaskDefinition<CF, SF, P>;
   const decoded = decodePolicy(TaskConfigCodec, `task configuration`, config);
-  const definition = Object.freeze({ ...decoded }) as unknown as TaskDefinition<CF, SF, P>;
+  const definition = { ...decoded };
+  Object.defineProperty(definition, definedBy, { value: packageRoot });
+  Object.freeze(definition);
   definedTasks.add(definition);
-  return definition;
+  return definition as unknown as TaskDefinition<CF, SF, P>;
 }
 
-/** Whether `value` came out of {@link defineTask}. */
+/**
+ * The mark every definition carries (not enumerable), shared by every copy of ergon-rx
+ * through the global symbol registry; its value is the folder of the copy that made it.
+ */
+const definedBy = Symbol.for('ergon-rx.taskDefinition');
+
+/** This copy of ergon-rx: the package folder (the checkout when running from sources). */
+const packageRoot = fileURLToPath(new URL('../..', import.meta.url));
+
+/**
+ * Whether `value` came out of {@link defineTask}: of this copy of ergon-rx, or of another
+ * one installed beside it (an application's own `node_modules/ergon-rx` while the `ergon`
+ * command runs from elsewhere), recognised by the mark every copy puts on its definitions.
+ */
 export function isTaskDefinition(value: unknown): value is TaskDefinition {
-  return typeof value === 'object' && value !== null && definedTasks.has(value);
+  if (typeof value !== 'object' || value === null) return false;
+  if (definedTasks.has(value)) return true;
+  return (
+    typeof (value as { [definedBy]?: unknown })[definedBy] === 'string' &&
+    typeof (value as { run?: unknown }).run === 'function'
+  );
+}
+
+/** This copy of ergon-rx's folder, for messages about two copies being installed. */
+export function ergonPackageRoot(): string {
+  return packageRoot;
 }
