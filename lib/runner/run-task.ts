@@ -206,14 +206,27 @@ async function runLifecycle<
     },
   );
   runnerLog.info(`task ${definition.name} finished with exit code ${code}`);
-  if (telemetry !== undefined) {
-    try {
-      await boundedWait(telemetry.shutdown(), shutdown, definition.shutdownGrace);
-    } catch (error) {
-      console.error(`telemetry shutdown failed: ${describeError(error)}`);
-    }
-  }
+  if (telemetry !== undefined)
+    await shutDownTelemetry(telemetry, shutdown, definition.shutdownGrace);
   return code;
+}
+
+/**
+ * Flushes and shuts telemetry down within `grace` (a second, once the stop is forced); past
+ * that, drops what the collector did not take, so it cannot keep the process alive.
+ */
+async function shutDownTelemetry(
+  telemetry: TelemetryHandle,
+  shutdown: ShutdownSignals,
+  grace: number,
+): Promise<void> {
+  try {
+    if (await boundedWait(telemetry.shutdown(), shutdown, grace)) return;
+    telemetry.abandon();
+    console.error('telemetry shutdown abandoned: the collector did not answer in time');
+  } catch (error) {
+    console.error(`telemetry shutdown failed: ${describeError(error)}`);
+  }
 }
 
 /**

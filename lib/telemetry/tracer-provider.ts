@@ -7,6 +7,7 @@ import {
 } from '@opentelemetry/sdk-trace-node';
 import type { TracesConfig } from './config/traces-config.js';
 import { CredentialMaskingSpanProcessor } from './credential-masking-span-processor.js';
+import type { OtlpConnections } from './otlp-connections.js';
 import { spanExporter } from './span-exporter.js';
 import { traceSampler } from './trace-sampler.js';
 
@@ -26,8 +27,12 @@ export interface BuiltTracerProvider {
  * provider.getTracer('ergon-rx').startSpan('work').end();
  * ```
  */
-export function tracerProvider(config: TracesConfig, resource: Resource): BuiltTracerProvider {
-  const exporters = config.exporters.map(spanExporter);
+export function tracerProvider(
+  config: TracesConfig,
+  resource: Resource,
+  connections?: OtlpConnections,
+): BuiltTracerProvider {
+  const exporters = config.exporters.map((exporter) => spanExporter(exporter, connections));
   const provider = new NodeTracerProvider({
     resource,
     sampler: traceSampler(config.sampler),

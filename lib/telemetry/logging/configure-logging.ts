@@ -1,6 +1,7 @@
 import type { Resource } from '@opentelemetry/resources';
 import type { LoggerProvider } from '@opentelemetry/sdk-logs';
 import { describeError } from '../../core/describe-error.js';
+import type { OtlpConnections } from '../otlp-connections.js';
 import { settleAll } from '../settle-all.js';
 import { TelemetrySetupError } from '../telemetry-setup-error.js';
 import { telemetryResource } from '../telemetry-resource.js';
@@ -17,6 +18,8 @@ export interface ConfigureLoggingOptions {
    * from the configuration's `task` and the `OTEL_*` resource variables.
    */
   readonly resource?: Resource;
+  /** Where the OTLP sinks' exporters are recorded (`setupTelemetry` passes its own). */
+  readonly otlpConnections?: OtlpConnections;
 }
 
 /**
@@ -79,7 +82,9 @@ export function configureLogging(
     options.resource ??
     telemetryResource({ serviceName: null, taskName: config.task, attributes: {} });
   const loggerProvider =
-    otlpSinks.length === 0 ? undefined : otlpLoggerProvider(otlpSinks, resource());
+    otlpSinks.length === 0
+      ? undefined
+      : otlpLoggerProvider(otlpSinks, resource(), options.otlpConnections);
   const routes = logRoutes(config, loggerProvider);
   openSinks(routes, loggerProvider);
   const pipeline = new LogPipeline(routes, config.task ?? undefined);
