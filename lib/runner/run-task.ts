@@ -4,6 +4,7 @@ import type { Logger } from '../core/logger.js';
 import { describeError } from '../core/describe-error.js';
 import { PolicyError } from '../core/policy-error.js';
 import { getLogger } from '../telemetry/logging/get-logger.js';
+import type { LoggingHandle } from '../telemetry/logging/configure-logging.js';
 import type { TelemetryHandle } from '../telemetry/telemetry-handle.js';
 import { awaitEventually } from './await-eventually.js';
 import { awaitRun } from './await-run.js';
@@ -87,6 +88,11 @@ export async function runTask<
   const identity = currentWorkerIdentity();
   const pool = identity === undefined ? poolDefinition(task) : undefined;
   if (pool !== undefined) {
+    const logging = await primaryLogging(pool);
+    if (typeof logging === 'number') {
+      if (options.exit === true) process.exit(logging);
+      return logging;
+    }
     const supervisor = new WorkerPoolSupervisor(
       pool.workers,
       pool.supervision,
@@ -94,6 +100,7 @@ export async function runTask<
       runnerLog,
     );
     const pooled = await supervisor.run(options.signals !== false);
+    await logging?.shutdown().catch(() => undefined);
     if (options.exit === true) process.exit(pooled);
     return pooled;
   }
@@ -122,6 +129,27 @@ function installProcessHandlers(shutdown: ShutdownSignals, log: Logger): () => v
     unlisten();
     unguard();
   };
+}
+
+/**
+ * In the primary of a pool, the task's logging configuration (level, format, sinks; its own
+ * rotating files), so its lines (the health port, restarts) come out as the workers' do. The
+ * exit code of a configuration error (logged once), `undefined` without telemetry.
+ */
+async function primaryLogging(
+  definition: TaskDefinition,
+): Promise<LoggingHandle | ExitCodeValue | undefined> {
+  if (definition.telemetry === undefined) return undefined;
+  try {
+    const [{ configureLogging }, { telemetryConfig }] = await Promise.all([
+      import('../telemetry/logging/configure-logging.js'),
+      import('../telemetry/config/telemetry-config.js'),
+    ]);
+    const config = telemetryConfig(definition.telemetry, process.env);
+    return configureLogging(config.logs, { writer: 'primary' });
+  } catch (error) {
+    return reportFailure('logging could not be set up', error);
+  }
 }
 
 /** The definition when it asks for a worker pool and this is the primary process. */
@@ -179,7 +207,11 @@ async function runLifecycle<
       // Loaded only when asked for: the SDK packages are optional peers, so a task without
       // telemetry runs in an app that never installed them.
       const { setupTelemetry } = await import('../telemetry/setup-telemetry.js');
-      telemetry = setupTelemetry(definition.telemetry);
+      // Each worker of a pool rotates log files of its own.
+      const worker = currentWorkerIdentity();
+      telemetry = setupTelemetry(definition.telemetry, {
+        writer: worker === undefined ? undefined : `worker-${worker.workerId}`,
+      });
     }
   } catch (error) {
     runnerLog.error(error instanceof PolicyError ? error.message : describeError(error));

@@ -13,6 +13,8 @@ import { tracerProvider } from './tracer-provider.js';
 export interface SetupTelemetryOptions {
   /** Default `process.env`. */
   readonly env?: Environment;
+  /** This process's name among several logging with this configuration (see `configureLogging`). */
+  readonly writer?: string;
 }
 
 /**
@@ -73,7 +75,11 @@ export function setupTelemetry(
   }
   let logging: LoggingHandle;
   try {
-    logging = configureLogging(config.logs, { resource, otlpConnections: connections });
+    logging = configureLogging(config.logs, {
+      resource,
+      otlpConnections: connections,
+      writer: options.writer,
+    });
   } catch (error) {
     globals.release();
     discard();

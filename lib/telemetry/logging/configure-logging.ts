@@ -18,6 +18,12 @@ export interface ConfigureLoggingOptions {
    * from the configuration's `task` and the `OTEL_*` resource variables.
    */
   readonly resource?: Resource;
+  /**
+   * This process's name among several that log with the same configuration (`worker-2`,
+   * `primary`: the runner of a worker pool sets it): rotating files get it in their path, so
+   * each has one writer. Default: none (one process).
+   */
+  readonly writer?: string;
   /** Where the OTLP sinks' exporters are recorded (`setupTelemetry` passes its own). */
   readonly otlpConnections?: OtlpConnections;
 }
@@ -85,7 +91,7 @@ export function configureLogging(
     otlpSinks.length === 0
       ? undefined
       : otlpLoggerProvider(otlpSinks, resource(), options.otlpConnections);
-  const routes = logRoutes(config, loggerProvider);
+  const routes = logRoutes(config, loggerProvider, options.writer);
   openSinks(routes, loggerProvider);
   const pipeline = new LogPipeline(routes, config.task ?? undefined);
 
