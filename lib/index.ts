@@ -4,6 +4,7 @@ export { decodeFailureOf, markUndecodable } from './core/decode-failure.js';
 export { DeliveryLostError } from './core/delivery-lost-error.js';
 export { describeError } from './core/describe-error.js';
 export { DispatchConflictError } from './core/dispatch-conflict-error.js';
+export { isSecretKey, maskCredentials } from './core/mask-credentials.js';
 export { DispatchError } from './core/dispatch-error.js';
 export type { DispatchFailure, DispatchReceipt } from './core/dispatch-receipt.js';
 export { ErgonError } from './core/ergon-error.js';

@@ -1,5 +1,6 @@
 import type { ConsumerTask } from '../engine/consumer-task.js';
-import type { ConsumerPolicyInput } from '../policy/consumer-policy.js';
+import { ConsumerPolicyCodec, type ConsumerPolicyInput } from '../policy/consumer-policy.js';
+import { decodePolicy } from '../policy/decode-policy.js';
 import type { TaskDefinition } from '../runner/define-task.js';
 import { CliUsageError } from './cli-usage-error.js';
 import { findConsumer } from './find-consumer.js';
@@ -10,14 +11,16 @@ import { parseModuleReference } from './module-reference.js';
 export interface ConsumerTarget {
   readonly definition: TaskDefinition;
   readonly consumer: ConsumerTask;
-  /** `definition.policies[policy]`, passed to the engine (which validates it). */
+  /** `definition.policies[policy]`, validated, passed to the engine as it is. */
   readonly policy: ConsumerPolicyInput;
 }
 
 /**
- * Loads `<module>[#export]`, its consumer (see `findConsumer`) and the named policy.
+ * Loads `<module>[#export]`, its consumer (see `findConsumer`) and the named policy, which
+ * is checked before anything runs or connects.
  *
  * @throws CliUsageError when the definition has no such policy.
+ * @throws PolicyError when the policy is not a valid consumer policy (exit code 2).
  * @throws TaskModuleError when the module, the definition or the consumer is missing.
  */
 export async function loadConsumerTarget(
@@ -37,5 +40,10 @@ export async function loadConsumerTarget(
     );
   }
   const policy = definition.policies[policyName] as ConsumerPolicyInput;
+  decodePolicy(
+    ConsumerPolicyCodec,
+    `consumer policy "${policyName}" of task "${definition.name}"`,
+    policy,
+  );
   return { definition, consumer, policy };
 }

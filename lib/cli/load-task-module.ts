@@ -1,6 +1,6 @@
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { isTaskDefinition, type TaskDefinition } from '../runner/define-task.js';
+import { ergonPackageRoot, isTaskDefinition, type TaskDefinition } from '../runner/define-task.js';
 import type { ModuleReference } from './module-reference.js';
 import { TaskModuleError } from './task-module-error.js';
 
@@ -45,10 +45,31 @@ export async function loadTaskDefinition(
   if (!isTaskDefinition(exported)) {
     throw new TaskModuleError(
       reference.modulePath,
-      `export "${reference.exportName}" is not a task definition made by defineTask`,
+      looksLikeTaskDefinition(exported)
+        ? `export "${reference.exportName}" looks like a task definition made by another copy of ` +
+            `ergon-rx than this command's (${ergonPackageRoot()}): two copies are installed. ` +
+            `Run the project's own command (npx ergon …, from the project folder), or make the ` +
+            `project use one copy (npm ls ergon-rx; npm dedupe)`
+        : `export "${reference.exportName}" is not a task definition made by defineTask`,
     );
   }
   return { definition: exported, namespace };
+}
+
+/**
+ * Whether a value has the shape of a frozen `defineTask` definition without being one this
+ * copy of ergon-rx recognises: made by an older copy installed beside this one.
+ */
+function looksLikeTaskDefinition(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null || !Object.isFrozen(value)) return false;
+  const shape = value as Partial<Record<keyof TaskDefinition, unknown>>;
+  return (
+    typeof shape.name === 'string' &&
+    typeof shape.run === 'function' &&
+    typeof shape.workers === 'number' &&
+    typeof shape.shutdownGrace === 'number' &&
+    typeof shape.supervision === 'object'
+  );
 }
 
 /** A task definition found among a module's exports, with the path to it. */

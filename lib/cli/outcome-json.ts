@@ -1,5 +1,7 @@
 import { describeError } from '../core/describe-error.js';
 import type { Outcome } from '../core/outcome.js';
+import { printable } from '../core/printable.js';
+import { toSafeJson } from '../telemetry/logging/safe-json.js';
 
 /** An outcome as the CLI prints it: status, transaction id, and the result or error text. */
 export interface OutcomeJson {
@@ -30,6 +32,29 @@ export function outcomeJson(outcome: Outcome): OutcomeJson {
     case 'released':
       return { status: outcome.status, transactionId, reason: outcome.reason };
   }
+}
+
+/**
+ * The JSON line `ergon process` prints for an outcome. Any result renders: bigints as
+ * strings, errors described, a cycle as `"[Circular]"`; a result (or handled value) that cannot
+ * be serialized at all (a throwing `toJSON` or getter) is printed as its string form.
+ *
+ * @example
+ * ```ts
+ * outcomeLine(successOf(tx, { total: 10n })); // '{"status":"success","transactionId":"…","result":{"total":"10"}}'
+ * ```
+ */
+export function outcomeLine(outcome: Outcome): string {
+  const json = outcomeJson(outcome);
+  const line = toSafeJson(json);
+  if (line !== undefined) return line;
+  const unserializable = (value: unknown): string | undefined =>
+    value === undefined ? undefined : `unserializable: ${printable(value)}`;
+  return JSON.stringify({
+    ...json,
+    result: unserializable(json.result),
+    handled: unserializable(json.handled),
+  });
 }
 
 /** Exit code of `ergon process`: 0 for `success` and `exception`, 1 otherwise. */

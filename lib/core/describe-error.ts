@@ -1,3 +1,4 @@
+import { maskCredentials } from './mask-credentials.js';
 import { printable } from './printable.js';
 import { isInstance, readProperty, unreadable } from './safe-access.js';
 
@@ -44,10 +45,15 @@ export function errorParts(error: unknown): ErrorParts | undefined {
 /**
  * A one-line description of anything thrown: `Type: message`, falling back to the type name
  * when the message is empty (so `new Error('')` still says something) and to a JSON or
- * string rendering for thrown non-errors. Never throws, whatever was thrown (an Error whose
- * getters throw, a revoked Proxy, an object without prototype).
+ * string rendering for thrown non-errors. Credentials in it are masked (`maskCredentials`).
+ * Never throws, whatever was thrown (an Error whose getters throw, a revoked Proxy, an object
+ * without prototype).
  */
 export function describeError(error: unknown): string {
+  return maskCredentials(describeUnmasked(error));
+}
+
+function describeUnmasked(error: unknown): string {
   const parts = errorParts(error);
   if (parts !== undefined) {
     if (parts.message === undefined) return `${parts.type} (its message could not be read)`;

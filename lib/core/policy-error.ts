@@ -1,4 +1,5 @@
 import { ErgonError } from './ergon-error.js';
+import { isSecretKey, MASK, maskCredentials } from './mask-credentials.js';
 
 /** One wrong value in a policy or configuration. */
 export interface PolicyIssue {
@@ -12,11 +13,17 @@ export interface PolicyIssue {
 
 /**
  * A policy or configuration could not be decoded. The message lists every wrong path, one
- * per line, as `path: expected X, got Y`; `issues` holds the same list for programs.
+ * per line, as `path: expected X, got Y`; `issues` holds the same list for programs. A value
+ * under a key named like a secret (`password`, `token`, …) shows as `***`, credentials in
+ * other values are masked (`maskCredentials`).
  */
 export class PolicyError extends ErgonError {
   readonly issues: readonly PolicyIssue[];
-  constructor(subject: string, issues: readonly PolicyIssue[]) {
+  constructor(subject: string, given: readonly PolicyIssue[]) {
+    const issues = given.map((issue) => ({
+      ...issue,
+      actual: isSecretKey(issue.path) ? MASK : maskCredentials(issue.actual),
+    }));
     const lines = issues.map(
       (issue) => `  ${issue.path || '(root)'}: expected ${issue.expected}, got ${issue.actual}`,
     );

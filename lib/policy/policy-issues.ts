@@ -1,5 +1,6 @@
 import * as t from 'io-ts';
 import type { PolicyIssue } from '../core/policy-error.js';
+import { maskCredentials } from '../core/mask-credentials.js';
 import { printable } from '../core/printable.js';
 
 const longestValue = 80;
@@ -48,10 +49,13 @@ function locate(context: t.Context): { path: string; codecName: string } {
  * A value as JSON for a log line, shortened when long; numbers such as `NaN` and values JSON
  * cannot hold (`undefined`, functions, cycles, bigints) as `String(value)`, and values that
  * have no string form either (an object without prototype, or an array holding one) by their
- * type tag (`[object Object]`). Never throws: it renders the bad values of a failed decode.
+ * type tag (`[object Object]`). Credentials are masked (`maskCredentials`) before shortening.
+ * Never throws: it renders the bad values of a failed decode.
  */
 export function renderValue(value: unknown): string {
-  const text = typeof value === 'number' ? String(value) : (asJson(value) ?? printable(value));
+  const text = maskCredentials(
+    typeof value === 'number' ? String(value) : (asJson(value) ?? printable(value)),
+  );
   return text.length > longestValue ? `${text.slice(0, longestValue - 1)}…` : text;
 }
 

@@ -1,9 +1,12 @@
+import { fileURLToPath } from 'node:url';
 import type { Observable } from 'rxjs';
 import type { Connector, Service } from '../connector/connector.js';
 import type { Eventually } from '../core/eventually.js';
+import type { ConsumerPolicyInput } from '../policy/consumer-policy.js';
 import type { DurationInput } from '../policy/duration.js';
 import type { IntegerInput } from '../policy/integer.js';
 import { decodePolicy } from '../policy/decode-policy.js';
+import type { ProducerPolicyInput } from '../policy/producer-policy.js';
 import type { TelemetryConfigInput } from '../telemetry/config/telemetry-config.js';
 import type { SupervisionConfigInput, SupervisionSettings } from './supervision-config-codec.js';
 import { TaskConfigCodec } from './task-config-codec.js';
@@ -26,6 +29,38 @@ export type ConnectorFactories = Readonly<Record<string, ConnectorFactory>>;
 export type ServiceFactories = Readonly<Record<string, ServiceFactory>>;
 /** Named policy inputs, passed through to the run untouched. */
 export type TaskPolicies = Readonly<Record<string, unknown>>;
+
+/** What an object in a task's `policies` is checked against: a consumer or producer policy. */
+export type TaskPolicyInput = ConsumerPolicyInput | ProducerPolicyInput;
+
+type KeysOfUnion<T> = T extends unknown ? keyof T : never;
+type PropertyOfUnion<T, K extends PropertyKey> = T extends unknown
+  ? K extends keyof T
+    ? T[K]
+    : never
+  : never;
+type Leaf = string | number | boolean | bigint | symbol | null | undefined;
+
+/**
+ * `T` with every key that no object member of `Shape` has, at any depth, typed `never`: an
+ * object literal that misspells a key (`concurency`) does not type-check, as it would not if
+ * written inline where `Shape` is expected.
+ */
+export type ExactInput<T, Shape> = T extends
+  Leaf | readonly unknown[] | ((...args: never[]) => unknown)
+  ? T
+  : [Extract<NonNullable<Shape>, object>] extends [never]
+    ? T
+    : {
+        [K in keyof T]: K extends KeysOfUnion<Extract<NonNullable<Shape>, object>>
+          ? ExactInput<T[K], PropertyOfUnion<Extract<NonNullable<Shape>, object>, K>>
+          : never;
+      };
+
+/** A task's `policies` with each object policy checked against {@link TaskPolicyInput}. */
+export type CheckedPolicies<P> = {
+  readonly [K in keyof P]: P[K] extends object ? ExactInput<P[K], TaskPolicyInput> : P[K];
+};
 
 /** What each factory of a record builds, by name. */
 export type BuiltBy<F extends Readonly<Record<string, (context: ResourceContext) => unknown>>> = {
@@ -97,7 +132,9 @@ export interface TaskDefinition<
 
 /**
  * Validates a task configuration and fills its defaults. The run context is typed from the
- * factories: `context.connectors.orders` has the type the `orders` factory returns.
+ * factories: `context.connectors.orders` has the type the `orders` factory returns. An
+ * object in `policies` is type-checked as a consumer or producer policy input: a misspelled
+ * key is a compile error (and, at run time, a `PolicyError` with exit code 2).
  *
  * @example
  * ```ts
@@ -117,15 +154,42 @@ export function defineTask<
   CF extends ConnectorFactories = Record<never, never>,
   SF extends ServiceFactories = Record<never, never>,
   P extends TaskPolicies = Record<never, never>,
->(config: TaskConfig<CF, SF, P>): TaskDefinition<CF, SF, P> {
+>(
+  config: TaskConfig<CF, SF, P> & { readonly policies?: NoInfer<CheckedPolicies<P>> },
+): TaskDefinition<CF, SF, P> {
   if (isTaskDefinition(config)) return config as unknown as TaskDefinition<CF, SF, P>;
   const decoded = decodePolicy(TaskConfigCodec, `task configuration`, config);
-  const definition = Object.freeze({ ...decoded }) as unknown as TaskDefinition<CF, SF, P>;
+  const definition = { ...decoded };
+  Object.defineProperty(definition, definedBy, { value: packageRoot });
+  Object.freeze(definition);
   definedTasks.add(definition);
-  return definition;
+  return definition as unknown as TaskDefinition<CF, SF, P>;
 }
 
-/** Whether `value` came out of {@link defineTask}. */
+/**
+ * The mark every definition carries (not enumerable), shared by every copy of ergon-rx
+ * through the global symbol registry; its value is the folder of the copy that made it.
+ */
+const definedBy = Symbol.for('ergon-rx.taskDefinition');
+
+/** This copy of ergon-rx: the package folder (the checkout when running from sources). */
+const packageRoot = fileURLToPath(new URL('../..', import.meta.url));
+
+/**
+ * Whether `value` came out of {@link defineTask}: of this copy of ergon-rx, or of another
+ * one installed beside it (an application's own `node_modules/ergon-rx` while the `ergon`
+ * command runs from elsewhere), recognised by the mark every copy puts on its definitions.
+ */
 export function isTaskDefinition(value: unknown): value is TaskDefinition {
-  return typeof value === 'object' && value !== null && definedTasks.has(value);
+  if (typeof value !== 'object' || value === null) return false;
+  if (definedTasks.has(value)) return true;
+  return (
+    typeof (value as { [definedBy]?: unknown })[definedBy] === 'string' &&
+    typeof (value as { run?: unknown }).run === 'function'
+  );
+}
+
+/** This copy of ergon-rx's folder, for messages about two copies being installed. */
+export function ergonPackageRoot(): string {
+  return packageRoot;
 }

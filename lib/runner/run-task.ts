@@ -4,6 +4,7 @@ import type { Logger } from '../core/logger.js';
 import { describeError } from '../core/describe-error.js';
 import { PolicyError } from '../core/policy-error.js';
 import { Subscription } from 'rxjs';
+import type { LoggingHandle } from '../telemetry/logging/configure-logging.js';
 import { getLogger } from '../telemetry/logging/get-logger.js';
 import { applyLogLevel, type LogLevelName } from '../telemetry/logging/log-level.js';
 import type { TelemetryConfigInput } from '../telemetry/config/telemetry-config.js';
@@ -23,7 +24,7 @@ import {
 import { guardEscapedErrors } from './escaped-error-guard.js';
 import { ExitCode, type ExitCodeValue } from './exit-code.js';
 import { DEFAULT_SHUTDOWN_GRACE } from './task-config-codec.js';
-import { StartupCancelledError } from './resource-init-error.js';
+import { ResourceInitError, StartupCancelledError } from './resource-init-error.js';
 import { ResourceStack } from './resource-stack.js';
 import { PrimaryLostError } from './primary-lost-error.js';
 import { RunResultError } from './run-result-error.js';
@@ -100,6 +101,11 @@ export async function runTask<
   const identity = currentWorkerIdentity();
   const pool = identity === undefined ? poolDefinition(task) : undefined;
   if (pool !== undefined) {
+    const logging = await primaryLogging(pool);
+    if (typeof logging === 'number') {
+      if (options.exit === true) process.exit(logging);
+      return logging;
+    }
     const supervisor = new WorkerPoolSupervisor(
       pool.workers,
       pool.supervision,
@@ -107,6 +113,7 @@ export async function runTask<
       runnerLog,
     );
     const pooled = await supervisor.run(options.signals !== false);
+    await logging?.shutdown().catch(() => undefined);
     if (options.exit === true) process.exit(pooled);
     return pooled;
   }
@@ -153,6 +160,31 @@ function poolDefinition(task: unknown): TaskDefinition | undefined {
     return definition.workers > 1 ? definition : undefined;
   } catch {
     return undefined; // runLifecycle reports the configuration error
+  }
+}
+
+/**
+ * In the primary of a pool, the task's logging configuration (level, format, sinks; its own
+ * rotating files), so its lines (the health port, restarts) come out as the workers' do. The
+ * exit code of a configuration error (logged once), `undefined` without telemetry.
+ */
+async function primaryLogging(
+  definition: TaskDefinition,
+): Promise<LoggingHandle | ExitCodeValue | undefined> {
+  applyLogLevel(definition.logLevel);
+  if (definition.telemetry === undefined) return undefined;
+  try {
+    const [{ configureLogging }, { telemetryConfig }] = await Promise.all([
+      import('../telemetry/logging/configure-logging.js'),
+      import('../telemetry/config/telemetry-config.js'),
+    ]);
+    const config = telemetryConfig(
+      withLogLevel(definition.telemetry, definition.logLevel),
+      process.env,
+    );
+    return configureLogging(config.logs, { writer: 'primary' });
+  } catch (error) {
+    return reportFailure('logging could not be set up', error);
   }
 }
 
@@ -231,14 +263,18 @@ async function runLifecycle<
   let definition: TaskDefinition<CF, SF, P>;
   let telemetry: TelemetryHandle | undefined;
   try {
-    definition = defineTask(task as TaskConfig<CF, SF, P>);
+    // Checked at run time (a PolicyError, exit 2) whatever the type of `policies`.
+    definition = defineTask(task as TaskConfig) as TaskDefinition<CF, SF, P>;
     shutdown.setGrace(definition.shutdownGrace);
     applyLogLevel(definition.logLevel);
     if (definition.telemetry !== undefined) {
-      // Loaded only when asked for: the SDK packages are optional peers, so a task without
-      // telemetry runs in an app that never installed them.
+      // Loaded only when asked for: a task without telemetry never loads the SDK.
       const { setupTelemetry } = await import('../telemetry/setup-telemetry.js');
-      telemetry = setupTelemetry(withLogLevel(definition.telemetry, definition.logLevel));
+      // Each worker of a pool rotates log files of its own.
+      const worker = currentWorkerIdentity();
+      telemetry = setupTelemetry(withLogLevel(definition.telemetry, definition.logLevel), {
+        writer: worker === undefined ? undefined : `worker-${worker.workerId}`,
+      });
     }
   } catch (error) {
     runnerLog.error(error instanceof PolicyError ? error.message : describeError(error));
@@ -253,7 +289,7 @@ async function runLifecycle<
     `task ${definition.name}`,
     { 'ergon.task.name': definition.name, 'ergon.worker.id': workerId },
     async () => {
-      const verdict = await startRunAndExit(
+      const failure = await startRunAndExit(
         definition,
         resources,
         shutdown,
@@ -263,22 +299,31 @@ async function runLifecycle<
         phase,
       );
       await resources.closeAll();
-      if (verdict === 'config') return ExitCode.configError;
-      return verdict === 'failed' || shutdown.failure !== undefined
-        ? ExitCode.runError
-        : signalExitCode(shutdown);
+      if (failure !== undefined) return failure;
+      return shutdown.failure !== undefined ? ExitCode.runError : signalExitCode(shutdown);
     },
   );
   announcements.unsubscribe();
   runnerLog.info(`task ${definition.name} finished with exit code ${code}`);
-  if (telemetry !== undefined) {
-    try {
-      await boundedWait(telemetry.shutdown(), shutdown);
-    } catch (error) {
-      console.error(`telemetry shutdown failed: ${describeError(error)}`);
-    }
-  }
+  if (telemetry !== undefined) await shutDownTelemetry(telemetry, shutdown);
   return code;
+}
+
+/**
+ * Flushes and shuts telemetry down within what is left of the stop's deadline; past that,
+ * drops what the collector did not take, so it cannot keep the process alive.
+ */
+async function shutDownTelemetry(
+  telemetry: TelemetryHandle,
+  shutdown: ShutdownSignals,
+): Promise<void> {
+  try {
+    if (await boundedWait(telemetry.shutdown(), shutdown)) return;
+    telemetry.abandon();
+    console.error('telemetry shutdown abandoned: the collector did not answer in time');
+  } catch (error) {
+    console.error(`telemetry shutdown failed: ${describeError(error)}`);
+  }
 }
 
 /**
@@ -334,10 +379,10 @@ interface Phase {
   step: 'starting' | 'running' | 'closing';
 }
 
-/** How the set-up, run and exit hook went: the exit code follows from it. */
-type Verdict = 'ok' | 'failed' | 'config';
-
-/** Creates the resources, runs the task, calls the exit hook; resolves how it went. */
+/**
+ * Creates the resources, runs the task, calls the exit hook; resolves the exit code of the
+ * first failure (see {@link reportFailure}), `undefined` when nothing failed.
+ */
 async function startRunAndExit<
   CF extends ConnectorFactories,
   SF extends ServiceFactories,
@@ -350,7 +395,7 @@ async function startRunAndExit<
   logger: Logger,
   liveness: WorkerLiveness,
   phase: Phase,
-): Promise<Verdict> {
+): Promise<ExitCodeValue | undefined> {
   const base: ResourceContext<P> = {
     name: definition.name,
     workerId,
@@ -378,18 +423,17 @@ async function startRunAndExit<
   } catch (error) {
     if (error instanceof StartupCancelledError) {
       runnerLog.warn(`start-up cancelled: ${error.message}`);
-      return 'ok';
+      return undefined;
     }
-    runnerLog.error('task could not start:', error);
-    return 'failed';
+    return reportFailure('task could not start', error);
   } finally {
     phase.step = 'running';
   }
   if (shutdown.stopped) {
     runnerLog.info('stopped before the run started');
-    return 'ok';
+    return undefined;
   }
-  let verdict: Verdict = 'ok';
+  let failure: ExitCodeValue | undefined;
   try {
     runnerLog.info('run started');
     const emitted = await runnerSpan('run', {}, () =>
@@ -397,12 +441,8 @@ async function startRunAndExit<
     );
     runnerLog.info(`run ended after ${emitted} outcomes`);
   } catch (error) {
-    if (error instanceof RunResultError) {
-      verdict = 'config';
-      runnerLog.error(error.message);
-    } else if (!(shutdown.stopped && error === shutdown.signal.reason)) {
-      verdict = 'failed';
-      runnerLog.error(`run failed: ${describeError(error)}`, error);
+    if (!(shutdown.stopped && error === shutdown.signal.reason)) {
+      failure = reportFailure('run failed', error);
     }
   }
   // The run is over: the exit hook, the closes and the telemetry flush share one deadline.
@@ -417,17 +457,36 @@ async function startRunAndExit<
       if (finished) {
         runnerLog.info('exit hook done');
       } else {
-        if (verdict === 'ok') verdict = 'failed';
+        failure ??= ExitCode.runError;
         runnerLog.error(
           "exit hook did not finish before the stop's deadline; abandoned (exit code 1)",
         );
       }
     } catch (error) {
-      if (verdict === 'ok') verdict = 'failed';
+      failure ??= ExitCode.runError;
       runnerLog.error(`exit hook failed: ${describeError(error)}`, error);
     }
   }
-  return verdict;
+  return failure;
+}
+
+/**
+ * Logs a failure and resolves its exit code. A configuration error (a `PolicyError` from the
+ * run, or from a connector or service factory, or a run that returned neither an Observable
+ * nor a Promise) is one error line with its message, no stack, and exit code 2, whichever way
+ * it arrives; anything else is logged with its stack, exit 1.
+ */
+function reportFailure(what: string, error: unknown): ExitCodeValue {
+  if (error instanceof PolicyError || error instanceof RunResultError) {
+    runnerLog.error(error.message);
+    return ExitCode.configError;
+  }
+  if (error instanceof ResourceInitError && error.cause instanceof PolicyError) {
+    runnerLog.error(`${error.message}: ${error.cause.message}`);
+    return ExitCode.configError;
+  }
+  runnerLog.error(`${what}: ${describeError(error)}`, error);
+  return ExitCode.runError;
 }
 
 function signalExitCode(shutdown: ShutdownSignals): ExitCodeValue {

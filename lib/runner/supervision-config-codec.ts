@@ -2,6 +2,7 @@ import * as t from 'io-ts';
 import { NonNegativeDuration, PositiveDuration, type DurationInput } from '../policy/duration.js';
 import { NonNegativeInteger, type IntegerInput } from '../policy/integer.js';
 import { optional } from '../policy/optional.js';
+import { TcpPort } from '../policy/tcp-port.js';
 import { strictStruct } from '../policy/strict-struct.js';
 import { withDefault } from '../policy/with-default.js';
 
@@ -13,17 +14,6 @@ export const SUPERVISION_DEFAULTS = {
   startupGrace: 30_000,
   restart: { backoff: 1_000, backoffCap: 30_000, maxRestarts: 5 },
 } as const;
-
-const TcpPort = new t.Type<number, number, unknown>(
-  'TCP port (0-65535)',
-  (u): u is number => typeof u === 'number' && Number.isInteger(u) && u >= 0 && u <= 65_535,
-  (u, c) => {
-    const result = NonNegativeInteger.validate(u, c);
-    if (result._tag === 'Left') return result;
-    return result.right <= 65_535 ? t.success(result.right) : t.failure(u, c);
-  },
-  t.identity,
-);
 
 const RestartCodec = strictStruct('RestartPolicy', {
   backoff: withDefault(NonNegativeDuration, SUPERVISION_DEFAULTS.restart.backoff),

@@ -7,6 +7,7 @@ import {
 } from '@opentelemetry/sdk-metrics';
 import type { MetricReaderConfig } from './config/metric-reader-config.js';
 import { loadOptionalPackage } from './optional-package.js';
+import type { OtlpConnections } from './otlp-connections.js';
 import { otlpGrpcOptions } from './otlp-grpc-options.js';
 
 /**
@@ -22,7 +23,11 @@ import { otlpGrpcOptions } from './otlp-grpc-options.js';
  * metricReader({ type: 'prometheus', port: 9464, host: null, endpoint: '/metrics', preventServerStart: false }, 60_000);
  * ```
  */
-export function metricReader(config: MetricReaderConfig, defaultInterval: number): IMetricReader {
+export function metricReader(
+  config: MetricReaderConfig,
+  defaultInterval: number,
+  connections?: OtlpConnections,
+): IMetricReader {
   if (!('type' in config)) return config;
   switch (config.type) {
     case 'console':
@@ -32,8 +37,10 @@ export function metricReader(config: MetricReaderConfig, defaultInterval: number
       });
     case 'otlp': {
       const exportIntervalMillis = config.interval ?? defaultInterval;
+      const exporter = new OTLPMetricExporter(otlpGrpcOptions(config));
+      connections?.add(exporter);
       return new PeriodicExportingMetricReader({
-        exporter: new OTLPMetricExporter(otlpGrpcOptions(config)),
+        exporter,
         exportIntervalMillis,
         ...(config.timeout === null
           ? {}

@@ -3,6 +3,7 @@ import { telemetryConfig, type TelemetryConfigInput } from './config/telemetry-c
 import { GlobalRegistration } from './global-registration.js';
 import { configureLogging, type LoggingHandle } from './logging/configure-logging.js';
 import { meterProvider } from './meter-provider.js';
+import { OtlpConnections } from './otlp-connections.js';
 import { settleAll } from './settle-all.js';
 import type { TelemetryHandle } from './telemetry-handle.js';
 import { telemetryResource } from './telemetry-resource.js';
@@ -12,6 +13,8 @@ import { tracerProvider } from './tracer-provider.js';
 export interface SetupTelemetryOptions {
   /** Default `process.env`. */
   readonly env?: Environment;
+  /** This process's name among several logging with this configuration (see `configureLogging`). */
+  readonly writer?: string;
 }
 
 /**
@@ -48,8 +51,13 @@ export function setupTelemetry(
 ): TelemetryHandle {
   const config = telemetryConfig(input, options.env ?? process.env);
   const resource = telemetryResource(config.resource);
-  const traces = config.traces.enabled ? tracerProvider(config.traces, resource) : undefined;
-  const metrics = config.metrics.enabled ? meterProvider(config.metrics, resource) : undefined;
+  const connections = new OtlpConnections();
+  const traces = config.traces.enabled
+    ? tracerProvider(config.traces, resource, connections)
+    : undefined;
+  const metrics = config.metrics.enabled
+    ? meterProvider(config.metrics, resource, connections)
+    : undefined;
   const discard = (): void => {
     void traces?.provider.shutdown().catch(() => undefined);
     void metrics?.provider.shutdown().catch(() => undefined);
@@ -67,7 +75,11 @@ export function setupTelemetry(
   }
   let logging: LoggingHandle;
   try {
-    logging = configureLogging(config.logs, { resource });
+    logging = configureLogging(config.logs, {
+      resource,
+      otlpConnections: connections,
+      writer: options.writer,
+    });
   } catch (error) {
     globals.release();
     discard();
@@ -100,5 +112,6 @@ export function setupTelemetry(
       ]);
       return shuttingDown;
     },
+    abandon: () => connections.closeNow(),
   };
 }

@@ -5,17 +5,22 @@ import {
   type SpanExporter,
 } from '@opentelemetry/sdk-trace-node';
 import type { SpanExporterConfig } from './config/span-exporter-config.js';
+import type { OtlpConnections } from './otlp-connections.js';
 import { otlpGrpcOptions } from './otlp-grpc-options.js';
 
 /**
- * The span exporter of an exporter configuration (a ready-made exporter is returned as it is).
+ * The span exporter of an exporter configuration (a ready-made exporter is returned as it is);
+ * an OTLP one is recorded in `connections` when given.
  *
  * @example
  * ```ts
  * spanExporter({ type: 'otlp', endpoint: 'http://localhost:4317', headers: {}, timeout: null });
  * ```
  */
-export function spanExporter(config: SpanExporterConfig): SpanExporter {
+export function spanExporter(
+  config: SpanExporterConfig,
+  connections?: OtlpConnections,
+): SpanExporter {
   if (!('type' in config)) return config;
   switch (config.type) {
     case 'console':
@@ -23,6 +28,10 @@ export function spanExporter(config: SpanExporterConfig): SpanExporter {
     case 'memory':
       return new InMemorySpanExporter();
     case 'otlp':
-      return new OTLPTraceExporter(otlpGrpcOptions(config));
+      return record(new OTLPTraceExporter(otlpGrpcOptions(config)), connections);
   }
+}
+
+function record<E extends object>(exporter: E, connections: OtlpConnections | undefined): E {
+  return connections === undefined ? exporter : connections.add(exporter);
 }

@@ -44,4 +44,11 @@ export interface TelemetryHandle {
    * part failed (the rest is still shut down).
    */
   shutdown(): Promise<void>;
+  /**
+   * Gives up on exporting: closes every OTLP exporter's connection now, dropping what it has
+   * not exported, so a collector that does not answer cannot keep the process alive past a
+   * stop's grace. Call it when `shutdown()` did not settle in the time there was (the runner
+   * does); the pending `shutdown()` then settles soon after. Never throws.
+   */
+  abandon(): void;
 }

@@ -6,6 +6,8 @@ import {
   type SpanExporter,
 } from '@opentelemetry/sdk-trace-node';
 import type { TracesConfig } from './config/traces-config.js';
+import { CredentialMaskingSpanProcessor } from './credential-masking-span-processor.js';
+import type { OtlpConnections } from './otlp-connections.js';
 import { spanExporter } from './span-exporter.js';
 import { traceSampler } from './trace-sampler.js';
 
@@ -16,8 +18,8 @@ export interface BuiltTracerProvider {
 }
 
 /**
- * A Node tracer provider for a tracing configuration: the sampler, and one batch (or simple)
- * processor per exporter. Not registered: see `setupTelemetry`.
+ * A Node tracer provider for a tracing configuration: the sampler, a processor that masks
+ * credentials in failed spans, and one batch (or simple) processor per exporter. Not registered: see `setupTelemetry`.
  *
  * @example
  * ```ts
@@ -25,16 +27,23 @@ export interface BuiltTracerProvider {
  * provider.getTracer('ergon-rx').startSpan('work').end();
  * ```
  */
-export function tracerProvider(config: TracesConfig, resource: Resource): BuiltTracerProvider {
-  const exporters = config.exporters.map(spanExporter);
+export function tracerProvider(
+  config: TracesConfig,
+  resource: Resource,
+  connections?: OtlpConnections,
+): BuiltTracerProvider {
+  const exporters = config.exporters.map((exporter) => spanExporter(exporter, connections));
   const provider = new NodeTracerProvider({
     resource,
     sampler: traceSampler(config.sampler),
-    spanProcessors: exporters.map((exporter) =>
-      config.processor === 'simple'
-        ? new SimpleSpanProcessor(exporter)
-        : new BatchSpanProcessor(exporter),
-    ),
+    spanProcessors: [
+      new CredentialMaskingSpanProcessor(),
+      ...exporters.map((exporter) =>
+        config.processor === 'simple'
+          ? new SimpleSpanProcessor(exporter)
+          : new BatchSpanProcessor(exporter),
+      ),
+    ],
   });
   return { provider, exporters };
 }

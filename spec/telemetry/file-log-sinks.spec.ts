@@ -1,5 +1,17 @@
 import { expect } from 'chai';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import {
+  createReadStream,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sinon from 'sinon';
@@ -143,5 +155,51 @@ describe('file log sinks', () => {
     } finally {
       emitWarning.restore();
     }
+  });
+
+  it('rotates the file a symbolic link points to and leaves the link in place', async () => {
+    mkdirSync(join(folder, 'real'));
+    mkdirSync(join(folder, 'logs'));
+    writeFileSync(join(folder, 'real', 'app.log'), '');
+    symlinkSync('../real/app.log', join(folder, 'logs', 'app.log'));
+    const sink = new RotatingFileLogSink(join(folder, 'logs', 'app.log'), formatterFor('json'), {
+      maxBytes: 300,
+      backups: 20,
+    });
+    for (let i = 0; i < 30; i++) sink.write(record(`line ${i}`));
+    await sink.shutdown();
+    expect(lstatSync(join(folder, 'logs', 'app.log')).isSymbolicLink()).to.equal(true);
+    expect(readlinkSync(join(folder, 'logs', 'app.log'))).to.equal('../real/app.log');
+    expect(readdirSync(join(folder, 'logs'))).to.deep.equal(['app.log']);
+    const files = readdirSync(join(folder, 'real'));
+    expect(files.length).to.be.greaterThan(2);
+    const all = files.flatMap((name) => messages(join(folder, 'real', name)));
+    expect(new Set(all).size).to.equal(30);
+  });
+
+  it('never rotates a file that is not a regular one (a named pipe here, standard output alike)', async () => {
+    const fifo = join(folder, 'pipe.log');
+    execFileSync('mkfifo', [fifo]);
+    const reader = createReadStream(fifo);
+    const received: Buffer[] = [];
+    reader.on('data', (chunk) => received.push(chunk as Buffer));
+    // Let the reader's open(2) start, so the sink's blocking open finds a reader.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const warning = sinon.spy(process, 'emitWarning');
+    try {
+      const sink = new RotatingFileLogSink(fifo, formatterFor('json'), {
+        maxBytes: 100,
+        backups: 2,
+      });
+      for (let i = 0; i < 10; i++) sink.write(record(`line ${i}`));
+      await sink.shutdown();
+      await new Promise<void>((resolve) => reader.on('close', () => resolve()));
+    } finally {
+      warning.restore();
+    }
+    expect(warning.called).to.equal(false);
+    expect(lstatSync(fifo).isFIFO()).to.equal(true);
+    expect(readdirSync(folder)).to.deep.equal(['pipe.log']);
+    expect(Buffer.concat(received).toString().trim().split('\n')).to.have.length(10);
   });
 });

@@ -197,8 +197,38 @@ describe('telemetryConfig', () => {
       'resource.attributes: expected object of strings, numbers and booleans, got {"nested":{"no":true}}',
       'traces.sampler.ratio: expected number from 0 to 1, got 3',
       'traces.exporters.0.type: expected one of "console" | "memory" | "otlp", got "zipkin"',
-      'metrics.readers.0.port: expected positive integer or null, got -1',
+      'metrics.readers.0.port: expected TCP port (1-65535) or null, got -1',
       'extra: expected no such key (known keys: resource, traces, metrics, logs), got true',
     ]);
+  });
+
+  it('rejects an OTLP endpoint the exporter could not use, and names bad endpoint and port variables', () => {
+    expect(
+      issueLines(() =>
+        telemetryConfig(
+          { traces: { exporters: [{ type: 'otlp', endpoint: 'http://c:99999' }] } },
+          {},
+        ),
+      ),
+    ).to.deep.equal([
+      'traces.exporters.0.endpoint: expected OTLP gRPC endpoint URL such as "http://localhost:4317" or null, got "http://c:99999"',
+    ]);
+    expect(
+      issueLines(() =>
+        telemetryConfig(undefined, {
+          OTEL_EXPORTER_OTLP_ENDPOINT: 'not a url',
+          OTEL_EXPORTER_OTLP_LOGS_ENDPOINT: 'ftp://collector',
+          OTEL_EXPORTER_PROMETHEUS_PORT: '99999',
+        }),
+      ),
+    ).to.deep.equal([
+      'OTEL_EXPORTER_OTLP_ENDPOINT: expected OTLP gRPC endpoint URL such as "http://localhost:4317", got "not a url"',
+      'OTEL_EXPORTER_OTLP_LOGS_ENDPOINT: expected OTLP gRPC endpoint URL such as "http://localhost:4317", got "ftp://collector"',
+      'OTEL_EXPORTER_PROMETHEUS_PORT: expected TCP port (1-65535), got "99999"',
+    ]);
+    expect(
+      telemetryConfig(undefined, { OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4317' }).traces
+        .exporters,
+    ).to.have.length(1);
   });
 });

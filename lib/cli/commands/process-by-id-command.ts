@@ -9,7 +9,7 @@ import type { CliIo } from '../cli-io.js';
 import { CliUsageError } from '../cli-usage-error.js';
 import type { Command } from '../command.js';
 import { loadConsumerTarget } from '../consumer-target.js';
-import { outcomeExitCode, outcomeJson } from '../outcome-json.js';
+import { outcomeExitCode, outcomeLine } from '../outcome-json.js';
 import { parseArguments } from '../parsed-arguments.js';
 
 const usage = `Usage: ergon process-by-id <module>[#export] <policy> <id> [--connector <name>]
@@ -74,7 +74,7 @@ export const processByIdCommand: Command = {
     try {
       if (typeof connector.init === 'function') await awaitEventually(connector.init());
       const outcome = await firstValueFrom(runTransactionById(connector, consumer, id, policy));
-      io.stdout.write(`${JSON.stringify(outcomeJson(outcome))}\n`);
+      io.stdout.write(`${outcomeLine(outcome)}\n`);
       return outcomeExitCode(outcome);
     } finally {
       abort.abort();

@@ -5,7 +5,7 @@ import type { CliIo } from '../cli-io.js';
 import { CliUsageError } from '../cli-usage-error.js';
 import type { Command } from '../command.js';
 import { loadConsumerTarget } from '../consumer-target.js';
-import { outcomeExitCode, outcomeJson } from '../outcome-json.js';
+import { outcomeExitCode, outcomeLine } from '../outcome-json.js';
 import { parseArguments } from '../parsed-arguments.js';
 
 const usage = `Usage: ergon process <module>[#export] <policy> --payload '<json>' [--id <id>]
@@ -50,7 +50,7 @@ export const processCommand: Command = {
     const id = parsed.strings['id'];
     const transaction = createTransaction(payload, id === undefined ? undefined : { id });
     const outcome = await firstValueFrom(runTransaction(consumer, transaction, policy));
-    io.stdout.write(`${JSON.stringify(outcomeJson(outcome))}\n`);
+    io.stdout.write(`${outcomeLine(outcome)}\n`);
     return outcomeExitCode(outcome);
   },
 };

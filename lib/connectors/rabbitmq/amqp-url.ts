@@ -1,26 +1,18 @@
 import * as t from 'io-ts';
+import { maskCredentials } from '../../core/mask-credentials.js';
 
 const protocols: ReadonlySet<string> = new Set(['amqp:', 'amqps:']);
 
 /**
- * `url` with its password replaced by `***`, for logs and error messages. Text that is not a
- * URL comes back unchanged.
+ * `url` with its password replaced by `***`, for logs and error messages: `maskCredentials`,
+ * which also masks a URL that does not parse (a password with an unescaped `/` or `#`).
  *
  * @example
  * ```ts
  * redactAmqpUrl('amqp://app:s3cret@rabbit:5672/orders'); // 'amqp://app:***@rabbit:5672/orders'
  * ```
  */
-export function redactAmqpUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password === '') return url;
-    parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return url;
-  }
-}
+export const redactAmqpUrl: (url: string) => string = maskCredentials;
 
 function isAmqpUrl(u: unknown): u is string {
   if (typeof u !== 'string') return false;

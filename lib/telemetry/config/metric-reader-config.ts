@@ -2,9 +2,10 @@ import type * as t from 'io-ts';
 import type { IMetricReader } from '@opentelemetry/sdk-metrics';
 import { BooleanFlag, type BooleanInput } from '../../policy/boolean-flag.js';
 import { PositiveDuration, type DurationInput } from '../../policy/duration.js';
-import { PositiveInteger, type IntegerInput } from '../../policy/integer.js';
+import type { IntegerInput } from '../../policy/integer.js';
 import { orNull } from '../../policy/or-null.js';
 import { strictStruct } from '../../policy/strict-struct.js';
+import { FixedTcpPort } from '../../policy/tcp-port.js';
 import { withDefault } from '../../policy/with-default.js';
 import { hasMethods } from './has-methods.js';
 import { NonEmptyText } from './non-empty-text.js';
@@ -74,7 +75,7 @@ export const MetricReaderConfigCodec: t.Type<MetricReaderConfig, MetricReaderCon
       }),
       prometheus: strictStruct('PrometheusMetricReader', {
         type: tagCodec('prometheus'),
-        port: withDefault(orNull(PositiveInteger), null),
+        port: withDefault(orNull(FixedTcpPort), null),
         host: withDefault(orNull(NonEmptyText), null),
         endpoint: withDefault(NonEmptyText, '/metrics'),
         preventServerStart: withDefault(BooleanFlag, false),

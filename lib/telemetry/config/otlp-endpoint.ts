@@ -1,8 +1,46 @@
 import { PositiveDuration, type DurationInput } from '../../policy/duration.js';
 import { orNull } from '../../policy/or-null.js';
+import { scalarCodec } from '../../policy/scalar-codec.js';
 import { withDefault } from '../../policy/with-default.js';
-import { NonEmptyText } from './non-empty-text.js';
 import { OtlpHeadersCodec, type OtlpHeaders } from './otlp-headers.js';
+
+/** What an OTLP gRPC endpoint must look like, for configuration errors. */
+export const OTLP_ENDPOINT_EXPECTED = 'OTLP gRPC endpoint URL such as "http://localhost:4317"';
+
+const endpointProtocols: ReadonlySet<string> = new Set(['http:', 'https:', 'unix:']);
+
+/**
+ * An OTLP gRPC endpoint as the exporters read it (`http://host:port` for plain text,
+ * `https://host:port` or a bare `host:port` for TLS, `unix:///path`), trimmed; `undefined`
+ * when the exporter could not use it (it would throw `TypeError: Invalid URL`).
+ *
+ * @example
+ * ```ts
+ * otlpEndpointUrl(' http://collector:4317 '); // 'http://collector:4317'
+ * otlpEndpointUrl('http://collector:99999'); // undefined (no such port)
+ * ```
+ */
+export function otlpEndpointUrl(u: unknown): string | undefined {
+  if (typeof u !== 'string') return undefined;
+  const text = u.trim();
+  if (text === '') return undefined;
+  const withScheme = /^\w{1,8}:\/\//.test(text) ? text : `https://${text}`;
+  let url: URL;
+  try {
+    url = new URL(withScheme);
+  } catch {
+    return undefined;
+  }
+  if (!endpointProtocols.has(url.protocol)) return undefined;
+  return url.protocol === 'unix:' || url.hostname !== '' ? text : undefined;
+}
+
+/** Codec of an OTLP gRPC endpoint (see {@link otlpEndpointUrl}). */
+export const OtlpEndpointUrl = scalarCodec(
+  OTLP_ENDPOINT_EXPECTED,
+  (u): u is string => typeof u === 'string' && otlpEndpointUrl(u) === u,
+  otlpEndpointUrl,
+);
 
 /** Where an OTLP gRPC exporter sends (traces, metrics and logs each have their own). */
 export interface OtlpEndpoint {
@@ -29,7 +67,7 @@ const noHeaders: OtlpHeaders = Object.freeze({});
 
 /** The codecs of an {@link OtlpEndpoint}'s keys, to spread into an exporter's struct. */
 export const otlpEndpointProps = {
-  endpoint: withDefault(orNull(NonEmptyText), null),
+  endpoint: withDefault(orNull(OtlpEndpointUrl), null),
   headers: withDefault(OtlpHeadersCodec, noHeaders),
   timeout: withDefault(orNull(PositiveDuration), null),
 };

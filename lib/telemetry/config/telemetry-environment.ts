@@ -3,6 +3,8 @@ import { PolicyError } from '../../core/policy-error.js';
 import { parseBoolean } from '../../policy/boolean-flag.js';
 import { parseNumber } from '../../policy/parse-number.js';
 import { renderValue } from '../../policy/policy-issues.js';
+import { parseTcpPort } from '../../policy/tcp-port.js';
+import { OTLP_ENDPOINT_EXPECTED, otlpEndpointUrl } from './otlp-endpoint.js';
 import type { TelemetryConfigInput } from './telemetry-config.js';
 
 /** The environment variables to read (`process.env`, or a test's own). */
@@ -37,7 +39,10 @@ const samplerNames: Readonly<Record<string, string>> = {
  * - `OTEL_METRIC_EXPORT_INTERVAL` (ms) → `metrics.interval`.
  *
  * Endpoints, headers, timeouts, TLS, batch sizes, `OTEL_RESOURCE_ATTRIBUTES` and the
- * Prometheus host and port are read by the OpenTelemetry components themselves.
+ * Prometheus host and port are read by the OpenTelemetry components themselves; the endpoints
+ * (`OTEL_EXPORTER_OTLP_ENDPOINT`, `OTEL_EXPORTER_OTLP_<SIGNAL>_ENDPOINT`) and
+ * `OTEL_EXPORTER_PROMETHEUS_PORT` are checked here first, so a value they could not use is a
+ * configuration error naming the variable rather than a `TypeError` or a silent default.
  *
  * @example
  * ```ts
@@ -78,6 +83,18 @@ export function telemetryInputFromEnvironment(env: Environment): TelemetryConfig
     }
     return names.filter((part) => part !== 'none' && part !== '');
   };
+
+  for (const signal of ['', 'TRACES_', 'METRICS_', 'LOGS_']) {
+    const name = `OTEL_EXPORTER_OTLP_${signal}ENDPOINT`;
+    const value = read(name);
+    if (value !== undefined && otlpEndpointUrl(value) === undefined) {
+      complain(name, OTLP_ENDPOINT_EXPECTED);
+    }
+  }
+  const prometheusPort = read('OTEL_EXPORTER_PROMETHEUS_PORT');
+  if (prometheusPort !== undefined && parseTcpPort(prometheusPort, 1) === undefined) {
+    complain('OTEL_EXPORTER_PROMETHEUS_PORT', 'TCP port (1-65535)');
+  }
 
   let disabled = false;
   const disabledText = read('OTEL_SDK_DISABLED');

@@ -17,6 +17,7 @@ import { dirname } from 'node:path';
 export class AppendingLogFile {
   private descriptor: number | undefined;
   private bytes = 0;
+  private regular = true;
 
   constructor(readonly path: string) {}
 
@@ -24,6 +25,15 @@ export class AppendingLogFile {
   get size(): number {
     this.open();
     return this.bytes;
+  }
+
+  /**
+   * Whether the file is a regular file (opening it if needed): `false` for standard output, a
+   * terminal, a pipe or another special file, which must never be renamed or truncated.
+   */
+  get isRegularFile(): boolean {
+    this.open();
+    return this.regular;
   }
 
   append(data: Uint8Array): void {
@@ -50,7 +60,9 @@ export class AppendingLogFile {
     if (this.descriptor !== undefined) return this.descriptor;
     mkdirSync(dirname(this.path), { recursive: true });
     const descriptor = openSync(this.path, 'a');
-    this.bytes = fstatSync(descriptor).size;
+    const stats = fstatSync(descriptor);
+    this.bytes = stats.size;
+    this.regular = stats.isFile();
     this.descriptor = descriptor;
     return descriptor;
   }

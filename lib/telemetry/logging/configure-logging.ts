@@ -1,6 +1,7 @@
 import type { Resource } from '@opentelemetry/resources';
 import type { LoggerProvider } from '@opentelemetry/sdk-logs';
 import { describeError } from '../../core/describe-error.js';
+import type { OtlpConnections } from '../otlp-connections.js';
 import { settleAll } from '../settle-all.js';
 import { TelemetrySetupError } from '../telemetry-setup-error.js';
 import { telemetryResource } from '../telemetry-resource.js';
@@ -17,6 +18,14 @@ export interface ConfigureLoggingOptions {
    * from the configuration's `task` and the `OTEL_*` resource variables.
    */
   readonly resource?: Resource;
+  /**
+   * This process's name among several that log with the same configuration (`worker-2`,
+   * `primary`: the runner of a worker pool sets it): rotating files get it in their path, so
+   * each has one writer. Default: none (one process).
+   */
+  readonly writer?: string;
+  /** Where the OTLP sinks' exporters are recorded (`setupTelemetry` passes its own). */
+  readonly otlpConnections?: OtlpConnections;
 }
 
 /**
@@ -79,8 +88,10 @@ export function configureLogging(
     options.resource ??
     telemetryResource({ serviceName: null, taskName: config.task, attributes: {} });
   const loggerProvider =
-    otlpSinks.length === 0 ? undefined : otlpLoggerProvider(otlpSinks, resource());
-  const routes = logRoutes(config, loggerProvider);
+    otlpSinks.length === 0
+      ? undefined
+      : otlpLoggerProvider(otlpSinks, resource(), options.otlpConnections);
+  const routes = logRoutes(config, loggerProvider, options.writer);
   openSinks(routes, loggerProvider);
   const pipeline = new LogPipeline(routes, config.task ?? undefined);
 

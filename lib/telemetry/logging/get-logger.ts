@@ -1,10 +1,11 @@
 import log, { type Logger } from 'loglevel';
+import { maskPlainLogging } from './plain-log-masking.js';
 
 /**
  * The loglevel logger of a name, the same object on every call. Once logging is configured
  * (`configureLogging` or `setupTelemetry`), its records are formatted (JSON by default) with
  * the trace, span and transaction ids of the context active at the call; before that it
- * prints as plain loglevel does. A trailing plain object becomes the record's fields and an
+ * prints as plain loglevel does, credentials masked (see `maskPlainLogging`). A trailing plain object becomes the record's fields and an
  * `Error` argument its `error`.
  *
  * @example
@@ -15,5 +16,6 @@ import log, { type Logger } from 'loglevel';
  * ```
  */
 export function getLogger(name: string): Logger {
+  maskPlainLogging();
   return log.getLogger(name);
 }

@@ -20,3 +20,27 @@ function fileTimestamp(date: Date): string {
   const day = `${date.getFullYear()}-${two(date.getMonth() + 1)}-${two(date.getDate())}`;
   return `${day}_${two(date.getHours())}-${two(date.getMinutes())}-${two(date.getSeconds())}`;
 }
+
+/**
+ * The path one writer of a rotating log file uses when several processes log with the same
+ * configuration (a worker pool): `writer` inserted before the extension, so each process
+ * rotates a file of its own and none renames another's lines away. A path that already
+ * differs per process (`{pid}` in the template) is left as it is.
+ *
+ * @example
+ * ```ts
+ * writerLogFilePath('logs/app.log', 'logs/app.log', 'worker-2'); // 'logs/app.worker-2.log'
+ * ```
+ */
+export function writerLogFilePath(
+  path: string,
+  template: string,
+  writer: string | undefined,
+): string {
+  if (writer === undefined || template.includes('{pid}')) return path;
+  const name = path.slice(path.lastIndexOf('/') + 1);
+  const dot = name.lastIndexOf('.');
+  if (dot <= 0) return `${path}.${writer}`;
+  const extension = name.slice(dot);
+  return `${path.slice(0, path.length - extension.length)}.${writer}${extension}`;
+}

@@ -3,6 +3,7 @@ import { context, isSpanContextValid, trace, type Context } from '@opentelemetry
 import { describeError, errorParts } from '../../core/describe-error.js';
 import { describeValue } from '../../core/describe-value.js';
 import { isInstance } from '../../core/safe-access.js';
+import { isSecretKey, MASK, maskCredentials } from '../../core/mask-credentials.js';
 import { taskNameIn, transactionIdIn } from '../../core/transaction-context.js';
 import { isPlainObject } from '../../policy/plain-object.js';
 import type { LogMethodName } from './log-level.js';
@@ -51,7 +52,8 @@ const noFields: Readonly<Record<string, unknown>> = Object.freeze({});
  * becomes `fields`, the first `Error` becomes `error`, and the rest is formatted into `message`
  * the way `console.log` does (`%s`/`%d` placeholders, objects inspected on one line). A call
  * with only an error takes the error's message. Trace, span, transaction and task come from
- * the context active at the call.
+ * the context active at the call. Credentials are masked (`maskCredentials`) in the message,
+ * the error and the fields' string values; a field named like a secret shows as `***`.
  *
  * @example
  * ```ts
@@ -71,18 +73,19 @@ export function createLogRecord(
   const parts = fields === undefined ? [...args] : args.slice(0, -1);
   const errorIndex = parts.findIndex((part) => isInstance(part, Error));
   const error = errorIndex < 0 ? undefined : (parts.splice(errorIndex, 1)[0] as Error);
-  const message =
+  const message = maskCredentials(
     parts.length > 0
       ? formatParts(parts)
       : error === undefined
         ? ''
-        : (errorParts(error)?.message ?? describeError(error));
+        : (errorParts(error)?.message ?? describeError(error)),
+  );
   const record: { -readonly [K in keyof LogRecord]: LogRecord[K] } = {
     timestamp: new Date(),
     level,
     logger,
     message,
-    fields: fields ?? noFields,
+    fields: fields === undefined ? noFields : maskedFields(fields),
     context: active,
   };
   const spanContext = trace.getSpan(active)?.spanContext();
@@ -117,4 +120,18 @@ function formatParts(parts: readonly unknown[]): string {
       )
       .join(' ');
   }
+}
+
+function maskedFields(
+  fields: Readonly<Record<string, unknown>>,
+): Readonly<Record<string, unknown>> {
+  const masked: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(fields)) {
+    masked[key] = isSecretKey(key)
+      ? MASK
+      : typeof value === 'string'
+        ? maskCredentials(value)
+        : value;
+  }
+  return masked;
 }

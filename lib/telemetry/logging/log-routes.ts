@@ -3,7 +3,7 @@ import { ConsoleLogSink } from './console-log-sink.js';
 import { FileLogSink } from './file-log-sink.js';
 import { formatterFor } from './log-format.js';
 import { levelRank, type LogLevelName } from './log-level.js';
-import { logFilePath } from './log-file-path.js';
+import { logFilePath, writerLogFilePath } from './log-file-path.js';
 import type { RoutedSink } from './log-pipeline.js';
 import type { LogSink } from './log-sink.js';
 import type { LoggingConfig, LogSinkConfig, OtlpSinkConfig } from './logging-config.js';
@@ -38,6 +38,8 @@ export function isOtlpSinkConfig(sink: LogSinkConfig): sink is OtlpSinkConfig {
  * The sinks of a logging configuration with the level each one needs: the logging level, or a
  * sink's own level when that is stricter. All OTLP sinks share one sink writing to
  * `loggerProvider`, whose processors apply their own levels. File sinks are not opened here.
+ * With `writer` (several processes log with this configuration), each rotating file gets the
+ * writer's name in its path (see `writerLogFilePath`).
  *
  * @example
  * ```ts
@@ -47,6 +49,7 @@ export function isOtlpSinkConfig(sink: LogSinkConfig): sink is OtlpSinkConfig {
 export function logRoutes(
   config: LoggingConfig,
   loggerProvider: LoggerProvider | undefined,
+  writer?: string,
 ): RoutedSink[] {
   const task = config.task ?? undefined;
   const thresholdOf = (level: LogLevelName | null): number =>
@@ -69,7 +72,11 @@ export function logRoutes(
         break;
       case 'rotatingFile':
         routes.push({
-          sink: new RotatingFileLogSink(logFilePath(sink.path, task), format, sink),
+          sink: new RotatingFileLogSink(
+            writerLogFilePath(logFilePath(sink.path, task), sink.path, writer),
+            format,
+            sink,
+          ),
           threshold,
         });
         break;

@@ -1,5 +1,6 @@
 import { describeError, errorParts } from '../../core/describe-error.js';
 import { isInstance, readProperty, unreadable } from '../../core/safe-access.js';
+import { maskCredentials } from '../../core/mask-credentials.js';
 import { renderValue } from '../../policy/policy-issues.js';
 
 /** An error as a log record carries it. */
@@ -15,8 +16,8 @@ export interface LoggedError {
 const deepestCause = 3;
 
 /**
- * Describes an error for a log record: type, message, stack and its chain of causes. Never
- * throws, whatever the error's getters do.
+ * Describes an error for a log record: type, message, stack and its chain of causes, with
+ * credentials masked (`maskCredentials`). Never throws, whatever the error's getters do.
  *
  * @example
  * ```ts
@@ -28,14 +29,14 @@ export function loggedError(error: Error, depth = 0): LoggedError {
   const parts = errorParts(error) ?? { type: 'Error', message: undefined, stack: undefined };
   const described: { -readonly [K in keyof LoggedError]: LoggedError[K] } = {
     type: parts.type,
-    message: parts.message ?? describeError(error),
+    message: maskCredentials(parts.message ?? describeError(error)),
   };
-  if (parts.stack !== undefined) described.stack = parts.stack;
+  if (parts.stack !== undefined) described.stack = maskCredentials(parts.stack);
   const cause = readProperty(error, 'cause');
   if (cause === unreadable) described.cause = '(its cause could not be read)';
   else if (isInstance(cause, Error) && depth < deepestCause)
     described.cause = loggedError(cause as Error, depth + 1);
   else if (cause !== undefined && !isInstance(cause, Error))
-    described.cause = typeof cause === 'string' ? cause : renderValue(cause);
+    described.cause = typeof cause === 'string' ? maskCredentials(cause) : renderValue(cause);
   return described;
 }

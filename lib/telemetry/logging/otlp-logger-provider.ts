@@ -7,6 +7,7 @@ import {
   type LogRecordProcessor,
 } from '@opentelemetry/sdk-logs';
 import { loadOptionalPackage } from '../optional-package.js';
+import type { OtlpConnections } from '../otlp-connections.js';
 import { otlpGrpcOptions } from '../otlp-grpc-options.js';
 import type { LogLevelName } from './log-level.js';
 import type { OtlpSinkConfig } from './logging-config.js';
@@ -35,15 +36,16 @@ const minimumSeverity: Readonly<Record<LogLevelName, number>> = {
 export function otlpLoggerProvider(
   sinks: readonly OtlpSinkConfig[],
   resource: Resource,
+  connections?: OtlpConnections,
 ): LoggerProvider {
   const { OTLPLogExporter } = loadOptionalPackage<typeof OtlpLogExporterPackage>(
     '@opentelemetry/exporter-logs-otlp-grpc',
     'the OTLP log sink',
   );
   const processors = sinks.map((sink): LogRecordProcessor => {
-    const batch = new BatchLogRecordProcessor({
-      exporter: new OTLPLogExporter(otlpGrpcOptions(sink)),
-    });
+    const exporter = new OTLPLogExporter(otlpGrpcOptions(sink));
+    connections?.add(exporter);
+    const batch = new BatchLogRecordProcessor({ exporter });
     return sink.level === null
       ? batch
       : new MinimumSeverityProcessor(batch, minimumSeverity[sink.level]);

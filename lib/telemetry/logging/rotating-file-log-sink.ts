@@ -1,4 +1,5 @@
-import { existsSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, lstatSync, readlinkSync, realpathSync, renameSync, rmSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { AppendingLogFile } from './appending-log-file.js';
 import type { LogFormatter } from './log-format.js';
 import type { LogRecord } from './log-record.js';
@@ -18,7 +19,12 @@ export interface RotationLimits {
  * would take `app.log` past `maxBytes`, `app.log.N-1` becomes `app.log.N` (the oldest is
  * dropped), …, `app.log` becomes `app.log.1`, and writing goes on in a new `app.log`. A line
  * longer than `maxBytes` gets a file of its own. One process per file: two writers rotating
- * the same file would overwrite each other's backups.
+ * the same file would overwrite each other's backups (a worker pool's runner gives each
+ * process a file of its own).
+ *
+ * A symbolic link is resolved when the sink is made: the file it points to is written and
+ * rotated (its backups beside it), and the link stays as it is. A path that is not a regular
+ * file (`/dev/stdout`, a terminal, a named pipe) is appended to and never rotated.
  *
  * @example
  * ```ts
@@ -29,12 +35,15 @@ export class RotatingFileLogSink implements LogSink {
   private readonly file: AppendingLogFile;
   private readonly warning: SinkFailureWarning;
 
+  private readonly path: string;
+
   constructor(
-    private readonly path: string,
+    path: string,
     private readonly format: LogFormatter,
     private readonly limits: RotationLimits,
   ) {
-    this.file = new AppendingLogFile(path);
+    this.path = linkTarget(path);
+    this.file = new AppendingLogFile(this.path);
     this.warning = new SinkFailureWarning(`rotating file log sink ${path}`);
   }
 
@@ -42,7 +51,9 @@ export class RotatingFileLogSink implements LogSink {
     try {
       const line = Buffer.from(`${this.format(record)}\n`);
       const size = this.file.size;
-      if (size > 0 && size + line.length > this.limits.maxBytes) this.rotate();
+      if (size > 0 && size + line.length > this.limits.maxBytes && this.file.isRegularFile) {
+        this.rotate();
+      }
       this.file.append(line);
       this.warning.clear();
     } catch (error) {
@@ -72,4 +83,22 @@ export class RotatingFileLogSink implements LogSink {
     }
     renameSync(this.path, `${this.path}.1`);
   }
+}
+
+/** Where `path` leads through symbolic links (the link's target even when it does not exist yet). */
+function linkTarget(path: string): string {
+  let current = path;
+  for (let hops = 0; hops < 32; hops++) {
+    try {
+      if (!lstatSync(current).isSymbolicLink()) return current;
+    } catch {
+      return current; // missing: created on the first append
+    }
+    try {
+      return realpathSync(current);
+    } catch {
+      current = resolve(dirname(current), readlinkSync(current));
+    }
+  }
+  return current;
 }

@@ -1,0 +1,46 @@
+import { inspect } from 'node:util';
+import log, { type MethodFactory } from 'loglevel';
+import { maskCredentials } from '../../core/mask-credentials.js';
+
+let plainFactory: MethodFactory | undefined;
+
+/**
+ * Masks credentials (`maskCredentials`) in what loglevel prints before logging is configured:
+ * a string argument is masked, an error or object argument whose inspected form holds a
+ * credential is printed as that form masked. Installed once, on the root logger and on every
+ * logger that still has loglevel's plain factory (a plugin of your own is left alone);
+ * `configureLogging` replaces it while it lasts and puts it back after.
+ *
+ * @example
+ * ```ts
+ * maskPlainLogging();
+ * log.getLogger('db').error('lost', new Error('nats://u:pw@h')); // prints nats://u:***@h
+ * ```
+ */
+export function maskPlainLogging(): void {
+  if (plainFactory !== undefined) return;
+  const plain = log.methodFactory;
+  plainFactory = plain;
+  const masking: MethodFactory = (methodName, level, loggerName) => {
+    const method = plain(methodName, level, loggerName);
+    return (...args: unknown[]) => method(...args.map(maskedArgument));
+  };
+  log.methodFactory = masking;
+  for (const logger of Object.values(log.getLoggers())) {
+    if (logger.methodFactory === plain) logger.methodFactory = masking;
+  }
+  log.rebuild();
+}
+
+function maskedArgument(argument: unknown): unknown {
+  if (typeof argument === 'string') return maskCredentials(argument);
+  if (typeof argument !== 'object' || argument === null) return argument;
+  let text: string;
+  try {
+    text = inspect(argument, { depth: 4 });
+  } catch {
+    return argument;
+  }
+  const masked = maskCredentials(text);
+  return masked === text ? argument : masked;
+}
