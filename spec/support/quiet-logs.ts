@@ -1,7 +1,16 @@
 import log from 'loglevel';
 
+/**
+ * Where the first load of this module keeps `ERGON_LOG_LEVEL` as the suite was started with
+ * (`''`: unset). The module can be loaded twice in one process (once by mocha's `require`,
+ * once through ESM imports), and the second load must not take the `silent` the first set.
+ */
+const startingKey = 'ERGON_SPEC_LOG_LEVEL_AT_START';
+process.env[startingKey] ??= process.env['ERGON_LOG_LEVEL'] ?? '';
+
 /** `ERGON_LOG_LEVEL` as the suite was started with (`undefined`: unset). */
-export const startingLogLevel = process.env['ERGON_LOG_LEVEL'];
+export const startingLogLevel =
+  process.env[startingKey] === '' ? undefined : process.env[startingKey];
 
 // Loaded by .mocharc.json before any spec: the specs fail attempts on purpose by the thousand,
 // so loggers start silent, and the runner (which sets the level from ERGON_LOG_LEVEL) keeps
@@ -17,6 +26,7 @@ log.setDefaultLevel('silent');
  */
 export function childEnvironment(): NodeJS.ProcessEnv {
   const env = { ...process.env };
+  delete env[startingKey];
   if (startingLogLevel === undefined) delete env['ERGON_LOG_LEVEL'];
   else env['ERGON_LOG_LEVEL'] = startingLogLevel;
   return env;

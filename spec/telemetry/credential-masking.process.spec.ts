@@ -29,7 +29,7 @@ describe('credentials in the output of a failing run (child processes)', functio
     };
   });
 
-  const connectionFailure = 'cannot connect to NATS at nats://ergon:***@127.0.0.1:1';
+  const connectionFailure = 'cannot connect to NATS at 127.0.0.1:1';
   const badUrls = [
     'redis://ergon:***@127.0.0.1:6379',
     'postgres://ergon:***@127.0.0.1/test',

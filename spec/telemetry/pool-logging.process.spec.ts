@@ -53,9 +53,11 @@ describe('logging of a worker pool (child processes)', function () {
       expect(() => JSON.parse(line) as unknown, line).not.to.throw();
       return JSON.parse(line) as { message: string; level: string };
     });
-    expect(records.some((r) => /^health endpoints on port \d+$/.test(r.message))).to.equal(true);
+    expect(
+      records.some((r) => /^health endpoints on http:\/\/127\.0\.0\.1:\d+ /.test(r.message)),
+    ).to.equal(true);
     expect(records.some((r) => r.message.startsWith('worker 3 forked'))).to.equal(true);
-    expect(messagesOf('primary').some((m) => m.startsWith('health endpoints on port'))).to.equal(
+    expect(messagesOf('primary').some((m) => m.startsWith('health endpoints on http://'))).to.equal(
       true,
     );
   });

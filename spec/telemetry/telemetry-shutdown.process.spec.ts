@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { childEnvironment } from '../support/quiet-logs.js';
 import { createServer, type Server, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
@@ -28,7 +29,7 @@ describe('telemetry shutdown with a collector that does not answer (child proces
         process.execPath,
         ['--import', 'tsx', runExport, fixture, 'unreachableCollector'],
         {
-          env: { ...process.env, COLLECTOR: `http://127.0.0.1:${collector.port}` },
+          env: { ...childEnvironment(), COLLECTOR: `http://127.0.0.1:${collector.port}` },
           stdio: ['ignore', 'pipe', 'pipe'],
         },
       );

@@ -2,7 +2,7 @@ import { formatWithOptions } from 'node:util';
 import { context, isSpanContextValid, trace, type Context } from '@opentelemetry/api';
 import { describeError, errorParts } from '../../core/describe-error.js';
 import { describeValue } from '../../core/describe-value.js';
-import { isInstance } from '../../core/safe-access.js';
+import { isInstance, readProperty, unreadable } from '../../core/safe-access.js';
 import { isSecretKey, MASK, maskCredentials } from '../../core/mask-credentials.js';
 import { taskNameIn, transactionIdIn } from '../../core/transaction-context.js';
 import { isPlainObject } from '../../policy/plain-object.js';
@@ -122,16 +122,30 @@ function formatParts(parts: readonly unknown[]): string {
   }
 }
 
+/**
+ * The trailing fields of a log call with secret-named values and credentials in strings
+ * masked. Never throws: a field whose getter throws is described as unreadable, and fields
+ * that cannot even be listed (a revoked Proxy) become one such note.
+ */
 function maskedFields(
   fields: Readonly<Record<string, unknown>>,
 ): Readonly<Record<string, unknown>> {
+  let keys: string[];
+  try {
+    keys = Object.keys(fields);
+  } catch {
+    return { fields: '(the fields of this log call could not be read)' };
+  }
   const masked: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(fields)) {
+  for (const key of keys) {
+    const value = readProperty(fields, key);
     masked[key] = isSecretKey(key)
       ? MASK
-      : typeof value === 'string'
-        ? maskCredentials(value)
-        : value;
+      : value === unreadable
+        ? '(could not be read)'
+        : typeof value === 'string'
+          ? maskCredentials(value)
+          : value;
   }
   return masked;
 }

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { childEnvironment } from '../../support/quiet-logs.js';
 
 /** What a child process printed, and its exit code. */
 export interface NodeResult {
@@ -8,15 +9,15 @@ export interface NodeResult {
 }
 
 /**
- * Runs `node --import tsx ...args` with `env` added to this process's environment, and
- * resolves once it exited.
+ * Runs `node --import tsx ...args` with `env` added to this process's environment (its log
+ * level as the suite was started with, see `childEnvironment`), and resolves once it exited.
  */
 export function runNode(
   args: readonly string[],
   env: Readonly<Record<string, string>> = {},
 ): Promise<NodeResult> {
   const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
-    env: { ...process.env, ...env },
+    env: { ...childEnvironment(), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
