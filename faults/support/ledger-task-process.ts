@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { childEnvironment } from '../../spec/support/quiet-logs.js';
 import { fileURLToPath } from 'node:url';
 import { LEDGER_TASK_VARIABLE, type LedgerTaskSettings } from './ledger-task-settings.js';
 
@@ -42,7 +43,7 @@ export class LedgerTaskProcess {
 
   static start(settings: LedgerTaskSettings): LedgerTaskProcess {
     const child = spawn(process.execPath, ['--import', 'tsx', entry], {
-      env: { ...process.env, [LEDGER_TASK_VARIABLE]: JSON.stringify(settings) },
+      env: { ...childEnvironment(), [LEDGER_TASK_VARIABLE]: JSON.stringify(settings) },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     return new LedgerTaskProcess(child);

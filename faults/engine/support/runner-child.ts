@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { childEnvironment } from '../../../spec/support/quiet-logs.js';
 import { fileURLToPath } from 'node:url';
 import { RunnerJournal } from './runner-journal.js';
 import type { RunnerTaskSettings } from './runner-task-settings.js';
@@ -14,6 +15,7 @@ export class RunnerChild {
 
   constructor(private readonly settings: RunnerTaskSettings) {
     this.child = spawn(process.execPath, ['--import', 'tsx', script, JSON.stringify(settings)], {
+      env: childEnvironment(),
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let stderr = '';
