@@ -58,7 +58,24 @@ function soakSection(soak: SoakResult): string {
   ].join('\n');
 }
 
-/** Renders `RELIABILITY.md` from the results the fault specs left in `.faults-results/`. */
+/**
+ * The line after which `RELIABILITY.md` is written by hand (tables measured by other means,
+ * such as the runner's signal scenarios): kept as it is when the report is rendered again.
+ */
+const HAND_WRITTEN = '<!-- Written by hand from here on: the fault suite keeps what follows. -->';
+
+/** What follows {@link HAND_WRITTEN} in the report as it is now, the marker included. */
+function handWrittenPart(): string[] {
+  if (!existsSync(REPORT_PATH)) return [];
+  const text = readFileSync(REPORT_PATH, 'utf8');
+  const at = text.indexOf(HAND_WRITTEN);
+  return at < 0 ? [] : [text.slice(at).trimEnd(), ''];
+}
+
+/**
+ * Renders `RELIABILITY.md` from the results the fault specs left in `.faults-results/`,
+ * keeping its hand-written part.
+ */
 export async function writeReliabilityReport(): Promise<void> {
   const { faults, soak } = readResults();
   if (faults.length === 0 && soak === undefined) return;
@@ -82,6 +99,7 @@ export async function writeReliabilityReport(): Promise<void> {
     '',
     ...sections.flatMap((section) => [section, '']),
     ...(soak === undefined ? [] : [soakSection(soak), '']),
+    ...handWrittenPart(),
   ].join('\n');
   const options = (await resolveConfig(REPORT_PATH)) ?? {};
   writeFileSync(REPORT_PATH, await format(text, { ...options, filepath: REPORT_PATH }));

@@ -54,10 +54,18 @@ export function metricReader(
       );
       return new PrometheusExporter({
         ...(config.port === null ? {} : { port: config.port }),
-        ...(config.host === null ? {} : { host: config.host }),
+        // Loopback unless asked otherwise, like the runner's health server: metrics are not
+        // published to every interface by accident.
+        host: config.host ?? prometheusHostFromEnvironment() ?? '127.0.0.1',
         endpoint: config.endpoint,
         preventServerStart: config.preventServerStart,
       });
     }
   }
+}
+
+/** `OTEL_EXPORTER_PROMETHEUS_HOST` when set and not blank. */
+function prometheusHostFromEnvironment(): string | undefined {
+  const host = process.env['OTEL_EXPORTER_PROMETHEUS_HOST']?.trim();
+  return host === undefined || host === '' ? undefined : host;
 }

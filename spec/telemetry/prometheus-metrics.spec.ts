@@ -89,4 +89,23 @@ describe('Prometheus metrics', () => {
     );
     expect(closed, 'shutdown stops the server').to.equal('ECONNREFUSED');
   });
+
+  it('listens on 127.0.0.1 unless a host is given (issue 13 item 15)', async () => {
+    const port = await freePort();
+    const saved = process.env['OTEL_EXPORTER_PROMETHEUS_HOST'];
+    delete process.env['OTEL_EXPORTER_PROMETHEUS_HOST'];
+    try {
+      telemetry = setupTelemetry(
+        { metrics: { readers: [{ type: 'prometheus', port }] }, logs: { sinks: [] } },
+        { env: {} },
+      );
+    } finally {
+      if (saved !== undefined) process.env['OTEL_EXPORTER_PROMETHEUS_HOST'] = saved;
+    }
+    const exporter = telemetry.metricReaders[0] as PrometheusExporter;
+    await exporter.startServer();
+    // The exporter keeps its server private; its address is what this spec is about.
+    const server = (exporter as unknown as { _server: import('node:http').Server })._server;
+    expect(server.address()).to.include({ address: '127.0.0.1', port });
+  });
 });

@@ -30,7 +30,7 @@ export interface PrometheusMetricReaderConfig {
   readonly type: 'prometheus';
   /** `null`: `OTEL_EXPORTER_PROMETHEUS_PORT`, else 9464. */
   readonly port: number | null;
-  /** `null`: `OTEL_EXPORTER_PROMETHEUS_HOST`, else every interface. */
+  /** `null`: `OTEL_EXPORTER_PROMETHEUS_HOST`, else `127.0.0.1` (loopback only). */
   readonly host: string | null;
   /** The scrape path (default `/metrics`). */
   readonly endpoint: string;
