@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { get } from 'node:http';
+import { get, type Server } from 'node:http';
 import { createServer } from 'node:net';
 import { metrics } from '@opentelemetry/api';
 import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
@@ -105,7 +105,7 @@ describe('Prometheus metrics', () => {
     const exporter = telemetry.metricReaders[0] as PrometheusExporter;
     await exporter.startServer();
     // The exporter keeps its server private; its address is what this spec is about.
-    const server = (exporter as unknown as { _server: import('node:http').Server })._server;
+    const server = (exporter as unknown as { _server: Server })._server;
     expect(server.address()).to.include({ address: '127.0.0.1', port });
   });
 });
