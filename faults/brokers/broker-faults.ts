@@ -26,6 +26,12 @@ export interface BrokerFaultSetup {
    * lease.
    */
   readonly redeliveryClock?: () => Promise<RedeliveryClock>;
+  /**
+   * The faults of the dead-letter target and of the consumer that this broker's target can
+   * inject (a PostgreSQL table or a Redis stream cannot be made to refuse or vanish the same
+   * way): a fault a broker has not is not part of its suite.
+   */
+  readonly targetFaults?: readonly ('refuseDeadLetters' | 'deleteDeadLetters' | 'deleteConsumer')[];
 }
 
 /** See {@link BrokerFaultSetup.redeliveryClock}. */
@@ -285,95 +291,98 @@ export function describeBrokerFaults(setup: BrokerFaultSetup): void {
     });
   });
 
-  it('dead-letter target full for 4 s: nothing lost, the poison ones reach it once it has room', async function () {
-    const refusing = await shared({ maxDeliveries: 3, leaseMs: 1000 });
-    if (refusing.refuseDeadLetters === undefined) this.skip();
-    // Late in a 10 s run: the policy takes a few seconds to apply, and applying it also
-    // empties the dead-letter queue of what is in it (the target reads it out as it goes).
-    const failIds = poison([200, 260, 320, 380]);
-    const run = await runFault({
-      target: refusing,
-      messages: 400,
-      failIds,
-      concurrency: 4,
-      processMs: 100,
-      inject: async () => {
-        const at = Date.now();
-        const room = await (refusing.refuseDeadLetters as () => Promise<() => Promise<void>>)();
-        await sleep(4000);
-        await room();
-        return [{ at, until: Date.now() }];
-      },
-    });
-    recordAndCheck('dead-letter target full', broker, run, {
-      runs: 1,
-      cause: 'the full dead-letter queue (the poison ones were requeued and ran again)',
-      notes: `${failIds.length} always-failing messages while the dead-letter queue refused everything for 4 s or more (max-length 0, reject-publish): kept in the queue, dead-lettered once it had room`,
-    });
-  });
+  const injects = (fault: 'refuseDeadLetters' | 'deleteDeadLetters' | 'deleteConsumer'): boolean =>
+    setup.targetFaults?.includes(fault) === true;
 
-  it('dead-letter target deleted under load: nothing lost', async function () {
-    const deleting = await shared({ maxDeliveries: 3, leaseMs: 1000 });
-    if (deleting.deleteDeadLetters === undefined) this.skip();
-    const failIds = poison([150, 170, 190, 199]);
-    const run = await runFault({
-      target: deleting,
-      messages: 200,
-      failIds,
-      concurrency: 4,
-      processMs: 10,
-      inject: async ({ processed }) => {
-        await processed(60);
-        const at = Date.now();
-        await (deleting.deleteDeadLetters as () => Promise<void>)();
-        // The poison ones run again until the target is back: the fault lasts until then.
-        const deadline = Date.now() + 60_000;
-        while (Date.now() < deadline) {
-          // Until it is declared again, the target cannot even be read.
-          const dead = new Set(await deleting.deadLettered().catch(() => []));
-          if (failIds.every((id) => dead.has(id))) break;
-          await sleep(200);
-        }
-        return [{ at, until: Date.now() }];
-      },
+  if (injects('refuseDeadLetters'))
+    it('dead-letter target full for 4 s: nothing lost, the poison ones reach it once it has room', async function () {
+      const refusing = await shared({ maxDeliveries: 3, leaseMs: 1000 });
+      // Late in a 10 s run: the policy takes a few seconds to apply, and applying it also
+      // empties the dead-letter queue of what is in it (the target reads it out as it goes).
+      const failIds = poison([200, 260, 320, 380]);
+      const run = await runFault({
+        target: refusing,
+        messages: 400,
+        failIds,
+        concurrency: 4,
+        processMs: 100,
+        inject: async () => {
+          const at = Date.now();
+          const room = await (refusing.refuseDeadLetters as () => Promise<() => Promise<void>>)();
+          await sleep(4000);
+          await room();
+          return [{ at, until: Date.now() }];
+        },
+      });
+      recordAndCheck('dead-letter target full', broker, run, {
+        runs: 1,
+        cause: 'the full dead-letter queue (the poison ones were requeued and ran again)',
+        notes: `${failIds.length} always-failing messages while the dead-letter queue refused everything for 4 s or more (max-length 0, reject-publish): kept in the queue, dead-lettered once it had room`,
+      });
     });
-    recordAndCheck('dead-letter target deleted', broker, run, {
-      runs: 1,
-      cause: 'the deleted dead-letter target (the poison ones were requeued and ran again)',
-      notes: `the dead-letter destination deleted after 60 of 200 messages; ${failIds.length} always-failing messages after that were dead-lettered once it was declared again`,
-    });
-  });
 
-  it('durable consumer deleted under load: the connector declares it again, nothing lost', async function () {
-    const deleting = await shared({ maxDeliveries: 5, leaseMs: 1000 });
-    if (deleting.deleteConsumer === undefined) this.skip();
-    let recoveredMs = 0;
-    const run = await runFault({
-      target: deleting,
-      messages: 1000,
-      concurrency: 8,
-      processMs: 10,
-      inject: async ({ ledger, processed }) => {
-        await processed(200);
-        const at = Date.now();
-        const before = await ledger.processedCount();
-        await (deleting.deleteConsumer as () => Promise<void>)();
-        while ((await ledger.processedCount()) <= before + 8 && Date.now() - at < 30_000) {
-          await sleep(50);
-        }
-        recoveredMs = Date.now() - at;
-        // Acks sent to the deleted consumer are lost: what it had delivered comes back up to
-        // ackWait after the new consumer took over.
-        return [{ at, until: Date.now() + 2000 }];
-      },
+  if (injects('deleteDeadLetters'))
+    it('dead-letter target deleted under load: nothing lost', async function () {
+      const deleting = await shared({ maxDeliveries: 3, leaseMs: 1000 });
+      const failIds = poison([150, 170, 190, 199]);
+      const run = await runFault({
+        target: deleting,
+        messages: 200,
+        failIds,
+        concurrency: 4,
+        processMs: 10,
+        inject: async ({ processed }) => {
+          await processed(60);
+          const at = Date.now();
+          await (deleting.deleteDeadLetters as () => Promise<void>)();
+          // The poison ones run again until the target is back: the fault lasts until then.
+          const deadline = Date.now() + 60_000;
+          while (Date.now() < deadline) {
+            // Until it is declared again, the target cannot even be read.
+            const dead = new Set(await deleting.deadLettered().catch(() => []));
+            if (failIds.every((id) => dead.has(id))) break;
+            await sleep(200);
+          }
+          return [{ at, until: Date.now() }];
+        },
+      });
+      recordAndCheck('dead-letter target deleted', broker, run, {
+        runs: 1,
+        cause: 'the deleted dead-letter target (the poison ones were requeued and ran again)',
+        notes: `the dead-letter destination deleted after 60 of 200 messages; ${failIds.length} always-failing messages after that were dead-lettered once it was declared again`,
+      });
     });
-    recordAndCheck('durable consumer deleted', broker, run, {
-      runs: 1,
-      cause: 'the deleted consumer (acks sent to it were lost)',
-      notes: `consumer deleted after 200 of 1000 messages; new messages processed again ${recoveredMs} ms later (an unanswered pull, a consumer lookup, the declaration)`,
+
+  if (injects('deleteConsumer'))
+    it('durable consumer deleted under load: the connector declares it again, nothing lost', async function () {
+      const deleting = await shared({ maxDeliveries: 5, leaseMs: 1000 });
+      let recoveredMs = 0;
+      const run = await runFault({
+        target: deleting,
+        messages: 1000,
+        concurrency: 8,
+        processMs: 10,
+        inject: async ({ ledger, processed }) => {
+          await processed(200);
+          const at = Date.now();
+          const before = await ledger.processedCount();
+          await (deleting.deleteConsumer as () => Promise<void>)();
+          while ((await ledger.processedCount()) <= before + 8 && Date.now() - at < 30_000) {
+            await sleep(50);
+          }
+          recoveredMs = Date.now() - at;
+          // Acks sent to the deleted consumer are lost: what it had delivered comes back up to
+          // ackWait after the new consumer took over.
+          return [{ at, until: Date.now() + 2000 }];
+        },
+      });
+      recordAndCheck('durable consumer deleted', broker, run, {
+        runs: 1,
+        cause: 'the deleted consumer (acks sent to it were lost)',
+        notes: `consumer deleted after 200 of 1000 messages; new messages processed again ${recoveredMs} ms later (an unanswered pull, a consumer lookup, the declaration)`,
+      });
+      expect(recoveredMs, 'recovery after the consumer was deleted').to.be.below(10_000);
     });
-    expect(recoveredMs, 'recovery after the consumer was deleted').to.be.below(10_000);
-  });
 
   it('undecodable bodies: each one is dead-lettered, the good messages all processed', async () => {
     const raw: RawMessage[] = UNDECODABLE_BODIES.map((body, index) => ({

@@ -10,6 +10,7 @@ describe('NATS JetStream under faults', function () {
   });
 
   describeBrokerFaults({
+    targetFaults: ['deleteDeadLetters', 'deleteConsumer'],
     broker: 'nats',
     sharedTarget: (settings) => NatsTarget.open(undefined, settings),
     privateBroker: startPrivateNats,

@@ -10,6 +10,7 @@ describe('RabbitMQ under faults', function () {
   });
 
   describeBrokerFaults({
+    targetFaults: ['refuseDeadLetters', 'deleteDeadLetters'],
     broker: 'rabbitmq',
     sharedTarget: (settings) => Promise.resolve(new RabbitmqTarget(undefined, settings)),
     privateBroker: startPrivateRabbitmq,

@@ -3,6 +3,8 @@ import log, { type MethodFactory } from 'loglevel';
 import { maskCredentials } from '../../core/mask-credentials.js';
 
 let plainFactory: MethodFactory | undefined;
+/** Whether every level of plain output goes to stderr (see {@link plainLoggingToStderr}). */
+let allToStderr = false;
 
 /**
  * Masks credentials (`maskCredentials`) in what loglevel prints before logging is configured:
@@ -22,7 +24,8 @@ export function maskPlainLogging(): void {
   const plain = log.methodFactory;
   plainFactory = plain;
   const masking: MethodFactory = (methodName, level, loggerName) => {
-    const method = plain(methodName, level, loggerName);
+    const onStderr = allToStderr && methodName !== 'warn' && methodName !== 'trace';
+    const method = plain(onStderr ? 'error' : methodName, level, loggerName);
     return (...args: unknown[]) => method(...args.map(maskedArgument));
   };
   log.methodFactory = masking;
@@ -43,4 +46,22 @@ function maskedArgument(argument: unknown): unknown {
   }
   const masked = maskCredentials(text);
   return masked === text ? argument : masked;
+}
+
+/**
+ * Sends every level of what loglevel prints before logging is configured to stderr (plain
+ * loglevel writes `info` and `debug` to stdout). For a program whose stdout carries its own
+ * output, such as the `ergon` command's progress and JSON lines; configured logging keeps its
+ * own sinks.
+ *
+ * @example
+ * ```ts
+ * plainLoggingToStderr();
+ * getLogger('ergon.runner').info('run started'); // on stderr
+ * ```
+ */
+export function plainLoggingToStderr(): void {
+  allToStderr = true;
+  maskPlainLogging();
+  log.rebuild();
 }
