@@ -43,6 +43,9 @@ export interface RedeliveryClock {
   readonly transactionTimeout?: number;
 }
 
+/** How long the broker-restart row keeps the broker down: past every default `connectTimeout`. */
+const BROKER_DOWN_MS = 12_000;
+
 const random = (low: number, high: number): number => low + Math.random() * (high - low);
 
 function describeDuplicates(run: FaultRun, cause: string): string {
@@ -207,7 +210,7 @@ export function describeBrokerFaults(setup: BrokerFaultSetup): void {
     });
   });
 
-  it('broker restarted (a private instance, during load): nothing lost @slow', async () => {
+  it('broker restarted (a private instance, during load, down longer than connectTimeout): nothing lost @slow', async () => {
     privateBroker = await setup.privateBroker();
     const restarted = privateBroker;
     target = await setup.privateTarget(restarted);
@@ -221,7 +224,9 @@ export function describeBrokerFaults(setup: BrokerFaultSetup): void {
       inject: async ({ processed }) => {
         await processed(400);
         const at = Date.now();
-        await restarted.restart();
+        // Down longer than any connector's default `connectTimeout` (10 s): a consumer that
+        // was connected keeps reconnecting instead of giving up like a first connection does.
+        await restarted.restart(BROKER_DOWN_MS);
         const until = Date.now();
         outageMs = until - at;
         return [{ at, until }];

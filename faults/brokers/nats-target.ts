@@ -1,6 +1,6 @@
 import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
-import { TcpProxy } from '../../spec/connectors/nats/fixtures/tcp-proxy.js';
+import { TcpProxy } from '../../spec/support/tcp-proxy.js';
 import { uniqueName } from '../../spec/support/real-service.js';
 import type { BrokerEndpoint } from '../support/broker-endpoint.js';
 import type { BrokerTarget, RawMessage } from '../support/broker-target.js';
@@ -40,7 +40,7 @@ export class NatsTarget implements BrokerTarget {
     });
     const endpoint: BrokerEndpoint = {
       broker: 'nats',
-      url: proxy.url,
+      url: `nats://127.0.0.1:${proxy.listeningPort}`,
       destination: stream,
       clientName: stream,
       ...settings,

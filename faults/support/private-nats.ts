@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,8 +16,9 @@ export async function startPrivateNats(): Promise<PrivateBroker> {
   return {
     url: `nats://127.0.0.1:${port}`,
     port,
-    restart: async () => {
+    restart: async (downFor = 0) => {
       await server.stop();
+      await delay(downFor);
       server = await BrokerProcess.start('nats-server', args, port);
     },
     dispose: async () => {

@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import { execFile } from 'node:child_process';
 import { chownSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,7 +24,7 @@ async function asPostgres(tool: string, args: readonly string[]): Promise<void> 
 /**
  * A PostgreSQL server of its own (`initdb` in a temporary directory owned by `postgres`, trust
  * authentication, database `postgres`) on a free port, driven with `pg_ctl`; a restart is
- * `pg_ctl restart -m fast`.
+ * `pg_ctl stop -m fast`, then `pg_ctl start`.
  */
 export async function startPrivatePostgres(): Promise<PrivateBroker> {
   const port = await freePort();
@@ -41,7 +42,11 @@ export async function startPrivatePostgres(): Promise<PrivateBroker> {
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
     port,
-    restart: () => pgCtl('restart', '-m', 'fast'),
+    restart: async (downFor = 0) => {
+      await pgCtl('stop', '-m', 'fast');
+      await delay(downFor);
+      await pgCtl('start');
+    },
     dispose: async () => {
       if (disposed) return;
       disposed = true;

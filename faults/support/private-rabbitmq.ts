@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chownSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -58,9 +59,10 @@ export async function startPrivateRabbitmq(
     node,
     url: `amqp://guest:guest@127.0.0.1:${port}/`,
     port,
-    restart: async () => {
+    restart: async (downFor = 0) => {
       await stop();
       await server.stop();
+      await delay(downFor);
       server = await start();
     },
     dispose: async () => {

@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,8 +32,9 @@ export async function startPrivateRedis(): Promise<PrivateBroker> {
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
-    restart: async () => {
+    restart: async (downFor = 0) => {
       await server.stop();
+      await delay(downFor);
       server = await BrokerProcess.start('redis-server', args, port);
     },
     dispose: async () => {

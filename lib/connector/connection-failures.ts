@@ -100,6 +100,8 @@ export class ConnectionFailureLog {
   lastError: unknown = undefined;
   /** When the first of {@link failures} happened (ms since the epoch), `null` when none. */
   private since: number | null = null;
+  /** Whether the connection was up at least once (see {@link remainingWait}). */
+  private wasUp = false;
 
   constructor(
     private readonly logger: Logger,
@@ -131,11 +133,31 @@ export class ConnectionFailureLog {
     this.failures = 0;
     this.lastError = undefined;
     this.since = null;
+    this.wasUp = true;
   }
 
   /** How long the connection has been failing (ms), `0` when it has not failed since it was up. */
   failingFor(): number {
     return this.since === null ? 0 : Date.now() - this.since;
+  }
+
+  /**
+   * How much longer a caller that waits at most `timeout` ms for the connection still waits:
+   * `timeout` less the time the connection has been failing, never below 0. `undefined` (wait
+   * as long as it takes) once the connection has been up: a server that was reachable and went
+   * away is restarting or failing over, so callers wait for the reconnect (retried with
+   * back-off) instead of failing — an outage longer than `connectTimeout` must not end a run.
+   * Only a server never reached fails callers fast (a wrong address, a server not started).
+   *
+   * @example
+   * ```ts
+   * const wait = failures.remainingWait(10_000);
+   * if (wait === 0) throw failures.unavailable(failures.failingFor());
+   * ```
+   */
+  remainingWait(timeout: number): number | undefined {
+    if (this.wasUp) return undefined;
+    return Math.max(0, timeout - this.failingFor());
   }
 
   /** The error for a caller that waited `waited` ms in vain. */

@@ -115,9 +115,10 @@ export class PostgresService implements Service {
    * Runs `operation` until it succeeds, retrying transient failures (a dropped or refused
    * connection, see {@link isTransientPostgresError}) after the `reconnect` backoff. Any other
    * error, `close()`, an aborted `limit.signal` or a passed `limit.deadline` ends the retries.
-   * Without a deadline, a server that cannot be reached ends them `connectTimeout` after its
-   * first failed attempt with a {@link ConnectionUnavailableError} naming its address. Failed connection attempts are
-   * logged at `warn` (the first, then with back-off).
+   * Without a deadline, a server never reached ends them `connectTimeout` after its first
+   * failed attempt with a {@link ConnectionUnavailableError} naming its address; a server that
+   * was up is retried until it is back (a restart or failover of any length). Failed
+   * connection attempts are logged at `warn` (the first, then with back-off).
    */
   async retrying<T>(operation: () => Promise<T>, limit: RetryLimit = {}): Promise<T> {
     for (let attempt = 0; ; attempt++) {
@@ -130,8 +131,9 @@ export class PostgresService implements Service {
         if (unreachable) this.failures.failed(error, delay);
         if (limit.deadline !== undefined && Date.now() + delay >= limit.deadline) throw error;
         if (limit.deadline === undefined && unreachable) {
-          const failing = this.failures.failingFor();
-          if (failing + delay >= this.config.connectTimeout) {
+          const wait = this.failures.remainingWait(this.config.connectTimeout);
+          if (wait !== undefined && delay >= wait) {
+            const failing = this.failures.failingFor();
             throw this.failures.unavailable(Math.max(failing, this.config.connectTimeout));
           }
         }

@@ -105,10 +105,11 @@ export class RabbitmqService implements Service {
     }
     if (this.model !== null) return Promise.resolve(this.model);
     if (!this.attempting && this.retryTimer === null) this.attempt();
-    const failing = this.failureLog.failingFor();
-    if (timeout !== undefined && failing >= timeout) {
-      // Unreachable for longer than the caller would wait: say so now (a fetch fails its
+    const wait = timeout === undefined ? undefined : this.failureLog.remainingWait(timeout);
+    if (wait === 0) {
+      // Never reached, for longer than the caller would wait: say so now (a fetch fails its
       // attempt instead of completing empty forever).
+      const failing = this.failureLog.failingFor();
       return Promise.reject(
         new RabbitmqConnectionError(this.failureLog.unavailable(failing).message, {
           cause: this.lastError,
@@ -128,21 +129,18 @@ export class RabbitmqService implements Service {
         },
       };
       this.waiters.add(waiter);
-      if (timeout !== undefined) {
-        // Never past `timeout` since the first failed attempt: a broker that is down fails
+      if (timeout !== undefined && wait !== undefined) {
+        // Never past `timeout` since the first failed attempt: a broker never reached fails
         // every caller within that time, however late it came.
-        timer = setTimeout(
-          () => {
-            this.waiters.delete(waiter);
-            const waited = Math.max(timeout, this.failureLog.failingFor());
-            reject(
-              new RabbitmqConnectionError(this.failureLog.unavailable(waited).message, {
-                cause: this.lastError,
-              }),
-            );
-          },
-          Math.max(0, timeout - failing),
-        );
+        timer = setTimeout(() => {
+          this.waiters.delete(waiter);
+          const waited = Math.max(timeout, this.failureLog.failingFor());
+          reject(
+            new RabbitmqConnectionError(this.failureLog.unavailable(waited).message, {
+              cause: this.lastError,
+            }),
+          );
+        }, wait);
       }
     });
   }
@@ -320,10 +318,10 @@ export class RabbitmqService implements Service {
     model.on('unblocked', () => {
       this.blockedReason = null;
     });
-    if (this.failureLog.failures > 0) this.failureLog.connected();
-    else if (this.lastError !== undefined) {
+    if (this.failureLog.failures === 0 && this.lastError !== undefined) {
       this.logger.info(`RabbitMQ: reconnected to ${this.failureLog.address}`);
     }
+    this.failureLog.connected();
     this.model = model;
     this.failures = 0;
     this.lastError = undefined;

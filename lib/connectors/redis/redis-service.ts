@@ -1,6 +1,7 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import log from 'loglevel';
 import { ConnectionFailureLog, hostAndPort } from '../../connector/connection-failures.js';
+import { ConnectorClosedError } from '../../connector/connector-closed-error.js';
 import type { ConnectorHealth, Service } from '../../connector/connector.js';
 import { describeError } from '../../core/describe-error.js';
 import type { Logger } from '../../core/logger.js';
@@ -98,30 +99,46 @@ export class RedisService implements Service {
   }
 
   /**
-   * Resolves once the command connection is ready (at once when it is); rejects with a
-   * {@link ConnectionUnavailableError} naming the address and the last failure when it is not
-   * within `connectTimeout` of its first failed attempt. A fetch waits here, so a server that
-   * is down fails the fetch attempt instead of hanging it.
+   * Resolves once the command connection is ready (at once when it is). While the server was
+   * never reached, rejects with a {@link ConnectionUnavailableError} naming the address and
+   * the last failure when it is not ready within `connectTimeout` of its first failed attempt
+   * (a fetch waits here, so a wrong address fails the fetch attempt instead of hanging it); a
+   * server that was up is waited for as long as its reconnect takes. Rejects with a
+   * {@link ConnectorClosedError} when the service closes meanwhile.
    */
   whenReady(): Promise<void> {
     const connection = this.commands;
     if (connection.status === 'ready' || this.closed) return Promise.resolve();
     const timeout = this.config.connectTimeout;
+    const wait = this.failures.remainingWait(timeout);
     return new Promise<void>((resolve, reject) => {
-      const ready = (): void => {
+      const settle = (): void => {
         clearTimeout(timer);
+        connection.off('ready', ready);
+        connection.off('end', ended);
+      };
+      const ready = (): void => {
+        settle();
         resolve();
       };
-      // Never past `connectTimeout` since the first failed attempt: once the server has been
-      // down that long, every fetch fails at once.
-      const timer = setTimeout(
-        () => {
-          connection.off('ready', ready);
-          reject(this.failures.unavailable(Math.max(timeout, this.failures.failingFor())));
-        },
-        Math.max(0, timeout - this.failures.failingFor()),
-      );
+      const ended = (): void => {
+        settle();
+        reject(
+          new ConnectorClosedError('the Redis service closed while waiting for its connection'),
+        );
+      };
+      // Never past `connectTimeout` since the first failed attempt while the server was never
+      // reached: once it has been down that long, every fetch fails at once. A server that was
+      // up is waited for (ioredis reconnects with back-off).
+      const timer =
+        wait === undefined
+          ? undefined
+          : setTimeout(() => {
+              settle();
+              reject(this.failures.unavailable(Math.max(timeout, this.failures.failingFor())));
+            }, wait);
       connection.once('ready', ready);
+      connection.once('end', ended);
     });
   }
 

@@ -15,7 +15,7 @@ import {
 } from '../../../lib/connectors/nats/index.js';
 import { requireService } from '../../support/real-service.js';
 import { fetchAll, NatsAdmin, sleep, waitFor } from './fixtures/nats-spec-support.js';
-import { TcpProxy } from './fixtures/tcp-proxy.js';
+import { TcpProxy } from '../../support/tcp-proxy.js';
 
 type Payload = { n: number };
 
@@ -46,7 +46,7 @@ describe('NatsConnector across connection cuts (real NATS JetStream)', function 
 
   function viaProxy(stream: string, extra: { ackWait?: number; requestTimeout?: number } = {}) {
     const connector = new NatsConnector<Payload>({
-      url: proxy.url,
+      url: `nats://127.0.0.1:${proxy.listeningPort}`,
       stream,
       fetchWait: 250,
       ackWait: 1500,
