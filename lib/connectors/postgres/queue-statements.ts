@@ -170,17 +170,24 @@ JOIN unnest($1::text[], $4::text[], $5::text[], $6::text[]) AS s(id, error, cate
   ON s.id = m.id
 RETURNING id, deliveries`);
 
-    // The final SELECT sees the table as it was before this statement: the rows it finds are
-    // the ones already queued, so a payload that differs is another transaction's id.
+    // Only the rows the INSERT skipped (an id already queued) are looked up, so the usual
+    // batch of new ids costs no more than a plain INSERT (looking up every given row cost the
+    // soak a third of its throughput). The final SELECT sees the table as it was before this
+    // statement: the rows it finds are the ones already queued, so a payload that differs is
+    // another transaction's id.
     this.insertText = prepared(`WITH given AS (
   SELECT * FROM unnest($1::text[], $2::${config.payloadType}[], $3::jsonb[]) AS g(id, payload, headers)
 ), inserted AS (
   INSERT INTO ${queue} (id, payload, headers)
   SELECT id, payload, headers FROM given
   ON CONFLICT (id) DO NOTHING
+  RETURNING id
+), skipped AS MATERIALIZED (
+  SELECT g.id, g.payload FROM given g
+  WHERE NOT EXISTS (SELECT 1 FROM inserted i WHERE i.id = g.id)
 )
-SELECT g.id FROM given g JOIN ${queue} q ON q.id = g.id
-WHERE q.payload IS DISTINCT FROM g.payload`);
+SELECT s.id FROM skipped s JOIN ${queue} q ON q.id = s.id
+WHERE q.payload IS DISTINCT FROM s.payload`);
 
     this.countText = prepared(`SELECT count(*)::int AS count FROM ${queue}
 WHERE lease_until IS NULL OR lease_until < now()`);
