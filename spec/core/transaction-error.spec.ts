@@ -41,7 +41,7 @@ describe('TransactionError', () => {
   });
 
   describe('wrap', () => {
-    it('24: passes a TransactionError through as the same instance, category kept', () => {
+    it('passes a TransactionError through as the same instance, category kept (reference case 24)', () => {
       const business = new TransactionError('customer unknown', { category: 'business' });
       expect(TransactionError.wrap(business, { transactionId: 't', stage: 'process' })).to.equal(
         business,
@@ -49,7 +49,7 @@ describe('TransactionError', () => {
       expect(business.category).to.equal('business');
     });
 
-    it('22: wraps a generic error as category system, keeping it as cause', () => {
+    it('wraps a generic error as category system, keeping it as cause (reference case 22)', () => {
       const cause = new TypeError('x is undefined');
       const error = TransactionError.wrap(cause, { transactionId: 't-7', stage: 'success' });
       expect(error).to.be.instanceOf(TransactionError);
@@ -78,7 +78,7 @@ describe('TransactionError', () => {
       expect(error.stage).to.equal(undefined);
     });
 
-    describe('23: timeouts become category timeout', () => {
+    describe('timeouts become category timeout (reference case 23)', () => {
       class TimeoutError extends Error {
         override name = 'TimeoutError';
       }
@@ -113,7 +113,7 @@ describe('TransactionError', () => {
       expect(TransactionError.wrap(new DeadChannelError('gone')).nonRetryable).to.equal(true);
     });
 
-    describe('25: an empty message still says what was thrown', () => {
+    describe('an empty message still says what was thrown (reference case 25)', () => {
       it('new Error("") mentions Error and is not just the stage', () => {
         const error = TransactionError.wrap(new Error(''), { stage: 'process' });
         expect(error.message).to.match(/Error/);

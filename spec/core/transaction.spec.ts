@@ -14,7 +14,7 @@ function assign(target: object, key: string, value: unknown): void {
 }
 
 describe('createTransaction', () => {
-  describe('identity (case 1)', () => {
+  describe('identity (reference case 1)', () => {
     it('generates a random UUID v4 id when none is given', () => {
       const a = createTransaction('a');
       const b = createTransaction('b', {});
@@ -72,7 +72,7 @@ describe('createTransaction', () => {
     });
   });
 
-  describe('metadata (case 1)', () => {
+  describe('metadata (reference case 1)', () => {
     it('defaults to an empty object', () => {
       expect(createTransaction('p').metadata).to.deep.equal({});
       expect(createTransaction('p', { id: 'x' }).metadata).to.deep.equal({});
@@ -106,7 +106,7 @@ describe('createTransaction', () => {
     });
   });
 
-  describe('immutability (case 2)', () => {
+  describe('immutability (reference case 2)', () => {
     let tx: Transaction<{ n: number }>;
     beforeEach(() => {
       tx = createTransaction({ n: 1 }, { id: 't-1', metadata: { k: 'v' } });

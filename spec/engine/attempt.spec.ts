@@ -44,7 +44,7 @@ class Calls {
 }
 
 describe('attempt', () => {
-  describe('results (case 3)', () => {
+  describe('results (reference case 3)', () => {
     it('emits a synchronous value once and completes at once', () => {
       inVirtualTime(({ expectObservable }) => {
         expectObservable(attempt(() => 42)).toBe('(a|)', { a: 42 });
@@ -101,8 +101,8 @@ describe('attempt', () => {
     });
   });
 
-  describe('retries (cases 4–8)', () => {
-    it('4: maxAttempts 3 with fn always failing → 3 calls, the last error', () => {
+  describe('retries (reference cases 4–8)', () => {
+    it('maxAttempts 3 with fn always failing → 3 calls, the last error (reference case 4)', () => {
       inVirtualTime(({ expectObservable }, scheduler) => {
         let calls = 0;
         const result$ = attempt(
@@ -117,7 +117,7 @@ describe('attempt', () => {
       });
     });
 
-    it('5: fails twice, then succeeds → its value after 3 calls', () => {
+    it('fails twice, then succeeds → its value after 3 calls (reference case 5)', () => {
       inVirtualTime(({ expectObservable }, scheduler) => {
         const calls = new Calls();
         const result$ = attempt(
@@ -134,7 +134,7 @@ describe('attempt', () => {
       });
     });
 
-    it('6: NonRetryableError stops at once and is emitted as the same instance', () => {
+    it('NonRetryableError stops at once and is emitted as the same instance (reference case 6)', () => {
       const stop = new NonRetryableError('payload is invalid');
       let calls = 0;
       let received: unknown;
@@ -149,7 +149,7 @@ describe('attempt', () => {
       expect(received).to.equal(stop);
     });
 
-    it('7: subclasses of NonRetryableError and non-retryable TransactionErrors stop too', () => {
+    it('subclasses of NonRetryableError and non-retryable TransactionErrors stop too (reference case 7)', () => {
       class DeadChannelError extends NonRetryableError {}
       const stoppers: unknown[] = [
         new DeadChannelError('channel closed'),
@@ -192,7 +192,7 @@ describe('attempt', () => {
       });
     });
 
-    it('8: waits backoff × multiplier^k between attempts, on a timer', () => {
+    it('waits backoff × multiplier^k between attempts, on a timer (reference case 8)', () => {
       inVirtualTime(({ cold, expectObservable, expectSubscriptions }) => {
         const failing = cold('-#');
         const result$ = attempt(() => failing, {
@@ -206,7 +206,7 @@ describe('attempt', () => {
       });
     });
 
-    it('8: never waits after the last attempt', () => {
+    it('never waits after the last attempt (reference case 8)', () => {
       inVirtualTime(({ cold, expectObservable }) => {
         const result$ = attempt(() => cold('-#'), { maxAttempts: 2, backoff: 1000 });
         expectObservable(result$).toBe('1002ms #');
@@ -270,7 +270,7 @@ describe('attempt', () => {
     });
   });
 
-  describe('per-attempt timeout (case 9)', () => {
+  describe('per-attempt timeout (reference case 9)', () => {
     it('fails a slow attempt with AttemptTimeoutError and unsubscribes its Observable', () => {
       inVirtualTime(({ cold, expectObservable, expectSubscriptions }) => {
         const slow = cold('----------a|');

@@ -23,7 +23,7 @@ const batch = (policy: ConsumerPolicyInput = {}): ConsumerPolicyInput => ({
 
 describe('consume — batch mode', () => {
   describe('fetching', () => {
-    it('37: 5 items, batch 5, non-streaming → 5 outcomes and exactly 2 fetches', () => {
+    it('5 items, batch 5, non-streaming → 5 outcomes and exactly 2 fetches (reference case 37)', () => {
       inVirtualTime((_h, scheduler) => {
         const connector = new TestConnector({ source: letters(5) });
         const run = record(
@@ -37,7 +37,7 @@ describe('consume — batch mode', () => {
       });
     });
 
-    it('38: 10 items, batch 3 → all 10, each fetch asks for 3', () => {
+    it('10 items, batch 3 → all 10, each fetch asks for 3 (reference case 38)', () => {
       inVirtualTime((_h, scheduler) => {
         const connector = new TestConnector({ source: letters(10) });
         const run = record(
@@ -67,7 +67,7 @@ describe('consume — batch mode', () => {
       });
     });
 
-    it('34: passes fetch.extra to every request and keeps the fetched order', () => {
+    it('passes fetch.extra to every request and keeps the fetched order (reference case 34)', () => {
       inVirtualTime((_h, scheduler) => {
         const connector = new TestConnector({ source: letters(4) });
         const extra = { queue: 'orders', visibility: 30 };
@@ -86,7 +86,7 @@ describe('consume — batch mode', () => {
   });
 
   describe('concurrency and the barrier', () => {
-    it('39: 9 items, batch 9, concurrency 3, 30 ms each → 3 at a time, never more', () => {
+    it('9 items, batch 9, concurrency 3, 30 ms each → 3 at a time, never more (reference case 39)', () => {
       inVirtualTime(({ expectObservable }, scheduler) => {
         const connector = new TestConnector({ source: letters(9) });
         const { task, gauge } = timedTask(() => 30);
@@ -102,7 +102,7 @@ describe('consume — batch mode', () => {
       });
     });
 
-    it('40: the next fetch waits for the slowest transaction of the batch', () => {
+    it('the next fetch waits for the slowest transaction of the batch (reference case 40)', () => {
       inVirtualTime(({ expectObservable }, scheduler) => {
         const connector = new TestConnector({ source: letters(4) });
         const durations: Record<string, number> = { a: 50, b: 10, c: 10, d: 10 };
@@ -154,7 +154,7 @@ describe('consume — batch mode', () => {
   });
 
   describe('limit', () => {
-    it('41: limit 5 of 20 with batch 10 → fetches only 5; 5 outcomes, 5 acks, 15 remain', () => {
+    it('limit 5 of 20 with batch 10 → fetches only 5; 5 outcomes, 5 acks, 15 remain (reference case 41)', () => {
       inVirtualTime((_h, scheduler) => {
         const connector = new TestConnector({ source: letters(20) });
         const run = record(
@@ -223,7 +223,7 @@ describe('consume — batch mode', () => {
   });
 
   describe('batch interval', () => {
-    it('42: pauses fetch.batch.interval after each non-empty batch', () => {
+    it('pauses fetch.batch.interval after each non-empty batch (reference case 42)', () => {
       inVirtualTime((_h, scheduler) => {
         const connector = new TestConnector({ source: letters(6) });
         const run = record(
@@ -277,7 +277,7 @@ describe('consume — batch mode', () => {
     });
   });
 
-  describe('43: loop timeout', () => {
+  describe('loop timeout (reference case 43)', () => {
     it('cancels and releases in-flight and waiting transactions at the deadline, then errors', () => {
       inVirtualTime((_h, scheduler) => {
         const connector = new TestConnector({ source: letters(6) });
@@ -346,7 +346,7 @@ describe('consume — batch mode', () => {
     });
   });
 
-  describe('35: fetch failures', () => {
+  describe('fetch failures (reference case 35)', () => {
     it('retries per fetch.retry (with backoff), then errors with FetchError carrying the cause', () => {
       inVirtualTime((_h, scheduler) => {
         const errors = [

@@ -19,7 +19,7 @@ const continuous = (policy: ConsumerPolicyInput = {}): ConsumerPolicyInput => ({
 
 describe('consume — continuous mode', () => {
   describe('refilling free slots', () => {
-    it('51/53: refills exactly the free slots while slow work is in flight', () => {
+    it('refills exactly the free slots while slow work is in flight (reference cases 51 and 53)', () => {
       inVirtualTime(({ expectObservable }, scheduler) => {
         const connector = new TestConnector({ source: letters(4) });
         const durations: Record<string, number> = { a: 100, b: 10, c: 10, d: 10 };
@@ -40,7 +40,7 @@ describe('consume — continuous mode', () => {
       });
     });
 
-    it('52: 9 items, concurrency 3 → peak in flight exactly 3, 9 outcomes', () => {
+    it('9 items, concurrency 3 → peak in flight exactly 3, 9 outcomes (reference case 52)', () => {
       inVirtualTime((_h, scheduler) => {
         const connector = new TestConnector({ source: letters(9) });
         const { task, gauge } = timedTask((p) => 10 + (p.charCodeAt(0) % 4));
@@ -91,7 +91,7 @@ describe('consume — continuous mode', () => {
       });
     });
 
-    it('54: non-streaming drains the source and the work in flight: 7 items, concurrency 3', () => {
+    it('non-streaming drains the source and the work in flight: 7 items, concurrency 3 (reference case 54)', () => {
       inVirtualTime((_h, scheduler) => {
         const connector = new TestConnector({ source: letters(7) });
         const run = record(
@@ -129,7 +129,7 @@ describe('consume — continuous mode', () => {
   });
 
   describe('limit', () => {
-    it('53/57: each fetch asks for the free slots bounded by what remains; 15 of 20 stay', () => {
+    it('each fetch asks for the free slots bounded by what remains; 15 of 20 stay (reference cases 53 and 57)', () => {
       inVirtualTime((_h, scheduler) => {
         const connector = new TestConnector({ source: letters(20) });
         const durations: Record<string, number> = { a: 10, b: 20, c: 30, d: 40, e: 50 };
@@ -176,7 +176,7 @@ describe('consume — continuous mode', () => {
   });
 
   describe('empty fetches', () => {
-    it('55: empty source, two backoffs, then 2 items arrive; limit 2 → 2 outcomes after exactly 2 backoffs', () => {
+    it('empty source, two backoffs, then 2 items arrive; limit 2 → 2 outcomes after exactly 2 backoffs (reference case 55)', () => {
       inVirtualTime((_h, scheduler) => {
         const connector = new TestConnector<string>();
         scheduler.schedule(() => connector.memory.feed('a', 'b'), 250);
@@ -194,7 +194,7 @@ describe('consume — continuous mode', () => {
       });
     });
 
-    it('58: an empty fetch while work is in flight polls again after the empty backoff, and at a completion', () => {
+    it('an empty fetch while work is in flight polls again after the empty backoff, and at a completion (reference case 58)', () => {
       inVirtualTime((_h, scheduler) => {
         const connector = new TestConnector({ source: letters(1) });
         const run = record(
@@ -216,7 +216,7 @@ describe('consume — continuous mode', () => {
   });
 
   describe('failures and cancellation', () => {
-    it('56: a fetch failure with 2 in flight lets both complete, then errors with FetchError', () => {
+    it('a fetch failure with 2 in flight lets both complete, then errors with FetchError (reference case 56)', () => {
       inVirtualTime((_h, scheduler) => {
         const connector = new TestConnector({
           source: letters(2),
@@ -239,7 +239,7 @@ describe('consume — continuous mode', () => {
       });
     });
 
-    it('59: unsubscribing cancels every lifecycle in flight: signals abort, all released, nothing emitted', () => {
+    it('unsubscribing cancels every lifecycle in flight: signals abort, all released, nothing emitted (reference case 59)', () => {
       inVirtualTime(({ expectObservable }, scheduler) => {
         const connector = new TestConnector({ source: letters(5) });
         const { task, signals } = timedTask(() => Infinity);
@@ -265,7 +265,7 @@ describe('consume — continuous mode', () => {
       });
     });
 
-    it('59: a release whose settle is slow still finishes after the unsubscribe', () => {
+    it('a release whose settle is slow still finishes after the unsubscribe (reference case 59)', () => {
       inVirtualTime(({ expectObservable }, scheduler) => {
         const connector = new TestConnector({ source: letters(2), settleDelay: 30 });
         const outcomes$ = consume(
@@ -283,7 +283,7 @@ describe('consume — continuous mode', () => {
       });
     });
 
-    it('59: unsubscribing cancels a fetch in progress', () => {
+    it('unsubscribing cancels a fetch in progress (reference case 59)', () => {
       inVirtualTime(({ expectObservable }, scheduler) => {
         const connector = new TestConnector({ source: letters(2), fetchDelay: 100 });
         expectObservable(consume(connector, timedTask().task, continuous()), '^ 9ms !').toBe('');
@@ -315,7 +315,7 @@ describe('consume — continuous mode', () => {
     });
   });
 
-  describe('60: connectors that return more than asked', () => {
+  describe('connectors that return more than asked (reference case 60)', () => {
     for (const mode of ['continuous', 'batch'] as LoopMode[]) {
       it(`${mode}: in-flight work never exceeds the concurrency, and nothing is lost`, () => {
         inVirtualTime((_h, scheduler) => {

@@ -14,7 +14,7 @@ function streaming(mode: LoopMode, policy: ConsumerPolicyInput = {}): ConsumerPo
 describe('consume — streaming and empty fetches', () => {
   for (const mode of modes) {
     describe(`${mode} mode`, () => {
-      it('49: a non-streaming loop completes at the first empty fetch without sleeping', () => {
+      it('a non-streaming loop completes at the first empty fetch without sleeping (reference case 49)', () => {
         inVirtualTime((_h, scheduler) => {
           const connector = new TestConnector<string>();
           const run = record(consume(connector, timedTask().task, { loop: { mode } }));
@@ -24,7 +24,7 @@ describe('consume — streaming and empty fetches', () => {
         });
       });
 
-      it('49: ... also after work, once idle', () => {
+      it('... also after work, once idle (reference case 49)', () => {
         inVirtualTime((_h, scheduler) => {
           const connector = new TestConnector({ source: letters(3) });
           const run = record(
@@ -38,7 +38,7 @@ describe('consume — streaming and empty fetches', () => {
         });
       });
 
-      it('46: backs off 100, 200, 400 … between empty fetches, then resumes when work appears', () => {
+      it('backs off 100, 200, 400 … between empty fetches, then resumes when work appears (reference case 46)', () => {
         inVirtualTime((_h, scheduler) => {
           const connector = new TestConnector<string>();
           scheduler.schedule(() => connector.memory.feed('a', 'b'), 350);
@@ -127,7 +127,7 @@ describe('consume — streaming and empty fetches', () => {
         });
       });
 
-      it('47: the empty backoff starts again from its first delay after a non-empty fetch', () => {
+      it('the empty backoff starts again from its first delay after a non-empty fetch (reference case 47)', () => {
         inVirtualTime((_h, scheduler) => {
           const connector = new TestConnector<string>();
           scheduler.schedule(() => connector.memory.feed('a'), 150);
@@ -143,7 +143,7 @@ describe('consume — streaming and empty fetches', () => {
         });
       });
 
-      it('48: streaming + limit 5: 3 items, 2 more arrive while they run → 5 outcomes, then completes', () => {
+      it('streaming + limit 5: 3 items, 2 more arrive while they run → 5 outcomes, then completes (reference case 48)', () => {
         inVirtualTime((_h, scheduler) => {
           const connector = new TestConnector({ source: letters(3) });
           scheduler.schedule(() => connector.memory.feed('d', 'e'), 20);

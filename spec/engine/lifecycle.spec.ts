@@ -76,7 +76,7 @@ class Spy {
 }
 
 describe('lifecycle (through consume)', () => {
-  describe('21: happy path', () => {
+  describe('happy path (reference case 21)', () => {
     it('runs process, then onSuccess once with its result; acks; never calls onException', () => {
       const spy = new Spy();
       const seen: unknown[] = [];
@@ -185,8 +185,8 @@ describe('lifecycle (through consume)', () => {
     });
   });
 
-  describe('failure routing (cases 22–32)', () => {
-    it('22: a generic error reaches onException once, wrapped as system with the cause', () => {
+  describe('failure routing (reference cases 22–32)', () => {
+    it('a generic error reaches onException once, wrapped as system with the cause (reference case 22)', () => {
       const thrown = new Error('db down');
       const received: TransactionError[] = [];
       const { run, connector } = runTask({
@@ -210,7 +210,7 @@ describe('lifecycle (through consume)', () => {
       expect(connector.memory.counts).to.deep.equal({ ack: 1, deadLetter: 0, release: 0 });
     });
 
-    it('23: an error named TimeoutError gets category timeout (status timeout, handled → ack)', () => {
+    it('an error named TimeoutError gets category timeout (status timeout, handled → ack; reference case 23)', () => {
       class TimeoutError extends Error {
         override name = 'TimeoutError';
       }
@@ -228,7 +228,7 @@ describe('lifecycle (through consume)', () => {
       expect(connector.memory.counts.ack).to.equal(1);
     });
 
-    it("23: RxJS's timeout operator inside a handler counts as a timeout too", () => {
+    it("RxJS's timeout operator inside a handler counts as a timeout too (reference case 23)", () => {
       const received: TransactionError[] = [];
       const { run } = runTask({
         process: () => NEVER.pipe(timeout(5)),
@@ -240,7 +240,7 @@ describe('lifecycle (through consume)', () => {
       expect(run.times).to.deep.equal([5]);
     });
 
-    it('24: a TransactionError thrown by process reaches onException as the same instance', () => {
+    it('a TransactionError thrown by process reaches onException as the same instance (reference case 24)', () => {
       const business = new TransactionError('unknown customer', { category: 'business' });
       const received: TransactionError[] = [];
       const { run } = runTask({
@@ -257,7 +257,7 @@ describe('lifecycle (through consume)', () => {
       expect(outcome.status === 'exception' && outcome.error).to.equal(business);
     });
 
-    it('26: process.retry.maxAttempts 3, always failing → process 3×, onException 1×', () => {
+    it('process.retry.maxAttempts 3, always failing → process 3×, onException 1× (reference case 26)', () => {
       const spy = new Spy();
       runTask(
         {
@@ -272,7 +272,7 @@ describe('lifecycle (through consume)', () => {
       expect(spy.calls).to.deep.equal(['process', 'process', 'process', 'exception']);
     });
 
-    it('26: process retries wait their backoff (virtual time)', () => {
+    it('process retries wait their backoff (virtual time; reference case 26)', () => {
       const spy = new Spy();
       const { run } = runTask(
         {
@@ -289,7 +289,7 @@ describe('lifecycle (through consume)', () => {
       expect(only(run).status).to.equal('success');
     });
 
-    it('27: NonRetryableError with maxAttempts 5 → process 1×, onException 1× with it as cause', () => {
+    it('NonRetryableError with maxAttempts 5 → process 1×, onException 1× with it as cause (reference case 27)', () => {
       const stop = new NonRetryableError('invalid payload');
       const spy = new Spy();
       runTask(
@@ -310,7 +310,7 @@ describe('lifecycle (through consume)', () => {
       expect(spy.errors[0]?.nonRetryable).to.equal(true);
     });
 
-    it('28: onSuccess failing (maxAttempts 2) → onSuccess 2×, onException 1×; process not re-run', () => {
+    it('onSuccess failing (maxAttempts 2) → onSuccess 2×, onException 1×; process not re-run (reference case 28)', () => {
       const successError = new Error('could not write result');
       const spy = new Spy();
       const { run, connector } = runTask(
@@ -337,7 +337,7 @@ describe('lifecycle (through consume)', () => {
       expect(connector.memory.counts.ack).to.equal(1);
     });
 
-    it('29–30: onException failing too → status failed, dead-lettered with the handler error', () => {
+    it('onException failing too → status failed, dead-lettered with the handler error (reference case 30)', () => {
       const processError = new Error('process broke');
       const handlerError = new Error('handler broke');
       const { run, connector } = runTask({
@@ -359,7 +359,7 @@ describe('lifecycle (through consume)', () => {
       expect(decision?.type === 'deadLetter' && decision.error).to.equal(outcome.handlerError);
     });
 
-    it('31: onException retried per exception.retry, then the loop carries on', () => {
+    it('onException retried per exception.retry, then the loop carries on (reference case 31)', () => {
       const spy = new Spy();
       const { run, connector } = runTask(
         {
@@ -384,7 +384,7 @@ describe('lifecycle (through consume)', () => {
       expect(connector.memory.counts).to.deep.equal({ ack: 1, deadLetter: 1, release: 0 });
     });
 
-    it('32: onException returning a value → status exception with it as handled; acked', () => {
+    it('onException returning a value → status exception with it as handled; acked (reference case 32)', () => {
       const { run, connector } = runTask({
         process: () => throwError(() => new Error('x')),
         onException: () => of('handled'),
@@ -419,8 +419,8 @@ describe('lifecycle (through consume)', () => {
     });
   });
 
-  describe('runtime budget (cases 44–45)', () => {
-    it('44: a hung process is cancelled at the budget; onException runs once with a timeout', () => {
+  describe('runtime budget (reference cases 44–45)', () => {
+    it('a hung process is cancelled at the budget; onException runs once with a timeout (reference case 44)', () => {
       const spy = new Spy();
       const { run, connector } = runTask(
         {
@@ -450,7 +450,7 @@ describe('lifecycle (through consume)', () => {
       expect(connector.memory.counts).to.deep.equal({ ack: 1, deadLetter: 0, release: 0 });
     });
 
-    it('44: without onException a timed-out transaction is dead-lettered', () => {
+    it('without onException a timed-out transaction is dead-lettered (reference case 44)', () => {
       const { run, connector } = runTask(
         { process: () => NEVER },
         { transactionRuntime: { timeout: 50 } },
@@ -538,7 +538,7 @@ describe('lifecycle (through consume)', () => {
       expect(only(run)).to.include({ status: 'exception', handled: 'slowly handled' });
     });
 
-    it('45: the budget expiring while onException already runs does not invoke it again', () => {
+    it('the budget expiring while onException already runs does not invoke it again (reference case 45)', () => {
       const spy = new Spy();
       const { run } = runTask(
         {
@@ -558,7 +558,7 @@ describe('lifecycle (through consume)', () => {
       expect(only(run).status).to.equal('exception');
     });
 
-    it('45: ... nor during its own retry backoff', () => {
+    it('... nor during its own retry backoff (reference case 45)', () => {
       const spy = new Spy();
       runTask(
         {

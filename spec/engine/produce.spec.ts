@@ -286,7 +286,7 @@ describe('produce', () => {
       });
     });
 
-    it('62: 10 items with batch 3 → 10 outcomes, dispatched as 3 + 3 + 3 + 1', () => {
+    it('10 items with batch 3 → 10 outcomes, dispatched as 3 + 3 + 3 + 1 (reference case 62)', () => {
       inVirtualTime((_h, scheduler) => {
         const { memory, calls } = loggingConnector();
         const run = record(
@@ -312,7 +312,7 @@ describe('produce', () => {
   });
 
   describe('outcomes', () => {
-    it('61/62: happy path → one success per input, in batch order', () => {
+    it('happy path → one success per input, in batch order (reference cases 61 and 62)', () => {
       inVirtualTime((_h, scheduler) => {
         const { memory } = loggingConnector();
         const run = record(from(letters(5).map(tx)).pipe(produce(memory, upper().task)));
@@ -390,7 +390,7 @@ describe('produce', () => {
       });
     });
 
-    it('61: a prepare error → onException once (stage prepare, category system), not dispatched', () => {
+    it('a prepare error → onException once (stage prepare, category system), not dispatched (reference case 61)', () => {
       inVirtualTime((_h, scheduler) => {
         const { memory } = loggingConnector();
         const errors: TransactionError[] = [];
@@ -441,7 +441,7 @@ describe('produce', () => {
       });
     });
 
-    it('61: a prepare timeout (attempt timeout) → timeout, onException once', () => {
+    it('a prepare timeout (attempt timeout) → timeout, onException once (reference case 61)', () => {
       inVirtualTime((_h, scheduler) => {
         const { memory } = loggingConnector();
         let handled = 0;
@@ -464,7 +464,7 @@ describe('produce', () => {
       });
     });
 
-    it('61: a prepare that throws a TimeoutError → category timeout', () => {
+    it('a prepare that throws a TimeoutError → category timeout (reference case 61)', () => {
       inVirtualTime((_h, scheduler) => {
         const { memory } = loggingConnector();
         const timeoutError = Object.assign(new Error('too slow'), { name: 'TimeoutError' });
@@ -524,7 +524,7 @@ describe('produce', () => {
       });
     });
 
-    it('61: an onSuccess error → onException once (stage success); it was dispatched', () => {
+    it('an onSuccess error → onException once (stage success); it was dispatched (reference case 61)', () => {
       inVirtualTime((_h, scheduler) => {
         const { memory } = loggingConnector();
         const stages: (string | undefined)[] = [];
@@ -755,7 +755,7 @@ describe('produce', () => {
   });
 
   describe('concurrency and backpressure', () => {
-    it('63: concurrency 3 with batch 9 → prepares run 3 at a time, never more', () => {
+    it('concurrency 3 with batch 9 → prepares run 3 at a time, never more (reference case 63)', () => {
       inVirtualTime((_h, scheduler) => {
         const { memory } = loggingConnector();
         const { task, gauge, starts } = upper(() => 10);
@@ -886,7 +886,7 @@ describe('produce', () => {
   });
 
   describe('limit', () => {
-    it('62: limit 5 of 20 → 5 outcomes, the source is unsubscribed once 5 were taken', () => {
+    it('limit 5 of 20 → 5 outcomes, the source is unsubscribed once 5 were taken (reference case 62)', () => {
       inVirtualTime(({ hot, expectObservable, expectSubscriptions }, scheduler) => {
         const { memory } = loggingConnector();
         const source = hot('-a-b-c-d-e-f-g-h-i-|', inputs('abcdefghi'));
@@ -930,7 +930,7 @@ describe('produce', () => {
       });
     });
 
-    it('62: an empty source → no outcome, no prepare, no dispatch; completes at once', () => {
+    it('an empty source → no outcome, no prepare, no dispatch; completes at once (reference case 62)', () => {
       inVirtualTime(({ expectObservable }, scheduler) => {
         const { memory } = loggingConnector();
         const { task, starts } = upper();
@@ -943,7 +943,7 @@ describe('produce', () => {
   });
 
   describe('transaction runtime budget', () => {
-    it('64: runtime 100 with 500 ms prepares → all 3 time out at 100, cancelled, never dispatched', () => {
+    it('runtime 100 with 500 ms prepares → all 3 time out at 100, cancelled, never dispatched (reference case 64)', () => {
       inVirtualTime((_h, scheduler) => {
         const { memory } = loggingConnector();
         let handled = 0;
@@ -1056,7 +1056,7 @@ describe('produce', () => {
   });
 
   describe('loop timeout, source errors and unsubscribe', () => {
-    it('64: loop timeout 300 with a 10 s prepare → released (loopTimeout), then LoopTimeoutError', () => {
+    it('loop timeout 300 with a 10 s prepare → released (loopTimeout), then LoopTimeoutError (reference case 64)', () => {
       inVirtualTime((_h, scheduler) => {
         const { memory } = loggingConnector();
         const { task, signals } = upper(() => 10_000);

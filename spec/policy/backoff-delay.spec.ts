@@ -20,18 +20,18 @@ function delays(policy: Backoff, count: number): number[] {
 
 describe('backoffDelay', () => {
   describe('the reference cases (Python spec §8, 12–16), with an exact cap', () => {
-    it('12: base 0 is always 0; multiplier 1 is constant', () => {
+    it('base 0 is always 0; multiplier 1 is constant (reference case 12)', () => {
       expect(backoffDelay(backoff(0, 2, 10), 5)).to.equal(0);
       expect(delays(backoff(2, 1, null), 6)).to.deep.equal([2, 2, 2, 2, 2, 2]);
       expect(delays(backoff(2, 1, 5), 6)).to.deep.equal([2, 2, 2, 2, 2, 2]);
     });
 
-    it('13: uncapped doubling 1, 2, 4, 8, 16 … 2^20', () => {
+    it('uncapped doubling 1, 2, 4, 8, 16 … 2^20 (reference case 13)', () => {
       expect(delays(backoff(1, 2, null), 5)).to.deep.equal([1, 2, 4, 8, 16]);
       expect(backoffDelay(backoff(1, 2, null), 20)).to.equal(2 ** 20);
     });
 
-    it('14: the cap is reached exactly (the reference plateaus below it)', () => {
+    it('the cap is reached exactly (reference case 14; the reference plateaus below it)', () => {
       expect(delays(backoff(1, 2, 5), 5)).to.deep.equal([1, 2, 4, 5, 5]);
       expect(backoffDelay(backoff(1, 2, 5), 10)).to.equal(5); // reference: 4
       expect(backoffDelay(backoff(1, 2, 10), 1000)).to.equal(10);
@@ -41,7 +41,7 @@ describe('backoffDelay', () => {
       expect(backoffDelay(backoff(1, 10, 1000), 5)).to.equal(1000); // reference: 100 (float log)
     });
 
-    it('15: a cap below the base, fractional bases and multipliers', () => {
+    it('a cap below the base, fractional bases and multipliers (reference case 15)', () => {
       expect(backoffDelay(backoff(1, 2, 0.5), 0)).to.equal(0.5);
       expect(delays(backoff(3, 2, 3), 4)).to.deep.equal([3, 3, 3, 3]);
       expect(backoffDelay(backoff(5, 3, null), 0)).to.equal(5);
@@ -49,7 +49,7 @@ describe('backoffDelay', () => {
       expect(backoffDelay(backoff(10, 1.5, null), 2)).to.equal(22.5);
     });
 
-    it('16: the default retry policy never waits', () => {
+    it('the default retry policy never waits (reference case 16)', () => {
       expect(delays(retryPolicy(), 4)).to.deep.equal([0, 0, 0, 0]);
     });
   });
