@@ -9,32 +9,33 @@ import { getLogger } from '../telemetry/logging/get-logger.js';
 import { applyLogLevel, type LogLevelName } from '../telemetry/logging/log-level.js';
 import type { TelemetryConfigInput } from '../telemetry/config/telemetry-config.js';
 import type { TelemetryHandle } from '../telemetry/telemetry-handle.js';
-import { awaitEventually } from './await-eventually.js';
-import { awaitRun } from './await-run.js';
 import { boundedWait } from './bounded-wait.js';
 import {
   defineTask,
   type ConnectorFactories,
+  type ResourceContext,
   type ServiceFactories,
   type TaskConfig,
   type TaskContextOf,
   type TaskDefinition,
   type TaskPolicies,
 } from './define-task.js';
-import { guardEscapedErrors } from './escaped-error-guard.js';
-import { ExitCode, type ExitCodeValue } from './exit-code.js';
+import { awaitEventually, awaitRun } from './internal/await-run.js';
+import { ResourceStack, runnerSpan } from './internal/resource-stack.js';
+import { guardEscapedErrors, ShutdownSignals } from './internal/shutdown-signals.js';
+import { WorkerLiveness } from './internal/worker-liveness.js';
+import { isWorkerStopRequest } from './internal/worker-messages.js';
+import { WorkerPoolSupervisor } from './internal/worker-pool-supervisor.js';
+import {
+  ExitCode,
+  PrimaryLostError,
+  ResourceInitError,
+  RunResultError,
+  StartupCancelledError,
+  type ExitCodeValue,
+} from './runner-errors.js';
 import { DEFAULT_SHUTDOWN_GRACE } from './task-config-codec.js';
-import { ResourceInitError, StartupCancelledError } from './resource-init-error.js';
-import { ResourceStack } from './resource-stack.js';
-import { PrimaryLostError } from './primary-lost-error.js';
-import { RunResultError } from './run-result-error.js';
-import { runnerSpan } from './runner-span.js';
-import { ShutdownSignals } from './shutdown-signals.js';
-import type { ResourceContext } from './task-context.js';
 import { currentWorkerIdentity } from './worker-environment.js';
-import { WorkerLiveness } from './worker-liveness.js';
-import { isWorkerStopRequest } from './worker-messages.js';
-import { WorkerPoolSupervisor } from './worker-pool-supervisor.js';
 
 /** Options of {@link runTask}. */
 export interface RunTaskOptions {

@@ -2,7 +2,7 @@ import { firstValueFrom } from 'rxjs';
 import type { Connector } from '../../connector/connector.js';
 import { describeError } from '../../core/describe-error.js';
 import { runTransactionById } from '../../engine/run-transaction.js';
-import { awaitEventually } from '../../runner/await-eventually.js';
+import { awaitEventually } from '../../runner/internal/await-run.js';
 import type { TaskDefinition } from '../../runner/define-task.js';
 import { getLogger } from '../../telemetry/logging/get-logger.js';
 import type { CliIo } from '../cli-io.js';

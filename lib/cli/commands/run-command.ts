@@ -1,7 +1,7 @@
 import { isObservable, tap, type Observable } from 'rxjs';
 import { defineTask } from '../../runner/define-task.js';
 import { runTask } from '../../runner/run-task.js';
-import { WorkerLiveness } from '../../runner/worker-liveness.js';
+import { WorkerLiveness } from '../../runner/internal/worker-liveness.js';
 import type { CliIo } from '../cli-io.js';
 import { CliUsageError } from '../cli-usage-error.js';
 import type { Command } from '../command.js';
