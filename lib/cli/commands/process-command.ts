@@ -8,7 +8,7 @@ import { runTransaction, runTransactionById } from '../../engine/run-transaction
 import type { TaskDefinition } from '../../runner/define-task.js';
 import { awaitEventually } from '../../runner/internal/await-run.js';
 import { getLogger } from '../../telemetry/logging/get-logger.js';
-import { toSafeJson } from '../../telemetry/logging/safe-json.js';
+import { toSafeJson } from '../../telemetry/logging/log-format.js';
 import { CliUsageError } from '../cli-errors.js';
 import { parseArguments, type CliIo, type Command } from '../command.js';
 import { loadConsumerTarget } from '../load-task-module.js';
