@@ -13,7 +13,6 @@ import type { SupervisionConfigInput, SupervisionSettings } from './supervision-
 import { TaskConfigCodec } from './task-config-codec.js';
 import type { LogLevelName } from '../telemetry/logging/log-level.js';
 
-
 /** What connector and service factories receive. */
 export interface ResourceContext<P = Readonly<Record<string, unknown>>> {
   /** The task's name. */
