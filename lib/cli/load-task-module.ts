@@ -7,7 +7,7 @@ import { ergonPackageRoot, isTaskDefinition, type TaskDefinition } from '../runn
 import { CliUsageError, TaskModuleError } from './cli-errors.js';
 
 /** A `<module>[#export]` argument: the module path and the export to take. */
-export interface ModuleReference {
+interface ModuleReference {
   /** As given, relative to the working directory (or absolute). */
   readonly modulePath: string;
   /** The export's name (`default` when none is given). */
@@ -141,7 +141,7 @@ function isConsumerTask(value: unknown): value is ConsumerTask {
  *
  * @throws TaskModuleError when neither is a consumer task.
  */
-export function findConsumer(
+function findConsumer(
   modulePath: string,
   namespace: ModuleNamespace,
   definition: TaskDefinition,

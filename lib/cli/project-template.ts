@@ -19,7 +19,7 @@ function readManifest(): PackageManifest {
 }
 
 /** Versions for a scaffolded project's package.json. */
-export interface ScaffoldVersions {
+interface ScaffoldVersions {
   /** The ergon-rx dependency: `file:vendor/ergon-rx-x.y.z.tgz` or a registry range. */
   readonly ergon: string;
   /** By package name: rxjs, mocha, chai, tsx, typescript and their @types. */

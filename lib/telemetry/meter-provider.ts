@@ -52,7 +52,7 @@ export function meterProvider(
  * metricReader({ type: 'prometheus', port: 9464, host: null, endpoint: '/metrics', preventServerStart: false }, 60_000);
  * ```
  */
-export function metricReader(
+function metricReader(
   config: MetricReaderConfig,
   defaultInterval: number,
   connections?: OtlpConnections,

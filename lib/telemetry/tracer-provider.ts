@@ -67,7 +67,7 @@ export function tracerProvider(
  * traceSampler({ type: 'parentbased_ratio', ratio: 0.1 }); // ParentBased{root=TraceIdRatioBased{0.1}}
  * ```
  */
-export function traceSampler(config: SamplerConfig): Sampler {
+function traceSampler(config: SamplerConfig): Sampler {
   switch (config.type) {
     case 'always_on':
       return new AlwaysOnSampler();
@@ -93,7 +93,7 @@ export function traceSampler(config: SamplerConfig): Sampler {
  * spanExporter({ type: 'otlp', endpoint: 'http://localhost:4317', headers: {}, timeout: null });
  * ```
  */
-export function spanExporter(
+function spanExporter(
   config: SpanExporterConfig,
   connections?: OtlpConnections,
 ): SpanExporter {
@@ -125,7 +125,7 @@ function record<E extends object>(exporter: E, connections: OtlpConnections | un
  * new NodeTracerProvider({ spanProcessors: [new CredentialMaskingSpanProcessor(), new BatchSpanProcessor(exporter)] });
  * ```
  */
-export class CredentialMaskingSpanProcessor implements SpanProcessor {
+class CredentialMaskingSpanProcessor implements SpanProcessor {
   onStart(): void {}
 
   onEnd(span: ReadableSpan): void {

@@ -136,7 +136,7 @@ export const processByIdCommand: Command = {
 };
 
 /** An outcome as the CLI prints it: status, transaction id, and the result or error text. */
-export interface OutcomeJson {
+interface OutcomeJson {
   readonly status: Outcome['status'];
   readonly transactionId: string;
   readonly result?: unknown;
@@ -146,7 +146,7 @@ export interface OutcomeJson {
 }
 
 /** Renders an outcome for JSON output (errors as one-line descriptions). */
-export function outcomeJson(outcome: Outcome): OutcomeJson {
+function outcomeJson(outcome: Outcome): OutcomeJson {
   const transactionId = outcome.transaction.id;
   switch (outcome.status) {
     case 'success':
@@ -176,7 +176,7 @@ export function outcomeJson(outcome: Outcome): OutcomeJson {
  * outcomeLine(successOf(tx, { total: 10n })); // '{"status":"success","transactionId":"…","result":{"total":"10"}}'
  * ```
  */
-export function outcomeLine(outcome: Outcome): string {
+function outcomeLine(outcome: Outcome): string {
   const json = outcomeJson(outcome);
   const line = toSafeJson(json);
   if (line !== undefined) return line;
@@ -190,6 +190,6 @@ export function outcomeLine(outcome: Outcome): string {
 }
 
 /** Exit code of `ergon process`: 0 for `success` and `exception`, 1 otherwise. */
-export function outcomeExitCode(outcome: Outcome): number {
+function outcomeExitCode(outcome: Outcome): number {
   return outcome.status === 'success' || outcome.status === 'exception' ? 0 : 1;
 }

@@ -71,7 +71,7 @@ export class FileLogSink implements LogSink {
  * file.size; // bytes in the file
  * ```
  */
-export class AppendingLogFile {
+class AppendingLogFile {
   private descriptor: number | undefined;
   private bytes = 0;
   private regular = true;

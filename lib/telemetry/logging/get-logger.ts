@@ -38,7 +38,7 @@ let allToStderr = false;
  * log.getLogger('db').error('lost', new Error('nats://u:pw@h')); // prints nats://u:***@h
  * ```
  */
-export function maskPlainLogging(): void {
+function maskPlainLogging(): void {
   if (plainFactory !== undefined) return;
   const plain = log.methodFactory;
   plainFactory = plain;

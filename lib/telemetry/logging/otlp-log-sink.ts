@@ -133,7 +133,7 @@ export function otlpLoggerProvider(
  * new MinimumSeverityProcessor(new BatchLogRecordProcessor({ exporter }), SeverityNumber.WARN);
  * ```
  */
-export class MinimumSeverityProcessor implements LogRecordProcessor {
+class MinimumSeverityProcessor implements LogRecordProcessor {
   constructor(
     private readonly inner: LogRecordProcessor,
     private readonly minimum: number,
@@ -165,7 +165,7 @@ const deepestValue = 4;
  * logAttributes(record); // { id: 7, 'ergon.transaction.id': 'order-1', 'ergon.task.name': 'orders' }
  * ```
  */
-export function logAttributes(record: LogRecord): AnyValueMap {
+function logAttributes(record: LogRecord): AnyValueMap {
   const attributes = anyValueMap(record.fields, 0);
   if (record.transactionId !== undefined) {
     attributes['ergon.transaction.id'] = record.transactionId;
