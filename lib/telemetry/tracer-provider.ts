@@ -93,10 +93,7 @@ function traceSampler(config: SamplerConfig): Sampler {
  * spanExporter({ type: 'otlp', endpoint: 'http://localhost:4317', headers: {}, timeout: null });
  * ```
  */
-function spanExporter(
-  config: SpanExporterConfig,
-  connections?: OtlpConnections,
-): SpanExporter {
+function spanExporter(config: SpanExporterConfig, connections?: OtlpConnections): SpanExporter {
   if (!('type' in config)) return config;
   switch (config.type) {
     case 'console':
