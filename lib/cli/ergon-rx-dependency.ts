@@ -4,7 +4,7 @@ import { basename, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { ErgonError } from '../core/ergon-error.js';
-import { CliUsageError } from './cli-usage-error.js';
+import { CliUsageError } from './cli-errors.js';
 
 /**
  * Where a scaffolded project gets ergon-rx from (`ergon new --ergon-rx <source>`):

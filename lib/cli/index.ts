@@ -1,7 +1,5 @@
-export { CliUsageError } from './cli-usage-error.js';
-export type { CliIo } from './cli-io.js';
-export type { Command } from './command.js';
-export { findConsumer } from './find-consumer.js';
+export { CliUsageError, TaskModuleError } from './cli-errors.js';
+export type { CliIo, Command } from './command.js';
 export { commands, runCli } from './run-cli.js';
 export {
   ProgressReporter,
@@ -10,4 +8,3 @@ export {
   type ProgressStream,
   type ProgressSummary,
 } from './progress-reporter.js';
-export { TaskModuleError } from './task-module-error.js';

@@ -1,8 +1,32 @@
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import type { ConsumerTask } from '../engine/consumer-task.js';
+import { ConsumerPolicyCodec, type ConsumerPolicyInput } from '../policy/consumer-policy.js';
+import { decodePolicy } from '../policy/decode-policy.js';
 import { ergonPackageRoot, isTaskDefinition, type TaskDefinition } from '../runner/define-task.js';
-import type { ModuleReference } from './module-reference.js';
-import { TaskModuleError } from './task-module-error.js';
+import { CliUsageError, TaskModuleError } from './cli-errors.js';
+
+/** A `<module>[#export]` argument: the module path and the export to take. */
+interface ModuleReference {
+  /** As given, relative to the working directory (or absolute). */
+  readonly modulePath: string;
+  /** The export's name (`default` when none is given). */
+  readonly exportName: string;
+}
+
+/**
+ * Parses `<module>[#export]`.
+ *
+ * @throws CliUsageError when the module path or the export name is empty.
+ */
+export function parseModuleReference(command: string, argument: string): ModuleReference {
+  const hash = argument.lastIndexOf('#');
+  const modulePath = hash === -1 ? argument : argument.slice(0, hash);
+  const exportName = hash === -1 ? 'default' : argument.slice(hash + 1);
+  if (modulePath === '') throw new CliUsageError(`no module in "${argument}"`, command);
+  if (exportName === '') throw new CliUsageError(`empty export name in "${argument}"`, command);
+  return { modulePath, exportName };
+}
 
 /** The exports of an imported module. */
 export type ModuleNamespace = Readonly<Record<string, unknown>>;
@@ -97,4 +121,81 @@ export function findTaskDefinitions(namespace: ModuleNamespace): ExportedTaskDef
     }
   }
   return found;
+}
+
+function isConsumerTask(value: unknown): value is ConsumerTask {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    (value as { kind?: unknown }).kind === 'consumer' &&
+    typeof (value as { process?: unknown }).process === 'function'
+  );
+}
+
+/**
+ * The consumer task of a definition, by the CLI's convention (a `defineTask` configuration
+ * accepts no extra keys, so the consumer lives beside it in the module):
+ *
+ * 1. `export const consumers = { [definition.name]: consumerTask(…) }`, else
+ * 2. `export const consumer = consumerTask(…)` (for a module with one task).
+ *
+ * @throws TaskModuleError when neither is a consumer task.
+ */
+function findConsumer(
+  modulePath: string,
+  namespace: ModuleNamespace,
+  definition: TaskDefinition,
+): ConsumerTask {
+  const consumers = namespace['consumers'];
+  if (typeof consumers === 'object' && consumers !== null) {
+    const named = (consumers as Readonly<Record<string, unknown>>)[definition.name];
+    if (isConsumerTask(named)) return named;
+  }
+  const single = namespace['consumer'];
+  if (isConsumerTask(single)) return single;
+  throw new TaskModuleError(
+    modulePath,
+    `no consumer task for "${definition.name}": export consumers = { '${definition.name}': consumerTask(…) } or consumer = consumerTask(…)`,
+  );
+}
+
+/** What `process` and `process-by-id` run: a definition, its consumer and one named policy. */
+export interface ConsumerTarget {
+  readonly definition: TaskDefinition;
+  readonly consumer: ConsumerTask;
+  /** `definition.policies[policy]`, validated, passed to the engine as it is. */
+  readonly policy: ConsumerPolicyInput;
+}
+
+/**
+ * Loads `<module>[#export]`, its consumer (see `findConsumer`) and the named policy, which
+ * is checked before anything runs or connects.
+ *
+ * @throws CliUsageError when the definition has no such policy.
+ * @throws PolicyError when the policy is not a valid consumer policy (exit code 2).
+ * @throws TaskModuleError when the module, the definition or the consumer is missing.
+ */
+export async function loadConsumerTarget(
+  command: string,
+  target: string,
+  policyName: string,
+  cwd: string,
+): Promise<ConsumerTarget> {
+  const reference = parseModuleReference(command, target);
+  const { definition, namespace } = await loadTaskDefinition(reference, cwd);
+  const consumer = findConsumer(reference.modulePath, namespace, definition);
+  if (!Object.hasOwn(definition.policies, policyName)) {
+    const names = Object.keys(definition.policies).join(', ') || 'none';
+    throw new CliUsageError(
+      `task "${definition.name}" has no policy "${policyName}" (policies: ${names})`,
+      command,
+    );
+  }
+  const policy = definition.policies[policyName] as ConsumerPolicyInput;
+  decodePolicy(
+    ConsumerPolicyCodec,
+    `consumer policy "${policyName}" of task "${definition.name}"`,
+    policy,
+  );
+  return { definition, consumer, policy };
 }

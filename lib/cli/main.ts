@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { plainLoggingToStderr } from '../telemetry/logging/plain-log-masking.js';
+import { plainLoggingToStderr } from '../telemetry/logging/get-logger.js';
 import { runCli } from './run-cli.js';
 
 // stdout carries the command's own output (progress, JSON summaries, outcomes, lists): log

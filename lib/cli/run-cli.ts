@@ -1,15 +1,12 @@
 import { ConnectorContractError } from '../connector/connector-contract-error.js';
 import { describeError } from '../core/describe-error.js';
 import { PolicyError } from '../core/policy-error.js';
-import type { CliIo } from './cli-io.js';
-import { CliUsageError } from './cli-usage-error.js';
-import type { Command } from './command.js';
+import { CliUsageError, TaskModuleError } from './cli-errors.js';
+import type { CliIo, Command } from './command.js';
 import { listCommand } from './commands/list-command.js';
 import { newCommand } from './commands/new-command.js';
-import { processByIdCommand } from './commands/process-by-id-command.js';
-import { processCommand } from './commands/process-command.js';
+import { processByIdCommand, processCommand } from './commands/process-command.js';
 import { runCommand } from './commands/run-command.js';
-import { TaskModuleError } from './task-module-error.js';
 
 /** Every `ergon` command, in `--help` order. */
 export const commands: readonly Command[] = [

@@ -1,4 +1,4 @@
-import type { ShutdownSignals } from './shutdown-signals.js';
+import type { ShutdownSignals } from './internal/shutdown-signals.js';
 
 /**
  * Waits for `work` until the stop's {@link ShutdownSignals.cutoff}: without limit before any

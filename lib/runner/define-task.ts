@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import type { Observable } from 'rxjs';
 import type { Connector, Service } from '../connector/connector.js';
 import type { Eventually } from '../core/eventually.js';
+import type { Logger } from '../core/logger.js';
 import type { ConsumerPolicyInput } from '../policy/consumer-policy.js';
 import type { DurationInput } from '../policy/duration.js';
 import type { IntegerInput } from '../policy/integer.js';
@@ -10,8 +11,34 @@ import type { ProducerPolicyInput } from '../policy/producer-policy.js';
 import type { TelemetryConfigInput } from '../telemetry/config/telemetry-config.js';
 import type { SupervisionConfigInput, SupervisionSettings } from './supervision-config-codec.js';
 import { TaskConfigCodec } from './task-config-codec.js';
-import type { ResourceContext, TaskContext } from './task-context.js';
 import type { LogLevelName } from '../telemetry/logging/log-level.js';
+
+/** What connector and service factories receive. */
+export interface ResourceContext<P = Readonly<Record<string, unknown>>> {
+  /** The task's name. */
+  readonly name: string;
+  /** Which worker process runs the task (0 when there is one). */
+  readonly workerId: number;
+  /** The task's named policies, as configured. */
+  readonly policies: P;
+  /** The task's logger. */
+  readonly logger: Logger;
+  /** Aborts on the first SIGTERM/SIGINT. */
+  readonly signal: AbortSignal;
+}
+
+/**
+ * What a task's `run` and `exit` receive: its name, worker id, the connectors and services
+ * its factories built (typed as the factories return them), its policies, a logger, and the
+ * stop signal twice: `stop$` (pass it to `consume(…, { stop$ })` for a graceful drain) and
+ * `signal` (an `AbortSignal` for Promise-based runs).
+ */
+export interface TaskContext<C, S, P> extends ResourceContext<P> {
+  readonly connectors: C;
+  readonly services: S;
+  /** Emits once, on the first SIGTERM/SIGINT, then completes; late subscribers see it too. */
+  readonly stop$: Observable<void>;
+}
 
 /** Builds a connector for a task (may be async). */
 export type ConnectorFactory<C extends Connector = Connector> = (

@@ -9,32 +9,33 @@ import { getLogger } from '../telemetry/logging/get-logger.js';
 import { applyLogLevel, type LogLevelName } from '../telemetry/logging/log-level.js';
 import type { TelemetryConfigInput } from '../telemetry/config/telemetry-config.js';
 import type { TelemetryHandle } from '../telemetry/telemetry-handle.js';
-import { awaitEventually } from './await-eventually.js';
-import { awaitRun } from './await-run.js';
 import { boundedWait } from './bounded-wait.js';
 import {
   defineTask,
   type ConnectorFactories,
+  type ResourceContext,
   type ServiceFactories,
   type TaskConfig,
   type TaskContextOf,
   type TaskDefinition,
   type TaskPolicies,
 } from './define-task.js';
-import { guardEscapedErrors } from './escaped-error-guard.js';
-import { ExitCode, type ExitCodeValue } from './exit-code.js';
+import { awaitEventually, awaitRun } from './internal/await-run.js';
+import { ResourceStack, runnerSpan } from './internal/resource-stack.js';
+import { guardEscapedErrors, ShutdownSignals } from './internal/shutdown-signals.js';
+import { WorkerLiveness } from './internal/worker-liveness.js';
+import { isWorkerStopRequest } from './internal/worker-messages.js';
+import { WorkerPoolSupervisor } from './internal/worker-pool-supervisor.js';
+import {
+  ExitCode,
+  PrimaryLostError,
+  ResourceInitError,
+  RunResultError,
+  StartupCancelledError,
+  type ExitCodeValue,
+} from './runner-errors.js';
 import { DEFAULT_SHUTDOWN_GRACE } from './task-config-codec.js';
-import { ResourceInitError, StartupCancelledError } from './resource-init-error.js';
-import { ResourceStack } from './resource-stack.js';
-import { PrimaryLostError } from './primary-lost-error.js';
-import { RunResultError } from './run-result-error.js';
-import { runnerSpan } from './runner-span.js';
-import { ShutdownSignals } from './shutdown-signals.js';
-import type { ResourceContext } from './task-context.js';
 import { currentWorkerIdentity } from './worker-environment.js';
-import { WorkerLiveness } from './worker-liveness.js';
-import { isWorkerStopRequest } from './worker-messages.js';
-import { WorkerPoolSupervisor } from './worker-pool-supervisor.js';
 
 /** Options of {@link runTask}. */
 export interface RunTaskOptions {
@@ -99,7 +100,8 @@ export async function runTask<
   options: RunTaskOptions = {},
 ): Promise<ExitCodeValue> {
   const identity = currentWorkerIdentity();
-  const pool = identity === undefined ? poolDefinition(task) : undefined;
+  const decoded = decodeTask(task);
+  const pool = identity === undefined ? poolDefinition(decoded) : undefined;
   if (pool !== undefined) {
     const logging = await primaryLogging(pool);
     if (typeof logging === 'number') {
@@ -124,11 +126,12 @@ export async function runTask<
   const uninstall =
     options.signals === false ? undefined : installProcessHandlers(shutdown, runnerLog);
   const workerId = options.workerId ?? identity?.workerId ?? 0;
-  const link = identity === undefined ? undefined : linkToPrimary(task, workerId, shutdown);
+  const heartbeat = 'definition' in decoded ? decoded.definition.supervision.heartbeat : undefined;
+  const link = identity === undefined ? undefined : linkToPrimary(heartbeat, workerId, shutdown);
   const liveness = link?.liveness ?? new WorkerLiveness(workerId, HOLD_INTERVAL, () => undefined);
   let code: ExitCodeValue;
   try {
-    code = await runLifecycle(task, shutdown, workerId, liveness);
+    code = await runLifecycle(decoded, shutdown, workerId, liveness);
   } finally {
     uninstall?.();
     link?.close();
@@ -152,15 +155,34 @@ function installProcessHandlers(shutdown: ShutdownSignals, log: Logger): () => v
   };
 }
 
-/** The definition when it asks for a worker pool and this is the primary process. */
-function poolDefinition(task: unknown): TaskDefinition | undefined {
-  if (!cluster.isPrimary) return undefined;
+/** A task's configuration, decoded once per {@link runTask}: its definition, or the error. */
+type DecodedTask<
+  CF extends ConnectorFactories,
+  SF extends ServiceFactories,
+  P extends TaskPolicies,
+> = { readonly definition: TaskDefinition<CF, SF, P> } | { readonly error: unknown };
+
+function decodeTask<
+  CF extends ConnectorFactories,
+  SF extends ServiceFactories,
+  P extends TaskPolicies,
+>(task: TaskDefinition<CF, SF, P> | TaskConfig<CF, SF, P>): DecodedTask<CF, SF, P> {
   try {
-    const definition = defineTask(task as TaskConfig);
-    return definition.workers > 1 ? definition : undefined;
-  } catch {
-    return undefined; // runLifecycle reports the configuration error
+    // Checked at run time (a PolicyError, exit 2) whatever the type of `policies`.
+    return { definition: defineTask(task as TaskConfig) as TaskDefinition<CF, SF, P> };
+  } catch (error) {
+    return { error }; // runLifecycle reports it
   }
+}
+
+/** The definition when it asks for a worker pool and this is the primary process. */
+function poolDefinition<
+  CF extends ConnectorFactories,
+  SF extends ServiceFactories,
+  P extends TaskPolicies,
+>(decoded: DecodedTask<CF, SF, P>): TaskDefinition<CF, SF, P> | undefined {
+  if (!cluster.isPrimary || !('definition' in decoded)) return undefined;
+  return decoded.definition.workers > 1 ? decoded.definition : undefined;
 }
 
 /**
@@ -169,7 +191,7 @@ function poolDefinition(task: unknown): TaskDefinition | undefined {
  * exit code of a configuration error (logged once), `undefined` without telemetry.
  */
 async function primaryLogging(
-  definition: TaskDefinition,
+  definition: Pick<TaskDefinition, 'logLevel' | 'telemetry'>,
 ): Promise<LoggingHandle | ExitCodeValue | undefined> {
   applyLogLevel(definition.logLevel);
   if (definition.telemetry === undefined) return undefined;
@@ -206,14 +228,12 @@ interface PrimaryLink {
  * hook and closes, and exits with its own code. The worker disconnects itself the same way
  * at the end, so `process.exitCode = await runTask(task)` keeps the run's code.
  */
-function linkToPrimary(task: unknown, workerId: number, shutdown: ShutdownSignals): PrimaryLink {
+function linkToPrimary(
+  interval: number | undefined,
+  workerId: number,
+  shutdown: ShutdownSignals,
+): PrimaryLink {
   const worker = cluster.worker;
-  let interval: number | undefined;
-  try {
-    interval = defineTask(task as TaskConfig).supervision.heartbeat;
-  } catch {
-    interval = undefined; // runLifecycle reports the configuration error
-  }
   const liveness =
     interval === undefined
       ? undefined
@@ -255,7 +275,7 @@ async function runLifecycle<
   SF extends ServiceFactories,
   P extends TaskPolicies,
 >(
-  task: TaskDefinition<CF, SF, P> | TaskConfig<CF, SF, P>,
+  decoded: DecodedTask<CF, SF, P>,
   shutdown: ShutdownSignals,
   workerId: number,
   liveness: WorkerLiveness,
@@ -263,8 +283,8 @@ async function runLifecycle<
   let definition: TaskDefinition<CF, SF, P>;
   let telemetry: TelemetryHandle | undefined;
   try {
-    // Checked at run time (a PolicyError, exit 2) whatever the type of `policies`.
-    definition = defineTask(task as TaskConfig) as TaskDefinition<CF, SF, P>;
+    if ('error' in decoded) throw decoded.error;
+    definition = decoded.definition;
     shutdown.setGrace(definition.shutdownGrace);
     applyLogLevel(definition.logLevel);
     if (definition.telemetry !== undefined) {

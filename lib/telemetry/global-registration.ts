@@ -9,7 +9,7 @@ import {
 import type { LoggerProvider } from '@opentelemetry/sdk-logs';
 import type { MeterProvider } from '@opentelemetry/sdk-metrics';
 import type { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
-import { TelemetrySetupError } from './telemetry-setup-error.js';
+import { TelemetrySetupError } from './telemetry-errors.js';
 
 /** The providers to make global; an absent one is left alone. */
 export interface GlobalProviders {

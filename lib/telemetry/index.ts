@@ -1,9 +1,7 @@
 export { setupTelemetry, type SetupTelemetryOptions } from './setup-telemetry.js';
 export type { TelemetryHandle } from './telemetry-handle.js';
-export { TelemetryExportError } from './telemetry-export-error.js';
-export { TelemetrySetupError } from './telemetry-setup-error.js';
-export { processExecutionId } from './execution-id.js';
-export { telemetryResource } from './telemetry-resource.js';
+export { TelemetryExportError, TelemetrySetupError } from './telemetry-errors.js';
+export { processExecutionId } from './telemetry-resource.js';
 
 export {
   telemetryConfig,
@@ -46,17 +44,17 @@ export {
   type RotatingFileSinkConfig,
   type SinkOptions,
 } from './logging/logging-config.js';
-export type { LogFormat, LogFormatter } from './logging/log-format.js';
-export { formatterFor } from './logging/log-format.js';
+export { FileLogSink, RotatingFileLogSink, type RotationLimits } from './logging/file-log-sink.js';
+export {
+  formatJsonLine,
+  formatPrettyLine,
+  formatterFor,
+  type LogFormat,
+  type LogFormatter,
+} from './logging/log-format.js';
 export type { LogLevelName, LogMethodName } from './logging/log-level.js';
-export type { LogRecord } from './logging/log-record.js';
-export type { LogSink } from './logging/log-sink.js';
-export type { LoggedError } from './logging/logged-error.js';
-export { formatJsonLine } from './logging/json-log-format.js';
-export { formatPrettyLine } from './logging/pretty-log-format.js';
-export { ConsoleLogSink, type LineStream } from './logging/console-log-sink.js';
-export { FileLogSink } from './logging/file-log-sink.js';
-export { RotatingFileLogSink, type RotationLimits } from './logging/rotating-file-log-sink.js';
+export type { LoggedError, LogRecord } from './logging/log-record.js';
+export { ConsoleLogSink, type LineStream, type LogSink } from './logging/log-sink.js';
 export { OtlpLogSink } from './logging/otlp-log-sink.js';
 
 export {

@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { TelemetrySetupError } from './telemetry-setup-error.js';
+import { TelemetrySetupError } from './telemetry-errors.js';
 
 /**
  * The telemetry packages ergon-rx does not install with itself (optional peer dependencies),

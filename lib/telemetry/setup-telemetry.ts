@@ -4,7 +4,7 @@ import { GlobalRegistration } from './global-registration.js';
 import { configureLogging, type LoggingHandle } from './logging/configure-logging.js';
 import { meterProvider } from './meter-provider.js';
 import { OtlpConnections } from './otlp-connections.js';
-import { settleAll } from './settle-all.js';
+import { settleAll } from './telemetry-errors.js';
 import type { TelemetryHandle } from './telemetry-handle.js';
 import { telemetryResource } from './telemetry-resource.js';
 import { tracerProvider } from './tracer-provider.js';

@@ -1,4 +1,3 @@
-import { hostname } from 'node:os';
 import {
   defaultResource,
   detectResources,
@@ -7,8 +6,9 @@ import {
   type Resource,
 } from '@opentelemetry/resources';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { ResourceConfig } from './config/resource-config.js';
-import { processExecutionId } from './execution-id.js';
 
 /** `host.name` and `process.pid` (incubating semantic conventions, copied rather than imported). */
 const ATTR_HOST_NAME = 'host.name';
@@ -47,4 +47,21 @@ export function telemetryResource(config: ResourceConfig): Resource {
         [ATTR_PROCESS_PID]: process.pid,
       }),
     );
+}
+
+let executionId: string | undefined;
+
+/**
+ * The id of this process's run, a random UUID drawn on first use and the same for the life of
+ * the process. Exported as the resource attribute `ergon.task.execution.id`, so every span,
+ * metric and log of one run can be found together.
+ *
+ * @example
+ * ```ts
+ * processExecutionId(); // '9b2c7f0e-…', the same on every call
+ * ```
+ */
+export function processExecutionId(): string {
+  executionId ??= randomUUID();
+  return executionId;
 }

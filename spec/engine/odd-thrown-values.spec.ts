@@ -16,9 +16,8 @@ import {
 import { describeValue } from '../../lib/core/describe-value.js';
 import { errorParts } from '../../lib/core/describe-error.js';
 import { describeErrorType } from '../../lib/engine/instrumentation/error-type.js';
-import { serializeThreadError } from '../../lib/engine/thread-pool/serialize-thread-error.js';
-import { loggedError } from '../../lib/telemetry/logging/logged-error.js';
-import { createLogRecord } from '../../lib/telemetry/logging/log-record.js';
+import { serializeThreadError } from '../../lib/engine/thread-pool/thread-errors.js';
+import { createLogRecord, loggedError } from '../../lib/telemetry/logging/log-record.js';
 import { oddValues } from './support/odd-values.js';
 import { exceptions, installOtel, isError, type InstalledOtel } from './telemetry/support/otel.js';
 

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { EMPTY } from 'rxjs';
 import { MemoryConnector, PolicyError } from '../../lib/index.js';
 import { defineTask, type TaskConfig } from '../../lib/runner/define-task.js';
-import { ExitCode } from '../../lib/runner/exit-code.js';
+import { ExitCode } from '../../lib/runner/runner-errors.js';
 import { runTask } from '../../lib/runner/run-task.js';
 
 function policyErrorOf(config: unknown): PolicyError {

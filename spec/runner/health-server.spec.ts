@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { connect } from 'node:net';
 import { once } from 'node:events';
-import { startHealthServer, stopHealthServer } from '../../lib/runner/health-server.js';
+import { startHealthServer, stopHealthServer } from '../../lib/runner/internal/health-server.js';
 
 const probe = { alive: () => true, ready: () => false };
 

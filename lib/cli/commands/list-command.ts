@@ -1,8 +1,6 @@
-import type { CliIo } from '../cli-io.js';
-import { CliUsageError } from '../cli-usage-error.js';
-import type { Command } from '../command.js';
+import { CliUsageError } from '../cli-errors.js';
+import { parseArguments, type CliIo, type Command } from '../command.js';
 import { findTaskDefinitions, importModule } from '../load-task-module.js';
-import { parseArguments } from '../parsed-arguments.js';
 
 const usage = `Usage: ergon list <module> [--json]
 

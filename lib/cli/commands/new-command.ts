@@ -1,12 +1,9 @@
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import type { CliIo } from '../cli-io.js';
-import { CliUsageError } from '../cli-usage-error.js';
-import type { Command } from '../command.js';
+import { CliUsageError } from '../cli-errors.js';
+import { parseArguments, type CliIo, type Command } from '../command.js';
 import { ergonRxSource, vendorErgonRx } from '../ergon-rx-dependency.js';
-import { scaffoldVersions } from '../package-versions.js';
-import { parseArguments } from '../parsed-arguments.js';
-import { projectTemplate } from '../project-template.js';
+import { projectTemplate, scaffoldVersions } from '../project-template.js';
 
 const usage = `Usage: ergon new <dir> [--ergon-rx <dir|tarball|range>]
 

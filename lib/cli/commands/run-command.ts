@@ -1,13 +1,10 @@
 import { isObservable, tap, type Observable } from 'rxjs';
 import { defineTask } from '../../runner/define-task.js';
 import { runTask } from '../../runner/run-task.js';
-import { WorkerLiveness } from '../../runner/worker-liveness.js';
-import type { CliIo } from '../cli-io.js';
-import { CliUsageError } from '../cli-usage-error.js';
-import type { Command } from '../command.js';
-import { loadTaskDefinition } from '../load-task-module.js';
-import { parseModuleReference } from '../module-reference.js';
-import { parseArguments } from '../parsed-arguments.js';
+import { WorkerLiveness } from '../../runner/internal/worker-liveness.js';
+import { CliUsageError } from '../cli-errors.js';
+import { parseArguments, type CliIo, type Command } from '../command.js';
+import { loadTaskDefinition, parseModuleReference } from '../load-task-module.js';
 import { ProgressReporter } from '../progress-reporter.js';
 
 const usage = `Usage: ergon run <module>[#export] [--workers N] [--no-progress]

@@ -1,13 +1,16 @@
-export type { ThreadCallInfo, ThreadFunction } from './thread-call-info.js';
-export { ThreadError } from './thread-error.js';
-export { ThreadExitError } from './thread-exit-error.js';
-export { ThreadPayloadError } from './thread-payload-error.js';
-export type { ThreadPoolOptions } from './thread-pool-options.js';
-export { ThreadPoolClosedError } from './thread-pool-closed-error.js';
+export {
+  ThreadError,
+  ThreadExitError,
+  ThreadPayloadError,
+  ThreadPoolClosedError,
+} from './thread-errors.js';
 export {
   threadPool,
   ThreadPool,
+  type ThreadCallInfo,
+  type ThreadFunction,
   type ThreadHandler,
+  type ThreadPoolOptions,
   type ThreadPoolStats,
   type ThreadRunOptions,
 } from './thread-pool.js';

@@ -2,9 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { Worker, type ResourceLimits } from 'node:worker_threads';
-import { reviveThreadError } from './revive-thread-error.js';
-import { ThreadExitError } from './thread-exit-error.js';
-import { ThreadPayloadError } from './thread-payload-error.js';
+import { reviveThreadError, ThreadExitError, ThreadPayloadError } from './thread-errors.js';
 import type { ThreadRequest, ThreadResponse } from './thread-messages.js';
 
 const fromSource = import.meta.url.endsWith('.ts');

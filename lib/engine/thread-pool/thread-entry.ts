@@ -4,8 +4,8 @@
  * error. One call at a time; the pool never sends a thread a second call before the answer.
  */
 import { parentPort } from 'node:worker_threads';
-import { serializeThreadError } from './serialize-thread-error.js';
-import type { ThreadFunction } from './thread-call-info.js';
+import { serializeThreadError } from './thread-errors.js';
+import type { ThreadFunction } from './thread-pool.js';
 import type { ThreadRequest, ThreadResponse } from './thread-messages.js';
 
 const modules = new Map<string, Promise<Record<string, unknown>>>();

@@ -1,4 +1,4 @@
-import type { ThreadCallInfo } from './thread-call-info.js';
+import type { ThreadCallInfo } from './thread-pool.js';
 
 /** A call the pool posts to a thread. */
 export interface ThreadRequest {

@@ -1,13 +1,57 @@
 import { availableParallelism } from 'node:os';
 import { isAbsolute } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import type { ResourceLimits } from 'node:worker_threads';
 import type { Transaction } from '../../core/transaction.js';
 import type { AttemptInfo } from '../handler-context.js';
 import { PoolThread, type ThreadOptions } from './pool-thread.js';
-import type { ThreadCallInfo } from './thread-call-info.js';
 import type { ThreadRequest } from './thread-messages.js';
-import type { ThreadPoolOptions } from './thread-pool-options.js';
-import { ThreadPoolClosedError } from './thread-pool-closed-error.js';
+import { ThreadPoolClosedError } from './thread-errors.js';
+
+/**
+ * What a thread function receives besides the payload. Plain data only: it crosses into the
+ * thread by structured clone (an `AbortSignal` cannot; cancellation terminates the thread).
+ */
+export interface ThreadCallInfo {
+  /** 1-based number of the attempt that made this call. */
+  readonly attempt: number;
+  /** The id of the transaction being processed. */
+  readonly transactionId: string;
+}
+
+/**
+ * The shape of a function a {@link ThreadPool} runs: a named export of a module, synchronous
+ * or async. Its payload and result cross threads by structured clone, so they must be plain
+ * data (no functions, no class instances with behaviour).
+ *
+ * @example
+ * ```ts
+ * // cpu.ts, loaded inside the pool's threads
+ * export function fib(n: number, _info: ThreadCallInfo): number {
+ *   return n < 2 ? n : fib(n - 1, _info) + fib(n - 2, _info);
+ * }
+ * ```
+ */
+export type ThreadFunction<P = unknown, R = unknown> = (
+  payload: P,
+  info: ThreadCallInfo,
+) => R | PromiseLike<R>;
+
+/** How a {@link ThreadPool} is sized and its threads limited. */
+export interface ThreadPoolOptions {
+  /**
+   * How many threads at most (default `os.availableParallelism() - 1`, at least 1). Threads
+   * start on demand and are reused; calls wait in a queue while all are busy.
+   */
+  readonly size?: number;
+  /** V8 heap limits of each thread (see `node:worker_threads` `ResourceLimits`). */
+  readonly resourceLimits?: ResourceLimits;
+  /**
+   * Node options of each thread (default: inherited from this process). Under tsx the pool
+   * registers tsx in each thread itself, so `.ts` thread modules load there too.
+   */
+  readonly execArgv?: readonly string[];
+}
 
 /** One call of {@link ThreadPool.run}: queued, then running on a thread, then settled. */
 interface PoolCall {

@@ -2,14 +2,13 @@ import type { Resource } from '@opentelemetry/resources';
 import type { LoggerProvider } from '@opentelemetry/sdk-logs';
 import { describeError } from '../../core/describe-error.js';
 import type { OtlpConnections } from '../otlp-connections.js';
-import { settleAll } from '../settle-all.js';
-import { TelemetrySetupError } from '../telemetry-setup-error.js';
+import { settleAll, TelemetrySetupError } from '../telemetry-errors.js';
 import { telemetryResource } from '../telemetry-resource.js';
 import { LogPipeline, type RoutedSink } from './log-pipeline.js';
 import { isOtlpSinkConfig, logRoutes } from './log-routes.js';
 import { loggingConfig, type LoggingConfig, type LoggingConfigInput } from './logging-config.js';
 import { LoglevelTakeover } from './loglevel-takeover.js';
-import { otlpLoggerProvider } from './otlp-logger-provider.js';
+import { otlpLoggerProvider } from './otlp-log-sink.js';
 
 /** How {@link configureLogging} fits into a wider telemetry setup. */
 export interface ConfigureLoggingOptions {

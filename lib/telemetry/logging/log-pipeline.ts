@@ -1,8 +1,7 @@
-import { settleAll } from '../settle-all.js';
+import { settleAll } from '../telemetry-errors.js';
 import { levelRank, type LogMethodName } from './log-level.js';
 import { createLogRecord, type LogRecord } from './log-record.js';
-import type { LogSink } from './log-sink.js';
-import { SinkFailureWarning } from './sink-failure-warning.js';
+import { SinkFailureWarning, type LogSink } from './log-sink.js';
 
 /** A sink and the rank (see `levelRank`) a record needs to reach it. */
 export interface RoutedSink {

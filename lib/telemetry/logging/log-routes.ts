@@ -1,14 +1,16 @@
 import type { LoggerProvider } from '@opentelemetry/sdk-logs';
-import { ConsoleLogSink } from './console-log-sink.js';
-import { FileLogSink } from './file-log-sink.js';
+import {
+  FileLogSink,
+  logFilePath,
+  RotatingFileLogSink,
+  writerLogFilePath,
+} from './file-log-sink.js';
 import { formatterFor } from './log-format.js';
 import { levelRank, type LogLevelName } from './log-level.js';
-import { logFilePath, writerLogFilePath } from './log-file-path.js';
 import type { RoutedSink } from './log-pipeline.js';
-import type { LogSink } from './log-sink.js';
+import { ConsoleLogSink, type LogSink } from './log-sink.js';
 import type { LoggingConfig, LogSinkConfig, OtlpSinkConfig } from './logging-config.js';
 import { OtlpLogSink } from './otlp-log-sink.js';
-import { RotatingFileLogSink } from './rotating-file-log-sink.js';
 
 /**
  * Whether a sink configuration is a sink of your own rather than a declarative one.

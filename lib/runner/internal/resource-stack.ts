@@ -1,11 +1,12 @@
-import type { Logger } from '../core/logger.js';
-import { describeError } from '../core/describe-error.js';
-import { awaitEventually } from './await-eventually.js';
-import { boundedWait } from './bounded-wait.js';
-import { runnerSpan } from './runner-span.js';
-import { ResourceInitError, StartupCancelledError } from './resource-init-error.js';
+import { trace, type Attributes } from '@opentelemetry/api';
+import type { Logger } from '../../core/logger.js';
+import { describeError } from '../../core/describe-error.js';
+import { failSpan } from '../../engine/instrumentation/run-telemetry.js';
+import { boundedWait } from '../bounded-wait.js';
+import type { ResourceContext } from '../define-task.js';
+import { ResourceInitError, StartupCancelledError } from '../runner-errors.js';
+import { awaitEventually } from './await-run.js';
 import type { ShutdownSignals } from './shutdown-signals.js';
-import type { ResourceContext } from './task-context.js';
 
 /** What the runner may call on a connector or service besides its own API. */
 interface ManagedResource {
@@ -135,4 +136,31 @@ function closeQuietly(resource: ManagedResource): void {
   } catch {
     // Abandoned: nothing left to report to.
   }
+}
+
+/**
+ * Runs one step of a task's life (`create connector orders`, `run`, `close service db`, …)
+ * inside a span of the `ergon-rx.runner` tracer, active for the step's own async work; a step
+ * that throws marks its span failed (whatever it threw). A no-op span when no SDK is registered.
+ *
+ * @example
+ * ```ts
+ * const connector = await runnerSpan('create connector orders', {}, () => factory(context));
+ * ```
+ */
+export function runnerSpan<T>(
+  name: string,
+  attributes: Attributes,
+  step: () => Promise<T>,
+): Promise<T> {
+  return trace.getTracer('ergon-rx.runner').startActiveSpan(name, { attributes }, async (span) => {
+    try {
+      return await step();
+    } catch (error) {
+      failSpan(span, error);
+      throw error;
+    } finally {
+      span.end();
+    }
+  });
 }

@@ -1,20 +1,24 @@
 import cluster, { type Worker } from 'node:cluster';
 import type { Server } from 'node:http';
-import { describeError } from '../core/describe-error.js';
-import type { Logger } from '../core/logger.js';
-import { ExitCode, type ExitCodeValue } from './exit-code.js';
+import { describeError } from '../../core/describe-error.js';
+import type { Logger } from '../../core/logger.js';
+import { backoffDelay } from '../../policy/backoff-delay.js';
+import {
+  ExitCode,
+  WorkerRestartLimitError,
+  WorkerUnhealthyError,
+  type ExitCodeValue,
+  type WorkerUnhealthyReason,
+} from '../runner-errors.js';
+import type { SupervisionSettings } from '../supervision-config-codec.js';
+import { WORKER_ID_VARIABLE, WORKER_RESTARTS_VARIABLE } from '../worker-environment.js';
 import { startHealthServer, stopHealthServer } from './health-server.js';
-import { restartDelay } from './restart-delay.js';
 import type { ShutdownSignal } from './shutdown-signals.js';
-import type { SupervisionSettings } from './supervision-config-codec.js';
-import { WORKER_ID_VARIABLE, WORKER_RESTARTS_VARIABLE } from './worker-environment.js';
 import {
   isWorkerHeartbeat,
   type WorkerHeartbeat,
   type WorkerStopRequest,
 } from './worker-messages.js';
-import { WorkerRestartLimitError } from './worker-restart-limit-error.js';
-import { WorkerUnhealthyError, type WorkerUnhealthyReason } from './worker-unhealthy-error.js';
 
 /** Extra time the workers get after `shutdownGrace` before the primary kills them. */
 const KILL_MARGIN = 5_000;
@@ -214,10 +218,11 @@ export class WorkerPoolSupervisor {
         this.stopWorkers('SIGTERM', false);
       }
     } else {
-      const delay = restartDelay(
+      const { backoff, backoffCap } = this.settings.restart;
+      // `backoff` doubled per earlier restart, capped at `backoffCap`.
+      const delay = backoffDelay(
+        { backoff, backoffMultiplier: 2, backoffCap, jitter: 'none' },
         slot.restarts,
-        this.settings.restart.backoff,
-        this.settings.restart.backoffCap,
       );
       slot.restarts++;
       this.log.warn(

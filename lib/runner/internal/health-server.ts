@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 
 /** What the health endpoints ask: whether every worker is alive, and ready. */
-export interface HealthProbe {
+interface HealthProbe {
   /** `/healthz`: every worker process is running and its heartbeats are fresh. */
   readonly alive: () => boolean;
   /** `/readyz`: alive, past `starting`, and not stopping. */
@@ -9,7 +9,7 @@ export interface HealthProbe {
 }
 
 /** Where the health endpoints listen by default: this machine only. */
-export const DEFAULT_HEALTH_HOST = '127.0.0.1';
+const DEFAULT_HEALTH_HOST = '127.0.0.1';
 
 /** How long a client may take to send a whole request before its connection is closed. */
 const REQUEST_TIMEOUT = 5_000;
