@@ -1,6 +1,5 @@
-import { describeError } from '../core/describe-error.js';
+import { describeError, printable } from '../core/renderers.js';
 import type { Outcome } from '../core/outcome.js';
-import { printable } from '../core/printable.js';
 import { toSafeJson } from '../telemetry/logging/safe-json.js';
 
 /** An outcome as the CLI prints it: status, transaction id, and the result or error text. */

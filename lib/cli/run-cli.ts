@@ -1,6 +1,5 @@
-import { ConnectorContractError } from '../connector/connector-contract-error.js';
-import { describeError } from '../core/describe-error.js';
-import { PolicyError } from '../core/policy-error.js';
+import { ConnectorContractError, PolicyError } from '../core/errors.js';
+import { describeError } from '../core/renderers.js';
 import type { CliIo } from './cli-io.js';
 import { CliUsageError } from './cli-usage-error.js';
 import type { Command } from './command.js';

@@ -1,4 +1,4 @@
-import { ErgonError } from '../core/ergon-error.js';
+import { ErgonError } from '../core/errors.js';
 
 /**
  * A task module could not be used: it failed to import, the named export is missing, or it is

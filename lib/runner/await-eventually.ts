@@ -1,5 +1,5 @@
 import { isObservable, lastValueFrom } from 'rxjs';
-import type { Eventually } from '../core/eventually.js';
+import type { Eventually } from '../core/connector.js';
 
 /**
  * Waits for an {@link Eventually}: a value, a Promise, or the last value of an Observable

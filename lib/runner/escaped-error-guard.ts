@@ -1,4 +1,4 @@
-import type { Logger } from '../core/logger.js';
+import type { Logger } from '../core/logging.js';
 import { EscapedError, type EscapeRoute } from './escaped-error.js';
 import type { ShutdownSignals } from './shutdown-signals.js';
 

@@ -1,5 +1,5 @@
-import { describeError } from '../core/describe-error.js';
-import { ErgonError } from '../core/ergon-error.js';
+import { describeError } from '../core/renderers.js';
+import { ErgonError } from '../core/errors.js';
 
 /**
  * How an error got past every handler: a rejected promise nobody awaited

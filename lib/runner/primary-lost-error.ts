@@ -1,4 +1,4 @@
-import { ErgonError } from '../core/ergon-error.js';
+import { ErgonError } from '../core/errors.js';
 
 /**
  * A worker process lost its IPC channel to the primary in the middle of its run (the

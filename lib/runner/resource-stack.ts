@@ -1,7 +1,7 @@
-import type { Logger } from '../core/logger.js';
-import { describeError } from '../core/describe-error.js';
+import type { Logger } from '../core/logging.js';
+import { describeError } from '../core/renderers.js';
 import { awaitEventually } from './await-eventually.js';
-import { boundedWait } from './bounded-wait.js';
+import { boundedWait } from './finished-before-cutoff.js';
 import { runnerSpan } from './runner-span.js';
 import { ResourceInitError, StartupCancelledError } from './resource-init-error.js';
 import type { ShutdownSignals } from './shutdown-signals.js';

@@ -1,5 +1,5 @@
-import { describeValue } from '../core/describe-value.js';
-import { ErgonError } from '../core/ergon-error.js';
+import { describeValue } from '../core/renderers.js';
+import { ErgonError } from '../core/errors.js';
 
 /**
  * A task's `run` returned something `runTask` cannot wait for: neither an Observable nor a

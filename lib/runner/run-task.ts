@@ -1,8 +1,8 @@
 import cluster from 'node:cluster';
-import type { Connector } from '../connector/connector.js';
-import type { Logger } from '../core/logger.js';
-import { describeError } from '../core/describe-error.js';
-import { PolicyError } from '../core/policy-error.js';
+import type { Connector } from '../core/connector.js';
+import type { Logger } from '../core/logging.js';
+import { describeError } from '../core/renderers.js';
+import { PolicyError } from '../core/errors.js';
 import { Subscription } from 'rxjs';
 import type { LoggingHandle } from '../telemetry/logging/configure-logging.js';
 import { getLogger } from '../telemetry/logging/get-logger.js';
@@ -11,7 +11,7 @@ import type { TelemetryConfigInput } from '../telemetry/config/telemetry-config.
 import type { TelemetryHandle } from '../telemetry/telemetry-handle.js';
 import { awaitEventually } from './await-eventually.js';
 import { awaitRun } from './await-run.js';
-import { boundedWait } from './bounded-wait.js';
+import { boundedWait } from './finished-before-cutoff.js';
 import {
   defineTask,
   type ConnectorFactories,

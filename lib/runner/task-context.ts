@@ -1,5 +1,5 @@
 import type { Observable } from 'rxjs';
-import type { Logger } from '../core/logger.js';
+import type { Logger } from '../core/logging.js';
 
 /** What connector and service factories receive. */
 export interface ResourceContext<P = Readonly<Record<string, unknown>>> {

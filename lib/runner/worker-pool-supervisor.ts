@@ -1,7 +1,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import type { Server } from 'node:http';
-import { describeError } from '../core/describe-error.js';
-import type { Logger } from '../core/logger.js';
+import { describeError } from '../core/renderers.js';
+import type { Logger } from '../core/logging.js';
 import { ExitCode, type ExitCodeValue } from './exit-code.js';
 import { startHealthServer, stopHealthServer } from './health-server.js';
 import { restartDelay } from './restart-delay.js';

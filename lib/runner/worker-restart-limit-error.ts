@@ -1,4 +1,4 @@
-import { ErgonError } from '../core/ergon-error.js';
+import { ErgonError } from '../core/errors.js';
 
 /**
  * A worker process died unexpectedly more often than `supervision.restart.maxRestarts`

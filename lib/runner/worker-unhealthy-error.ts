@@ -1,4 +1,4 @@
-import { ErgonError } from '../core/ergon-error.js';
+import { ErgonError } from '../core/errors.js';
 
 /** Why the primary killed a worker: no heartbeat (`wedged`) or no progress (`stalled`). */
 export type WorkerUnhealthyReason = 'wedged' | 'stalled';

@@ -1,4 +1,4 @@
-import { ErgonError } from '../core/ergon-error.js';
+import { ErgonError } from '../core/errors.js';
 
 /**
  * `setupTelemetry` could not install its providers because OpenTelemetry already has global

@@ -1,6 +1,6 @@
 import { firstValueFrom } from 'rxjs';
-import type { Connector } from '../../connector/connector.js';
-import { describeError } from '../../core/describe-error.js';
+import type { Connector } from '../../core/connector.js';
+import { describeError } from '../../core/renderers.js';
 import { runTransactionById } from '../../engine/run-transaction.js';
 import { awaitEventually } from '../../runner/await-eventually.js';
 import type { TaskDefinition } from '../../runner/define-task.js';

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { describeError } from '../../core/describe-error.js';
+import { describeError } from '../../core/renderers.js';
 import type { Backoff } from '../../policy/backoff.js';
 import { backoffDelay } from '../../policy/backoff-delay.js';
 import { quoteIdentifier } from './sql-identifier.js';

@@ -1,7 +1,7 @@
 import pg from 'pg';
-import { ConnectorClosedError } from '../../connector/connector-closed-error.js';
-import type { ConnectorHealth, Service } from '../../connector/connector.js';
-import { describeError } from '../../core/describe-error.js';
+import { ConnectorClosedError } from '../../core/errors.js';
+import type { ConnectorHealth, Service } from '../../core/connector.js';
+import { describeError } from '../../core/renderers.js';
 import { backoffDelay } from '../../policy/backoff-delay.js';
 import { NotificationListener } from './notification-listener.js';
 import {
@@ -16,8 +16,8 @@ import {
   ConnectionFailureLog,
   connectionErrorCode,
   hostAndPort,
-} from '../../connector/connection-failures.js';
-import type { Logger } from '../../core/logger.js';
+} from '../../core/connection-failures.js';
+import type { Logger } from '../../core/logging.js';
 
 /** How long `close()` waits for the pool and the LISTEN connection before it gives up on them. */
 const closeBound = 2000;

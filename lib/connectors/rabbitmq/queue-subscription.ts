@@ -1,5 +1,5 @@
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
-import { DeliveryLostError } from '../../core/delivery-lost-error.js';
+import { DeliveryLostError } from '../../core/errors.js';
 import { FifoQueue } from '../../core/fifo-queue.js';
 import { boundedWait } from './bounded-wait.js';
 

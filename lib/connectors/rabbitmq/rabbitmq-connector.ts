@@ -1,22 +1,21 @@
 import log from 'loglevel';
 import { defer, from, map, Observable, of, type Subscriber } from 'rxjs';
-import { describeError } from '../../core/describe-error.js';
-import type { Logger } from '../../core/logger.js';
-import type { SettleDecision } from '../../core/settle-decision.js';
+import { describeError } from '../../core/renderers.js';
+import type { Logger } from '../../core/logging.js';
+import type { SettleDecision } from '../../core/outcome.js';
 import type { Transaction } from '../../core/transaction.js';
-import { abortable } from '../../connector/abortable.js';
-import { ConnectorClosedError } from '../../connector/connector-closed-error.js';
-import type { DispatchFailure } from '../../core/dispatch-receipt.js';
+import { abortable } from '../../core/waiting.js';
+import { ConnectorClosedError, SettlementError } from '../../core/errors.js';
 import type {
   Connector,
   ConnectorHealth,
   DispatchContext,
+  DispatchFailure,
   DispatchReport,
   FetchRequest,
-} from '../../connector/connector.js';
-import { jsonCodec, type PayloadCodec } from '../../connector/payload-codec.js';
-import { SettlementError } from '../../connector/settlement-error.js';
-import { traceHeaders } from '../../connector/trace-headers.js';
+} from '../../core/connector.js';
+import { jsonCodec, type PayloadCodec } from '../../core/payload-codec.js';
+import { traceHeaders } from '../../core/trace-headers.js';
 import { boundedWait } from './bounded-wait.js';
 import { deadLetterOptions } from './dead-letter-message.js';
 import { DeliveredTransaction, type Delivery } from './delivered-transaction.js';

@@ -1,21 +1,22 @@
 import { defer, Observable, of, type Subscriber } from 'rxjs';
-import { ConnectorClosedError } from '../../connector/connector-closed-error.js';
+import {
+  ConnectorClosedError,
+  DeliveryLostError,
+  PolicyError,
+  SettlementError,
+} from '../../core/errors.js';
 import type {
   Connector,
   ConnectorHealth,
   DispatchContext,
+  DispatchFailure,
   DispatchReport,
   FetchRequest,
-} from '../../connector/connector.js';
-import type { PayloadCodec } from '../../connector/payload-codec.js';
-import { SettlementError } from '../../connector/settlement-error.js';
-import { DeliveryLostError } from '../../core/delivery-lost-error.js';
-import type { DispatchFailure } from '../../core/dispatch-receipt.js';
-import { describeError } from '../../core/describe-error.js';
-import { PolicyError } from '../../core/policy-error.js';
-import type { SettleDecision } from '../../core/settle-decision.js';
+} from '../../core/connector.js';
+import type { PayloadCodec } from '../../core/payload-codec.js';
+import { describeError, renderValue } from '../../core/renderers.js';
+import type { SettleDecision } from '../../core/outcome.js';
 import type { Transaction } from '../../core/transaction.js';
-import { renderValue } from '../../policy/policy-issues.js';
 import { AckBatcher } from './ack-batcher.js';
 import { defaultConsumerName } from './consumer-name.js';
 import {

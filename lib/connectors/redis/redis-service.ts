@@ -1,10 +1,10 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import log from 'loglevel';
-import { ConnectionFailureLog, hostAndPort } from '../../connector/connection-failures.js';
-import { ConnectorClosedError } from '../../connector/connector-closed-error.js';
-import type { ConnectorHealth, Service } from '../../connector/connector.js';
-import { describeError } from '../../core/describe-error.js';
-import type { Logger } from '../../core/logger.js';
+import { ConnectionFailureLog, hostAndPort } from '../../core/connection-failures.js';
+import { ConnectorClosedError } from '../../core/errors.js';
+import type { ConnectorHealth, Service } from '../../core/connector.js';
+import { describeError } from '../../core/renderers.js';
+import type { Logger } from '../../core/logging.js';
 import { backoffDelay } from '../../policy/backoff-delay.js';
 import {
   redisServiceConfig,

@@ -1,4 +1,4 @@
-import { NonRetryableError } from '../../core/non-retryable-error.js';
+import { NonRetryableError } from '../../core/errors.js';
 import { ThreadError } from './thread-error.js';
 import type { SerializedThreadError } from './thread-messages.js';
 

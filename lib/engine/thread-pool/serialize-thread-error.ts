@@ -1,4 +1,4 @@
-import { describeError, errorParts } from '../../core/describe-error.js';
+import { describeError, errorParts } from '../../core/renderers.js';
 import type { SerializedThreadError } from './thread-messages.js';
 
 /** Plain-data form of anything thrown in a thread; never throws, whatever was thrown. */

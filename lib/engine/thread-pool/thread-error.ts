@@ -1,4 +1,4 @@
-import { ErgonError } from '../../core/ergon-error.js';
+import { ErgonError } from '../../core/errors.js';
 import type { SerializedThreadError } from './thread-messages.js';
 
 /**

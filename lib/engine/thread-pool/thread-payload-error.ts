@@ -1,5 +1,5 @@
-import { describeError } from '../../core/describe-error.js';
-import { NonRetryableError } from '../../core/non-retryable-error.js';
+import { describeError } from '../../core/renderers.js';
+import { NonRetryableError } from '../../core/errors.js';
 
 /**
  * A thread call's payload cannot cross to a thread: structured clone refused it (a function,

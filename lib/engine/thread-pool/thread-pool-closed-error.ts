@@ -1,4 +1,4 @@
-import { ErgonError } from '../../core/ergon-error.js';
+import { ErgonError } from '../../core/errors.js';
 
 /**
  * A call was made to a {@link ThreadPool} after `close()`, or was still queued or running

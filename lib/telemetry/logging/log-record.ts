@@ -1,7 +1,6 @@
 import { formatWithOptions } from 'node:util';
 import { context, isSpanContextValid, trace, type Context } from '@opentelemetry/api';
-import { describeError, errorParts } from '../../core/describe-error.js';
-import { describeValue } from '../../core/describe-value.js';
+import { describeError, describeValue, errorParts } from '../../core/renderers.js';
 import { isInstance, readProperty, unreadable } from '../../core/safe-access.js';
 import { isSecretKey, MASK, maskCredentials } from '../../core/mask-credentials.js';
 import { taskNameIn, transactionIdIn } from '../../core/transaction-context.js';

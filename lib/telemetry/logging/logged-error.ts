@@ -1,7 +1,6 @@
-import { describeError, errorParts } from '../../core/describe-error.js';
+import { describeError, errorParts, renderValue } from '../../core/renderers.js';
 import { isInstance, readProperty, unreadable } from '../../core/safe-access.js';
 import { maskCredentials } from '../../core/mask-credentials.js';
-import { renderValue } from '../../policy/policy-issues.js';
 
 /** An error as a log record carries it. */
 export interface LoggedError {

@@ -1,4 +1,4 @@
-import { describeError } from '../../core/describe-error.js';
+import { describeError } from '../../core/renderers.js';
 
 /**
  * Tells about a failing log sink without flooding: the first failure becomes a process
