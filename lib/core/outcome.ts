@@ -98,8 +98,6 @@ export type ReleaseReason =
   | 'unsubscribe'
   /** `loop.timeout` expired. */
   | 'loopTimeout'
-  /** The loop failed (for instance the fetch kept failing) and cancelled outstanding work. */
-  | 'loopError'
   /** A connector returned more than `loop.limit` allowed; the surplus goes back unprocessed. */
   | 'overLimit'
   /** The connector lost the delivery before it could settle it; the broker redelivers it. */

@@ -8,7 +8,10 @@ import type { ShutdownSignals } from './shutdown-signals.js';
  * already past the cutoff still gets one turn of the event loop (a close that is done at
  * once is not reported abandoned).
  */
-export function boundedWait(work: Promise<unknown>, shutdown: ShutdownSignals): Promise<boolean> {
+export function finishedBeforeCutoff(
+  work: Promise<unknown>,
+  shutdown: ShutdownSignals,
+): Promise<boolean> {
   return new Promise<boolean>((resolve, reject) => {
     let timer: NodeJS.Timeout | undefined;
     const arm = (): void => {

@@ -1,7 +1,7 @@
 import type { Logger } from '../core/logging.js';
 import { describeError } from '../core/renderers.js';
 import { awaitEventually } from './await-eventually.js';
-import { boundedWait } from './finished-before-cutoff.js';
+import { finishedBeforeCutoff } from './finished-before-cutoff.js';
 import { runnerSpan } from './runner-span.js';
 import { ResourceInitError, StartupCancelledError } from './resource-init-error.js';
 import type { ShutdownSignals } from './shutdown-signals.js';
@@ -78,7 +78,7 @@ export class ResourceStack {
     let value: T | undefined;
     let done: boolean;
     try {
-      done = await boundedWait(
+      done = await finishedBeforeCutoff(
         work.then((result) => void (value = result)),
         this.shutdown,
       );
@@ -108,7 +108,7 @@ export class ResourceStack {
       try {
         const closed = await runnerSpan(`close ${kind} ${name}`, {}, () => {
           const closing = Promise.resolve().then(() => awaitEventually(resource.close?.()));
-          return boundedWait(closing, this.shutdown);
+          return finishedBeforeCutoff(closing, this.shutdown);
         });
         if (closed) this.log.info(`${kind} ${name} closed`);
         else {

@@ -11,7 +11,7 @@ import type { TelemetryConfigInput } from '../telemetry/config/telemetry-config.
 import type { TelemetryHandle } from '../telemetry/telemetry-handle.js';
 import { awaitEventually } from './await-eventually.js';
 import { awaitRun } from './await-run.js';
-import { boundedWait } from './finished-before-cutoff.js';
+import { finishedBeforeCutoff } from './finished-before-cutoff.js';
 import {
   defineTask,
   type ConnectorFactories,
@@ -318,7 +318,7 @@ async function shutDownTelemetry(
   shutdown: ShutdownSignals,
 ): Promise<void> {
   try {
-    if (await boundedWait(telemetry.shutdown(), shutdown)) return;
+    if (await finishedBeforeCutoff(telemetry.shutdown(), shutdown)) return;
     telemetry.abandon();
     console.error('telemetry shutdown abandoned: the collector did not answer in time');
   } catch (error) {
@@ -452,7 +452,7 @@ async function startRunAndExit<
     try {
       const finished = await runnerSpan('exit hook', {}, () => {
         const exiting = Promise.resolve().then(() => awaitEventually(definition.exit?.(context)));
-        return boundedWait(exiting, shutdown);
+        return finishedBeforeCutoff(exiting, shutdown);
       });
       if (finished) {
         runnerLog.info('exit hook done');

@@ -4,11 +4,6 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { defer, Observable, of, type Subscriber } from 'rxjs';
-import { createTransaction, markUndecodable, type Transaction } from '../../core/transaction.js';
-import { describeError } from '../../core/renderers.js';
-import { FifoQueue } from '../../core/fifo-queue.js';
-import type { SettleDecision } from '../../core/outcome.js';
-import { ConnectorClosedError, SettlementError, type TransactionError } from '../../core/errors.js';
 import type {
   Connector,
   ConnectorHealth,
@@ -16,11 +11,17 @@ import type {
   DispatchReport,
   FetchRequest,
 } from '../../core/connector.js';
-import { appendFileCreatingFolders } from './internal/creating-folders.js';
+import { ConnectorClosedError, SettlementError, type TransactionError } from '../../core/errors.js';
+import { FifoQueue } from '../../core/fifo-queue.js';
+import type { SettleDecision } from '../../core/outcome.js';
+import { PayloadDecodeError } from '../../core/payload-codec.js';
+import { describeError } from '../../core/renderers.js';
+import { createTransaction, markUndecodable, type Transaction } from '../../core/transaction.js';
+import { noop } from '../../core/waiting.js';
 import { FileCursor, type FilePosition } from './file-cursor.js';
+import { appendFileCreatingFolders } from './internal/creating-folders.js';
 import { LineLedger, type LedgerEntry } from './internal/line-ledger.js';
 import { LineReader, type FileLine, type LineFragment } from './internal/line-reader.js';
-import { PayloadDecodeError } from '../../core/payload-codec.js';
 
 /** Options of a {@link FileConnector}. */
 export interface FileConnectorOptions<P> {
@@ -295,7 +296,7 @@ export class FileConnector<P = unknown> implements Connector<P> {
   /** Runs `work` after every earlier read or append finished. */
   private serially<T>(work: () => Promise<T>): Promise<T> {
     const result = this.exclusive.then(work, work);
-    this.exclusive = result.catch(() => undefined);
+    this.exclusive = result.catch(noop);
     return result;
   }
 

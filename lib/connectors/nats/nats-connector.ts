@@ -28,7 +28,7 @@ import { jetstreamPull } from './jetstream-pull.js';
 import { missingTopology } from './jetstream-topology.js';
 import { isConnectionFailure } from './nats-connection-failure.js';
 import { NatsConnectionError } from './nats-connection-error.js';
-import { waitAtMost } from './wait-at-most.js';
+import { waitAtMost } from '../../core/waiting.js';
 import {
   natsConnectorConfig,
   type NatsConnectorConfig,

@@ -31,7 +31,7 @@ import {
   type StreamDeclaration,
 } from './jetstream-topology.js';
 import { NatsConnectionError } from './nats-connection-error.js';
-import { waitAtMost } from './wait-at-most.js';
+import { waitAtMost } from '../../core/waiting.js';
 import log from 'loglevel';
 import {
   ConnectionFailureLog,

@@ -35,6 +35,7 @@ import { rowTransaction, type QueueRow } from './queue-row.js';
 import { QueueStatements } from './queue-statements.js';
 import { SettleQueue } from './settle-queue.js';
 import type { WakeSignal } from './wake-signal.js';
+import { waitAtMost } from '../../core/waiting.js';
 
 /** Options of a {@link PostgresConnector}. */
 export interface PostgresConnectorOptions {
@@ -341,12 +342,10 @@ export class PostgresConnector<P = unknown> implements Connector<P> {
       lease.lost = `connector ${this.tableName} was closed and released the row`;
       leases.push(lease);
     }
-    let bound: NodeJS.Timeout | undefined;
-    await Promise.race([
+    await waitAtMost(
       Promise.all([this.settles.drain(), this.handBack(leases, 'release'), ...fetches]),
-      new Promise((resolve) => (bound = setTimeout(resolve, closeBound))),
-    ]);
-    clearTimeout(bound);
+      closeBound,
+    );
     if (this.wake !== null) this.service.unlisten(this.config.channel);
     if (this.ownsService) await this.service.close();
   }

@@ -16,7 +16,6 @@ import type {
 } from '../../core/connector.js';
 import { jsonCodec, type PayloadCodec } from '../../core/payload-codec.js';
 import { traceHeaders } from '../../core/trace-headers.js';
-import { boundedWait } from './bounded-wait.js';
 import { deadLetterOptions } from './dead-letter-message.js';
 import { DeliveredTransaction, type Delivery } from './delivered-transaction.js';
 import { deliveryCount } from './delivery-count.js';
@@ -32,16 +31,13 @@ import { RabbitmqPublishError } from './rabbitmq-publish-error.js';
 import { RabbitmqService } from './rabbitmq-service.js';
 import { RabbitmqTopologyError } from './rabbitmq-topology-error.js';
 import { connectorTopology, type RabbitmqTopology } from './rabbitmq-topology.js';
+import { sleep, waitAtMost } from '../../core/waiting.js';
 
 /**
  * How long a message past `maxDeliveries` whose dead-lettering failed (a full dead-letter
  * queue) is held before it is requeued, to be tried again on its next delivery.
  */
 const deadLetterRetryDelay = 1000;
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
-}
 
 /** A publish nothing routed: no queue bound for its routing key. */
 function isUnroutable(error: unknown): boolean {
@@ -309,7 +305,7 @@ export class RabbitmqConnector<P = unknown> implements Connector<P> {
 
   private async shutdown(): Promise<void> {
     for (const end of [...this.waitingFetches]) end();
-    await boundedWait(Promise.allSettled([...this.pendingDeadLetters]), 1000);
+    await waitAtMost(Promise.allSettled([...this.pendingDeadLetters]), 1000);
     const subscription = this.subscription;
     this.subscription = null;
     await subscription?.close();
@@ -469,7 +465,7 @@ export class RabbitmqConnector<P = unknown> implements Connector<P> {
         await publish();
       });
     } catch (publishError) {
-      if (requeueAfter > 0) await sleep(requeueAfter);
+      if (requeueAfter > 0) await sleep(requeueAfter, { unref: true });
       subscription.nack(message, true);
       throw new RabbitmqDeadLetterError(
         `could not dead-letter message ${String(message.properties.messageId ?? '(no id)')} to exchange "${target.exchange}"; requeued it: ${describeError(publishError)}`,

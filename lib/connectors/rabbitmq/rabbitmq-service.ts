@@ -6,7 +6,7 @@ import { ConnectorClosedError } from '../../core/errors.js';
 import type { ConnectorHealth, Service } from '../../core/connector.js';
 import { backoffDelay } from '../../policy/backoff-delay.js';
 import { redactAmqpUrl } from './amqp-url.js';
-import { boundedWait } from './bounded-wait.js';
+import { waitAtMost } from '../../core/waiting.js';
 import { ConfirmPublisher } from './confirm-publisher.js';
 import {
   rabbitmqConnectionConfig,
@@ -251,7 +251,7 @@ export class RabbitmqService implements Service {
     this.model = null;
     this.publisher = null;
     this.declared.clear();
-    if (model !== null) await boundedWait(model.close(), closeBound, () => destroySocket(model));
+    if (model !== null && !(await waitAtMost(model.close(), closeBound))) destroySocket(model);
   }
 
   private attempt(): void {

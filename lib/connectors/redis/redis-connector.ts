@@ -49,6 +49,7 @@ import {
   releaseScript,
   stampIdleScript,
 } from './stream-scripts.js';
+import { noop, waitAtMost } from '../../core/waiting.js';
 
 /** How long `close` waits for Redis to take back what this consumer holds. */
 const closeGrace = 1500;
@@ -56,12 +57,6 @@ const closeGrace = 1500;
 const renewChunk = 1000;
 /** Entries per page when `fetchById` and `count` walk the stream. */
 const scanPage = 1000;
-
-const noop = (): void => {};
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
-}
 
 /** One subscription of `fetch`: cancelled when the subscriber unsubscribes. */
 interface FetchRun {
@@ -348,9 +343,9 @@ export class RedisConnector<P = unknown> implements Connector<P> {
           [group, this.consumer, claimIdle, '1'],
         ),
       ]);
-      await Promise.race([handBack.catch(noop), sleep(closeGrace)]);
+      await waitAtMost(handBack, closeGrace);
     } else {
-      await Promise.race([this.acks.flush().catch(noop), sleep(closeGrace)]);
+      await waitAtMost(this.acks.flush(), closeGrace);
     }
     if (this.ownsService) await this.service.close();
   }

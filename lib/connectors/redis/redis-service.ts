@@ -11,6 +11,7 @@ import {
   type RedisServiceConfig,
   type RedisServiceConfigInput,
 } from './redis-service-config.js';
+import { waitAtMost } from '../../core/waiting.js';
 
 /** How long `close` lets the connections say goodbye (`QUIT`) before cutting them. */
 const quitGrace = 1000;
@@ -29,10 +30,6 @@ function connectionState(status: string): string {
     default:
       return 'reconnecting';
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
 
 /**
@@ -171,7 +168,7 @@ export class RedisService implements Service {
     this.blocking.clear();
     const commands = this.commands;
     if (commands.status === 'ready') {
-      await Promise.race([commands.quit().catch(() => undefined), sleep(quitGrace)]);
+      await waitAtMost(commands.quit(), quitGrace);
     }
     commands.disconnect();
   }
