@@ -1,8 +1,12 @@
-import { isInstance, readProperty } from './safe-access.js';
-import type { ReleaseReason } from './outcome.js';
-import { describeError } from './renderers.js';
 import type { DispatchFailure } from './connector.js';
 import { isSecretKey, MASK, maskCredentials } from './mask-credentials.js';
+import type { ReleaseReason } from './outcome.js';
+import { describeError } from './renderers.js';
+import { isInstance, readProperty } from './safe-access.js';
+
+// The errors of the core and of the connector contract: `ErgonError`, the base of every error
+// ergon-rx throws, and its subclasses that any layer raises or a caller catches. Errors of one
+// connector or one layer (the engine, the runner, a broker) live in that layer's own module.
 
 /**
  * Base class of every error ergon-rx throws, so callers can tell framework errors apart

@@ -1,5 +1,11 @@
-import { describeError } from './renderers.js';
 import type { Logger as LoglevelLogger } from 'loglevel';
+import { describeError } from './renderers.js';
+
+/**
+ * What handlers log through: a loglevel logger (`ctx.logger.info('saved', { id })`). The
+ * telemetry entry point installs a JSON formatter with trace ids on these loggers.
+ */
+export type Logger = Pick<LoglevelLogger, 'trace' | 'debug' | 'info' | 'warn' | 'error'>;
 
 /**
  * Logs `message` with `error` at `level`, and never throws: when the logger fails on the
@@ -23,9 +29,3 @@ export function logError(
     }
   }
 }
-
-/**
- * What handlers log through: a loglevel logger (`ctx.logger.info('saved', { id })`). The
- * telemetry entry point installs a JSON formatter with trace ids on these loggers.
- */
-export type Logger = Pick<LoglevelLogger, 'trace' | 'debug' | 'info' | 'warn' | 'error'>;

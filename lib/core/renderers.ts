@@ -1,6 +1,10 @@
+import { TransactionError } from './errors.js';
 import { maskCredentials } from './mask-credentials.js';
 import { isInstance, readProperty, unreadable } from './safe-access.js';
-import { TransactionError } from './errors.js';
+
+// Renderers of values and errors for messages, log lines and telemetry attributes. Every one
+// of them never throws, whatever it is given (a throwing getter, a revoked Proxy, an object
+// without prototype), so that describing a failure never becomes a failure of its own.
 
 /** What can be read of an `Error`, whatever its getters do. */
 export interface ErrorParts {
