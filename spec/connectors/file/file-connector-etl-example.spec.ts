@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const example = fileURLToPath(new URL('../../examples/etl-file.ts', import.meta.url));
+const example = fileURLToPath(new URL('../../../examples/etl-file.ts', import.meta.url));
 
 describe('examples/etl-file.ts', () => {
   it('writes into an output folder that does not exist yet: valid orders and rejects, cursor at the end', function () {
