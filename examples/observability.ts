@@ -6,8 +6,7 @@
  * Jaeger or Tempo instead (docs/telemetry.md). Run: npx tsx examples/observability.ts
  */
 import { context, trace } from '@opentelemetry/api';
-import type { ReadableSpan } from '@opentelemetry/sdk-trace-node';
-import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-node';
+import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-node';
 import { lastValueFrom, toArray } from 'rxjs';
 import { consume, consumerTask, MemoryConnector, type Transaction } from '../lib/index.js';
 import { getLogger, setupTelemetry } from '../lib/telemetry/index.js';

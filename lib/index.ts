@@ -1,34 +1,60 @@
-export { AttemptTimeoutError } from './core/attempt-timeout-error.js';
-export { CancellationError } from './core/cancellation-error.js';
-export { decodeFailureOf, markUndecodable } from './core/decode-failure.js';
-export { DeliveryLostError } from './core/delivery-lost-error.js';
-export { describeError } from './core/describe-error.js';
-export { DispatchConflictError } from './core/dispatch-conflict-error.js';
+export {
+  AttemptTimeoutError,
+  CancellationError,
+  ConnectorClosedError,
+  ConnectorContractError,
+  DeliveryLostError,
+  DispatchConflictError,
+  DispatchError,
+  ErgonError,
+  FetchError,
+  InvalidTransactionError,
+  LoopTimeoutError,
+  NonRetryableError,
+  PolicyError,
+  SettlementError,
+  TransactionError,
+  type ErrorCategory,
+  type PolicyIssue,
+  type Stage,
+} from './core/errors.js';
+export { describeError } from './core/renderers.js';
 export { isSecretKey, maskCredentials } from './core/mask-credentials.js';
-export { DispatchError } from './core/dispatch-error.js';
-export type { DispatchFailure, DispatchReceipt } from './core/dispatch-receipt.js';
-export { ErgonError } from './core/ergon-error.js';
-export type { Eventually } from './core/eventually.js';
-export { FetchError } from './core/fetch-error.js';
-export { InvalidTransactionError } from './core/invalid-transaction-error.js';
-export { isTransaction } from './core/is-transaction.js';
-export type { Logger } from './core/logger.js';
-export { LoopTimeoutError } from './core/loop-timeout-error.js';
-export { NonRetryableError } from './core/non-retryable-error.js';
-export type {
-  ExceptionOutcome,
-  FailedOutcome,
-  Outcome,
-  OutcomeStatus,
-  ReleasedOutcome,
-  SuccessOutcome,
-  TimeoutOutcome,
+export type { Logger } from './core/logging.js';
+export {
+  settleDecisionFor,
+  type ExceptionOutcome,
+  type FailedOutcome,
+  type Outcome,
+  type OutcomeStatus,
+  type ReleasedOutcome,
+  type ReleaseReason,
+  type SettleDecision,
+  type SuccessOutcome,
+  type TimeoutOutcome,
 } from './core/outcome.js';
-export { settleDecisionFor } from './core/outcome.js';
-export { PolicyError, type PolicyIssue } from './core/policy-error.js';
-export type { ReleaseReason, SettleDecision } from './core/settle-decision.js';
-export { createTransaction, type Transaction, type TransactionInit } from './core/transaction.js';
-export { TransactionError, type ErrorCategory, type Stage } from './core/transaction-error.js';
+export {
+  createTransaction,
+  decodeFailureOf,
+  isTransaction,
+  markUndecodable,
+  type Transaction,
+  type TransactionInit,
+} from './core/transaction.js';
+export type {
+  Connector,
+  ConnectorHealth,
+  DispatchContext,
+  DispatchFailure,
+  DispatchReceipt,
+  DispatchReport,
+  Eventually,
+  FetchRequest,
+  Service,
+} from './core/connector.js';
+export { ConnectionUnavailableError } from './core/connection-failures.js';
+export { jsonCodec, PayloadDecodeError, type PayloadCodec } from './core/payload-codec.js';
+export { traceHeaders, traceMetadata, traceMetadataKeys } from './core/trace-headers.js';
 
 export * from './policy/index.js';
 
@@ -54,25 +80,11 @@ export { runTransaction, runTransactionById } from './engine/run-transaction.js'
 export { TaskDefinitionError } from './engine/task-definition-error.js';
 export { TransactionNotFoundError } from './engine/transaction-not-found-error.js';
 
-export { ConnectorClosedError } from './connector/connector-closed-error.js';
-export { ConnectorContractError } from './connector/connector-contract-error.js';
-export { ConnectionUnavailableError } from './connector/connection-failures.js';
-export type {
-  Connector,
-  ConnectorHealth,
-  DispatchContext,
-  DispatchReport,
-  FetchRequest,
-  Service,
-} from './connector/connector.js';
-export { jsonCodec, PayloadDecodeError, type PayloadCodec } from './connector/payload-codec.js';
-export { traceHeaders, traceMetadata, traceMetadataKeys } from './connector/trace-headers.js';
-export { FileConnector, type FileConnectorOptions } from './connector/file-connector.js';
-export { FileCursorError } from './connector/file-cursor.js';
+export { FileConnector, type FileConnectorOptions } from './connectors/file/file-connector.js';
+export { FileCursorError } from './connectors/file/file-cursor.js';
 export {
   MemoryConnector,
   type MemoryConnectorOptions,
   type MemorySettlement,
-} from './connector/memory-connector.js';
-export { SettlementError } from './connector/settlement-error.js';
+} from './connectors/memory/memory-connector.js';
 export * from './engine/thread-pool/index.js';

@@ -1,4 +1,4 @@
-import { ErgonError } from '../core/ergon-error.js';
+import { ErgonError } from '../core/errors.js';
 
 /**
  * The command line was wrong: an unknown command or flag, a missing argument, a bad value.

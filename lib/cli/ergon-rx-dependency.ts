@@ -3,7 +3,7 @@ import { copyFile, mkdir, readFile, stat } from 'node:fs/promises';
 import { basename, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { ErgonError } from '../core/ergon-error.js';
+import { ErgonError } from '../core/errors.js';
 import { CliUsageError } from './cli-errors.js';
 
 /**

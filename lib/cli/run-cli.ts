@@ -1,6 +1,5 @@
-import { ConnectorContractError } from '../connector/connector-contract-error.js';
-import { describeError } from '../core/describe-error.js';
-import { PolicyError } from '../core/policy-error.js';
+import { ConnectorContractError, PolicyError } from '../core/errors.js';
+import { describeError } from '../core/renderers.js';
 import { CliUsageError, TaskModuleError } from './cli-errors.js';
 import type { CliIo, Command } from './command.js';
 import { listCommand } from './commands/list-command.js';

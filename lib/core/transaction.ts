@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { describeValue } from './describe-value.js';
-import { InvalidTransactionError } from './invalid-transaction-error.js';
+import { describeValue } from './renderers.js';
+import { InvalidTransactionError } from './errors.js';
 
 /**
  * The unit of work: an id, the data to work on and context about it. Immutable: the object
@@ -61,4 +61,46 @@ export function createTransaction<P>(payload: P, init?: TransactionInit): Transa
     }
   }
   return Object.freeze({ id, payload, metadata });
+}
+
+/**
+ * Whether `value` is a transaction: a frozen object with a string `id`, a `payload` key and
+ * an object `metadata` (what `createTransaction` and connectors make). Lets operators accept
+ * either transactions or plain payloads.
+ */
+export function isTransaction(value: unknown): value is Transaction {
+  if (typeof value !== 'object' || value === null || !Object.isFrozen(value)) return false;
+  const candidate = value as Partial<Transaction>;
+  return (
+    typeof candidate.id === 'string' &&
+    'payload' in candidate &&
+    typeof candidate.metadata === 'object' &&
+    candidate.metadata !== null
+  );
+}
+
+const failures = new WeakMap<Transaction, unknown>();
+
+/**
+ * Marks a fetched transaction whose payload a connector could not decode. The engine skips
+ * `process` for it and routes a `TransactionError` (category `business`, stage `decode`,
+ * the decode error as `cause`) to the exception handler, so one bad message never crashes
+ * the loop. Connectors call this; tasks never need to.
+ *
+ * @example
+ * ```ts
+ * let payload: unknown;
+ * try { payload = JSON.parse(line); } catch (error) {
+ *   return markUndecodable(createTransaction(line, { id, metadata: { line: n } }), error);
+ * }
+ * ```
+ */
+export function markUndecodable<P>(transaction: Transaction<P>, error: unknown): Transaction<P> {
+  failures.set(transaction, error === undefined ? new Error('undecodable payload') : error);
+  return transaction;
+}
+
+/** The decode error of a transaction marked with {@link markUndecodable}, or `undefined`. */
+export function decodeFailureOf(transaction: Transaction): unknown {
+  return failures.get(transaction);
 }

@@ -1,7 +1,7 @@
 import log from 'loglevel';
 import { Observable } from 'rxjs';
-import { CancellationError } from '../core/cancellation-error.js';
-import type { Eventually } from '../core/eventually.js';
+import { CancellationError } from '../core/errors.js';
+import type { Eventually } from '../core/connector.js';
 import { retryPolicy, type RetryPolicyInput } from '../policy/retry-policy.js';
 import { EngineClock } from './engine-clock.js';
 import type { EngineOptions } from './engine-options.js';

@@ -1,12 +1,16 @@
 import { trace, type Context } from '@opentelemetry/api';
 import log from 'loglevel';
 import { timer, type Subscription } from 'rxjs';
-import type { CancellationError } from '../core/cancellation-error.js';
-import type { DispatchFailure, DispatchReceipt } from '../core/dispatch-receipt.js';
-import type { Eventually } from '../core/eventually.js';
+import type { CancellationError } from '../core/errors.js';
+import type {
+  Connector,
+  DispatchFailure,
+  DispatchReceipt,
+  DispatchReport,
+  Eventually,
+} from '../core/connector.js';
 import type { Transaction } from '../core/transaction.js';
-import type { Connector, DispatchReport } from '../connector/connector.js';
-import { rememberCreationContext } from '../connector/trace-headers.js';
+import { rememberCreationContext } from '../core/trace-headers.js';
 import type { DispatchOptions } from '../policy/dispatch-options.js';
 import type { EngineClock } from './engine-clock.js';
 import type { AttemptContext, HandlerScope } from './handler-context.js';

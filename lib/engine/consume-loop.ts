@@ -1,16 +1,17 @@
 import type { Span } from '@opentelemetry/api';
 import { EMPTY, isObservable, Subscription, timer, type Observable, type Subscriber } from 'rxjs';
-import { AttemptTimeoutError } from '../core/attempt-timeout-error.js';
-import { CancellationError } from '../core/cancellation-error.js';
-import { FetchError } from '../core/fetch-error.js';
+import {
+  AttemptTimeoutError,
+  CancellationError,
+  ConnectorContractError,
+  FetchError,
+  LoopTimeoutError,
+} from '../core/errors.js';
 import { FifoQueue } from '../core/fifo-queue.js';
-import { LoopTimeoutError } from '../core/loop-timeout-error.js';
-import type { Outcome } from '../core/outcome.js';
-import type { ReleaseReason } from '../core/settle-decision.js';
+import type { Outcome, ReleaseReason } from '../core/outcome.js';
 import type { Transaction } from '../core/transaction.js';
-import { ConnectorContractError } from '../connector/connector-contract-error.js';
-import type { Connector } from '../connector/connector.js';
-import { describeValue } from '../core/describe-value.js';
+import type { Connector } from '../core/connector.js';
+import { describeValue } from '../core/renderers.js';
 import { isInstance } from '../core/safe-access.js';
 import { backoffDelay } from '../policy/backoff-delay.js';
 import type { ConsumerPolicy } from '../policy/consumer-policy.js';

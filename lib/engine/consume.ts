@@ -1,6 +1,6 @@
 import { Observable } from 'rxjs';
-import { ConnectorContractError } from '../connector/connector-contract-error.js';
-import type { Connector } from '../connector/connector.js';
+import { ConnectorContractError } from '../core/errors.js';
+import type { Connector } from '../core/connector.js';
 import type { Outcome } from '../core/outcome.js';
 import { consumerPolicy, type ConsumerPolicyInput } from '../policy/consumer-policy.js';
 import { ConsumeLoop } from './consume-loop.js';

@@ -1,10 +1,9 @@
 import { context, type Context } from '@opentelemetry/api';
 import { Observable, type OperatorFunction, type Subscription } from 'rxjs';
-import { CancellationError } from '../core/cancellation-error.js';
-import type { DispatchReceipt } from '../core/dispatch-receipt.js';
+import { CancellationError } from '../core/errors.js';
+import type { Connector, DispatchReceipt } from '../core/connector.js';
 import { FifoQueue } from '../core/fifo-queue.js';
 import type { Transaction } from '../core/transaction.js';
-import type { Connector } from '../connector/connector.js';
 import { dispatchOptions, type DispatchOptionsInput } from '../policy/dispatch-options.js';
 import { BatchDispatcher } from './batch-dispatcher.js';
 import { EngineClock } from './engine-clock.js';

@@ -1,10 +1,9 @@
 import { context, type Context } from '@opentelemetry/api';
 import { Observable } from 'rxjs';
-import { DispatchError } from '../core/dispatch-error.js';
-import type { DispatchFailure } from '../core/dispatch-receipt.js';
+import { DispatchError } from '../core/errors.js';
+import type { Connector, DispatchFailure } from '../core/connector.js';
 import { FifoQueue } from '../core/fifo-queue.js';
 import type { Transaction } from '../core/transaction.js';
-import type { Connector } from '../connector/connector.js';
 import { dispatchOptions, type DispatchOptionsInput } from '../policy/dispatch-options.js';
 import { BatchDispatcher, type DispatchWaiter } from './batch-dispatcher.js';
 import { EngineClock } from './engine-clock.js';

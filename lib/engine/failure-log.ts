@@ -1,6 +1,5 @@
-import { describeError } from '../core/describe-error.js';
-import { logError } from '../core/log-error.js';
-import type { Logger } from '../core/logger.js';
+import { describeError } from '../core/renderers.js';
+import { logError, type Logger } from '../core/logging.js';
 
 /** loglevel's number for `debug`: a logger at this level or below prints stacks. */
 const debugLevel = 1;

@@ -1,5 +1,5 @@
-import type { Logger } from '../core/logger.js';
-import type { Stage } from '../core/transaction-error.js';
+import type { Logger } from '../core/logging.js';
+import type { Stage } from '../core/errors.js';
 
 /** What every attempt of a function run by {@link attempt} receives. */
 export interface AttemptInfo {

@@ -1,10 +1,14 @@
 import { context as otelContext, type Span } from '@opentelemetry/api';
 import { isObservable, type Observable } from 'rxjs';
-import { DeliveryLostError } from '../core/delivery-lost-error.js';
-import type { Eventually } from '../core/eventually.js';
+import { DeliveryLostError } from '../core/errors.js';
+import type { Eventually } from '../core/connector.js';
 import { isInstance } from '../core/safe-access.js';
-import { settleDecisionFor, type Outcome } from '../core/outcome.js';
-import type { ReleaseReason, SettleDecision } from '../core/settle-decision.js';
+import {
+  type Outcome,
+  type ReleaseReason,
+  type SettleDecision,
+  settleDecisionFor,
+} from '../core/outcome.js';
 import type { Transaction } from '../core/transaction.js';
 import type { EngineClock } from './engine-clock.js';
 import { transactionFailed } from './failure-log.js';

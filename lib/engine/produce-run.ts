@@ -1,12 +1,9 @@
-import type { Subscriber, Subscription } from 'rxjs';
-import { timer } from 'rxjs';
-import { CancellationError } from '../core/cancellation-error.js';
+import { type Subscriber, type Subscription, timer } from 'rxjs';
+import { CancellationError, LoopTimeoutError } from '../core/errors.js';
 import { FifoQueue } from '../core/fifo-queue.js';
-import { LoopTimeoutError } from '../core/loop-timeout-error.js';
-import type { Outcome } from '../core/outcome.js';
-import type { ReleaseReason } from '../core/settle-decision.js';
+import type { Outcome, ReleaseReason } from '../core/outcome.js';
 import { createTransaction, type Transaction } from '../core/transaction.js';
-import type { Connector } from '../connector/connector.js';
+import type { Connector } from '../core/connector.js';
 import { dispatchOptionsOf } from '../policy/dispatch-options.js';
 import type { ProducerPolicy } from '../policy/producer-policy.js';
 import { BatchDispatcher, type DispatchWaiter } from './batch-dispatcher.js';

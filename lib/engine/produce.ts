@@ -1,8 +1,7 @@
 import { Observable, take, type OperatorFunction, type Subscription } from 'rxjs';
-import { isTransaction } from '../core/is-transaction.js';
+import { createTransaction, isTransaction, type Transaction } from '../core/transaction.js';
 import type { Outcome } from '../core/outcome.js';
-import { createTransaction, type Transaction } from '../core/transaction.js';
-import type { Connector } from '../connector/connector.js';
+import type { Connector } from '../core/connector.js';
 import { producerPolicy, type ProducerPolicyInput } from '../policy/producer-policy.js';
 import { EngineClock } from './engine-clock.js';
 import type { EngineOptions } from './engine-options.js';

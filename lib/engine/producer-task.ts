@@ -1,8 +1,8 @@
 import log from 'loglevel';
-import type { Eventually } from '../core/eventually.js';
-import type { Logger } from '../core/logger.js';
+import type { Eventually } from '../core/connector.js';
+import type { Logger } from '../core/logging.js';
 import type { Transaction } from '../core/transaction.js';
-import type { TransactionError } from '../core/transaction-error.js';
+import type { TransactionError } from '../core/errors.js';
 import type { HandlerContext } from './handler-context.js';
 import { requireHandler } from './require-handler.js';
 

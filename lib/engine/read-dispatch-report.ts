@@ -1,6 +1,6 @@
-import { describeValue } from '../core/describe-value.js';
+import { describeValue } from '../core/renderers.js';
 import type { Transaction } from '../core/transaction.js';
-import { ConnectorContractError } from '../connector/connector-contract-error.js';
+import { ConnectorContractError } from '../core/errors.js';
 
 /**
  * Reads what `connector.dispatch` resolved with: `undefined`, `null` or a report whose

@@ -1,5 +1,5 @@
-import { ConnectorContractError } from '../connector/connector-contract-error.js';
-import type { Connector } from '../connector/connector.js';
+import { ConnectorContractError } from '../core/errors.js';
+import type { Connector } from '../core/connector.js';
 
 /** Fails fast when a connector cannot dispatch. */
 export function requireDispatch(connector: unknown, caller: string): void {

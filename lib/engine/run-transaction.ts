@@ -1,8 +1,8 @@
 import { defaultIfEmpty, defer, from, of, switchMap, throwError, type Observable } from 'rxjs';
 import type { Outcome } from '../core/outcome.js';
 import type { Transaction } from '../core/transaction.js';
-import { ConnectorContractError } from '../connector/connector-contract-error.js';
-import type { Connector } from '../connector/connector.js';
+import { ConnectorContractError } from '../core/errors.js';
+import type { Connector } from '../core/connector.js';
 import type { ConsumerPolicyInput } from '../policy/consumer-policy.js';
 import type { ConsumerTask } from './consumer-task.js';
 import type { EngineOptions } from './engine-options.js';

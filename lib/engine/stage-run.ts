@@ -1,11 +1,14 @@
 import { context as otelContext, type Context } from '@opentelemetry/api';
 import { isObservable, timer, type Observable, type Subscription } from 'rxjs';
-import { AttemptTimeoutError } from '../core/attempt-timeout-error.js';
-import { CancellationError } from '../core/cancellation-error.js';
-import type { Eventually } from '../core/eventually.js';
-import { NonRetryableError } from '../core/non-retryable-error.js';
+import {
+  AttemptTimeoutError,
+  CancellationError,
+  NonRetryableError,
+  type Stage,
+  TransactionError,
+} from '../core/errors.js';
+import type { Eventually } from '../core/connector.js';
 import { isInstance, readProperty } from '../core/safe-access.js';
-import { TransactionError, type Stage } from '../core/transaction-error.js';
 import { backoffDelay } from '../policy/backoff-delay.js';
 import type { RetryPolicy } from '../policy/retry-policy.js';
 import type { Deadline, DeadlineTarget } from './deadline-queue.js';

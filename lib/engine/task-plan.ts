@@ -1,6 +1,6 @@
-import type { Eventually } from '../core/eventually.js';
+import type { Eventually } from '../core/connector.js';
 import type { Transaction } from '../core/transaction.js';
-import type { TransactionError } from '../core/transaction-error.js';
+import type { TransactionError } from '../core/errors.js';
 import type { ConsumerPolicy } from '../policy/consumer-policy.js';
 import type { ProducerPolicy } from '../policy/producer-policy.js';
 import type { RetryPolicy } from '../policy/retry-policy.js';

@@ -1,4 +1,4 @@
-import { ErgonError } from '../core/ergon-error.js';
+import { ErgonError } from '../core/errors.js';
 
 /** `runTransactionById` found no transaction with the given id. */
 export class TransactionNotFoundError extends ErgonError {

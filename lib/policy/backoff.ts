@@ -1,8 +1,7 @@
 import type * as t from 'io-ts';
 import { parseBoolean } from './boolean-flag.js';
 import { decodePolicy } from './decode-policy.js';
-import type { DurationInput } from './duration.js';
-import { NonNegativeDuration } from './duration.js';
+import { type DurationInput, NonNegativeDuration } from './duration.js';
 import { isNullMarker, orNull } from './or-null.js';
 import { parseNumber } from './parse-number.js';
 import { scalarCodec } from './scalar-codec.js';

@@ -1,6 +1,5 @@
 import type * as t from 'io-ts';
-import type { IntegerInput } from './integer.js';
-import { PositiveInteger } from './integer.js';
+import { type IntegerInput, PositiveInteger } from './integer.js';
 import { strictStruct } from './strict-struct.js';
 import { withDefault } from './with-default.js';
 

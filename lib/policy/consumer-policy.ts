@@ -1,26 +1,22 @@
 import type * as t from 'io-ts';
-import type { Backoff, BackoffInput } from './backoff.js';
-import { backoffCodec } from './backoff.js';
-import type { BooleanInput } from './boolean-flag.js';
-import { BooleanFlag } from './boolean-flag.js';
-import type { ConcurrencyInput } from './concurrency.js';
-import { ConcurrencyCodec } from './concurrency.js';
+import { type Backoff, backoffCodec, type BackoffInput } from './backoff.js';
+import { BooleanFlag, type BooleanInput } from './boolean-flag.js';
+import { ConcurrencyCodec, type ConcurrencyInput } from './concurrency.js';
 import { decodePolicy } from './decode-policy.js';
-import type { DurationInput } from './duration.js';
-import { NonNegativeDuration, PositiveDuration } from './duration.js';
-import type { IntegerInput } from './integer.js';
-import { NonNegativeInteger, PositiveInteger } from './integer.js';
+import { type DurationInput, NonNegativeDuration, PositiveDuration } from './duration.js';
+import { type IntegerInput, NonNegativeInteger, PositiveInteger } from './integer.js';
 import { isNullMarker, orNull } from './or-null.js';
 import { isPlainObject } from './plain-object.js';
 import { PolicyNameCodec } from './policy-name.js';
-import type { RetryPolicy, RetryPolicyInput } from './retry-policy.js';
-import { RetryPolicyCodec } from './retry-policy.js';
+import { type RetryPolicy, RetryPolicyCodec, type RetryPolicyInput } from './retry-policy.js';
 import { scalarCodec } from './scalar-codec.js';
-import type { StagePolicyInput } from './stage-policy-codec.js';
-import { StagePolicyCodec } from './stage-policy-codec.js';
+import { StagePolicyCodec, type StagePolicyInput } from './stage-policy-codec.js';
 import { strictStruct } from './strict-struct.js';
-import type { TransactionRuntime, TransactionRuntimeInput } from './transaction-runtime.js';
-import { TransactionRuntimeCodec } from './transaction-runtime.js';
+import {
+  type TransactionRuntime,
+  TransactionRuntimeCodec,
+  type TransactionRuntimeInput,
+} from './transaction-runtime.js';
 import { withDefault } from './with-default.js';
 
 /** `batch`: fetch, process the whole batch, then fetch again. `continuous`: refill free slots. */

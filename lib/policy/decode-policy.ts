@@ -1,6 +1,6 @@
 import type * as t from 'io-ts';
 import { isLeft } from 'fp-ts/lib/Either.js';
-import { PolicyError } from '../core/policy-error.js';
+import { PolicyError } from '../core/errors.js';
 import { toPolicyIssues } from './policy-issues.js';
 
 /**

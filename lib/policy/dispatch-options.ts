@@ -1,12 +1,9 @@
 import type * as t from 'io-ts';
 import { decodePolicy } from './decode-policy.js';
-import type { DurationInput } from './duration.js';
-import { NonNegativeDuration } from './duration.js';
-import type { IntegerInput } from './integer.js';
-import { PositiveInteger } from './integer.js';
+import { type DurationInput, NonNegativeDuration } from './duration.js';
+import { type IntegerInput, PositiveInteger } from './integer.js';
 import type { ProducerPolicy } from './producer-policy.js';
-import type { RetryPolicy, RetryPolicyInput } from './retry-policy.js';
-import { RetryPolicyCodec } from './retry-policy.js';
+import { type RetryPolicy, RetryPolicyCodec, type RetryPolicyInput } from './retry-policy.js';
 import { strictStruct } from './strict-struct.js';
 import { withDefault } from './with-default.js';
 

@@ -1,9 +1,6 @@
 import * as t from 'io-ts';
-import type { PolicyIssue } from '../core/policy-error.js';
-import { maskCredentials } from '../core/mask-credentials.js';
-import { printable } from '../core/printable.js';
-
-const longestValue = 80;
+import type { PolicyIssue } from '../core/errors.js';
+import { renderValue } from '../core/renderers.js';
 
 /**
  * Turns io-ts validation errors into readable issues: the dotted path of each wrong value,
@@ -43,26 +40,4 @@ function locate(context: t.Context): { path: string; codecName: string } {
     codecName = entry.type.name;
   }
   return { path: keys.join('.'), codecName };
-}
-
-/**
- * A value as JSON for a log line, shortened when long; numbers such as `NaN` and values JSON
- * cannot hold (`undefined`, functions, cycles, bigints) as `String(value)`, and values that
- * have no string form either (an object without prototype, or an array holding one) by their
- * type tag (`[object Object]`). Credentials are masked (`maskCredentials`) before shortening.
- * Never throws: it renders the bad values of a failed decode.
- */
-export function renderValue(value: unknown): string {
-  const text = maskCredentials(
-    typeof value === 'number' ? String(value) : (asJson(value) ?? printable(value)),
-  );
-  return text.length > longestValue ? `${text.slice(0, longestValue - 1)}…` : text;
-}
-
-function asJson(value: unknown): string | undefined {
-  try {
-    return JSON.stringify(value);
-  } catch {
-    return undefined;
-  }
 }

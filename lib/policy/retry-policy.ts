@@ -1,11 +1,8 @@
 import type * as t from 'io-ts';
-import type { Backoff, BackoffInput } from './backoff.js';
-import { backoffProps, defaultBackoff } from './backoff.js';
+import { type Backoff, type BackoffInput, backoffProps, defaultBackoff } from './backoff.js';
 import { decodePolicy } from './decode-policy.js';
-import type { DurationInput } from './duration.js';
-import { PositiveDuration } from './duration.js';
-import type { IntegerInput } from './integer.js';
-import { PositiveInteger } from './integer.js';
+import { type DurationInput, PositiveDuration } from './duration.js';
+import { type IntegerInput, PositiveInteger } from './integer.js';
 import { orNull } from './or-null.js';
 import { strictStruct } from './strict-struct.js';
 import { withDefault } from './with-default.js';

@@ -1,7 +1,6 @@
 import type * as t from 'io-ts';
 import type { StagePolicy } from './consumer-policy.js';
-import type { RetryPolicyInput } from './retry-policy.js';
-import { RetryPolicyCodec } from './retry-policy.js';
+import { RetryPolicyCodec, type RetryPolicyInput } from './retry-policy.js';
 import { strictStruct } from './strict-struct.js';
 
 /** A {@link StagePolicy} as a policy accepts it; `null` means all defaults. */

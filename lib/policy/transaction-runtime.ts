@@ -1,6 +1,5 @@
 import * as t from 'io-ts';
-import type { DurationInput } from './duration.js';
-import { PositiveDuration } from './duration.js';
+import { type DurationInput, PositiveDuration } from './duration.js';
 import { orNull } from './or-null.js';
 import { strictStruct } from './strict-struct.js';
 import { withDefault } from './with-default.js';

@@ -1,8 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import type { Observable } from 'rxjs';
-import type { Connector, Service } from '../connector/connector.js';
-import type { Eventually } from '../core/eventually.js';
-import type { Logger } from '../core/logger.js';
+import type { Connector, Eventually, Service } from '../core/connector.js';
+import type { Logger } from '../core/logging.js';
 import type { ConsumerPolicyInput } from '../policy/consumer-policy.js';
 import type { DurationInput } from '../policy/duration.js';
 import type { IntegerInput } from '../policy/integer.js';

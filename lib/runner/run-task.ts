@@ -1,15 +1,15 @@
 import cluster from 'node:cluster';
-import type { Connector } from '../connector/connector.js';
-import type { Logger } from '../core/logger.js';
-import { describeError } from '../core/describe-error.js';
-import { PolicyError } from '../core/policy-error.js';
+import type { Connector } from '../core/connector.js';
+import type { Logger } from '../core/logging.js';
+import { describeError } from '../core/renderers.js';
+import { PolicyError } from '../core/errors.js';
 import { Subscription } from 'rxjs';
 import type { LoggingHandle } from '../telemetry/logging/configure-logging.js';
 import { getLogger } from '../telemetry/logging/get-logger.js';
 import { applyLogLevel, type LogLevelName } from '../telemetry/logging/log-level.js';
 import type { TelemetryConfigInput } from '../telemetry/config/telemetry-config.js';
 import type { TelemetryHandle } from '../telemetry/telemetry-handle.js';
-import { boundedWait } from './bounded-wait.js';
+import { finishedBeforeCutoff } from './finished-before-cutoff.js';
 import {
   defineTask,
   type ConnectorFactories,
@@ -338,7 +338,7 @@ async function shutDownTelemetry(
   shutdown: ShutdownSignals,
 ): Promise<void> {
   try {
-    if (await boundedWait(telemetry.shutdown(), shutdown)) return;
+    if (await finishedBeforeCutoff(telemetry.shutdown(), shutdown)) return;
     telemetry.abandon();
     console.error('telemetry shutdown abandoned: the collector did not answer in time');
   } catch (error) {
@@ -472,7 +472,7 @@ async function startRunAndExit<
     try {
       const finished = await runnerSpan('exit hook', {}, () => {
         const exiting = Promise.resolve().then(() => awaitEventually(definition.exit?.(context)));
-        return boundedWait(exiting, shutdown);
+        return finishedBeforeCutoff(exiting, shutdown);
       });
       if (finished) {
         runnerLog.info('exit hook done');

@@ -1,6 +1,5 @@
-import { describeError } from '../core/describe-error.js';
-import { describeValue } from '../core/describe-value.js';
-import { ErgonError } from '../core/ergon-error.js';
+import { describeError, describeValue } from '../core/renderers.js';
+import { ErgonError } from '../core/errors.js';
 
 /**
  * The exit codes `runTask` resolves with: `success` (0), `runError` (1: the run, a factory, an

@@ -5,8 +5,10 @@ import { optional } from '../policy/optional.js';
 import { strictStruct } from '../policy/strict-struct.js';
 import { withDefault } from '../policy/with-default.js';
 import { SupervisionConfigCodec } from './supervision-config-codec.js';
-import { TelemetryConfigCodec } from '../telemetry/config/telemetry-config.js';
-import type { TelemetryConfigInput } from '../telemetry/config/telemetry-config.js';
+import {
+  TelemetryConfigCodec,
+  type TelemetryConfigInput,
+} from '../telemetry/config/telemetry-config.js';
 import { DefaultLogLevelCodec } from '../telemetry/logging/log-level.js';
 
 /** Any function; the runner checks arity and results itself. */

@@ -1,5 +1,5 @@
-import { describeError } from '../core/describe-error.js';
-import { ErgonError } from '../core/ergon-error.js';
+import { describeError } from '../core/renderers.js';
+import { ErgonError } from '../core/errors.js';
 
 /**
  * Flushing or shutting down telemetry did not fully succeed: some exporter, reader, processor

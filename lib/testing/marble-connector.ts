@@ -1,7 +1,7 @@
 import type { Observable } from 'rxjs';
 import type { TestScheduler } from 'rxjs/testing';
-import type { Connector, FetchRequest } from '../connector/connector.js';
-import type { SettleDecision } from '../core/settle-decision.js';
+import type { Connector, FetchRequest } from '../core/connector.js';
+import type { SettleDecision } from '../core/outcome.js';
 import { createTransaction, type Transaction } from '../core/transaction.js';
 
 /** A fetch the connector saw: how many transactions were asked for, at which virtual frame. */

@@ -1,8 +1,7 @@
 import { expect } from 'chai';
-import { describeError } from '../../lib/core/describe-error.js';
-import { ErgonError } from '../../lib/core/ergon-error.js';
+import { describeError } from '../../lib/core/renderers.js';
+import { ErgonError, PolicyError } from '../../lib/core/errors.js';
 import { isSecretKey, maskCredentials } from '../../lib/core/mask-credentials.js';
-import { PolicyError } from '../../lib/core/policy-error.js';
 
 describe('maskCredentials', () => {
   const cases: readonly (readonly [string, string])[] = [

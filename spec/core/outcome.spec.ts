@@ -55,13 +55,7 @@ describe('settleDecisionFor', () => {
   });
 
   it('releases cancelled work with its reason', () => {
-    const reasons: ReleaseReason[] = [
-      'shutdown',
-      'unsubscribe',
-      'loopTimeout',
-      'loopError',
-      'overLimit',
-    ];
+    const reasons: ReleaseReason[] = ['shutdown', 'unsubscribe', 'loopTimeout', 'overLimit'];
     for (const reason of reasons) {
       expect(settleDecisionFor({ status: 'released', transaction, reason })).to.deep.equal({
         type: 'release',

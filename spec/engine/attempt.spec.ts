@@ -1,6 +1,5 @@
 import { expect } from 'chai';
-import type { Observable } from 'rxjs';
-import { catchError, NEVER, of, type ObservableInput } from 'rxjs';
+import { catchError, NEVER, type Observable, type ObservableInput, of } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import sinon from 'sinon';
 import {

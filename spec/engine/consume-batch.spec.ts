@@ -1,6 +1,5 @@
 import { expect } from 'chai';
-import type { Observable } from 'rxjs';
-import { concat, defer, map, NEVER, throwError } from 'rxjs';
+import { concat, defer, map, NEVER, type Observable, throwError } from 'rxjs';
 import {
   consume,
   consumerTask,

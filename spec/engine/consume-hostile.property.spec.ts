@@ -25,7 +25,7 @@ import {
   type SettleDecision,
   type Transaction,
 } from '../../lib/index.js';
-import { MemoryTransaction } from '../../lib/connector/memory-transaction.js';
+import { MemoryTransaction } from '../../lib/connectors/memory/memory-transaction.js';
 import { oddValues } from './support/odd-values.js';
 
 /**

@@ -1,22 +1,22 @@
 import { expect } from 'chai';
 import { from, lastValueFrom, NEVER, startWith, toArray } from 'rxjs';
-import type { TransactionError } from '../../lib/index.js';
 import {
   AttemptTimeoutError,
   CancellationError,
+  type Connector,
   ConnectorContractError,
   createDispatcher,
   createTransaction,
   DispatchError,
-  dispatchTo,
-  LoopTimeoutError,
-  produce,
-  producerTask,
-  type Connector,
   type DispatchReceipt,
   type DispatchReport,
+  dispatchTo,
+  LoopTimeoutError,
   type Outcome,
+  produce,
+  producerTask,
   type Transaction,
+  type TransactionError,
 } from '../../lib/index.js';
 import { StubbornConnector } from './support/dispatch-connectors.js';
 import { statusOf } from './support/test-connector.js';

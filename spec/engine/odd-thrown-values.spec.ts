@@ -13,9 +13,7 @@ import {
   type SettleDecision,
   type Transaction,
 } from '../../lib/index.js';
-import { describeValue } from '../../lib/core/describe-value.js';
-import { errorParts } from '../../lib/core/describe-error.js';
-import { describeErrorType } from '../../lib/engine/instrumentation/error-type.js';
+import { describeErrorType, describeValue, errorParts } from '../../lib/core/renderers.js';
 import { serializeThreadError } from '../../lib/engine/thread-pool/thread-errors.js';
 import { createLogRecord, loggedError } from '../../lib/telemetry/logging/log-record.js';
 import { oddValues } from './support/odd-values.js';

@@ -1,6 +1,5 @@
 import { expect } from 'chai';
-import type { BackoffInput } from '../../lib/policy/backoff.js';
-import { BackoffCodec, backoffPolicy } from '../../lib/policy/backoff.js';
+import { BackoffCodec, type BackoffInput, backoffPolicy } from '../../lib/policy/backoff.js';
 import { issueLines } from './catch-policy-error.js';
 
 describe('backoffPolicy', () => {

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { PolicyError } from '../../lib/core/policy-error.js';
+import { PolicyError } from '../../lib/core/errors.js';
 
 /** Runs `decode`, expects it to throw a PolicyError and returns that error. */
 export function catchPolicyError(decode: () => unknown): PolicyError {

@@ -1,6 +1,10 @@
 import { expect } from 'chai';
-import type { ConsumerPolicy, ConsumerPolicyInput } from '../../lib/policy/consumer-policy.js';
-import { ConsumerPolicyCodec, consumerPolicy } from '../../lib/policy/consumer-policy.js';
+import {
+  type ConsumerPolicy,
+  consumerPolicy,
+  ConsumerPolicyCodec,
+  type ConsumerPolicyInput,
+} from '../../lib/policy/consumer-policy.js';
 import type { RetryPolicy } from '../../lib/policy/retry-policy.js';
 import { catchPolicyError, issueLines } from './catch-policy-error.js';
 

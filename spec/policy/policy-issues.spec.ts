@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import { isLeft } from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
-import { renderValue, toPolicyIssues } from '../../lib/policy/policy-issues.js';
+import { renderValue } from '../../lib/core/renderers.js';
+import { toPolicyIssues } from '../../lib/policy/policy-issues.js';
 
 describe('toPolicyIssues', () => {
   it('joins the context keys into a dotted path and names the innermost type', () => {

@@ -1,6 +1,10 @@
 import { expect } from 'chai';
-import type { ProducerPolicy, ProducerPolicyInput } from '../../lib/policy/producer-policy.js';
-import { ProducerPolicyCodec, producerPolicy } from '../../lib/policy/producer-policy.js';
+import {
+  type ProducerPolicy,
+  producerPolicy,
+  ProducerPolicyCodec,
+  type ProducerPolicyInput,
+} from '../../lib/policy/producer-policy.js';
 import type { RetryPolicy } from '../../lib/policy/retry-policy.js';
 import { catchPolicyError, issueLines } from './catch-policy-error.js';
 

@@ -1,6 +1,9 @@
 import { expect } from 'chai';
-import type { RetryPolicyInput } from '../../lib/policy/retry-policy.js';
-import { RetryPolicyCodec, retryPolicy } from '../../lib/policy/retry-policy.js';
+import {
+  retryPolicy,
+  RetryPolicyCodec,
+  type RetryPolicyInput,
+} from '../../lib/policy/retry-policy.js';
 import { catchPolicyError, issueLines } from './catch-policy-error.js';
 
 describe('retryPolicy', () => {

@@ -18,7 +18,7 @@ import {
   withTransactionId,
   type TelemetryHandle,
 } from '../../lib/telemetry/index.js';
-import { PolicyError } from '../../lib/core/policy-error.js';
+import { PolicyError } from '../../lib/core/errors.js';
 import { CapturedRecords } from './support/captured-records.js';
 import { RecordingSpanExporter } from './support/recording-span-exporter.js';
 import { withoutLogLevelVariable } from '../support/log-level-variable.js';

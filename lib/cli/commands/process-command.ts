@@ -1,8 +1,7 @@
 import { firstValueFrom } from 'rxjs';
-import type { Connector } from '../../connector/connector.js';
-import { describeError } from '../../core/describe-error.js';
+import type { Connector } from '../../core/connector.js';
+import { describeError, printable } from '../../core/renderers.js';
 import type { Outcome } from '../../core/outcome.js';
-import { printable } from '../../core/printable.js';
 import { createTransaction } from '../../core/transaction.js';
 import { runTransaction, runTransactionById } from '../../engine/run-transaction.js';
 import type { TaskDefinition } from '../../runner/define-task.js';

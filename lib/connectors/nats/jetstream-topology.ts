@@ -4,7 +4,7 @@ import {
   type JetStreamManager,
   type StreamInfo,
 } from '@nats-io/jetstream';
-import { describeError } from '../../core/describe-error.js';
+import { describeError } from '../../core/renderers.js';
 import type { NatsRetention, NatsStorage } from './nats-connector-config.js';
 import { NatsTopologyError } from './nats-topology-error.js';
 

@@ -1,4 +1,4 @@
-import { ErgonError } from '../../core/ergon-error.js';
+import { ErgonError } from '../../core/errors.js';
 
 /**
  * The NATS server cannot be reached: the first connection failed, or the connection is down

@@ -1,17 +1,17 @@
 import * as t from 'io-ts';
-import { jsonCodec, type PayloadCodec } from '../../connector/payload-codec.js';
-import { PolicyError, type PolicyIssue } from '../../core/policy-error.js';
-import type { Backoff, BackoffInput } from '../../policy/backoff.js';
-import { backoffCodec } from '../../policy/backoff.js';
-import type { BooleanInput } from '../../policy/boolean-flag.js';
-import { BooleanFlag } from '../../policy/boolean-flag.js';
+import { jsonCodec, type PayloadCodec } from '../../core/payload-codec.js';
+import { PolicyError, type PolicyIssue } from '../../core/errors.js';
+import { type Backoff, backoffCodec, type BackoffInput } from '../../policy/backoff.js';
+import { BooleanFlag, type BooleanInput } from '../../policy/boolean-flag.js';
 import { decodePolicy } from '../../policy/decode-policy.js';
-import type { DurationInput } from '../../policy/duration.js';
-import { NonNegativeDuration, PositiveDuration } from '../../policy/duration.js';
-import type { IntegerInput } from '../../policy/integer.js';
-import { PositiveInteger } from '../../policy/integer.js';
+import {
+  type DurationInput,
+  NonNegativeDuration,
+  PositiveDuration,
+} from '../../policy/duration.js';
+import { type IntegerInput, PositiveInteger } from '../../policy/integer.js';
 import { orNull } from '../../policy/or-null.js';
-import { renderValue } from '../../policy/policy-issues.js';
+import { renderValue } from '../../core/renderers.js';
 import { scalarCodec } from '../../policy/scalar-codec.js';
 import { strictStruct } from '../../policy/strict-struct.js';
 import { withDefault } from '../../policy/with-default.js';

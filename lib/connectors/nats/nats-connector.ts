@@ -1,33 +1,33 @@
 import { headers, type Msg, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
 import log from 'loglevel';
 import { defer, filter, Observable, of, takeUntil, type Subscriber, type Subscription } from 'rxjs';
-import { abortable } from '../../connector/abortable.js';
-import { ConnectorClosedError } from '../../connector/connector-closed-error.js';
+import { abortable, waitAtMost } from '../../core/waiting.js';
+import {
+  ConnectorClosedError,
+  DeliveryLostError,
+  DispatchConflictError,
+  PolicyError,
+  SettlementError,
+} from '../../core/errors.js';
 import type {
   Connector,
   ConnectorHealth,
   DispatchContext,
+  DispatchFailure,
   DispatchReport,
   FetchRequest,
-} from '../../connector/connector.js';
-import { SettlementError } from '../../connector/settlement-error.js';
-import { traceHeaders, traceMetadata } from '../../connector/trace-headers.js';
-import { markUndecodable } from '../../core/decode-failure.js';
-import { DeliveryLostError } from '../../core/delivery-lost-error.js';
-import { describeError } from '../../core/describe-error.js';
-import { DispatchConflictError } from '../../core/dispatch-conflict-error.js';
-import type { DispatchFailure } from '../../core/dispatch-receipt.js';
-import type { Logger } from '../../core/logger.js';
-import { PolicyError } from '../../core/policy-error.js';
-import type { SettleDecision } from '../../core/settle-decision.js';
-import { createTransaction, type Transaction } from '../../core/transaction.js';
+} from '../../core/connector.js';
+import { traceHeaders, traceMetadata } from '../../core/trace-headers.js';
+import { createTransaction, markUndecodable, type Transaction } from '../../core/transaction.js';
+import { describeError } from '../../core/renderers.js';
+import type { Logger } from '../../core/logging.js';
+import type { SettleDecision } from '../../core/outcome.js';
 import { deadLetterHeaders, type DeadLetterReason } from './dead-letter-headers.js';
 import { JetStreamDelivery, parseDeliveryInfo } from './jetstream-delivery.js';
 import { jetstreamPull } from './jetstream-pull.js';
 import { missingTopology } from './jetstream-topology.js';
 import { isConnectionFailure } from './nats-connection-failure.js';
 import { NatsConnectionError } from './nats-connection-error.js';
-import { waitAtMost } from './wait-at-most.js';
 import {
   natsConnectorConfig,
   type NatsConnectorConfig,

@@ -1,5 +1,9 @@
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
+import {
+  jetstream,
+  type JetStreamClient,
+  jetstreamManager,
+  type JetStreamManager,
+} from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import {
   BehaviorSubject,
@@ -11,9 +15,9 @@ import {
   timeout,
   type Observable,
 } from 'rxjs';
-import { ConnectorClosedError } from '../../connector/connector-closed-error.js';
-import type { ConnectorHealth, Service } from '../../connector/connector.js';
-import { describeError } from '../../core/describe-error.js';
+import { ConnectorClosedError } from '../../core/errors.js';
+import type { ConnectorHealth, Service } from '../../core/connector.js';
+import { describeError } from '../../core/renderers.js';
 import { backoffDelay } from '../../policy/backoff-delay.js';
 import {
   natsServiceConfig,
@@ -27,14 +31,14 @@ import {
   type StreamDeclaration,
 } from './jetstream-topology.js';
 import { NatsConnectionError } from './nats-connection-error.js';
-import { waitAtMost } from './wait-at-most.js';
+import { waitAtMost } from '../../core/waiting.js';
 import log from 'loglevel';
 import {
   ConnectionFailureLog,
   connectionErrorCode,
   hostAndPort,
-} from '../../connector/connection-failures.js';
-import type { Logger } from '../../core/logger.js';
+} from '../../core/connection-failures.js';
+import type { Logger } from '../../core/logging.js';
 
 /**
  * Where a {@link NatsService}'s connection stands: `idle` (not connected yet, or the last

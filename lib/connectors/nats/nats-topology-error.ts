@@ -1,4 +1,4 @@
-import { ErgonError } from '../../core/ergon-error.js';
+import { ErgonError } from '../../core/errors.js';
 
 /**
  * A stream or consumer could not be declared as configured: the server refused it, or one

@@ -1,7 +1,8 @@
 import pg from 'pg';
-import { describeError } from '../../core/describe-error.js';
+import { describeError } from '../../core/renderers.js';
 import type { Backoff } from '../../policy/backoff.js';
 import { backoffDelay } from '../../policy/backoff-delay.js';
+import { noop, sleep } from '../../core/waiting.js';
 import { quoteIdentifier } from './sql-identifier.js';
 import { WakeSignal } from './wake-signal.js';
 
@@ -27,7 +28,8 @@ export class NotificationListener {
   private current: ListenerState = 'idle';
   private lastError: unknown = undefined;
   private running: Promise<void> | null = null;
-  private wakeUp: (() => void) | null = null;
+  /** Aborted by `close()`: cuts the pause between two connection attempts short. */
+  private readonly closing = new AbortController();
 
   constructor(
     private readonly clientConfig: pg.ClientConfig,
@@ -75,7 +77,7 @@ export class NotificationListener {
   async close(): Promise<void> {
     if (this.current === 'closed') return;
     this.current = 'closed';
-    this.wakeUp?.();
+    this.closing.abort();
     await Promise.all([
       this.connecting?.end().catch(() => undefined),
       this.client?.end().catch(() => undefined),
@@ -91,7 +93,8 @@ export class NotificationListener {
       if (this.isClosed()) break;
       if (ended) failures = 0;
       this.current = 'reconnecting';
-      await this.sleep(backoffDelay(this.reconnect, failures++));
+      const pause = backoffDelay(this.reconnect, failures++);
+      await sleep(pause, { signal: this.closing.signal }).catch(noop);
     }
   }
 
@@ -137,17 +140,5 @@ export class NotificationListener {
   /** A LISTEN/UNLISTEN failed on a live connection: start over with a fresh one. */
   private drop(): void {
     this.client?.end().catch(() => undefined);
-  }
-
-  /** Waits `ms` before the next attempt; `close()` cuts the wait short. */
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => this.wakeUp?.(), ms);
-      this.wakeUp = (): void => {
-        clearTimeout(timer);
-        this.wakeUp = null;
-        resolve();
-      };
-    });
   }
 }

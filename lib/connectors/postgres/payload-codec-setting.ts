@@ -1,5 +1,5 @@
 import * as t from 'io-ts';
-import { jsonCodec, type PayloadCodec } from '../../connector/payload-codec.js';
+import { jsonCodec, type PayloadCodec } from '../../core/payload-codec.js';
 
 function isPayloadCodec(u: unknown): u is PayloadCodec {
   if (typeof u !== 'object' || u === null) return false;

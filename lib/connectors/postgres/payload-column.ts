@@ -1,4 +1,4 @@
-import { jsonCodec, PayloadDecodeError, type PayloadCodec } from '../../connector/payload-codec.js';
+import { jsonCodec, PayloadDecodeError, type PayloadCodec } from '../../core/payload-codec.js';
 import type { PayloadColumnType } from './postgres-connector-config.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });

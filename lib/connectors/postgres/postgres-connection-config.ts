@@ -1,11 +1,8 @@
 import * as t from 'io-ts';
-import type { Backoff, BackoffInput } from '../../policy/backoff.js';
-import { backoffCodec } from '../../policy/backoff.js';
+import { type Backoff, backoffCodec, type BackoffInput } from '../../policy/backoff.js';
 import { decodePolicy } from '../../policy/decode-policy.js';
-import type { DurationInput } from '../../policy/duration.js';
-import { PositiveDuration } from '../../policy/duration.js';
-import type { IntegerInput } from '../../policy/integer.js';
-import { PositiveInteger } from '../../policy/integer.js';
+import { type DurationInput, PositiveDuration } from '../../policy/duration.js';
+import { type IntegerInput, PositiveInteger } from '../../policy/integer.js';
 import { orNull } from '../../policy/or-null.js';
 import { scalarCodec } from '../../policy/scalar-codec.js';
 import { strictStruct } from '../../policy/strict-struct.js';

@@ -1,11 +1,13 @@
 import * as t from 'io-ts';
 import { isLeft } from 'fp-ts/lib/Either.js';
-import type { PayloadCodec } from '../../connector/payload-codec.js';
+import type { PayloadCodec } from '../../core/payload-codec.js';
 import { decodePolicy } from '../../policy/decode-policy.js';
-import type { DurationInput } from '../../policy/duration.js';
-import { NonNegativeDuration, PositiveDuration } from '../../policy/duration.js';
-import type { IntegerInput } from '../../policy/integer.js';
-import { PositiveInteger } from '../../policy/integer.js';
+import {
+  type DurationInput,
+  NonNegativeDuration,
+  PositiveDuration,
+} from '../../policy/duration.js';
+import { type IntegerInput, PositiveInteger } from '../../policy/integer.js';
 import { orNull } from '../../policy/or-null.js';
 import { scalarCodec } from '../../policy/scalar-codec.js';
 import { strictStruct } from '../../policy/strict-struct.js';

@@ -1,22 +1,24 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { defer, from, map, Observable, type Subscriber } from 'rxjs';
-import { ConnectorClosedError } from '../../connector/connector-closed-error.js';
+import {
+  CancellationError,
+  ConnectorClosedError,
+  DeliveryLostError,
+  DispatchConflictError,
+  PolicyError,
+  SettlementError,
+} from '../../core/errors.js';
 import type {
   Connector,
   ConnectorHealth,
   DispatchContext,
+  DispatchFailure,
   DispatchReport,
   FetchRequest,
-} from '../../connector/connector.js';
-import { SettlementError } from '../../connector/settlement-error.js';
-import { traceHeaders } from '../../connector/trace-headers.js';
-import { CancellationError } from '../../core/cancellation-error.js';
-import { DeliveryLostError } from '../../core/delivery-lost-error.js';
-import { DispatchConflictError } from '../../core/dispatch-conflict-error.js';
-import type { DispatchFailure } from '../../core/dispatch-receipt.js';
-import { PolicyError } from '../../core/policy-error.js';
-import type { SettleDecision } from '../../core/settle-decision.js';
+} from '../../core/connector.js';
+import { traceHeaders } from '../../core/trace-headers.js';
+import type { SettleDecision } from '../../core/outcome.js';
 import type { Transaction } from '../../core/transaction.js';
 import { isPlainObject } from '../../policy/plain-object.js';
 import { PayloadColumn } from './payload-column.js';
@@ -33,6 +35,7 @@ import { rowTransaction, type QueueRow } from './queue-row.js';
 import { QueueStatements } from './queue-statements.js';
 import { SettleQueue } from './settle-queue.js';
 import type { WakeSignal } from './wake-signal.js';
+import { waitAtMost } from '../../core/waiting.js';
 
 /** Options of a {@link PostgresConnector}. */
 export interface PostgresConnectorOptions {
@@ -339,12 +342,10 @@ export class PostgresConnector<P = unknown> implements Connector<P> {
       lease.lost = `connector ${this.tableName} was closed and released the row`;
       leases.push(lease);
     }
-    let bound: NodeJS.Timeout | undefined;
-    await Promise.race([
+    await waitAtMost(
       Promise.all([this.settles.drain(), this.handBack(leases, 'release'), ...fetches]),
-      new Promise((resolve) => (bound = setTimeout(resolve, closeBound))),
-    ]);
-    clearTimeout(bound);
+      closeBound,
+    );
     if (this.wake !== null) this.service.unlisten(this.config.channel);
     if (this.ownsService) await this.service.close();
   }

@@ -1,4 +1,4 @@
-import { ErgonError } from '../../core/ergon-error.js';
+import { ErgonError } from '../../core/errors.js';
 
 /**
  * The queue table is not usable as configured: it does not exist yet (call `migrate()`), or

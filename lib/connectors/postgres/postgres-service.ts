@@ -1,7 +1,7 @@
 import pg from 'pg';
-import { ConnectorClosedError } from '../../connector/connector-closed-error.js';
-import type { ConnectorHealth, Service } from '../../connector/connector.js';
-import { describeError } from '../../core/describe-error.js';
+import { ConnectorClosedError } from '../../core/errors.js';
+import type { ConnectorHealth, Service } from '../../core/connector.js';
+import { describeError } from '../../core/renderers.js';
 import { backoffDelay } from '../../policy/backoff-delay.js';
 import { NotificationListener } from './notification-listener.js';
 import {
@@ -16,8 +16,9 @@ import {
   ConnectionFailureLog,
   connectionErrorCode,
   hostAndPort,
-} from '../../connector/connection-failures.js';
-import type { Logger } from '../../core/logger.js';
+} from '../../core/connection-failures.js';
+import type { Logger } from '../../core/logging.js';
+import { noop, sleep, waitAtMost } from '../../core/waiting.js';
 
 /** How long `close()` waits for the pool and the LISTEN connection before it gives up on them. */
 const closeBound = 2000;
@@ -216,12 +217,7 @@ export class PostgresService implements Service {
 
   private async shutdown(): Promise<void> {
     this.closing.abort(new ConnectorClosedError('PostgreSQL service is closed'));
-    let bound: NodeJS.Timeout | undefined;
-    await Promise.race([
-      Promise.all([this.listener.close(), this.pool.end().catch(() => undefined)]),
-      new Promise((resolve) => (bound = setTimeout(resolve, closeBound))),
-    ]);
-    clearTimeout(bound);
+    await waitAtMost(Promise.all([this.listener.close(), this.pool.end().catch(noop)]), closeBound);
   }
 
   private failed(error: unknown): void {
@@ -233,21 +229,7 @@ export class PostgresService implements Service {
   private pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
     const stop =
       signal === undefined ? this.closing.signal : AbortSignal.any([signal, this.closing.signal]);
-    return new Promise((resolve, reject) => {
-      if (stop.aborted) {
-        reject(stop.reason);
-        return;
-      }
-      const aborted = (): void => {
-        clearTimeout(timer);
-        reject(stop.reason);
-      };
-      const timer = setTimeout(() => {
-        stop.removeEventListener('abort', aborted);
-        resolve();
-      }, ms);
-      stop.addEventListener('abort', aborted, { once: true });
-    });
+    return sleep(ms, { signal: stop });
   }
 }
 

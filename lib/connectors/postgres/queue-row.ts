@@ -1,6 +1,5 @@
-import { traceMetadata } from '../../connector/trace-headers.js';
-import { markUndecodable } from '../../core/decode-failure.js';
-import type { Transaction } from '../../core/transaction.js';
+import { traceMetadata } from '../../core/trace-headers.js';
+import { markUndecodable, type Transaction } from '../../core/transaction.js';
 import { isPlainObject } from '../../policy/plain-object.js';
 import type { PayloadColumn } from './payload-column.js';
 

@@ -1,7 +1,6 @@
 import type pg from 'pg';
-import { DeliveryLostError } from '../../core/delivery-lost-error.js';
-import { describeError } from '../../core/describe-error.js';
-import type { TransactionError } from '../../core/transaction-error.js';
+import { DeliveryLostError, type TransactionError } from '../../core/errors.js';
+import { describeError } from '../../core/renderers.js';
 import type { PostgresService } from './postgres-service.js';
 import { leaseKeys, type QueueLease } from './queue-lease.js';
 import type { LeaseKeys, QueueStatements } from './queue-statements.js';

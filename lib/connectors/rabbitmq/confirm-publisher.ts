@@ -1,5 +1,5 @@
 import type { ConfirmChannel, Message, Options } from 'amqplib';
-import { describeError } from '../../core/describe-error.js';
+import { describeError } from '../../core/renderers.js';
 import { RabbitmqPublishError } from './rabbitmq-publish-error.js';
 
 /** A publish waiting for its broker confirm. */

@@ -1,8 +1,7 @@
 import type { ConsumeMessage } from 'amqplib';
-import { markUndecodable } from '../../core/decode-failure.js';
-import type { Transaction } from '../../core/transaction.js';
-import type { PayloadCodec } from '../../connector/payload-codec.js';
-import { traceMetadata } from '../../connector/trace-headers.js';
+import { markUndecodable, type Transaction } from '../../core/transaction.js';
+import type { PayloadCodec } from '../../core/payload-codec.js';
+import { traceMetadata } from '../../core/trace-headers.js';
 import { messageIdentity } from './message-identity.js';
 import { plainHeaders } from './plain-headers.js';
 import type { QueueSubscription } from './queue-subscription.js';

@@ -1,7 +1,7 @@
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
-import { DeliveryLostError } from '../../core/delivery-lost-error.js';
+import { DeliveryLostError } from '../../core/errors.js';
 import { FifoQueue } from '../../core/fifo-queue.js';
-import { boundedWait } from './bounded-wait.js';
+import { noop, waitAtMost } from '../../core/waiting.js';
 
 /** What a {@link QueueSubscription} tells its owner. */
 export interface SubscriptionListener {
@@ -175,7 +175,7 @@ export class QueueSubscription {
     this.arrivals.clear();
     clearInterval(this.guardTimer);
     this.wakeAll();
-    this.closing = wasAlive ? boundedWait(this.channel.close(), 1000) : Promise.resolve();
+    this.closing = wasAlive ? waitAtMost(this.channel.close(), 1000).then(noop) : Promise.resolve();
     return this.closing;
   }
 

@@ -1,4 +1,4 @@
-import { ErgonError } from '../../core/ergon-error.js';
+import { ErgonError } from '../../core/errors.js';
 
 /**
  * The broker could not be reached or refused the connection. `permanent` is `true` when

@@ -1,23 +1,21 @@
 import log from 'loglevel';
 import { defer, from, map, Observable, of, type Subscriber } from 'rxjs';
-import { describeError } from '../../core/describe-error.js';
-import type { Logger } from '../../core/logger.js';
-import type { SettleDecision } from '../../core/settle-decision.js';
+import { describeError } from '../../core/renderers.js';
+import type { Logger } from '../../core/logging.js';
+import type { SettleDecision } from '../../core/outcome.js';
 import type { Transaction } from '../../core/transaction.js';
-import { abortable } from '../../connector/abortable.js';
-import { ConnectorClosedError } from '../../connector/connector-closed-error.js';
-import type { DispatchFailure } from '../../core/dispatch-receipt.js';
+import { abortable, sleep, waitAtMost } from '../../core/waiting.js';
+import { ConnectorClosedError, SettlementError } from '../../core/errors.js';
 import type {
   Connector,
   ConnectorHealth,
   DispatchContext,
+  DispatchFailure,
   DispatchReport,
   FetchRequest,
-} from '../../connector/connector.js';
-import { jsonCodec, type PayloadCodec } from '../../connector/payload-codec.js';
-import { SettlementError } from '../../connector/settlement-error.js';
-import { traceHeaders } from '../../connector/trace-headers.js';
-import { boundedWait } from './bounded-wait.js';
+} from '../../core/connector.js';
+import { jsonCodec, type PayloadCodec } from '../../core/payload-codec.js';
+import { traceHeaders } from '../../core/trace-headers.js';
 import { deadLetterOptions } from './dead-letter-message.js';
 import { DeliveredTransaction, type Delivery } from './delivered-transaction.js';
 import { deliveryCount } from './delivery-count.js';
@@ -39,10 +37,6 @@ import { connectorTopology, type RabbitmqTopology } from './rabbitmq-topology.js
  * queue) is held before it is requeued, to be tried again on its next delivery.
  */
 const deadLetterRetryDelay = 1000;
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
-}
 
 /** A publish nothing routed: no queue bound for its routing key. */
 function isUnroutable(error: unknown): boolean {
@@ -310,7 +304,7 @@ export class RabbitmqConnector<P = unknown> implements Connector<P> {
 
   private async shutdown(): Promise<void> {
     for (const end of [...this.waitingFetches]) end();
-    await boundedWait(Promise.allSettled([...this.pendingDeadLetters]), 1000);
+    await waitAtMost(Promise.allSettled([...this.pendingDeadLetters]), 1000);
     const subscription = this.subscription;
     this.subscription = null;
     await subscription?.close();
@@ -470,7 +464,7 @@ export class RabbitmqConnector<P = unknown> implements Connector<P> {
         await publish();
       });
     } catch (publishError) {
-      if (requeueAfter > 0) await sleep(requeueAfter);
+      if (requeueAfter > 0) await sleep(requeueAfter, { unref: true });
       subscription.nack(message, true);
       throw new RabbitmqDeadLetterError(
         `could not dead-letter message ${String(message.properties.messageId ?? '(no id)')} to exchange "${target.exchange}"; requeued it: ${describeError(publishError)}`,

@@ -1,4 +1,4 @@
-import { ErgonError } from '../../core/ergon-error.js';
+import { ErgonError } from '../../core/errors.js';
 
 /**
  * Why the broker did not take a published message: `unroutable` (returned because no queue is

@@ -1,12 +1,12 @@
 import { connect, type Channel, type ChannelModel, type Options, type Replies } from 'amqplib';
 import log from 'loglevel';
-import { describeError } from '../../core/describe-error.js';
-import type { Logger } from '../../core/logger.js';
-import { ConnectorClosedError } from '../../connector/connector-closed-error.js';
-import type { ConnectorHealth, Service } from '../../connector/connector.js';
+import { describeError } from '../../core/renderers.js';
+import type { Logger } from '../../core/logging.js';
+import { ConnectorClosedError } from '../../core/errors.js';
+import type { ConnectorHealth, Service } from '../../core/connector.js';
 import { backoffDelay } from '../../policy/backoff-delay.js';
 import { redactAmqpUrl } from './amqp-url.js';
-import { boundedWait } from './bounded-wait.js';
+import { waitAtMost } from '../../core/waiting.js';
 import { ConfirmPublisher } from './confirm-publisher.js';
 import {
   rabbitmqConnectionConfig,
@@ -16,7 +16,7 @@ import {
 import { RabbitmqConnectionError } from './rabbitmq-connection-error.js';
 import { RabbitmqTopologyError } from './rabbitmq-topology-error.js';
 import { declareTopology, type RabbitmqTopology } from './rabbitmq-topology.js';
-import { ConnectionFailureLog, hostAndPort } from '../../connector/connection-failures.js';
+import { ConnectionFailureLog, hostAndPort } from '../../core/connection-failures.js';
 
 /**
  * Where a {@link RabbitmqService} stands: `idle` (not connected yet; it connects on first
@@ -251,7 +251,7 @@ export class RabbitmqService implements Service {
     this.model = null;
     this.publisher = null;
     this.declared.clear();
-    if (model !== null) await boundedWait(model.close(), closeBound, () => destroySocket(model));
+    if (model !== null && !(await waitAtMost(model.close(), closeBound))) destroySocket(model);
   }
 
   private attempt(): void {

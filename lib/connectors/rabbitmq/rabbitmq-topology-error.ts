@@ -1,4 +1,4 @@
-import { ErgonError } from '../../core/ergon-error.js';
+import { ErgonError } from '../../core/errors.js';
 
 /**
  * Declaring (or checking) the configured queues, exchanges or bindings failed: typically an

@@ -1,7 +1,6 @@
-import { jsonCodec, PayloadDecodeError, type PayloadCodec } from '../../connector/payload-codec.js';
-import { traceHeaders, traceMetadata } from '../../connector/trace-headers.js';
-import { markUndecodable } from '../../core/decode-failure.js';
-import type { Transaction } from '../../core/transaction.js';
+import { jsonCodec, PayloadDecodeError, type PayloadCodec } from '../../core/payload-codec.js';
+import { traceHeaders, traceMetadata } from '../../core/trace-headers.js';
+import { markUndecodable, type Transaction } from '../../core/transaction.js';
 import type { StreamEntry } from './stream-entry.js';
 
 /**

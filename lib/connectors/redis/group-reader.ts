@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { readGroupEntries, type StreamEntry } from './stream-entry.js';
+import { noop } from '../../core/waiting.js';
 
 /** One `XREADGROUP` in flight. */
 export interface PendingRead {
@@ -15,8 +16,6 @@ export interface ReadTarget {
   readonly group: string;
   readonly consumer: string;
 }
-
-const noop = (): void => {};
 
 /**
  * Reads new entries of a consumer group on a connection of its own, so a blocking

@@ -1,5 +1,5 @@
 import * as t from 'io-ts';
-import { jsonCodec, type PayloadCodec } from '../../connector/payload-codec.js';
+import { jsonCodec, type PayloadCodec } from '../../core/payload-codec.js';
 import { BooleanFlag, type BooleanInput } from '../../policy/boolean-flag.js';
 import { decodePolicy } from '../../policy/decode-policy.js';
 import {

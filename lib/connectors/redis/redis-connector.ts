@@ -1,21 +1,22 @@
 import { defer, Observable, of, type Subscriber } from 'rxjs';
-import { ConnectorClosedError } from '../../connector/connector-closed-error.js';
+import {
+  ConnectorClosedError,
+  DeliveryLostError,
+  PolicyError,
+  SettlementError,
+} from '../../core/errors.js';
 import type {
   Connector,
   ConnectorHealth,
   DispatchContext,
+  DispatchFailure,
   DispatchReport,
   FetchRequest,
-} from '../../connector/connector.js';
-import type { PayloadCodec } from '../../connector/payload-codec.js';
-import { SettlementError } from '../../connector/settlement-error.js';
-import { DeliveryLostError } from '../../core/delivery-lost-error.js';
-import type { DispatchFailure } from '../../core/dispatch-receipt.js';
-import { describeError } from '../../core/describe-error.js';
-import { PolicyError } from '../../core/policy-error.js';
-import type { SettleDecision } from '../../core/settle-decision.js';
+} from '../../core/connector.js';
+import type { PayloadCodec } from '../../core/payload-codec.js';
+import { describeError, renderValue } from '../../core/renderers.js';
+import type { SettleDecision } from '../../core/outcome.js';
 import type { Transaction } from '../../core/transaction.js';
-import { renderValue } from '../../policy/policy-issues.js';
 import { AckBatcher } from './ack-batcher.js';
 import { defaultConsumerName } from './consumer-name.js';
 import {
@@ -48,6 +49,7 @@ import {
   releaseScript,
   stampIdleScript,
 } from './stream-scripts.js';
+import { noop, waitAtMost } from '../../core/waiting.js';
 
 /** How long `close` waits for Redis to take back what this consumer holds. */
 const closeGrace = 1500;
@@ -55,12 +57,6 @@ const closeGrace = 1500;
 const renewChunk = 1000;
 /** Entries per page when `fetchById` and `count` walk the stream. */
 const scanPage = 1000;
-
-const noop = (): void => {};
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
-}
 
 /** One subscription of `fetch`: cancelled when the subscriber unsubscribes. */
 interface FetchRun {
@@ -347,9 +343,9 @@ export class RedisConnector<P = unknown> implements Connector<P> {
           [group, this.consumer, claimIdle, '1'],
         ),
       ]);
-      await Promise.race([handBack.catch(noop), sleep(closeGrace)]);
+      await waitAtMost(handBack, closeGrace);
     } else {
-      await Promise.race([this.acks.flush().catch(noop), sleep(closeGrace)]);
+      await waitAtMost(this.acks.flush(), closeGrace);
     }
     if (this.ownsService) await this.service.close();
   }

@@ -1,4 +1,4 @@
-import { DeliveryLostError } from '../../core/delivery-lost-error.js';
+import { DeliveryLostError } from '../../core/errors.js';
 
 function replyErrorMatching(error: unknown, pattern: RegExp): boolean {
   return isReplyError(error) && pattern.test(error.message);

@@ -1,16 +1,17 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import log from 'loglevel';
-import { ConnectionFailureLog, hostAndPort } from '../../connector/connection-failures.js';
-import { ConnectorClosedError } from '../../connector/connector-closed-error.js';
-import type { ConnectorHealth, Service } from '../../connector/connector.js';
-import { describeError } from '../../core/describe-error.js';
-import type { Logger } from '../../core/logger.js';
+import { ConnectionFailureLog, hostAndPort } from '../../core/connection-failures.js';
+import { ConnectorClosedError } from '../../core/errors.js';
+import type { ConnectorHealth, Service } from '../../core/connector.js';
+import { describeError } from '../../core/renderers.js';
+import type { Logger } from '../../core/logging.js';
 import { backoffDelay } from '../../policy/backoff-delay.js';
 import {
   redisServiceConfig,
   type RedisServiceConfig,
   type RedisServiceConfigInput,
 } from './redis-service-config.js';
+import { waitAtMost } from '../../core/waiting.js';
 
 /** How long `close` lets the connections say goodbye (`QUIT`) before cutting them. */
 const quitGrace = 1000;
@@ -29,10 +30,6 @@ function connectionState(status: string): string {
     default:
       return 'reconnecting';
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
 
 /**
@@ -171,7 +168,7 @@ export class RedisService implements Service {
     this.blocking.clear();
     const commands = this.commands;
     if (commands.status === 'ready') {
-      await Promise.race([commands.quit().catch(() => undefined), sleep(quitGrace)]);
+      await waitAtMost(commands.quit(), quitGrace);
     }
     commands.disconnect();
   }

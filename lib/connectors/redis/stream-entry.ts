@@ -1,5 +1,5 @@
-import { describeValue } from '../../core/describe-value.js';
-import { ErgonError } from '../../core/ergon-error.js';
+import { describeValue } from '../../core/renderers.js';
+import { ErgonError } from '../../core/errors.js';
 
 /**
  * One stream entry as read from Redis: its id, its raw field/value list and delivery count.

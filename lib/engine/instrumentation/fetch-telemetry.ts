@@ -1,6 +1,5 @@
 import { SpanKind, trace, type Context, type Span } from '@opentelemetry/api';
-import type { RunTelemetry } from './run-telemetry.js';
-import { failSpan } from './run-telemetry.js';
+import { failSpan, type RunTelemetry } from './run-telemetry.js';
 import type { StageObserver } from './stage-observer.js';
 
 /** What the loop tells the fetch telemetry about the fetch in progress. */

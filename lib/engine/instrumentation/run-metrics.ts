@@ -1,6 +1,6 @@
 import type { Attributes, ObservableResult } from '@opentelemetry/api';
 import type { OutcomeStatus } from '../../core/outcome.js';
-import type { Stage } from '../../core/transaction-error.js';
+import type { Stage } from '../../core/errors.js';
 import type { EngineMetrics } from './engine-metrics.js';
 import type { CounterTotal } from './observed-counter.js';
 import { StageMetrics } from './stage-metrics.js';

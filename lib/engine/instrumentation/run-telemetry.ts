@@ -13,8 +13,7 @@ import {
   type Span,
   type Tracer,
 } from '@opentelemetry/api';
-import { describeError, errorParts } from '../../core/describe-error.js';
-import { describeErrorType } from './error-type.js';
+import { describeError, describeErrorType, errorParts } from '../../core/renderers.js';
 import type { Outcome } from '../../core/outcome.js';
 import type { Transaction } from '../../core/transaction.js';
 import { taskNameKey, withTransactionId } from '../../core/transaction-context.js';

@@ -1,6 +1,5 @@
 import { SpanKind, trace, type Context, type Span } from '@opentelemetry/api';
-import type { CancellationError } from '../../core/cancellation-error.js';
-import type { Stage } from '../../core/transaction-error.js';
+import type { CancellationError, Stage } from '../../core/errors.js';
 import { failSpan, type RunTelemetry } from './run-telemetry.js';
 import type { StageMetrics } from './stage-metrics.js';
 

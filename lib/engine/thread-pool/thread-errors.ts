@@ -1,6 +1,5 @@
-import { describeError, errorParts } from '../../core/describe-error.js';
-import { ErgonError } from '../../core/ergon-error.js';
-import { NonRetryableError } from '../../core/non-retryable-error.js';
+import { describeError, errorParts } from '../../core/renderers.js';
+import { ErgonError, NonRetryableError } from '../../core/errors.js';
 import type { SerializedThreadError } from './thread-messages.js';
 
 /**

@@ -1,5 +1,5 @@
 import { isObservable, lastValueFrom, type Observable, type Subscription } from 'rxjs';
-import type { Eventually } from '../../core/eventually.js';
+import type { Eventually } from '../../core/connector.js';
 import { RunResultError } from '../runner-errors.js';
 import type { ShutdownSignals } from './shutdown-signals.js';
 

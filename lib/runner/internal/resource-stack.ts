@@ -1,8 +1,8 @@
 import { trace, type Attributes } from '@opentelemetry/api';
-import type { Logger } from '../../core/logger.js';
-import { describeError } from '../../core/describe-error.js';
+import type { Logger } from '../../core/logging.js';
+import { describeError } from '../../core/renderers.js';
 import { failSpan } from '../../engine/instrumentation/run-telemetry.js';
-import { boundedWait } from '../bounded-wait.js';
+import { finishedBeforeCutoff } from '../finished-before-cutoff.js';
 import type { ResourceContext } from '../define-task.js';
 import { ResourceInitError, StartupCancelledError } from '../runner-errors.js';
 import { awaitEventually } from './await-run.js';
@@ -79,7 +79,7 @@ export class ResourceStack {
     let value: T | undefined;
     let done: boolean;
     try {
-      done = await boundedWait(
+      done = await finishedBeforeCutoff(
         work.then((result) => void (value = result)),
         this.shutdown,
       );
@@ -109,7 +109,7 @@ export class ResourceStack {
       try {
         const closed = await runnerSpan(`close ${kind} ${name}`, {}, () => {
           const closing = Promise.resolve().then(() => awaitEventually(resource.close?.()));
-          return boundedWait(closing, this.shutdown);
+          return finishedBeforeCutoff(closing, this.shutdown);
         });
         if (closed) this.log.info(`${kind} ${name} closed`);
         else {

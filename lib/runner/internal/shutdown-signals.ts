@@ -1,5 +1,5 @@
 import { ReplaySubject, type Observable } from 'rxjs';
-import type { Logger } from '../../core/logger.js';
+import type { Logger } from '../../core/logging.js';
 import { EscapedError, type EscapeRoute } from '../runner-errors.js';
 
 /** The signals a runner stops on. */

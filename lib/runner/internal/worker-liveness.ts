@@ -1,6 +1,6 @@
 import { defer, finalize, isObservable, tap, type Observable } from 'rxjs';
-import type { Connector, FetchRequest } from '../../connector/connector.js';
-import type { SettleDecision } from '../../core/settle-decision.js';
+import type { Connector, FetchRequest } from '../../core/connector.js';
+import type { SettleDecision } from '../../core/outcome.js';
 import type { Transaction } from '../../core/transaction.js';
 import type { WorkerHeartbeat, WorkerState } from './worker-messages.js';
 

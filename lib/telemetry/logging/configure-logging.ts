@@ -1,6 +1,6 @@
 import type { Resource } from '@opentelemetry/resources';
 import type { LoggerProvider } from '@opentelemetry/sdk-logs';
-import { describeError } from '../../core/describe-error.js';
+import { describeError } from '../../core/renderers.js';
 import type { OtlpConnections } from '../otlp-connections.js';
 import { settleAll, TelemetrySetupError } from '../telemetry-errors.js';
 import { telemetryResource } from '../telemetry-resource.js';

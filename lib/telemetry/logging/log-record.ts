@@ -1,12 +1,10 @@
 import { context, isSpanContextValid, trace, type Context } from '@opentelemetry/api';
 import { formatWithOptions } from 'node:util';
-import { describeError, errorParts } from '../../core/describe-error.js';
-import { describeValue } from '../../core/describe-value.js';
+import { describeError, describeValue, errorParts, renderValue } from '../../core/renderers.js';
 import { isSecretKey, MASK, maskCredentials } from '../../core/mask-credentials.js';
 import { isInstance, readProperty, unreadable } from '../../core/safe-access.js';
 import { taskNameIn, transactionIdIn } from '../../core/transaction-context.js';
 import { isPlainObject } from '../../policy/plain-object.js';
-import { renderValue } from '../../policy/policy-issues.js';
 import type { LogMethodName } from './log-level.js';
 
 /**

@@ -1,4 +1,4 @@
-import { describeError } from '../../core/describe-error.js';
+import { describeError } from '../../core/renderers.js';
 import type { LogFormatter } from './log-format.js';
 import type { LogMethodName } from './log-level.js';
 import type { LogRecord } from './log-record.js';

@@ -18,8 +18,7 @@ import { isPlainObject } from '../../policy/plain-object.js';
 import { loadOptionalPackage } from '../optional-package.js';
 import { type OtlpConnections, otlpGrpcOptions } from '../otlp-connections.js';
 import type { LogMethodName, LogLevelName } from './log-level.js';
-import type { LogRecord } from './log-record.js';
-import { loggedError } from './log-record.js';
+import { loggedError, type LogRecord } from './log-record.js';
 import { type LogSink, SinkFailureWarning } from './log-sink.js';
 import type { OtlpSinkConfig } from './logging-config.js';
 

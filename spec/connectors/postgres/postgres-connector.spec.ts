@@ -14,7 +14,7 @@ import {
   type PayloadCodec,
   type Transaction,
 } from '../../../lib/index.js';
-import { PayloadDecodeError } from '../../../lib/connector/payload-codec.js';
+import { PayloadDecodeError } from '../../../lib/core/payload-codec.js';
 import {
   PostgresConnector,
   PostgresQueueError,

@@ -8,10 +8,9 @@ import {
   timer,
   type Subscription,
 } from 'rxjs';
-import type { Connector, FetchRequest } from '../../../lib/connector/connector.js';
-import { MemoryConnector } from '../../../lib/connector/memory-connector.js';
-import type { Outcome } from '../../../lib/core/outcome.js';
-import type { SettleDecision } from '../../../lib/core/settle-decision.js';
+import type { Connector, FetchRequest } from '../../../lib/core/connector.js';
+import { MemoryConnector } from '../../../lib/connectors/memory/memory-connector.js';
+import type { Outcome, SettleDecision } from '../../../lib/core/outcome.js';
 import type { Transaction } from '../../../lib/core/transaction.js';
 import { now } from './virtual-time.js';
 

@@ -1,17 +1,17 @@
 import { expect } from 'chai';
 import { firstValueFrom, lastValueFrom, toArray } from 'rxjs';
-import { MemoryConnector } from '../../../lib/connector/memory-connector.js';
-import { NonRetryableError } from '../../../lib/core/non-retryable-error.js';
+import { MemoryConnector } from '../../../lib/connectors/memory/memory-connector.js';
+import { NonRetryableError } from '../../../lib/core/errors.js';
 import type { Outcome } from '../../../lib/core/outcome.js';
 import { createTransaction } from '../../../lib/core/transaction.js';
 import { consume } from '../../../lib/engine/consume.js';
 import { consumerTask } from '../../../lib/engine/consumer-task.js';
-import type { ThreadPool } from '../../../lib/engine/thread-pool/index.js';
 import {
   ThreadError,
   ThreadPayloadError,
-  ThreadPoolClosedError,
+  type ThreadPool,
   threadPool,
+  ThreadPoolClosedError,
 } from '../../../lib/engine/thread-pool/index.js';
 
 const cpu = new URL('./fixtures/cpu.ts', import.meta.url);

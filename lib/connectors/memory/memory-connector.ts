@@ -1,0 +1,250 @@
+import { randomUUID } from 'node:crypto';
+import { defer, Observable, of } from 'rxjs';
+import { decodeFailureOf, markUndecodable, type Transaction } from '../../core/transaction.js';
+import { FifoQueue } from '../../core/fifo-queue.js';
+import type { SettleDecision } from '../../core/outcome.js';
+import { ConnectorClosedError, SettlementError } from '../../core/errors.js';
+import type {
+  Connector,
+  ConnectorHealth,
+  DispatchContext,
+  DispatchReport,
+  FetchRequest,
+} from '../../core/connector.js';
+import { traceHeaders } from '../../core/trace-headers.js';
+import { MemoryTransaction, type LeaseLedger } from './memory-transaction.js';
+
+/** One recorded settlement of a {@link MemoryConnector}. */
+export interface MemorySettlement<P> {
+  readonly transaction: Transaction<P>;
+  readonly decision: SettleDecision;
+}
+
+export interface MemoryConnectorOptions<P> {
+  /** Payloads to serve, read lazily: a generator of millions costs no memory. */
+  readonly source?: Iterable<P>;
+  /**
+   * Keep every settlement in `settlements` and every dispatched transaction in `dispatched`
+   * (default `false`: a connector fed for days would keep them all). `counts` and
+   * `dispatchCount` are kept regardless; turn this on in tests that look at each settlement.
+   */
+  readonly record?: boolean;
+  /**
+   * Called with each dispatched batch before it is accepted (`call` counts from 1): throw to
+   * fail the whole batch, return a {@link DispatchReport} to fail some of its transactions.
+   */
+  readonly onDispatch?: (
+    batch: readonly Transaction<P>[],
+    call: number,
+  ) => DispatchReport<P> | undefined;
+  /** Put released transactions back at the front of the queue, like a broker (default `true`). */
+  readonly redeliverReleased?: boolean;
+  /**
+   * Prefix of generated ids, followed by a sequence number. The default, `tx-<16 random hex
+   * digits>-`, is new for every connector, so ids never repeat across runs (a broker that
+   * drops a second transaction with a known id loses nothing when they are piped into it);
+   * give a fixed prefix (`'tx-'`) for ids you can predict, as tests do.
+   */
+  readonly idPrefix?: string;
+}
+
+/**
+ * The embedded default connector: an in-process queue of transactions. Seed it with any
+ * iterable of payloads, feed it while a loop runs, and read back how many transactions were
+ * settled each way (`counts`: `ack`, `deadLetter`, `release`); with `record: true` it also
+ * keeps each settlement. Released transactions are redelivered, as a broker would. Memory
+ * stays flat however long it runs: it holds only what waits and what is in flight.
+ *
+ * @example
+ * ```ts
+ * const connector = new MemoryConnector({ source: [{ n: 1 }, { n: 2 }] });
+ * await lastValueFrom(consume(connector, task, { loop: { concurrency: { value: 4 } } }).pipe(toArray()));
+ * connector.counts; // { ack: 2, deadLetter: 0, release: 0 }
+ * ```
+ */
+export class MemoryConnector<P = unknown> implements Connector<P> {
+  readonly system = 'memory';
+  /** Every dispatched transaction that was accepted, in order (empty when `record` is `false`). */
+  readonly dispatched: Transaction<P>[] = [];
+  /** How many times `dispatch` was called. */
+  dispatchCount = 0;
+  /** Every settlement in order (empty when `record` is `false`). */
+  readonly settlements: MemorySettlement<P>[] = [];
+  /** Settlements by decision. */
+  readonly counts = { ack: 0, deadLetter: 0, release: 0 };
+  /** How many times `fetch` was subscribed. */
+  fetchCount = 0;
+
+  /** Released (and, on close, unsettled) transactions, served first, in release order. */
+  private readonly redelivery = new FifoQueue<MemoryTransaction<P>>();
+  /** Fed and enqueued transactions, served after the seed source. */
+  private readonly queue = new FifoQueue<MemoryTransaction<P>>();
+  private readonly ledger: LeaseLedger<P> = { first: null, size: 0 };
+  private iterator: Iterator<P> | undefined;
+  private sequence = 0;
+  private closed = false;
+  private readonly record: boolean;
+  private readonly onDispatch: MemoryConnectorOptions<P>['onDispatch'];
+  private readonly redeliver: boolean;
+  private readonly idPrefix: string;
+
+  constructor(options: MemoryConnectorOptions<P> = {}) {
+    this.iterator = options.source?.[Symbol.iterator]();
+    this.record = options.record ?? false;
+    this.onDispatch = options.onDispatch;
+    this.redeliver = options.redeliverReleased ?? true;
+    this.idPrefix = options.idPrefix ?? `tx-${randomUUID().replaceAll('-', '').slice(0, 16)}-`;
+  }
+
+  /**
+   * Adds payloads behind everything already queued, the rest of the seed source included;
+   * returns the transactions made for them.
+   */
+  feed(...payloads: P[]): Transaction<P>[] {
+    return payloads.map((payload) => {
+      const transaction = this.wrap(payload);
+      this.queue.push(transaction);
+      return transaction;
+    });
+  }
+
+  /**
+   * Adds copies of ready-made transactions (same id, payload, metadata and decode failure)
+   * behind everything already queued; returns the copies, which are what `fetch` will emit.
+   */
+  enqueue(...transactions: Transaction<P>[]): Transaction<P>[] {
+    return transactions.map((transaction) => {
+      const copy = new MemoryTransaction(transaction.id, transaction.payload, transaction.metadata);
+      const decodeFailure = decodeFailureOf(transaction);
+      if (decodeFailure !== undefined) markUndecodable(copy, decodeFailure);
+      this.queue.push(copy);
+      return copy;
+    });
+  }
+
+  /**
+   * Accepts a batch like a broker would: each transaction (with the current trace context in
+   * its metadata) is queued behind everything else, so a consumer of this connector fetches
+   * it. `onDispatch` can fail the batch or part of it; failed transactions are not queued.
+   * A batch whose `signal` already aborted is not taken (throws `signal.reason`).
+   */
+  dispatch(transactions: readonly Transaction<P>[], context?: DispatchContext): DispatchReport<P> {
+    if (this.closed) throw new ConnectorClosedError('memory connector is closed');
+    context?.signal.throwIfAborted();
+    const call = ++this.dispatchCount;
+    const report = this.onDispatch?.(transactions, call) ?? { failed: [] };
+    const failed = new Set(report.failed.map((failure) => failure.transaction));
+    for (const transaction of transactions) {
+      if (failed.has(transaction)) continue;
+      const headers = traceHeaders(transaction);
+      const metadata =
+        headers['traceparent'] === transaction.metadata['traceparent'] &&
+        headers['tracestate'] === transaction.metadata['tracestate']
+          ? transaction.metadata
+          : Object.freeze({ ...transaction.metadata, ...headers });
+      const copy = new MemoryTransaction(transaction.id, transaction.payload, metadata);
+      const decodeFailure = decodeFailureOf(transaction);
+      if (decodeFailure !== undefined) markUndecodable(copy, decodeFailure);
+      this.queue.push(copy);
+      if (this.record) this.dispatched.push(transaction);
+    }
+    return report;
+  }
+
+  /** Transactions fetched and not settled yet. */
+  get unsettled(): number {
+    return this.ledger.size;
+  }
+
+  fetch(request: FetchRequest): Observable<Transaction<P>> {
+    return new Observable<Transaction<P>>((subscriber) => {
+      this.fetchCount++;
+      if (this.closed) {
+        subscriber.error(new ConnectorClosedError('memory connector is closed'));
+        return;
+      }
+      for (let n = 0; n < request.size && !subscriber.closed; n++) {
+        const transaction = this.next();
+        if (transaction === undefined) break;
+        MemoryTransaction.lease(this.ledger, transaction);
+        subscriber.next(transaction);
+      }
+      subscriber.complete();
+    });
+  }
+
+  settle(transaction: Transaction<P>, decision: SettleDecision): void {
+    if (!MemoryTransaction.release(this.ledger, transaction)) {
+      throw new SettlementError(
+        `transaction ${transaction.id} was settled twice or was not fetched from this connector`,
+      );
+    }
+    this.counts[decision.type]++;
+    if (this.record) this.settlements.push({ transaction, decision });
+    if (decision.type === 'release' && this.redeliver) {
+      this.redelivery.push(transaction as MemoryTransaction<P>);
+    }
+  }
+
+  /** How many transactions wait; reads the rest of a lazy source into memory to count it. */
+  count(): Observable<number> {
+    return defer(() => {
+      this.readSourceToQueue();
+      return of(this.redelivery.length + this.queue.length);
+    });
+  }
+
+  /** Finds a transaction among queued and fetched-but-unsettled ones. */
+  fetchById(id: string): Observable<Transaction<P> | undefined> {
+    return defer(() => {
+      this.readSourceToQueue();
+      const byId = (transaction: Transaction<P>): boolean => transaction.id === id;
+      const queued = this.redelivery.find(byId) ?? this.queue.find(byId);
+      if (queued !== undefined) return of(queued);
+      for (const transaction of MemoryTransaction.leased(this.ledger)) {
+        if (transaction.id === id) return of(transaction);
+      }
+      return of(undefined);
+    });
+  }
+
+  health(): Observable<ConnectorHealth> {
+    return defer(() => of({ healthy: !this.closed, state: this.closed ? 'closed' : 'open' }));
+  }
+
+  /** Closes the connector; unsettled transactions go back to be redelivered, oldest first. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const transaction of [...MemoryTransaction.leased(this.ledger)].reverse()) {
+      MemoryTransaction.release(this.ledger, transaction);
+      this.redelivery.push(transaction);
+    }
+  }
+
+  /** Redeliveries first, then the seed source, then what was fed. */
+  private next(): MemoryTransaction<P> | undefined {
+    const redelivered = this.redelivery.shift();
+    if (redelivered !== undefined) return redelivered;
+    if (this.iterator !== undefined) {
+      const step = this.iterator.next();
+      if (step.done !== true) return this.wrap(step.value);
+      this.iterator = undefined;
+    }
+    return this.queue.shift();
+  }
+
+  private readSourceToQueue(): void {
+    if (this.iterator === undefined) return;
+    const fed = this.queue.drain();
+    for (let step = this.iterator.next(); step.done !== true; step = this.iterator.next()) {
+      this.queue.push(this.wrap(step.value));
+    }
+    this.iterator = undefined;
+    for (const transaction of fed) this.queue.push(transaction);
+  }
+
+  private wrap(payload: P): MemoryTransaction<P> {
+    return new MemoryTransaction(`${this.idPrefix}${++this.sequence}`, payload);
+  }
+}

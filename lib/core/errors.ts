@@ -1,0 +1,228 @@
+import type { DispatchFailure } from './connector.js';
+import { isSecretKey, MASK, maskCredentials } from './mask-credentials.js';
+import type { ReleaseReason } from './outcome.js';
+import { describeError } from './renderers.js';
+import { isInstance, readProperty } from './safe-access.js';
+
+// The errors of the core and of the connector contract: `ErgonError`, the base of every error
+// ergon-rx throws, and its subclasses that any layer raises or a caller catches. Errors of one
+// connector or one layer (the engine, the runner, a broker) live in that layer's own module.
+
+/**
+ * Base class of every error ergon-rx throws, so callers can tell framework errors apart
+ * from their own with one `instanceof` check. Credentials in the message (a URL's password,
+ * a token) are masked, in the message and so in the stack.
+ */
+export class ErgonError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(maskCredentials(message), options);
+    this.name = new.target.name;
+  }
+}
+
+/**
+ * Thrown by user code to stop retrying at once: the stage fails on this attempt whatever
+ * its `maxAttempts`, and the transaction goes straight to its exception handler.
+ *
+ * @example
+ * ```ts
+ * process: (tx) => {
+ *   if (!isValid(tx.payload)) throw new NonRetryableError('payload has no customer id');
+ *   return save(tx.payload);
+ * }
+ * ```
+ */
+export class NonRetryableError extends ErgonError {}
+
+/** Why a transaction failed: its own data (`business`), the infrastructure (`system`), or time. */
+export type ErrorCategory = 'business' | 'system' | 'timeout';
+
+/** Which handler of the lifecycle raised an error. */
+export type Stage =
+  'process' | 'success' | 'exception' | 'prepare' | 'dispatch' | 'fetch' | 'decode';
+
+/**
+ * A failure of one transaction's lifecycle. User code may throw it directly (usually with
+ * category `business`) to say a transaction is wrong in itself; anything else thrown by a
+ * handler is wrapped into one, keeping the original as `cause`.
+ */
+export class TransactionError extends ErgonError {
+  readonly category: ErrorCategory;
+  readonly transactionId: string | undefined;
+  readonly stage: Stage | undefined;
+  /** `true` when the stage must not be retried (set for wrapped {@link NonRetryableError}s). */
+  readonly nonRetryable: boolean;
+
+  constructor(
+    message: string,
+    options: {
+      category?: ErrorCategory;
+      transactionId?: string;
+      stage?: Stage;
+      cause?: unknown;
+      nonRetryable?: boolean;
+    } = {},
+  ) {
+    super(message, { cause: options.cause });
+    this.category = options.category ?? 'system';
+    this.transactionId = options.transactionId;
+    this.stage = options.stage;
+    this.nonRetryable = options.nonRetryable ?? false;
+  }
+
+  /**
+   * Wraps anything thrown by a handler. A `TransactionError` passes through unchanged (it
+   * keeps its category); a timeout becomes category `timeout`; anything else `system`.
+   * The message names the stage, the transaction and the original error even when the
+   * original's message is empty. Never throws, whatever was thrown.
+   */
+  static wrap(
+    error: unknown,
+    at: { transactionId?: string; stage?: Stage } = {},
+  ): TransactionError {
+    if (isInstance(error, TransactionError)) return error as TransactionError;
+    const category: ErrorCategory = isTimeoutError(error) ? 'timeout' : 'system';
+    const where = [
+      at.stage,
+      at.transactionId === undefined ? undefined : `transaction ${at.transactionId}`,
+    ]
+      .filter((part) => part !== undefined)
+      .join(' of ');
+    return new TransactionError(`${where ? `${where} failed: ` : ''}${describeError(error)}`, {
+      category,
+      transactionId: at.transactionId,
+      stage: at.stage,
+      cause: error,
+      nonRetryable: isInstance(error, NonRetryableError),
+    });
+  }
+}
+
+function isTimeoutError(error: unknown): boolean {
+  if (!isInstance(error, Error)) return false;
+  const name = readProperty(error, 'name');
+  return name === 'TimeoutError' || name === 'AttemptTimeoutError';
+}
+
+/** An attempt of a handler ran past its `retry.timeout` and was cancelled. */
+export class AttemptTimeoutError extends ErgonError {
+  readonly timeoutMs: number;
+  constructor(timeoutMs: number, what = 'attempt') {
+    super(`${what} timed out after ${timeoutMs} ms`);
+    this.timeoutMs = timeoutMs;
+  }
+}
+
+/** A consume loop or a produce run ran past `loop.timeout`; unfinished work was cancelled and released. */
+export class LoopTimeoutError extends ErgonError {
+  readonly timeoutMs: number;
+  constructor(timeoutMs: number, loop = 'consume loop') {
+    super(`${loop} timed out after ${timeoutMs} ms`);
+    this.timeoutMs = timeoutMs;
+  }
+}
+
+/**
+ * The abort reason of an attempt cancelled from outside (stop, unsubscribe, loop timeout):
+ * `signal.throwIfAborted()` throws it, and `reason` says why.
+ */
+export class CancellationError extends ErgonError {
+  readonly reason: ReleaseReason;
+  constructor(reason: ReleaseReason) {
+    super(`cancelled: ${reason}`);
+    this.reason = reason;
+  }
+}
+
+/**
+ * Thrown (or rejected) by a connector's `settle` when the delivery it should settle is gone
+ * (its channel or connection died). The broker redelivers such a message, so the engine
+ * reports the transaction as `released` with reason `connectionLost`, whatever its
+ * lifecycle's result was: it will be processed again.
+ */
+export class DeliveryLostError extends ErgonError {}
+
+/** A connector's fetch kept failing after every attempt of `fetch.retry`; the loop stops. */
+export class FetchError extends ErgonError {
+  /** `true` when the last attempt failed by timing out. */
+  readonly timedOut: boolean;
+  constructor(cause: unknown, timedOut: boolean) {
+    super(`fetch failed${timedOut ? ' (timed out)' : ''}: ${describeError(cause)}`, { cause });
+    this.timedOut = timedOut;
+  }
+}
+
+/** Some transactions handed to a dispatcher were not dispatched; `failures` says which and why. */
+export class DispatchError<P = unknown> extends ErgonError {
+  readonly failures: readonly DispatchFailure<P>[];
+
+  constructor(failures: readonly DispatchFailure<P>[], total: number) {
+    const first = failures[0];
+    super(
+      `${failures.length} of ${total} transactions were not dispatched` +
+        (first === undefined ? '' : `; ${first.transaction.id}: ${describeError(first.error)}`),
+      { cause: first?.error },
+    );
+    this.failures = failures;
+  }
+}
+
+/**
+ * A dispatched transaction was not stored because the destination already holds a
+ * different transaction (another payload) under the same id: it is reported as this
+ * transaction's failure instead of being dropped silently. Give transactions unique ids
+ * (`createTransaction` makes UUIDs), or dispatch the same payload again (an idempotent
+ * retry succeeds).
+ */
+export class DispatchConflictError extends ErgonError {
+  readonly transactionId: string;
+  constructor(transactionId: string, where: string) {
+    super(
+      `transaction ${JSON.stringify(transactionId)} was not stored: ${where} already holds a different transaction with this id; give each transaction its own id`,
+    );
+    this.transactionId = transactionId;
+  }
+}
+
+/** `createTransaction` was given something that cannot make a transaction (e.g. a numeric id). */
+export class InvalidTransactionError extends ErgonError {}
+
+/** One wrong value in a policy or configuration. */
+export interface PolicyIssue {
+  /** Dotted path of the value, e.g. `loop.concurrency.value` (empty for the root). */
+  readonly path: string;
+  /** What was expected there, e.g. `positive integer`, or `no such key` for unknown keys. */
+  readonly expected: string;
+  /** The value that was given, rendered for a log line. */
+  readonly actual: string;
+}
+
+/**
+ * A policy or configuration could not be decoded. The message lists every wrong path, one
+ * per line, as `path: expected X, got Y`; `issues` holds the same list for programs. A value
+ * under a key named like a secret (`password`, `token`, …) shows as `***`, credentials in
+ * other values are masked (`maskCredentials`).
+ */
+export class PolicyError extends ErgonError {
+  readonly issues: readonly PolicyIssue[];
+  constructor(subject: string, given: readonly PolicyIssue[]) {
+    const issues = given.map((issue) => ({
+      ...issue,
+      actual: isSecretKey(issue.path) ? MASK : maskCredentials(issue.actual),
+    }));
+    const lines = issues.map(
+      (issue) => `  ${issue.path || '(root)'}: expected ${issue.expected}, got ${issue.actual}`,
+    );
+    super(`invalid ${subject}:\n${lines.join('\n')}`);
+    this.issues = issues;
+  }
+}
+
+/** A connector was used after `close()`. */
+export class ConnectorClosedError extends ErgonError {}
+
+/** A connector broke its contract (fetch returned no Observable, or emitted a non-transaction). */
+export class ConnectorContractError extends ErgonError {}
+
+/** A transaction was settled twice, or settled by a connector that never fetched it. */
+export class SettlementError extends ErgonError {}
