@@ -1,6 +1,6 @@
 import type { ConsumeMessage, Options } from 'amqplib';
-import { describeError } from '../../core/describe-error.js';
-import { TransactionError } from '../../core/transaction-error.js';
+import { describeError } from '../../../core/describe-error.js';
+import { TransactionError } from '../../../core/transaction-error.js';
 
 const copiedProperties = [
   'messageId',

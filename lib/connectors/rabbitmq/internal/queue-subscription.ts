@@ -1,7 +1,7 @@
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
-import { DeliveryLostError } from '../../core/delivery-lost-error.js';
-import { FifoQueue } from '../../core/fifo-queue.js';
-import { boundedWait } from './bounded-wait.js';
+import { DeliveryLostError } from '../../../core/delivery-lost-error.js';
+import { FifoQueue } from '../../../core/fifo-queue.js';
+import { boundedWait } from '../bounded-wait.js';
 
 /** What a {@link QueueSubscription} tells its owner. */
 export interface SubscriptionListener {

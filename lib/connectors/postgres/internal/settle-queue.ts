@@ -1,11 +1,11 @@
 import type pg from 'pg';
-import { DeliveryLostError } from '../../core/delivery-lost-error.js';
-import { describeError } from '../../core/describe-error.js';
-import type { TransactionError } from '../../core/transaction-error.js';
-import type { PostgresService } from './postgres-service.js';
-import { leaseKeys, type QueueLease } from './queue-lease.js';
+import { DeliveryLostError } from '../../../core/delivery-lost-error.js';
+import { describeError } from '../../../core/describe-error.js';
+import type { TransactionError } from '../../../core/transaction-error.js';
+import type { PostgresService } from '../postgres-service.js';
+import { leaseKeys, type QueueLease } from './queue-row.js';
 import type { LeaseKeys, QueueStatements } from './queue-statements.js';
-import { isTransientPostgresError } from './transient-postgres-error.js';
+import { isTransientPostgresError } from '../errors.js';
 
 interface PendingSettle {
   readonly lease: QueueLease;
