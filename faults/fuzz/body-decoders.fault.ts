@@ -7,12 +7,14 @@ import {
   PayloadDecodeError,
   type Transaction,
 } from '../../lib/index.js';
-import { DeliveredTransaction } from '../../lib/connectors/rabbitmq/delivered-transaction.js';
-import type { QueueSubscription } from '../../lib/connectors/rabbitmq/queue-subscription.js';
-import { PayloadColumn } from '../../lib/connectors/postgres/payload-column.js';
-import { rowTransaction } from '../../lib/connectors/postgres/queue-row.js';
-import { entryTransaction } from '../../lib/connectors/redis/entry-format.js';
-import { readGroupEntries, UnexpectedReplyError } from '../../lib/connectors/redis/stream-entry.js';
+import { DeliveredTransaction } from '../../lib/connectors/rabbitmq/internal/delivered-transaction.js';
+import type { QueueSubscription } from '../../lib/connectors/rabbitmq/internal/queue-subscription.js';
+import { PayloadColumn, rowTransaction } from '../../lib/connectors/postgres/internal/queue-row.js';
+import { UnexpectedReplyError } from '../../lib/connectors/redis/errors.js';
+import {
+  entryTransaction,
+  readGroupEntries,
+} from '../../lib/connectors/redis/internal/stream-entry.js';
 import { FuzzTally, SLOW_DECODE_MS } from './support/fuzz-tally.js';
 import { expectedDecode, wireBody as body } from './support/wire-bodies.js';
 

@@ -15,8 +15,13 @@ import { renderValue } from '../../core/renderers.js';
 import { scalarCodec } from '../../policy/scalar-codec.js';
 import { strictStruct } from '../../policy/strict-struct.js';
 import { withDefault } from '../../policy/with-default.js';
-import { JetStreamName, PublishSubject, SubjectFilter, subjectMatches } from './nats-names.js';
-import { NatsServerUrls } from './nats-server-urls.js';
+import {
+  JetStreamName,
+  NatsServerUrls,
+  PublishSubject,
+  SubjectFilter,
+  subjectMatches,
+} from './internal/nats-names.js';
 
 /** How a stream keeps messages: `workqueue` deletes a message once it is acknowledged. */
 export type NatsRetention = 'workqueue' | 'limits' | 'interest';

@@ -22,19 +22,21 @@ import { createTransaction, markUndecodable, type Transaction } from '../../core
 import { describeError } from '../../core/renderers.js';
 import type { Logger } from '../../core/logging.js';
 import type { SettleDecision } from '../../core/outcome.js';
-import { deadLetterHeaders, type DeadLetterReason } from './dead-letter-headers.js';
-import { JetStreamDelivery, parseDeliveryInfo } from './jetstream-delivery.js';
-import { jetstreamPull } from './jetstream-pull.js';
-import { missingTopology } from './jetstream-topology.js';
-import { isConnectionFailure } from './nats-connection-failure.js';
-import { NatsConnectionError } from './nats-connection-error.js';
+import { deadLetterHeaders, type DeadLetterReason } from './internal/dead-letter-headers.js';
+import { JetStreamDelivery, parseDeliveryInfo } from './internal/jetstream-delivery.js';
+import { jetstreamPull } from './internal/jetstream-pull.js';
+import { missingTopology } from './internal/jetstream-topology.js';
+import {
+  isConnectionFailure,
+  NatsConnectionError,
+  NatsDeadLetterError,
+  NatsPullError,
+} from './errors.js';
 import {
   natsConnectorConfig,
   type NatsConnectorConfig,
   type NatsConnectorConfigInput,
 } from './nats-connector-config.js';
-import { NatsDeadLetterError } from './nats-dead-letter-error.js';
-import { NatsPullError } from './nats-pull-error.js';
 import { NatsService } from './nats-service.js';
 
 /** Options of a {@link NatsConnector}. */

@@ -29,8 +29,8 @@ import {
   declareStream,
   type ConsumerDeclaration,
   type StreamDeclaration,
-} from './jetstream-topology.js';
-import { NatsConnectionError } from './nats-connection-error.js';
+} from './internal/jetstream-topology.js';
+import { NatsConnectionError } from './errors.js';
 import { waitAtMost } from '../../core/waiting.js';
 import log from 'loglevel';
 import {

@@ -1,4 +1,4 @@
-export { isTransientPostgresError } from './transient-postgres-error.js';
+export { isTransientPostgresError, PostgresQueueError } from './errors.js';
 export {
   postgresConnectionConfig,
   PostgresConnectionConfigCodec,
@@ -12,7 +12,9 @@ export {
   type PostgresConnectorConfig,
   type PostgresConnectorConfigInput,
 } from './postgres-connector-config.js';
-export { PostgresConnector, type PostgresConnectorOptions } from './postgres-connector.js';
-export { PostgresQueueError } from './postgres-queue-error.js';
+export {
+  PostgresConnector,
+  type PostgresConnectorOptions,
+  type QueueMetadata,
+} from './postgres-connector.js';
 export { PostgresService, type RetryLimit } from './postgres-service.js';
-export type { QueueMetadata } from './queue-row.js';

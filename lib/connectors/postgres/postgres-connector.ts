@@ -21,21 +21,39 @@ import { traceHeaders } from '../../core/trace-headers.js';
 import type { SettleDecision } from '../../core/outcome.js';
 import type { Transaction } from '../../core/transaction.js';
 import { isPlainObject } from '../../policy/plain-object.js';
-import { PayloadColumn } from './payload-column.js';
+import {
+  leaseKeys,
+  PayloadColumn,
+  type QueueLease,
+  type QueueRow,
+  rowTransaction,
+} from './internal/queue-row.js';
 import {
   postgresConnectorConfig,
   type PostgresConnectorConfig,
   type PostgresConnectorConfigInput,
 } from './postgres-connector-config.js';
-import { PostgresQueueError } from './postgres-queue-error.js';
+import { PostgresQueueError } from './errors.js';
 import { PostgresService } from './postgres-service.js';
-import { migrateQueue } from './queue-migration.js';
-import { leaseKeys, type QueueLease } from './queue-lease.js';
-import { rowTransaction, type QueueRow } from './queue-row.js';
-import { QueueStatements } from './queue-statements.js';
-import { SettleQueue } from './settle-queue.js';
-import type { WakeSignal } from './wake-signal.js';
+import { migrateQueue, QueueStatements } from './internal/queue-statements.js';
 import { waitAtMost } from '../../core/waiting.js';
+import { SettleQueue } from './internal/settle-queue.js';
+import type { WakeSignal } from './internal/notification-listener.js';
+
+/**
+ * The metadata of a fetched transaction: `table` (`schema.table`), `deliveryCount`,
+ * `redelivered`, `enqueuedAt` (ISO 8601), `headers` and the `traceparent`/`tracestate` found
+ * in them.
+ */
+export type QueueMetadata = {
+  readonly table: string;
+  readonly deliveryCount: number;
+  readonly redelivered: boolean;
+  readonly enqueuedAt: string;
+  readonly headers: Readonly<Record<string, unknown>>;
+  readonly traceparent?: string;
+  readonly tracestate?: string;
+};
 
 /** Options of a {@link PostgresConnector}. */
 export interface PostgresConnectorOptions {

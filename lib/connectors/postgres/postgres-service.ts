@@ -3,14 +3,13 @@ import { ConnectorClosedError } from '../../core/errors.js';
 import type { ConnectorHealth, Service } from '../../core/connector.js';
 import { describeError } from '../../core/renderers.js';
 import { backoffDelay } from '../../policy/backoff-delay.js';
-import { NotificationListener } from './notification-listener.js';
+import { NotificationListener, type WakeSignal } from './internal/notification-listener.js';
 import {
   postgresConnectionConfig,
   type PostgresConnectionConfig,
   type PostgresConnectionConfigInput,
 } from './postgres-connection-config.js';
-import { isTransientPostgresError } from './transient-postgres-error.js';
-import type { WakeSignal } from './wake-signal.js';
+import { isTransientPostgresError } from './errors.js';
 import log from 'loglevel';
 import {
   ConnectionFailureLog,

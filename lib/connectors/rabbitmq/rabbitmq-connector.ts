@@ -16,21 +16,26 @@ import type {
 } from '../../core/connector.js';
 import { jsonCodec, type PayloadCodec } from '../../core/payload-codec.js';
 import { traceHeaders } from '../../core/trace-headers.js';
-import { deadLetterOptions } from './dead-letter-message.js';
-import { DeliveredTransaction, type Delivery } from './delivered-transaction.js';
-import { deliveryCount } from './delivery-count.js';
-import { MaxDeliveriesExceededError } from './max-deliveries-exceeded-error.js';
-import { QueueSubscription, type SubscriptionListener } from './queue-subscription.js';
+import { deadLetterOptions } from './internal/dead-letter-message.js';
+import {
+  DeliveredTransaction,
+  type Delivery,
+  deliveryCount,
+} from './internal/delivered-transaction.js';
+import {
+  MaxDeliveriesExceededError,
+  RabbitmqDeadLetterError,
+  RabbitmqPublishError,
+  RabbitmqTopologyError,
+} from './errors.js';
+import { QueueSubscription, type SubscriptionListener } from './internal/queue-subscription.js';
 import {
   rabbitmqConnectorConfig,
   type RabbitmqConnectorConfig,
   type RabbitmqConnectorConfigInput,
 } from './rabbitmq-connector-config.js';
-import { RabbitmqDeadLetterError } from './rabbitmq-dead-letter-error.js';
-import { RabbitmqPublishError } from './rabbitmq-publish-error.js';
 import { RabbitmqService } from './rabbitmq-service.js';
-import { RabbitmqTopologyError } from './rabbitmq-topology-error.js';
-import { connectorTopology, type RabbitmqTopology } from './rabbitmq-topology.js';
+import { connectorTopology, type RabbitmqTopology } from './internal/rabbitmq-topology.js';
 
 /**
  * How long a message past `maxDeliveries` whose dead-lettering failed (a full dead-letter

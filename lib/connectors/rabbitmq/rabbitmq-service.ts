@@ -7,15 +7,14 @@ import type { ConnectorHealth, Service } from '../../core/connector.js';
 import { backoffDelay } from '../../policy/backoff-delay.js';
 import { redactAmqpUrl } from './amqp-url.js';
 import { waitAtMost } from '../../core/waiting.js';
-import { ConfirmPublisher } from './confirm-publisher.js';
+import { ConfirmPublisher } from './internal/confirm-publisher.js';
 import {
   rabbitmqConnectionConfig,
   type RabbitmqConnectionConfig,
   type RabbitmqConnectionConfigInput,
 } from './rabbitmq-connection-config.js';
-import { RabbitmqConnectionError } from './rabbitmq-connection-error.js';
-import { RabbitmqTopologyError } from './rabbitmq-topology-error.js';
-import { declareTopology, type RabbitmqTopology } from './rabbitmq-topology.js';
+import { RabbitmqConnectionError, RabbitmqTopologyError } from './errors.js';
+import { declareTopology, type RabbitmqTopology } from './internal/rabbitmq-topology.js';
 import { ConnectionFailureLog, hostAndPort } from '../../core/connection-failures.js';
 
 /**

@@ -1,16 +1,5 @@
-export { AckBatcher } from './ack-batcher.js';
-export { defaultConsumerName } from './consumer-name.js';
-export {
-  bodyField,
-  entryFields,
-  entryTransaction,
-  entryTransactionId,
-  idField,
-  type EntrySource,
-  type RedisFields,
-  type RedisTransactionMetadata,
-} from './entry-format.js';
-export { RedisConnector } from './redis-connector.js';
+export { StreamEntryTrimmedError, UnexpectedReplyError } from './errors.js';
+export { RedisConnector, type RedisTransactionMetadata } from './redis-connector.js';
 export {
   RedisConnectorConfigCodec,
   redisConnectorConfig,
@@ -24,5 +13,3 @@ export {
   type RedisServiceConfig,
   type RedisServiceConfigInput,
 } from './redis-service-config.js';
-export { deadLetterFields } from './stream-scripts.js';
-export { StreamEntryTrimmedError, UnexpectedReplyError, type StreamEntry } from './stream-entry.js';

@@ -17,30 +17,32 @@ import type { PayloadCodec } from '../../core/payload-codec.js';
 import { describeError, renderValue } from '../../core/renderers.js';
 import type { SettleDecision } from '../../core/outcome.js';
 import type { Transaction } from '../../core/transaction.js';
-import { AckBatcher } from './ack-batcher.js';
-import { defaultConsumerName } from './consumer-name.js';
+import { noop, waitAtMost } from '../../core/waiting.js';
 import {
+  isBusyGroup,
+  isNoGroup,
+  settleFailure,
+  StreamEntryTrimmedError,
+  UnexpectedReplyError,
+} from './errors.js';
+import { AckBatcher } from './internal/ack-batcher.js';
+import { defaultConsumerName, GroupReader, type PendingRead } from './internal/group-reader.js';
+import {
+  claimedEntries,
   entryFields,
   entryTransaction,
   entryTransactionId,
+  rangeEntries,
   type EntrySource,
   type RedisFields,
-} from './entry-format.js';
-import { GroupReader, type PendingRead } from './group-reader.js';
+  type StreamEntry,
+} from './internal/stream-entry.js';
 import {
   redisConnectorConfig,
   type RedisConnectorConfig,
   type RedisConnectorConfigInput,
 } from './redis-connector-config.js';
-import { isBusyGroup, isNoGroup, settleFailure } from './redis-reply-errors.js';
 import { RedisService } from './redis-service.js';
-import {
-  claimedEntries,
-  rangeEntries,
-  StreamEntryTrimmedError,
-  UnexpectedReplyError,
-  type StreamEntry,
-} from './stream-entry.js';
 import {
   claimScript,
   deadLetterScript,
@@ -48,8 +50,29 @@ import {
   releasePendingScript,
   releaseScript,
   stampIdleScript,
-} from './stream-scripts.js';
-import { noop, waitAtMost } from '../../core/waiting.js';
+} from './internal/stream-scripts.js';
+
+/**
+ * The metadata of a transaction fetched from a Redis stream (a `Transaction`'s metadata is a
+ * plain record: read it as this type). `headers` holds every field besides `id` and `body`
+ * (the trace context, and the dead-letter fields on a dead letter).
+ *
+ * @example
+ * ```ts
+ * const { entryId, deliveries } = tx.metadata as unknown as RedisTransactionMetadata;
+ * ```
+ */
+export interface RedisTransactionMetadata extends EntrySource {
+  /** The stream entry id (`<ms>-<seq>`). */
+  readonly entryId: string;
+  /** Deliveries of this entry to the group, this one included. */
+  readonly deliveries: number;
+  /** `deliveries > 1`. */
+  readonly redelivered: boolean;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly traceparent?: string;
+  readonly tracestate?: string;
+}
 
 /** How long `close` waits for Redis to take back what this consumer holds. */
 const closeGrace = 1500;

@@ -5,8 +5,8 @@ import {
   natsConnectorConfig,
   natsServiceConfig,
 } from '../../../lib/connectors/nats/index.js';
-import { parseDeliveryInfo } from '../../../lib/connectors/nats/jetstream-delivery.js';
-import { subjectMatches } from '../../../lib/connectors/nats/nats-names.js';
+import { parseDeliveryInfo } from '../../../lib/connectors/nats/internal/jetstream-delivery.js';
+import { subjectMatches } from '../../../lib/connectors/nats/internal/nats-names.js';
 import { catchPolicyError, issueLines } from '../../policy/catch-policy-error.js';
 
 describe('natsConnectorConfig', () => {

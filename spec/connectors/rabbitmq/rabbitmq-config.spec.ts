@@ -1,14 +1,16 @@
 import { expect } from 'chai';
 import { PolicyError } from '../../../lib/index.js';
 import {
-  connectorTopology,
-  queueArguments,
   rabbitmqConnectionConfig,
   rabbitmqConnectorConfig,
   RabbitmqConnector,
   redactAmqpUrl,
   type RabbitmqConnectorConfigInput,
 } from '../../../lib/connectors/rabbitmq/index.js';
+import {
+  connectorTopology,
+  queueArguments,
+} from '../../../lib/connectors/rabbitmq/internal/rabbitmq-topology.js';
 
 function policyError(input: unknown): PolicyError {
   try {

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { AckBatcher } from '../../../lib/connectors/redis/index.js';
+import { AckBatcher } from '../../../lib/connectors/redis/internal/ack-batcher.js';
 
 describe('AckBatcher', () => {
   it('sends the acks of one event-loop turn as one batch', async () => {

@@ -1,8 +1,6 @@
 import { expect } from 'chai';
-import {
-  readGroupEntries,
-  UnexpectedReplyError,
-} from '../../../lib/connectors/redis/stream-entry.js';
+import { UnexpectedReplyError } from '../../../lib/connectors/redis/errors.js';
+import { readGroupEntries } from '../../../lib/connectors/redis/internal/stream-entry.js';
 
 describe('Redis stream replies', () => {
   it('an unexpected reply with no string form is an UnexpectedReplyError, not a TypeError', () => {

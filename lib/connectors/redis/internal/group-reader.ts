@@ -1,6 +1,8 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
 import { readGroupEntries, type StreamEntry } from './stream-entry.js';
-import { noop } from '../../core/waiting.js';
+import { noop } from '../../../core/waiting.js';
 
 /** One `XREADGROUP` in flight. */
 export interface PendingRead {
@@ -91,4 +93,16 @@ export class GroupReader {
     }
     return null;
   }
+}
+
+/**
+ * A consumer name no other process uses: `<host>-<pid>-<6 random hex digits>`.
+ *
+ * @example
+ * ```ts
+ * defaultConsumerName(); // 'worker-7-4211-9f03c2'
+ * ```
+ */
+export function defaultConsumerName(): string {
+  return `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
 }

@@ -1,6 +1,6 @@
 import type { ConfirmChannel, Message, Options } from 'amqplib';
-import { describeError } from '../../core/renderers.js';
-import { RabbitmqPublishError } from './rabbitmq-publish-error.js';
+import { describeError } from '../../../core/renderers.js';
+import { RabbitmqPublishError } from '../errors.js';
 
 /** A publish waiting for its broker confirm. */
 interface PendingPublish {

@@ -1,7 +1,7 @@
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
-import { DeliveryLostError } from '../../core/errors.js';
-import { FifoQueue } from '../../core/fifo-queue.js';
-import { noop, waitAtMost } from '../../core/waiting.js';
+import { DeliveryLostError } from '../../../core/errors.js';
+import { FifoQueue } from '../../../core/fifo-queue.js';
+import { noop, waitAtMost } from '../../../core/waiting.js';
 
 /** What a {@link QueueSubscription} tells its owner. */
 export interface SubscriptionListener {

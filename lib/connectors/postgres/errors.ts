@@ -1,3 +1,11 @@
+import { ErgonError } from '../../core/errors.js';
+
+/**
+ * The queue table is not usable as configured: it does not exist yet (call `migrate()`), or
+ * its `payload` column has another type than `payloadType` says.
+ */
+export class PostgresQueueError extends ErgonError {}
+
 /** SQLSTATEs that say "try again on a (new) connection", not "your SQL or data is wrong". */
 const transientStates = new Set([
   '57P01', // admin_shutdown: pg_terminate_backend, or a fast shutdown

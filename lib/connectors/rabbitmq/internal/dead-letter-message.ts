@@ -1,6 +1,6 @@
 import type { ConsumeMessage, Options } from 'amqplib';
-import { describeError } from '../../core/renderers.js';
-import { TransactionError } from '../../core/errors.js';
+import { describeError } from '../../../core/renderers.js';
+import { TransactionError } from '../../../core/errors.js';
 
 const copiedProperties = [
   'messageId',

@@ -1,6 +1,6 @@
 import { headers, type MsgHdrs } from '@nats-io/transport-node';
-import { describeError } from '../../core/renderers.js';
-import type { TransactionError } from '../../core/errors.js';
+import { describeError } from '../../../core/renderers.js';
+import type { TransactionError } from '../../../core/errors.js';
 import type { JetStreamDelivery } from './jetstream-delivery.js';
 
 /** Why a message is dead-lettered: the lifecycle's error, or too many deliveries. */

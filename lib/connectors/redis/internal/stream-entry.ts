@@ -1,7 +1,98 @@
-import { jsonCodec, PayloadDecodeError, type PayloadCodec } from '../../core/payload-codec.js';
-import { traceHeaders, traceMetadata } from '../../core/trace-headers.js';
-import { markUndecodable, type Transaction } from '../../core/transaction.js';
-import type { StreamEntry } from './stream-entry.js';
+import { jsonCodec, PayloadDecodeError, type PayloadCodec } from '../../../core/payload-codec.js';
+import { traceHeaders, traceMetadata } from '../../../core/trace-headers.js';
+import { markUndecodable, type Transaction } from '../../../core/transaction.js';
+import { describeValue } from '../../../core/renderers.js';
+import { UnexpectedReplyError } from '../errors.js';
+
+/**
+ * One stream entry as read from Redis: its id, its raw field/value list and delivery count.
+ *
+ * @example
+ * ```ts
+ * const entry: StreamEntry = { entryId: '1-0', fields: [Buffer.from('body'), Buffer.from('{}')], deliveries: 1 };
+ * ```
+ */
+export interface StreamEntry {
+  /** The stream entry id, `<ms>-<seq>`. */
+  readonly entryId: string;
+  /** Field names and values, alternating, as bytes. */
+  readonly fields: readonly Buffer[];
+  /** How many times the group delivered it, this delivery included (0 when only looked up). */
+  readonly deliveries: number;
+}
+
+/** What a claim returned: entries to deliver, where the next claim starts, how many it dead-lettered. */
+export interface ClaimedEntries {
+  readonly entries: StreamEntry[];
+  readonly nextCursor: string;
+  readonly deadLettered: number;
+}
+
+function unexpected(command: string, reply: unknown): UnexpectedReplyError {
+  return new UnexpectedReplyError(`unexpected reply to ${command}: ${describeValue(reply)}`);
+}
+
+function isBufferArray(u: unknown): u is Buffer[] {
+  return Array.isArray(u) && u.every((item) => Buffer.isBuffer(item));
+}
+
+/** `[id, [field, value, …]]` of XRANGE/XREADGROUP; `null` fields (a deleted entry) yield `undefined`. */
+function entryOf(command: string, item: unknown, deliveries: number): StreamEntry | undefined {
+  if (!Array.isArray(item) || !Buffer.isBuffer(item[0])) throw unexpected(command, item);
+  const fields: unknown = item[1];
+  if (fields === null) return undefined;
+  if (!isBufferArray(fields) || fields.length % 2 !== 0) throw unexpected(command, item);
+  return { entryId: item[0].toString('latin1'), fields, deliveries };
+}
+
+/** Entries of an `XRANGE`/`XREVRANGE` reply (Buffer mode), with delivery count 0. */
+export function rangeEntries(reply: unknown): StreamEntry[] {
+  if (!Array.isArray(reply)) throw unexpected('XRANGE', reply);
+  const entries: StreamEntry[] = [];
+  for (const item of reply) {
+    const entry = entryOf('XRANGE', item, 0);
+    if (entry !== undefined) entries.push(entry);
+  }
+  return entries;
+}
+
+/**
+ * Entries of an `XREADGROUP … STREAMS <stream> >` reply (Buffer mode, RESP2): `null` when the
+ * block timed out, else `[[stream, [[id, fields], …]]]`. New entries are on their first delivery.
+ */
+export function readGroupEntries(reply: unknown): StreamEntry[] {
+  if (reply === null) return [];
+  if (!Array.isArray(reply)) throw unexpected('XREADGROUP', reply);
+  const entries: StreamEntry[] = [];
+  for (const stream of reply) {
+    if (!Array.isArray(stream) || !Array.isArray(stream[1])) throw unexpected('XREADGROUP', reply);
+    for (const item of stream[1] as unknown[]) {
+      const entry = entryOf('XREADGROUP', item, 1);
+      if (entry !== undefined) entries.push(entry);
+    }
+  }
+  return entries;
+}
+
+/** The reply of the claim script: `[cursor, [[id, fields, deliveries], …], deadLettered]`. */
+export function claimedEntries(reply: unknown): ClaimedEntries {
+  if (
+    !Array.isArray(reply) ||
+    !Buffer.isBuffer(reply[0]) ||
+    !Array.isArray(reply[1]) ||
+    typeof reply[2] !== 'number'
+  ) {
+    throw unexpected('XAUTOCLAIM (claim script)', reply);
+  }
+  const entries: StreamEntry[] = [];
+  for (const item of reply[1] as unknown[]) {
+    const deliveries: unknown = Array.isArray(item) ? item[2] : undefined;
+    if (typeof deliveries !== 'number') throw unexpected('XAUTOCLAIM (claim script)', item);
+    const entry = entryOf('XAUTOCLAIM (claim script)', item, deliveries);
+    if (entry !== undefined) entries.push(entry);
+  }
+  return { entries, nextCursor: reply[0].toString('latin1'), deadLettered: reply[2] };
+}
 
 /**
  * The field holding the transaction id, and the one holding the encoded payload. Any other
@@ -12,37 +103,15 @@ import type { StreamEntry } from './stream-entry.js';
  * redis.xadd('orders', '*', idField, 'order-42', bodyField, JSON.stringify(order));
  * ```
  */
-export const idField = 'id';
+const idField = 'id';
 /** The field holding the encoded payload (see {@link idField}). */
-export const bodyField = 'body';
+const bodyField = 'body';
 
 /** Where a fetched entry came from, for its transaction's metadata. */
 export interface EntrySource {
   readonly stream: string;
   readonly group: string;
   readonly consumer: string;
-}
-
-/**
- * The metadata of a transaction fetched from a Redis stream (a `Transaction`'s metadata is a
- * plain record: read it as this type). `headers` holds every field besides `id` and `body`
- * (the trace context, and the dead-letter fields on a dead letter).
- *
- * @example
- * ```ts
- * const { entryId, deliveries } = tx.metadata as unknown as RedisTransactionMetadata;
- * ```
- */
-export interface RedisTransactionMetadata extends EntrySource {
-  /** The stream entry id (`<ms>-<seq>`). */
-  readonly entryId: string;
-  /** Deliveries of this entry to the group, this one included. */
-  readonly deliveries: number;
-  /** `deliveries > 1`. */
-  readonly redelivered: boolean;
-  readonly headers: Readonly<Record<string, string>>;
-  readonly traceparent?: string;
-  readonly tracestate?: string;
 }
 
 /**
@@ -94,7 +163,7 @@ export type RedisFields = (string | Buffer)[];
 
 /**
  * The (frozen) transaction for a fetched entry: id from the `id` field (the entry id when
- * there is none), payload decoded from `body`, metadata as in {@link RedisTransactionMetadata}. A body
+ * there is none), payload decoded from `body`, metadata as in `RedisTransactionMetadata`. A body
  * that is missing or that `codec` cannot decode yields a transaction marked undecodable whose
  * payload is the raw body (a `Buffer`, or `undefined` when missing).
  *

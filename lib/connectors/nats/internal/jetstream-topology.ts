@@ -4,9 +4,9 @@ import {
   type JetStreamManager,
   type StreamInfo,
 } from '@nats-io/jetstream';
-import { describeError } from '../../core/renderers.js';
-import type { NatsRetention, NatsStorage } from './nats-connector-config.js';
-import { NatsTopologyError } from './nats-topology-error.js';
+import { describeError } from '../../../core/renderers.js';
+import type { NatsRetention, NatsStorage } from '../nats-connector-config.js';
+import { NatsTopologyError } from '../errors.js';
 
 /** A stream as the connector wants it. */
 export interface StreamDeclaration {

@@ -1,4 +1,28 @@
-import { DeliveryLostError } from '../../core/errors.js';
+import { DeliveryLostError, ErgonError } from '../../core/errors.js';
+
+/**
+ * Redis replied with something this connector does not understand (a proxy or server that is
+ * not Redis, or a protocol it does not speak).
+ *
+ * @example
+ * ```ts
+ * connector.fetch(request).subscribe({ error: (e) => e instanceof UnexpectedReplyError && alert(e) });
+ * ```
+ */
+export class UnexpectedReplyError extends ErgonError {}
+
+/**
+ * A stream entry was deleted from its stream (`XTRIM`, `MAXLEN`, `XDEL` by someone else) while
+ * this consumer held it: it can no longer be delivered again, so a `release` wrote what the
+ * connector held (id, body, headers) to the dead-letter stream with reason `trimmed` instead.
+ * The settle that found it rejects with this error, naming the entry and where it went.
+ *
+ * @example
+ * ```ts
+ * connector.settle(tx, decision).catch((e) => e instanceof StreamEntryTrimmedError && alert(e.message));
+ * ```
+ */
+export class StreamEntryTrimmedError extends ErgonError {}
 
 function replyErrorMatching(error: unknown, pattern: RegExp): boolean {
   return isReplyError(error) && pattern.test(error.message);
@@ -8,7 +32,7 @@ function replyErrorMatching(error: unknown, pattern: RegExp): boolean {
  * Whether `error` is an error reply from the Redis server (a `ReplyError`), as opposed to a
  * connection problem (the connection closed, the connector was closed).
  */
-export function isReplyError(error: unknown): error is Error {
+function isReplyError(error: unknown): error is Error {
   return error instanceof Error && error.name === 'ReplyError';
 }
 

@@ -1,9 +1,8 @@
-import type { ConsumeMessage } from 'amqplib';
-import { markUndecodable, type Transaction } from '../../core/transaction.js';
-import type { PayloadCodec } from '../../core/payload-codec.js';
-import { traceMetadata } from '../../core/trace-headers.js';
-import { messageIdentity } from './message-identity.js';
-import { plainHeaders } from './plain-headers.js';
+import { createHash } from 'node:crypto';
+import type { ConsumeMessage, Message } from 'amqplib';
+import { markUndecodable, type Transaction } from '../../../core/transaction.js';
+import type { PayloadCodec } from '../../../core/payload-codec.js';
+import { traceMetadata } from '../../../core/trace-headers.js';
 import type { QueueSubscription } from './queue-subscription.js';
 
 /** Where a fetched message came from: what settling it needs. */
@@ -116,4 +115,71 @@ export class DeliveredTransaction<P> implements Transaction<P> {
     (transaction as DeliveredTransaction<P>).#delivery = null;
     return delivery ?? undefined;
   }
+}
+
+/**
+ * How many times the broker has delivered `message`, this delivery included. Quorum queues
+ * count natively: the `x-delivery-count` header holds the earlier failed deliveries (requeues,
+ * and deliveries whose channel closed unacknowledged). Classic queues only say whether a
+ * message was delivered before (`redelivered`), so the count is then a lower bound: 1 or 2.
+ *
+ * @example
+ * ```ts
+ * deliveryCount(message); // 3 for a quorum-queue message with 'x-delivery-count': 2
+ * ```
+ */
+export function deliveryCount(message: Message): number {
+  const counted: unknown = message.properties.headers?.['x-delivery-count'];
+  if (typeof counted === 'number' && Number.isSafeInteger(counted) && counted >= 0) {
+    return counted + 1;
+  }
+  return message.fields.redelivered ? 2 : 1;
+}
+
+/**
+ * The transaction id of a delivered message: its `message-id` property (`dispatch` always
+ * sets it to the transaction id). A message published without one gets an id derived from
+ * what the broker keeps unchanged across redeliveries (body, `timestamp`, `correlation-id`
+ * and `app-id`), so every delivery of it has the same id: `sha256-` and 32 hex digits.
+ * Byte-identical messages without a message id share that id.
+ *
+ * @example
+ * ```ts
+ * messageIdentity(message); // 'order-42', or 'sha256-3f1c…' without a message-id
+ * ```
+ */
+function messageIdentity(message: Message): string {
+  const messageId: unknown = message.properties.messageId;
+  if (typeof messageId === 'string' && messageId !== '') return messageId;
+  const { timestamp, correlationId, appId } = message.properties;
+  const digest = createHash('sha256')
+    .update(JSON.stringify([timestamp ?? null, correlationId ?? null, appId ?? null]))
+    .update(message.content)
+    .digest('hex');
+  return `sha256-${digest.slice(0, 32)}`;
+}
+
+/**
+ * A copy of AMQP message headers that holds only serialisable values: byte arrays become UTF-8
+ * text, nested tables and arrays (such as `x-death`) are copied the same way, and the typed
+ * values amqplib decodes (`{ '!': 'timestamp', value }`) are kept as they are.
+ *
+ * @example
+ * ```ts
+ * plainHeaders({ tenant: Buffer.from('acme') }); // { tenant: 'acme' }
+ * ```
+ */
+function plainHeaders(headers: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const copy: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(headers)) copy[key] = plainValue(value);
+  return copy;
+}
+
+function plainValue(value: unknown): unknown {
+  if (value instanceof Uint8Array) return Buffer.from(value).toString('utf8');
+  if (Array.isArray(value)) return value.map(plainValue);
+  if (typeof value === 'object' && value !== null) {
+    return plainHeaders(value as Readonly<Record<string, unknown>>);
+  }
+  return value;
 }

@@ -3,7 +3,7 @@ import type {
   AmqpArguments,
   RabbitmqConnectorConfig,
   RabbitmqExchangeConfig,
-} from './rabbitmq-connector-config.js';
+} from '../rabbitmq-connector-config.js';
 
 /** A durable queue to declare. */
 export interface RabbitmqQueueDeclaration {

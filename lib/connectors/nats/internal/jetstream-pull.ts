@@ -1,6 +1,6 @@
 import { createInbox, type Msg, type NatsConnection } from '@nats-io/transport-node';
 import { Observable } from 'rxjs';
-import { NatsPullError } from './nats-pull-error.js';
+import { NatsPullError } from '../errors.js';
 
 /** One pull request of a durable pull consumer. */
 export interface JetStreamPullRequest {

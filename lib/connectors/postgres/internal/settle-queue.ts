@@ -1,10 +1,10 @@
 import type pg from 'pg';
-import { DeliveryLostError, type TransactionError } from '../../core/errors.js';
-import { describeError } from '../../core/renderers.js';
-import type { PostgresService } from './postgres-service.js';
-import { leaseKeys, type QueueLease } from './queue-lease.js';
+import { DeliveryLostError, type TransactionError } from '../../../core/errors.js';
+import { describeError } from '../../../core/renderers.js';
+import type { PostgresService } from '../postgres-service.js';
+import { leaseKeys, type QueueLease } from './queue-row.js';
 import type { LeaseKeys, QueueStatements } from './queue-statements.js';
-import { isTransientPostgresError } from './transient-postgres-error.js';
+import { isTransientPostgresError } from '../errors.js';
 
 interface PendingSettle {
   readonly lease: QueueLease;
