@@ -73,7 +73,11 @@ const pairs: Record<ServiceName, (port: number) => Pair> = {
       { url: `postgres://postgres@127.0.0.1:${port}/test`, connectTimeout, reconnect },
       { logger: silent },
     );
-    const consumer = new PostgresConnector<Payload>({ table, fetchWait: 100 }, { service });
+    // A claim whose reply the cut lost leaves its rows leased: they come back after `lease`.
+    const consumer = new PostgresConnector<Payload>(
+      { table, fetchWait: 100, lease: 3000 },
+      { service },
+    );
     const producer = new PostgresConnector<Payload>({
       table,
       connection: { url: 'postgres://postgres@127.0.0.1:5432/test' },
