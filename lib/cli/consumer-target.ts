@@ -1,6 +1,6 @@
 import type { ConsumerTask } from '../engine/consumer-task.js';
 import { ConsumerPolicyCodec, type ConsumerPolicyInput } from '../policy/consumer-policy.js';
-import { decodePolicy } from '../policy/decode-policy.js';
+import { decodePolicy } from '../policy/codecs/structures.js';
 import type { TaskDefinition } from '../runner/define-task.js';
 import { CliUsageError } from './cli-usage-error.js';
 import { findConsumer } from './find-consumer.js';

@@ -12,7 +12,7 @@ import { ConnectorContractError } from '../connector/connector-contract-error.js
 import type { Connector } from '../connector/connector.js';
 import { describeValue } from '../core/describe-value.js';
 import { isInstance } from '../core/safe-access.js';
-import { backoffDelay } from '../policy/backoff-delay.js';
+import { backoffDelay } from '../policy/backoff.js';
 import type { ConsumerPolicy } from '../policy/consumer-policy.js';
 import type { ConsumerTask } from './consumer-task.js';
 import type { EngineClock } from './engine-clock.js';

@@ -6,7 +6,7 @@ import type { Eventually } from '../core/eventually.js';
 import { NonRetryableError } from '../core/non-retryable-error.js';
 import { isInstance, readProperty } from '../core/safe-access.js';
 import { TransactionError, type Stage } from '../core/transaction-error.js';
-import { backoffDelay } from '../policy/backoff-delay.js';
+import { backoffDelay } from '../policy/backoff.js';
 import type { RetryPolicy } from '../policy/retry-policy.js';
 import type { Deadline, DeadlineTarget } from './deadline-queue.js';
 import type { EngineClock } from './engine-clock.js';

@@ -1,35 +1,42 @@
 import type * as t from 'io-ts';
+import {
+  matchKeyword,
+  BooleanFlag,
+  NonNegativeDuration,
+  PositiveDuration,
+  NonNegativeInteger,
+  PositiveInteger,
+  isNullMarker,
+  scalarCodec,
+} from './codecs/values.js';
 import type { Backoff, BackoffInput } from './backoff.js';
 import { backoffCodec } from './backoff.js';
-import type { BooleanInput } from './boolean-flag.js';
-import { BooleanFlag } from './boolean-flag.js';
-import type { ConcurrencyInput } from './concurrency.js';
-import { ConcurrencyCodec } from './concurrency.js';
-import { decodePolicy } from './decode-policy.js';
-import type { DurationInput } from './duration.js';
-import { NonNegativeDuration, PositiveDuration } from './duration.js';
-import type { IntegerInput } from './integer.js';
-import { NonNegativeInteger, PositiveInteger } from './integer.js';
-import { isNullMarker, orNull } from './or-null.js';
-import { isPlainObject } from './plain-object.js';
-import { PolicyNameCodec } from './policy-name.js';
+import type { BooleanInput, DurationInput, IntegerInput } from './codecs/values.js';
+import type {
+  ConcurrencyInput,
+  StagePolicy,
+  StagePolicyInput,
+  TransactionRuntime,
+  TransactionRuntimeInput,
+} from './policy-sections.js';
+import {
+  ConcurrencyCodec,
+  PolicyNameCodec,
+  StagePolicyCodec,
+  TransactionRuntimeCodec,
+} from './policy-sections.js';
+import {
+  decodePolicy,
+  orNull,
+  isPlainObject,
+  strictStruct,
+  withDefault,
+} from './codecs/structures.js';
 import type { RetryPolicy, RetryPolicyInput } from './retry-policy.js';
 import { RetryPolicyCodec } from './retry-policy.js';
-import { scalarCodec } from './scalar-codec.js';
-import type { StagePolicyInput } from './stage-policy-codec.js';
-import { StagePolicyCodec } from './stage-policy-codec.js';
-import { strictStruct } from './strict-struct.js';
-import type { TransactionRuntime, TransactionRuntimeInput } from './transaction-runtime.js';
-import { TransactionRuntimeCodec } from './transaction-runtime.js';
-import { withDefault } from './with-default.js';
 
 /** `batch`: fetch, process the whole batch, then fetch again. `continuous`: refill free slots. */
 export type LoopMode = 'batch' | 'continuous';
-
-/** A stage's own retry policy. */
-export interface StagePolicy {
-  readonly retry: RetryPolicy;
-}
 
 /** Everything that shapes a consumer loop, fully decoded with defaults filled in. */
 export interface ConsumerPolicy {
@@ -107,15 +114,13 @@ export interface ConsumerPolicyInput {
   readonly exception?: StagePolicyInput | null;
 }
 
-const loopModes: readonly string[] = ['batch', 'continuous'] satisfies readonly LoopMode[];
+const loopModes: readonly LoopMode[] = ['batch', 'continuous'];
 
-const isLoopMode = (u: unknown): u is LoopMode => typeof u === 'string' && loopModes.includes(u);
+const isLoopMode = (u: unknown): u is LoopMode => loopModes.some((mode) => mode === u);
 
-const LoopModeCodec = scalarCodec<LoopMode>('"batch" | "continuous"', isLoopMode, (u) => {
-  if (u === undefined || isNullMarker(u)) return 'batch';
-  const word = typeof u === 'string' ? u.trim().toLowerCase() : u;
-  return isLoopMode(word) ? word : undefined;
-});
+const LoopModeCodec = scalarCodec<LoopMode>('"batch" | "continuous"', isLoopMode, (u) =>
+  u === undefined || isNullMarker(u) ? 'batch' : matchKeyword(u, loopModes),
+);
 
 const noExtra: Readonly<Record<string, unknown>> = Object.freeze({});
 

@@ -1,14 +1,10 @@
 import type * as t from 'io-ts';
-import { decodePolicy } from './decode-policy.js';
-import type { DurationInput } from './duration.js';
-import { NonNegativeDuration } from './duration.js';
-import type { IntegerInput } from './integer.js';
-import { PositiveInteger } from './integer.js';
+import { decodePolicy, strictStruct, withDefault } from './codecs/structures.js';
+import type { DurationInput, IntegerInput } from './codecs/values.js';
+import { NonNegativeDuration, PositiveInteger } from './codecs/values.js';
 import type { ProducerPolicy } from './producer-policy.js';
 import type { RetryPolicy, RetryPolicyInput } from './retry-policy.js';
 import { RetryPolicyCodec } from './retry-policy.js';
-import { strictStruct } from './strict-struct.js';
-import { withDefault } from './with-default.js';
 
 /** How transactions are grouped and sent to a connector, fully decoded. */
 export interface DispatchOptions {

@@ -1,22 +1,27 @@
 import type * as t from 'io-ts';
-import type { ConcurrencyInput } from './concurrency.js';
-import { ConcurrencyCodec } from './concurrency.js';
-import type { StagePolicy } from './consumer-policy.js';
-import { decodePolicy } from './decode-policy.js';
-import type { DurationInput } from './duration.js';
-import { NonNegativeDuration, PositiveDuration } from './duration.js';
-import type { IntegerInput } from './integer.js';
-import { NonNegativeInteger, PositiveInteger } from './integer.js';
-import { orNull } from './or-null.js';
-import { PolicyNameCodec } from './policy-name.js';
+import type {
+  ConcurrencyInput,
+  StagePolicy,
+  StagePolicyInput,
+  TransactionRuntime,
+  TransactionRuntimeInput,
+} from './policy-sections.js';
+import {
+  ConcurrencyCodec,
+  PolicyNameCodec,
+  StagePolicyCodec,
+  TransactionRuntimeCodec,
+} from './policy-sections.js';
+import { decodePolicy, orNull, strictStruct, withDefault } from './codecs/structures.js';
+import type { DurationInput, IntegerInput } from './codecs/values.js';
+import {
+  NonNegativeDuration,
+  PositiveDuration,
+  NonNegativeInteger,
+  PositiveInteger,
+} from './codecs/values.js';
 import type { RetryPolicy, RetryPolicyInput } from './retry-policy.js';
 import { RetryPolicyCodec } from './retry-policy.js';
-import type { StagePolicyInput } from './stage-policy-codec.js';
-import { StagePolicyCodec } from './stage-policy-codec.js';
-import { strictStruct } from './strict-struct.js';
-import type { TransactionRuntime, TransactionRuntimeInput } from './transaction-runtime.js';
-import { TransactionRuntimeCodec } from './transaction-runtime.js';
-import { withDefault } from './with-default.js';
 
 /** Everything that shapes a producer, fully decoded with defaults filled in. */
 export interface ProducerPolicy {

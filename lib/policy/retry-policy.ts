@@ -1,14 +1,9 @@
 import type * as t from 'io-ts';
 import type { Backoff, BackoffInput } from './backoff.js';
 import { backoffProps, defaultBackoff } from './backoff.js';
-import { decodePolicy } from './decode-policy.js';
-import type { DurationInput } from './duration.js';
-import { PositiveDuration } from './duration.js';
-import type { IntegerInput } from './integer.js';
-import { PositiveInteger } from './integer.js';
-import { orNull } from './or-null.js';
-import { strictStruct } from './strict-struct.js';
-import { withDefault } from './with-default.js';
+import { decodePolicy, orNull, strictStruct, withDefault } from './codecs/structures.js';
+import type { DurationInput, IntegerInput } from './codecs/values.js';
+import { PositiveDuration, PositiveInteger } from './codecs/values.js';
 
 /** How one stage (fetch, process, success, exception, …) is attempted. */
 export interface RetryPolicy extends Backoff {

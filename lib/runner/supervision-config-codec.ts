@@ -1,10 +1,13 @@
 import * as t from 'io-ts';
-import { NonNegativeDuration, PositiveDuration, type DurationInput } from '../policy/duration.js';
-import { NonNegativeInteger, type IntegerInput } from '../policy/integer.js';
-import { optional } from '../policy/optional.js';
-import { TcpPort } from '../policy/tcp-port.js';
-import { strictStruct } from '../policy/strict-struct.js';
-import { withDefault } from '../policy/with-default.js';
+import {
+  NonNegativeDuration,
+  PositiveDuration,
+  type DurationInput,
+  NonNegativeInteger,
+  type IntegerInput,
+  TcpPort,
+} from '../policy/codecs/values.js';
+import { optional, strictStruct, withDefault } from '../policy/codecs/structures.js';
 
 /** Defaults of the `supervision` section of a task configuration. */
 export const SUPERVISION_DEFAULTS = {

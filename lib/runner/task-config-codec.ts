@@ -1,9 +1,6 @@
 import * as t from 'io-ts';
-import { NonNegativeDuration } from '../policy/duration.js';
-import { PositiveInteger } from '../policy/integer.js';
-import { optional } from '../policy/optional.js';
-import { strictStruct } from '../policy/strict-struct.js';
-import { withDefault } from '../policy/with-default.js';
+import { NonNegativeDuration, PositiveInteger } from '../policy/codecs/values.js';
+import { optional, strictStruct, withDefault } from '../policy/codecs/structures.js';
 import { SupervisionConfigCodec } from './supervision-config-codec.js';
 import { TelemetryConfigCodec } from '../telemetry/config/telemetry-config.js';
 import type { TelemetryConfigInput } from '../telemetry/config/telemetry-config.js';

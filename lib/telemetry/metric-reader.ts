@@ -5,7 +5,7 @@ import {
   PeriodicExportingMetricReader,
   type IMetricReader,
 } from '@opentelemetry/sdk-metrics';
-import type { MetricReaderConfig } from './config/metric-reader-config.js';
+import type { MetricReaderConfig } from './config/metrics-config.js';
 import { loadOptionalPackage } from './optional-package.js';
 import type { OtlpConnections } from './otlp-connections.js';
 import { otlpGrpcOptions } from './otlp-grpc-options.js';

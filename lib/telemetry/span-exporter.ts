@@ -4,7 +4,7 @@ import {
   InMemorySpanExporter,
   type SpanExporter,
 } from '@opentelemetry/sdk-trace-node';
-import type { SpanExporterConfig } from './config/span-exporter-config.js';
+import type { SpanExporterConfig } from './config/traces-config.js';
 import type { OtlpConnections } from './otlp-connections.js';
 import { otlpGrpcOptions } from './otlp-grpc-options.js';
 

@@ -7,7 +7,7 @@ import {
   type Resource,
 } from '@opentelemetry/resources';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
-import type { ResourceConfig } from './config/resource-config.js';
+import type { ResourceConfig } from './config/telemetry-config.js';
 import { processExecutionId } from './execution-id.js';
 
 /** `host.name` and `process.pid` (incubating semantic conventions, copied rather than imported). */

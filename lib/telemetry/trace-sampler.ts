@@ -5,7 +5,7 @@ import {
   TraceIdRatioBasedSampler,
   type Sampler,
 } from '@opentelemetry/sdk-trace-node';
-import type { SamplerConfig } from './config/sampler-config.js';
+import type { SamplerConfig } from './config/traces-config.js';
 
 /**
  * The OpenTelemetry sampler of a sampler configuration.

@@ -3,18 +3,16 @@ import { jsonCodec, type PayloadCodec } from '../../connector/payload-codec.js';
 import { PolicyError, type PolicyIssue } from '../../core/policy-error.js';
 import type { Backoff, BackoffInput } from '../../policy/backoff.js';
 import { backoffCodec } from '../../policy/backoff.js';
-import type { BooleanInput } from '../../policy/boolean-flag.js';
-import { BooleanFlag } from '../../policy/boolean-flag.js';
-import { decodePolicy } from '../../policy/decode-policy.js';
-import type { DurationInput } from '../../policy/duration.js';
-import { NonNegativeDuration, PositiveDuration } from '../../policy/duration.js';
-import type { IntegerInput } from '../../policy/integer.js';
-import { PositiveInteger } from '../../policy/integer.js';
-import { orNull } from '../../policy/or-null.js';
+import type { BooleanInput, DurationInput, IntegerInput } from '../../policy/codecs/values.js';
+import {
+  BooleanFlag,
+  NonNegativeDuration,
+  PositiveDuration,
+  PositiveInteger,
+  scalarCodec,
+} from '../../policy/codecs/values.js';
+import { decodePolicy, orNull, strictStruct, withDefault } from '../../policy/codecs/structures.js';
 import { renderValue } from '../../policy/policy-issues.js';
-import { scalarCodec } from '../../policy/scalar-codec.js';
-import { strictStruct } from '../../policy/strict-struct.js';
-import { withDefault } from '../../policy/with-default.js';
 import { JetStreamName, PublishSubject, SubjectFilter, subjectMatches } from './nats-names.js';
 import { NatsServerUrls } from './nats-server-urls.js';
 

@@ -14,7 +14,7 @@ import {
 import { ConnectorClosedError } from '../../connector/connector-closed-error.js';
 import type { ConnectorHealth, Service } from '../../connector/connector.js';
 import { describeError } from '../../core/describe-error.js';
-import { backoffDelay } from '../../policy/backoff-delay.js';
+import { backoffDelay } from '../../policy/backoff.js';
 import {
   natsServiceConfig,
   type NatsServiceConfig,

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { describeError } from '../../core/describe-error.js';
 import type { Backoff } from '../../policy/backoff.js';
-import { backoffDelay } from '../../policy/backoff-delay.js';
+import { backoffDelay } from '../../policy/backoff.js';
 import { quoteIdentifier } from './sql-identifier.js';
 import { WakeSignal } from './wake-signal.js';
 

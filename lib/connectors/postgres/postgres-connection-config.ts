@@ -1,15 +1,9 @@
 import * as t from 'io-ts';
 import type { Backoff, BackoffInput } from '../../policy/backoff.js';
 import { backoffCodec } from '../../policy/backoff.js';
-import { decodePolicy } from '../../policy/decode-policy.js';
-import type { DurationInput } from '../../policy/duration.js';
-import { PositiveDuration } from '../../policy/duration.js';
-import type { IntegerInput } from '../../policy/integer.js';
-import { PositiveInteger } from '../../policy/integer.js';
-import { orNull } from '../../policy/or-null.js';
-import { scalarCodec } from '../../policy/scalar-codec.js';
-import { strictStruct } from '../../policy/strict-struct.js';
-import { withDefault } from '../../policy/with-default.js';
+import { decodePolicy, orNull, strictStruct, withDefault } from '../../policy/codecs/structures.js';
+import type { DurationInput, IntegerInput } from '../../policy/codecs/values.js';
+import { PositiveDuration, PositiveInteger, scalarCodec } from '../../policy/codecs/values.js';
 import { MAX_IDENTIFIER_BYTES } from './sql-identifier.js';
 
 /** How a {@link PostgresService} connects, fully decoded with defaults filled in. */

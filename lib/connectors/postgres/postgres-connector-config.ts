@@ -1,15 +1,14 @@
 import * as t from 'io-ts';
 import { isLeft } from 'fp-ts/lib/Either.js';
 import type { PayloadCodec } from '../../connector/payload-codec.js';
-import { decodePolicy } from '../../policy/decode-policy.js';
-import type { DurationInput } from '../../policy/duration.js';
-import { NonNegativeDuration, PositiveDuration } from '../../policy/duration.js';
-import type { IntegerInput } from '../../policy/integer.js';
-import { PositiveInteger } from '../../policy/integer.js';
-import { orNull } from '../../policy/or-null.js';
-import { scalarCodec } from '../../policy/scalar-codec.js';
-import { strictStruct } from '../../policy/strict-struct.js';
-import { withDefault } from '../../policy/with-default.js';
+import { decodePolicy, orNull, strictStruct, withDefault } from '../../policy/codecs/structures.js';
+import type { DurationInput, IntegerInput } from '../../policy/codecs/values.js';
+import {
+  NonNegativeDuration,
+  PositiveDuration,
+  PositiveInteger,
+  scalarCodec,
+} from '../../policy/codecs/values.js';
 import { PayloadCodecSetting } from './payload-codec-setting.js';
 import {
   PostgresConnectionConfigCodec,

@@ -18,7 +18,7 @@ import type { DispatchFailure } from '../../core/dispatch-receipt.js';
 import { PolicyError } from '../../core/policy-error.js';
 import type { SettleDecision } from '../../core/settle-decision.js';
 import type { Transaction } from '../../core/transaction.js';
-import { isPlainObject } from '../../policy/plain-object.js';
+import { isPlainObject } from '../../policy/codecs/structures.js';
 import { PayloadColumn } from './payload-column.js';
 import {
   postgresConnectorConfig,

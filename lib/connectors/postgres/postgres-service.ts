@@ -2,7 +2,7 @@ import pg from 'pg';
 import { ConnectorClosedError } from '../../connector/connector-closed-error.js';
 import type { ConnectorHealth, Service } from '../../connector/connector.js';
 import { describeError } from '../../core/describe-error.js';
-import { backoffDelay } from '../../policy/backoff-delay.js';
+import { backoffDelay } from '../../policy/backoff.js';
 import { NotificationListener } from './notification-listener.js';
 import {
   postgresConnectionConfig,

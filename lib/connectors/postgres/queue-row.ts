@@ -1,7 +1,7 @@
 import { traceMetadata } from '../../connector/trace-headers.js';
 import { markUndecodable } from '../../core/decode-failure.js';
 import type { Transaction } from '../../core/transaction.js';
-import { isPlainObject } from '../../policy/plain-object.js';
+import { isPlainObject } from '../../policy/codecs/structures.js';
 import type { PayloadColumn } from './payload-column.js';
 
 /** A queue row as the claim and by-id statements return it. */

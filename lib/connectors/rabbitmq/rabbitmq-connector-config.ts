@@ -1,19 +1,24 @@
 import * as t from 'io-ts';
 import { isRight } from 'fp-ts/lib/Either.js';
-import { BooleanFlag, type BooleanInput } from '../../policy/boolean-flag.js';
-import { decodePolicy } from '../../policy/decode-policy.js';
 import {
+  BooleanFlag,
+  type BooleanInput,
   NonNegativeDuration,
   PositiveDuration,
   type DurationInput,
-} from '../../policy/duration.js';
-import { PositiveInteger, type IntegerInput } from '../../policy/integer.js';
-import { isNullMarker, orNull } from '../../policy/or-null.js';
-import { isPlainObject } from '../../policy/plain-object.js';
-import { scalarCodec } from '../../policy/scalar-codec.js';
-import { strictStruct } from '../../policy/strict-struct.js';
-import { withDefault } from '../../policy/with-default.js';
-import { NonEmptyText } from './non-empty-text.js';
+  PositiveInteger,
+  type IntegerInput,
+  isNullMarker,
+  scalarCodec,
+  NonEmptyText,
+} from '../../policy/codecs/values.js';
+import {
+  decodePolicy,
+  orNull,
+  isPlainObject,
+  strictStruct,
+  withDefault,
+} from '../../policy/codecs/structures.js';
 import {
   RabbitmqConnectionConfigCodec,
   type RabbitmqConnectionConfig,

@@ -4,7 +4,7 @@ import { describeError } from '../../core/describe-error.js';
 import type { Logger } from '../../core/logger.js';
 import { ConnectorClosedError } from '../../connector/connector-closed-error.js';
 import type { ConnectorHealth, Service } from '../../connector/connector.js';
-import { backoffDelay } from '../../policy/backoff-delay.js';
+import { backoffDelay } from '../../policy/backoff.js';
 import { redactAmqpUrl } from './amqp-url.js';
 import { boundedWait } from './bounded-wait.js';
 import { ConfirmPublisher } from './confirm-publisher.js';

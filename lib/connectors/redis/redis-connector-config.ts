@@ -1,16 +1,15 @@
 import * as t from 'io-ts';
 import { jsonCodec, type PayloadCodec } from '../../connector/payload-codec.js';
-import { BooleanFlag, type BooleanInput } from '../../policy/boolean-flag.js';
-import { decodePolicy } from '../../policy/decode-policy.js';
 import {
+  BooleanFlag,
+  type BooleanInput,
   NonNegativeDuration,
   PositiveDuration,
   type DurationInput,
-} from '../../policy/duration.js';
-import { PositiveInteger, type IntegerInput } from '../../policy/integer.js';
-import { orNull } from '../../policy/or-null.js';
-import { strictStruct } from '../../policy/strict-struct.js';
-import { withDefault } from '../../policy/with-default.js';
+  PositiveInteger,
+  type IntegerInput,
+} from '../../policy/codecs/values.js';
+import { decodePolicy, orNull, strictStruct, withDefault } from '../../policy/codecs/structures.js';
 import {
   RedisServiceConfigCodec,
   type RedisServiceConfig,

@@ -1,9 +1,7 @@
 import * as t from 'io-ts';
 import { backoffCodec, type Backoff, type BackoffInput } from '../../policy/backoff.js';
-import { decodePolicy } from '../../policy/decode-policy.js';
-import { PositiveDuration, type DurationInput } from '../../policy/duration.js';
-import { strictStruct } from '../../policy/strict-struct.js';
-import { withDefault } from '../../policy/with-default.js';
+import { decodePolicy, strictStruct, withDefault } from '../../policy/codecs/structures.js';
+import { PositiveDuration, type DurationInput } from '../../policy/codecs/values.js';
 
 /** How a {@link RedisService} connects, fully decoded with defaults filled in. */
 export interface RedisServiceConfig {

@@ -5,7 +5,7 @@ import { ConnectorClosedError } from '../../connector/connector-closed-error.js'
 import type { ConnectorHealth, Service } from '../../connector/connector.js';
 import { describeError } from '../../core/describe-error.js';
 import type { Logger } from '../../core/logger.js';
-import { backoffDelay } from '../../policy/backoff-delay.js';
+import { backoffDelay } from '../../policy/backoff.js';
 import {
   redisServiceConfig,
   type RedisServiceConfig,

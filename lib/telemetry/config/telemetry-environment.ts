@@ -1,9 +1,7 @@
 import type { PolicyIssue } from '../../core/policy-error.js';
 import { PolicyError } from '../../core/policy-error.js';
-import { parseBoolean } from '../../policy/boolean-flag.js';
-import { parseNumber } from '../../policy/parse-number.js';
+import { parseBoolean, parseNumber, parseTcpPort } from '../../policy/codecs/values.js';
 import { renderValue } from '../../policy/policy-issues.js';
-import { parseTcpPort } from '../../policy/tcp-port.js';
 import { OTLP_ENDPOINT_EXPECTED, otlpEndpointUrl } from './otlp-endpoint.js';
 import type { TelemetryConfigInput } from './telemetry-config.js';
 

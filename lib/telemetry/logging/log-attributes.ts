@@ -1,5 +1,5 @@
 import type { AnyValue, AnyValueMap } from '@opentelemetry/api-logs';
-import { isPlainObject } from '../../policy/plain-object.js';
+import { isPlainObject } from '../../policy/codecs/structures.js';
 import type { LogRecord } from './log-record.js';
 import { loggedError } from './logged-error.js';
 

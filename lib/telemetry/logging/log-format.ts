@@ -1,4 +1,4 @@
-import { keywordCodec } from '../config/keyword-codec.js';
+import { keywordCodec } from '../../policy/codecs/values.js';
 import { formatJsonLine } from './json-log-format.js';
 import type { LogRecord } from './log-record.js';
 import { formatPrettyLine } from './pretty-log-format.js';

@@ -1,8 +1,8 @@
 import { isRight } from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
 import log from 'loglevel';
-import { decodePolicy } from '../../policy/decode-policy.js';
-import { keywordCodec } from '../config/keyword-codec.js';
+import { decodePolicy } from '../../policy/codecs/structures.js';
+import { keywordCodec } from '../../policy/codecs/values.js';
 
 /** The loglevel methods a record can come from, lowest first. */
 export type LogMethodName = 'trace' | 'debug' | 'info' | 'warn' | 'error';

@@ -5,7 +5,7 @@ import { describeValue } from '../../core/describe-value.js';
 import { isInstance, readProperty, unreadable } from '../../core/safe-access.js';
 import { isSecretKey, MASK, maskCredentials } from '../../core/mask-credentials.js';
 import { taskNameIn, transactionIdIn } from '../../core/transaction-context.js';
-import { isPlainObject } from '../../policy/plain-object.js';
+import { isPlainObject } from '../../policy/codecs/structures.js';
 import type { LogMethodName } from './log-level.js';
 import { loggedError, type LoggedError } from './logged-error.js';
 
