@@ -6,6 +6,7 @@ import {
   NonNegativeInteger,
   type IntegerInput,
   TcpPort,
+  isNonBlankText,
 } from '../policy/codecs/values.js';
 import { optional, strictStruct, withDefault } from '../policy/codecs/structures.js';
 
@@ -24,12 +25,7 @@ const RestartCodec = strictStruct('RestartPolicy', {
   maxRestarts: withDefault(NonNegativeInteger, SUPERVISION_DEFAULTS.restart.maxRestarts),
 });
 
-const HostName = new t.Type<string, string, unknown>(
-  'host name or address',
-  (u): u is string => typeof u === 'string' && u.trim() !== '',
-  (u, c) => (typeof u === 'string' && u.trim() !== '' ? t.success(u) : t.failure(u, c)),
-  t.identity,
-);
+const HostName = t.refinement(t.string, isNonBlankText, 'host name or address');
 
 const HealthHttpCodec = strictStruct('HealthHttp', {
   port: TcpPort,

@@ -1,7 +1,14 @@
-import * as t from 'io-ts';
+import type * as t from 'io-ts';
 import type { Backoff, BackoffInput } from '../../policy/backoff.js';
 import { backoffCodec } from '../../policy/backoff.js';
-import { decodePolicy, orNull, strictStruct, withDefault } from '../../policy/codecs/structures.js';
+import {
+  concealFailures,
+  decodePolicy,
+  guardCodec,
+  orNull,
+  strictStruct,
+  withDefault,
+} from '../../policy/codecs/structures.js';
 import type { DurationInput, IntegerInput } from '../../policy/codecs/values.js';
 import { PositiveDuration, PositiveInteger, scalarCodec } from '../../policy/codecs/values.js';
 import { MAX_IDENTIFIER_BYTES } from './sql-identifier.js';
@@ -60,11 +67,9 @@ function withoutPassword(u: unknown): unknown {
   return typeof u === 'string' ? u.replace(/^([a-z]+:\/\/[^:/@]*):[^@/]*@/i, '$1:***@') : u;
 }
 
-const PostgresUrl = new t.Type<string, string, unknown>(
-  'postgres:// or postgresql:// URL',
-  isPostgresUrl,
-  (u, c) => (isPostgresUrl(u) ? t.success(u) : t.failure(withoutPassword(u), c)),
-  t.identity,
+const PostgresUrl = concealFailures(
+  guardCodec('postgres:// or postgresql:// URL', isPostgresUrl),
+  withoutPassword,
 );
 
 const isApplicationName = (u: unknown): u is string =>

@@ -60,6 +60,8 @@ export function defaultLogLevel(
 /**
  * Codec of a log level that decodes a missing one (`undefined`) to {@link defaultLogLevel},
  * read from `env` at decode time; a wrong `ERGON_LOG_LEVEL` is a decode failure naming it.
+ * Hand-written because its default is read, and may fail, at decode time, which `withDefault`
+ * (a fixed value) cannot express.
  */
 export function DefaultLogLevelCodec(
   env: Readonly<Record<string, string | undefined>> = process.env,
