@@ -1,6 +1,11 @@
 import type { PolicyIssue } from '../../core/policy-error.js';
 import { PolicyError } from '../../core/policy-error.js';
-import { parseBoolean, parseNumber, parseTcpPort } from '../../policy/codecs/values.js';
+import {
+  matchKeyword,
+  parseBoolean,
+  parseNumber,
+  parseTcpPort,
+} from '../../policy/codecs/values.js';
 import { renderValue } from '../../policy/policy-issues.js';
 import { OTLP_ENDPOINT_EXPECTED, otlpEndpointUrl } from './otlp-endpoint.js';
 import type { TelemetryConfigInput } from './telemetry-config.js';
@@ -112,7 +117,7 @@ export function telemetryInputFromEnvironment(env: Environment): TelemetryConfig
   if (spanExporters !== undefined) traces['exporters'] = spanExporters;
   const samplerText = read('OTEL_TRACES_SAMPLER');
   if (samplerText !== undefined) {
-    const type = samplerNames[samplerText.toLowerCase()];
+    const type = matchKeyword(samplerText, [], samplerNames);
     if (type === undefined) {
       complain('OTEL_TRACES_SAMPLER', `one of ${Object.keys(samplerNames).join(', ')}`);
     } else if (type.endsWith('ratio')) {
