@@ -13,7 +13,7 @@ import type { Transaction } from '../core/transaction.js';
 import type { Connector } from '../core/connector.js';
 import { describeValue } from '../core/renderers.js';
 import { isInstance } from '../core/safe-access.js';
-import { backoffDelay } from '../policy/backoff-delay.js';
+import { backoffDelay } from '../policy/backoff.js';
 import type { ConsumerPolicy } from '../policy/consumer-policy.js';
 import type { ConsumerTask } from './consumer-task.js';
 import type { EngineClock } from './engine-clock.js';

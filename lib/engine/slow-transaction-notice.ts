@@ -1,6 +1,6 @@
 import { context as otelContext } from '@opentelemetry/api';
 import type { RetryPolicy } from '../policy/retry-policy.js';
-import type { TransactionRuntime } from '../policy/transaction-runtime.js';
+import type { TransactionRuntime } from '../policy/policy-sections.js';
 import type { Deadline, DeadlineTarget } from './deadline-queue.js';
 import type { EngineClock } from './engine-clock.js';
 import type { Lifecycle } from './lifecycle.js';

@@ -9,7 +9,7 @@ import {
 } from '../core/errors.js';
 import type { Eventually } from '../core/connector.js';
 import { isInstance, readProperty } from '../core/safe-access.js';
-import { backoffDelay } from '../policy/backoff-delay.js';
+import { backoffDelay } from '../policy/backoff.js';
 import type { RetryPolicy } from '../policy/retry-policy.js';
 import type { Deadline, DeadlineTarget } from './deadline-queue.js';
 import type { EngineClock } from './engine-clock.js';

@@ -1,31 +1,40 @@
 import type * as t from 'io-ts';
-import { type Backoff, backoffCodec, type BackoffInput } from './backoff.js';
-import { BooleanFlag, type BooleanInput } from './boolean-flag.js';
-import { ConcurrencyCodec, type ConcurrencyInput } from './concurrency.js';
-import { decodePolicy } from './decode-policy.js';
-import { type DurationInput, NonNegativeDuration, PositiveDuration } from './duration.js';
-import { type IntegerInput, NonNegativeInteger, PositiveInteger } from './integer.js';
-import { isNullMarker, orNull } from './or-null.js';
-import { isPlainObject } from './plain-object.js';
-import { PolicyNameCodec } from './policy-name.js';
-import { type RetryPolicy, RetryPolicyCodec, type RetryPolicyInput } from './retry-policy.js';
-import { scalarCodec } from './scalar-codec.js';
-import { StagePolicyCodec, type StagePolicyInput } from './stage-policy-codec.js';
-import { strictStruct } from './strict-struct.js';
 import {
+  BooleanFlag,
+  type BooleanInput,
+  type DurationInput,
+  type IntegerInput,
+  isNullMarker,
+  matchKeyword,
+  NonNegativeDuration,
+  NonNegativeInteger,
+  PositiveDuration,
+  PositiveInteger,
+  scalarCodec,
+} from './codecs/values.js';
+import { type Backoff, backoffCodec, type BackoffInput } from './backoff.js';
+import {
+  ConcurrencyCodec,
+  type ConcurrencyInput,
+  PolicyNameCodec,
+  type StagePolicy,
+  StagePolicyCodec,
+  type StagePolicyInput,
   type TransactionRuntime,
   TransactionRuntimeCodec,
   type TransactionRuntimeInput,
-} from './transaction-runtime.js';
-import { withDefault } from './with-default.js';
+} from './policy-sections.js';
+import {
+  decodePolicy,
+  orNull,
+  isPlainObject,
+  strictStruct,
+  withDefault,
+} from './codecs/structures.js';
+import { type RetryPolicy, RetryPolicyCodec, type RetryPolicyInput } from './retry-policy.js';
 
 /** `batch`: fetch, process the whole batch, then fetch again. `continuous`: refill free slots. */
 export type LoopMode = 'batch' | 'continuous';
-
-/** A stage's own retry policy. */
-export interface StagePolicy {
-  readonly retry: RetryPolicy;
-}
 
 /** Everything that shapes a consumer loop, fully decoded with defaults filled in. */
 export interface ConsumerPolicy {
@@ -103,15 +112,13 @@ export interface ConsumerPolicyInput {
   readonly exception?: StagePolicyInput | null;
 }
 
-const loopModes: readonly string[] = ['batch', 'continuous'] satisfies readonly LoopMode[];
+const loopModes: readonly LoopMode[] = ['batch', 'continuous'];
 
-const isLoopMode = (u: unknown): u is LoopMode => typeof u === 'string' && loopModes.includes(u);
+const isLoopMode = (u: unknown): u is LoopMode => loopModes.some((mode) => mode === u);
 
-const LoopModeCodec = scalarCodec<LoopMode>('"batch" | "continuous"', isLoopMode, (u) => {
-  if (u === undefined || isNullMarker(u)) return 'batch';
-  const word = typeof u === 'string' ? u.trim().toLowerCase() : u;
-  return isLoopMode(word) ? word : undefined;
-});
+const LoopModeCodec = scalarCodec<LoopMode>('"batch" | "continuous"', isLoopMode, (u) =>
+  u === undefined || isNullMarker(u) ? 'batch' : matchKeyword(u, loopModes),
+);
 
 const noExtra: Readonly<Record<string, unknown>> = Object.freeze({});
 

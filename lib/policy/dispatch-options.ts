@@ -1,11 +1,13 @@
 import type * as t from 'io-ts';
-import { decodePolicy } from './decode-policy.js';
-import { type DurationInput, NonNegativeDuration } from './duration.js';
-import { type IntegerInput, PositiveInteger } from './integer.js';
+import { decodePolicy, strictStruct, withDefault } from './codecs/structures.js';
+import {
+  type DurationInput,
+  type IntegerInput,
+  NonNegativeDuration,
+  PositiveInteger,
+} from './codecs/values.js';
 import type { ProducerPolicy } from './producer-policy.js';
 import { type RetryPolicy, RetryPolicyCodec, type RetryPolicyInput } from './retry-policy.js';
-import { strictStruct } from './strict-struct.js';
-import { withDefault } from './with-default.js';
 
 /** How transactions are grouped and sent to a connector, fully decoded. */
 export interface DispatchOptions {

@@ -1,20 +1,25 @@
 import type * as t from 'io-ts';
-import { ConcurrencyCodec, type ConcurrencyInput } from './concurrency.js';
-import type { StagePolicy } from './consumer-policy.js';
-import { decodePolicy } from './decode-policy.js';
-import { type DurationInput, NonNegativeDuration, PositiveDuration } from './duration.js';
-import { type IntegerInput, NonNegativeInteger, PositiveInteger } from './integer.js';
-import { orNull } from './or-null.js';
-import { PolicyNameCodec } from './policy-name.js';
-import { type RetryPolicy, RetryPolicyCodec, type RetryPolicyInput } from './retry-policy.js';
-import { StagePolicyCodec, type StagePolicyInput } from './stage-policy-codec.js';
-import { strictStruct } from './strict-struct.js';
 import {
+  ConcurrencyCodec,
+  type ConcurrencyInput,
+  PolicyNameCodec,
+  type StagePolicy,
+  StagePolicyCodec,
+  type StagePolicyInput,
   type TransactionRuntime,
   TransactionRuntimeCodec,
   type TransactionRuntimeInput,
-} from './transaction-runtime.js';
-import { withDefault } from './with-default.js';
+} from './policy-sections.js';
+import { decodePolicy, orNull, strictStruct, withDefault } from './codecs/structures.js';
+import {
+  type DurationInput,
+  type IntegerInput,
+  NonNegativeDuration,
+  NonNegativeInteger,
+  PositiveDuration,
+  PositiveInteger,
+} from './codecs/values.js';
+import { type RetryPolicy, RetryPolicyCodec, type RetryPolicyInput } from './retry-policy.js';
 
 /** Everything that shapes a producer, fully decoded with defaults filled in. */
 export interface ProducerPolicy {

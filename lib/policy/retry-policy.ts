@@ -1,11 +1,12 @@
 import type * as t from 'io-ts';
 import { type Backoff, type BackoffInput, backoffProps, defaultBackoff } from './backoff.js';
-import { decodePolicy } from './decode-policy.js';
-import { type DurationInput, PositiveDuration } from './duration.js';
-import { type IntegerInput, PositiveInteger } from './integer.js';
-import { orNull } from './or-null.js';
-import { strictStruct } from './strict-struct.js';
-import { withDefault } from './with-default.js';
+import { decodePolicy, orNull, strictStruct, withDefault } from './codecs/structures.js';
+import {
+  type DurationInput,
+  type IntegerInput,
+  PositiveDuration,
+  PositiveInteger,
+} from './codecs/values.js';
 
 /** How one stage (fetch, process, success, exception, …) is attempted. */
 export interface RetryPolicy extends Backoff {

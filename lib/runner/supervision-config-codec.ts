@@ -1,10 +1,14 @@
 import * as t from 'io-ts';
-import { NonNegativeDuration, PositiveDuration, type DurationInput } from '../policy/duration.js';
-import { NonNegativeInteger, type IntegerInput } from '../policy/integer.js';
-import { optional } from '../policy/optional.js';
-import { TcpPort } from '../policy/tcp-port.js';
-import { strictStruct } from '../policy/strict-struct.js';
-import { withDefault } from '../policy/with-default.js';
+import {
+  NonNegativeDuration,
+  PositiveDuration,
+  type DurationInput,
+  NonNegativeInteger,
+  type IntegerInput,
+  TcpPort,
+  isNonBlankText,
+} from '../policy/codecs/values.js';
+import { optional, strictStruct, withDefault } from '../policy/codecs/structures.js';
 
 /** Defaults of the `supervision` section of a task configuration. */
 export const SUPERVISION_DEFAULTS = {
@@ -21,12 +25,7 @@ const RestartCodec = strictStruct('RestartPolicy', {
   maxRestarts: withDefault(NonNegativeInteger, SUPERVISION_DEFAULTS.restart.maxRestarts),
 });
 
-const HostName = new t.Type<string, string, unknown>(
-  'host name or address',
-  (u): u is string => typeof u === 'string' && u.trim() !== '',
-  (u, c) => (typeof u === 'string' && u.trim() !== '' ? t.success(u) : t.failure(u, c)),
-  t.identity,
-);
+const HostName = t.refinement(t.string, isNonBlankText, 'host name or address');
 
 const HealthHttpCodec = strictStruct('HealthHttp', {
   port: TcpPort,

@@ -1,9 +1,6 @@
 import * as t from 'io-ts';
-import { NonNegativeDuration } from '../policy/duration.js';
-import { PositiveInteger } from '../policy/integer.js';
-import { optional } from '../policy/optional.js';
-import { strictStruct } from '../policy/strict-struct.js';
-import { withDefault } from '../policy/with-default.js';
+import { NonEmptyText, NonNegativeDuration, PositiveInteger } from '../policy/codecs/values.js';
+import { guardCodec, optional, strictStruct, withDefault } from '../policy/codecs/structures.js';
 import { SupervisionConfigCodec } from './supervision-config-codec.js';
 import {
   TelemetryConfigCodec,
@@ -14,19 +11,7 @@ import { DefaultLogLevelCodec } from '../telemetry/logging/log-level.js';
 /** Any function; the runner checks arity and results itself. */
 type AnyFunction = (...args: never[]) => unknown;
 
-const FunctionCodec = new t.Type<AnyFunction, AnyFunction, unknown>(
-  'function',
-  (u): u is AnyFunction => typeof u === 'function',
-  (u, c) => (typeof u === 'function' ? t.success(u as AnyFunction) : t.failure(u, c)),
-  t.identity,
-);
-
-const NonEmptyName = new t.Type<string, string, unknown>(
-  'non-empty string',
-  (u): u is string => typeof u === 'string' && u.trim() !== '',
-  (u, c) => (typeof u === 'string' && u.trim() !== '' ? t.success(u) : t.failure(u, c)),
-  t.identity,
-);
+const FunctionCodec = guardCodec('function', (u): u is AnyFunction => typeof u === 'function');
 
 const FactoryRecord = withDefault(
   t.record(t.string, FunctionCodec, 'record of factory functions'),
@@ -36,7 +21,8 @@ const FactoryRecord = withDefault(
 /**
  * Checks the telemetry section with the telemetry codec (so its paths show under
  * `telemetry.`) but keeps the input as given: `setupTelemetry` decodes it again, merged with
- * the `OTEL_*` variables.
+ * the `OTEL_*` variables. Hand-written because it returns its input rather than the decoded
+ * value, which no io-ts combinator does.
  */
 const TelemetrySection = new t.Type<
   TelemetryConfigInput | undefined,
@@ -63,7 +49,7 @@ export const DEFAULT_SHUTDOWN_GRACE = 30_000;
  * `logLevel` from `ERGON_LOG_LEVEL`, else `info`).
  */
 export const TaskConfigCodec = strictStruct('TaskConfig', {
-  name: NonEmptyName,
+  name: NonEmptyText,
   connectors: FactoryRecord,
   services: FactoryRecord,
   policies: withDefault(t.record(t.string, t.unknown, 'record of policies'), {}),
@@ -75,6 +61,3 @@ export const TaskConfigCodec = strictStruct('TaskConfig', {
   supervision: SupervisionConfigCodec,
   logLevel: DefaultLogLevelCodec(),
 });
-
-/** A task configuration as {@link TaskConfigCodec} decodes it (functions untyped). */
-export type DecodedTaskConfig = t.TypeOf<typeof TaskConfigCodec>;

@@ -10,10 +10,14 @@ export {
   type TelemetryConfigInput,
 } from './config/telemetry-config.js';
 export { telemetryInputFromEnvironment, type Environment } from './config/telemetry-environment.js';
-export type { ResourceConfig, ResourceConfigInput } from './config/resource-config.js';
+export type { ResourceConfig, ResourceConfigInput } from './config/telemetry-config.js';
 export type { TracesConfig, TracesConfigInput, SpanProcessorType } from './config/traces-config.js';
-export type { SamplerConfig, SamplerInput } from './config/sampler-config.js';
-export type { SpanExporterConfig, SpanExporterInput } from './config/span-exporter-config.js';
+export type {
+  SamplerConfig,
+  SamplerInput,
+  SpanExporterConfig,
+  SpanExporterInput,
+} from './config/traces-config.js';
 export type { MetricsConfig, MetricsConfigInput } from './config/metrics-config.js';
 export type {
   ConsoleMetricReaderConfig,
@@ -21,9 +25,9 @@ export type {
   MetricReaderInput,
   OtlpMetricReaderConfig,
   PrometheusMetricReaderConfig,
-} from './config/metric-reader-config.js';
+} from './config/metrics-config.js';
 export type { OtlpEndpoint, OtlpEndpointInput } from './config/otlp-endpoint.js';
-export type { OtlpHeaders } from './config/otlp-headers.js';
+export type { OtlpHeaders } from './config/otlp-endpoint.js';
 
 export {
   configureLogging,

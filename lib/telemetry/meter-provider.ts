@@ -7,8 +7,7 @@ import {
   ConsoleMetricExporter,
   PeriodicExportingMetricReader,
 } from '@opentelemetry/sdk-metrics';
-import type { MetricReaderConfig } from './config/metric-reader-config.js';
-import type { MetricsConfig } from './config/metrics-config.js';
+import type { MetricReaderConfig, MetricsConfig } from './config/metrics-config.js';
 import { loadOptionalPackage } from './optional-package.js';
 import { type OtlpConnections, otlpGrpcOptions } from './otlp-connections.js';
 

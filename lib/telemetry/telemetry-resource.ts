@@ -8,7 +8,7 @@ import {
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { ResourceConfig } from './config/resource-config.js';
+import type { ResourceConfig } from './config/telemetry-config.js';
 
 /** `host.name` and `process.pid` (incubating semantic conventions, copied rather than imported). */
 const ATTR_HOST_NAME = 'host.name';

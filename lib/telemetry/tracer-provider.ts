@@ -17,9 +17,7 @@ import {
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace-node';
 import { maskCredentials } from '../core/mask-credentials.js';
-import type { SamplerConfig } from './config/sampler-config.js';
-import type { SpanExporterConfig } from './config/span-exporter-config.js';
-import type { TracesConfig } from './config/traces-config.js';
+import type { SamplerConfig, SpanExporterConfig, TracesConfig } from './config/traces-config.js';
 import { type OtlpConnections, otlpGrpcOptions } from './otlp-connections.js';
 
 /** A tracer provider and the exporters its processors feed. */

@@ -1,8 +1,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import type { Backoff } from '../../lib/policy/backoff.js';
-import { backoffDelay } from '../../lib/policy/backoff-delay.js';
-import { MAX_TIMER_DELAY } from '../../lib/policy/max-timer-delay.js';
+import { type Backoff, backoffDelay } from '../../lib/policy/backoff.js';
+import { MAX_TIMER_DELAY } from '../../lib/policy/codecs/values.js';
 
 const duration = fc.double({ min: 0, max: MAX_TIMER_DELAY, noNaN: true });
 

@@ -1,7 +1,6 @@
 import { expect } from 'chai';
-import type { Backoff, Jitter } from '../../lib/policy/backoff.js';
-import { backoffDelay } from '../../lib/policy/backoff-delay.js';
-import { MAX_TIMER_DELAY } from '../../lib/policy/max-timer-delay.js';
+import { type Backoff, backoffDelay, type Jitter } from '../../lib/policy/backoff.js';
+import { MAX_TIMER_DELAY } from '../../lib/policy/codecs/values.js';
 import { retryPolicy } from '../../lib/policy/retry-policy.js';
 
 function backoff(

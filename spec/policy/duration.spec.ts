@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { parseDuration } from '../../lib/policy/duration.js';
+import { parseDuration } from '../../lib/policy/codecs/values.js';
 
 describe('parseDuration', () => {
   const accepted: [unknown, number][] = [

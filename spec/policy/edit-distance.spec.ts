@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { closestCandidate, editDistance } from '../../lib/policy/edit-distance.js';
+import { closestCandidate, editDistance } from '../../lib/policy/codecs/structures.js';
 
 describe('editDistance', () => {
   const cases: [string, string, number][] = [

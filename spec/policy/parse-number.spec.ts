@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { parseNumber } from '../../lib/policy/parse-number.js';
+import { parseNumber } from '../../lib/policy/codecs/values.js';
 
 describe('parseNumber', () => {
   const accepted: [unknown, number][] = [

@@ -2,7 +2,7 @@ import { SpanStatusCode } from '@opentelemetry/api';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-node';
 import { expect } from 'chai';
-import { decodePolicy } from '../../lib/policy/decode-policy.js';
+import { decodePolicy } from '../../lib/policy/codecs/structures.js';
 import { TracesConfigCodec } from '../../lib/telemetry/config/traces-config.js';
 import { tracerProvider } from '../../lib/telemetry/tracer-provider.js';
 

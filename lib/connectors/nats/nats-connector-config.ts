@@ -2,19 +2,18 @@ import * as t from 'io-ts';
 import { jsonCodec, type PayloadCodec } from '../../core/payload-codec.js';
 import { PolicyError, type PolicyIssue } from '../../core/errors.js';
 import { type Backoff, backoffCodec, type BackoffInput } from '../../policy/backoff.js';
-import { BooleanFlag, type BooleanInput } from '../../policy/boolean-flag.js';
-import { decodePolicy } from '../../policy/decode-policy.js';
 import {
+  BooleanFlag,
+  type BooleanInput,
   type DurationInput,
+  type IntegerInput,
   NonNegativeDuration,
   PositiveDuration,
-} from '../../policy/duration.js';
-import { type IntegerInput, PositiveInteger } from '../../policy/integer.js';
-import { orNull } from '../../policy/or-null.js';
+  PositiveInteger,
+  scalarCodec,
+} from '../../policy/codecs/values.js';
+import { decodePolicy, orNull, strictStruct, withDefault } from '../../policy/codecs/structures.js';
 import { renderValue } from '../../core/renderers.js';
-import { scalarCodec } from '../../policy/scalar-codec.js';
-import { strictStruct } from '../../policy/strict-struct.js';
-import { withDefault } from '../../policy/with-default.js';
 import {
   JetStreamName,
   NatsServerUrls,

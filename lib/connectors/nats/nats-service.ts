@@ -18,7 +18,7 @@ import {
 import { ConnectorClosedError } from '../../core/errors.js';
 import type { ConnectorHealth, Service } from '../../core/connector.js';
 import { describeError } from '../../core/renderers.js';
-import { backoffDelay } from '../../policy/backoff-delay.js';
+import { backoffDelay } from '../../policy/backoff.js';
 import {
   natsServiceConfig,
   type NatsServiceConfig,

@@ -1,4 +1,5 @@
-import * as t from 'io-ts';
+import type * as t from 'io-ts';
+import { guardCodec, withDefault } from '../../policy/codecs/structures.js';
 import { jsonCodec, type PayloadCodec } from '../../core/payload-codec.js';
 
 function isPayloadCodec(u: unknown): u is PayloadCodec {
@@ -15,10 +16,7 @@ function isPayloadCodec(u: unknown): u is PayloadCodec {
  * Codec of a connector's `codec` setting: a {@link PayloadCodec} object (`contentType`,
  * `encode`, `decode`), {@link jsonCodec} when missing.
  */
-export const PayloadCodecSetting = new t.Type<PayloadCodec, PayloadCodec, unknown>(
-  'PayloadCodec { contentType, encode, decode }',
-  isPayloadCodec,
-  (u, c) =>
-    u === undefined ? t.success(jsonCodec) : isPayloadCodec(u) ? t.success(u) : t.failure(u, c),
-  t.identity,
+export const PayloadCodecSetting: t.Type<PayloadCodec, PayloadCodec, unknown> = withDefault(
+  guardCodec('PayloadCodec { contentType, encode, decode }', isPayloadCodec),
+  jsonCodec,
 );

@@ -1,12 +1,20 @@
-import * as t from 'io-ts';
+import type * as t from 'io-ts';
 import { type Backoff, backoffCodec, type BackoffInput } from '../../policy/backoff.js';
-import { decodePolicy } from '../../policy/decode-policy.js';
-import { type DurationInput, PositiveDuration } from '../../policy/duration.js';
-import { type IntegerInput, PositiveInteger } from '../../policy/integer.js';
-import { orNull } from '../../policy/or-null.js';
-import { scalarCodec } from '../../policy/scalar-codec.js';
-import { strictStruct } from '../../policy/strict-struct.js';
-import { withDefault } from '../../policy/with-default.js';
+import {
+  concealFailures,
+  decodePolicy,
+  guardCodec,
+  orNull,
+  strictStruct,
+  withDefault,
+} from '../../policy/codecs/structures.js';
+import {
+  type DurationInput,
+  type IntegerInput,
+  PositiveDuration,
+  PositiveInteger,
+  scalarCodec,
+} from '../../policy/codecs/values.js';
 import { MAX_IDENTIFIER_BYTES } from './sql-identifier.js';
 
 /** How a {@link PostgresService} connects, fully decoded with defaults filled in. */
@@ -63,11 +71,9 @@ function withoutPassword(u: unknown): unknown {
   return typeof u === 'string' ? u.replace(/^([a-z]+:\/\/[^:/@]*):[^@/]*@/i, '$1:***@') : u;
 }
 
-const PostgresUrl = new t.Type<string, string, unknown>(
-  'postgres:// or postgresql:// URL',
-  isPostgresUrl,
-  (u, c) => (isPostgresUrl(u) ? t.success(u) : t.failure(withoutPassword(u), c)),
-  t.identity,
+const PostgresUrl = concealFailures(
+  guardCodec('postgres:// or postgresql:// URL', isPostgresUrl),
+  withoutPassword,
 );
 
 const isApplicationName = (u: unknown): u is string =>

@@ -1,17 +1,15 @@
 import * as t from 'io-ts';
 import { isLeft } from 'fp-ts/lib/Either.js';
 import type { PayloadCodec } from '../../core/payload-codec.js';
-import { decodePolicy } from '../../policy/decode-policy.js';
+import { decodePolicy, orNull, strictStruct, withDefault } from '../../policy/codecs/structures.js';
 import {
   type DurationInput,
+  type IntegerInput,
   NonNegativeDuration,
   PositiveDuration,
-} from '../../policy/duration.js';
-import { type IntegerInput, PositiveInteger } from '../../policy/integer.js';
-import { orNull } from '../../policy/or-null.js';
-import { scalarCodec } from '../../policy/scalar-codec.js';
-import { strictStruct } from '../../policy/strict-struct.js';
-import { withDefault } from '../../policy/with-default.js';
+  PositiveInteger,
+  scalarCodec,
+} from '../../policy/codecs/values.js';
 import { PayloadCodecSetting } from './payload-codec-setting.js';
 import {
   PostgresConnectionConfigCodec,

@@ -20,7 +20,7 @@ import type {
 import { traceHeaders } from '../../core/trace-headers.js';
 import type { SettleDecision } from '../../core/outcome.js';
 import type { Transaction } from '../../core/transaction.js';
-import { isPlainObject } from '../../policy/plain-object.js';
+import { isPlainObject } from '../../policy/codecs/structures.js';
 import {
   leaseKeys,
   PayloadColumn,

@@ -2,7 +2,7 @@ import pg from 'pg';
 import { ConnectorClosedError } from '../../core/errors.js';
 import type { ConnectorHealth, Service } from '../../core/connector.js';
 import { describeError } from '../../core/renderers.js';
-import { backoffDelay } from '../../policy/backoff-delay.js';
+import { backoffDelay } from '../../policy/backoff.js';
 import { NotificationListener, type WakeSignal } from './internal/notification-listener.js';
 import {
   postgresConnectionConfig,

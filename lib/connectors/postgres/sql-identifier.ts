@@ -1,4 +1,4 @@
-import { scalarCodec } from '../../policy/scalar-codec.js';
+import { scalarCodec } from '../../policy/codecs/values.js';
 
 /** PostgreSQL keeps the first 63 bytes of a name (NAMEDATALEN − 1) and silently drops the rest. */
 export const MAX_IDENTIFIER_BYTES = 63;

@@ -1,5 +1,6 @@
-import * as t from 'io-ts';
+import type * as t from 'io-ts';
 import { maskCredentials } from '../../core/mask-credentials.js';
+import { concealFailures, guardCodec } from '../../policy/codecs/structures.js';
 
 const protocols: ReadonlySet<string> = new Set(['amqp:', 'amqps:']);
 
@@ -35,12 +36,7 @@ function isAmqpUrl(u: unknown): u is string {
  * isRight(AmqpUrl.decode('http://rabbit')); // false
  * ```
  */
-export const AmqpUrl = new t.Type<string, string, unknown>(
-  'amqp:// or amqps:// URL',
-  isAmqpUrl,
-  (u, c) => {
-    if (isAmqpUrl(u)) return t.success(u);
-    return t.failure(typeof u === 'string' ? redactAmqpUrl(u) : u, c);
-  },
-  t.identity,
+export const AmqpUrl: t.Type<string, string, unknown> = concealFailures(
+  guardCodec('amqp:// or amqps:// URL', isAmqpUrl),
+  (u) => (typeof u === 'string' ? redactAmqpUrl(u) : u),
 );

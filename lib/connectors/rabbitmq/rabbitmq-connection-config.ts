@@ -1,15 +1,13 @@
 import type * as t from 'io-ts';
 import { backoffCodec, type Backoff, type BackoffInput } from '../../policy/backoff.js';
-import { decodePolicy } from '../../policy/decode-policy.js';
+import { decodePolicy, strictStruct, withDefault } from '../../policy/codecs/structures.js';
 import {
   NonNegativeDuration,
   PositiveDuration,
   type DurationInput,
-} from '../../policy/duration.js';
-import { strictStruct } from '../../policy/strict-struct.js';
-import { withDefault } from '../../policy/with-default.js';
+  NonEmptyText,
+} from '../../policy/codecs/values.js';
 import { AmqpUrl } from './amqp-url.js';
-import { NonEmptyText } from './non-empty-text.js';
 
 /** How a {@link RabbitmqService} reaches the broker, fully decoded with defaults filled in. */
 export interface RabbitmqConnectionConfig {

@@ -1,19 +1,25 @@
 import * as t from 'io-ts';
 import { isRight } from 'fp-ts/lib/Either.js';
-import { BooleanFlag, type BooleanInput } from '../../policy/boolean-flag.js';
-import { decodePolicy } from '../../policy/decode-policy.js';
 import {
+  BooleanFlag,
+  type BooleanInput,
   NonNegativeDuration,
   PositiveDuration,
   type DurationInput,
-} from '../../policy/duration.js';
-import { PositiveInteger, type IntegerInput } from '../../policy/integer.js';
-import { isNullMarker, orNull } from '../../policy/or-null.js';
-import { isPlainObject } from '../../policy/plain-object.js';
-import { scalarCodec } from '../../policy/scalar-codec.js';
-import { strictStruct } from '../../policy/strict-struct.js';
-import { withDefault } from '../../policy/with-default.js';
-import { NonEmptyText } from './non-empty-text.js';
+  PositiveInteger,
+  type IntegerInput,
+  keywordCodec,
+  scalarCodec,
+  NonEmptyText,
+} from '../../policy/codecs/values.js';
+import {
+  decodePolicy,
+  guardCodec,
+  orNull,
+  isPlainObject,
+  strictStruct,
+  withDefault,
+} from '../../policy/codecs/structures.js';
 import {
   RabbitmqConnectionConfigCodec,
   type RabbitmqConnectionConfig,
@@ -152,31 +158,12 @@ const ArgumentsCodec = scalarCodec<AmqpArguments>('plain object', isPlainObject,
   u === undefined || u === null ? noArguments : isPlainObject(u) ? u : undefined,
 );
 
-const Text = scalarCodec(
-  'string',
-  (u): u is string => typeof u === 'string',
-  (u) => (typeof u === 'string' ? u : undefined),
-);
-
-const QueueName = new t.Type<string | null, string | null, unknown>(
+const QueueName = guardCodec(
   'queue name (or null for a connector that only publishes)',
   (u): u is string | null => u === null || NonEmptyText.is(u),
-  (u, c) => (u === null || NonEmptyText.is(u) ? t.success(u) : t.failure(u, c)),
-  t.identity,
 );
 
-const queueTypes: readonly string[] = ['quorum', 'classic'] satisfies readonly RabbitmqQueueType[];
-
-const QueueType = scalarCodec<RabbitmqQueueType>(
-  '"quorum" | "classic"',
-  (u): u is RabbitmqQueueType => typeof u === 'string' && queueTypes.includes(u),
-  (u) => {
-    const word = typeof u === 'string' ? u.trim().toLowerCase() : u;
-    return typeof word === 'string' && queueTypes.includes(word)
-      ? (word as RabbitmqQueueType)
-      : undefined;
-  },
-);
+const QueueType = keywordCodec<RabbitmqQueueType>(['quorum', 'classic']);
 
 const ExchangeCodec = strictStruct('RabbitmqExchange', {
   name: NonEmptyText,
@@ -188,20 +175,11 @@ const ExchangeCodec = strictStruct('RabbitmqExchange', {
 
 const BindingCodec = strictStruct('RabbitmqBinding', {
   exchange: NonEmptyText,
-  routingKey: withDefault(Text, '#'),
+  routingKey: withDefault(t.string, '#'),
   arguments: ArgumentsCodec,
 });
 
-const OptionalName = withDefault(
-  new t.Type<string | null, string | null, unknown>(
-    'non-empty string or null',
-    (u): u is string | null => u === null || NonEmptyText.is(u),
-    (u, c) =>
-      isNullMarker(u) ? t.success(null) : NonEmptyText.is(u) ? t.success(u) : t.failure(u, c),
-    t.identity,
-  ),
-  null,
-);
+const OptionalName = withDefault(orNull(NonEmptyText), null);
 
 const DeadLetterNames = strictStruct('RabbitmqDeadLetter', {
   exchange: OptionalName,
@@ -211,6 +189,10 @@ const DeadLetterNames = strictStruct('RabbitmqDeadLetter', {
 
 type DeadLetterNamesOf = t.TypeOf<typeof DeadLetterNames>;
 
+/**
+ * Dead-letter names, or `false` for none. Hand-written because `t.union([t.literal(false), …])`
+ * reports a wrong value as "expected false" first instead of the dead-letter object's issues.
+ */
 const DeadLetterCodec = new t.Type<DeadLetterNamesOf | false, DeadLetterNamesOf | false, unknown>(
   'dead-letter object or false',
   (u): u is DeadLetterNamesOf | false => u === false || DeadLetterNames.is(u),
@@ -219,14 +201,9 @@ const DeadLetterCodec = new t.Type<DeadLetterNamesOf | false, DeadLetterNamesOf 
 );
 
 const PublishCodec = strictStruct('RabbitmqPublish', {
-  exchange: withDefault(Text, ''),
+  exchange: withDefault(t.string, ''),
   routingKey: withDefault(
-    new t.Type<string | null, string | null, unknown>(
-      'string or null',
-      (u): u is string | null => u === null || typeof u === 'string',
-      (u, c) => (u === null || typeof u === 'string' ? t.success(u) : t.failure(u, c)),
-      t.identity,
-    ),
+    guardCodec('string or null', (u): u is string | null => u === null || typeof u === 'string'),
     null,
   ),
   persistent: withDefault(BooleanFlag, true),
@@ -241,15 +218,7 @@ const RawConnectorConfig = strictStruct('RabbitmqConnectorConfig', {
   exchanges: withDefault(t.readonlyArray(ExchangeCodec, 'array of exchanges'), []),
   bindings: withDefault(t.readonlyArray(BindingCodec, 'array of bindings'), []),
   deadLetter: withDefault(DeadLetterCodec, { exchange: null, queue: null, routingKey: null }),
-  prefetch: withDefault(
-    new t.Type<number | null, number | null, unknown>(
-      'positive integer or null',
-      (u): u is number | null => u === null || PositiveInteger.is(u),
-      (u, c) => (isNullMarker(u) ? t.success(null) : PositiveInteger.validate(u, c)),
-      t.identity,
-    ),
-    null,
-  ),
+  prefetch: withDefault(orNull(PositiveInteger), null),
   fetchWait: withDefault(NonNegativeDuration, 1000),
   maxDeliveries: withDefault(PositiveInteger, 5),
   consumerTimeout: withDefault(orNull(PositiveDuration), null),

@@ -4,7 +4,7 @@ import { describeError } from '../../core/renderers.js';
 import type { Logger } from '../../core/logging.js';
 import { ConnectorClosedError } from '../../core/errors.js';
 import type { ConnectorHealth, Service } from '../../core/connector.js';
-import { backoffDelay } from '../../policy/backoff-delay.js';
+import { backoffDelay } from '../../policy/backoff.js';
 import { redactAmqpUrl } from './amqp-url.js';
 import { waitAtMost } from '../../core/waiting.js';
 import { ConfirmPublisher } from './internal/confirm-publisher.js';

@@ -1,16 +1,22 @@
-import * as t from 'io-ts';
+import type * as t from 'io-ts';
 import { jsonCodec, type PayloadCodec } from '../../core/payload-codec.js';
-import { BooleanFlag, type BooleanInput } from '../../policy/boolean-flag.js';
-import { decodePolicy } from '../../policy/decode-policy.js';
 import {
+  BooleanFlag,
+  type BooleanInput,
   NonNegativeDuration,
   PositiveDuration,
   type DurationInput,
-} from '../../policy/duration.js';
-import { PositiveInteger, type IntegerInput } from '../../policy/integer.js';
-import { orNull } from '../../policy/or-null.js';
-import { strictStruct } from '../../policy/strict-struct.js';
-import { withDefault } from '../../policy/with-default.js';
+  PositiveInteger,
+  type IntegerInput,
+  NonEmptyText,
+} from '../../policy/codecs/values.js';
+import {
+  decodePolicy,
+  guardCodec,
+  orNull,
+  strictStruct,
+  withDefault,
+} from '../../policy/codecs/structures.js';
 import {
   RedisServiceConfigCodec,
   type RedisServiceConfig,
@@ -69,26 +75,11 @@ export interface RedisConnectorConfigInput<P = unknown> {
   readonly codec?: PayloadCodec<P>;
 }
 
-const isNonBlank = (u: unknown): u is string => typeof u === 'string' && u.trim() !== '';
-
-/** A key or name: any string with something besides white space. */
-const Name = new t.Type<string, string, unknown>(
-  'non-empty string',
-  isNonBlank,
-  (u, c) => (isNonBlank(u) ? t.success(u) : t.failure(u, c)),
-  t.identity,
-);
-
 const streamIdText = /^(\$|\d+(-\d+)?)$/;
 const isGroupStart = (u: unknown): u is string => typeof u === 'string' && streamIdText.test(u);
 
 /** `$`, or a stream entry id such as `0` or `1700000000000-0`. */
-const GroupStart = new t.Type<string, string, unknown>(
-  '"$" or a stream entry id such as "0"',
-  isGroupStart,
-  (u, c) => (isGroupStart(u) ? t.success(u) : t.failure(u, c)),
-  t.identity,
-);
+const GroupStart = guardCodec('"$" or a stream entry id such as "0"', isGroupStart);
 
 function isPayloadCodec(u: unknown): u is PayloadCodec {
   if (typeof u !== 'object' || u === null) return false;
@@ -101,12 +92,7 @@ function isPayloadCodec(u: unknown): u is PayloadCodec {
 }
 
 /** An object with `contentType`, `encode` and `decode` (see `PayloadCodec`). */
-const PayloadCodecOption = new t.Type<PayloadCodec, PayloadCodec, unknown>(
-  'PayloadCodec (contentType, encode, decode)',
-  isPayloadCodec,
-  (u, c) => (isPayloadCodec(u) ? t.success(u) : t.failure(u, c)),
-  t.identity,
-);
+const PayloadCodecOption = guardCodec('PayloadCodec (contentType, encode, decode)', isPayloadCodec);
 
 /**
  * The io-ts codec behind {@link redisConnectorConfig}, for io-ts users.
@@ -122,10 +108,10 @@ export const RedisConnectorConfigCodec: t.Type<
   unknown
 > = strictStruct('RedisConnectorConfig', {
   connection: RedisServiceConfigCodec,
-  stream: Name,
-  group: withDefault(Name, 'ergon'),
-  consumer: withDefault(orNull(Name), null),
-  deadLetterStream: withDefault(orNull(Name), null),
+  stream: NonEmptyText,
+  group: withDefault(NonEmptyText, 'ergon'),
+  consumer: withDefault(orNull(NonEmptyText), null),
+  deadLetterStream: withDefault(orNull(NonEmptyText), null),
   maxDeliveries: withDefault(PositiveInteger, 5),
   fetchWait: withDefault(NonNegativeDuration, 1000),
   claimIdle: withDefault(PositiveDuration, 30_000),

@@ -1,9 +1,12 @@
-import * as t from 'io-ts';
+import type * as t from 'io-ts';
 import { backoffCodec, type Backoff, type BackoffInput } from '../../policy/backoff.js';
-import { decodePolicy } from '../../policy/decode-policy.js';
-import { PositiveDuration, type DurationInput } from '../../policy/duration.js';
-import { strictStruct } from '../../policy/strict-struct.js';
-import { withDefault } from '../../policy/with-default.js';
+import {
+  decodePolicy,
+  guardCodec,
+  strictStruct,
+  withDefault,
+} from '../../policy/codecs/structures.js';
+import { PositiveDuration, type DurationInput } from '../../policy/codecs/values.js';
 
 /** How a {@link RedisService} connects, fully decoded with defaults filled in. */
 export interface RedisServiceConfig {
@@ -42,21 +45,14 @@ function isRedisUrl(u: unknown): u is string {
 }
 
 /** A `redis://` or `rediss://` URL with a host. */
-const RedisUrl = new t.Type<string, string, unknown>(
-  'redis:// or rediss:// URL with a host',
-  isRedisUrl,
-  (u, c) => (isRedisUrl(u) ? t.success(u) : t.failure(u, c)),
-  t.identity,
-);
+const RedisUrl = guardCodec('redis:// or rediss:// URL with a host', isRedisUrl);
 
 const connectionNameText = /^[!-~]+$/;
 
 /** What `CLIENT SETNAME` accepts: printable ASCII without spaces. */
-const ConnectionName = new t.Type<string, string, unknown>(
+const ConnectionName = guardCodec(
   'connection name (printable ASCII, no spaces)',
   (u): u is string => typeof u === 'string' && connectionNameText.test(u),
-  (u, c) => (typeof u === 'string' && connectionNameText.test(u) ? t.success(u) : t.failure(u, c)),
-  t.identity,
 );
 
 /** Reconnect defaults: 100 ms doubling up to 5 s. */

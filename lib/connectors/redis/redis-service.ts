@@ -5,7 +5,7 @@ import { ConnectorClosedError } from '../../core/errors.js';
 import type { ConnectorHealth, Service } from '../../core/connector.js';
 import { describeError } from '../../core/renderers.js';
 import type { Logger } from '../../core/logging.js';
-import { backoffDelay } from '../../policy/backoff-delay.js';
+import { backoffDelay } from '../../policy/backoff.js';
 import {
   redisServiceConfig,
   type RedisServiceConfig,

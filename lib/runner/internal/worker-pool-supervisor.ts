@@ -2,7 +2,7 @@ import cluster, { type Worker } from 'node:cluster';
 import type { Server } from 'node:http';
 import { describeError } from '../../core/renderers.js';
 import type { Logger } from '../../core/logging.js';
-import { backoffDelay } from '../../policy/backoff-delay.js';
+import { backoffDelay } from '../../policy/backoff.js';
 import {
   ExitCode,
   WorkerRestartLimitError,

@@ -1,8 +1,42 @@
-import { PositiveDuration, type DurationInput } from '../../policy/duration.js';
-import { orNull } from '../../policy/or-null.js';
-import { scalarCodec } from '../../policy/scalar-codec.js';
-import { withDefault } from '../../policy/with-default.js';
-import { OtlpHeadersCodec, type OtlpHeaders } from './otlp-headers.js';
+import type * as t from 'io-ts';
+import { MASK } from '../../core/mask-credentials.js';
+import {
+  concealFailures,
+  isPlainObject,
+  orNull,
+  withDefault,
+  guardCodec,
+} from '../../policy/codecs/structures.js';
+import { PositiveDuration, scalarCodec, type DurationInput } from '../../policy/codecs/values.js';
+
+/** Headers (gRPC metadata) sent with every OTLP export, e.g. `{ authorization: 'Bearer …' }`. */
+export type OtlpHeaders = Readonly<Record<string, string>>;
+
+const isOtlpHeaders = (u: unknown): u is OtlpHeaders =>
+  isPlainObject(u) && Object.values(u).every((value) => typeof value === 'string');
+
+/**
+ * What a configuration error shows of bad headers: the keys, and the type of each value in
+ * place of the value (header values are tokens; a string one shows as `***`).
+ */
+function withoutValues(u: unknown): unknown {
+  if (!isPlainObject(u)) return typeof u === 'string' ? MASK : u;
+  return Object.fromEntries(
+    Object.entries(u).map(([key, value]) => [
+      key,
+      typeof value === 'string' ? MASK : `<${value === null ? 'null' : typeof value}>`,
+    ]),
+  );
+}
+
+/**
+ * Codec of {@link OtlpHeaders}: an object whose values are strings. A failure never shows a
+ * header's value (they hold bearer tokens and API keys), only its key and type.
+ */
+export const OtlpHeadersCodec: t.Type<OtlpHeaders, OtlpHeaders, unknown> = concealFailures(
+  guardCodec('object of strings', isOtlpHeaders),
+  withoutValues,
+);
 
 /** What an OTLP gRPC endpoint must look like, for configuration errors. */
 export const OTLP_ENDPOINT_EXPECTED = 'OTLP gRPC endpoint URL such as "http://localhost:4317"';

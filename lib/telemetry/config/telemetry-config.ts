@@ -1,7 +1,13 @@
 import type * as t from 'io-ts';
-import { decodePolicy } from '../../policy/decode-policy.js';
-import { isPlainObject } from '../../policy/plain-object.js';
-import { strictStruct } from '../../policy/strict-struct.js';
+import {
+  decodePolicy,
+  isPlainObject,
+  orNull,
+  strictStruct,
+  withDefault,
+  guardCodec,
+} from '../../policy/codecs/structures.js';
+import { NonEmptyText } from '../../policy/codecs/values.js';
 import {
   LoggingConfigCodec,
   type LoggingConfig,
@@ -12,13 +18,52 @@ import {
   type MetricsConfig,
   type MetricsConfigInput,
 } from './metrics-config.js';
-import {
-  ResourceConfigCodec,
-  type ResourceConfig,
-  type ResourceConfigInput,
-} from './resource-config.js';
 import { telemetryInputFromEnvironment, type Environment } from './telemetry-environment.js';
 import { TracesConfigCodec, type TracesConfig, type TracesConfigInput } from './traces-config.js';
+
+/** A resource attribute's value. */
+export type ResourceAttributeValue = string | number | boolean;
+
+/** What the exported telemetry says about who sent it. */
+export interface ResourceConfig {
+  /**
+   * `service.name`; `null` falls back to `OTEL_SERVICE_NAME`, then a `service.name` in
+   * `attributes`, then `taskName`, then OpenTelemetry's `unknown_service:node`.
+   */
+  readonly serviceName: string | null;
+  /** `ergon.task.name`, and the `task` of log records outside any task context. */
+  readonly taskName: string | null;
+  /** More resource attributes (`deployment.environment.name`, …); ergon's own keys win. */
+  readonly attributes: Readonly<Record<string, ResourceAttributeValue>>;
+}
+
+/** A {@link ResourceConfig} as a configuration accepts it. */
+export interface ResourceConfigInput {
+  readonly serviceName?: string | null;
+  readonly taskName?: string | null;
+  readonly attributes?: Readonly<Record<string, ResourceAttributeValue>>;
+}
+
+const isAttributeValue = (u: unknown): u is ResourceAttributeValue =>
+  typeof u === 'string' || typeof u === 'boolean' || (typeof u === 'number' && Number.isFinite(u));
+
+const isAttributes = (u: unknown): u is Readonly<Record<string, ResourceAttributeValue>> =>
+  isPlainObject(u) && Object.values(u).every(isAttributeValue);
+
+const noAttributes: Readonly<Record<string, ResourceAttributeValue>> = Object.freeze({});
+
+/** Codec of {@link ResourceConfig}. */
+export const ResourceConfigCodec: t.Type<ResourceConfig, ResourceConfig, unknown> = strictStruct(
+  'ResourceConfig',
+  {
+    serviceName: withDefault(orNull(NonEmptyText), null),
+    taskName: withDefault(orNull(NonEmptyText), null),
+    attributes: withDefault(
+      guardCodec('object of strings, numbers and booleans', isAttributes),
+      noAttributes,
+    ),
+  },
+);
 
 /** Everything `setupTelemetry` builds, fully decoded. */
 export interface TelemetryConfig {

@@ -1,8 +1,11 @@
 import { PolicyError, type PolicyIssue } from '../../core/errors.js';
-import { parseBoolean } from '../../policy/boolean-flag.js';
-import { parseNumber } from '../../policy/parse-number.js';
+import {
+  matchKeyword,
+  parseBoolean,
+  parseNumber,
+  parseTcpPort,
+} from '../../policy/codecs/values.js';
 import { renderValue } from '../../core/renderers.js';
-import { parseTcpPort } from '../../policy/tcp-port.js';
 import { OTLP_ENDPOINT_EXPECTED, otlpEndpointUrl } from './otlp-endpoint.js';
 import type { TelemetryConfigInput } from './telemetry-config.js';
 
@@ -113,7 +116,7 @@ export function telemetryInputFromEnvironment(env: Environment): TelemetryConfig
   if (spanExporters !== undefined) traces['exporters'] = spanExporters;
   const samplerText = read('OTEL_TRACES_SAMPLER');
   if (samplerText !== undefined) {
-    const type = samplerNames[samplerText.toLowerCase()];
+    const type = matchKeyword(samplerText, [], samplerNames);
     if (type === undefined) {
       complain('OTEL_TRACES_SAMPLER', `one of ${Object.keys(samplerNames).join(', ')}`);
     } else if (type.endsWith('ratio')) {

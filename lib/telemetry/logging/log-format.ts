@@ -1,4 +1,4 @@
-import { keywordCodec } from '../config/keyword-codec.js';
+import { keywordCodec } from '../../policy/codecs/values.js';
 import { loggedError, type LoggedError, type LogRecord } from './log-record.js';
 
 /** `json`: one JSON object per line, for machines. `pretty`: a readable line, for development. */

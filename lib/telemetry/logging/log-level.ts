@@ -1,8 +1,8 @@
 import { isRight } from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
 import log from 'loglevel';
-import { decodePolicy } from '../../policy/decode-policy.js';
-import { keywordCodec } from '../config/keyword-codec.js';
+import { decodePolicy } from '../../policy/codecs/structures.js';
+import { keywordCodec } from '../../policy/codecs/values.js';
 
 /** The loglevel methods a record can come from, lowest first. */
 export type LogMethodName = 'trace' | 'debug' | 'info' | 'warn' | 'error';
@@ -60,6 +60,8 @@ export function defaultLogLevel(
 /**
  * Codec of a log level that decodes a missing one (`undefined`) to {@link defaultLogLevel},
  * read from `env` at decode time; a wrong `ERGON_LOG_LEVEL` is a decode failure naming it.
+ * Hand-written because its default is read, and may fail, at decode time, which `withDefault`
+ * (a fixed value) cannot express.
  */
 export function DefaultLogLevelCodec(
   env: Readonly<Record<string, string | undefined>> = process.env,

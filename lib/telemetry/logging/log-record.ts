@@ -4,7 +4,7 @@ import { describeError, describeValue, errorParts, renderValue } from '../../cor
 import { isSecretKey, MASK, maskCredentials } from '../../core/mask-credentials.js';
 import { isInstance, readProperty, unreadable } from '../../core/safe-access.js';
 import { taskNameIn, transactionIdIn } from '../../core/transaction-context.js';
-import { isPlainObject } from '../../policy/plain-object.js';
+import { isPlainObject } from '../../policy/codecs/structures.js';
 import type { LogMethodName } from './log-level.js';
 
 /**

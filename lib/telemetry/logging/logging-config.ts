@@ -1,18 +1,23 @@
-import type * as t from 'io-ts';
-import { decodePolicy } from '../../policy/decode-policy.js';
-import { PositiveInteger, NonNegativeInteger, type IntegerInput } from '../../policy/integer.js';
-import { orNull } from '../../policy/or-null.js';
-import { strictStruct } from '../../policy/strict-struct.js';
-import { withDefault } from '../../policy/with-default.js';
-import { hasMethods } from '../config/has-methods.js';
-import { listOf } from '../config/list-codec.js';
-import { NonEmptyText } from '../config/non-empty-text.js';
+import * as t from 'io-ts';
+import {
+  decodePolicy,
+  orNull,
+  strictStruct,
+  withDefault,
+  hasMethods,
+  taggedUnion,
+} from '../../policy/codecs/structures.js';
+import {
+  PositiveInteger,
+  NonNegativeInteger,
+  type IntegerInput,
+  NonEmptyText,
+} from '../../policy/codecs/values.js';
 import {
   otlpEndpointProps,
   type OtlpEndpoint,
   type OtlpEndpointInput,
 } from '../config/otlp-endpoint.js';
-import { tagCodec, taggedUnion } from '../config/tagged-union.js';
 import { LogFormatCodec, type LogFormat } from './log-format.js';
 import { DefaultLogLevelCodec, LogLevelCodec, type LogLevelName } from './log-level.js';
 import type { LogSink } from './log-sink.js';
@@ -110,21 +115,21 @@ const isLogSink = hasMethods<LogSink>('write');
 export const LogSinkConfigCodec: t.Type<LogSinkConfig, LogSinkConfig, unknown> = taggedUnion(
   'log sink',
   {
-    console: strictStruct('ConsoleSink', { type: tagCodec('console'), ...sinkOptionProps }),
+    console: strictStruct('ConsoleSink', { type: t.literal('console'), ...sinkOptionProps }),
     file: strictStruct('FileSink', {
-      type: tagCodec('file'),
+      type: t.literal('file'),
       path: NonEmptyText,
       ...sinkOptionProps,
     }),
     rotatingFile: strictStruct('RotatingFileSink', {
-      type: tagCodec('rotatingFile'),
+      type: t.literal('rotatingFile'),
       path: NonEmptyText,
       maxBytes: withDefault(PositiveInteger, 10_000_000),
       backups: withDefault(NonNegativeInteger, 5),
       ...sinkOptionProps,
     }),
     otlp: strictStruct('OtlpSink', {
-      type: tagCodec('otlp'),
+      type: t.literal('otlp'),
       level: sinkOptionProps.level,
       ...otlpEndpointProps,
     }),
@@ -149,7 +154,7 @@ export const LoggingConfigCodec: t.Type<LoggingConfig, LoggingConfig, unknown> =
   {
     level: DefaultLogLevelCodec(),
     format: withDefault(LogFormatCodec, 'json'),
-    sinks: withDefault(listOf(LogSinkConfigCodec), consoleOnly),
+    sinks: withDefault(t.readonlyArray(LogSinkConfigCodec, 'list'), consoleOnly),
     task: withDefault(orNull(NonEmptyText), null),
   },
 );

@@ -14,7 +14,7 @@ import {
   type LogRecordProcessor,
   type ReadWriteLogRecord,
 } from '@opentelemetry/sdk-logs';
-import { isPlainObject } from '../../policy/plain-object.js';
+import { isPlainObject } from '../../policy/codecs/structures.js';
 import { loadOptionalPackage } from '../optional-package.js';
 import { type OtlpConnections, otlpGrpcOptions } from '../otlp-connections.js';
 import type { LogMethodName, LogLevelName } from './log-level.js';

@@ -1,4 +1,4 @@
-import { scalarCodec } from '../../../policy/scalar-codec.js';
+import { scalarCodec } from '../../../policy/codecs/values.js';
 
 const forbiddenInName = /[\s.*>/\\]/;
 

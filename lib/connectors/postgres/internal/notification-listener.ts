@@ -1,8 +1,7 @@
 import pg from 'pg';
 import { describeError } from '../../../core/renderers.js';
 import { noop, sleep } from '../../../core/waiting.js';
-import type { Backoff } from '../../../policy/backoff.js';
-import { backoffDelay } from '../../../policy/backoff-delay.js';
+import { type Backoff, backoffDelay } from '../../../policy/backoff.js';
 import { quoteIdentifier } from '../sql-identifier.js';
 
 /** Where the LISTEN connection is: `idle` (no channel yet), `listening`, `reconnecting`, `closed`. */

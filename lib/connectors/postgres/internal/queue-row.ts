@@ -1,6 +1,6 @@
 import { traceMetadata } from '../../../core/trace-headers.js';
 import { markUndecodable, type Transaction } from '../../../core/transaction.js';
-import { isPlainObject } from '../../../policy/plain-object.js';
+import { isPlainObject } from '../../../policy/codecs/structures.js';
 import { jsonCodec, PayloadDecodeError, type PayloadCodec } from '../../../core/payload-codec.js';
 import type { PayloadColumnType } from '../postgres-connector-config.js';
 import type { QueueMetadata } from '../postgres-connector.js';
