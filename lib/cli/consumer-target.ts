@@ -1,4 +1,4 @@
-import type { ConsumerTask } from '../engine/consumer-task.js';
+import type { ConsumerTask } from '../engine/task-definition.js';
 import { ConsumerPolicyCodec, type ConsumerPolicyInput } from '../policy/consumer-policy.js';
 import { decodePolicy } from '../policy/decode-policy.js';
 import type { TaskDefinition } from '../runner/define-task.js';

@@ -1,4 +1,4 @@
-import type { ConsumerTask } from '../engine/consumer-task.js';
+import type { ConsumerTask } from '../engine/task-definition.js';
 import type { TaskDefinition } from '../runner/define-task.js';
 import type { ModuleNamespace } from './load-task-module.js';
 import { TaskModuleError } from './task-module-error.js';

@@ -3,10 +3,10 @@ import { Observable } from 'rxjs';
 import { CancellationError } from '../core/cancellation-error.js';
 import type { Eventually } from '../core/eventually.js';
 import { retryPolicy, type RetryPolicyInput } from '../policy/retry-policy.js';
-import { EngineClock } from './engine-clock.js';
+import { EngineClock } from './internal/engine-clock.js';
 import type { EngineOptions } from './engine-options.js';
 import type { AttemptInfo } from './handler-context.js';
-import { StageRun } from './stage-run.js';
+import { StageRun } from './internal/stage-run.js';
 
 const scope = { services: undefined, logger: log.getLogger('ergon.attempt') };
 

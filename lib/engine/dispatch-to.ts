@@ -6,11 +6,11 @@ import { FifoQueue } from '../core/fifo-queue.js';
 import type { Transaction } from '../core/transaction.js';
 import type { Connector } from '../connector/connector.js';
 import { dispatchOptions, type DispatchOptionsInput } from '../policy/dispatch-options.js';
-import { BatchDispatcher } from './batch-dispatcher.js';
-import { EngineClock } from './engine-clock.js';
-import { RunTelemetry } from './instrumentation/run-telemetry.js';
+import { BatchDispatcher } from './internal/batch-dispatcher.js';
+import { EngineClock } from './internal/engine-clock.js';
+import { RunTelemetry } from './internal/instrumentation/run-telemetry.js';
 import type { EngineOptions } from './engine-options.js';
-import { requireDispatch } from './require-dispatch.js';
+import { requireDispatch } from './internal/batch-dispatcher.js';
 
 /**
  * A sink: sends the source's transactions to `connector` in batches of `batch` (or whatever

@@ -3,14 +3,14 @@ import { FifoQueue } from '../core/fifo-queue.js';
 import type { Outcome } from '../core/outcome.js';
 import type { Transaction } from '../core/transaction.js';
 import { consumerPolicy, type ConsumerPolicyInput } from '../policy/consumer-policy.js';
-import type { ConsumerTask } from './consumer-task.js';
-import { EngineClock } from './engine-clock.js';
+import type { ConsumerTask } from './task-definition.js';
+import { EngineClock } from './internal/engine-clock.js';
 import type { EngineOptions } from './engine-options.js';
-import { RunTelemetry } from './instrumentation/run-telemetry.js';
-import { LifecyclePool, type PoolListener } from './lifecycle-pool.js';
-import { requireConsumerTask } from './require-consumer-task.js';
-import { consumerPlan } from './task-plan.js';
-import { Trampoline } from './trampoline.js';
+import { RunTelemetry } from './internal/instrumentation/run-telemetry.js';
+import { LifecyclePool, type PoolListener } from './internal/lifecycle-pool.js';
+import { requireConsumerTask } from './task-definition.js';
+import { consumerPlan } from './internal/task-plan.js';
+import { Trampoline } from './internal/trampoline.js';
 
 /**
  * Runs every transaction of the source through `task`'s lifecycle with at most

@@ -4,12 +4,12 @@ import type { Outcome } from '../core/outcome.js';
 import { createTransaction, type Transaction } from '../core/transaction.js';
 import type { Connector } from '../connector/connector.js';
 import { producerPolicy, type ProducerPolicyInput } from '../policy/producer-policy.js';
-import { EngineClock } from './engine-clock.js';
+import { EngineClock } from './internal/engine-clock.js';
 import type { EngineOptions } from './engine-options.js';
-import { ProduceRun } from './produce-run.js';
-import type { ProducerTask } from './producer-task.js';
-import { requireDispatch } from './require-dispatch.js';
-import { TaskDefinitionError } from './task-definition-error.js';
+import { ProduceRun } from './internal/produce-run.js';
+import type { ProducerTask } from './task-definition.js';
+import { requireDispatch } from './internal/batch-dispatcher.js';
+import { TaskDefinitionError } from './errors.js';
 
 /**
  * Produces the source's transactions (or payloads, wrapped with `createTransaction`) to

@@ -1,5 +1,5 @@
 import { trace, type Attributes } from '@opentelemetry/api';
-import { failSpan } from '../engine/instrumentation/run-telemetry.js';
+import { failSpan } from '../engine/internal/instrumentation/run-telemetry.js';
 
 /**
  * Runs one step of a task's life (`create connector orders`, `run`, `close service db`, …)

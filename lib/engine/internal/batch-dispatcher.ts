@@ -1,20 +1,21 @@
 import { trace, type Context } from '@opentelemetry/api';
 import log from 'loglevel';
 import { timer, type Subscription } from 'rxjs';
-import type { CancellationError } from '../core/cancellation-error.js';
-import type { DispatchFailure, DispatchReceipt } from '../core/dispatch-receipt.js';
-import type { Eventually } from '../core/eventually.js';
-import type { Transaction } from '../core/transaction.js';
-import type { Connector, DispatchReport } from '../connector/connector.js';
-import { rememberCreationContext } from '../connector/trace-headers.js';
-import type { DispatchOptions } from '../policy/dispatch-options.js';
+import type { CancellationError } from '../../core/cancellation-error.js';
+import type { DispatchFailure, DispatchReceipt } from '../../core/dispatch-receipt.js';
+import type { Eventually } from '../../core/eventually.js';
+import type { Transaction } from '../../core/transaction.js';
+import type { Connector, DispatchReport } from '../../connector/connector.js';
+import { rememberCreationContext } from '../../connector/trace-headers.js';
+import type { DispatchOptions } from '../../policy/dispatch-options.js';
 import type { EngineClock } from './engine-clock.js';
-import type { AttemptContext, HandlerScope } from './handler-context.js';
-import { DispatchTelemetry } from './instrumentation/dispatch-telemetry.js';
+import type { AttemptContext, HandlerScope } from '../handler-context.js';
+import { DispatchTelemetry } from './instrumentation/stage-telemetry.js';
 import type { RunTelemetry } from './instrumentation/run-telemetry.js';
-import { readDispatchReport } from './read-dispatch-report.js';
 import { StageRun, type StageOwner } from './stage-run.js';
 import { Trampoline } from './trampoline.js';
+import { describeValue } from '../../core/describe-value.js';
+import { ConnectorContractError } from '../../connector/connector-contract-error.js';
 
 /** Hears what became of one transaction handed to a {@link BatchDispatcher}. */
 export interface DispatchWaiter<P> {
@@ -288,5 +289,80 @@ class BatchSend<P> implements StageOwner<DispatchReport<P> | void> {
       error,
       attempts: run.attempts,
     });
+  }
+}
+
+/**
+ * Reads what `connector.dispatch` resolved with: `undefined`, `null` or a report whose
+ * `failed` (absent or an array) names transactions of the batch, by identity or, for
+ * connectors that report copies, by id. Returns the error of each failed transaction of
+ * `batch` (one entry per failure, so a failure reported for one transaction does not fail
+ * another with the same id). Throws a {@link ConnectorContractError} naming the problem for
+ * anything else: a report that is not an object, a `failed` that is not an array, an entry
+ * that is not `{ transaction, error }`, or one naming a transaction the batch does not hold.
+ */
+export function readDispatchReport<P>(
+  report: unknown,
+  batch: readonly Transaction<P>[],
+): Map<Transaction<P>, unknown> {
+  const failures = new Map<Transaction<P>, unknown>();
+  if (report === undefined || report === null) return failures;
+  if (typeof report !== 'object') throw contractBroken(`it resolved with ${describeValue(report)}`);
+  const failed = (report as { readonly failed?: unknown }).failed;
+  if (failed === undefined) return failures;
+  if (!Array.isArray(failed)) {
+    throw contractBroken(`its report's failed is ${describeValue(failed)}, not an array`);
+  }
+  if (failed.length === 0) return failures;
+  const inBatch = new Set<unknown>(batch);
+  const byId = new Map<string, Transaction<P>[]>();
+  for (const transaction of batch) {
+    const same = byId.get(transaction.id);
+    if (same === undefined) byId.set(transaction.id, [transaction]);
+    else same.push(transaction);
+  }
+  failed.forEach((entry: unknown, index) => {
+    const transaction =
+      typeof entry === 'object' && entry !== null
+        ? (entry as { readonly transaction?: unknown }).transaction
+        : undefined;
+    if (
+      typeof transaction !== 'object' ||
+      transaction === null ||
+      typeof (transaction as { readonly id?: unknown }).id !== 'string'
+    ) {
+      throw contractBroken(
+        `its report's failed[${index}] is ${describeValue(entry)}, not { transaction, error } with a transaction of the batch`,
+      );
+    }
+    const error = (entry as { readonly error?: unknown }).error;
+    if (inBatch.has(transaction) && !failures.has(transaction as Transaction<P>)) {
+      failures.set(transaction as Transaction<P>, error);
+      return;
+    }
+    const id = (transaction as Transaction<P>).id;
+    const candidate = byId.get(id)?.find((same) => !failures.has(same));
+    if (candidate === undefined) {
+      throw contractBroken(
+        `its report's failed[${index}] names transaction ${JSON.stringify(id)}, which is not in the batch (or is named twice)`,
+      );
+    }
+    failures.set(candidate, error);
+  });
+  return failures;
+}
+
+function contractBroken(problem: string): ConnectorContractError {
+  return new ConnectorContractError(
+    `connector.dispatch broke its contract: ${problem}; resolve with nothing or with { failed: [{ transaction, error }] } naming transactions of the batch`,
+  );
+}
+
+/** Fails fast when a connector cannot dispatch. */
+export function requireDispatch(connector: unknown, caller: string): void {
+  if (typeof (connector as Partial<Connector> | null)?.dispatch !== 'function') {
+    throw new ConnectorContractError(
+      `${caller} needs a connector with a dispatch(transactions) method`,
+    );
   }
 }

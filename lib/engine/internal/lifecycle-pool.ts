@@ -1,17 +1,17 @@
 import { context as otelContext, type Span } from '@opentelemetry/api';
 import { isObservable, type Observable } from 'rxjs';
-import { DeliveryLostError } from '../core/delivery-lost-error.js';
-import type { Eventually } from '../core/eventually.js';
-import { isInstance } from '../core/safe-access.js';
-import { settleDecisionFor, type Outcome } from '../core/outcome.js';
-import type { ReleaseReason, SettleDecision } from '../core/settle-decision.js';
-import type { Transaction } from '../core/transaction.js';
+import { DeliveryLostError } from '../../core/delivery-lost-error.js';
+import type { Eventually } from '../../core/eventually.js';
+import { isInstance } from '../../core/safe-access.js';
+import { settleDecisionFor, type Outcome } from '../../core/outcome.js';
+import type { ReleaseReason, SettleDecision } from '../../core/settle-decision.js';
+import type { Transaction } from '../../core/transaction.js';
 import type { EngineClock } from './engine-clock.js';
-import { transactionFailed } from './failure-log.js';
-import { SlowTransactionNotice } from './slow-transaction-notice.js';
+import { transactionFailed } from './transaction-log.js';
+import { SlowTransactionNotice } from './transaction-log.js';
 import type { RunTelemetry } from './instrumentation/run-telemetry.js';
 import { Lifecycle, type LifecycleHost, type LifecyclePlan } from './lifecycle.js';
-import { enterPromiseReaction, leavePromiseReaction } from './promise-reaction.js';
+import { enterPromiseReaction, leavePromiseReaction } from './stage-run.js';
 
 /** Where a pool settles transactions (a connector, usually). */
 export interface Settler<P> {

@@ -1,14 +1,14 @@
-import type { Eventually } from '../core/eventually.js';
-import type { Transaction } from '../core/transaction.js';
-import type { TransactionError } from '../core/transaction-error.js';
-import type { ConsumerPolicy } from '../policy/consumer-policy.js';
-import type { ProducerPolicy } from '../policy/producer-policy.js';
-import type { RetryPolicy } from '../policy/retry-policy.js';
-import type { ConsumerTask } from './consumer-task.js';
-import type { AttemptContext, HandlerScope } from './handler-context.js';
+import type { Eventually } from '../../core/eventually.js';
+import type { Transaction } from '../../core/transaction.js';
+import type { TransactionError } from '../../core/transaction-error.js';
+import type { ConsumerPolicy } from '../../policy/consumer-policy.js';
+import type { ProducerPolicy } from '../../policy/producer-policy.js';
+import type { RetryPolicy } from '../../policy/retry-policy.js';
+import type { ConsumerTask } from '../task-definition.js';
+import type { AttemptContext, HandlerScope } from '../handler-context.js';
 import type { HandlerStage, Lifecycle, LifecyclePlan, MainStage } from './lifecycle.js';
-import type { ProducerTask } from './producer-task.js';
-import { slowNoticeSetting, type SlowNoticeSetting } from './slow-transaction-notice.js';
+import type { ProducerTask } from '../task-definition.js';
+import { slowNoticeSetting, type SlowNoticeSetting } from './transaction-log.js';
 
 type Handler = (
   transaction: Transaction,

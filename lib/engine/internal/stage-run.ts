@@ -1,19 +1,18 @@
 import { context as otelContext, type Context } from '@opentelemetry/api';
 import { isObservable, timer, type Observable, type Subscription } from 'rxjs';
-import { AttemptTimeoutError } from '../core/attempt-timeout-error.js';
-import { CancellationError } from '../core/cancellation-error.js';
-import type { Eventually } from '../core/eventually.js';
-import { NonRetryableError } from '../core/non-retryable-error.js';
-import { isInstance, readProperty } from '../core/safe-access.js';
-import { TransactionError, type Stage } from '../core/transaction-error.js';
-import { backoffDelay } from '../policy/backoff-delay.js';
-import type { RetryPolicy } from '../policy/retry-policy.js';
-import type { Deadline, DeadlineTarget } from './deadline-queue.js';
+import { AttemptTimeoutError } from '../../core/attempt-timeout-error.js';
+import { CancellationError } from '../../core/cancellation-error.js';
+import type { Eventually } from '../../core/eventually.js';
+import { NonRetryableError } from '../../core/non-retryable-error.js';
+import { isInstance, readProperty } from '../../core/safe-access.js';
+import { TransactionError, type Stage } from '../../core/transaction-error.js';
+import { backoffDelay } from '../../policy/backoff-delay.js';
+import type { RetryPolicy } from '../../policy/retry-policy.js';
+import type { Deadline, DeadlineTarget } from './engine-clock.js';
 import type { EngineClock } from './engine-clock.js';
-import { attemptWillRetry, stageGaveUp } from './failure-log.js';
-import { AttemptContext, type HandlerScope } from './handler-context.js';
-import type { StageObserver } from './instrumentation/stage-observer.js';
-import { enterPromiseReaction, leavePromiseReaction } from './promise-reaction.js';
+import { attemptWillRetry, stageGaveUp } from './transaction-log.js';
+import { AttemptContext, type HandlerScope } from '../handler-context.js';
+import type { StageObserver } from './instrumentation/stage-telemetry.js';
 
 /** Who a {@link StageRun} works for: it calls the handler and hears how the stage ended. */
 export interface StageOwner<T> {
@@ -293,4 +292,25 @@ function isNonRetryable(error: unknown): boolean {
     isInstance(error, NonRetryableError) ||
     (isInstance(error, TransactionError) && readProperty(error, 'nonRetryable') === true)
   );
+}
+
+/**
+ * Whether the engine is running inside the callback of a handler's or a settlement's
+ * Promise. Completions that arrive that way come in bursts (every promise resolved in one
+ * tick), so the continuous loop refills once after the burst instead of once per
+ * completion. Completions from Observables and synchronous handlers (including everything
+ * in `TestScheduler.run`) refill at once, which keeps virtual time exact.
+ */
+let depth = 0;
+
+export function enterPromiseReaction(): void {
+  depth++;
+}
+
+export function leavePromiseReaction(): void {
+  depth--;
+}
+
+export function inPromiseReaction(): boolean {
+  return depth > 0;
 }

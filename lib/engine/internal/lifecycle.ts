@@ -1,20 +1,20 @@
 import type { Context, Span } from '@opentelemetry/api';
-import { CancellationError } from '../core/cancellation-error.js';
-import { decodeFailureOf } from '../core/decode-failure.js';
-import { describeError } from '../core/describe-error.js';
-import type { Eventually } from '../core/eventually.js';
-import type { Logger } from '../core/logger.js';
-import type { Outcome } from '../core/outcome.js';
-import type { ReleaseReason } from '../core/settle-decision.js';
-import type { Transaction } from '../core/transaction.js';
-import { TransactionError } from '../core/transaction-error.js';
-import type { RetryPolicy } from '../policy/retry-policy.js';
-import type { Deadline, DeadlineTarget } from './deadline-queue.js';
+import { CancellationError } from '../../core/cancellation-error.js';
+import { decodeFailureOf } from '../../core/decode-failure.js';
+import { describeError } from '../../core/describe-error.js';
+import type { Eventually } from '../../core/eventually.js';
+import type { Logger } from '../../core/logger.js';
+import type { Outcome } from '../../core/outcome.js';
+import type { ReleaseReason } from '../../core/settle-decision.js';
+import type { Transaction } from '../../core/transaction.js';
+import { TransactionError } from '../../core/transaction-error.js';
+import type { RetryPolicy } from '../../policy/retry-policy.js';
+import type { Deadline, DeadlineTarget } from './engine-clock.js';
 import type { EngineClock } from './engine-clock.js';
-import type { AttemptContext, HandlerScope } from './handler-context.js';
-import type { SlowNoticeSetting } from './slow-transaction-notice.js';
+import type { AttemptContext, HandlerScope } from '../handler-context.js';
+import type { SlowNoticeSetting } from './transaction-log.js';
 import type { RunTelemetry, TransactionTrace } from './instrumentation/run-telemetry.js';
-import { StageTelemetry } from './instrumentation/stage-observer.js';
+import { StageTelemetry } from './instrumentation/stage-telemetry.js';
 import { StageRun, type StageOwner } from './stage-run.js';
 
 /** The stage that does a task's main work: `process` for consumers, `prepare` for producers. */
