@@ -1,11 +1,11 @@
-import { Observable, take, type OperatorFunction, type Subscription } from 'rxjs';
-import { isTransaction } from '../core/is-transaction.js';
+import { take, type OperatorFunction } from 'rxjs';
 import type { Outcome } from '../core/outcome.js';
-import { createTransaction, type Transaction } from '../core/transaction.js';
+import type { Transaction } from '../core/transaction.js';
 import type { Connector } from '../connector/connector.js';
 import { producerPolicy, type ProducerPolicyInput } from '../policy/producer-policy.js';
 import { EngineClock } from './internal/engine-clock.js';
 import type { EngineOptions } from './engine-options.js';
+import { engineOperator } from './internal/engine-run.js';
 import { ProduceRun } from './internal/produce-run.js';
 import type { ProducerTask } from './task-definition.js';
 import { requireDispatch } from './internal/batch-dispatcher.js';
@@ -57,15 +57,10 @@ export function produce<P, O, S>(
     throw new TaskDefinitionError('produce expects a task made by producerTask({ prepare?, … })');
   }
   const decoded = producerPolicy(policy);
-  return (source) =>
-    new Observable<Outcome<P, Transaction<O>>>((subscriber) => {
-      let subscription: Subscription | null = null;
-      let intakeStopped = false;
-      const stopIntake = (): void => {
-        intakeStopped = true;
-        subscription?.unsubscribe();
-      };
-      const run = new ProduceRun<P, O>(
+  const limit = decoded.loop.limit;
+  const operator = engineOperator<Transaction<P> | P, Outcome<P, Transaction<O>>>(
+    (subscriber, stopIntake) =>
+      new ProduceRun<P, O>(
         connector,
         task as ProducerTask<P, O, unknown>,
         decoded,
@@ -73,20 +68,7 @@ export function produce<P, O, S>(
         subscriber,
         stopIntake,
         options.traces,
-      );
-      subscriber.add(() => {
-        subscription?.unsubscribe();
-        run.teardown();
-      });
-      const limit = decoded.loop.limit;
-      subscription = (limit === null ? source : source.pipe(take(limit))).subscribe({
-        next: (input) =>
-          run.take(
-            isTransaction(input) ? (input as Transaction<P>) : createTransaction(input as P),
-          ),
-        error: (error: unknown) => run.sourceEnded({ error }),
-        complete: () => run.sourceEnded(null),
-      });
-      if (intakeStopped || subscriber.closed) subscription.unsubscribe();
-    });
+      ),
+  );
+  return limit === null ? operator : (source) => operator(source.pipe(take(limit)));
 }

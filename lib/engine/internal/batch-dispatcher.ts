@@ -4,6 +4,7 @@ import { timer, type Subscription } from 'rxjs';
 import type { CancellationError } from '../../core/cancellation-error.js';
 import type { DispatchFailure, DispatchReceipt } from '../../core/dispatch-receipt.js';
 import type { Eventually } from '../../core/eventually.js';
+import type { FifoQueue } from '../../core/fifo-queue.js';
 import type { Transaction } from '../../core/transaction.js';
 import type { Connector, DispatchReport } from '../../connector/connector.js';
 import { rememberCreationContext } from '../../connector/trace-headers.js';
@@ -13,7 +14,7 @@ import type { AttemptContext, HandlerScope } from '../handler-context.js';
 import { DispatchTelemetry } from './instrumentation/stage-telemetry.js';
 import type { RunTelemetry } from './instrumentation/run-telemetry.js';
 import { StageRun, type StageOwner } from './stage-run.js';
-import { Trampoline } from './trampoline.js';
+import { Trampoline } from './engine-run.js';
 import { describeValue } from '../../core/describe-value.js';
 import { ConnectorContractError } from '../../connector/connector-contract-error.js';
 
@@ -29,6 +30,14 @@ export interface DispatcherListener<P> {
   receipt(receipt: DispatchReceipt<P>): void;
   /** The dispatcher can take transactions again. */
   space(): void;
+}
+
+/** A transaction waiting for room in the forming batch (see {@link BatchDispatcher.admit}). */
+export interface Offer<P> {
+  readonly transaction: Transaction<P>;
+  readonly waiter: DispatchWaiter<P> | null;
+  /** The context the transaction was created in (telemetry on), or `null`. */
+  readonly created: Context | null;
 }
 
 interface Entry<P> {
@@ -95,16 +104,22 @@ export class BatchDispatcher<P> {
     this.flush();
   }
 
-  /** Adds several transactions, then flushes once (so `maxWait: 0` still sends them together). */
-  offerAll(
-    entries: readonly {
-      readonly transaction: Transaction<P>;
-      readonly waiter: DispatchWaiter<P> | null;
-      readonly created: Context | null;
-    }[],
-  ): void {
-    for (const entry of entries) this.add(entry.transaction, entry.waiter, entry.created);
-    this.flush();
+  /**
+   * Moves transactions from `queue` into the forming batch while it has room, dropping those
+   * `skip` rejects (a withdrawn send), then flushes once (so `maxWait: 0` still sends them
+   * together).
+   */
+  admit<E extends Offer<P>>(queue: FifoQueue<E>, skip?: (entry: E) => boolean): void {
+    let room = this.room;
+    let added = false;
+    while (queue.length > 0 && room > 0) {
+      const next = queue.shift() as E;
+      if (skip?.(next) === true) continue;
+      this.add(next.transaction, next.waiter, next.created);
+      room--;
+      added = true;
+    }
+    if (added) this.flush();
   }
 
   /** Takes back a transaction that is still forming; `false` once it is being sent. */

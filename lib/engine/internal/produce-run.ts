@@ -5,6 +5,7 @@ import { FifoQueue } from '../../core/fifo-queue.js';
 import { LoopTimeoutError } from '../../core/loop-timeout-error.js';
 import type { Outcome } from '../../core/outcome.js';
 import type { ReleaseReason } from '../../core/settle-decision.js';
+import { isTransaction } from '../../core/is-transaction.js';
 import { createTransaction, type Transaction } from '../../core/transaction.js';
 import type { Connector } from '../../connector/connector.js';
 import { dispatchOptionsOf } from '../../policy/dispatch-options.js';
@@ -16,7 +17,7 @@ import { RunTelemetry } from './instrumentation/run-telemetry.js';
 import { LifecyclePool, type PoolListener } from './lifecycle-pool.js';
 import type { ProducerTask } from '../task-definition.js';
 import { producerPlan } from './task-plan.js';
-import { Trampoline } from './trampoline.js';
+import { SourceRun } from './engine-run.js';
 
 /** One input transaction's way to the dispatcher, kept as its lifecycle's attachment. */
 class HandOver<P, O> implements DispatchWaiter<O> {
@@ -45,33 +46,31 @@ class HandOver<P, O> implements DispatchWaiter<O> {
  * it, which is the backpressure), batches formed and sent by a {@link BatchDispatcher}, one
  * outcome per input transaction.
  */
-export class ProduceRun<P, O> implements PoolListener<P, Transaction<O>> {
+export class ProduceRun<P, O>
+  extends SourceRun<Transaction<P> | P, Outcome<P, Transaction<O>>>
+  implements PoolListener<P, Transaction<O>>
+{
   private readonly pool: LifecyclePool<P, Transaction<O>>;
-  private readonly telemetry: RunTelemetry;
   private readonly dispatcher: BatchDispatcher<O>;
   private readonly waiting = new FifoQueue<Transaction<P>>();
   private readonly blocked = new FifoQueue<HandOver<P, O>>();
   private readonly concurrency: number;
   /** Lifecycles holding a prepare slot: in their prepare stage, or prepared and blocked. */
   private preparing = 0;
-  private sourceDone = false;
-  private failure: { error: unknown } | null = null;
   private stopped: ReleaseReason | null = null;
   private loopTimer: Subscription | null = null;
-  private finished = false;
-  /** Re-entrancy safe passes; held while an outcome is emitted (`freed` pumps after it). */
-  private readonly trampoline = new Trampoline(() => this.step());
 
   constructor(
     connector: Connector<O>,
     private readonly task: ProducerTask<P, O, unknown>,
     policy: ProducerPolicy,
-    private readonly clock: EngineClock,
-    private readonly subscriber: Subscriber<Outcome<P, Transaction<O>>>,
-    /** Stops taking input from the source (the limit was reached). */
+    clock: EngineClock,
+    subscriber: Subscriber<Outcome<P, Transaction<O>>>,
+    /** Stops taking input from the source (a loop timeout). */
     private readonly stopIntake: () => void,
     traces = true,
   ) {
+    super(subscriber, clock, new RunTelemetry('producer', task.name, connector, { traces }));
     this.concurrency = policy.loop.concurrency.value;
     const plan = producerPlan(
       task,
@@ -79,7 +78,6 @@ export class ProduceRun<P, O> implements PoolListener<P, Transaction<O>> {
       (lifecycle, value) => this.handOver(lifecycle, value),
       (lifecycle) => this.abandon(lifecycle),
     );
-    this.telemetry = new RunTelemetry('producer', task.name, connector, { traces });
     this.pool = new LifecyclePool(plan, clock, this.telemetry, null, this);
     this.dispatcher = new BatchDispatcher(
       connector,
@@ -96,29 +94,16 @@ export class ProduceRun<P, O> implements PoolListener<P, Transaction<O>> {
     }
   }
 
-  /** A value of the source (the limit is applied upstream with `take`). */
-  take(input: Transaction<P>): void {
+  /**
+   * A value of the source (the limit is applied upstream with `take`): a transaction, or a
+   * payload to wrap in one.
+   */
+  take(input: Transaction<P> | P): void {
     if (this.stopped !== null || this.finished) return;
-    this.waiting.push(input);
+    this.waiting.push(
+      isTransaction(input) ? (input as Transaction<P>) : createTransaction(input as P),
+    );
     this.pump();
-  }
-
-  sourceEnded(error: { error: unknown } | null): void {
-    if (this.sourceDone) return;
-    this.sourceDone = true;
-    this.failure ??= error;
-    this.stopIntake();
-    this.pump();
-  }
-
-  /** Hard stop: cancel everything now; nothing more is emitted. */
-  teardown(): void {
-    if (this.finished) return;
-    this.finished = true;
-    this.cancelEverything('unsubscribe');
-    this.loopTimer?.unsubscribe();
-    this.clock.dispose();
-    this.telemetry.end();
   }
 
   outcome(
@@ -126,12 +111,7 @@ export class ProduceRun<P, O> implements PoolListener<P, Transaction<O>> {
     lifecycle: Lifecycle<P, Transaction<O>> | null,
   ): void {
     if (lifecycle !== null) this.freeSlot(lifecycle.attachment as HandOver<P, O>);
-    this.trampoline.hold();
-    try {
-      this.subscriber.next(outcome);
-    } finally {
-      this.trampoline.release();
-    }
+    this.emit(outcome);
   }
 
   freed(): void {
@@ -170,11 +150,7 @@ export class ProduceRun<P, O> implements PoolListener<P, Transaction<O>> {
     this.pump();
   }
 
-  private pump(): void {
-    this.trampoline.run();
-  }
-
-  private step(): void {
+  protected step(): void {
     if (this.finished) return;
     while (this.stopped === null && this.blocked.length > 0 && this.dispatcher.hasSpace()) {
       const handOver = this.blocked.shift() as HandOver<P, O>;
@@ -210,6 +186,15 @@ export class ProduceRun<P, O> implements PoolListener<P, Transaction<O>> {
     this.pump();
   }
 
+  protected cancel(): void {
+    this.cancelEverything('unsubscribe');
+  }
+
+  protected override dispose(): void {
+    this.loopTimer?.unsubscribe();
+    super.dispose();
+  }
+
   /**
    * Releases what waits and cancels every lifecycle, then aborts the batches being sent:
    * their transactions end as those dispatches really ended (never `released` once the
@@ -217,22 +202,10 @@ export class ProduceRun<P, O> implements PoolListener<P, Transaction<O>> {
    * emitted on the way can start new work.
    */
   private cancelEverything(reason: ReleaseReason): void {
-    this.trampoline.hold();
-    try {
+    this.held(() => {
       for (const transaction of this.waiting.drain()) this.pool.release(transaction, reason);
       this.pool.cancelAll(reason);
       this.dispatcher.cancelAll(new CancellationError(reason));
-    } finally {
-      this.trampoline.release();
-    }
-  }
-
-  private finish(): void {
-    this.finished = true;
-    this.loopTimer?.unsubscribe();
-    this.clock.dispose();
-    this.telemetry.end(this.failure === null ? undefined : this.failure.error);
-    if (this.failure === null) this.subscriber.complete();
-    else this.subscriber.error(this.failure.error);
+    });
   }
 }
