@@ -6,9 +6,12 @@ import { isInstance, readProperty } from './safe-access.js';
 /** Why a transaction failed: its own data (`business`), the infrastructure (`system`), or time. */
 export type ErrorCategory = 'business' | 'system' | 'timeout';
 
-/** Which handler of the lifecycle raised an error. */
+/**
+ * Which handler of the lifecycle raised an error (`attempt`: a function run by `attempt()`,
+ * outside any lifecycle).
+ */
 export type Stage =
-  'process' | 'success' | 'exception' | 'prepare' | 'dispatch' | 'fetch' | 'decode';
+  'process' | 'success' | 'exception' | 'prepare' | 'dispatch' | 'fetch' | 'decode' | 'attempt';
 
 /**
  * A failure of one transaction's lifecycle. User code may throw it directly (usually with

@@ -47,7 +47,7 @@ export function attempt<T>(
   const policy = retryPolicy(retry);
   return new Observable<T>((subscriber) => {
     const clock = new EngineClock(options.scheduler);
-    const run = new StageRun<T>(clock, policy, 'process', scope, {
+    const run = new StageRun<T>(clock, policy, 'attempt', scope, {
       invoke: (context) => fn(context),
       succeeded: (_run, value) => {
         subscriber.next(value as T);

@@ -94,7 +94,7 @@ class ProcessRun<P, R>
   protected step(): void {
     // An outcome emitted synchronously may unsubscribe (tear the run down) in mid-pass.
     while (!this.finished && this.waiting.length > 0 && this.pool.inFlight < this.concurrency) {
-      this.pool.start(this.waiting.shift() as Transaction<P>);
+      this.pool.start(this.waiting.shift() as Transaction<P>, null, undefined);
     }
     if (
       !this.finished &&

@@ -7,9 +7,8 @@ import { EngineClock } from './internal/engine-clock.js';
 import type { EngineOptions } from './engine-options.js';
 import { engineOperator } from './internal/engine-run.js';
 import { ProduceRun } from './internal/produce-run.js';
-import type { ProducerTask } from './task-definition.js';
+import { requireProducerTask, type ProducerTask } from './task-definition.js';
 import { requireDispatch } from './internal/batch-dispatcher.js';
-import { TaskDefinitionError } from './errors.js';
 
 /**
  * Produces the source's transactions (or payloads, wrapped with `createTransaction`) to
@@ -53,9 +52,7 @@ export function produce<P, O, S>(
   options: EngineOptions = {},
 ): OperatorFunction<Transaction<P> | P, Outcome<P, Transaction<O>>> {
   requireDispatch(connector, 'produce');
-  if ((task as Partial<ProducerTask> | null)?.kind !== 'producer') {
-    throw new TaskDefinitionError('produce expects a task made by producerTask({ prepare?, … })');
-  }
+  requireProducerTask(task, 'produce');
   const decoded = producerPolicy(policy);
   const limit = decoded.loop.limit;
   const operator = engineOperator<Transaction<P> | P, Outcome<P, Transaction<O>>>(

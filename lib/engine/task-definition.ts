@@ -171,3 +171,10 @@ export function requireHandler(
     );
   }
 }
+
+/** Fails fast, with a clear message, when something other than a `producerTask()` is passed. */
+export function requireProducerTask(task: unknown, caller: string): void {
+  if ((task as Partial<ProducerTask> | null)?.kind !== 'producer') {
+    throw new TaskDefinitionError(`${caller} expects a task made by producerTask({ prepare?, … })`);
+  }
+}

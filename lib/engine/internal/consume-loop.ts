@@ -240,7 +240,7 @@ export class ConsumeLoop<P, R>
       this.waiting.length > 0 &&
       this.pool.inFlight < this.concurrency
     ) {
-      this.pool.start(this.waiting.shift() as Transaction<P>, this.batchSpan);
+      this.pool.start(this.waiting.shift() as Transaction<P>, this.batchSpan, undefined);
     }
     if (this.fetchRun !== null || this.pause !== null || this.refillCheckQueued) return;
     if (this.batchSpan !== null && this.pool.inFlight === 0 && this.waiting.length === 0) {

@@ -29,14 +29,14 @@ class HandOver<P, O> implements DispatchWaiter<O> {
   /** Whether it still holds a prepare slot (until offered, or until it gives up). */
   holdsSlot = true;
   outbound: Transaction<O> | null = null;
-  lifecycle: Lifecycle<P, Transaction<O>> | null = null;
+  lifecycle: Lifecycle<P, Transaction<O>, HandOver<P, O>> | null = null;
 
   dispatched(): void {
-    this.lifecycle?.handedOver(this.outbound as Transaction<O>);
+    this.lifecycle?.dispatched(this.outbound as Transaction<O>);
   }
 
   failed(_transaction: Transaction<O>, error: unknown): void {
-    this.lifecycle?.handOverFailed(error);
+    this.lifecycle?.dispatchFailed(error);
   }
 }
 
@@ -48,9 +48,9 @@ class HandOver<P, O> implements DispatchWaiter<O> {
  */
 export class ProduceRun<P, O>
   extends SourceRun<Transaction<P> | P, Outcome<P, Transaction<O>>>
-  implements PoolListener<P, Transaction<O>>
+  implements PoolListener<P, Transaction<O>, HandOver<P, O>>
 {
-  private readonly pool: LifecyclePool<P, Transaction<O>>;
+  private readonly pool: LifecyclePool<P, Transaction<O>, HandOver<P, O>>;
   private readonly dispatcher: BatchDispatcher<O>;
   private readonly waiting = new FifoQueue<Transaction<P>>();
   private readonly blocked = new FifoQueue<HandOver<P, O>>();
@@ -72,10 +72,10 @@ export class ProduceRun<P, O>
   ) {
     super(subscriber, clock, new RunTelemetry('producer', task.name, connector, { traces }));
     this.concurrency = policy.loop.concurrency.value;
-    const plan = producerPlan(
+    const plan = producerPlan<P, O, HandOver<P, O>>(
       task,
       policy,
-      (lifecycle, value) => this.handOver(lifecycle, value),
+      (lifecycle, value) => this.dispatch(lifecycle, value),
       (lifecycle) => this.abandon(lifecycle),
     );
     this.pool = new LifecyclePool(plan, clock, this.telemetry, null, this);
@@ -108,9 +108,9 @@ export class ProduceRun<P, O>
 
   outcome(
     outcome: Outcome<P, Transaction<O>>,
-    lifecycle: Lifecycle<P, Transaction<O>> | null,
+    lifecycle: Lifecycle<P, Transaction<O>, HandOver<P, O>> | null,
   ): void {
-    if (lifecycle !== null) this.freeSlot(lifecycle.attachment as HandOver<P, O>);
+    if (lifecycle !== null) this.freeSlot(lifecycle.attachment);
     this.emit(outcome);
   }
 
@@ -122,8 +122,8 @@ export class ProduceRun<P, O>
    * A lifecycle gave up before its dispatch finished: free its slot, and take its transaction
    * back from the forming batch; `false` when its batch is already being sent.
    */
-  private abandon(lifecycle: Lifecycle<P, Transaction<O>>): boolean {
-    const handOver = lifecycle.attachment as HandOver<P, O>;
+  private abandon(lifecycle: Lifecycle<P, Transaction<O>, HandOver<P, O>>): boolean {
+    const handOver = lifecycle.attachment;
     this.freeSlot(handOver);
     if (handOver.state === 'offered') {
       return this.dispatcher.withdraw(handOver.outbound as Transaction<O>);
@@ -138,9 +138,10 @@ export class ProduceRun<P, O>
     this.preparing--;
   }
 
-  private handOver(lifecycle: Lifecycle<P, Transaction<O>>, value: unknown): void {
+  /** A prepared transaction goes to the dispatcher (now, or once it has room). */
+  private dispatch(lifecycle: Lifecycle<P, Transaction<O>, HandOver<P, O>>, value: unknown): void {
     const input = lifecycle.transaction;
-    const handOver = lifecycle.attachment as HandOver<P, O>;
+    const handOver = lifecycle.attachment;
     handOver.outbound =
       this.task.prepare === undefined
         ? (value as Transaction<O>)
@@ -157,7 +158,7 @@ export class ProduceRun<P, O>
       if (handOver.state !== 'blocked') continue;
       handOver.state = 'offered';
       this.freeSlot(handOver);
-      const lifecycle = handOver.lifecycle as Lifecycle<P, Transaction<O>>;
+      const lifecycle = handOver.lifecycle as Lifecycle<P, Transaction<O>, HandOver<P, O>>;
       this.dispatcher.offer(handOver.outbound as Transaction<O>, handOver, lifecycle.context);
     }
     while (this.stopped === null && this.waiting.length > 0 && this.preparing < this.concurrency) {

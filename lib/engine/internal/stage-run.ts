@@ -263,11 +263,6 @@ export class StageRun<T> implements DeadlineTarget {
    */
   private logFailure(error: unknown, final: boolean, stopped: boolean, delay: number): void {
     const logger = this.scope.logger;
-    if (this.cancelled) {
-      this.observer?.stageEnded(false);
-      this.owner.failed(this, error);
-      return;
-    }
     const write = final
       ? (): void => stageGaveUp(logger, this.stage, this.attempts, !stopped, error)
       : (): void =>

@@ -156,19 +156,19 @@ export function slowNoticeSetting(
  * {@link EngineClock} (one scheduled action for all of them, on the run's scheduler, disposed
  * with the run), so nothing of it keeps node alive after the run.
  */
-export class SlowTransactionNotice<P, R> implements DeadlineTarget {
+export class SlowTransactionNotice<P, R, A> implements DeadlineTarget {
   constructor(
     private readonly setting: SlowNoticeSetting,
     private readonly clock: EngineClock,
   ) {}
 
   /** Watches `lifecycle` from now on; cancel the deadline when the lifecycle ends. */
-  watch(lifecycle: Lifecycle<P, R>): Deadline {
+  watch(lifecycle: Lifecycle<P, R, A>): Deadline {
     return this.clock.deadline(this.setting.after, this, lifecycle);
   }
 
   expire(deadline: Deadline): void {
-    const lifecycle = deadline.subject as Lifecycle<P, R>;
+    const lifecycle = deadline.subject as Lifecycle<P, R, A>;
     const { setting } = this;
     const elapsed = this.clock.scheduler.now() - (deadline.at - setting.after);
     const message =
