@@ -41,8 +41,6 @@ export {
   producerTask,
   type ProducerTask,
   type ProducerTaskDefinition,
-} from './engine/task-definition.js';
-export {
   consumerTask,
   type ConsumerTask,
   type ConsumerTaskDefinition,

@@ -4,10 +4,9 @@ import type { Connector } from '../connector/connector.js';
 import type { Outcome } from '../core/outcome.js';
 import { consumerPolicy, type ConsumerPolicyInput } from '../policy/consumer-policy.js';
 import { ConsumeLoop } from './internal/consume-loop.js';
-import type { ConsumerTask } from './task-definition.js';
 import { EngineClock } from './internal/engine-clock.js';
 import type { EngineOptions } from './engine-options.js';
-import { requireConsumerTask } from './task-definition.js';
+import { requireConsumerTask, type ConsumerTask } from './task-definition.js';
 
 /** Options of {@link consume}. */
 export interface ConsumeOptions extends EngineOptions {

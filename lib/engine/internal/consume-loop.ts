@@ -19,8 +19,7 @@ import type { EngineClock } from './engine-clock.js';
 import { FetchTelemetry, type FetchProgress } from './instrumentation/stage-telemetry.js';
 import { RunTelemetry } from './instrumentation/run-telemetry.js';
 import { LifecyclePool, type PoolListener } from './lifecycle-pool.js';
-import { inPromiseReaction } from './stage-run.js';
-import { StageRun, type StageOwner } from './stage-run.js';
+import { inPromiseReaction, StageRun, type StageOwner } from './stage-run.js';
 import { consumerPlan } from './task-plan.js';
 import { EngineRun } from './engine-run.js';
 

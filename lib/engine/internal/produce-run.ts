@@ -1,5 +1,4 @@
-import type { Subscriber, Subscription } from 'rxjs';
-import { timer } from 'rxjs';
+import { timer, type Subscriber, type Subscription } from 'rxjs';
 import { CancellationError } from '../../core/cancellation-error.js';
 import { FifoQueue } from '../../core/fifo-queue.js';
 import { LoopTimeoutError } from '../../core/loop-timeout-error.js';

@@ -4,8 +4,7 @@ import type { Logger } from '../../core/logger.js';
 import { context as otelContext } from '@opentelemetry/api';
 import type { RetryPolicy } from '../../policy/retry-policy.js';
 import type { TransactionRuntime } from '../../policy/transaction-runtime.js';
-import type { Deadline, DeadlineTarget } from './engine-clock.js';
-import type { EngineClock } from './engine-clock.js';
+import type { Deadline, DeadlineTarget, EngineClock } from './engine-clock.js';
 import type { Lifecycle } from './lifecycle.js';
 
 /** loglevel's number for `debug`: a logger at this level or below prints stacks. */

@@ -18,8 +18,7 @@ import { describeErrorType } from '../../instrumentation/error-type.js';
 import type { Outcome } from '../../../core/outcome.js';
 import type { Transaction } from '../../../core/transaction.js';
 import { taskNameKey, withTransactionId } from '../../../core/transaction-context.js';
-import { EngineMetrics } from './metrics.js';
-import { RunMetrics } from './metrics.js';
+import { EngineMetrics, RunMetrics } from './metrics.js';
 
 /** Where a run's transactions come from or go to, for span attributes. */
 export interface MessagingIdentity {
