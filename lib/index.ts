@@ -67,18 +67,16 @@ export {
   producerTask,
   type ProducerTask,
   type ProducerTaskDefinition,
-} from './engine/producer-task.js';
-export {
   consumerTask,
   type ConsumerTask,
   type ConsumerTaskDefinition,
-} from './engine/consumer-task.js';
+} from './engine/task-definition.js';
 export type { EngineOptions } from './engine/engine-options.js';
 export type { AttemptInfo, HandlerContext } from './engine/handler-context.js';
 export { processWith } from './engine/process-with.js';
 export { runTransaction, runTransactionById } from './engine/run-transaction.js';
-export { TaskDefinitionError } from './engine/task-definition-error.js';
-export { TransactionNotFoundError } from './engine/transaction-not-found-error.js';
+export { TaskDefinitionError } from './engine/errors.js';
+export { TransactionNotFoundError } from './engine/errors.js';
 
 export { FileConnector, type FileConnectorOptions } from './connectors/file/file-connector.js';
 export { FileCursorError } from './connectors/file/file-cursor.js';

@@ -1,6 +1,6 @@
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { ConsumerTask } from '../engine/consumer-task.js';
+import type { ConsumerTask } from '../engine/task-definition.js';
 import { ConsumerPolicyCodec, type ConsumerPolicyInput } from '../policy/consumer-policy.js';
 import { decodePolicy } from '../policy/codecs/structures.js';
 import { ergonPackageRoot, isTaskDefinition, type TaskDefinition } from '../runner/define-task.js';

@@ -37,9 +37,12 @@ export class NonRetryableError extends ErgonError {}
 /** Why a transaction failed: its own data (`business`), the infrastructure (`system`), or time. */
 export type ErrorCategory = 'business' | 'system' | 'timeout';
 
-/** Which handler of the lifecycle raised an error. */
+/**
+ * Which handler of the lifecycle raised an error (`attempt`: a function run by `attempt()`,
+ * outside any lifecycle).
+ */
 export type Stage =
-  'process' | 'success' | 'exception' | 'prepare' | 'dispatch' | 'fetch' | 'decode';
+  'process' | 'success' | 'exception' | 'prepare' | 'dispatch' | 'fetch' | 'decode' | 'attempt';
 
 /**
  * A failure of one transaction's lifecycle. User code may throw it directly (usually with

@@ -19,16 +19,6 @@ export class FifoQueue<T> {
     this.items[this.tail++] = item;
   }
 
-  /** Puts an item back at the front (it will be the next `shift`). */
-  unshift(item: T): void {
-    if (this.head > 0) {
-      this.items[--this.head] = item;
-    } else {
-      this.items.unshift(item);
-      this.tail++;
-    }
-  }
-
   shift(): T | undefined {
     if (this.head === this.tail) return undefined;
     const item = this.items[this.head];

@@ -3,10 +3,10 @@ import { Observable } from 'rxjs';
 import { CancellationError } from '../core/errors.js';
 import type { Eventually } from '../core/connector.js';
 import { retryPolicy, type RetryPolicyInput } from '../policy/retry-policy.js';
-import { EngineClock } from './engine-clock.js';
+import { EngineClock } from './internal/engine-clock.js';
 import type { EngineOptions } from './engine-options.js';
 import type { AttemptInfo } from './handler-context.js';
-import { StageRun } from './stage-run.js';
+import { StageRun } from './internal/stage-run.js';
 
 const scope = { services: undefined, logger: log.getLogger('ergon.attempt') };
 
@@ -47,7 +47,7 @@ export function attempt<T>(
   const policy = retryPolicy(retry);
   return new Observable<T>((subscriber) => {
     const clock = new EngineClock(options.scheduler);
-    const run = new StageRun<T>(clock, policy, 'process', scope, {
+    const run = new StageRun<T>(clock, policy, 'attempt', scope, {
       invoke: (context) => fn(context),
       succeeded: (_run, value) => {
         subscriber.next(value as T);

@@ -3,11 +3,10 @@ import { ConnectorContractError } from '../core/errors.js';
 import type { Connector } from '../core/connector.js';
 import type { Outcome } from '../core/outcome.js';
 import { consumerPolicy, type ConsumerPolicyInput } from '../policy/consumer-policy.js';
-import { ConsumeLoop } from './consume-loop.js';
-import type { ConsumerTask } from './consumer-task.js';
-import { EngineClock } from './engine-clock.js';
+import { ConsumeLoop } from './internal/consume-loop.js';
+import { EngineClock } from './internal/engine-clock.js';
 import type { EngineOptions } from './engine-options.js';
-import { requireConsumerTask } from './require-consumer-task.js';
+import { requireConsumerTask, type ConsumerTask } from './task-definition.js';
 
 /** Options of {@link consume}. */
 export interface ConsumeOptions extends EngineOptions {

@@ -1,15 +1,24 @@
-import { context, type Context } from '@opentelemetry/api';
-import { Observable, type OperatorFunction, type Subscription } from 'rxjs';
+import { context } from '@opentelemetry/api';
+import type { OperatorFunction, Subscriber } from 'rxjs';
 import { CancellationError } from '../core/errors.js';
 import type { Connector, DispatchReceipt } from '../core/connector.js';
 import { FifoQueue } from '../core/fifo-queue.js';
 import type { Transaction } from '../core/transaction.js';
-import { dispatchOptions, type DispatchOptionsInput } from '../policy/dispatch-options.js';
-import { BatchDispatcher } from './batch-dispatcher.js';
-import { EngineClock } from './engine-clock.js';
-import { RunTelemetry } from './instrumentation/run-telemetry.js';
+import {
+  dispatchOptions,
+  type DispatchOptions,
+  type DispatchOptionsInput,
+} from '../policy/dispatch-options.js';
 import type { EngineOptions } from './engine-options.js';
-import { requireDispatch } from './require-dispatch.js';
+import {
+  BatchDispatcher,
+  requireDispatch,
+  type DispatcherListener,
+  type Offer,
+} from './internal/batch-dispatcher.js';
+import { EngineClock } from './internal/engine-clock.js';
+import { engineOperator, SourceRun } from './internal/engine-run.js';
+import { RunTelemetry } from './internal/instrumentation/run-telemetry.js';
 
 /**
  * A sink: sends the source's transactions to `connector` in batches of `batch` (or whatever
@@ -45,65 +54,65 @@ export function dispatchTo<P>(
 ): OperatorFunction<Transaction<P>, DispatchReceipt<P>> {
   requireDispatch(connector, 'dispatchTo');
   const decoded = dispatchOptions(options);
-  return (source) =>
-    new Observable<DispatchReceipt<P>>((subscriber) => {
-      const clock = new EngineClock(engine.scheduler);
-      const overflow = new FifoQueue<{ transaction: Transaction<P>; created: Context | null }>();
-      let sourceDone = false;
-      let sourceError: { error: unknown } | null = null;
-      const settleDown = (): void => {
-        const admitted: { transaction: Transaction<P>; waiter: null; created: Context | null }[] =
-          [];
-        for (let room = dispatcher.room; overflow.length > 0 && room > 0; room--) {
-          const next = overflow.shift() as { transaction: Transaction<P>; created: Context | null };
-          admitted.push({ transaction: next.transaction, waiter: null, created: next.created });
-        }
-        if (admitted.length > 0) dispatcher.offerAll(admitted);
-        if (!sourceDone || overflow.length > 0) return;
-        dispatcher.drain();
-        if (dispatcher.idle && !subscriber.closed) {
-          clock.dispose();
-          telemetry.end(sourceError === null ? undefined : sourceError.error);
-          if (sourceError === null) subscriber.complete();
-          else subscriber.error(sourceError.error);
-        }
-      };
-      const telemetry = new RunTelemetry('producer', engine.name ?? 'dispatchTo', connector, {
-        traces: engine.traces,
-      });
-      const dispatcher = new BatchDispatcher<P>(
+  return engineOperator(
+    (subscriber) =>
+      new DispatchRun<P>(
         connector,
         decoded,
-        clock,
-        { receipt: (receipt) => subscriber.next(receipt), space: settleDown },
-        telemetry,
-      );
-      let subscription: Subscription | null = null;
-      subscriber.add(() => {
-        subscription?.unsubscribe();
-        dispatcher.cancelAll(new CancellationError('unsubscribe'));
-        clock.dispose();
-        telemetry.end();
-      });
-      subscription = source.subscribe({
-        next: (transaction) => {
-          const created = telemetry.tracing ? context.active() : null;
-          if (overflow.length === 0 && dispatcher.hasSpace()) {
-            dispatcher.offer(transaction, null, created);
-          } else {
-            overflow.push({ transaction, created });
-          }
-        },
-        error: (error: unknown) => {
-          sourceDone = true;
-          sourceError = { error };
-          settleDown();
-        },
-        complete: () => {
-          sourceDone = true;
-          settleDown();
-        },
-      });
-      if (subscriber.closed) subscription.unsubscribe();
-    });
+        new EngineClock(engine.scheduler),
+        new RunTelemetry('producer', engine.name ?? 'dispatchTo', connector, {
+          traces: engine.traces,
+        }),
+        subscriber,
+      ),
+  );
+}
+
+/** The run behind {@link dispatchTo}: one dispatcher, and what does not fit in it yet. */
+class DispatchRun<P>
+  extends SourceRun<Transaction<P>, DispatchReceipt<P>>
+  implements DispatcherListener<P>
+{
+  private readonly dispatcher: BatchDispatcher<P>;
+  private readonly overflow = new FifoQueue<Offer<P>>();
+
+  constructor(
+    connector: Connector<P>,
+    options: DispatchOptions,
+    clock: EngineClock,
+    telemetry: RunTelemetry,
+    subscriber: Subscriber<DispatchReceipt<P>>,
+  ) {
+    super(subscriber, clock, telemetry);
+    this.dispatcher = new BatchDispatcher<P>(connector, options, clock, this, telemetry);
+  }
+
+  take(transaction: Transaction<P>): void {
+    const created = this.telemetry.tracing ? context.active() : null;
+    if (this.overflow.length === 0 && this.dispatcher.hasSpace()) {
+      this.dispatcher.offer(transaction, null, created);
+    } else {
+      this.overflow.push({ transaction, waiter: null, created });
+    }
+  }
+
+  receipt(receipt: DispatchReceipt<P>): void {
+    this.emit(receipt);
+  }
+
+  space(): void {
+    this.pump();
+  }
+
+  protected step(): void {
+    if (this.finished) return;
+    this.dispatcher.admit(this.overflow);
+    if (!this.sourceDone || this.overflow.length > 0) return;
+    this.dispatcher.drain();
+    if (this.dispatcher.idle && !this.finished) this.finish();
+  }
+
+  protected cancel(): void {
+    this.dispatcher.cancelAll(new CancellationError('unsubscribe'));
+  }
 }

@@ -1,15 +1,19 @@
-import { context, type Context } from '@opentelemetry/api';
+import { context } from '@opentelemetry/api';
 import { Observable } from 'rxjs';
 import { DispatchError } from '../core/errors.js';
 import type { Connector, DispatchFailure } from '../core/connector.js';
 import { FifoQueue } from '../core/fifo-queue.js';
 import type { Transaction } from '../core/transaction.js';
 import { dispatchOptions, type DispatchOptionsInput } from '../policy/dispatch-options.js';
-import { BatchDispatcher, type DispatchWaiter } from './batch-dispatcher.js';
-import { EngineClock } from './engine-clock.js';
-import { RunTelemetry } from './instrumentation/run-telemetry.js';
+import {
+  BatchDispatcher,
+  requireDispatch,
+  type DispatchWaiter,
+  type Offer,
+} from './internal/batch-dispatcher.js';
+import { EngineClock } from './internal/engine-clock.js';
+import { RunTelemetry } from './internal/instrumentation/run-telemetry.js';
 import type { EngineOptions } from './engine-options.js';
-import { requireDispatch } from './require-dispatch.js';
 
 /** A shared batching sink: many callers' transactions go out together in batches. */
 export interface Dispatcher<P> {
@@ -24,11 +28,12 @@ export interface Dispatcher<P> {
 }
 
 /** A transaction waiting for room in the shared batches. */
-interface Waiting<P> {
-  readonly transaction: Transaction<P>;
+interface Waiting<P> extends Offer<P> {
   readonly waiter: SendWaiter<P>;
-  readonly created: Context | null;
 }
+
+/** A send that was withdrawn (unsubscribed): its waiting transactions are dropped. */
+const withdrawn = <P>(entry: Waiting<P>): boolean => entry.waiter.done;
 
 /** One `send` call waiting for its transactions. */
 class SendWaiter<P> implements DispatchWaiter<P> {
@@ -88,15 +93,7 @@ export function createDispatcher<P>(
   requireDispatch(connector, 'createDispatcher');
   const overflow = new FifoQueue<Waiting<P>>();
   const admit = (): void => {
-    const admitted: Waiting<P>[] = [];
-    let room = batches.room;
-    while (overflow.length > 0 && room > 0) {
-      const next = overflow.shift() as Waiting<P>;
-      if (next.waiter.done) continue;
-      admitted.push(next);
-      room--;
-    }
-    if (admitted.length > 0) batches.offerAll(admitted);
+    batches.admit(overflow, withdrawn);
     // A dispatcher lives as long as its users: between sends no timer of ours may hold
     // the event loop (the attempt deadlines stay armed otherwise).
     if (batches.idle) clock.dispose();

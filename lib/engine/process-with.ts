@@ -1,16 +1,16 @@
-import { Observable, type OperatorFunction, type Subscription } from 'rxjs';
+import type { OperatorFunction, Subscriber } from 'rxjs';
 import { FifoQueue } from '../core/fifo-queue.js';
 import type { Outcome } from '../core/outcome.js';
 import type { Transaction } from '../core/transaction.js';
 import { consumerPolicy, type ConsumerPolicyInput } from '../policy/consumer-policy.js';
-import type { ConsumerTask } from './consumer-task.js';
-import { EngineClock } from './engine-clock.js';
 import type { EngineOptions } from './engine-options.js';
-import { RunTelemetry } from './instrumentation/run-telemetry.js';
-import { LifecyclePool, type PoolListener } from './lifecycle-pool.js';
-import { requireConsumerTask } from './require-consumer-task.js';
-import { consumerPlan } from './task-plan.js';
-import { Trampoline } from './trampoline.js';
+import { EngineClock } from './internal/engine-clock.js';
+import { engineOperator, SourceRun } from './internal/engine-run.js';
+import { RunTelemetry } from './internal/instrumentation/run-telemetry.js';
+import type { LifecyclePlan } from './internal/lifecycle.js';
+import { LifecyclePool, type PoolListener } from './internal/lifecycle-pool.js';
+import { consumerPlan } from './internal/task-plan.js';
+import { requireConsumerTask, type ConsumerTask } from './task-definition.js';
 
 /**
  * Runs every transaction of the source through `task`'s lifecycle with at most
@@ -45,70 +45,69 @@ export function processWith<P, R, S>(
 ): OperatorFunction<Transaction<P>, Outcome<P, R>> {
   requireConsumerTask(task, 'processWith');
   const decoded = consumerPolicy(policy);
-  const concurrency = decoded.loop.concurrency.value;
   const plan = consumerPlan(task as ConsumerTask<P, R, unknown>, decoded);
-  return (source) =>
-    new Observable<Outcome<P, R>>((subscriber) => {
-      const clock = new EngineClock(options.scheduler);
-      const waiting = new FifoQueue<Transaction<P>>();
-      let sourceDone = false;
-      let sourceError: { error: unknown } | null = null;
-      const trampoline = new Trampoline(() => {
-        while (!subscriber.closed && waiting.length > 0 && pool.inFlight < concurrency) {
-          pool.start(waiting.shift() as Transaction<P>);
-        }
-        if (sourceDone && pool.inFlight === 0 && waiting.length === 0 && !subscriber.closed) {
-          clock.dispose();
-          telemetry.end(sourceError === null ? undefined : sourceError.error);
-          if (sourceError === null) subscriber.complete();
-          else subscriber.error(sourceError.error);
-        }
-      });
-      const pump = (): void => trampoline.run();
-      const listener: PoolListener<P, R> = {
-        outcome: (outcome) => {
-          trampoline.hold();
-          try {
-            subscriber.next(outcome);
-          } finally {
-            trampoline.release();
-          }
-        },
-        freed: pump,
-      };
-      const telemetry = new RunTelemetry(
-        'consumer',
-        task.name,
-        {},
-        {
-          traces: options.traces,
-        },
-      );
-      const pool = new LifecyclePool<P, R>(plan, clock, telemetry, null, listener);
-      let subscription: Subscription | null = null;
-      subscriber.add(() => {
-        subscription?.unsubscribe();
-        waiting.drain();
-        pool.cancelAll('unsubscribe');
-        clock.dispose();
-        telemetry.end();
-      });
-      subscription = source.subscribe({
-        next: (transaction) => {
-          if (subscriber.closed) return;
-          waiting.push(transaction);
-          pump();
-        },
-        error: (error: unknown) => {
-          sourceDone = true;
-          sourceError = { error };
-          pump();
-        },
-        complete: () => {
-          sourceDone = true;
-          pump();
-        },
-      });
-      if (subscriber.closed) subscription.unsubscribe();
-    });
+  return engineOperator(
+    (subscriber) =>
+      new ProcessRun<P, R>(
+        plan,
+        decoded.loop.concurrency.value,
+        new EngineClock(options.scheduler),
+        new RunTelemetry('consumer', task.name, {}, { traces: options.traces }),
+        subscriber,
+      ),
+  );
+}
+
+/** The run behind {@link processWith}: at most `concurrency` lifecycles, the rest waiting. */
+class ProcessRun<P, R>
+  extends SourceRun<Transaction<P>, Outcome<P, R>>
+  implements PoolListener<P, R>
+{
+  private readonly pool: LifecyclePool<P, R>;
+  private readonly waiting = new FifoQueue<Transaction<P>>();
+
+  constructor(
+    plan: LifecyclePlan<P, R>,
+    private readonly concurrency: number,
+    clock: EngineClock,
+    telemetry: RunTelemetry,
+    subscriber: Subscriber<Outcome<P, R>>,
+  ) {
+    super(subscriber, clock, telemetry);
+    this.pool = new LifecyclePool(plan, clock, telemetry, null, this);
+  }
+
+  take(transaction: Transaction<P>): void {
+    if (this.finished) return;
+    this.waiting.push(transaction);
+    this.pump();
+  }
+
+  outcome(outcome: Outcome<P, R>): void {
+    this.emit(outcome);
+  }
+
+  freed(): void {
+    this.pump();
+  }
+
+  protected step(): void {
+    // An outcome emitted synchronously may unsubscribe (tear the run down) in mid-pass.
+    while (!this.finished && this.waiting.length > 0 && this.pool.inFlight < this.concurrency) {
+      this.pool.start(this.waiting.shift() as Transaction<P>, null, undefined);
+    }
+    if (
+      !this.finished &&
+      this.sourceDone &&
+      this.pool.inFlight === 0 &&
+      this.waiting.length === 0
+    ) {
+      this.finish();
+    }
+  }
+
+  protected cancel(): void {
+    this.waiting.drain();
+    this.pool.cancelAll('unsubscribe');
+  }
 }

@@ -1,14 +1,14 @@
-import { Observable, take, type OperatorFunction, type Subscription } from 'rxjs';
-import { createTransaction, isTransaction, type Transaction } from '../core/transaction.js';
+import { take, type OperatorFunction } from 'rxjs';
 import type { Outcome } from '../core/outcome.js';
+import type { Transaction } from '../core/transaction.js';
 import type { Connector } from '../core/connector.js';
 import { producerPolicy, type ProducerPolicyInput } from '../policy/producer-policy.js';
-import { EngineClock } from './engine-clock.js';
+import { EngineClock } from './internal/engine-clock.js';
 import type { EngineOptions } from './engine-options.js';
-import { ProduceRun } from './produce-run.js';
-import type { ProducerTask } from './producer-task.js';
-import { requireDispatch } from './require-dispatch.js';
-import { TaskDefinitionError } from './task-definition-error.js';
+import { engineOperator } from './internal/engine-run.js';
+import { ProduceRun } from './internal/produce-run.js';
+import { requireProducerTask, type ProducerTask } from './task-definition.js';
+import { requireDispatch } from './internal/batch-dispatcher.js';
 
 /**
  * Produces the source's transactions (or payloads, wrapped with `createTransaction`) to
@@ -52,19 +52,12 @@ export function produce<P, O, S>(
   options: EngineOptions = {},
 ): OperatorFunction<Transaction<P> | P, Outcome<P, Transaction<O>>> {
   requireDispatch(connector, 'produce');
-  if ((task as Partial<ProducerTask> | null)?.kind !== 'producer') {
-    throw new TaskDefinitionError('produce expects a task made by producerTask({ prepare?, … })');
-  }
+  requireProducerTask(task, 'produce');
   const decoded = producerPolicy(policy);
-  return (source) =>
-    new Observable<Outcome<P, Transaction<O>>>((subscriber) => {
-      let subscription: Subscription | null = null;
-      let intakeStopped = false;
-      const stopIntake = (): void => {
-        intakeStopped = true;
-        subscription?.unsubscribe();
-      };
-      const run = new ProduceRun<P, O>(
+  const limit = decoded.loop.limit;
+  const operator = engineOperator<Transaction<P> | P, Outcome<P, Transaction<O>>>(
+    (subscriber, stopIntake) =>
+      new ProduceRun<P, O>(
         connector,
         task as ProducerTask<P, O, unknown>,
         decoded,
@@ -72,20 +65,7 @@ export function produce<P, O, S>(
         subscriber,
         stopIntake,
         options.traces,
-      );
-      subscriber.add(() => {
-        subscription?.unsubscribe();
-        run.teardown();
-      });
-      const limit = decoded.loop.limit;
-      subscription = (limit === null ? source : source.pipe(take(limit))).subscribe({
-        next: (input) =>
-          run.take(
-            isTransaction(input) ? (input as Transaction<P>) : createTransaction(input as P),
-          ),
-        error: (error: unknown) => run.sourceEnded({ error }),
-        complete: () => run.sourceEnded(null),
-      });
-      if (intakeStopped || subscriber.closed) subscription.unsubscribe();
-    });
+      ),
+  );
+  return limit === null ? operator : (source) => operator(source.pipe(take(limit)));
 }

@@ -4,10 +4,10 @@ import type { Transaction } from '../core/transaction.js';
 import { ConnectorContractError } from '../core/errors.js';
 import type { Connector } from '../core/connector.js';
 import type { ConsumerPolicyInput } from '../policy/consumer-policy.js';
-import type { ConsumerTask } from './consumer-task.js';
+import type { ConsumerTask } from './task-definition.js';
 import type { EngineOptions } from './engine-options.js';
 import { processWith } from './process-with.js';
-import { TransactionNotFoundError } from './transaction-not-found-error.js';
+import { TransactionNotFoundError } from './errors.js';
 
 /**
  * Runs exactly one transaction through `task`'s full lifecycle (same stages, retries,

@@ -4,7 +4,6 @@ import { FifoQueue } from '../../lib/core/fifo-queue.js';
 
 type Command =
   | { readonly op: 'push'; readonly value: number }
-  | { readonly op: 'unshift'; readonly value: number }
   | { readonly op: 'shift' }
   | { readonly op: 'shiftMany'; readonly count: number }
   | { readonly op: 'pushMany'; readonly count: number }
@@ -12,7 +11,6 @@ type Command =
 
 const command: fc.Arbitrary<Command> = fc.oneof(
   fc.record({ op: fc.constant('push' as const), value: fc.integer() }),
-  fc.record({ op: fc.constant('unshift' as const), value: fc.integer() }),
   fc.constant({ op: 'shift' as const }),
   fc.record({ op: fc.constant('shiftMany' as const), count: fc.integer({ min: 0, max: 3000 }) }),
   fc.record({ op: fc.constant('pushMany' as const), count: fc.integer({ min: 0, max: 3000 }) }),
@@ -20,15 +18,14 @@ const command: fc.Arbitrary<Command> = fc.oneof(
 );
 
 describe('FifoQueue', () => {
-  it('is first-in first-out, with unshift putting an item at the front', () => {
+  it('is first-in first-out', () => {
     const queue = new FifoQueue<string>();
     queue.push('a');
     queue.push('b');
     expect(queue.shift()).to.equal('a');
-    queue.unshift('z');
     queue.push('c');
-    expect(queue.length).to.equal(3);
-    expect(queue.drain()).to.deep.equal(['z', 'b', 'c']);
+    expect(queue.length).to.equal(2);
+    expect(queue.drain()).to.deep.equal(['b', 'c']);
     expect(queue.length).to.equal(0);
     expect(queue.shift()).to.equal(undefined);
   });
@@ -52,10 +49,6 @@ describe('FifoQueue', () => {
             case 'push':
               queue.push(c.value);
               model.push(c.value);
-              break;
-            case 'unshift':
-              queue.unshift(c.value);
-              model.unshift(c.value);
               break;
             case 'shift':
               expect(queue.shift()).to.equal(model.shift());

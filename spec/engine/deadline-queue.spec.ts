@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { TestScheduler } from 'rxjs/testing';
-import { DeadlineQueue, type Deadline } from '../../lib/engine/deadline-queue.js';
+import { DeadlineQueue, type Deadline } from '../../lib/engine/internal/engine-clock.js';
 
 type Op =
   | { readonly at: number; readonly kind: 'add'; readonly chain: boolean }

@@ -9,7 +9,7 @@ import {
   type Transaction,
 } from '../../lib/index.js';
 import { consumerPolicy, retryPolicy } from '../../lib/policy/index.js';
-import { slowNoticeSetting } from '../../lib/engine/slow-transaction-notice.js';
+import { slowNoticeSetting } from '../../lib/engine/internal/transaction-log.js';
 import { inVirtualTime } from './support/virtual-time.js';
 
 /** A logger keeping `level message` lines with the virtual time they were written at. */

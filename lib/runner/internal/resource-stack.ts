@@ -1,7 +1,7 @@
 import { trace, type Attributes } from '@opentelemetry/api';
 import type { Logger } from '../../core/logging.js';
 import { describeError } from '../../core/renderers.js';
-import { failSpan } from '../../engine/instrumentation/run-telemetry.js';
+import { failSpan } from '../../engine/internal/instrumentation/run-telemetry.js';
 import { finishedBeforeCutoff } from '../finished-before-cutoff.js';
 import type { ResourceContext } from '../define-task.js';
 import { ResourceInitError, StartupCancelledError } from '../runner-errors.js';

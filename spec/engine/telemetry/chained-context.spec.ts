@@ -1,6 +1,6 @@
 import { createContextKey, ROOT_CONTEXT } from '@opentelemetry/api';
 import { expect } from 'chai';
-import { ChainedContext } from '../../../lib/engine/instrumentation/chained-context.js';
+import { ChainedContext } from '../../../lib/engine/internal/instrumentation/run-telemetry.js';
 
 const task = createContextKey('spec.task');
 const span = createContextKey('spec.span');

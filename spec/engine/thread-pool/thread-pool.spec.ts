@@ -5,7 +5,7 @@ import { NonRetryableError } from '../../../lib/core/errors.js';
 import type { Outcome } from '../../../lib/core/outcome.js';
 import { createTransaction } from '../../../lib/core/transaction.js';
 import { consume } from '../../../lib/engine/consume.js';
-import { consumerTask } from '../../../lib/engine/consumer-task.js';
+import { consumerTask } from '../../../lib/engine/task-definition.js';
 import {
   ThreadError,
   ThreadPayloadError,

@@ -6,24 +6,23 @@ import {
   ConnectorContractError,
   FetchError,
   LoopTimeoutError,
-} from '../core/errors.js';
-import { FifoQueue } from '../core/fifo-queue.js';
-import type { Outcome, ReleaseReason } from '../core/outcome.js';
-import type { Transaction } from '../core/transaction.js';
-import type { Connector } from '../core/connector.js';
-import { describeValue } from '../core/renderers.js';
-import { isInstance } from '../core/safe-access.js';
-import { backoffDelay } from '../policy/backoff.js';
-import type { ConsumerPolicy } from '../policy/consumer-policy.js';
-import type { ConsumerTask } from './consumer-task.js';
+} from '../../core/errors.js';
+import { FifoQueue } from '../../core/fifo-queue.js';
+import type { Outcome, ReleaseReason } from '../../core/outcome.js';
+import type { Transaction } from '../../core/transaction.js';
+import type { Connector } from '../../core/connector.js';
+import { describeValue } from '../../core/renderers.js';
+import { isInstance } from '../../core/safe-access.js';
+import { backoffDelay } from '../../policy/backoff.js';
+import type { ConsumerPolicy } from '../../policy/consumer-policy.js';
+import type { ConsumerTask } from '../task-definition.js';
 import type { EngineClock } from './engine-clock.js';
-import { FetchTelemetry, type FetchProgress } from './instrumentation/fetch-telemetry.js';
+import { FetchTelemetry, type FetchProgress } from './instrumentation/stage-telemetry.js';
 import { RunTelemetry } from './instrumentation/run-telemetry.js';
 import { LifecyclePool, type PoolListener } from './lifecycle-pool.js';
-import { inPromiseReaction } from './promise-reaction.js';
-import { StageRun, type StageOwner } from './stage-run.js';
+import { inPromiseReaction, StageRun, type StageOwner } from './stage-run.js';
 import { consumerPlan } from './task-plan.js';
-import { Trampoline } from './trampoline.js';
+import { EngineRun } from './engine-run.js';
 
 /**
  * The state machine behind {@link consume}: pulls from the connector only when it has free
@@ -33,9 +32,11 @@ import { Trampoline } from './trampoline.js';
  * Every event (a fetched transaction, a settled one, a timer, the stop signal) ends in
  * `pump()`, which is re-entrancy safe: a call made while pumping only asks for one more pass.
  */
-export class ConsumeLoop<P, R> implements StageOwner<Transaction<P>>, PoolListener<P, R> {
+export class ConsumeLoop<P, R>
+  extends EngineRun<Outcome<P, R>>
+  implements StageOwner<Transaction<P>>, PoolListener<P, R>
+{
   private readonly pool: LifecyclePool<P, R>;
-  private readonly telemetry: RunTelemetry;
   private readonly fetchProgress: FetchProgress;
   /** The span of the batch being processed (batch mode, tracing on). */
   private batchSpan: Span | null = null;
@@ -64,19 +65,16 @@ export class ConsumeLoop<P, R> implements StageOwner<Transaction<P>>, PoolListen
   private draining = false;
   /** A stop or loop timeout: nothing new starts; waiting transactions are released. */
   private stopping: ReleaseReason | null = null;
-  private failure: Error | null = null;
-  private finished = false;
-  private readonly trampoline = new Trampoline(() => this.step());
 
   constructor(
     private readonly connector: Connector<P>,
     private readonly task: ConsumerTask<P, R, unknown>,
     private readonly policy: ConsumerPolicy,
-    private readonly clock: EngineClock,
-    private readonly subscriber: Subscriber<Outcome<P, R>>,
+    clock: EngineClock,
+    subscriber: Subscriber<Outcome<P, R>>,
     traces = true,
   ) {
-    this.telemetry = new RunTelemetry('consumer', task.name, connector, { traces });
+    super(subscriber, clock, new RunTelemetry('consumer', task.name, connector, { traces }));
     this.fetchProgress = { received: () => this.fetchReceived, batch: () => this.batchSpan };
     this.pool = new LifecyclePool(
       consumerPlan(task, policy),
@@ -121,19 +119,13 @@ export class ConsumeLoop<P, R> implements StageOwner<Transaction<P>>, PoolListen
     this.halt('shutdown', null);
   }
 
-  /** Hard stop (unsubscribe): cancel and release everything now; nothing more is emitted. */
-  teardown(): void {
-    if (this.finished) return;
-    this.finished = true;
+  /** Hard stop (unsubscribe): cancel and release everything now. */
+  protected cancel(): void {
     this.stopping = 'unsubscribe';
-    this.disposeTimers();
     this.fetchRun?.cancel(new CancellationError('unsubscribe'));
     this.fetchRun = null;
     this.releaseWaiting('unsubscribe');
     this.pool.cancelAll('unsubscribe');
-    this.clock.dispose();
-    if (this.batchSpan !== null) this.endBatch();
-    this.telemetry.end();
   }
 
   // StageOwner of the fetch stage.
@@ -208,7 +200,7 @@ export class ConsumeLoop<P, R> implements StageOwner<Transaction<P>>, PoolListen
   failed(run: StageRun<Transaction<P>>, error: unknown): void {
     if (run !== this.fetchRun) return;
     this.fetchRun = null;
-    this.failure = new FetchError(error, isInstance(error, AttemptTimeoutError));
+    this.failure = { error: new FetchError(error, isInstance(error, AttemptTimeoutError)) };
     this.draining = true;
     this.pump();
   }
@@ -216,7 +208,7 @@ export class ConsumeLoop<P, R> implements StageOwner<Transaction<P>>, PoolListen
   /** The connector broke its contract: stop fetching, drain what is valid, then fail. */
   private broken(run: StageRun<Transaction<P>>, error: ConnectorContractError): void {
     if (this.failure !== null) return;
-    this.failure = error;
+    this.failure = { error };
     this.draining = true;
     run.cancel(error);
     if (run === this.fetchRun) this.fetchRun = null;
@@ -226,14 +218,8 @@ export class ConsumeLoop<P, R> implements StageOwner<Transaction<P>>, PoolListen
   // PoolListener.
 
   outcome(outcome: Outcome<P, R>): void {
-    // Whatever the subscriber does meanwhile (stop the loop, say), the loop goes on only after
-    // this value passed: `freed()` pumps right after.
-    this.trampoline.hold();
-    try {
-      this.subscriber.next(outcome);
-    } finally {
-      this.trampoline.release();
-    }
+    // `freed()` pumps right after.
+    this.emit(outcome);
   }
 
   freed(): void {
@@ -247,18 +233,14 @@ export class ConsumeLoop<P, R> implements StageOwner<Transaction<P>>, PoolListen
     this.pump();
   }
 
-  private pump(): void {
-    this.trampoline.run();
-  }
-
-  private step(): void {
+  protected step(): void {
     if (this.finished) return;
     while (
       this.stopping === null &&
       this.waiting.length > 0 &&
       this.pool.inFlight < this.concurrency
     ) {
-      this.pool.start(this.waiting.shift() as Transaction<P>, this.batchSpan);
+      this.pool.start(this.waiting.shift() as Transaction<P>, this.batchSpan, undefined);
     }
     if (this.fetchRun !== null || this.pause !== null || this.refillCheckQueued) return;
     if (this.batchSpan !== null && this.pool.inFlight === 0 && this.waiting.length === 0) {
@@ -343,7 +325,7 @@ export class ConsumeLoop<P, R> implements StageOwner<Transaction<P>>, PoolListen
   private halt(reason: 'shutdown' | 'loopTimeout', failure: Error | null): void {
     if (this.finished) return;
     this.stopping = reason;
-    this.failure ??= failure;
+    if (failure !== null) this.failure ??= { error: failure };
     this.fetchRun?.cancel(new CancellationError(reason));
     this.fetchRun = null;
     this.pause?.unsubscribe();
@@ -371,14 +353,10 @@ export class ConsumeLoop<P, R> implements StageOwner<Transaction<P>>, PoolListen
     this.batchSize = 0;
   }
 
-  private finish(): void {
-    this.finished = true;
+  protected override dispose(): void {
     this.disposeTimers();
-    this.clock.dispose();
+    super.dispose();
     if (this.batchSpan !== null) this.endBatch();
-    this.telemetry.end(this.failure ?? undefined);
-    if (this.failure !== null) this.subscriber.error(this.failure);
-    else this.subscriber.complete();
   }
 
   private disposeTimers(): void {

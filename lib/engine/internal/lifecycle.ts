@@ -1,17 +1,16 @@
 import type { Context, Span } from '@opentelemetry/api';
-import { CancellationError, TransactionError } from '../core/errors.js';
-import { decodeFailureOf, type Transaction } from '../core/transaction.js';
-import { describeError } from '../core/renderers.js';
-import type { Eventually } from '../core/connector.js';
-import type { Logger } from '../core/logging.js';
-import type { Outcome, ReleaseReason } from '../core/outcome.js';
-import type { RetryPolicy } from '../policy/retry-policy.js';
-import type { Deadline, DeadlineTarget } from './deadline-queue.js';
-import type { EngineClock } from './engine-clock.js';
-import type { AttemptContext, HandlerScope } from './handler-context.js';
-import type { SlowNoticeSetting } from './slow-transaction-notice.js';
+import { CancellationError, TransactionError } from '../../core/errors.js';
+import { decodeFailureOf, type Transaction } from '../../core/transaction.js';
+import { describeError } from '../../core/renderers.js';
+import type { Eventually } from '../../core/connector.js';
+import type { Logger } from '../../core/logging.js';
+import type { Outcome, ReleaseReason } from '../../core/outcome.js';
+import type { RetryPolicy } from '../../policy/retry-policy.js';
+import type { Deadline, DeadlineTarget, EngineClock } from './engine-clock.js';
+import type { AttemptContext, HandlerScope } from '../handler-context.js';
+import type { SlowNoticeSetting } from './transaction-log.js';
 import type { RunTelemetry, TransactionTrace } from './instrumentation/run-telemetry.js';
-import { StageTelemetry } from './instrumentation/stage-observer.js';
+import { StageTelemetry } from './instrumentation/stage-telemetry.js';
 import { StageRun, type StageOwner } from './stage-run.js';
 
 /** The stage that does a task's main work: `process` for consumers, `prepare` for producers. */
@@ -20,64 +19,68 @@ export type MainStage = 'process' | 'prepare';
 /** A stage that runs a handler. */
 export type HandlerStage = MainStage | 'success' | 'exception';
 
+/** One handler stage of a plan: its handler and the retry policy it runs under. */
+export interface StagePlan<P> {
+  readonly retry: RetryPolicy;
+  /** Calls the handler; `input` is the result (success) or the error (exception). */
+  readonly handler: (
+    transaction: Transaction<P>,
+    input: unknown,
+    context: AttemptContext,
+  ) => Eventually<unknown>;
+}
+
 /** How a kind of task runs one transaction: its handlers, stages and policies. */
-export interface LifecyclePlan<P, R> {
+export interface LifecyclePlan<P, R, A = undefined> {
   readonly scope: HandlerScope<unknown>;
   readonly mainStage: MainStage;
   /** `transactionRuntime.timeout`: budget over everything before the exception stage. */
   readonly budget: number | null;
-  readonly hasSuccessHandler: boolean;
-  readonly hasExceptionHandler: boolean;
   /** When a transaction still running is logged; `null` for never. */
   readonly slowNotice: SlowNoticeSetting | null;
-  retryFor(stage: HandlerStage): RetryPolicy;
-  /** Calls the handler of `stage`; `input` is the result (success) or the error (exception). */
-  invoke(
-    stage: HandlerStage,
-    transaction: Transaction<P>,
-    input: unknown,
-    context: AttemptContext,
-  ): Eventually<unknown>;
+  /** The handler and retry policy of each stage the task has (always its main stage). */
+  readonly stages: { readonly [S in HandlerStage]?: StagePlan<P> | undefined };
   /**
    * When present, takes the main stage's value (a producer dispatches it); the lifecycle then
-   * waits for {@link Lifecycle.handedOver} or {@link Lifecycle.handOverFailed}.
+   * waits for {@link Lifecycle.dispatched} or {@link Lifecycle.dispatchFailed}.
    */
-  handOver?(lifecycle: Lifecycle<P, R>, value: unknown): void;
+  dispatch?(lifecycle: Lifecycle<P, R, A>, value: unknown): void;
   /**
-   * The lifecycle gives up before its hand-over completed (its main stage failed, or it timed
+   * The lifecycle gives up before its dispatch completed (its main stage failed, or it timed
    * out or was cancelled): take back what was handed over, if anything. Returns `false` when
    * that is no longer possible (the batch is being sent); a timeout then waits for the
    * dispatch's own result instead of reporting a transaction that may have been delivered.
    * Called at most once per lifecycle.
    */
-  abandon?(lifecycle: Lifecycle<P, R>): boolean;
+  abandon?(lifecycle: Lifecycle<P, R, A>): boolean;
 }
 
 /** The run a lifecycle belongs to. */
-export interface LifecycleHost<P, R> {
+export interface LifecycleHost<P, R, A = undefined> {
   readonly clock: EngineClock;
-  readonly plan: LifecyclePlan<P, R>;
+  readonly plan: LifecyclePlan<P, R, A>;
   readonly telemetry: RunTelemetry;
   /** Called once with the lifecycle's outcome. */
-  ended(lifecycle: Lifecycle<P, R>, outcome: Outcome<P, R>): void;
+  ended(lifecycle: Lifecycle<P, R, A>, outcome: Outcome<P, R>): void;
 }
 
-type LifecycleStage = HandlerStage | 'handover';
+/** A stage of the lifecycle: a handler's, or `dispatch` (a producer's prepared transaction being sent). */
+type LifecycleStage = HandlerStage | 'dispatch';
 
 /**
- * One transaction's way through the main stage → (hand-over) → onSuccess → (on failure)
+ * One transaction's way through the main stage → (dispatch) → onSuccess → (on failure)
  * onException, each handler stage under its own retry policy, with the runtime budget over
  * everything before onException. Whatever happens it ends exactly once: with an outcome, or
  * cancelled with a `released` outcome.
  */
-export class Lifecycle<P, R> implements StageOwner<unknown>, DeadlineTarget {
-  /** State the run keeps for this transaction (a producer's hand-over), if any. */
-  attachment: unknown = undefined;
+export class Lifecycle<P, R, A = undefined> implements StageOwner<unknown>, DeadlineTarget {
+  /** State the run keeps for this transaction (a producer's way to the dispatcher). */
+  readonly attachment: A;
   /** When this transaction is logged as still running, if it is watched. */
   notice: Deadline | null = null;
   /** Links of the host's list of unfinished lifecycles. */
-  previous: Lifecycle<P, R> | null = null;
-  next: Lifecycle<P, R> | null = null;
+  previous: Lifecycle<P, R, A> | null = null;
+  next: Lifecycle<P, R, A> | null = null;
 
   private stage: LifecycleStage;
   private run: StageRun<unknown> | null = null;
@@ -85,22 +88,24 @@ export class Lifecycle<P, R> implements StageOwner<unknown>, DeadlineTarget {
   private result: R | undefined = undefined;
   private error: TransactionError | null = null;
   private ended = false;
-  /** The main stage or hand-over is over (completed or abandoned): no more `abandon`. */
-  private settledHandOver = false;
-  /** The budget ran out while the hand-over could not be taken back (its batch was being sent). */
-  private lateHandOver: TransactionError | null = null;
+  /** The main stage or dispatch is over (completed or abandoned): no more `abandon`. */
+  private settledDispatch = false;
+  /** The budget ran out while the dispatch could not be taken back (its batch was being sent). */
+  private lateDispatch: TransactionError | null = null;
   /** Cancelled while its batch was being sent: that dispatch's own end decides the outcome. */
-  private cancelledHandOver: ReleaseReason | null = null;
-  /** The hand-over succeeded: the destination has the transaction, it can no longer be released. */
-  private handedOverDone = false;
+  private cancelledDispatch: ReleaseReason | null = null;
+  /** The dispatch succeeded: the destination has the transaction, it can no longer be released. */
+  private dispatchDone = false;
   /** The transaction's span and context, when telemetry is on. */
   private readonly trace: TransactionTrace | null;
 
   constructor(
-    private readonly host: LifecycleHost<P, R>,
+    private readonly host: LifecycleHost<P, R, A>,
     readonly transaction: Transaction<P>,
     batch: Span | null,
+    attachment: A,
   ) {
+    this.attachment = attachment;
     this.stage = host.plan.mainStage;
     this.trace = host.telemetry.startTransaction(transaction, batch);
   }
@@ -110,7 +115,7 @@ export class Lifecycle<P, R> implements StageOwner<unknown>, DeadlineTarget {
     return this.trace === null ? null : this.trace.context;
   }
 
-  /** The stage running now (`handover`: a producer's dispatch). */
+  /** The stage running now (`dispatch`: a producer's dispatch). */
   get currentStage(): string {
     return this.stage;
   }
@@ -150,44 +155,44 @@ export class Lifecycle<P, R> implements StageOwner<unknown>, DeadlineTarget {
   /**
    * Cancels whatever runs and ends with a `released` outcome (no-op once ended). A
    * transaction the destination has, or may have (its batch is being sent), is never
-   * released: a batch being sent decides with its own end (see `handedOver`), and one
+   * released: a batch being sent decides with its own end (see `dispatched`), and one
    * already dispatched ends `timeout` (onSuccess or onException did not finish).
    */
   cancel(reason: ReleaseReason): void {
-    if (this.ended || this.cancelledHandOver !== null) return;
-    if (this.stage === 'handover' && (this.lateHandOver !== null || !this.abandon())) {
-      this.cancelledHandOver = reason;
+    if (this.ended || this.cancelledDispatch !== null) return;
+    if (this.stage === 'dispatch' && (this.lateDispatch !== null || !this.abandon())) {
+      this.cancelledDispatch = reason;
       this.budget?.cancel();
       this.budget = null;
       return;
     }
     this.abandon();
     this.run?.cancel(new CancellationError(reason));
-    if (this.handedOverDone) this.end(this.cancelledAfterDispatch(reason));
+    if (this.dispatchDone) this.end(this.cancelledAfterDispatch(reason));
     else this.end({ status: 'released', transaction: this.transaction, reason });
   }
 
-  /** The hand-over succeeded; `result` becomes the outcome's result. */
-  handedOver(result: R): void {
-    if (this.ended || this.stage !== 'handover') return;
-    this.settledHandOver = true;
-    this.handedOverDone = true;
+  /** The dispatch succeeded; `result` becomes the outcome's result. */
+  dispatched(result: R): void {
+    if (this.ended || this.stage !== 'dispatch') return;
+    this.settledDispatch = true;
+    this.dispatchDone = true;
     this.result = result;
-    if (this.cancelledHandOver !== null) {
-      if (this.host.plan.hasSuccessHandler || this.lateHandOver !== null) {
-        this.end(this.cancelledAfterDispatch(this.cancelledHandOver));
+    if (this.cancelledDispatch !== null) {
+      if (this.host.plan.stages.success !== undefined || this.lateDispatch !== null) {
+        this.end(this.cancelledAfterDispatch(this.cancelledDispatch));
       } else {
         this.succeed();
       }
-    } else if (this.lateHandOver !== null) this.fail(this.lateHandOver);
+    } else if (this.lateDispatch !== null) this.fail(this.lateDispatch);
     else this.afterMainStage();
   }
 
-  /** The hand-over failed (for a producer: the dispatch of this transaction failed). */
-  handOverFailed(error: unknown): void {
-    if (this.ended || this.stage !== 'handover') return;
-    this.settledHandOver = true;
-    const reason = this.cancelledHandOver;
+  /** The dispatch failed (for a producer: the dispatch of this transaction failed). */
+  dispatchFailed(error: unknown): void {
+    if (this.ended || this.stage !== 'dispatch') return;
+    this.settledDispatch = true;
+    const reason = this.cancelledDispatch;
     if (reason !== null && error instanceof CancellationError) {
       // The dispatch was aborted before the destination took it.
       this.end({ status: 'released', transaction: this.transaction, reason });
@@ -204,7 +209,7 @@ export class Lifecycle<P, R> implements StageOwner<unknown>, DeadlineTarget {
 
   /** The outcome of a transaction the destination has, cancelled before its lifecycle ended. */
   private cancelledAfterDispatch(reason: ReleaseReason): Outcome<P, R> {
-    const stage = this.stage === 'handover' ? 'success' : (this.stage as HandlerStage);
+    const stage = this.stage === 'dispatch' ? 'success' : (this.stage as HandlerStage);
     const error = new TransactionError(
       `transaction ${this.transaction.id} was dispatched, but the run was cancelled (${reason}) before its ${stage} stage finished`,
       {
@@ -221,7 +226,7 @@ export class Lifecycle<P, R> implements StageOwner<unknown>, DeadlineTarget {
     const stage = this.stage as HandlerStage;
     const input =
       stage === 'success' ? this.result : stage === 'exception' ? this.error : undefined;
-    return this.host.plan.invoke(stage, this.transaction, input, context);
+    return (this.host.plan.stages[stage] as StagePlan<P>).handler(this.transaction, input, context);
   }
 
   succeeded(run: StageRun<unknown>, value: unknown): void {
@@ -229,12 +234,12 @@ export class Lifecycle<P, R> implements StageOwner<unknown>, DeadlineTarget {
     switch (this.stage) {
       case 'process':
       case 'prepare':
-        if (this.host.plan.handOver !== undefined) {
-          this.stage = 'handover';
+        if (this.host.plan.dispatch !== undefined) {
+          this.stage = 'dispatch';
           this.run = null;
-          this.host.plan.handOver(this, value);
+          this.host.plan.dispatch(this, value);
         } else {
-          this.settledHandOver = true;
+          this.settledDispatch = true;
           this.result = value as R;
           this.afterMainStage();
         }
@@ -251,7 +256,7 @@ export class Lifecycle<P, R> implements StageOwner<unknown>, DeadlineTarget {
         );
         return;
       }
-      case 'handover':
+      case 'dispatch':
         return;
     }
   }
@@ -283,19 +288,19 @@ export class Lifecycle<P, R> implements StageOwner<unknown>, DeadlineTarget {
   /** The runtime budget ran out before the exception stage. */
   expire(): void {
     this.budget = null;
-    if (this.ended || this.stage === 'exception' || this.cancelledHandOver !== null) return;
+    if (this.ended || this.stage === 'exception' || this.cancelledDispatch !== null) return;
     const error = new TransactionError(
       `transaction ${this.transaction.id} exceeded its runtime budget of ${String(this.host.plan.budget)} ms in stage ${this.stage}`,
       {
         category: 'timeout',
         transactionId: this.transaction.id,
-        stage: this.stage === 'handover' ? 'dispatch' : this.stage,
+        stage: this.stage,
       },
     );
-    if (this.stage === 'handover' && !this.abandon()) {
+    if (this.stage === 'dispatch' && !this.abandon()) {
       // Its batch is being sent: wait for the dispatch, then report the timeout (onSuccess
       // does not run; the transaction may well have been delivered).
-      this.lateHandOver = new TransactionError(
+      this.lateDispatch = new TransactionError(
         `${error.message} while its batch was being dispatched (it may have been delivered)`,
         { category: 'timeout', transactionId: this.transaction.id, stage: 'dispatch' },
       );
@@ -305,15 +310,15 @@ export class Lifecycle<P, R> implements StageOwner<unknown>, DeadlineTarget {
     this.fail(error);
   }
 
-  /** Tells the plan the main stage or hand-over is given up (once); see `LifecyclePlan.abandon`. */
+  /** Tells the plan the main stage or dispatch is given up (once); see `LifecyclePlan.abandon`. */
   private abandon(): boolean {
-    if (this.settledHandOver) return true;
-    this.settledHandOver = true;
+    if (this.settledDispatch) return true;
+    this.settledDispatch = true;
     return this.host.plan.abandon?.(this) ?? true;
   }
 
   private afterMainStage(): void {
-    if (this.host.plan.hasSuccessHandler) this.enter('success');
+    if (this.host.plan.stages.success !== undefined) this.enter('success');
     else this.succeed();
   }
 
@@ -321,7 +326,7 @@ export class Lifecycle<P, R> implements StageOwner<unknown>, DeadlineTarget {
     this.stage = stage;
     const run = new StageRun<unknown>(
       this.host.clock,
-      this.host.plan.retryFor(stage),
+      (this.host.plan.stages[stage] as StagePlan<P>).retry,
       stage,
       this.host.plan.scope,
       this,
@@ -343,7 +348,7 @@ export class Lifecycle<P, R> implements StageOwner<unknown>, DeadlineTarget {
     this.budget = null;
     this.abandon();
     this.error = error;
-    if (!this.host.plan.hasExceptionHandler) {
+    if (this.host.plan.stages.exception === undefined) {
       this.end(
         error.category === 'timeout'
           ? { status: 'timeout', transaction: this.transaction, error, handled: false }

@@ -6,17 +6,15 @@ import {
   NonRetryableError,
   type Stage,
   TransactionError,
-} from '../core/errors.js';
-import type { Eventually } from '../core/connector.js';
-import { isInstance, readProperty } from '../core/safe-access.js';
-import { backoffDelay } from '../policy/backoff.js';
-import type { RetryPolicy } from '../policy/retry-policy.js';
-import type { Deadline, DeadlineTarget } from './deadline-queue.js';
-import type { EngineClock } from './engine-clock.js';
-import { attemptWillRetry, stageGaveUp } from './failure-log.js';
-import { AttemptContext, type HandlerScope } from './handler-context.js';
-import type { StageObserver } from './instrumentation/stage-observer.js';
-import { enterPromiseReaction, leavePromiseReaction } from './promise-reaction.js';
+} from '../../core/errors.js';
+import type { Eventually } from '../../core/connector.js';
+import { isInstance, readProperty } from '../../core/safe-access.js';
+import { backoffDelay } from '../../policy/backoff.js';
+import type { RetryPolicy } from '../../policy/retry-policy.js';
+import type { Deadline, DeadlineTarget, EngineClock } from './engine-clock.js';
+import { attemptWillRetry, stageGaveUp } from './transaction-log.js';
+import { AttemptContext, type HandlerScope } from '../handler-context.js';
+import type { StageObserver } from './instrumentation/stage-telemetry.js';
 
 /** Who a {@link StageRun} works for: it calls the handler and hears how the stage ended. */
 export interface StageOwner<T> {
@@ -267,11 +265,6 @@ export class StageRun<T> implements DeadlineTarget {
    */
   private logFailure(error: unknown, final: boolean, stopped: boolean, delay: number): void {
     const logger = this.scope.logger;
-    if (this.cancelled) {
-      this.observer?.stageEnded(false);
-      this.owner.failed(this, error);
-      return;
-    }
     const write = final
       ? (): void => stageGaveUp(logger, this.stage, this.attempts, !stopped, error)
       : (): void =>
@@ -296,4 +289,25 @@ function isNonRetryable(error: unknown): boolean {
     isInstance(error, NonRetryableError) ||
     (isInstance(error, TransactionError) && readProperty(error, 'nonRetryable') === true)
   );
+}
+
+/**
+ * Whether the engine is running inside the callback of a handler's or a settlement's
+ * Promise. Completions that arrive that way come in bursts (every promise resolved in one
+ * tick), so the continuous loop refills once after the burst instead of once per
+ * completion. Completions from Observables and synchronous handlers (including everything
+ * in `TestScheduler.run`) refill at once, which keeps virtual time exact.
+ */
+let depth = 0;
+
+export function enterPromiseReaction(): void {
+  depth++;
+}
+
+export function leavePromiseReaction(): void {
+  depth--;
+}
+
+export function inPromiseReaction(): boolean {
+  return depth > 0;
 }

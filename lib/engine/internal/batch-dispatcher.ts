@@ -1,24 +1,25 @@
 import { trace, type Context } from '@opentelemetry/api';
 import log from 'loglevel';
 import { timer, type Subscription } from 'rxjs';
-import type { CancellationError } from '../core/errors.js';
+import { type CancellationError, ConnectorContractError } from '../../core/errors.js';
 import type {
   Connector,
   DispatchFailure,
   DispatchReceipt,
   DispatchReport,
   Eventually,
-} from '../core/connector.js';
-import type { Transaction } from '../core/transaction.js';
-import { rememberCreationContext } from '../core/trace-headers.js';
-import type { DispatchOptions } from '../policy/dispatch-options.js';
+} from '../../core/connector.js';
+import type { FifoQueue } from '../../core/fifo-queue.js';
+import type { Transaction } from '../../core/transaction.js';
+import { rememberCreationContext } from '../../core/trace-headers.js';
+import type { DispatchOptions } from '../../policy/dispatch-options.js';
 import type { EngineClock } from './engine-clock.js';
-import type { AttemptContext, HandlerScope } from './handler-context.js';
-import { DispatchTelemetry } from './instrumentation/dispatch-telemetry.js';
+import type { AttemptContext, HandlerScope } from '../handler-context.js';
+import { DispatchTelemetry } from './instrumentation/stage-telemetry.js';
 import type { RunTelemetry } from './instrumentation/run-telemetry.js';
-import { readDispatchReport } from './read-dispatch-report.js';
 import { StageRun, type StageOwner } from './stage-run.js';
-import { Trampoline } from './trampoline.js';
+import { Trampoline } from './engine-run.js';
+import { describeValue } from '../../core/renderers.js';
 
 /** Hears what became of one transaction handed to a {@link BatchDispatcher}. */
 export interface DispatchWaiter<P> {
@@ -32,6 +33,14 @@ export interface DispatcherListener<P> {
   receipt(receipt: DispatchReceipt<P>): void;
   /** The dispatcher can take transactions again. */
   space(): void;
+}
+
+/** A transaction waiting for room in the forming batch (see {@link BatchDispatcher.admit}). */
+export interface Offer<P> {
+  readonly transaction: Transaction<P>;
+  readonly waiter: DispatchWaiter<P> | null;
+  /** The context the transaction was created in (telemetry on), or `null`. */
+  readonly created: Context | null;
 }
 
 interface Entry<P> {
@@ -98,16 +107,22 @@ export class BatchDispatcher<P> {
     this.flush();
   }
 
-  /** Adds several transactions, then flushes once (so `maxWait: 0` still sends them together). */
-  offerAll(
-    entries: readonly {
-      readonly transaction: Transaction<P>;
-      readonly waiter: DispatchWaiter<P> | null;
-      readonly created: Context | null;
-    }[],
-  ): void {
-    for (const entry of entries) this.add(entry.transaction, entry.waiter, entry.created);
-    this.flush();
+  /**
+   * Moves transactions from `queue` into the forming batch while it has room, dropping those
+   * `skip` rejects (a withdrawn send), then flushes once (so `maxWait: 0` still sends them
+   * together).
+   */
+  admit<E extends Offer<P>>(queue: FifoQueue<E>, skip?: (entry: E) => boolean): void {
+    let room = this.room;
+    let added = false;
+    while (queue.length > 0 && room > 0) {
+      const next = queue.shift() as E;
+      if (skip?.(next) === true) continue;
+      this.add(next.transaction, next.waiter, next.created);
+      room--;
+      added = true;
+    }
+    if (added) this.flush();
   }
 
   /** Takes back a transaction that is still forming; `false` once it is being sent. */
@@ -292,5 +307,80 @@ class BatchSend<P> implements StageOwner<DispatchReport<P> | void> {
       error,
       attempts: run.attempts,
     });
+  }
+}
+
+/**
+ * Reads what `connector.dispatch` resolved with: `undefined`, `null` or a report whose
+ * `failed` (absent or an array) names transactions of the batch, by identity or, for
+ * connectors that report copies, by id. Returns the error of each failed transaction of
+ * `batch` (one entry per failure, so a failure reported for one transaction does not fail
+ * another with the same id). Throws a {@link ConnectorContractError} naming the problem for
+ * anything else: a report that is not an object, a `failed` that is not an array, an entry
+ * that is not `{ transaction, error }`, or one naming a transaction the batch does not hold.
+ */
+export function readDispatchReport<P>(
+  report: unknown,
+  batch: readonly Transaction<P>[],
+): Map<Transaction<P>, unknown> {
+  const failures = new Map<Transaction<P>, unknown>();
+  if (report === undefined || report === null) return failures;
+  if (typeof report !== 'object') throw contractBroken(`it resolved with ${describeValue(report)}`);
+  const failed = (report as { readonly failed?: unknown }).failed;
+  if (failed === undefined) return failures;
+  if (!Array.isArray(failed)) {
+    throw contractBroken(`its report's failed is ${describeValue(failed)}, not an array`);
+  }
+  if (failed.length === 0) return failures;
+  const inBatch = new Set<unknown>(batch);
+  const byId = new Map<string, Transaction<P>[]>();
+  for (const transaction of batch) {
+    const same = byId.get(transaction.id);
+    if (same === undefined) byId.set(transaction.id, [transaction]);
+    else same.push(transaction);
+  }
+  failed.forEach((entry: unknown, index) => {
+    const transaction =
+      typeof entry === 'object' && entry !== null
+        ? (entry as { readonly transaction?: unknown }).transaction
+        : undefined;
+    if (
+      typeof transaction !== 'object' ||
+      transaction === null ||
+      typeof (transaction as { readonly id?: unknown }).id !== 'string'
+    ) {
+      throw contractBroken(
+        `its report's failed[${index}] is ${describeValue(entry)}, not { transaction, error } with a transaction of the batch`,
+      );
+    }
+    const error = (entry as { readonly error?: unknown }).error;
+    if (inBatch.has(transaction) && !failures.has(transaction as Transaction<P>)) {
+      failures.set(transaction as Transaction<P>, error);
+      return;
+    }
+    const id = (transaction as Transaction<P>).id;
+    const candidate = byId.get(id)?.find((same) => !failures.has(same));
+    if (candidate === undefined) {
+      throw contractBroken(
+        `its report's failed[${index}] names transaction ${JSON.stringify(id)}, which is not in the batch (or is named twice)`,
+      );
+    }
+    failures.set(candidate, error);
+  });
+  return failures;
+}
+
+function contractBroken(problem: string): ConnectorContractError {
+  return new ConnectorContractError(
+    `connector.dispatch broke its contract: ${problem}; resolve with nothing or with { failed: [{ transaction, error }] } naming transactions of the batch`,
+  );
+}
+
+/** Fails fast when a connector cannot dispatch. */
+export function requireDispatch(connector: unknown, caller: string): void {
+  if (typeof (connector as Partial<Connector> | null)?.dispatch !== 'function') {
+    throw new ConnectorContractError(
+      `${caller} needs a connector with a dispatch(transactions) method`,
+    );
   }
 }

@@ -1,21 +1,20 @@
 import { context as otelContext, type Span } from '@opentelemetry/api';
 import { isObservable, type Observable } from 'rxjs';
-import { DeliveryLostError } from '../core/errors.js';
-import type { Eventually } from '../core/connector.js';
-import { isInstance } from '../core/safe-access.js';
+import { DeliveryLostError } from '../../core/errors.js';
+import type { Eventually } from '../../core/connector.js';
+import { isInstance } from '../../core/safe-access.js';
 import {
   type Outcome,
   type ReleaseReason,
   type SettleDecision,
   settleDecisionFor,
-} from '../core/outcome.js';
-import type { Transaction } from '../core/transaction.js';
+} from '../../core/outcome.js';
+import type { Transaction } from '../../core/transaction.js';
 import type { EngineClock } from './engine-clock.js';
-import { transactionFailed } from './failure-log.js';
-import { SlowTransactionNotice } from './slow-transaction-notice.js';
+import { SlowTransactionNotice, transactionFailed } from './transaction-log.js';
 import type { RunTelemetry } from './instrumentation/run-telemetry.js';
 import { Lifecycle, type LifecycleHost, type LifecyclePlan } from './lifecycle.js';
-import { enterPromiseReaction, leavePromiseReaction } from './promise-reaction.js';
+import { enterPromiseReaction, leavePromiseReaction } from './stage-run.js';
 
 /** Where a pool settles transactions (a connector, usually). */
 export interface Settler<P> {
@@ -23,12 +22,12 @@ export interface Settler<P> {
 }
 
 /** Who hears about settled transactions. */
-export interface PoolListener<P, R> {
+export interface PoolListener<P, R, A = undefined> {
   /**
    * A transaction's lifecycle and settlement are over: its one outcome (`lifecycle` is
    * `null` for a transaction released before it started).
    */
-  outcome(outcome: Outcome<P, R>, lifecycle: Lifecycle<P, R> | null): void;
+  outcome(outcome: Outcome<P, R>, lifecycle: Lifecycle<P, R, A> | null): void;
   /** A slot just became free (called right after `outcome`). */
   freed(): void;
 }
@@ -38,37 +37,32 @@ export interface PoolListener<P, R> {
  * back only after its settlement finished, then the outcome is delivered; `cancelAll`
  * releases whatever is unfinished.
  */
-export class LifecyclePool<P, R> implements LifecycleHost<P, R> {
+export class LifecyclePool<P, R, A = undefined> implements LifecycleHost<P, R, A> {
   /** Started and not yet settled (includes transactions being released). */
   inFlight = 0;
-  private first: Lifecycle<P, R> | null = null;
+  private first: Lifecycle<P, R, A> | null = null;
   /** Logs transactions that run long, when the plan asks for it. */
-  private readonly notice: SlowTransactionNotice<P, R> | null;
+  private readonly notice: SlowTransactionNotice<P, R, A> | null;
 
   constructor(
-    readonly plan: LifecyclePlan<P, R>,
+    readonly plan: LifecyclePlan<P, R, A>,
     readonly clock: EngineClock,
     readonly telemetry: RunTelemetry,
     private readonly settler: Settler<P> | null,
-    private readonly listener: PoolListener<P, R>,
+    private readonly listener: PoolListener<P, R, A>,
   ) {
     telemetry.metrics?.observeInFlight(() => this.inFlight);
     this.notice =
-      plan.slowNotice === null ? null : new SlowTransactionNotice<P, R>(plan.slowNotice, clock);
+      plan.slowNotice === null ? null : new SlowTransactionNotice<P, R, A>(plan.slowNotice, clock);
   }
 
   /**
    * Starts a transaction's lifecycle; its span goes under `batch` when given, and
    * `attachment` is the run's own state for it (set before the lifecycle starts).
    */
-  start(
-    transaction: Transaction<P>,
-    batch: Span | null = null,
-    attachment: unknown = undefined,
-  ): Lifecycle<P, R> {
+  start(transaction: Transaction<P>, batch: Span | null, attachment: A): Lifecycle<P, R, A> {
     this.inFlight++;
-    const lifecycle = new Lifecycle(this, transaction, batch);
-    lifecycle.attachment = attachment;
+    const lifecycle = new Lifecycle(this, transaction, batch, attachment);
     lifecycle.next = this.first;
     if (this.first !== null) this.first.previous = lifecycle;
     this.first = lifecycle;
@@ -95,7 +89,7 @@ export class LifecyclePool<P, R> implements LifecycleHost<P, R> {
     }
   }
 
-  ended(lifecycle: Lifecycle<P, R>, outcome: Outcome<P, R>): void {
+  ended(lifecycle: Lifecycle<P, R, A>, outcome: Outcome<P, R>): void {
     if (lifecycle.previous !== null) lifecycle.previous.next = lifecycle.next;
     else this.first = lifecycle.next;
     if (lifecycle.next !== null) lifecycle.next.previous = lifecycle.previous;
@@ -109,7 +103,7 @@ export class LifecyclePool<P, R> implements LifecycleHost<P, R> {
   }
 
   /** One `error` line for a transaction that failed for good, in its context (trace ids). */
-  private logFailed(lifecycle: Lifecycle<P, R>, error: unknown): void {
+  private logFailed(lifecycle: Lifecycle<P, R, A>, error: unknown): void {
     const deadLettered = this.settler?.settle !== undefined;
     const write = (): void =>
       transactionFailed(this.plan.scope.logger, lifecycle.transaction.id, deadLettered, error);
@@ -118,7 +112,7 @@ export class LifecyclePool<P, R> implements LifecycleHost<P, R> {
     else otelContext.with(context, write);
   }
 
-  private settle(outcome: Outcome<P, R>, lifecycle: Lifecycle<P, R> | null): void {
+  private settle(outcome: Outcome<P, R>, lifecycle: Lifecycle<P, R, A> | null): void {
     const settler = this.settler;
     if (settler === null || settler.settle === undefined) {
       this.deliver(outcome, lifecycle);
@@ -141,7 +135,7 @@ export class LifecyclePool<P, R> implements LifecycleHost<P, R> {
   /** Delivers a settlement's end; `inReaction` when it arrived in a Promise's callback. */
   settled(
     outcome: Outcome<P, R>,
-    lifecycle: Lifecycle<P, R> | null,
+    lifecycle: Lifecycle<P, R, A> | null,
     error: { readonly error: unknown } | null,
     inReaction: boolean,
   ): void {
@@ -158,7 +152,7 @@ export class LifecyclePool<P, R> implements LifecycleHost<P, R> {
     }
   }
 
-  private deliver(outcome: Outcome<P, R>, lifecycle: Lifecycle<P, R> | null): void {
+  private deliver(outcome: Outcome<P, R>, lifecycle: Lifecycle<P, R, A> | null): void {
     this.inFlight--;
     this.listener.outcome(outcome, lifecycle);
     this.listener.freed();
@@ -170,13 +164,13 @@ export class LifecyclePool<P, R> implements LifecycleHost<P, R> {
  * whatever the connector does: a thenable that calls back twice (or both ways), a `then` or
  * `subscribe` that throws after calling back, a revoked Proxy. Anything else is done at once.
  */
-class PendingSettlement<P, R> {
+class PendingSettlement<P, R, A> {
   private done = false;
 
   constructor(
-    private readonly pool: LifecyclePool<P, R>,
+    private readonly pool: LifecyclePool<P, R, A>,
     private readonly outcome: Outcome<P, R>,
-    private readonly lifecycle: Lifecycle<P, R> | null,
+    private readonly lifecycle: Lifecycle<P, R, A> | null,
   ) {}
 
   await(pending: object): void {

@@ -1,19 +1,19 @@
-import { type Subscriber, type Subscription, timer } from 'rxjs';
-import { CancellationError, LoopTimeoutError } from '../core/errors.js';
-import { FifoQueue } from '../core/fifo-queue.js';
-import type { Outcome, ReleaseReason } from '../core/outcome.js';
-import { createTransaction, type Transaction } from '../core/transaction.js';
-import type { Connector } from '../core/connector.js';
-import { dispatchOptionsOf } from '../policy/dispatch-options.js';
-import type { ProducerPolicy } from '../policy/producer-policy.js';
+import { timer, type Subscriber, type Subscription } from 'rxjs';
+import { CancellationError, LoopTimeoutError } from '../../core/errors.js';
+import { FifoQueue } from '../../core/fifo-queue.js';
+import type { Outcome, ReleaseReason } from '../../core/outcome.js';
+import { createTransaction, isTransaction, type Transaction } from '../../core/transaction.js';
+import type { Connector } from '../../core/connector.js';
+import { dispatchOptionsOf } from '../../policy/dispatch-options.js';
+import type { ProducerPolicy } from '../../policy/producer-policy.js';
 import { BatchDispatcher, type DispatchWaiter } from './batch-dispatcher.js';
 import type { EngineClock } from './engine-clock.js';
 import type { Lifecycle } from './lifecycle.js';
 import { RunTelemetry } from './instrumentation/run-telemetry.js';
 import { LifecyclePool, type PoolListener } from './lifecycle-pool.js';
-import type { ProducerTask } from './producer-task.js';
+import type { ProducerTask } from '../task-definition.js';
 import { producerPlan } from './task-plan.js';
-import { Trampoline } from './trampoline.js';
+import { SourceRun } from './engine-run.js';
 
 /** One input transaction's way to the dispatcher, kept as its lifecycle's attachment. */
 class HandOver<P, O> implements DispatchWaiter<O> {
@@ -25,14 +25,14 @@ class HandOver<P, O> implements DispatchWaiter<O> {
   /** Whether it still holds a prepare slot (until offered, or until it gives up). */
   holdsSlot = true;
   outbound: Transaction<O> | null = null;
-  lifecycle: Lifecycle<P, Transaction<O>> | null = null;
+  lifecycle: Lifecycle<P, Transaction<O>, HandOver<P, O>> | null = null;
 
   dispatched(): void {
-    this.lifecycle?.handedOver(this.outbound as Transaction<O>);
+    this.lifecycle?.dispatched(this.outbound as Transaction<O>);
   }
 
   failed(_transaction: Transaction<O>, error: unknown): void {
-    this.lifecycle?.handOverFailed(error);
+    this.lifecycle?.dispatchFailed(error);
   }
 }
 
@@ -42,41 +42,38 @@ class HandOver<P, O> implements DispatchWaiter<O> {
  * it, which is the backpressure), batches formed and sent by a {@link BatchDispatcher}, one
  * outcome per input transaction.
  */
-export class ProduceRun<P, O> implements PoolListener<P, Transaction<O>> {
-  private readonly pool: LifecyclePool<P, Transaction<O>>;
-  private readonly telemetry: RunTelemetry;
+export class ProduceRun<P, O>
+  extends SourceRun<Transaction<P> | P, Outcome<P, Transaction<O>>>
+  implements PoolListener<P, Transaction<O>, HandOver<P, O>>
+{
+  private readonly pool: LifecyclePool<P, Transaction<O>, HandOver<P, O>>;
   private readonly dispatcher: BatchDispatcher<O>;
   private readonly waiting = new FifoQueue<Transaction<P>>();
   private readonly blocked = new FifoQueue<HandOver<P, O>>();
   private readonly concurrency: number;
   /** Lifecycles holding a prepare slot: in their prepare stage, or prepared and blocked. */
   private preparing = 0;
-  private sourceDone = false;
-  private failure: { error: unknown } | null = null;
   private stopped: ReleaseReason | null = null;
   private loopTimer: Subscription | null = null;
-  private finished = false;
-  /** Re-entrancy safe passes; held while an outcome is emitted (`freed` pumps after it). */
-  private readonly trampoline = new Trampoline(() => this.step());
 
   constructor(
     connector: Connector<O>,
     private readonly task: ProducerTask<P, O, unknown>,
     policy: ProducerPolicy,
-    private readonly clock: EngineClock,
-    private readonly subscriber: Subscriber<Outcome<P, Transaction<O>>>,
-    /** Stops taking input from the source (the limit was reached). */
+    clock: EngineClock,
+    subscriber: Subscriber<Outcome<P, Transaction<O>>>,
+    /** Stops taking input from the source (a loop timeout). */
     private readonly stopIntake: () => void,
     traces = true,
   ) {
+    super(subscriber, clock, new RunTelemetry('producer', task.name, connector, { traces }));
     this.concurrency = policy.loop.concurrency.value;
-    const plan = producerPlan(
+    const plan = producerPlan<P, O, HandOver<P, O>>(
       task,
       policy,
-      (lifecycle, value) => this.handOver(lifecycle, value),
+      (lifecycle, value) => this.dispatch(lifecycle, value),
       (lifecycle) => this.abandon(lifecycle),
     );
-    this.telemetry = new RunTelemetry('producer', task.name, connector, { traces });
     this.pool = new LifecyclePool(plan, clock, this.telemetry, null, this);
     this.dispatcher = new BatchDispatcher(
       connector,
@@ -93,42 +90,24 @@ export class ProduceRun<P, O> implements PoolListener<P, Transaction<O>> {
     }
   }
 
-  /** A value of the source (the limit is applied upstream with `take`). */
-  take(input: Transaction<P>): void {
+  /**
+   * A value of the source (the limit is applied upstream with `take`): a transaction, or a
+   * payload to wrap in one.
+   */
+  take(input: Transaction<P> | P): void {
     if (this.stopped !== null || this.finished) return;
-    this.waiting.push(input);
+    this.waiting.push(
+      isTransaction(input) ? (input as Transaction<P>) : createTransaction(input as P),
+    );
     this.pump();
-  }
-
-  sourceEnded(error: { error: unknown } | null): void {
-    if (this.sourceDone) return;
-    this.sourceDone = true;
-    this.failure ??= error;
-    this.stopIntake();
-    this.pump();
-  }
-
-  /** Hard stop: cancel everything now; nothing more is emitted. */
-  teardown(): void {
-    if (this.finished) return;
-    this.finished = true;
-    this.cancelEverything('unsubscribe');
-    this.loopTimer?.unsubscribe();
-    this.clock.dispose();
-    this.telemetry.end();
   }
 
   outcome(
     outcome: Outcome<P, Transaction<O>>,
-    lifecycle: Lifecycle<P, Transaction<O>> | null,
+    lifecycle: Lifecycle<P, Transaction<O>, HandOver<P, O>> | null,
   ): void {
-    if (lifecycle !== null) this.freeSlot(lifecycle.attachment as HandOver<P, O>);
-    this.trampoline.hold();
-    try {
-      this.subscriber.next(outcome);
-    } finally {
-      this.trampoline.release();
-    }
+    if (lifecycle !== null) this.freeSlot(lifecycle.attachment);
+    this.emit(outcome);
   }
 
   freed(): void {
@@ -139,8 +118,8 @@ export class ProduceRun<P, O> implements PoolListener<P, Transaction<O>> {
    * A lifecycle gave up before its dispatch finished: free its slot, and take its transaction
    * back from the forming batch; `false` when its batch is already being sent.
    */
-  private abandon(lifecycle: Lifecycle<P, Transaction<O>>): boolean {
-    const handOver = lifecycle.attachment as HandOver<P, O>;
+  private abandon(lifecycle: Lifecycle<P, Transaction<O>, HandOver<P, O>>): boolean {
+    const handOver = lifecycle.attachment;
     this.freeSlot(handOver);
     if (handOver.state === 'offered') {
       return this.dispatcher.withdraw(handOver.outbound as Transaction<O>);
@@ -155,9 +134,10 @@ export class ProduceRun<P, O> implements PoolListener<P, Transaction<O>> {
     this.preparing--;
   }
 
-  private handOver(lifecycle: Lifecycle<P, Transaction<O>>, value: unknown): void {
+  /** A prepared transaction goes to the dispatcher (now, or once it has room). */
+  private dispatch(lifecycle: Lifecycle<P, Transaction<O>, HandOver<P, O>>, value: unknown): void {
     const input = lifecycle.transaction;
-    const handOver = lifecycle.attachment as HandOver<P, O>;
+    const handOver = lifecycle.attachment;
     handOver.outbound =
       this.task.prepare === undefined
         ? (value as Transaction<O>)
@@ -167,18 +147,14 @@ export class ProduceRun<P, O> implements PoolListener<P, Transaction<O>> {
     this.pump();
   }
 
-  private pump(): void {
-    this.trampoline.run();
-  }
-
-  private step(): void {
+  protected step(): void {
     if (this.finished) return;
     while (this.stopped === null && this.blocked.length > 0 && this.dispatcher.hasSpace()) {
       const handOver = this.blocked.shift() as HandOver<P, O>;
       if (handOver.state !== 'blocked') continue;
       handOver.state = 'offered';
       this.freeSlot(handOver);
-      const lifecycle = handOver.lifecycle as Lifecycle<P, Transaction<O>>;
+      const lifecycle = handOver.lifecycle as Lifecycle<P, Transaction<O>, HandOver<P, O>>;
       this.dispatcher.offer(handOver.outbound as Transaction<O>, handOver, lifecycle.context);
     }
     while (this.stopped === null && this.waiting.length > 0 && this.preparing < this.concurrency) {
@@ -207,6 +183,15 @@ export class ProduceRun<P, O> implements PoolListener<P, Transaction<O>> {
     this.pump();
   }
 
+  protected cancel(): void {
+    this.cancelEverything('unsubscribe');
+  }
+
+  protected override dispose(): void {
+    this.loopTimer?.unsubscribe();
+    super.dispose();
+  }
+
   /**
    * Releases what waits and cancels every lifecycle, then aborts the batches being sent:
    * their transactions end as those dispatches really ended (never `released` once the
@@ -214,22 +199,10 @@ export class ProduceRun<P, O> implements PoolListener<P, Transaction<O>> {
    * emitted on the way can start new work.
    */
   private cancelEverything(reason: ReleaseReason): void {
-    this.trampoline.hold();
-    try {
+    this.held(() => {
       for (const transaction of this.waiting.drain()) this.pool.release(transaction, reason);
       this.pool.cancelAll(reason);
       this.dispatcher.cancelAll(new CancellationError(reason));
-    } finally {
-      this.trampoline.release();
-    }
-  }
-
-  private finish(): void {
-    this.finished = true;
-    this.loopTimer?.unsubscribe();
-    this.clock.dispose();
-    this.telemetry.end(this.failure === null ? undefined : this.failure.error);
-    if (this.failure === null) this.subscriber.complete();
-    else this.subscriber.error(this.failure.error);
+    });
   }
 }

@@ -13,13 +13,11 @@ import {
   type Span,
   type Tracer,
 } from '@opentelemetry/api';
-import { describeError, describeErrorType, errorParts } from '../../core/renderers.js';
-import type { Outcome } from '../../core/outcome.js';
-import type { Transaction } from '../../core/transaction.js';
-import { taskNameKey, withTransactionId } from '../../core/transaction-context.js';
-import { ChainedContext } from './chained-context.js';
-import { EngineMetrics } from './engine-metrics.js';
-import { RunMetrics } from './run-metrics.js';
+import { describeError, describeErrorType, errorParts } from '../../../core/renderers.js';
+import type { Outcome } from '../../../core/outcome.js';
+import type { Transaction } from '../../../core/transaction.js';
+import { taskNameKey, withTransactionId } from '../../../core/transaction-context.js';
+import { EngineMetrics, RunMetrics } from './metrics.js';
 
 /** Where a run's transactions come from or go to, for span attributes. */
 export interface MessagingIdentity {
@@ -293,4 +291,39 @@ function producerContext(transaction: Transaction) {
   if (typeof transaction.metadata['traceparent'] !== 'string') return undefined;
   const extracted = trace.getSpanContext(propagation.extract(ROOT_CONTEXT, transaction.metadata));
   return extracted === undefined ? undefined : { ...extracted, isRemote: true };
+}
+
+/**
+ * A context holding one value on top of a parent context. `@opentelemetry/api`'s own context
+ * copies its whole map, and makes three closures, on every `setValue`; the engine derives
+ * contexts several times per transaction (its span, its id, each attempt's span), so it starts
+ * each run from a chained context instead: deriving one is a single small object, and reading
+ * a key walks the few links up to the context the run started in. Contexts derived from it
+ * (by the engine, the tracing SDK or a handler) are chained the same way.
+ */
+export class ChainedContext implements Context {
+  constructor(
+    private readonly parent: Context,
+    private readonly key: symbol,
+    private readonly value: unknown,
+  ) {}
+
+  getValue(key: symbol): unknown {
+    if (this.key === key) return this.value;
+    let current = this.parent;
+    while (current instanceof ChainedContext) {
+      if (current.key === key) return current.value;
+      current = current.parent;
+    }
+    return current.getValue(key);
+  }
+
+  setValue(key: symbol, value: unknown): Context {
+    return new ChainedContext(this, key, value);
+  }
+
+  /** A child in which `key` reads as absent, as it does once deleted from a context's map. */
+  deleteValue(key: symbol): Context {
+    return new ChainedContext(this, key, undefined);
+  }
 }

@@ -1,0 +1,203 @@
+import { SpanKind, trace, type Context, type Span, type Link } from '@opentelemetry/api';
+import type { CancellationError, Stage } from '../../../core/errors.js';
+import { failSpan, type RunTelemetry } from './run-telemetry.js';
+import type { StageMetrics } from './metrics.js';
+
+/** What a stage run reports about its attempts; see {@link StageTelemetry}. */
+export interface StageObserver {
+  /** An attempt starts; returns the context to enter around the handler. */
+  attemptStarted(attempt: number): Context;
+  /** The attempt ended: `error` is `undefined` on success. */
+  attemptEnded(error: unknown): void;
+  /** The attempt was cancelled from outside (stop, unsubscribe): not a failure of the handler. */
+  attemptCancelled(reason: CancellationError): void;
+  /** The stage ended after its last attempt (or was cancelled, `ok` false). */
+  stageEnded(ok: boolean): void;
+}
+
+/**
+ * Telemetry of one lifecycle stage under a transaction: a span per attempt (`<stage>
+ * attempt`, attribute `ergon.attempt`, ERROR with the exception when it failed), entered
+ * around the handler so its own work and logs see it, plus the attempt and stage metrics.
+ */
+export class StageTelemetry implements StageObserver {
+  private span: Span | null = null;
+  private readonly metrics: StageMetrics | null;
+  private readonly started: number;
+
+  constructor(
+    private readonly run: RunTelemetry,
+    private readonly parent: Context,
+    private readonly stage: Stage,
+  ) {
+    this.metrics = run.metrics === null ? null : run.metrics.stage(stage);
+    this.started = this.metrics === null ? 0 : performance.now();
+  }
+
+  attemptStarted(attempt: number): Context {
+    if (!this.run.tracing) return this.parent;
+    this.span = this.run.startSpan(
+      `${this.stage} attempt`,
+      SpanKind.INTERNAL,
+      { 'ergon.stage': this.stage, 'ergon.attempt': attempt },
+      this.parent,
+    );
+    return trace.setSpan(this.parent, this.span);
+  }
+
+  attemptEnded(error: unknown): void {
+    this.metrics?.attemptEnded(error === undefined ? 'ok' : 'error');
+    const span = this.span;
+    if (span === null) return;
+    this.span = null;
+    if (error !== undefined) failSpan(span, error);
+    span.end();
+  }
+
+  attemptCancelled(reason: CancellationError): void {
+    this.metrics?.attemptEnded('cancelled');
+    const span = this.span;
+    if (span === null) return;
+    this.span = null;
+    span.setAttribute('ergon.cancelled', reason.reason);
+    span.end();
+  }
+
+  stageEnded(ok: boolean): void {
+    this.metrics?.ended(ok, (performance.now() - this.started) / 1000);
+  }
+}
+
+/** What the loop tells the fetch telemetry about the fetch in progress. */
+export interface FetchProgress {
+  /** Transactions the current fetch returned so far. */
+  received(): number;
+  /** The batch span the fetched transactions belong to, if any. */
+  batch(): Span | null;
+}
+
+/**
+ * Telemetry of the fetch stage. A streaming loop polls an empty queue for days, so a span per
+ * empty poll would bury the real traces: an attempt gets its span (`fetch attempt`, made
+ * after the fact with the attempt's start time) only when it returned transactions (a child
+ * of their batch span) or failed; every fetch is counted in the metrics.
+ */
+export class FetchTelemetry implements StageObserver {
+  private attempt = 0;
+  private attemptStart = 0;
+  private readonly started: number;
+
+  constructor(
+    private readonly run: RunTelemetry,
+    private readonly progress: FetchProgress,
+  ) {
+    this.started = performance.now();
+  }
+
+  attemptStarted(attempt: number): Context {
+    this.attempt = attempt;
+    this.attemptStart = Date.now();
+    return this.run.runContext;
+  }
+
+  attemptEnded(error: unknown): void {
+    if (!this.run.tracing) return;
+    const received = this.progress.received();
+    if (error === undefined && received === 0) return;
+    const batch = this.progress.batch();
+    const parent = batch === null ? this.run.runContext : trace.setSpan(this.run.runContext, batch);
+    const span = this.run.startSpan(
+      'fetch attempt',
+      SpanKind.CLIENT,
+      {
+        ...this.run.attributes,
+        'ergon.stage': 'fetch',
+        'ergon.attempt': this.attempt,
+        'messaging.operation.type': 'receive',
+        'messaging.operation.name': 'fetch',
+        'messaging.batch.message_count': received,
+      },
+      parent,
+      undefined,
+      this.attemptStart,
+    );
+    if (error !== undefined) failSpan(span, error);
+    span.end();
+  }
+
+  attemptCancelled(): void {
+    this.attemptEnded(undefined);
+  }
+
+  stageEnded(ok: boolean): void {
+    this.run.metrics?.fetchEnded(
+      ok,
+      (performance.now() - this.started) / 1000,
+      this.progress.received(),
+    );
+  }
+}
+
+const maxLinks = 128;
+
+/**
+ * Telemetry of one batch's dispatch: a `send <task>` producer span per attempt, entered
+ * around `connector.dispatch`, a child of the first transaction's context and linked to the
+ * others' (a batch mixes transactions from many traces), plus the dispatch metrics.
+ */
+export class DispatchTelemetry implements StageObserver {
+  private span: Span | null = null;
+  private readonly parent: Context;
+  private readonly links: Link[];
+
+  constructor(
+    private readonly run: RunTelemetry,
+    contexts: readonly (Context | null)[],
+    private readonly size: number,
+  ) {
+    const known = contexts.filter(
+      (entry): entry is Context => entry !== null && trace.getSpanContext(entry) !== undefined,
+    );
+    this.parent = known[0] ?? run.runContext;
+    this.links = [];
+    for (const entry of known.slice(1, maxLinks + 1)) {
+      const spanContext = trace.getSpanContext(entry);
+      if (spanContext !== undefined) this.links.push({ context: spanContext });
+    }
+  }
+
+  attemptStarted(attempt: number): Context {
+    if (!this.run.tracing) return this.parent;
+    this.span = this.run.startSpan(
+      `send ${this.run.taskName}`,
+      SpanKind.PRODUCER,
+      {
+        ...this.run.attributes,
+        'ergon.stage': 'dispatch',
+        'ergon.attempt': attempt,
+        'messaging.operation.type': 'send',
+        'messaging.operation.name': 'dispatch',
+        'messaging.batch.message_count': this.size,
+      },
+      this.parent,
+      this.links,
+    );
+    return trace.setSpan(this.parent, this.span);
+  }
+
+  attemptEnded(error: unknown): void {
+    const span = this.span;
+    if (span === null) return;
+    this.span = null;
+    if (error !== undefined) failSpan(span, error);
+    span.end();
+  }
+
+  attemptCancelled(): void {
+    this.attemptEnded(undefined);
+  }
+
+  stageEnded(ok: boolean): void {
+    this.run.metrics?.dispatchEnded(ok, this.size);
+  }
+}

@@ -1,0 +1,180 @@
+import log from 'loglevel';
+import type { Eventually } from '../core/connector.js';
+import type { Logger } from '../core/logging.js';
+import type { Transaction } from '../core/transaction.js';
+import type { TransactionError } from '../core/errors.js';
+import type { HandlerContext } from './handler-context.js';
+import { TaskDefinitionError } from './errors.js';
+
+/** The business logic of a consumer: what to do with a transaction, and after. */
+export interface ConsumerTaskDefinition<P, R, S> {
+  /** Names the task in logs, spans and metrics (default `consumer`). */
+  readonly name?: string;
+  /** Does the work. Throw (or reject, or error) to fail; retried per `process.retry`. */
+  process(transaction: Transaction<P>, context: HandlerContext<S>): Eventually<R>;
+  /** Runs after `process` succeeded; a failure here routes to `onException` too. */
+  onSuccess?(
+    transaction: Transaction<P>,
+    result: R,
+    context: HandlerContext<S>,
+  ): Eventually<unknown>;
+  /**
+   * Handles a failed lifecycle (the error says which stage failed and why). Succeeding here
+   * means "handled": the transaction is acked. Without it, failures are dead-lettered.
+   */
+  onException?(
+    transaction: Transaction<P>,
+    error: TransactionError,
+    context: HandlerContext<S>,
+  ): Eventually<unknown>;
+  /** Handed to every handler as `context.services`. */
+  readonly services?: S;
+  /** Handlers' `context.logger` (default: the loglevel logger `ergon.<name>`). */
+  readonly logger?: Logger;
+}
+
+/** A validated consumer task, ready for {@link consume} or {@link processWith}. */
+export interface ConsumerTask<
+  P = unknown,
+  R = unknown,
+  S = undefined,
+> extends ConsumerTaskDefinition<P, R, S> {
+  readonly kind: 'consumer';
+  readonly name: string;
+  readonly services: S;
+  readonly logger: Logger;
+}
+
+/**
+ * Defines a consumer task from its handlers. Types flow from `process`: annotate its
+ * transaction parameter and the outcome types follow.
+ *
+ * @example
+ * ```ts
+ * const task = consumerTask({
+ *   name: 'resize',
+ *   process: async (tx: Transaction<{ url: string }>, { signal }) => resize(tx.payload.url, { signal }),
+ *   onException: (tx, error, { logger }) => logger.warn('resize failed', tx.id, error.message),
+ * });
+ * ```
+ * @throws TaskDefinitionError when a handler is missing or not a function.
+ */
+export function consumerTask<P = unknown, R = unknown, S = undefined>(
+  definition: ConsumerTaskDefinition<P, R, S>,
+): ConsumerTask<P, R, S> {
+  const name = definition.name ?? 'consumer';
+  requireHandler(name, 'process', definition.process, true);
+  requireHandler(name, 'onSuccess', definition.onSuccess, false);
+  requireHandler(name, 'onException', definition.onException, false);
+  return Object.freeze({
+    kind: 'consumer',
+    name,
+    process: definition.process.bind(definition),
+    onSuccess: definition.onSuccess?.bind(definition),
+    onException: definition.onException?.bind(definition),
+    services: definition.services as S,
+    logger: definition.logger ?? log.getLogger(`ergon.${name}`),
+  });
+}
+
+/** The business logic of a producer: what to send for a transaction, and after. */
+export interface ProducerTaskDefinition<P, O, S> {
+  /** Names the task in logs, spans and metrics (default `producer`). */
+  readonly name?: string;
+  /**
+   * Turns an input transaction into the payload to dispatch (default: its payload as is).
+   * The dispatched transaction keeps the input's id and metadata. Retried per `prepare.retry`.
+   */
+  prepare?(transaction: Transaction<P>, context: HandlerContext<S>): Eventually<O>;
+  /** Runs after the transaction was dispatched; `dispatched` is what was sent. */
+  onSuccess?(
+    transaction: Transaction<P>,
+    dispatched: Transaction<O>,
+    context: HandlerContext<S>,
+  ): Eventually<unknown>;
+  /** Handles a failed prepare, dispatch or onSuccess; succeeding here means "handled". */
+  onException?(
+    transaction: Transaction<P>,
+    error: TransactionError,
+    context: HandlerContext<S>,
+  ): Eventually<unknown>;
+  readonly services?: S;
+  readonly logger?: Logger;
+}
+
+/** A validated producer task, ready for {@link produce}. */
+export interface ProducerTask<P = unknown, O = P, S = undefined> extends ProducerTaskDefinition<
+  P,
+  O,
+  S
+> {
+  readonly kind: 'producer';
+  readonly name: string;
+  readonly services: S;
+  readonly logger: Logger;
+}
+
+/**
+ * Defines a producer task from its handlers; every handler is optional (without `prepare`,
+ * transactions are dispatched as they come).
+ *
+ * @example
+ * ```ts
+ * const task = producerTask({
+ *   name: 'export-orders',
+ *   prepare: (tx: Transaction<Order>) => ({ ...tx.payload, exportedAt: Date.now() }),
+ *   onException: (tx, error, { logger }) => logger.warn(`not exported: ${tx.id}`, error.message),
+ * });
+ * ```
+ * @throws TaskDefinitionError when a handler is not a function.
+ */
+export function producerTask<P = unknown, O = P, S = undefined>(
+  definition: ProducerTaskDefinition<P, O, S> = {},
+): ProducerTask<P, O, S> {
+  const name = definition.name ?? 'producer';
+  requireHandler(name, 'prepare', definition.prepare, false);
+  requireHandler(name, 'onSuccess', definition.onSuccess, false);
+  requireHandler(name, 'onException', definition.onException, false);
+  return Object.freeze({
+    kind: 'producer',
+    name,
+    prepare: definition.prepare?.bind(definition),
+    onSuccess: definition.onSuccess?.bind(definition),
+    onException: definition.onException?.bind(definition),
+    services: definition.services as S,
+    logger: definition.logger ?? log.getLogger(`ergon.${name}`),
+  });
+}
+
+/** Fails fast, with a clear message, when something other than a `consumerTask()` is passed. */
+export function requireConsumerTask(task: unknown, caller: string): void {
+  if ((task as Partial<ConsumerTask> | null)?.kind !== 'consumer') {
+    throw new TaskDefinitionError(
+      `${caller} expects a task made by consumerTask({ process, … }), got ${
+        task === null ? 'null' : typeof task
+      }`,
+    );
+  }
+}
+
+/** Checks one handler of a task definition: a function, or absent when optional. */
+export function requireHandler(
+  task: string,
+  key: string,
+  handler: unknown,
+  required: boolean,
+): void {
+  if (handler === undefined && !required) return;
+  if (typeof handler !== 'function') {
+    throw new TaskDefinitionError(
+      `task "${task}": ${key} must be a function, got ${handler === null ? 'null' : typeof handler}`,
+    );
+  }
+}
+
+/** Fails fast, with a clear message, when something other than a `producerTask()` is passed. */
+export function requireProducerTask(task: unknown, caller: string): void {
+  if ((task as Partial<ProducerTask> | null)?.kind !== 'producer') {
+    throw new TaskDefinitionError(`${caller} expects a task made by producerTask({ prepare?, … })`);
+  }
+}
