@@ -12,7 +12,7 @@ import { isInstance, readProperty } from '../../core/safe-access.js';
 import { backoffDelay } from '../../policy/backoff.js';
 import type { RetryPolicy } from '../../policy/retry-policy.js';
 import type { Deadline, DeadlineTarget, EngineClock } from './engine-clock.js';
-import { attemptWillRetry, stageGaveUp } from './transaction-log.js';
+import { attemptLabel, attemptWillRetry, stageGaveUp } from './transaction-log.js';
 import { AttemptContext, type HandlerScope } from '../handler-context.js';
 import type { StageObserver } from './instrumentation/stage-telemetry.js';
 
@@ -112,7 +112,7 @@ export class StageRun<T> implements DeadlineTarget {
     this.deadline = null;
     const error = new AttemptTimeoutError(
       this.retry.timeout,
-      `${this.stage} attempt ${context.attempt}`,
+      attemptLabel(this.stage, context.attempt),
     );
     const subscription = this.subscription;
     this.subscription = null;

@@ -49,6 +49,14 @@ function write(
 }
 
 /**
+ * How log lines and timeout errors name attempt `attempt` of `stage`: `process attempt 2`, and
+ * plain `attempt 2` for a function run by `attempt()` (its stage is `attempt`).
+ */
+export function attemptLabel(stage: string, attempt: number): string {
+  return stage === 'attempt' ? `attempt ${attempt}` : `${stage} attempt ${attempt}`;
+}
+
+/**
  * Logs a failed attempt of a stage that will be retried: one `warn` line, without a stack
  * unless the logger is at `debug`.
  *
@@ -69,7 +77,7 @@ export function attemptWillRetry(
   write(
     logger,
     'warn',
-    `${stage} attempt ${attempt} of ${maxAttempts} failed, retrying in ${delay} ms`,
+    `${attemptLabel(stage, attempt)} of ${maxAttempts} failed, retrying in ${delay} ms`,
     error,
   );
 }
