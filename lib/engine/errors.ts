@@ -1,9 +1,29 @@
 import { ErgonError } from '../core/errors.js';
 
-/** A task definition is missing a handler or has one that is not a function. */
+/**
+ * A task definition is missing a handler or has one that is not a function. Thrown at once by
+ * `consumerTask`, `producerTask`, `consume` and `produce`, before anything runs.
+ *
+ * @example
+ * ```ts
+ * consume(connector, { process: () => 1 } as never);
+ * // TaskDefinitionError: consume expects a task made by consumerTask({ process, … }), got object
+ * ```
+ */
 export class TaskDefinitionError extends ErgonError {}
 
-/** `runTransactionById` found no transaction with the given id. */
+/**
+ * `runTransactionById` found no transaction with the given id; `transactionId` names it.
+ *
+ * @example
+ * ```ts
+ * runTransactionById(connector, task, 'order-7').subscribe({
+ *   error: (error: unknown) => {
+ *     if (error instanceof TransactionNotFoundError) console.error(`no ${error.transactionId}`);
+ *   },
+ * });
+ * ```
+ */
 export class TransactionNotFoundError extends ErgonError {
   readonly transactionId: string;
   constructor(id: string) {
