@@ -102,7 +102,7 @@ const mocharc = `${JSON.stringify(
 )}\n`;
 
 const task = `import { consume, consumerTask, MemoryConnector, type Transaction } from 'ergon-rx';
-import { defineTask, runTask } from 'ergon-rx/runner';
+import { defineTask } from 'ergon-rx/runner';
 
 /** What one transaction carries. */
 export interface Greeting {
@@ -135,6 +135,7 @@ export default defineTask({
 const spec = `import { expect } from 'chai';
 import { firstValueFrom } from 'rxjs';
 import { createTransaction, runTransaction } from 'ergon-rx';
+import { runTask } from 'ergon-rx/runner';
 import greetings, { greet } from '../src/task.js';
 
 describe('greetings', () => {
