@@ -28,11 +28,6 @@ export function formatMebibytes(spread: Spread): string {
   return `${spread.median.toFixed(0)} (${spread.min.toFixed(0)}–${spread.max.toFixed(0)})`;
 }
 
-/** Seconds with its spread: `0.45 (0.44–0.47)`. */
-export function formatSeconds(spread: Spread): string {
-  return `${spread.median.toFixed(2)} (${spread.min.toFixed(2)}–${spread.max.toFixed(2)})`;
-}
-
 /** CPU µs per transaction, median only: `1.23`, `45.6`. */
 export function formatCpu(spread: Spread): string {
   return spread.median >= 100 ? spread.median.toFixed(0) : spread.median.toPrecision(3);

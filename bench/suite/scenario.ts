@@ -8,7 +8,7 @@ export interface TargetCheck {
 }
 
 /** What a scenario found: its tables and its targets. */
-export interface ScenarioReport {
+interface ScenarioReport {
   readonly tables: readonly MarkdownTable[];
   readonly targets: readonly TargetCheck[];
 }

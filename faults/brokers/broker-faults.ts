@@ -35,7 +35,7 @@ export interface BrokerFaultSetup {
 }
 
 /** See {@link BrokerFaultSetup.redeliveryClock}. */
-export interface RedeliveryClock {
+interface RedeliveryClock {
   readonly target: BrokerTarget;
   /** The private broker the target lives on, disposed of after the spec. */
   readonly broker?: PrivateBroker;

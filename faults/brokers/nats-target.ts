@@ -6,7 +6,7 @@ import type { BrokerEndpoint } from '../support/broker-endpoint.js';
 import type { BrokerTarget, RawMessage } from '../support/broker-target.js';
 
 /** The shared NATS server of the integration specs. */
-export const SHARED_NATS_PORT = 4222;
+const SHARED_NATS_PORT = 4222;
 
 /**
  * A work-queue stream (with its dead-letter stream `<stream>_DEAD`) on the NATS server at

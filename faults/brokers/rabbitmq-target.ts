@@ -5,7 +5,7 @@ import type { BrokerEndpoint } from '../support/broker-endpoint.js';
 import type { BrokerTarget, RawMessage } from '../support/broker-target.js';
 
 /** The shared broker of the integration specs. */
-export const SHARED_RABBITMQ_URL = 'amqp://guest:guest@127.0.0.1:5672/';
+const SHARED_RABBITMQ_URL = 'amqp://guest:guest@127.0.0.1:5672/';
 
 /**
  * A quorum queue (with the connector's dead-letter queue `<queue>.dlq`) on the broker at `url`.

@@ -5,7 +5,7 @@ import type { BrokerEndpoint } from '../support/broker-endpoint.js';
 import type { BrokerTarget, RawMessage } from '../support/broker-target.js';
 
 /** The shared Redis of the integration specs. */
-export const SHARED_REDIS_URL = 'redis://127.0.0.1:6379';
+const SHARED_REDIS_URL = 'redis://127.0.0.1:6379';
 
 /** The consumer group the connector uses by default. */
 const GROUP = 'ergon';

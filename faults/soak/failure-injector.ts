@@ -1,5 +1,5 @@
 /** The error a {@link FailureInjector} throws: an ordinary, retryable handler failure. */
-export class InjectedFailure extends Error {
+class InjectedFailure extends Error {
   override readonly name = 'InjectedFailure';
 }
 

@@ -1,7 +1,7 @@
 import { niceTicks, type AxisTicks } from './nice-ticks.js';
 
 /** One line of a {@link LineChart}. */
-export interface ChartSeries {
+interface ChartSeries {
   readonly name: string;
   /** Any SVG colour. */
   readonly color: string;
@@ -9,7 +9,7 @@ export interface ChartSeries {
 }
 
 /** A vertical marker across the plot, labelled at its top (the end of a warm-up, say). */
-export interface ChartMarker {
+interface ChartMarker {
   readonly x: number;
   readonly label: string;
   /** Shade the plot from the x axis's start up to the marker. */

@@ -2,7 +2,7 @@ import type { ConsumerPolicyInput, DispatchOptionsInput } from '../../lib/index.
 import type { RabbitmqConnectorConfigInput } from '../../lib/connectors/rabbitmq/index.js';
 
 /** The brokers the soak runs against (see spec/support/real-service.ts). */
-export const SOAK_RABBITMQ_URL = 'amqp://guest:guest@127.0.0.1:5672/';
+const SOAK_RABBITMQ_URL = 'amqp://guest:guest@127.0.0.1:5672/';
 export const SOAK_POSTGRES_URL = 'postgres://postgres@127.0.0.1:5432/test';
 
 /**
@@ -72,7 +72,7 @@ export function soakQueueConfig(
  * The slowest pipeline the soak accepts, in transactions per second: below it the run gives up
  * (after a minute for start-up) instead of running on past any time budget.
  */
-export const SOAK_MIN_THROUGHPUT = 2000;
+const SOAK_MIN_THROUGHPUT = 2000;
 
 /** Most time from the worker's start to the last of `messages` transactions settled. */
 export function soakSettleDeadlineMs(messages: number): number {

@@ -7,7 +7,7 @@ import { ProcessingLedger, type LedgerSnapshot } from './processing-ledger.js';
 import { numberedIds, publishNumbered } from './publish-numbered.js';
 
 /** What a fault's `inject` step gets: the running task and the ledger it writes. */
-export interface FaultRunContext {
+interface FaultRunContext {
   readonly target: BrokerTarget;
   readonly ledger: ProcessingLedger;
   /** The task process running now. */

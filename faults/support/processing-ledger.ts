@@ -6,7 +6,7 @@ import { settleDecisionFor } from '../../lib/core/outcome.js';
 export const LEDGER_URL = 'postgres://postgres@127.0.0.1:5432/test';
 
 /** Every processing of one id, in order. */
-export interface LedgerEntry {
+interface LedgerEntry {
   readonly id: string;
   /** Pid of the worker process of each processing. */
   readonly pids: readonly number[];
@@ -15,7 +15,7 @@ export interface LedgerEntry {
 }
 
 /** One settlement a worker saw complete (the outcome the engine emitted after `settle`). */
-export interface LedgerSettlement {
+interface LedgerSettlement {
   readonly id: string;
   /** `ack`, `deadLetter` or `release`; `settleFailed` when the connector's `settle` threw. */
   readonly decision: 'ack' | 'deadLetter' | 'release' | 'settleFailed';

@@ -4,7 +4,7 @@ import { format, resolveConfig } from 'prettier';
 import { RESULTS_DIR, type FaultResult, type SoakResult } from './fault-result.js';
 
 /** The report the fault suite regenerates at the end of every run. */
-export const REPORT_PATH = join(process.cwd(), 'RELIABILITY.md');
+const REPORT_PATH = join(process.cwd(), 'RELIABILITY.md');
 
 function readResults(): { faults: FaultResult[]; soak: SoakResult | undefined } {
   if (!existsSync(RESULTS_DIR)) return { faults: [], soak: undefined };

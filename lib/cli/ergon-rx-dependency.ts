@@ -17,7 +17,7 @@ export type ErgonRxSource =
   | { readonly kind: 'registry'; readonly range: string };
 
 /** The folder of a scaffolded project that holds the packed ergon-rx. */
-export const vendorFolder = 'vendor';
+const vendorFolder = 'vendor';
 
 /** The ergon-rx package this code runs from (two levels up from `lib/cli/` and `dist/cli/`). */
 const runningPackage = fileURLToPath(new URL('../../', import.meta.url));

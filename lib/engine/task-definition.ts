@@ -158,12 +158,7 @@ export function requireConsumerTask(task: unknown, caller: string): void {
 }
 
 /** Checks one handler of a task definition: a function, or absent when optional. */
-export function requireHandler(
-  task: string,
-  key: string,
-  handler: unknown,
-  required: boolean,
-): void {
+function requireHandler(task: string, key: string, handler: unknown, required: boolean): void {
   if (handler === undefined && !required) return;
   if (typeof handler !== 'function') {
     throw new TaskDefinitionError(

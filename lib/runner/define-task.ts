@@ -71,8 +71,7 @@ type Leaf = string | number | boolean | bigint | symbol | null | undefined;
  * object literal that misspells a key (`concurency`) does not type-check, as it would not if
  * written inline where `Shape` is expected.
  */
-export type ExactInput<T, Shape> = T extends
-  Leaf | readonly unknown[] | ((...args: never[]) => unknown)
+type ExactInput<T, Shape> = T extends Leaf | readonly unknown[] | ((...args: never[]) => unknown)
   ? T
   : [Extract<NonNullable<Shape>, object>] extends [never]
     ? T

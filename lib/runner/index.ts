@@ -11,6 +11,7 @@ export {
   type TaskContextOf,
   type TaskDefinition,
   type TaskPolicies,
+  type TaskPolicyInput,
 } from './define-task.js';
 export {
   EscapedError,

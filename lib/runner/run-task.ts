@@ -9,7 +9,6 @@ import { getLogger } from '../telemetry/logging/get-logger.js';
 import { applyLogLevel, type LogLevelName } from '../telemetry/logging/log-level.js';
 import type { TelemetryConfigInput } from '../telemetry/config/telemetry-config.js';
 import type { TelemetryHandle } from '../telemetry/telemetry-handle.js';
-import { finishedBeforeCutoff } from './finished-before-cutoff.js';
 import {
   defineTask,
   type ConnectorFactories,
@@ -22,7 +21,11 @@ import {
 } from './define-task.js';
 import { awaitEventually, awaitRun } from './internal/await-run.js';
 import { ResourceStack, runnerSpan } from './internal/resource-stack.js';
-import { guardEscapedErrors, ShutdownSignals } from './internal/shutdown-signals.js';
+import {
+  finishedBeforeCutoff,
+  guardEscapedErrors,
+  ShutdownSignals,
+} from './internal/shutdown-signals.js';
 import { WorkerLiveness } from './internal/worker-liveness.js';
 import { isWorkerStopRequest } from './internal/worker-messages.js';
 import { WorkerPoolSupervisor } from './internal/worker-pool-supervisor.js';

@@ -10,7 +10,11 @@ export {
   type TelemetryConfigInput,
 } from './config/telemetry-config.js';
 export { telemetryInputFromEnvironment, type Environment } from './config/telemetry-environment.js';
-export type { ResourceConfig, ResourceConfigInput } from './config/telemetry-config.js';
+export type {
+  ResourceAttributeValue,
+  ResourceConfig,
+  ResourceConfigInput,
+} from './config/telemetry-config.js';
 export type { TracesConfig, TracesConfigInput, SpanProcessorType } from './config/traces-config.js';
 export type {
   SamplerConfig,

@@ -27,7 +27,7 @@ export interface RunnerTaskSettings {
 }
 
 /** The settings were not the JSON of a {@link RunnerTaskSettings}. */
-export class RunnerTaskSettingsError extends Error {
+class RunnerTaskSettingsError extends Error {
   constructor(text: string | undefined) {
     super(`expected RunnerTaskSettings as JSON, got ${String(text)}`);
     this.name = 'RunnerTaskSettingsError';

@@ -14,7 +14,7 @@ import { invalidValue } from './field-kinds.js';
 import type { FuzzTally } from './fuzz-tally.js';
 
 /** Any value a config file, an environment or a careless caller could hand a decoder. */
-export const anyInput: fc.Arbitrary<unknown> = fc.oneof(
+const anyInput: fc.Arbitrary<unknown> = fc.oneof(
   fc.jsonValue({ maxDepth: 4 }),
   fc.anything({
     maxDepth: 3,

@@ -319,7 +319,7 @@ class BatchSend<P> implements StageOwner<DispatchReport<P> | void> {
  * anything else: a report that is not an object, a `failed` that is not an array, an entry
  * that is not `{ transaction, error }`, or one naming a transaction the batch does not hold.
  */
-export function readDispatchReport<P>(
+function readDispatchReport<P>(
   report: unknown,
   batch: readonly Transaction<P>[],
 ): Map<Transaction<P>, unknown> {

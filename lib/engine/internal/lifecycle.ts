@@ -14,7 +14,7 @@ import { StageTelemetry } from './instrumentation/stage-telemetry.js';
 import { StageRun, type StageOwner } from './stage-run.js';
 
 /** The stage that does a task's main work: `process` for consumers, `prepare` for producers. */
-export type MainStage = 'process' | 'prepare';
+type MainStage = 'process' | 'prepare';
 
 /** A stage that runs a handler. */
 export type HandlerStage = MainStage | 'success' | 'exception';

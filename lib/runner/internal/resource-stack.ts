@@ -2,11 +2,10 @@ import { trace, type Attributes } from '@opentelemetry/api';
 import type { Logger } from '../../core/logging.js';
 import { describeError } from '../../core/renderers.js';
 import { failSpan } from '../../engine/internal/instrumentation/run-telemetry.js';
-import { finishedBeforeCutoff } from '../finished-before-cutoff.js';
 import type { ResourceContext } from '../define-task.js';
 import { ResourceInitError, StartupCancelledError } from '../runner-errors.js';
 import { awaitEventually } from './await-run.js';
-import type { ShutdownSignals } from './shutdown-signals.js';
+import { finishedBeforeCutoff, type ShutdownSignals } from './shutdown-signals.js';
 
 /** What the runner may call on a connector or service besides its own API. */
 interface ManagedResource {

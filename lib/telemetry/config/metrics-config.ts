@@ -69,7 +69,7 @@ const interval = withDefault(orNull(PositiveDuration), null);
 const isMetricReader = hasMethods<IMetricReader>('collect', 'setMetricProducer', 'shutdown');
 
 /** Codec of {@link MetricReaderConfig}. */
-export const MetricReaderConfigCodec: t.Type<MetricReaderConfig, MetricReaderConfig, unknown> =
+const MetricReaderConfigCodec: t.Type<MetricReaderConfig, MetricReaderConfig, unknown> =
   taggedUnion(
     'metric reader',
     {

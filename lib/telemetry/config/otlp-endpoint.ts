@@ -33,7 +33,7 @@ function withoutValues(u: unknown): unknown {
  * Codec of {@link OtlpHeaders}: an object whose values are strings. A failure never shows a
  * header's value (they hold bearer tokens and API keys), only its key and type.
  */
-export const OtlpHeadersCodec: t.Type<OtlpHeaders, OtlpHeaders, unknown> = concealFailures(
+const OtlpHeadersCodec: t.Type<OtlpHeaders, OtlpHeaders, unknown> = concealFailures(
   guardCodec('object of strings', isOtlpHeaders),
   withoutValues,
 );
@@ -70,7 +70,7 @@ export function otlpEndpointUrl(u: unknown): string | undefined {
 }
 
 /** Codec of an OTLP gRPC endpoint (see {@link otlpEndpointUrl}). */
-export const OtlpEndpointUrl = scalarCodec(
+const OtlpEndpointUrl = scalarCodec(
   OTLP_ENDPOINT_EXPECTED,
   (u): u is string => typeof u === 'string' && otlpEndpointUrl(u) === u,
   otlpEndpointUrl,

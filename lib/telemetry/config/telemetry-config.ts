@@ -53,7 +53,7 @@ const isAttributes = (u: unknown): u is Readonly<Record<string, ResourceAttribut
 const noAttributes: Readonly<Record<string, ResourceAttributeValue>> = Object.freeze({});
 
 /** Codec of {@link ResourceConfig}. */
-export const ResourceConfigCodec: t.Type<ResourceConfig, ResourceConfig, unknown> = strictStruct(
+const ResourceConfigCodec: t.Type<ResourceConfig, ResourceConfig, unknown> = strictStruct(
   'ResourceConfig',
   {
     serviceName: withDefault(orNull(NonEmptyText), null),

@@ -50,17 +50,14 @@ const ratioBased = <T extends string>(type: T) =>
   strictStruct(type, { type: t.literal(type), ratio: withDefault(Ratio, 1) });
 
 /** Codec of {@link SamplerConfig}. */
-export const SamplerConfigCodec: t.Type<SamplerConfig, SamplerConfig, unknown> = taggedUnion(
-  'sampler',
-  {
-    always_on: plain('always_on'),
-    always_off: plain('always_off'),
-    ratio: ratioBased('ratio'),
-    parentbased_always_on: plain('parentbased_always_on'),
-    parentbased_always_off: plain('parentbased_always_off'),
-    parentbased_ratio: ratioBased('parentbased_ratio'),
-  },
-);
+const SamplerConfigCodec: t.Type<SamplerConfig, SamplerConfig, unknown> = taggedUnion('sampler', {
+  always_on: plain('always_on'),
+  always_off: plain('always_off'),
+  ratio: ratioBased('ratio'),
+  parentbased_always_on: plain('parentbased_always_on'),
+  parentbased_always_off: plain('parentbased_always_off'),
+  parentbased_ratio: ratioBased('parentbased_ratio'),
+});
 
 /**
  * Where finished spans go: `console` (printed, for development), `otlp` (a collector, Jaeger,
@@ -85,7 +82,7 @@ export type SpanExporterInput =
 const isSpanExporter = hasMethods<SpanExporter>('export', 'shutdown');
 
 /** Codec of {@link SpanExporterConfig}. */
-export const SpanExporterConfigCodec: t.Type<SpanExporterConfig, SpanExporterConfig, unknown> =
+const SpanExporterConfigCodec: t.Type<SpanExporterConfig, SpanExporterConfig, unknown> =
   taggedUnion(
     'span exporter',
     {

@@ -23,7 +23,7 @@ export function formatterFor(format: LogFormat): LogFormatter {
 }
 
 /** The keys a JSON record sets itself; user fields with these names go under `fields`. */
-export const reservedLogKeys: ReadonlySet<string> = new Set([
+const reservedLogKeys: ReadonlySet<string> = new Set([
   'timestamp',
   'level',
   'logger',

@@ -1,7 +1,6 @@
 import { isRight } from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
 import log from 'loglevel';
-import { decodePolicy } from '../../policy/codecs/structures.js';
 import { keywordCodec } from '../../policy/codecs/values.js';
 
 /** The loglevel methods a record can come from, lowest first. */
@@ -38,28 +37,11 @@ export function levelRank(level: LogLevelName): number {
 }
 
 /** The environment variable that sets the log level of a process: `ERGON_LOG_LEVEL`. */
-export const logLevelVariable = 'ERGON_LOG_LEVEL';
+const logLevelVariable = 'ERGON_LOG_LEVEL';
 
 /**
- * The level a process logs at when its configuration names none: `ERGON_LOG_LEVEL` when set
- * (any spelling {@link LogLevelCodec} accepts), else `info`.
- *
- * @example
- * ```ts
- * defaultLogLevel({ ERGON_LOG_LEVEL: 'debug' }); // 'debug'
- * defaultLogLevel({}); // 'info'
- * ```
- * @throws PolicyError when `ERGON_LOG_LEVEL` is not a level.
- */
-export function defaultLogLevel(
-  env: Readonly<Record<string, string | undefined>> = process.env,
-): LogLevelName {
-  return decodePolicy(DefaultLogLevelCodec(env), logLevelVariable, undefined);
-}
-
-/**
- * Codec of a log level that decodes a missing one (`undefined`) to {@link defaultLogLevel},
- * read from `env` at decode time; a wrong `ERGON_LOG_LEVEL` is a decode failure naming it.
+ * Codec of a log level that decodes a missing one (`undefined`) to `ERGON_LOG_LEVEL` when set
+ * (any spelling {@link LogLevelCodec} accepts), else `info`, read from `env` at decode time; a wrong `ERGON_LOG_LEVEL` is a decode failure naming it.
  * Hand-written because its default is read, and may fail, at decode time, which `withDefault`
  * (a fixed value) cannot express.
  */

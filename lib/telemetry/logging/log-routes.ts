@@ -20,7 +20,7 @@ import { OtlpLogSink } from './otlp-log-sink.js';
  * config.sinks.filter(isCustomLogSink);
  * ```
  */
-export function isCustomLogSink(sink: LogSinkConfig): sink is LogSink {
+function isCustomLogSink(sink: LogSinkConfig): sink is LogSink {
   return typeof (sink as Partial<LogSink>).write === 'function';
 }
 

@@ -112,7 +112,7 @@ const sinkOptionProps = {
 const isLogSink = hasMethods<LogSink>('write');
 
 /** Codec of one {@link LogSinkConfig}. */
-export const LogSinkConfigCodec: t.Type<LogSinkConfig, LogSinkConfig, unknown> = taggedUnion(
+const LogSinkConfigCodec: t.Type<LogSinkConfig, LogSinkConfig, unknown> = taggedUnion(
   'log sink',
   {
     console: strictStruct('ConsoleSink', { type: t.literal('console'), ...sinkOptionProps }),

@@ -12,9 +12,6 @@ export function failAfter(ms: number, error: unknown): Observable<never> {
   return timer(ms).pipe(mergeMap(() => throwError(() => error)));
 }
 
-/** Never emits, never completes (a hung handler). */
-export const hang: Observable<never> = NEVER;
-
 /** A task whose `process` takes `duration(payload)` ms and returns the payload. */
 export interface TimedTask {
   readonly task: ConsumerTask<string, string, undefined>;

@@ -3,7 +3,7 @@ import { asyncScheduler, type Observable, type Subscription } from 'rxjs';
 import { TestScheduler, type RunHelpers } from 'rxjs/testing';
 
 /** A TestScheduler whose assertions are chai deep equality. */
-export function createTestScheduler(): TestScheduler {
+function createTestScheduler(): TestScheduler {
   return new TestScheduler((actual, expected) => {
     expect(actual).to.deep.equal(expected);
   });
@@ -43,11 +43,6 @@ export class Gauge {
   exit(): void {
     this.current--;
   }
-}
-
-/** Resolves after `ms` milliseconds of real time (keep it small). */
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** What a subscription to an Observable saw, with the (virtual) time of each event. */

@@ -2,7 +2,7 @@
  * A reader of the protobuf wire format, just enough to find fields in the OTLP requests the
  * collector stub receives (no schema: callers know the field numbers from the OTLP protos).
  */
-export interface ProtobufField {
+interface ProtobufField {
   readonly number: number;
   readonly wireType: number;
   /** Varints and fixed-size numbers as bigint; length-delimited fields as bytes. */
@@ -10,7 +10,7 @@ export interface ProtobufField {
 }
 
 /** Every top-level field of a message, in wire order. */
-export function protobufFields(message: Uint8Array): ProtobufField[] {
+function protobufFields(message: Uint8Array): ProtobufField[] {
   const fields: ProtobufField[] = [];
   let offset = 0;
   const varint = (): bigint => {

@@ -6,13 +6,13 @@ import type {
 } from '../rabbitmq-connector-config.js';
 
 /** A durable queue to declare. */
-export interface RabbitmqQueueDeclaration {
+interface RabbitmqQueueDeclaration {
   readonly name: string;
   readonly arguments: AmqpArguments;
 }
 
 /** A binding of a queue to an exchange. */
-export interface RabbitmqBindingDeclaration {
+interface RabbitmqBindingDeclaration {
   readonly queue: string;
   readonly exchange: string;
   readonly routingKey: string;

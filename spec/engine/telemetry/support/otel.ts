@@ -34,7 +34,7 @@ import {
  * second `end()` (and says so through `diag`), so together with {@link DiagCapture} this tells
  * whether every span was ended exactly once.
  */
-export class SpanLedger implements SpanProcessor {
+class SpanLedger implements SpanProcessor {
   private readonly started = new Map<string, string>();
   private readonly ended = new Map<string, number>();
 
@@ -76,7 +76,7 @@ export class SpanLedger implements SpanProcessor {
 }
 
 /** A diag logger keeping what OpenTelemetry warns about (a span ended twice, used after end…). */
-export class DiagCapture implements DiagLogger {
+class DiagCapture implements DiagLogger {
   readonly messages: string[] = [];
 
   error(message: string): void {
@@ -100,7 +100,7 @@ export class DiagCapture implements DiagLogger {
 }
 
 /** A metric reader a spec collects from on demand. */
-export class CollectingMetricReader extends MetricReader {
+class CollectingMetricReader extends MetricReader {
   protected override onShutdown(): Promise<void> {
     return Promise.resolve();
   }
@@ -344,7 +344,7 @@ export function traceparentOf(span: ReadableSpan): string {
 }
 
 /** A one-line description of a span: name, transaction id, outcome, attempt, ERROR. */
-export function label(span: ReadableSpan): string {
+function label(span: ReadableSpan): string {
   const parts = [span.name];
   const id = span.attributes['ergon.transaction.id'];
   if (typeof id === 'string') parts.push(id);
