@@ -70,6 +70,7 @@ export {
   consumerTask,
   type ConsumerTask,
   type ConsumerTaskDefinition,
+  type TaskDefinitionBase,
 } from './engine/task-definition.js';
 export type { EngineOptions } from './engine/engine-options.js';
 export type { AttemptInfo, HandlerContext } from './engine/handler-context.js';

@@ -6,18 +6,10 @@ import type { TransactionError } from '../core/errors.js';
 import type { HandlerContext } from './handler-context.js';
 import { TaskDefinitionError } from './errors.js';
 
-/** The business logic of a consumer: what to do with a transaction, and after. */
-export interface ConsumerTaskDefinition<P, R, S> {
-  /** Names the task in logs, spans and metrics (default `consumer`). */
+/** What consumer and producer task definitions share: a name, failure handling, services. */
+export interface TaskDefinitionBase<P, S> {
+  /** Names the task in logs, spans and metrics (default `consumer` or `producer`). */
   readonly name?: string;
-  /** Does the work. Throw (or reject, or error) to fail; retried per `process.retry`. */
-  process(transaction: Transaction<P>, context: HandlerContext<S>): Eventually<R>;
-  /** Runs after `process` succeeded; a failure here routes to `onException` too. */
-  onSuccess?(
-    transaction: Transaction<P>,
-    result: R,
-    context: HandlerContext<S>,
-  ): Eventually<unknown>;
   /**
    * Handles a failed lifecycle (the error says which stage failed and why). Succeeding here
    * means "handled": the transaction is acked. Without it, failures are dead-lettered.
@@ -31,6 +23,18 @@ export interface ConsumerTaskDefinition<P, R, S> {
   readonly services?: S;
   /** Handlers' `context.logger` (default: the loglevel logger `ergon.<name>`). */
   readonly logger?: Logger;
+}
+
+/** The business logic of a consumer: what to do with a transaction, and after. */
+export interface ConsumerTaskDefinition<P, R, S> extends TaskDefinitionBase<P, S> {
+  /** Does the work. Throw (or reject, or error) to fail; retried per `process.retry`. */
+  process(transaction: Transaction<P>, context: HandlerContext<S>): Eventually<R>;
+  /** Runs after `process` succeeded; a failure here routes to `onException` too. */
+  onSuccess?(
+    transaction: Transaction<P>,
+    result: R,
+    context: HandlerContext<S>,
+  ): Eventually<unknown>;
 }
 
 /** A validated consumer task, ready for {@link consume} or {@link processWith}. */
@@ -62,25 +66,18 @@ export interface ConsumerTask<
 export function consumerTask<P = unknown, R = unknown, S = undefined>(
   definition: ConsumerTaskDefinition<P, R, S>,
 ): ConsumerTask<P, R, S> {
-  const name = definition.name ?? 'consumer';
-  requireHandler(name, 'process', definition.process, true);
-  requireHandler(name, 'onSuccess', definition.onSuccess, false);
-  requireHandler(name, 'onException', definition.onException, false);
+  const base = taskBase('consumer', definition);
+  requireHandler(base.name, 'process', definition.process, true);
   return Object.freeze({
+    ...base,
     kind: 'consumer',
-    name,
     process: definition.process.bind(definition),
     onSuccess: definition.onSuccess?.bind(definition),
-    onException: definition.onException?.bind(definition),
-    services: definition.services as S,
-    logger: definition.logger ?? log.getLogger(`ergon.${name}`),
   });
 }
 
 /** The business logic of a producer: what to send for a transaction, and after. */
-export interface ProducerTaskDefinition<P, O, S> {
-  /** Names the task in logs, spans and metrics (default `producer`). */
-  readonly name?: string;
+export interface ProducerTaskDefinition<P, O, S> extends TaskDefinitionBase<P, S> {
   /**
    * Turns an input transaction into the payload to dispatch (default: its payload as is).
    * The dispatched transaction keeps the input's id and metadata. Retried per `prepare.retry`.
@@ -92,14 +89,6 @@ export interface ProducerTaskDefinition<P, O, S> {
     dispatched: Transaction<O>,
     context: HandlerContext<S>,
   ): Eventually<unknown>;
-  /** Handles a failed prepare, dispatch or onSuccess; succeeding here means "handled". */
-  onException?(
-    transaction: Transaction<P>,
-    error: TransactionError,
-    context: HandlerContext<S>,
-  ): Eventually<unknown>;
-  readonly services?: S;
-  readonly logger?: Logger;
 }
 
 /** A validated producer task, ready for {@link produce}. */
@@ -131,19 +120,33 @@ export interface ProducerTask<P = unknown, O = P, S = undefined> extends Produce
 export function producerTask<P = unknown, O = P, S = undefined>(
   definition: ProducerTaskDefinition<P, O, S> = {},
 ): ProducerTask<P, O, S> {
-  const name = definition.name ?? 'producer';
-  requireHandler(name, 'prepare', definition.prepare, false);
-  requireHandler(name, 'onSuccess', definition.onSuccess, false);
-  requireHandler(name, 'onException', definition.onException, false);
+  const base = taskBase('producer', definition);
+  requireHandler(base.name, 'prepare', definition.prepare, false);
   return Object.freeze({
+    ...base,
     kind: 'producer',
-    name,
     prepare: definition.prepare?.bind(definition),
     onSuccess: definition.onSuccess?.bind(definition),
+  });
+}
+
+/**
+ * The checked parts every task shares: its name (default: its kind), a bound `onException`,
+ * its services and its logger. `onSuccess` is checked here too; each kind binds its own.
+ */
+function taskBase<P, S>(
+  kind: 'consumer' | 'producer',
+  definition: TaskDefinitionBase<P, S> & { readonly onSuccess?: unknown },
+) {
+  const name = definition.name ?? kind;
+  requireHandler(name, 'onSuccess', definition.onSuccess, false);
+  requireHandler(name, 'onException', definition.onException, false);
+  return {
+    name,
     onException: definition.onException?.bind(definition),
     services: definition.services as S,
     logger: definition.logger ?? log.getLogger(`ergon.${name}`),
-  });
+  };
 }
 
 /** Fails fast, with a clear message, when something other than a `consumerTask()` is passed. */

@@ -28,7 +28,7 @@ import { type LogSink, SinkFailureWarning } from './log-sink.js';
  * ```
  */
 export class FileLogSink implements LogSink {
-  private readonly file: AppendingLogFile;
+  protected readonly file: AppendingLogFile;
   private readonly warning: SinkFailureWarning;
 
   constructor(
@@ -41,7 +41,9 @@ export class FileLogSink implements LogSink {
 
   write(record: LogRecord): void {
     try {
-      this.file.append(Buffer.from(`${this.format(record)}\n`));
+      const line = Buffer.from(`${this.format(record)}\n`);
+      this.beforeAppend(line.length);
+      this.file.append(line);
       this.warning.clear();
     } catch (error) {
       this.warning.raise(error);
@@ -55,6 +57,11 @@ export class FileLogSink implements LogSink {
 
   async shutdown(): Promise<void> {
     this.file.close();
+  }
+
+  /** Called with each line's size before it is appended; a throw counts as a failed write. */
+  protected beforeAppend(_lineBytes: number): void {
+    // a plain file grows without limit
   }
 }
 
@@ -150,43 +157,24 @@ export interface RotationLimits {
  * const sink = new RotatingFileLogSink('logs/app.log', formatterFor('json'), { maxBytes: 10_000_000, backups: 5 });
  * ```
  */
-export class RotatingFileLogSink implements LogSink {
-  private readonly file: AppendingLogFile;
-  private readonly warning: SinkFailureWarning;
-
+export class RotatingFileLogSink extends FileLogSink {
   private readonly path: string;
 
   constructor(
     path: string,
-    private readonly format: LogFormatter,
+    format: LogFormatter,
     private readonly limits: RotationLimits,
   ) {
-    this.path = linkTarget(path);
-    this.file = new AppendingLogFile(this.path);
-    this.warning = new SinkFailureWarning(`rotating file log sink ${path}`);
+    const target = linkTarget(path);
+    super(target, format);
+    this.path = target;
   }
 
-  write(record: LogRecord): void {
-    try {
-      const line = Buffer.from(`${this.format(record)}\n`);
-      const size = this.file.size;
-      if (size > 0 && size + line.length > this.limits.maxBytes && this.file.isRegularFile) {
-        this.rotate();
-      }
-      this.file.append(line);
-      this.warning.clear();
-    } catch (error) {
-      this.warning.raise(error);
+  protected override beforeAppend(lineBytes: number): void {
+    const size = this.file.size;
+    if (size > 0 && size + lineBytes > this.limits.maxBytes && this.file.isRegularFile) {
+      this.rotate();
     }
-  }
-
-  /** Opens (creating) the file now, so a bad path fails at setup. @throws what `open(2)` throws. */
-  open(): void {
-    this.file.open();
-  }
-
-  async shutdown(): Promise<void> {
-    this.file.close();
   }
 
   private rotate(): void {
