@@ -38,11 +38,20 @@ export class NonRetryableError extends ErgonError {}
 export type ErrorCategory = 'business' | 'system' | 'timeout';
 
 /**
- * Which handler of the lifecycle raised an error (`attempt`: a function run by `attempt()`,
- * outside any lifecycle).
+ * Which handler of the lifecycle raised an error (`decode`: the payload could not be decoded;
+ * `key`: the task's `key` function failed; `attempt`: a function run by `attempt()`, outside
+ * any lifecycle).
  */
 export type Stage =
-  'process' | 'success' | 'exception' | 'prepare' | 'dispatch' | 'fetch' | 'decode' | 'attempt';
+  | 'process'
+  | 'success'
+  | 'exception'
+  | 'prepare'
+  | 'dispatch'
+  | 'fetch'
+  | 'decode'
+  | 'key'
+  | 'attempt';
 
 /**
  * A failure of one transaction's lifecycle. User code may throw it directly (usually with

@@ -1,5 +1,5 @@
 import type { OperatorFunction, Subscriber } from 'rxjs';
-import { FifoQueue } from '../core/fifo-queue.js';
+import type { TransactionError } from '../core/errors.js';
 import type { Outcome } from '../core/outcome.js';
 import type { Transaction } from '../core/transaction.js';
 import { consumerPolicy, type ConsumerPolicyInput } from '../policy/consumer-policy.js';
@@ -7,9 +7,10 @@ import type { EngineOptions } from './engine-options.js';
 import { EngineClock } from './internal/engine-clock.js';
 import { engineOperator, SourceRun } from './internal/engine-run.js';
 import { RunTelemetry } from './internal/instrumentation/run-telemetry.js';
-import type { LifecyclePlan } from './internal/lifecycle.js';
+import type { Lifecycle, LifecyclePlan } from './internal/lifecycle.js';
 import { LifecyclePool, type PoolListener } from './internal/lifecycle-pool.js';
 import { consumerPlan } from './internal/task-plan.js';
+import { waitingRoom, type TransactionKey, type WaitingRoom } from './internal/waiting-room.js';
 import { requireConsumerTask, type ConsumerTask } from './task-definition.js';
 
 /**
@@ -45,12 +46,13 @@ export function processWith<P, R, S>(
 ): OperatorFunction<Transaction<P>, Outcome<P, R>> {
   requireConsumerTask(task, 'processWith');
   const decoded = consumerPolicy(policy);
-  const plan = consumerPlan(task as ConsumerTask<P, R, unknown>, decoded);
+  const plan = consumerPlan<P, R, TransactionKey>(task as ConsumerTask<P, R, unknown>, decoded);
   return engineOperator(
     (subscriber) =>
       new ProcessRun<P, R>(
         plan,
         decoded.loop.concurrency.value,
+        waitingRoom(task.key, decoded.loop.keyConcurrency.value),
         new EngineClock(options.scheduler),
         new RunTelemetry('consumer', task.name, {}, { traces: options.traces }),
         subscriber,
@@ -58,17 +60,20 @@ export function processWith<P, R, S>(
   );
 }
 
-/** The run behind {@link processWith}: at most `concurrency` lifecycles, the rest waiting. */
+/**
+ * The run behind {@link processWith}: at most `concurrency` lifecycles (and of a key, as its
+ * waiting room allows), the rest waiting.
+ */
 class ProcessRun<P, R>
   extends SourceRun<Transaction<P>, Outcome<P, R>>
-  implements PoolListener<P, R>
+  implements PoolListener<P, R, TransactionKey>
 {
-  private readonly pool: LifecyclePool<P, R>;
-  private readonly waiting = new FifoQueue<Transaction<P>>();
+  private readonly pool: LifecyclePool<P, R, TransactionKey>;
 
   constructor(
-    plan: LifecyclePlan<P, R>,
+    plan: LifecyclePlan<P, R, TransactionKey>,
     private readonly concurrency: number,
+    private readonly waiting: WaitingRoom<P>,
     clock: EngineClock,
     telemetry: RunTelemetry,
     subscriber: Subscriber<Outcome<P, R>>,
@@ -79,11 +84,12 @@ class ProcessRun<P, R>
 
   take(transaction: Transaction<P>): void {
     if (this.finished) return;
-    this.waiting.push(transaction);
+    this.waiting.add(transaction);
     this.pump();
   }
 
-  outcome(outcome: Outcome<P, R>): void {
+  outcome(outcome: Outcome<P, R>, lifecycle: Lifecycle<P, R, TransactionKey> | null): void {
+    if (lifecycle !== null) this.waiting.ended(lifecycle.attachment);
     this.emit(outcome);
   }
 
@@ -93,8 +99,12 @@ class ProcessRun<P, R>
 
   protected step(): void {
     // An outcome emitted synchronously may unsubscribe (tear the run down) in mid-pass.
-    while (!this.finished && this.waiting.length > 0 && this.pool.inFlight < this.concurrency) {
-      this.pool.start(this.waiting.shift() as Transaction<P>, null, undefined);
+    while (
+      !this.finished &&
+      this.pool.inFlight < this.concurrency &&
+      this.waiting.startNext(this.startOne)
+    ) {
+      // started
     }
     if (
       !this.finished &&
@@ -105,6 +115,14 @@ class ProcessRun<P, R>
       this.finish();
     }
   }
+
+  private readonly startOne = (
+    transaction: Transaction<P>,
+    key: TransactionKey,
+    failure: TransactionError | null,
+  ): void => {
+    this.pool.start(transaction, null, key, failure);
+  };
 
   protected cancel(): void {
     this.waiting.drain();

@@ -27,6 +27,13 @@ export interface TaskDefinitionBase<P, S> {
 
 /** The business logic of a consumer: what to do with a transaction, and after. */
 export interface ConsumerTaskDefinition<P, R, S> extends TaskDefinitionBase<P, S> {
+  /**
+   * The transaction's ordering key (`undefined`: none). Transactions of one key start in
+   * fetch order and at most `loop.keyConcurrency.value` (default 1) of them run at a time,
+   * each until its settlement ended (retries, timeouts and `onException` included). Called
+   * once per transaction when it is fetched; a throw fails that transaction (stage `key`).
+   */
+  key?(transaction: Transaction<P>): string | undefined;
   /** Does the work. Throw (or reject, or error) to fail; retried per `process.retry`. */
   process(transaction: Transaction<P>, context: HandlerContext<S>): Eventually<R>;
   /** Runs after `process` succeeded; a failure here routes to `onException` too. */
@@ -68,9 +75,11 @@ export function consumerTask<P = unknown, R = unknown, S = undefined>(
 ): ConsumerTask<P, R, S> {
   const base = taskBase('consumer', definition);
   requireHandler(base.name, 'process', definition.process, true);
+  requireHandler(base.name, 'key', definition.key, false);
   return Object.freeze({
     ...base,
     kind: 'consumer',
+    key: definition.key?.bind(definition),
     process: definition.process.bind(definition),
     onSuccess: definition.onSuccess?.bind(definition),
   });

@@ -44,6 +44,14 @@ export interface ConsumerPolicy {
     readonly mode: LoopMode;
     /** `value`: most transactions in flight at once. */
     readonly concurrency: { readonly value: number };
+    /** `value`: most transactions of one key in flight at once (tasks with a `key`). */
+    readonly keyConcurrency: { readonly value: number };
+    /**
+     * Most fetched transactions waiting for their key (tasks with a `key`), on top of the
+     * `concurrency.value` in flight; `null` means 4 × `concurrency.value`. Fetching pauses
+     * while it is full.
+     */
+    readonly keyBacklog: number | null;
     /** Most transactions the loop fetches in all, or `null` for no limit. */
     readonly limit: number | null;
     /**
@@ -92,6 +100,8 @@ export interface ConsumerPolicyInput {
   readonly loop?: {
     readonly mode?: LoopModeInput;
     readonly concurrency?: ConcurrencyInput | null;
+    readonly keyConcurrency?: ConcurrencyInput | null;
+    readonly keyBacklog?: IntegerInput | null;
     readonly limit?: IntegerInput | null;
     readonly timeout?: DurationInput | null;
     readonly streaming?: BooleanInput;
@@ -142,6 +152,8 @@ export const ConsumerPolicyCodec: t.Type<ConsumerPolicy, ConsumerPolicy, unknown
     loop: strictStruct('ConsumerLoop', {
       mode: LoopModeCodec,
       concurrency: ConcurrencyCodec,
+      keyConcurrency: ConcurrencyCodec,
+      keyBacklog: withDefault(orNull(NonNegativeInteger), null),
       limit: withDefault(orNull(NonNegativeInteger), null),
       timeout: withDefault(orNull(PositiveDuration), null),
       streaming: withDefault(BooleanFlag, false),

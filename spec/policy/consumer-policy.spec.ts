@@ -22,6 +22,8 @@ const defaults: ConsumerPolicy = {
   loop: {
     mode: 'batch',
     concurrency: { value: 1 },
+    keyConcurrency: { value: 1 },
+    keyBacklog: null,
     limit: null,
     timeout: null,
     streaming: false,

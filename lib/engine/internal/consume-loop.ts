@@ -6,8 +6,8 @@ import {
   ConnectorContractError,
   FetchError,
   LoopTimeoutError,
+  type TransactionError,
 } from '../../core/errors.js';
-import { FifoQueue } from '../../core/fifo-queue.js';
 import type { Outcome, ReleaseReason } from '../../core/outcome.js';
 import type { Transaction } from '../../core/transaction.js';
 import type { Connector } from '../../core/connector.js';
@@ -19,30 +19,35 @@ import type { ConsumerTask } from '../task-definition.js';
 import type { EngineClock } from './engine-clock.js';
 import { FetchTelemetry, type FetchProgress } from './instrumentation/stage-telemetry.js';
 import { RunTelemetry } from './instrumentation/run-telemetry.js';
+import type { Lifecycle } from './lifecycle.js';
 import { LifecyclePool, type PoolListener } from './lifecycle-pool.js';
 import { inPromiseReaction, StageRun, type StageOwner } from './stage-run.js';
 import { consumerPlan } from './task-plan.js';
 import { EngineRun } from './engine-run.js';
+import { waitingRoom, type TransactionKey, type WaitingRoom } from './waiting-room.js';
 
 /**
  * The state machine behind {@link consume}: pulls from the connector only when it has free
- * capacity, keeps at most one fetch's worth of transactions waiting, and owns every
- * lifecycle it started (stop, timeout and unsubscribe cancel and release them).
+ * capacity, keeps at most one fetch's worth of transactions waiting (plus, for a keyed task,
+ * up to `loop.keyBacklog` waiting for their key), and owns every lifecycle it started (stop,
+ * timeout and unsubscribe cancel and release them).
  *
  * Every event (a fetched transaction, a settled one, a timer, the stop signal) ends in
  * `pump()`, which is re-entrancy safe: a call made while pumping only asks for one more pass.
  */
 export class ConsumeLoop<P, R>
   extends EngineRun<Outcome<P, R>>
-  implements StageOwner<Transaction<P>>, PoolListener<P, R>
+  implements StageOwner<Transaction<P>>, PoolListener<P, R, TransactionKey>
 {
-  private readonly pool: LifecyclePool<P, R>;
+  private readonly pool: LifecyclePool<P, R, TransactionKey>;
   private readonly fetchProgress: FetchProgress;
   /** The span of the batch being processed (batch mode, tracing on). */
   private batchSpan: Span | null = null;
   private batchSize = 0;
-  private readonly waiting = new FifoQueue<Transaction<P>>();
+  private readonly waiting: WaitingRoom<P>;
   private readonly concurrency: number;
+  /** Most transactions held in all: in flight, ready, or waiting for their key. */
+  private readonly capacity: number;
   private readonly fetchBatchSize: number;
   private fetchRun: StageRun<Transaction<P>> | null = null;
   private fetchSize = 0;
@@ -84,6 +89,11 @@ export class ConsumeLoop<P, R>
       this,
     );
     this.concurrency = policy.loop.concurrency.value;
+    this.waiting = waitingRoom(task.key, policy.loop.keyConcurrency.value);
+    this.capacity =
+      task.key === undefined
+        ? this.concurrency
+        : this.concurrency + (policy.loop.keyBacklog ?? 4 * this.concurrency);
     this.fetchBatchSize = policy.fetch.batch.size ?? this.concurrency;
     this.refillLowWater = Math.ceil(this.concurrency / 8);
   }
@@ -172,7 +182,7 @@ export class ConsumeLoop<P, R>
       else this.telemetry.linkToBatch(this.batchSpan, transaction);
       this.batchSize++;
     }
-    this.waiting.push(transaction);
+    this.waiting.add(transaction);
     this.pump();
   }
 
@@ -217,7 +227,8 @@ export class ConsumeLoop<P, R>
 
   // PoolListener.
 
-  outcome(outcome: Outcome<P, R>): void {
+  outcome(outcome: Outcome<P, R>, lifecycle: Lifecycle<P, R, TransactionKey> | null): void {
+    if (lifecycle !== null) this.waiting.ended(lifecycle.attachment);
     // `freed()` pumps right after.
     this.emit(outcome);
   }
@@ -237,10 +248,10 @@ export class ConsumeLoop<P, R>
     if (this.finished) return;
     while (
       this.stopping === null &&
-      this.waiting.length > 0 &&
-      this.pool.inFlight < this.concurrency
+      this.pool.inFlight < this.concurrency &&
+      this.waiting.startNext(this.startOne)
     ) {
-      this.pool.start(this.waiting.shift() as Transaction<P>, this.batchSpan, undefined);
+      // started
     }
     if (this.fetchRun !== null || this.pause !== null || this.refillCheckQueued) return;
     if (this.batchSpan !== null && this.pool.inFlight === 0 && this.waiting.length === 0) {
@@ -264,7 +275,7 @@ export class ConsumeLoop<P, R>
       }
       size = Math.min(this.fetchBatchSize, remaining);
     } else {
-      size = Math.min(this.concurrency - this.pool.inFlight - this.waiting.length, remaining);
+      size = Math.min(this.freeToFetch(), remaining);
       if (size <= 0) return;
       if (this.burstFreedSlots) {
         this.refillCheckQueued = true;
@@ -297,7 +308,7 @@ export class ConsumeLoop<P, R>
     this.refillCheckQueued = false;
     const limit = this.policy.loop.limit;
     const remaining = limit === null ? Infinity : limit - this.fetched;
-    const free = this.concurrency - this.pool.inFlight - this.waiting.length;
+    const free = this.freeToFetch();
     if (free >= Math.min(this.refillLowWater, remaining)) {
       this.burstFreedSlots = false;
       this.pump();
@@ -312,6 +323,24 @@ export class ConsumeLoop<P, R>
     this.burstFreedSlots = false;
     this.pump();
   };
+
+  private readonly startOne = (
+    transaction: Transaction<P>,
+    key: TransactionKey,
+    failure: TransactionError | null,
+  ): void => {
+    this.pool.start(transaction, this.batchSpan, key, failure);
+  };
+
+  /**
+   * How many transactions a fetch may bring now: the free slots not claimed by transactions
+   * ready to start, within the capacity (slots plus the key backlog) left by everything held.
+   */
+  private freeToFetch(): number {
+    const held = this.pool.inFlight + this.waiting.length;
+    const ready = this.waiting.length - this.waiting.parked;
+    return Math.min(this.concurrency - this.pool.inFlight - ready, this.capacity - held);
+  }
 
   /** Waits before the next fetch; a zero delay still yields to the event loop (no busy poll). */
   private pauseFor(delay: number): void {

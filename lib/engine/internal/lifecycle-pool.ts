@@ -1,6 +1,6 @@
 import { context as otelContext, type Span } from '@opentelemetry/api';
 import { isObservable, type Observable } from 'rxjs';
-import { DeliveryLostError } from '../../core/errors.js';
+import { DeliveryLostError, type TransactionError } from '../../core/errors.js';
 import type { Eventually } from '../../core/connector.js';
 import { isInstance } from '../../core/safe-access.js';
 import {
@@ -58,16 +58,22 @@ export class LifecyclePool<P, R, A = undefined> implements LifecycleHost<P, R, A
 
   /**
    * Starts a transaction's lifecycle; its span goes under `batch` when given, and
-   * `attachment` is the run's own state for it (set before the lifecycle starts).
+   * `attachment` is the run's own state for it (set before the lifecycle starts). With a
+   * `failure`, the lifecycle goes straight to its exception stage.
    */
-  start(transaction: Transaction<P>, batch: Span | null, attachment: A): Lifecycle<P, R, A> {
+  start(
+    transaction: Transaction<P>,
+    batch: Span | null,
+    attachment: A,
+    failure: TransactionError | null = null,
+  ): Lifecycle<P, R, A> {
     this.inFlight++;
     const lifecycle = new Lifecycle(this, transaction, batch, attachment);
     lifecycle.next = this.first;
     if (this.first !== null) this.first.previous = lifecycle;
     this.first = lifecycle;
     if (this.notice !== null) lifecycle.notice = this.notice.watch(lifecycle);
-    lifecycle.start();
+    lifecycle.start(failure);
     return lifecycle;
   }
 

@@ -130,26 +130,35 @@ export class Lifecycle<P, R, A = undefined> implements StageOwner<unknown>, Dead
     return this.host.plan.scope.logger;
   }
 
-  start(): void {
-    const decodeError = decodeFailureOf(this.transaction);
-    if (decodeError !== undefined) {
-      this.fail(
-        new TransactionError(
-          `payload of transaction ${this.transaction.id} could not be decoded: ${describeError(decodeError)}`,
-          {
-            category: 'business',
-            transactionId: this.transaction.id,
-            stage: 'decode',
-            cause: decodeError,
-            nonRetryable: true,
-          },
-        ),
-      );
+  /**
+   * Starts the main stage; with a `failure` (the run could not prepare the transaction, say
+   * its key function threw), or when its payload could not be decoded, goes straight to the
+   * exception stage instead.
+   */
+  start(failure: TransactionError | null): void {
+    const fault = failure ?? this.decodeFailure();
+    if (fault !== null) {
+      this.fail(fault);
       return;
     }
     if (this.host.plan.budget !== null)
       this.budget = this.host.clock.deadline(this.host.plan.budget, this);
     this.enter(this.host.plan.mainStage);
+  }
+
+  private decodeFailure(): TransactionError | null {
+    const decodeError = decodeFailureOf(this.transaction);
+    if (decodeError === undefined) return null;
+    return new TransactionError(
+      `payload of transaction ${this.transaction.id} could not be decoded: ${describeError(decodeError)}`,
+      {
+        category: 'business',
+        transactionId: this.transaction.id,
+        stage: 'decode',
+        cause: decodeError,
+        nonRetryable: true,
+      },
+    );
   }
 
   /**

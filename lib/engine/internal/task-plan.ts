@@ -10,10 +10,10 @@ import type { ConsumerTask, ProducerTask } from '../task-definition.js';
 import { slowNoticeSetting } from './transaction-log.js';
 
 /** The plan of a consumer task: process → onSuccess → (on failure) onException. */
-export function consumerPlan<P, R>(
+export function consumerPlan<P, R, A = undefined>(
   task: ConsumerTask<P, R, unknown>,
   policy: ConsumerPolicy,
-): LifecyclePlan<P, R> {
+): LifecyclePlan<P, R, A> {
   const { onSuccess, onException } = task;
   return {
     mainStage: 'process',

@@ -1,0 +1,247 @@
+import { TransactionError } from '../../core/errors.js';
+import { FifoQueue } from '../../core/fifo-queue.js';
+import { describeValue, describeError } from '../../core/renderers.js';
+import type { Transaction } from '../../core/transaction.js';
+
+/** A transaction's key as the run keeps it: `undefined` for none. */
+export type TransactionKey = string | undefined;
+
+/**
+ * Starts one transaction: `key` is its key (kept as the lifecycle's attachment, handed back
+ * to {@link WaitingRoom.ended}); `failure` is set when the key could not be computed, and the
+ * lifecycle then fails at once with it.
+ */
+type Starter<P> = (
+  transaction: Transaction<P>,
+  key: TransactionKey,
+  failure: TransactionError | null,
+) => void;
+
+/**
+ * The transactions a run took in (fetched, or pushed by a source) and has not started yet,
+ * and the rule that says which may start next. A run asks it for the next one while it has a
+ * free slot, and tells it when a started one ended (settlement included).
+ */
+export interface WaitingRoom<P> {
+  /** Transactions held, ready or waiting for their key. */
+  readonly length: number;
+  /** Of those, how many wait for their key: they hold no slot (see `loop.keyBacklog`). */
+  readonly parked: number;
+  add(transaction: Transaction<P>): void;
+  /** Starts the next transaction allowed to start; `false` when none is. */
+  startNext(start: Starter<P>): boolean;
+  /** A started transaction's lifecycle and settlement are over. */
+  ended(key: TransactionKey): void;
+  /** Takes out everything held, in the order it came in (to release it). */
+  drain(): Transaction<P>[];
+}
+
+/** A task's `key` function, as `consumerTask` accepts it. */
+export type KeyFunction<P> = (transaction: Transaction<P>) => string | undefined;
+
+/** The waiting room of a task without a key: first in, first started. */
+class FifoRoom<P> implements WaitingRoom<P> {
+  private readonly queue = new FifoQueue<Transaction<P>>();
+  readonly parked = 0;
+
+  get length(): number {
+    return this.queue.length;
+  }
+
+  add(transaction: Transaction<P>): void {
+    this.queue.push(transaction);
+  }
+
+  startNext(start: Starter<P>): boolean {
+    const transaction = this.queue.shift();
+    if (transaction === undefined) return false;
+    start(transaction, undefined, null);
+    return true;
+  }
+
+  ended(): void {
+    // every transaction may start at any time
+  }
+
+  drain(): Transaction<P>[] {
+    return this.queue.drain();
+  }
+}
+
+/** A held transaction of a keyed task; `order` is its place in the intake, for `drain`. */
+interface KeyedEntry<P> {
+  readonly transaction: Transaction<P>;
+  readonly key: TransactionKey;
+  readonly failure: TransactionError | null;
+  readonly order: number;
+}
+
+/** What the room knows of one key: admitted (started, or ready to start) and parked. */
+interface KeyState<P> {
+  admitted: number;
+  readonly parked: FifoQueue<KeyedEntry<P>>;
+}
+
+/**
+ * Admitted entries, oldest intake first: a binary min-heap on `order`, so a transaction that
+ * waited for its key starts before those that came in after it.
+ */
+class ReadyHeap<P> {
+  private readonly items: KeyedEntry<P>[] = [];
+
+  get length(): number {
+    return this.items.length;
+  }
+
+  push(entry: KeyedEntry<P>): void {
+    const items = this.items;
+    let index = items.length;
+    items.push(entry);
+    while (index > 0) {
+      const parent = (index - 1) >> 1;
+      if (items[parent]!.order <= entry.order) break;
+      items[index] = items[parent]!;
+      index = parent;
+    }
+    items[index] = entry;
+  }
+
+  shift(): KeyedEntry<P> | undefined {
+    const items = this.items;
+    const first = items[0];
+    const last = items.pop();
+    if (first === undefined || last === undefined || items.length === 0) return first;
+    let index = 0;
+    for (;;) {
+      let child = 2 * index + 1;
+      if (child >= items.length) break;
+      if (child + 1 < items.length && items[child + 1]!.order < items[child]!.order) child++;
+      if (items[child]!.order >= last.order) break;
+      items[index] = items[child]!;
+      index = child;
+    }
+    items[index] = last;
+    return first;
+  }
+
+  drain(): KeyedEntry<P>[] {
+    return this.items.splice(0);
+  }
+}
+
+/**
+ * The waiting room of a keyed task. A transaction is admitted (ready to start) while fewer
+ * than `perKey` of its key are admitted; the others park in their key's queue, in intake
+ * order, and the oldest is admitted when one of its key ends. Transactions without a key (or
+ * whose key function failed) are admitted at once. Admitted transactions start oldest first.
+ */
+class KeyedRoom<P> implements WaitingRoom<P> {
+  private readonly ready = new ReadyHeap<P>();
+  private readonly keys = new Map<string, KeyState<P>>();
+  private intake = 0;
+  parked = 0;
+
+  constructor(
+    private readonly keyOf: KeyFunction<P>,
+    private readonly perKey: number,
+  ) {}
+
+  get length(): number {
+    return this.ready.length + this.parked;
+  }
+
+  add(transaction: Transaction<P>): void {
+    let key: TransactionKey;
+    let failure: TransactionError | null = null;
+    try {
+      key = keyFor(this.keyOf, transaction);
+    } catch (error) {
+      key = undefined;
+      failure = keyFailure(transaction, error);
+    }
+    const entry: KeyedEntry<P> = { transaction, key, failure, order: this.intake++ };
+    if (key === undefined) {
+      this.ready.push(entry);
+      return;
+    }
+    let state = this.keys.get(key);
+    if (state === undefined) {
+      state = { admitted: 0, parked: new FifoQueue() };
+      this.keys.set(key, state);
+    }
+    if (state.admitted < this.perKey) {
+      state.admitted++;
+      this.ready.push(entry);
+    } else {
+      state.parked.push(entry);
+      this.parked++;
+    }
+  }
+
+  startNext(start: Starter<P>): boolean {
+    const entry = this.ready.shift();
+    if (entry === undefined) return false;
+    start(entry.transaction, entry.key, entry.failure);
+    return true;
+  }
+
+  ended(key: TransactionKey): void {
+    if (key === undefined) return;
+    const state = this.keys.get(key);
+    if (state === undefined) return;
+    const next = state.parked.shift();
+    if (next !== undefined) {
+      this.parked--;
+      this.ready.push(next);
+    } else if (--state.admitted === 0) {
+      this.keys.delete(key);
+    }
+  }
+
+  drain(): Transaction<P>[] {
+    const entries = this.ready.drain();
+    for (const state of this.keys.values()) {
+      entries.push(...state.parked.drain());
+      state.admitted = 0;
+    }
+    this.keys.clear();
+    this.parked = 0;
+    return entries.sort((a, b) => a.order - b.order).map((entry) => entry.transaction);
+  }
+}
+
+/**
+ * The waiting room for a task: keyed when it has a `key` function (at most `perKey` of a key
+ * at a time), first-in-first-out otherwise.
+ */
+export function waitingRoom<P>(keyOf: KeyFunction<P> | undefined, perKey: number): WaitingRoom<P> {
+  return keyOf === undefined ? new FifoRoom<P>() : new KeyedRoom(keyOf, perKey);
+}
+
+/**
+ * Calls the key function: a string is a key; `undefined` (and `null`, for JavaScript
+ * callers) means none.
+ * @throws what the function throws, or a TypeError naming anything else it returned.
+ */
+function keyFor<P>(keyOf: KeyFunction<P>, transaction: Transaction<P>): TransactionKey {
+  const key: unknown = keyOf(transaction);
+  if (typeof key === 'string') return key;
+  if (key === undefined || key === null) return undefined;
+  throw new TypeError(
+    `it returned ${describeValue(key)}; return a string (String(id) for a number) or undefined for no key`,
+  );
+}
+
+/** The failure of a transaction whose key could not be computed: not retried, not keyed. */
+function keyFailure<P>(transaction: Transaction<P>, error: unknown): TransactionError {
+  return new TransactionError(
+    `key of transaction ${transaction.id} could not be computed: ${describeError(error)}`,
+    {
+      category: 'business',
+      transactionId: transaction.id,
+      stage: 'key',
+      cause: error,
+      nonRetryable: true,
+    },
+  );
+}
