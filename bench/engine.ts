@@ -28,11 +28,13 @@ function noOp(contender: Contender<EngineRun>): Run {
     (await contender({ count, concurrency, workload: { kind: 'no-op' }, latency: false })).count;
 }
 
-const ergon = (mode: LoopMode): Run => noOp((run) => ergonConsume({ ...run, mode }));
+const ergon = (mode: LoopMode, keys?: number): Run =>
+  noOp((run) => ergonConsume({ ...run, mode, keys }));
 
 const contenders: Record<string, Run> = {
   'ergon-rx consume (batch)': ergon('batch'),
   'ergon-rx consume (continuous)': ergon('continuous'),
+  'ergon-rx consume (continuous, 64 keys)': ergon('continuous', 64),
   'naive mergeMap(…, 64)': noOp(naiveMergeMap),
   'p-queue (concurrency 64)': noOp(pQueue),
   'raw promise pool (64 workers)': noOp(promisePool),

@@ -14,6 +14,7 @@ import {
   type Connector,
   type Logger,
   type LoopMode,
+  type Transaction,
 } from 'ergon-rx';
 import { LatencyConnector } from './latency-connector.js';
 import { LatencyRecorder } from './latency-recorder.js';
@@ -39,6 +40,8 @@ export interface ErgonRun extends EngineRun {
    * on every failed attempt) or `silent` (drops everything, as the baselines log nothing).
    */
   readonly logging?: 'default' | 'silent';
+  /** Give transactions a key (`payload % keys`): order per key, `keys` keys active at once. */
+  readonly keys?: number;
 }
 
 const silent: Logger = { trace() {}, debug() {}, info() {}, warn() {}, error() {} };
@@ -57,7 +60,11 @@ export async function ergonConsume(run: ErgonRun): Promise<RunResult> {
   const connector: Connector<number> =
     recorder === null ? memory : new LatencyConnector(memory, recorder);
   const handler = workloadHandler(run.workload);
+  const keys = run.keys;
   const task = consumerTask<number>({
+    ...(keys === undefined
+      ? {}
+      : { key: (transaction: Transaction<number>) => String(transaction.payload % keys) }),
     process: (transaction, { attempt }) => handler(transaction.payload, attempt),
     ...(run.logging === 'silent' ? { logger: silent } : {}),
   });
@@ -71,7 +78,11 @@ export async function ergonConsume(run: ErgonRun): Promise<RunResult> {
     }).subscribe({ next: () => outcomes++, error: reject, complete: resolve });
   });
   const seconds = secondsSince(started);
-  check(`ergon-rx ${run.mode}`, Math.min(outcomes, memory.counts.ack), run.count);
+  check(
+    `ergon-rx ${run.mode}${keys === undefined ? '' : ' keyed'}`,
+    Math.min(outcomes, memory.counts.ack),
+    run.count,
+  );
   return { count: run.count, seconds, latency: recorder?.summary() ?? null };
 }
 

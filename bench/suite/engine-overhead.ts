@@ -18,6 +18,10 @@ const baselines = {
 const modes: readonly LoopMode[] = ['batch', 'continuous'];
 /** Issue #7: ergon-rx at concurrency 64 at least this many times p-queue's throughput. */
 const pQueueTarget = 1.5;
+/** Issue #18: order per key (64 active keys) costs at most a tenth of the throughput. */
+const keyedTarget = 0.9;
+/** The keyed row: continuous mode, one key per slot (`payload % 64`). */
+const keyedLabel = 'ergon-rx continuous, 64 keys';
 
 function contenders(run: EngineRun, warmup: EngineRun): Record<string, ContenderRef> {
   const refs: Record<string, ContenderRef> = {};
@@ -26,6 +30,14 @@ function contenders(run: EngineRun, warmup: EngineRun): Record<string, Contender
       'ergonConsume',
       { ...run, mode },
       { warmup: { ...warmup, mode } },
+    );
+  }
+  if (run.concurrency === 64) {
+    const keyed = { mode: 'continuous', keys: 64 } as const;
+    refs[keyedLabel] = engine(
+      'ergonConsume',
+      { ...run, ...keyed },
+      { warmup: { ...warmup, ...keyed } },
     );
   }
   for (const [label, name] of Object.entries(baselines)) {
@@ -39,7 +51,7 @@ export const engineOverhead: Scenario = {
   id: 'engine',
   title: 'Engine overhead',
   description: (options) =>
-    `${scaled(100_000, options).toLocaleString('en-US')} transactions from the memory connector (lazy generator source) through a no-op \`async\` handler, at concurrency 1, 64 and 1024, in batch and continuous mode, against a raw promise pool (N \`for await\` workers), p-queue and a naive \`from(source).pipe(mergeMap(handler, N))\`. Each run is a fresh process with a warm-up run of a fifth of the count first. Latency: fetch-to-settle for ergon-rx, take-to-completion for the baselines.`,
+    `${scaled(100_000, options).toLocaleString('en-US')} transactions from the memory connector (lazy generator source) through a no-op \`async\` handler, at concurrency 1, 64 and 1024, in batch and continuous mode (at 64 also continuous with a key per transaction, 64 keys active: order per key), against a raw promise pool (N \`for await\` workers), p-queue and a naive \`from(source).pipe(mergeMap(handler, N))\`. Each run is a fresh process with a warm-up run of a fifth of the count first. Latency: fetch-to-settle for ergon-rx, take-to-completion for the baselines.`,
   run: async (options) => {
     const rows: string[][] = [];
     const targets: TargetCheck[] = [];
@@ -64,6 +76,14 @@ export const engineOverhead: Scenario = {
             met: ratio >= pQueueTarget,
           });
         }
+        const keyedRatio =
+          summaries.get(keyedLabel).throughput.median /
+          summaries.get('ergon-rx continuous').throughput.median;
+        targets.push({
+          target: `keyed (64 active keys) ≥ ${keyedTarget}× unkeyed, continuous, concurrency 64`,
+          measured: formatRatio(keyedRatio),
+          met: keyedRatio >= keyedTarget,
+        });
       }
     }
     const table: MarkdownTable = {

@@ -35,6 +35,11 @@ export class FifoQueue<T> {
     return item;
   }
 
+  /** The oldest item, left in place. */
+  peek(): T | undefined {
+    return this.head === this.tail ? undefined : this.items[this.head];
+  }
+
   /** Removes and returns every item, oldest first. */
   drain(): T[] {
     const all = this.items.slice(this.head, this.tail) as T[];

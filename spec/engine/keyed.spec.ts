@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { finalize, map, NEVER, type Observable } from 'rxjs';
+import { finalize, map, NEVER, take, timer, type Observable } from 'rxjs';
 import type { TransactionError } from '../../lib/index.js';
 import {
   consume,
@@ -227,6 +227,47 @@ describe('keyed processing (order per key)', () => {
         expect(outcome?.status === 'failed' && outcome.error.message).to.equal(
           'key of transaction x1 could not be computed: TypeError: it returned number 42; return a string (String(id) for a number) or undefined for no key',
         );
+      });
+    });
+
+    it('many distinct keys (idle ones forgotten in bulk) keep order and concurrency per key', () => {
+      inVirtualTime((_helpers, scheduler) => {
+        // 3,000 transactions over 1,500 keys, one per frame, each key coming back once: the
+        // room holds over 1,024 keys (mostly idle) and forgets the idle ones in bulk meanwhile,
+        // but not key h, whose first transaction runs for 2,000 frames with the second waiting.
+        const payloadsIn = Array.from({ length: 3000 }, (_, i) => (i < 2 ? 'h' : `k${i % 1500}`));
+        let running = 0;
+        let peak = 0;
+        const task = consumerTask({
+          key: (tx: Transaction<string>) => tx.payload,
+          process: (tx: Transaction<string>) => {
+            peak = Math.max(peak, ++running);
+            return after(tx.id === 't0' ? 2000 : 2, tx.payload).pipe(finalize(() => running--));
+          },
+        });
+        const outcomes = record(
+          timer(0, 1).pipe(
+            take(3000),
+            map((i) => createTransaction(payloadsIn[i]!, { id: `t${i}` })),
+            processWith(task, policy(64)),
+          ),
+        );
+        scheduler.flush();
+        expect(outcomes.values).to.have.length(3000);
+        expect(outcomes.values.every((o) => o.status === 'success')).to.equal(true);
+        expect(peak).to.be.at.most(4);
+        // Each key's second transaction started after its first ended (one of each at a time).
+        const byKey = new Map<string, string[]>();
+        for (const outcome of outcomes.values) {
+          const ids = byKey.get(outcome.transaction.payload) ?? [];
+          ids.push(outcome.transaction.id);
+          byKey.set(outcome.transaction.payload, ids);
+        }
+        expect(byKey.get('h')).to.deep.equal(['t0', 't1']);
+        for (const [key, ids] of byKey) {
+          const order = ids.map((id) => Number(id.slice(1)));
+          expect(order, `${key} finished in order`).to.deep.equal([...order].sort((a, b) => a - b));
+        }
       });
     });
 

@@ -76,21 +76,16 @@ interface KeyedEntry<P> {
   readonly order: number;
 }
 
-/** What the room knows of one key: admitted (started, or ready to start) and parked. */
-interface KeyState<P> {
-  admitted: number;
-  readonly parked: FifoQueue<KeyedEntry<P>>;
-}
-
-/**
- * Admitted entries, oldest intake first: a binary min-heap on `order`, so a transaction that
- * waited for its key starts before those that came in after it.
- */
-class ReadyHeap<P> {
+/** A binary min-heap of entries on their intake `order`. */
+class OrderHeap<P> {
   private readonly items: KeyedEntry<P>[] = [];
 
   get length(): number {
     return this.items.length;
+  }
+
+  peek(): KeyedEntry<P> | undefined {
+    return this.items[0];
   }
 
   push(entry: KeyedEntry<P>): void {
@@ -129,15 +124,34 @@ class ReadyHeap<P> {
   }
 }
 
+/** What the room knows of one key: how many are admitted, and who waits for it. */
+interface KeyState<P> {
+  /** Started, or ready to start. */
+  admitted: number;
+  /** Parked, oldest first; `null` while nobody waits. */
+  parked: FifoQueue<KeyedEntry<P>> | null;
+}
+
 /**
  * The waiting room of a keyed task. A transaction is admitted (ready to start) while fewer
  * than `perKey` of its key are admitted; the others park in their key's queue, in intake
  * order, and the oldest is admitted when one of its key ends. Transactions without a key (or
  * whose key function failed) are admitted at once. Admitted transactions start oldest first.
+ *
+ * The per-transaction cost is kept to two map lookups on the key: a key's state is updated in
+ * place and outlives its last transaction, and idle states are swept in bulk once the map has
+ * twice as many keys as were ever held at once (an amortised O(1), and memory bounded by the
+ * keys in use, even when every transaction has a key of its own).
  */
 class KeyedRoom<P> implements WaitingRoom<P> {
-  private readonly ready = new ReadyHeap<P>();
+  /** Admitted when they came in: already in intake order. */
+  private readonly fresh = new FifoQueue<KeyedEntry<P>>();
+  /** Admitted after waiting for their key: older than what came in since, in any order. */
+  private readonly unparked = new OrderHeap<P>();
   private readonly keys = new Map<string, KeyState<P>>();
+  /** Keys with a transaction admitted or parked. */
+  private busyKeys = 0;
+  private sweepAt = 1024;
   private intake = 0;
   parked = 0;
 
@@ -147,7 +161,7 @@ class KeyedRoom<P> implements WaitingRoom<P> {
   ) {}
 
   get length(): number {
-    return this.ready.length + this.parked;
+    return this.fresh.length + this.unparked.length + this.parked;
   }
 
   add(transaction: Transaction<P>): void {
@@ -161,25 +175,31 @@ class KeyedRoom<P> implements WaitingRoom<P> {
     }
     const entry: KeyedEntry<P> = { transaction, key, failure, order: this.intake++ };
     if (key === undefined) {
-      this.ready.push(entry);
+      this.fresh.push(entry);
       return;
     }
     let state = this.keys.get(key);
     if (state === undefined) {
-      state = { admitted: 0, parked: new FifoQueue() };
+      if (this.keys.size >= this.sweepAt) this.sweep();
+      state = { admitted: 0, parked: null };
       this.keys.set(key, state);
     }
+    if (state.admitted === 0 && state.parked === null) this.busyKeys++;
     if (state.admitted < this.perKey) {
       state.admitted++;
-      this.ready.push(entry);
-    } else {
-      state.parked.push(entry);
-      this.parked++;
+      this.fresh.push(entry);
+      return;
     }
+    (state.parked ??= new FifoQueue()).push(entry);
+    this.parked++;
   }
 
   startNext(start: Starter<P>): boolean {
-    const entry = this.ready.shift();
+    const older = this.unparked.peek();
+    const entry =
+      older === undefined || (this.fresh.length > 0 && this.fresh.peek()!.order < older.order)
+        ? this.fresh.shift()
+        : this.unparked.shift();
     if (entry === undefined) return false;
     start(entry.transaction, entry.key, entry.failure);
     return true;
@@ -188,25 +208,35 @@ class KeyedRoom<P> implements WaitingRoom<P> {
   ended(key: TransactionKey): void {
     if (key === undefined) return;
     const state = this.keys.get(key);
-    if (state === undefined) return;
-    const next = state.parked.shift();
+    if (state === undefined || state.admitted === 0) return; // drained meanwhile
+    const next = state.parked?.shift();
     if (next !== undefined) {
+      // The oldest parked one takes the ended one's place.
+      if (state.parked!.length === 0) state.parked = null;
       this.parked--;
-      this.ready.push(next);
+      this.unparked.push(next);
     } else if (--state.admitted === 0) {
-      this.keys.delete(key);
+      this.busyKeys--;
     }
   }
 
   drain(): Transaction<P>[] {
-    const entries = this.ready.drain();
+    const entries = [...this.fresh.drain(), ...this.unparked.drain()];
     for (const state of this.keys.values()) {
-      entries.push(...state.parked.drain());
-      state.admitted = 0;
+      if (state.parked !== null) entries.push(...state.parked.drain());
     }
     this.keys.clear();
+    this.busyKeys = 0;
     this.parked = 0;
     return entries.sort((a, b) => a.order - b.order).map((entry) => entry.transaction);
+  }
+
+  /** Forgets idle keys; the next sweep comes when the map has doubled over the busy ones. */
+  private sweep(): void {
+    for (const [key, state] of this.keys) {
+      if (state.admitted === 0 && state.parked === null) this.keys.delete(key);
+    }
+    this.sweepAt = Math.max(1024, 2 * this.busyKeys);
   }
 }
 
