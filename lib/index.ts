@@ -70,13 +70,17 @@ export {
   consumerTask,
   type ConsumerTask,
   type ConsumerTaskDefinition,
+  type ConsumerHandlers,
+  type PerTransactionConsumer,
+  type BatchConsumer,
+  type BatchItemResult,
   type TaskDefinitionBase,
 } from './engine/task-definition.js';
 export type { EngineOptions } from './engine/engine-options.js';
 export type { AttemptInfo, HandlerContext } from './engine/handler-context.js';
 export { processWith } from './engine/process-with.js';
 export { runTransaction, runTransactionById } from './engine/run-transaction.js';
-export { TaskDefinitionError } from './engine/errors.js';
+export { BatchResultError, TaskDefinitionError } from './engine/errors.js';
 export { TransactionNotFoundError } from './engine/errors.js';
 
 export { FileConnector, type FileConnectorOptions } from './connectors/file/file-connector.js';

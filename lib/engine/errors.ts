@@ -31,3 +31,10 @@ export class TransactionNotFoundError extends ErgonError {
     this.transactionId = id;
   }
 }
+
+/**
+ * A task's `processBatch` returned something other than one result per transaction it was
+ * given (an array, as long as the batch, of `{ ok: true, value }` or `{ ok: false, error }`).
+ * Every transaction of that batch fails with it (stage `process`); it is not retried.
+ */
+export class BatchResultError extends ErgonError {}

@@ -9,7 +9,8 @@ import { engineOperator, SourceRun } from './internal/engine-run.js';
 import { RunTelemetry } from './internal/instrumentation/run-telemetry.js';
 import type { Lifecycle, LifecyclePlan } from './internal/lifecycle.js';
 import { LifecyclePool, type PoolListener } from './internal/lifecycle-pool.js';
-import { consumerPlan } from './internal/task-plan.js';
+import { consumerPlan, processBatcher } from './internal/task-plan.js';
+import type { ProcessBatcher } from './internal/process-batcher.js';
 import { waitingRoom, type TransactionKey, type WaitingRoom } from './internal/waiting-room.js';
 import { requireConsumerTask, type ConsumerTask } from './task-definition.js';
 
@@ -46,18 +47,21 @@ export function processWith<P, R, S>(
 ): OperatorFunction<Transaction<P>, Outcome<P, R>> {
   requireConsumerTask(task, 'processWith');
   const decoded = consumerPolicy(policy);
-  const plan = consumerPlan<P, R, TransactionKey>(task as ConsumerTask<P, R, unknown>, decoded);
-  return engineOperator(
-    (subscriber) =>
-      new ProcessRun<P, R>(
-        plan,
-        decoded.loop.concurrency.value,
-        waitingRoom(task.key, decoded.loop.keyConcurrency.value),
-        new EngineClock(options.scheduler),
-        new RunTelemetry('consumer', task.name, {}, { traces: options.traces }),
-        subscriber,
-      ),
-  );
+  const consumer = task as ConsumerTask<P, R, unknown>;
+  return engineOperator((subscriber) => {
+    const clock = new EngineClock(options.scheduler);
+    const telemetry = new RunTelemetry('consumer', task.name, {}, { traces: options.traces });
+    const batcher = processBatcher(consumer, decoded, clock, telemetry);
+    return new ProcessRun<P, R>(
+      consumerPlan<P, R, TransactionKey>(consumer, decoded, batcher),
+      batcher,
+      decoded.loop.concurrency.value,
+      waitingRoom(task.key, decoded.loop.keyConcurrency.value),
+      clock,
+      telemetry,
+      subscriber,
+    );
+  });
 }
 
 /**
@@ -72,6 +76,7 @@ class ProcessRun<P, R>
 
   constructor(
     plan: LifecyclePlan<P, R, TransactionKey>,
+    private readonly batcher: ProcessBatcher<P> | null,
     private readonly concurrency: number,
     private readonly waiting: WaitingRoom<P>,
     clock: EngineClock,
@@ -106,6 +111,15 @@ class ProcessRun<P, R>
     ) {
       // started
     }
+    // A partial batch goes now when no more can join it: the source ended or every slot is
+    // taken.
+    if (
+      this.batcher !== null &&
+      !this.finished &&
+      (this.sourceDone || this.pool.inFlight >= this.concurrency)
+    ) {
+      this.batcher.flush();
+    }
     if (
       !this.finished &&
       this.sourceDone &&
@@ -123,6 +137,11 @@ class ProcessRun<P, R>
   ): void => {
     this.pool.start(transaction, null, key, failure);
   };
+
+  protected override dispose(): void {
+    this.batcher?.dispose();
+    super.dispose();
+  }
 
   protected cancel(): void {
     this.waiting.drain();

@@ -25,8 +25,8 @@ export interface TaskDefinitionBase<P, S> {
   readonly logger?: Logger;
 }
 
-/** The business logic of a consumer: what to do with a transaction, and after. */
-export interface ConsumerTaskDefinition<P, R, S> extends TaskDefinitionBase<P, S> {
+/** What a consumer task holds besides its main handler. */
+export interface ConsumerHandlers<P, R, S> extends TaskDefinitionBase<P, S> {
   /**
    * The transaction's ordering key (`undefined`: none). Transactions of one key start in
    * fetch order and at most `loop.keyConcurrency.value` (default 1) of them run at a time,
@@ -34,8 +34,6 @@ export interface ConsumerTaskDefinition<P, R, S> extends TaskDefinitionBase<P, S
    * once per transaction when it is fetched; a throw fails that transaction (stage `key`).
    */
   key?(transaction: Transaction<P>): string | undefined;
-  /** Does the work. Throw (or reject, or error) to fail; retried per `process.retry`. */
-  process(transaction: Transaction<P>, context: HandlerContext<S>): Eventually<R>;
   /** Runs after `process` succeeded; a failure here routes to `onException` too. */
   onSuccess?(
     transaction: Transaction<P>,
@@ -44,21 +42,54 @@ export interface ConsumerTaskDefinition<P, R, S> extends TaskDefinitionBase<P, S
   ): Eventually<unknown>;
 }
 
+/** A consumer that handles one transaction at a time. */
+export interface PerTransactionConsumer<P, R, S> extends ConsumerHandlers<P, R, S> {
+  /** Does the work. Throw (or reject, or error) to fail; retried per `process.retry`. */
+  process(transaction: Transaction<P>, context: HandlerContext<S>): Eventually<R>;
+  readonly processBatch?: undefined;
+}
+
+/** One transaction's result in a batch: its value, or why it failed. */
+export type BatchItemResult<R> =
+  { readonly ok: true; readonly value?: R } | { readonly ok: false; readonly error: unknown };
+
+/** A consumer that handles transactions in batches (a multi-row write, a bulk API call). */
+export interface BatchConsumer<P, R, S> extends ConsumerHandlers<P, R, S> {
+  /**
+   * Does the work for up to `process.batch.size` transactions at once (fewer when
+   * `process.batch.maxWait` passed first), returning one result per transaction, in the
+   * order given. Each transaction then goes on alone: `onSuccess` with its value, or
+   * `onException` with its error (not retried). Throwing fails the whole call: it is
+   * retried per `process.retry`, then split in halves (down to single transactions) so only
+   * the transactions that fail on their own reach `onException`.
+   */
+  processBatch(
+    transactions: readonly Transaction<P>[],
+    context: HandlerContext<S>,
+  ): Eventually<readonly BatchItemResult<R>[]>;
+  readonly process?: undefined;
+}
+
+/** The business logic of a consumer: `process` or `processBatch`, and what comes after. */
+export type ConsumerTaskDefinition<P, R, S> =
+  PerTransactionConsumer<P, R, S> | BatchConsumer<P, R, S>;
+
 /** A validated consumer task, ready for {@link consume} or {@link processWith}. */
-export interface ConsumerTask<
-  P = unknown,
-  R = unknown,
-  S = undefined,
-> extends ConsumerTaskDefinition<P, R, S> {
+export type ConsumerTask<P = unknown, R = unknown, S = undefined> = ConsumerTaskDefinition<
+  P,
+  R,
+  S
+> & {
   readonly kind: 'consumer';
   readonly name: string;
   readonly services: S;
   readonly logger: Logger;
-}
+};
 
 /**
- * Defines a consumer task from its handlers. Types flow from `process`: annotate its
- * transaction parameter and the outcome types follow.
+ * Defines a consumer task from its handlers: `process` (one transaction at a time) or
+ * `processBatch` (several at once). Types flow from it: annotate its transaction parameter
+ * and the outcome types follow.
  *
  * @example
  * ```ts
@@ -74,15 +105,24 @@ export function consumerTask<P = unknown, R = unknown, S = undefined>(
   definition: ConsumerTaskDefinition<P, R, S>,
 ): ConsumerTask<P, R, S> {
   const base = taskBase('consumer', definition);
-  requireHandler(base.name, 'process', definition.process, true);
   requireHandler(base.name, 'key', definition.key, false);
-  return Object.freeze({
+  const common = {
     ...base,
-    kind: 'consumer',
+    kind: 'consumer' as const,
     key: definition.key?.bind(definition),
-    process: definition.process.bind(definition),
     onSuccess: definition.onSuccess?.bind(definition),
-  });
+  };
+  if (definition.processBatch === undefined) {
+    requireHandler(base.name, 'process', definition.process, true);
+    return Object.freeze({ ...common, process: definition.process.bind(definition) });
+  }
+  if (definition.process !== undefined) {
+    throw new TaskDefinitionError(
+      `task "${base.name}": give either process or processBatch, not both`,
+    );
+  }
+  requireHandler(base.name, 'processBatch', definition.processBatch, true);
+  return Object.freeze({ ...common, processBatch: definition.processBatch.bind(definition) });
 }
 
 /** The business logic of a producer: what to send for a transaction, and after. */

@@ -79,9 +79,27 @@ export interface ConsumerPolicy {
   };
   /** `timeout`: budget for a transaction's process and success stages; `noticeAfter`. */
   readonly transactionRuntime: TransactionRuntime;
-  readonly process: StagePolicy;
+  readonly process: ProcessStagePolicy;
   readonly success: StagePolicy;
   readonly exception: StagePolicy;
+}
+
+/** The process stage of a consumer: its retry policy and how `processBatch` batches form. */
+export interface ProcessStagePolicy extends StagePolicy {
+  readonly batch: {
+    /** Most transactions per `processBatch` call; `null` means `loop.concurrency.value`. */
+    readonly size: number | null;
+    /** How long a partial batch waits for more transactions, in milliseconds. */
+    readonly maxWait: number;
+  };
+}
+
+/** A {@link ProcessStagePolicy} as a policy accepts it; `null` means all defaults. */
+export interface ProcessStagePolicyInput extends StagePolicyInput {
+  readonly batch?: {
+    readonly size?: IntegerInput | null;
+    readonly maxWait?: DurationInput;
+  } | null;
 }
 
 /**
@@ -117,7 +135,7 @@ export interface ConsumerPolicyInput {
     readonly extra?: Readonly<Record<string, unknown>> | null;
   } | null;
   readonly transactionRuntime?: TransactionRuntimeInput | null;
-  readonly process?: StagePolicyInput | null;
+  readonly process?: ProcessStagePolicyInput | null;
   readonly success?: StagePolicyInput | null;
   readonly exception?: StagePolicyInput | null;
 }
@@ -169,7 +187,13 @@ export const ConsumerPolicyCodec: t.Type<ConsumerPolicy, ConsumerPolicy, unknown
       extra: ExtraCodec,
     }),
     transactionRuntime: TransactionRuntimeCodec,
-    process: StagePolicyCodec,
+    process: strictStruct('ProcessStage', {
+      retry: RetryPolicyCodec,
+      batch: strictStruct('ProcessBatch', {
+        size: withDefault(orNull(PositiveInteger), null),
+        maxWait: withDefault(NonNegativeDuration, 20),
+      }),
+    }),
     success: StagePolicyCodec,
     exception: StagePolicyCodec,
   },

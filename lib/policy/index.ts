@@ -14,6 +14,8 @@ export type {
   ConsumerPolicyInput,
   LoopMode,
   LoopModeInput,
+  ProcessStagePolicy,
+  ProcessStagePolicyInput,
 } from './consumer-policy.js';
 export { ConsumerPolicyCodec, consumerPolicy } from './consumer-policy.js';
 export { MAX_TIMER_DELAY, parseDuration } from './codecs/values.js';

@@ -48,6 +48,11 @@ const scenario = fc.record({
   stopAt: fc.option(fc.integer({ min: 0, max: 60 }), { nil: null }),
   grace: fc.integer({ min: 0, max: 15 }),
   unsubscribeAt: fc.option(fc.integer({ min: 0, max: 80 }), { nil: null }),
+  /** Run the items through processBatch, in batches of this size, instead of process. */
+  batch: fc.option(
+    fc.record({ size: fc.integer({ min: 1, max: 5 }), maxWait: fc.integer({ min: 0, max: 6 }) }),
+    { nil: null },
+  ),
 });
 
 type Scenario = typeof scenario extends fc.Arbitrary<infer S> ? S : never;
@@ -72,21 +77,52 @@ function runScenario(s: Scenario): void {
     const startOrder: Transaction<Item>[] = [];
     let running = 0;
     let peak = 0;
-    const task = consumerTask({
-      key: (tx: Transaction<Item>) => tx.payload.key ?? undefined,
-      process: (tx: Transaction<Item>, ctx) => {
-        if (!started.has(tx.id)) {
-          started.set(tx.id, now());
-          startOrder.push(tx);
-        }
-        running++;
-        peak = Math.max(peak, running);
-        const { attempts } = tx.payload;
-        const behaviour = attempts[Math.min(ctx.attempt, attempts.length) - 1]!;
-        return play(behaviour, tx.payload.n).pipe(finalize(() => running--));
-      },
-      onException: s.onException === null ? undefined : () => play(s.onException!, 'handled'),
-    });
+    const begin = (tx: Transaction<Item>): void => {
+      if (!started.has(tx.id)) {
+        started.set(tx.id, now());
+        startOrder.push(tx);
+      }
+    };
+    const behaviourOf = (tx: Transaction<Item>, attempt: number) => {
+      const { attempts } = tx.payload;
+      return attempts[Math.min(attempt, attempts.length) - 1]!;
+    };
+    const key = (tx: Transaction<Item>): string | undefined => tx.payload.key ?? undefined;
+    const onException = s.onException === null ? undefined : () => play(s.onException!, 'handled');
+    const task =
+      s.batch === null
+        ? consumerTask({
+            key,
+            process: (tx: Transaction<Item>, ctx) => {
+              begin(tx);
+              peak = Math.max(peak, ++running);
+              return play(behaviourOf(tx, ctx.attempt), tx.payload.n).pipe(
+                finalize(() => running--),
+              );
+            },
+            onException,
+          })
+        : consumerTask({
+            key,
+            // A batch takes as long as its slowest item, fails if one fails, hangs if one hangs.
+            processBatch: (txs: readonly Transaction<Item>[], ctx) => {
+              for (const tx of txs) begin(tx);
+              running += txs.length;
+              peak = Math.max(peak, running);
+              const behaviours = txs.map((tx) => behaviourOf(tx, ctx.attempt));
+              const result = behaviours.some((b) => b.result === 'hang')
+                ? 'hang'
+                : behaviours.some((b) => b.result === 'fail')
+                  ? 'fail'
+                  : 'ok';
+              const frames = Math.max(...behaviours.map((b) => b.frames));
+              return play(
+                { frames, result },
+                txs.map((tx) => ({ ok: true as const, value: tx.payload.n })),
+              ).pipe(finalize(() => (running -= txs.length)));
+            },
+            onException,
+          });
     const outcomes: Outcome<Item, number>[] = [];
     let ended = false;
     const stop$ = s.stopAt === null ? undefined : helpers.cold(`${s.stopAt}ms s`);
@@ -102,7 +138,10 @@ function runScenario(s: Scenario): void {
           shutdownGrace: s.grace,
         },
         transactionRuntime: { timeout: s.budget },
-        process: { retry: { maxAttempts: s.maxAttempts, timeout: s.attemptTimeout, backoff: 1 } },
+        process: {
+          retry: { maxAttempts: s.maxAttempts, timeout: s.attemptTimeout, backoff: 1 },
+          batch: s.batch ?? {},
+        },
         exception: { retry: { timeout: 20 } },
       },
       { stop$ },
@@ -160,7 +199,7 @@ function runScenario(s: Scenario): void {
 }
 
 describe('keyed processing (property-based)', () => {
-  it('keeps order and concurrency per key, bounds in-flight work and settles each transaction once', () => {
+  it('keeps order and concurrency per key, bounds in-flight work and settles each transaction once, with process or processBatch', () => {
     fc.assert(fc.property(scenario, runScenario), { numRuns: 300 });
   });
 });

@@ -36,7 +36,7 @@ const defaults: ConsumerPolicy = {
     extra: {},
   },
   transactionRuntime: { timeout: 60_000, noticeAfter: null },
-  process: { retry: defaultRetry },
+  process: { retry: defaultRetry, batch: { size: null, maxWait: 20 } },
   success: { retry: defaultRetry },
   exception: { retry: defaultRetry },
 };

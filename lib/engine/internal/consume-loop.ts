@@ -22,7 +22,8 @@ import { RunTelemetry } from './instrumentation/run-telemetry.js';
 import type { Lifecycle } from './lifecycle.js';
 import { LifecyclePool, type PoolListener } from './lifecycle-pool.js';
 import { inPromiseReaction, StageRun, type StageOwner } from './stage-run.js';
-import { consumerPlan } from './task-plan.js';
+import { consumerPlan, processBatcher } from './task-plan.js';
+import type { ProcessBatcher } from './process-batcher.js';
 import { EngineRun } from './engine-run.js';
 import { waitingRoom, type TransactionKey, type WaitingRoom } from './waiting-room.js';
 
@@ -40,6 +41,8 @@ export class ConsumeLoop<P, R>
   implements StageOwner<Transaction<P>>, PoolListener<P, R, TransactionKey>
 {
   private readonly pool: LifecyclePool<P, R, TransactionKey>;
+  /** Forms the batches of a task with `processBatch`; `null` for one with `process`. */
+  private readonly batcher: ProcessBatcher<P> | null;
   private readonly fetchProgress: FetchProgress;
   /** The span of the batch being processed (batch mode, tracing on). */
   private batchSpan: Span | null = null;
@@ -81,8 +84,9 @@ export class ConsumeLoop<P, R>
   ) {
     super(subscriber, clock, new RunTelemetry('consumer', task.name, connector, { traces }));
     this.fetchProgress = { received: () => this.fetchReceived, batch: () => this.batchSpan };
+    this.batcher = processBatcher(task, policy, clock, this.telemetry);
     this.pool = new LifecyclePool(
-      consumerPlan(task, policy),
+      consumerPlan(task, policy, this.batcher),
       clock,
       this.telemetry,
       connector,
@@ -245,6 +249,20 @@ export class ConsumeLoop<P, R>
   }
 
   protected step(): void {
+    this.advance();
+    // A partial batch goes now when nothing more can join it soon: no fetch under way (or no
+    // free slot for what one would bring) and nobody ready to start in the next pass.
+    if (
+      this.batcher !== null &&
+      !this.finished &&
+      this.waiting.length === this.waiting.parked &&
+      (this.fetchRun === null || this.pool.inFlight >= this.concurrency)
+    ) {
+      this.batcher.flush();
+    }
+  }
+
+  private advance(): void {
     if (this.finished) return;
     while (
       this.stopping === null &&
@@ -384,6 +402,7 @@ export class ConsumeLoop<P, R>
 
   protected override dispose(): void {
     this.disposeTimers();
+    this.batcher?.dispose();
     super.dispose();
     if (this.batchSpan !== null) this.endBatch();
   }

@@ -12,6 +12,7 @@ import type { SlowNoticeSetting } from './transaction-log.js';
 import type { RunTelemetry, TransactionTrace } from './instrumentation/run-telemetry.js';
 import { StageTelemetry } from './instrumentation/stage-telemetry.js';
 import { StageRun, type StageOwner } from './stage-run.js';
+import type { BatchMember, ProcessBatcher } from './process-batcher.js';
 
 /** The stage that does a task's main work: `process` for consumers, `prepare` for producers. */
 type MainStage = 'process' | 'prepare';
@@ -45,6 +46,8 @@ export interface LifecyclePlan<P, R, A = undefined> {
    * waits for {@link Lifecycle.dispatched} or {@link Lifecycle.dispatchFailed}.
    */
   dispatch?(lifecycle: Lifecycle<P, R, A>, value: unknown): void;
+  /** Runs the process stage in batches (a task with `processBatch`) instead of alone. */
+  readonly batcher?: ProcessBatcher<P>;
   /**
    * The lifecycle gives up before its dispatch completed (its main stage failed, or it timed
    * out or was cancelled): take back what was handed over, if anything. Returns `false` when
@@ -73,7 +76,9 @@ type LifecycleStage = HandlerStage | 'dispatch';
  * everything before onException. Whatever happens it ends exactly once: with an outcome, or
  * cancelled with a `released` outcome.
  */
-export class Lifecycle<P, R, A = undefined> implements StageOwner<unknown>, DeadlineTarget {
+export class Lifecycle<P, R, A = undefined>
+  implements StageOwner<unknown>, DeadlineTarget, BatchMember<P>
+{
   /** State the run keeps for this transaction (a producer's way to the dispatcher). */
   readonly attachment: A;
   /** When this transaction is logged as still running, if it is watched. */
@@ -243,15 +248,7 @@ export class Lifecycle<P, R, A = undefined> implements StageOwner<unknown>, Dead
     switch (this.stage) {
       case 'process':
       case 'prepare':
-        if (this.host.plan.dispatch !== undefined) {
-          this.stage = 'dispatch';
-          this.run = null;
-          this.host.plan.dispatch(this, value);
-        } else {
-          this.settledDispatch = true;
-          this.result = value as R;
-          this.afterMainStage();
-        }
+        this.mainStageSucceeded(value);
         return;
       case 'success':
         this.succeed();
@@ -294,6 +291,31 @@ export class Lifecycle<P, R, A = undefined> implements StageOwner<unknown>, Dead
     );
   }
 
+  batchSucceeded(value: unknown): void {
+    if (this.ended || this.stage !== 'process' || this.settledDispatch) return;
+    this.mainStageSucceeded(value);
+  }
+
+  batchFailed(error: unknown): void {
+    if (this.ended || this.stage !== 'process' || this.settledDispatch) return;
+    this.settledDispatch = true;
+    this.fail(
+      TransactionError.wrap(error, { transactionId: this.transaction.id, stage: 'process' }),
+    );
+  }
+
+  private mainStageSucceeded(value: unknown): void {
+    if (this.host.plan.dispatch !== undefined) {
+      this.stage = 'dispatch';
+      this.run = null;
+      this.host.plan.dispatch(this, value);
+    } else {
+      this.settledDispatch = true;
+      this.result = value as R;
+      this.afterMainStage();
+    }
+  }
+
   /** The runtime budget ran out before the exception stage. */
   expire(): void {
     this.budget = null;
@@ -333,6 +355,12 @@ export class Lifecycle<P, R, A = undefined> implements StageOwner<unknown>, Dead
 
   private enter(stage: HandlerStage): void {
     this.stage = stage;
+    const batcher = this.host.plan.batcher;
+    if (stage === 'process' && batcher !== undefined) {
+      this.run = null;
+      batcher.join(this);
+      return;
+    }
     const run = new StageRun<unknown>(
       this.host.clock,
       (this.host.plan.stages[stage] as StagePlan<P>).retry,

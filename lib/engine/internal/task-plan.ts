@@ -8,13 +8,20 @@ import type { HandlerContext } from '../handler-context.js';
 import type { Lifecycle, LifecyclePlan, StagePlan } from './lifecycle.js';
 import type { ConsumerTask, ProducerTask } from '../task-definition.js';
 import { slowNoticeSetting } from './transaction-log.js';
+import type { EngineClock } from './engine-clock.js';
+import type { RunTelemetry } from './instrumentation/run-telemetry.js';
+import { ProcessBatcher } from './process-batcher.js';
 
-/** The plan of a consumer task: process → onSuccess → (on failure) onException. */
+/**
+ * The plan of a consumer task: process → onSuccess → (on failure) onException. With a
+ * `batcher` (a task with `processBatch`), the process stage runs in its batches.
+ */
 export function consumerPlan<P, R, A = undefined>(
   task: ConsumerTask<P, R, unknown>,
   policy: ConsumerPolicy,
+  batcher: ProcessBatcher<P> | null = null,
 ): LifecyclePlan<P, R, A> {
-  const { onSuccess, onException } = task;
+  const { onSuccess, onException, process } = task;
   return {
     mainStage: 'process',
     scope: task,
@@ -25,10 +32,13 @@ export function consumerPlan<P, R, A = undefined>(
       policy.loop.timeout,
     ),
     stages: {
-      process: {
-        retry: policy.process.retry,
-        handler: (transaction, _input, context) => task.process(transaction, context),
-      },
+      process:
+        process === undefined
+          ? undefined
+          : {
+              retry: policy.process.retry,
+              handler: (transaction, _input, context) => process(transaction, context),
+            },
       success:
         onSuccess === undefined
           ? undefined
@@ -38,7 +48,32 @@ export function consumerPlan<P, R, A = undefined>(
             },
       exception: exceptionStage(onException, policy.exception.retry),
     },
+    ...(batcher === null
+      ? {}
+      : { batcher, abandon: (lifecycle: Lifecycle<P, R, A>) => batcher.leave(lifecycle) }),
   };
+}
+
+/**
+ * The batcher of a task with `processBatch` (`null` for one with `process`): batches of
+ * `process.batch.size` (default: the concurrency) within `process.batch.maxWait`.
+ */
+export function processBatcher<P>(
+  task: ConsumerTask<P, unknown, unknown>,
+  policy: ConsumerPolicy,
+  clock: EngineClock,
+  telemetry: RunTelemetry,
+): ProcessBatcher<P> | null {
+  const { processBatch } = task;
+  if (processBatch === undefined) return null;
+  const { size, maxWait } = policy.process.batch;
+  return new ProcessBatcher<P>(
+    processBatch,
+    { size: size ?? policy.loop.concurrency.value, maxWait, retry: policy.process.retry },
+    clock,
+    task,
+    telemetry,
+  );
 }
 
 /**

@@ -15,6 +15,13 @@ export interface StageObserver {
   stageEnded(ok: boolean): void;
 }
 
+/** How the attempt span of a batch differs from a transaction's. */
+interface BatchSpanShape {
+  readonly name: string;
+  readonly links: Link[];
+  readonly attributes: Readonly<Record<string, number>>;
+}
+
 /**
  * Telemetry of one lifecycle stage under a transaction: a span per attempt (`<stage>
  * attempt`, attribute `ergon.attempt`, ERROR with the exception when it failed), entered
@@ -29,6 +36,8 @@ export class StageTelemetry implements StageObserver {
     private readonly run: RunTelemetry,
     private readonly parent: Context,
     private readonly stage: Stage,
+    /** A batch's attempt span: its name, links and extra attributes. */
+    private readonly batch: BatchSpanShape | null = null,
   ) {
     this.metrics = run.metrics === null ? null : run.metrics.stage(stage);
     this.started = this.metrics === null ? 0 : performance.now();
@@ -36,11 +45,15 @@ export class StageTelemetry implements StageObserver {
 
   attemptStarted(attempt: number): Context {
     if (!this.run.tracing) return this.parent;
+    const batch = this.batch;
     this.span = this.run.startSpan(
-      `${this.stage} attempt`,
+      batch === null ? `${this.stage} attempt` : batch.name,
       SpanKind.INTERNAL,
-      { 'ergon.stage': this.stage, 'ergon.attempt': attempt },
+      batch === null
+        ? { 'ergon.stage': this.stage, 'ergon.attempt': attempt }
+        : { 'ergon.stage': this.stage, 'ergon.attempt': attempt, ...batch.attributes },
       this.parent,
+      batch?.links,
     );
     return trace.setSpan(this.parent, this.span);
   }
@@ -141,9 +154,31 @@ export class FetchTelemetry implements StageObserver {
 const maxLinks = 128;
 
 /**
+ * Where the span of a batch goes: under the first transaction's context (the run's when
+ * there is none), linked to the others' (a batch mixes transactions from many traces).
+ */
+function batchParent(
+  run: RunTelemetry,
+  contexts: readonly (Context | null)[],
+): {
+  parent: Context;
+  links: Link[];
+} {
+  const known = contexts.filter(
+    (entry): entry is Context => entry !== null && trace.getSpanContext(entry) !== undefined,
+  );
+  const links: Link[] = [];
+  for (const entry of known.slice(1, maxLinks + 1)) {
+    const spanContext = trace.getSpanContext(entry);
+    if (spanContext !== undefined) links.push({ context: spanContext });
+  }
+  return { parent: known[0] ?? run.runContext, links };
+}
+
+/**
  * Telemetry of one batch's dispatch: a `send <task>` producer span per attempt, entered
  * around `connector.dispatch`, a child of the first transaction's context and linked to the
- * others' (a batch mixes transactions from many traces), plus the dispatch metrics.
+ * others', plus the dispatch metrics.
  */
 export class DispatchTelemetry implements StageObserver {
   private span: Span | null = null;
@@ -155,15 +190,7 @@ export class DispatchTelemetry implements StageObserver {
     contexts: readonly (Context | null)[],
     private readonly size: number,
   ) {
-    const known = contexts.filter(
-      (entry): entry is Context => entry !== null && trace.getSpanContext(entry) !== undefined,
-    );
-    this.parent = known[0] ?? run.runContext;
-    this.links = [];
-    for (const entry of known.slice(1, maxLinks + 1)) {
-      const spanContext = trace.getSpanContext(entry);
-      if (spanContext !== undefined) this.links.push({ context: spanContext });
-    }
+    ({ parent: this.parent, links: this.links } = batchParent(run, contexts));
   }
 
   attemptStarted(attempt: number): Context {
@@ -200,4 +227,23 @@ export class DispatchTelemetry implements StageObserver {
   stageEnded(ok: boolean): void {
     this.run.metrics?.dispatchEnded(ok, this.size);
   }
+}
+
+/**
+ * Telemetry of one `processBatch` call: a `process batch` span per attempt (attributes
+ * `ergon.attempt` and `messaging.batch.message_count`), entered around the handler, a child
+ * of the first transaction's context and linked to the others', plus the process stage's
+ * attempt and duration metrics (counted once per batch).
+ */
+export function processBatchTelemetry(
+  run: RunTelemetry,
+  contexts: readonly (Context | null)[],
+  size: number,
+): StageTelemetry {
+  const { parent, links } = batchParent(run, contexts);
+  return new StageTelemetry(run, parent, 'process', {
+    name: 'process batch',
+    links,
+    attributes: { 'messaging.batch.message_count': size },
+  });
 }
