@@ -89,7 +89,7 @@ function exceptionStage<P>(
     | ((
         transaction: Transaction<P>,
         error: TransactionError,
-        context: HandlerContext<unknown>,
+        context: HandlerContext,
       ) => Eventually<unknown>)
     | undefined,
   retry: RetryPolicy,
