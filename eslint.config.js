@@ -21,7 +21,7 @@ export default tseslint.config(
       'no-console': 'off',
       // numbers in log and error messages are the common, harmless case
       '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true }],
-      // `() => void work()` style shorthands in callbacks are idiomatic and readable
+      // arrow shorthands that return a void call (`() => stop$.next()`) are idiomatic in callbacks
       '@typescript-eslint/no-confusing-void-expression': ['error', { ignoreArrowShorthand: true }],
       // defensive checks against untyped input are deliberate: callers may pass bad values from JS
       '@typescript-eslint/no-unnecessary-condition': 'off',
