@@ -5,7 +5,7 @@
  * point `exporters` at `{ type: 'otlp', endpoint: 'http://localhost:4317' }` to see them in
  * Jaeger or Tempo instead (docs/telemetry.md). Run: npx tsx examples/observability.ts
  */
-import { context, trace } from '@opentelemetry/api';
+import { context, SpanStatusCode, trace } from '@opentelemetry/api';
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-node';
 import { lastValueFrom, toArray } from 'rxjs';
 import { consume, consumerTask, MemoryConnector, type Transaction } from '../lib/index.js';
@@ -107,7 +107,7 @@ function printTree(all: readonly ReadableSpan[]): void {
     for (const span of level) {
       const [seconds, nanos] = span.duration;
       const ms = (seconds * 1e3 + nanos / 1e6).toFixed(1);
-      const status = span.status.code === 2 ? ' ERROR' : '';
+      const status = span.status.code === SpanStatusCode.ERROR ? ' ERROR' : '';
       const attributes = Object.entries(span.attributes)
         .filter(([key]) => !repetitive.some((prefix) => key.startsWith(prefix)))
         .map(([key, value]) => `${key}=${String(value)}`)

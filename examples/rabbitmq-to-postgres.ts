@@ -118,7 +118,8 @@ const outcomes = await lastValueFrom(
     ),
   ).pipe(toArray()),
 );
-await Promise.all([inbox.close(), shipments.close(), pricing.close()]);
+await Promise.all([inbox.close(), shipments.close()]);
+pricing.close();
 
 const memory = telemetry.spanExporters.find((exporter) => exporter instanceof InMemorySpanExporter);
 const spans = memory instanceof InMemorySpanExporter ? memory.getFinishedSpans() : [];

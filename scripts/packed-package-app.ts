@@ -71,10 +71,10 @@ const greet = consumerTask({
 });
 const lines: string[] = [];
 const write = process.stdout.write.bind(process.stdout);
-process.stdout.write = ((chunk: string | Uint8Array) => {
+process.stdout.write = (chunk: string | Uint8Array) => {
   lines.push(String(chunk));
   return true;
-}) as typeof process.stdout.write;
+};
 let code: number;
 try {
   code = await runTask(

@@ -55,7 +55,8 @@ export function withRetries(
   return async (n) => {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await handler(n, attempt);
+        await handler(n, attempt);
+        return;
       } catch (error) {
         if (attempt >= maxAttempts) throw error;
       }

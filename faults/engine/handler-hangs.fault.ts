@@ -54,7 +54,11 @@ async function runHangs(handled: boolean): Promise<HangRun> {
       // Odd hanging ids hang as an Observable (it must be unsubscribed), even ones as a
       // Promise that never settles (only the signal can tell it to stop).
       return tx.payload % 2 === 1
-        ? NEVER.pipe(finalize(() => void unsubscribed++))
+        ? NEVER.pipe(
+            finalize(() => {
+              unsubscribed++;
+            }),
+          )
         : new Promise<never>(() => undefined);
     },
     ...(handled ? { onException: () => 'parked' } : {}),

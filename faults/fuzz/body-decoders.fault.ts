@@ -72,7 +72,7 @@ function amqpMessage(
  */
 function expectDecodedOrMarked(
   tally: FuzzTally,
-  tx: Transaction<unknown>,
+  tx: Transaction,
   bytes: Uint8Array,
   raw: unknown,
 ): void {

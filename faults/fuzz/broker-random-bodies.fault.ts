@@ -29,7 +29,7 @@ const BODIES = 300;
 interface BrokerUnderTest {
   readonly service: ServiceName;
   /** Publishes `bodies[i]` with transaction id `b<i>`; returns the connector that consumes them. */
-  readonly publish: (bodies: readonly Uint8Array[]) => Promise<Connector<unknown>>;
+  readonly publish: (bodies: readonly Uint8Array[]) => Promise<Connector>;
   /** Messages left unsettled after the run. */
   readonly leftover: () => Promise<number>;
   readonly close: () => Promise<void>;
@@ -38,7 +38,7 @@ interface BrokerUnderTest {
 function rabbitmq(): BrokerUnderTest {
   const queue = uniqueName('ergon_fuzz_bodies');
   let probe: BrokerProbe | undefined;
-  let connector: RabbitmqConnector<unknown> | undefined;
+  let connector: RabbitmqConnector | undefined;
   return {
     service: 'rabbitmq',
     publish: async (bodies) => {
@@ -68,7 +68,7 @@ function rabbitmq(): BrokerUnderTest {
 function redis(): BrokerUnderTest {
   const stream = uniqueName('ergon_fuzz_bodies');
   const admin = adminClient();
-  let connector: RedisConnector<unknown> | undefined;
+  let connector: RedisConnector | undefined;
   return {
     service: 'redis',
     publish: async (bodies) => {
@@ -89,7 +89,7 @@ function redis(): BrokerUnderTest {
 
 function nats(): BrokerUnderTest {
   let admin: NatsAdmin | undefined;
-  let connector: NatsConnector<unknown> | undefined;
+  let connector: NatsConnector | undefined;
   let stream = '';
   return {
     service: 'nats',
@@ -130,8 +130,8 @@ describe('fault: random-byte bodies through each broker', function () {
         const processed: string[] = [];
         const decodeErrors: string[] = [];
         const task = consumerTask({
-          process: (tx: Transaction<unknown>) => void processed.push(tx.id),
-          onException: (tx: Transaction<unknown>, error: TransactionError) => {
+          process: (tx: Transaction) => void processed.push(tx.id),
+          onException: (tx: Transaction, error: TransactionError) => {
             expect(error.stage).to.equal('decode');
             expect(error.cause).to.be.instanceOf(PayloadDecodeError);
             decodeErrors.push(tx.id);

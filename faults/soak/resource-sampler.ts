@@ -3,7 +3,13 @@ import type { SoakSample } from '../support/fault-result.js';
 
 const MiB = 1024 * 1024;
 
-function listenersOf(emitter: EventEmitter): number {
+/** What {@link listenersOf} reads of an emitter (`process` included, typed as an interface). */
+interface ListenerCounts {
+  eventNames(): (string | symbol)[];
+  listenerCount(eventName: string | symbol): number;
+}
+
+function listenersOf(emitter: ListenerCounts): number {
   let count = 0;
   for (const event of emitter.eventNames()) count += emitter.listenerCount(event);
   return count;
@@ -29,7 +35,7 @@ function listenersOf(emitter: EventEmitter): number {
  */
 export class ResourceSampler {
   private readonly origin = performance.now();
-  private readonly emitters = new Set<EventEmitter>();
+  private readonly emitters = new Set<ListenerCounts>();
   private timer: NodeJS.Timeout | null = null;
 
   constructor(

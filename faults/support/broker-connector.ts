@@ -6,7 +6,7 @@ import { RedisConnector } from '../../lib/connectors/redis/index.js';
 import type { BrokerEndpoint } from './broker-endpoint.js';
 
 /** A broker connector that consumes, dispatches (confirmed) and closes. */
-export interface BrokerConnector extends Connector<unknown> {
+export interface BrokerConnector extends Connector {
   dispatch(transactions: readonly Transaction[]): Promise<DispatchReport>;
   close(): Promise<void>;
 }

@@ -46,7 +46,7 @@ const outcomeStatuses: readonly OutcomeStatus[] = [
 /** The status of `value` when it looks like an outcome, `undefined` otherwise. */
 function statusOf(value: unknown): OutcomeStatus | undefined {
   if (typeof value !== 'object' || value === null || !('status' in value)) return undefined;
-  const status = (value as { status: unknown }).status;
+  const status = value.status;
   return outcomeStatuses.find((known) => known === status);
 }
 

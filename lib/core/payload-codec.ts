@@ -16,7 +16,7 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
 /** UTF-8 JSON bodies. */
-export const jsonCodec: PayloadCodec<unknown> = Object.freeze({
+export const jsonCodec: PayloadCodec = Object.freeze({
   contentType: 'application/json',
   encode: (payload: unknown): Uint8Array => {
     const text = JSON.stringify(payload);

@@ -106,7 +106,7 @@ export function abortable<T>(promise: PromiseLike<T>, signal: AbortSignal | unde
       },
       (error: unknown) => {
         signal.removeEventListener('abort', onAbort);
-        reject(error as Error);
+        reject(error);
       },
     );
   });

@@ -62,7 +62,7 @@ export function consume<P, R, S>(
   return new Observable<Outcome<P, R>>((subscriber) => {
     const loop = new ConsumeLoop<P, R>(
       connector,
-      task as ConsumerTask<P, R, unknown>,
+      task,
       decoded,
       new EngineClock(options.scheduler),
       subscriber,

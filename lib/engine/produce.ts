@@ -59,7 +59,7 @@ export function produce<P, O, S>(
     (subscriber, stopIntake) =>
       new ProduceRun<P, O>(
         connector,
-        task as ProducerTask<P, O, unknown>,
+        task,
         decoded,
         new EngineClock(options.scheduler),
         subscriber,

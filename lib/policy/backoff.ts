@@ -76,7 +76,7 @@ export function backoffProps(defaults: Backoff) {
 }
 
 /** A codec for a {@link Backoff} whose missing keys take `defaults`. */
-export function backoffCodec(defaults: Backoff): t.Type<Backoff, Backoff, unknown> {
+export function backoffCodec(defaults: Backoff): t.Type<Backoff, Backoff> {
   return strictStruct('Backoff', backoffProps(defaults));
 }
 
@@ -89,7 +89,7 @@ export const defaultBackoff: Backoff = Object.freeze({
 });
 
 /** The io-ts codec behind {@link backoffPolicy}: defaults from {@link defaultBackoff}. */
-export const BackoffCodec: t.Type<Backoff, Backoff, unknown> = backoffCodec(defaultBackoff);
+export const BackoffCodec: t.Type<Backoff, Backoff> = backoffCodec(defaultBackoff);
 
 /**
  * Decodes a backoff, filling defaults (backoff 0, multiplier 2, cap `null`, jitter `'none'`).

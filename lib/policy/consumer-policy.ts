@@ -163,7 +163,7 @@ const defaultEmptyBackoff: Backoff = Object.freeze({
 });
 
 /** The io-ts codec behind {@link consumerPolicy}. */
-export const ConsumerPolicyCodec: t.Type<ConsumerPolicy, ConsumerPolicy, unknown> = strictStruct(
+export const ConsumerPolicyCodec: t.Type<ConsumerPolicy, ConsumerPolicy> = strictStruct(
   'ConsumerPolicy',
   {
     name: PolicyNameCodec,

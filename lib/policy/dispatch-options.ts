@@ -30,7 +30,7 @@ export interface DispatchOptionsInput {
 }
 
 /** The io-ts codec behind {@link dispatchOptions}. */
-export const DispatchOptionsCodec: t.Type<DispatchOptions, DispatchOptions, unknown> = strictStruct(
+export const DispatchOptionsCodec: t.Type<DispatchOptions, DispatchOptions> = strictStruct(
   'DispatchOptions',
   {
     batch: withDefault(PositiveInteger, 100),

@@ -25,10 +25,9 @@ export interface ConcurrencyInput {
 }
 
 /** Codec of `loop.concurrency`: `value` a positive integer, default 1. */
-export const ConcurrencyCodec: t.Type<Concurrency, Concurrency, unknown> = strictStruct(
-  'Concurrency',
-  { value: withDefault(PositiveInteger, 1) },
-);
+export const ConcurrencyCodec: t.Type<Concurrency, Concurrency> = strictStruct('Concurrency', {
+  value: withDefault(PositiveInteger, 1),
+});
 
 /** A stage's own retry policy. */
 export interface StagePolicy {
@@ -41,10 +40,9 @@ export interface StagePolicyInput {
 }
 
 /** Codec of a stage's policy: its `retry` policy, defaults as in `retryPolicy()`. */
-export const StagePolicyCodec: t.Type<StagePolicy, StagePolicy, unknown> = strictStruct(
-  'StagePolicy',
-  { retry: RetryPolicyCodec },
-);
+export const StagePolicyCodec: t.Type<StagePolicy, StagePolicy> = strictStruct('StagePolicy', {
+  retry: RetryPolicyCodec,
+});
 
 /** `transactionRuntime` of a consumer or producer policy. */
 export interface TransactionRuntime {
@@ -84,8 +82,10 @@ const DurationOrOff = scalarCodec<number | false>(
  * Codec of `transactionRuntime`: `timeout` a positive duration or `null`, default 60000 ms;
  * `noticeAfter` a positive duration, `false` or `null` (default `null`: half the budget).
  */
-export const TransactionRuntimeCodec: t.Type<TransactionRuntime, TransactionRuntime, unknown> =
-  strictStruct('TransactionRuntime', {
+export const TransactionRuntimeCodec: t.Type<TransactionRuntime, TransactionRuntime> = strictStruct(
+  'TransactionRuntime',
+  {
     timeout: withDefault(orNull(PositiveDuration), 60_000),
     noticeAfter: withDefault(orNull(DurationOrOff), null),
-  });
+  },
+);

@@ -78,7 +78,7 @@ export interface ProducerPolicyInput {
 }
 
 /** The io-ts codec behind {@link producerPolicy}. */
-export const ProducerPolicyCodec: t.Type<ProducerPolicy, ProducerPolicy, unknown> = strictStruct(
+export const ProducerPolicyCodec: t.Type<ProducerPolicy, ProducerPolicy> = strictStruct(
   'ProducerPolicy',
   {
     name: PolicyNameCodec,

@@ -25,14 +25,11 @@ export interface RetryPolicyInput extends BackoffInput {
 }
 
 /** The io-ts codec behind {@link retryPolicy}. */
-export const RetryPolicyCodec: t.Type<RetryPolicy, RetryPolicy, unknown> = strictStruct(
-  'RetryPolicy',
-  {
-    maxAttempts: withDefault(PositiveInteger, 1),
-    timeout: withDefault(orNull(PositiveDuration), null),
-    ...backoffProps(defaultBackoff),
-  },
-);
+export const RetryPolicyCodec: t.Type<RetryPolicy, RetryPolicy> = strictStruct('RetryPolicy', {
+  maxAttempts: withDefault(PositiveInteger, 1),
+  timeout: withDefault(orNull(PositiveDuration), null),
+  ...backoffProps(defaultBackoff),
+});
 
 /**
  * Decodes a retry policy, filling defaults: one attempt, no timeout, backoff 0 with

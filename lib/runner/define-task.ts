@@ -132,7 +132,11 @@ export interface TaskConfig<
   readonly logLevel?: LogLevelName | (string & Record<never, never>);
 }
 
-const definedTasks = new WeakSet<object>();
+const definedTasks = new WeakSet();
+
+/** No connectors, services or policies: a task's defaults when it names none. */
+// eslint-disable-next-line @typescript-eslint/no-generated-empty-object-type -- the empty object type is meant: no keys, so naming one is a compile error
+type NoEntries = Record<never, never>;
 
 /** A validated task configuration with its defaults filled; what `runTask` runs. */
 export interface TaskDefinition<
@@ -175,13 +179,13 @@ export interface TaskDefinition<
  * @throws PolicyError listing every wrong path (a factory that is not a function included).
  */
 export function defineTask<
-  CF extends ConnectorFactories = Record<never, never>,
-  SF extends ServiceFactories = Record<never, never>,
-  P extends TaskPolicies = Record<never, never>,
+  CF extends ConnectorFactories = NoEntries,
+  SF extends ServiceFactories = NoEntries,
+  P extends TaskPolicies = NoEntries,
 >(
   config: TaskConfig<CF, SF, P> & { readonly policies?: NoInfer<CheckedPolicies<P>> },
 ): TaskDefinition<CF, SF, P> {
-  if (isTaskDefinition(config)) return config as unknown as TaskDefinition<CF, SF, P>;
+  if (isTaskDefinition(config)) return config;
   const decoded = decodePolicy(TaskConfigCodec, `task configuration`, config);
   const definition = { ...decoded };
   Object.defineProperty(definition, definedBy, { value: packageRoot });

@@ -1,5 +1,4 @@
 import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-grpc';
-import type * as PrometheusExporterPackage from '@opentelemetry/exporter-prometheus';
 import type { Resource } from '@opentelemetry/resources';
 import {
   MeterProvider,
@@ -76,7 +75,7 @@ function metricReader(
       });
     }
     case 'prometheus': {
-      const { PrometheusExporter } = loadOptionalPackage<typeof PrometheusExporterPackage>(
+      const { PrometheusExporter } = loadOptionalPackage(
         '@opentelemetry/exporter-prometheus',
         'the Prometheus metric reader',
       );

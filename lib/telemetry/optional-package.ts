@@ -1,4 +1,6 @@
 import { createRequire } from 'node:module';
+import type * as OtlpLogExporterPackage from '@opentelemetry/exporter-logs-otlp-grpc';
+import type * as PrometheusExporterPackage from '@opentelemetry/exporter-prometheus';
 import { TelemetrySetupError } from './telemetry-errors.js';
 
 /**
@@ -14,6 +16,12 @@ export const optionalTelemetryPackages = {
 
 /** The name of an optional telemetry package. */
 export type OptionalTelemetryPackage = keyof typeof optionalTelemetryPackages;
+
+/** What each optional telemetry package exports (its types only: the package loads on demand). */
+interface OptionalTelemetryModules {
+  '@opentelemetry/exporter-prometheus': typeof PrometheusExporterPackage;
+  '@opentelemetry/exporter-logs-otlp-grpc': typeof OtlpLogExporterPackage;
+}
 
 // The OpenTelemetry packages have no `exports` map: `import` reaches their CommonJS `main`
 // too, so requiring one gives the same module instances the static imports share.
@@ -32,9 +40,12 @@ function isMissing(error: unknown, name: string): boolean {
  *
  * @throws TelemetrySetupError naming the `npm install` to run when the package is missing.
  */
-export function loadOptionalPackage<T>(name: OptionalTelemetryPackage, feature: string): T {
+export function loadOptionalPackage<N extends OptionalTelemetryPackage>(
+  name: N,
+  feature: string,
+): OptionalTelemetryModules[N] {
   try {
-    return requireFromHere(name) as T;
+    return requireFromHere(name) as OptionalTelemetryModules[N];
   } catch (error) {
     if (!isMissing(error, name)) throw error;
     throw new TelemetrySetupError(

@@ -14,7 +14,7 @@ export interface RecordedCall {
 
 /** A handler that plays marble diagrams, with the record of its calls. */
 export interface MarbleHandler<R> {
-  (transaction: Transaction<unknown>, context: HandlerContext<unknown>): Observable<R>;
+  (transaction: Transaction, context: HandlerContext): Observable<R>;
   readonly calls: RecordedCall[];
 }
 
@@ -40,7 +40,7 @@ export function marbleHandler<R = string>(
   error: unknown = new Error('marble handler failure'),
 ): MarbleHandler<R> {
   const calls: RecordedCall[] = [];
-  const handler = (transaction: Transaction<unknown>, context: HandlerContext<unknown>) => {
+  const handler = (transaction: Transaction, context: HandlerContext) => {
     const entry = script[transaction.id] ?? script['*'];
     if (entry === undefined) {
       throw new Error(`marbleHandler: no script for transaction "${transaction.id}" and no "*"`);
@@ -54,7 +54,7 @@ export function marbleHandler<R = string>(
       frame: scheduler.now(),
       aborted: () => signal.aborted,
     });
-    return scheduler.createColdObservable<R>(marble, values as Record<string, R>, error);
+    return scheduler.createColdObservable<R>(marble, values, error);
   };
   return Object.assign(handler, { calls });
 }

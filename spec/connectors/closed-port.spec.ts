@@ -31,7 +31,7 @@ class Lines implements Logger {
 }
 
 interface Broker {
-  readonly connector: Connector<unknown>;
+  readonly connector: Connector;
   readonly close: () => Promise<void>;
 }
 
@@ -43,7 +43,13 @@ const brokers: Record<string, (port: number, logger: Logger) => Broker> = {
       { logger },
     );
     const connector = new RedisConnector({ stream: uniqueName('closed') }, service);
-    return { connector, close: async () => (await connector.close(), await service.close()) };
+    return {
+      connector,
+      close: async () => {
+        await connector.close();
+        await service.close();
+      },
+    };
   },
   PostgreSQL: (port, logger) => {
     const service = new PostgresService(
@@ -51,7 +57,13 @@ const brokers: Record<string, (port: number, logger: Logger) => Broker> = {
       { logger },
     );
     const connector = new PostgresConnector({ table: uniqueName('closed') }, { service });
-    return { connector, close: async () => (await connector.close(), await service.close()) };
+    return {
+      connector,
+      close: async () => {
+        await connector.close();
+        await service.close();
+      },
+    };
   },
   RabbitMQ: (port, logger) => {
     const service = new RabbitmqService(
@@ -62,7 +74,13 @@ const brokers: Record<string, (port: number, logger: Logger) => Broker> = {
       { queue: uniqueName('closed'), fetchWait: 200 },
       { service, logger },
     );
-    return { connector, close: async () => (await connector.close(), await service.close()) };
+    return {
+      connector,
+      close: async () => {
+        await connector.close();
+        await service.close();
+      },
+    };
   },
   NATS: (port, logger) => {
     const service = new NatsService(
@@ -70,7 +88,13 @@ const brokers: Record<string, (port: number, logger: Logger) => Broker> = {
       { logger },
     );
     const connector = new NatsConnector({ stream: uniqueName('CLOSED') }, { service });
-    return { connector, close: async () => (await connector.close(), await service.close()) };
+    return {
+      connector,
+      close: async () => {
+        await connector.close();
+        await service.close();
+      },
+    };
   },
 };
 

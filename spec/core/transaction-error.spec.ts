@@ -84,6 +84,7 @@ describe('TransactionError', () => {
       }
       const timeouts: [string, unknown][] = [
         ['an error named TimeoutError', new TimeoutError('slow')],
+        // eslint-disable-next-line @typescript-eslint/no-deprecated -- the spec needs the very error RxJS's timeout operator throws
         ["RxJS's TimeoutError (the timeout operator)", new RxTimeoutError()],
         ['AttemptTimeoutError', new AttemptTimeoutError(200)],
         [

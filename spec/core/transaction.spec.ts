@@ -39,7 +39,7 @@ describe('createTransaction', () => {
     it('rejects a non-string id with InvalidTransactionError naming the value', () => {
       const bad: unknown[] = [42, null, true, {}, ['x'], Symbol('id')];
       for (const id of bad) {
-        expect(() => createTransaction('p', { id: id as string }), String(typeof id))
+        expect(() => createTransaction('p', { id: id as string }), typeof id)
           .to.throw(InvalidTransactionError)
           .with.property('message')
           .that.matches(/id/);

@@ -140,9 +140,9 @@ function later(scheduler: VirtualTimeScheduler, frames: number, work: () => void
   scheduler.schedule(work, frames);
 }
 
-function handler<T>(
+function handler(
   behaviour: HandlerBehaviour,
-  value: T,
+  value: unknown,
   context: HandlerContext,
   scheduler: VirtualTimeScheduler,
 ): unknown {
@@ -297,7 +297,7 @@ async function runScenario(s: Scenario): Promise<void> {
           : (_tx, _error, context) =>
               handler(s.onException!, 'handled', context, scheduler) as never,
     });
-    const outcomes: Outcome<number, unknown>[] = [];
+    const outcomes: Outcome<number>[] = [];
     let ended: 'complete' | 'error' | null = null;
     let hardStopped = false;
     const subscription: Subscription = consume(

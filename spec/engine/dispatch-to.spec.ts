@@ -19,7 +19,7 @@ import { inVirtualTime, record } from './support/virtual-time.js';
 const tx = (id: string): Transaction<string> => createTransaction(id, { id });
 
 const inputs = (ids: string): Record<string, Transaction<string>> =>
-  Object.fromEntries([...ids].map((id) => [id, tx(id)]));
+  Object.fromEntries(Array.from(ids).map((id) => [id, tx(id)]));
 
 /** A receipt as `ids` or `ids!failedIds` for marbles. */
 const summary = map((r: DispatchReceipt<string>) => {

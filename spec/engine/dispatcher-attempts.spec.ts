@@ -23,7 +23,7 @@ import { statusOf } from './support/test-connector.js';
 import { inVirtualTime, record } from './support/virtual-time.js';
 
 const tx = (id: string): Transaction<string> => createTransaction(id, { id });
-const txs = (ids: string): Transaction<string>[] => [...ids].map(tx);
+const txs = (ids: string): Transaction<string>[] => Array.from(ids).map(tx);
 
 /** Retry policy: attempts time out after 50 ms, 10 ms backoff. */
 const timedRetry = (maxAttempts: number) => ({ maxAttempts, timeout: 50, backoff: 10 });
@@ -151,7 +151,11 @@ describe('dispatch attempts: signal, slots and late results', () => {
       inVirtualTime((_h, scheduler) => {
         const connector = new StubbornConnector(100);
         let onSuccessCalls = 0;
-        const task = producerTask<string>({ onSuccess: () => void onSuccessCalls++ });
+        const task = producerTask<string>({
+          onSuccess: () => {
+            onSuccessCalls++;
+          },
+        });
         const run = record(from(txs('ab')).pipe(produce(connector, task, policy)));
         scheduler.flush();
         const a = run.values.find((o) => o.transaction.id === 'a');
@@ -212,11 +216,10 @@ describe('dispatch reports that break the contract', () => {
   ];
 
   /** A connector whose dispatch resolves with `report` (a Promise when `async`). */
-  const reporting = (report: unknown, async = false): Connector<string> =>
-    ({
-      fetch: () => NEVER,
-      dispatch: () => (async ? Promise.resolve(report) : report) as DispatchReport<string>,
-    }) as Connector<string>;
+  const reporting = (report: unknown, async = false): Connector<string> => ({
+    fetch: () => NEVER,
+    dispatch: () => (async ? Promise.resolve(report) : report) as DispatchReport<string>,
+  });
 
   for (const [name, report, message] of malformed) {
     it(`dispatchTo: ${name} → the receipt fails every transaction with ConnectorContractError`, () => {

@@ -347,7 +347,7 @@ describe('graceful stop (stop$) and hard stop (unsubscribe)', () => {
           const waiting = connector.delivered.length - 2;
           expect(waiting).to.be.greaterThan(0);
           expect(run.values.map(statusOf)).to.deep.equal([
-            ...Array(waiting).fill('released:shutdown'),
+            ...Array<string>(waiting).fill('released:shutdown'),
             'success',
             'success',
           ]);

@@ -40,9 +40,8 @@ const txs = (): Transaction<number>[] => [1, 2, 3].map((n) => createTransaction(
 /** A dispatch that takes 30 ms whatever its signal says: its 10 ms attempts time out. */
 const slowDispatch: Connector<number> = {
   fetch: () => NEVER,
-  dispatch: (_batch, context?: DispatchContext) =>
+  dispatch: (_batch, _context?: DispatchContext) =>
     new Promise<void>((resolve) => {
-      void context;
       setTimeout(resolve, 30);
     }),
 };

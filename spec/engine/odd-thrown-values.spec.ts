@@ -35,11 +35,11 @@ const settleDown = (): Promise<void> => new Promise((resolve) => setImmediate(re
 async function run(
   process: (tx: Transaction<number>) => unknown,
   more: { onException?: () => unknown; connector?: MemoryConnector<number> } = {},
-): Promise<Outcome<number, unknown>[]> {
+): Promise<Outcome<number>[]> {
   const connector = more.connector ?? new MemoryConnector({ source: [1, 2] });
-  const task = consumerTask<number, unknown>({
-    process: process as (tx: Transaction<number>) => never,
-    onException: more.onException as (() => never) | undefined,
+  const task = consumerTask<number>({
+    process,
+    onException: more.onException,
   });
   return lastValueFrom(
     consume(connector, task, {

@@ -44,7 +44,7 @@ const tx = (id: string): Transaction<string> =>
 
 /** Marble values: each letter maps to a transaction with that id and payload. */
 const inputs = (ids: string): Record<string, Transaction<string>> =>
-  Object.fromEntries([...ids].map((id) => [id, tx(id)]));
+  Object.fromEntries(Array.from(ids).map((id) => [id, tx(id)]));
 
 const ids = map((o: Outcome<string, Transaction<string>>) => o.transaction.id);
 
@@ -136,7 +136,7 @@ describe('produce', () => {
       expect(() =>
         produce(
           new MemoryConnector({ record: true, idPrefix: 'tx-' }),
-          consumer as unknown as ProducerTask<unknown>,
+          consumer as unknown as ProducerTask,
         ),
       ).to.throw(TaskDefinitionError);
     });
@@ -447,7 +447,9 @@ describe('produce', () => {
         let handled = 0;
         const task = producerTask({
           prepare: (): Observable<string> => NEVER,
-          onException: () => void handled++,
+          onException: () => {
+            handled++;
+          },
         });
         const run = record(
           of(tx('a')).pipe(produce(memory, task, { prepare: { retry: { timeout: 20 } } })),
@@ -950,7 +952,9 @@ describe('produce', () => {
         const { task, signals } = upper(() => 500);
         const withHandler = producerTask({
           prepare: task.prepare,
-          onException: () => void handled++,
+          onException: () => {
+            handled++;
+          },
         });
         const run = record(
           from(['a', 'b', 'c'].map(tx)).pipe(

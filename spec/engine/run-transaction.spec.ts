@@ -168,7 +168,9 @@ describe('runTransaction', () => {
         process: (): number => {
           throw boom;
         },
-        onException: () => void handled++,
+        onException: () => {
+          handled++;
+        },
       });
       record(
         runTransaction(task, createTransaction('a'), { process: { retry: { maxAttempts: 4 } } }),
@@ -204,7 +206,7 @@ describe('runTransaction', () => {
         onSuccess: (): void => {
           throw boom;
         },
-        onException: (_t: Transaction<unknown>, error) => void stages.push(error.stage),
+        onException: (_t: Transaction, error) => void stages.push(error.stage),
       });
       const run = record(runTransaction(task, createTransaction('a')));
       scheduler.flush();
@@ -219,7 +221,7 @@ describe('runTransaction', () => {
       const errors: TransactionError[] = [];
       const task = consumerTask({
         process: () => ++processed,
-        onException: (_t: Transaction<unknown>, error) => void errors.push(error),
+        onException: (_t: Transaction, error) => void errors.push(error),
       });
       const bad = markUndecodable(createTransaction('{oops', { id: 'bad' }), new SyntaxError('x'));
       const run = record(runTransaction(task, bad));
@@ -260,10 +262,7 @@ describe('runTransaction', () => {
 
   it('rejects a task that is not a consumer task', () => {
     expect(() =>
-      runTransaction(
-        producerTask() as unknown as ConsumerTask<unknown, unknown, undefined>,
-        createTransaction(1),
-      ),
+      runTransaction(producerTask() as unknown as ConsumerTask, createTransaction(1)),
     ).to.throw(TaskDefinitionError);
   });
 });

@@ -13,7 +13,7 @@ import {
 class FlakySettleConnector extends MemoryConnector<number> {
   constructor(
     source: number[],
-    private readonly failure: (transaction: Transaction<number>) => unknown,
+    private readonly failure: (transaction: Transaction<number>) => Error | undefined,
   ) {
     super({ source });
   }

@@ -49,7 +49,7 @@ describe('parseDuration', () => {
     [1],
   ];
   for (const input of rejected) {
-    it(`rejects ${String(JSON.stringify(input))}`, () => {
+    it(`rejects ${JSON.stringify(input)}`, () => {
       expect(parseDuration(input)).to.equal(undefined);
     });
   }

@@ -31,7 +31,7 @@ describe('parseNumber', () => {
     true,
   ];
   for (const input of rejected) {
-    it(`rejects ${String(JSON.stringify(input))}`, () => {
+    it(`rejects ${JSON.stringify(input)}`, () => {
       expect(parseNumber(input)).to.equal(undefined);
     });
   }

@@ -91,7 +91,7 @@ describe('retryPolicy', () => {
     ];
     for (const [input, line] of cases) {
       it(line, () => {
-        expect(issueLines(() => retryPolicy(input as RetryPolicyInput))).to.deep.equal([line]);
+        expect(issueLines(() => retryPolicy(input))).to.deep.equal([line]);
       });
     }
 

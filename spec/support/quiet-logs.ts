@@ -26,7 +26,7 @@ log.setDefaultLevel('silent');
  */
 export function childEnvironment(): NodeJS.ProcessEnv {
   const env = { ...process.env };
-  delete env[startingKey];
+  Reflect.deleteProperty(env, startingKey);
   if (startingLogLevel === undefined) delete env['ERGON_LOG_LEVEL'];
   else env['ERGON_LOG_LEVEL'] = startingLogLevel;
   return env;

@@ -85,7 +85,7 @@ describe('Prometheus metrics', () => {
     await telemetry.shutdown();
     telemetry = undefined;
     const closed = await fetchText(`http://127.0.0.1:${port}/metrics`).catch(
-      (error: NodeJS.ErrnoException) => error.code,
+      (error: unknown) => (error as NodeJS.ErrnoException).code,
     );
     expect(closed, 'shutdown stops the server').to.equal('ECONNREFUSED');
   });

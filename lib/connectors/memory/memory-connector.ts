@@ -182,7 +182,7 @@ export class MemoryConnector<P = unknown> implements Connector<P> {
     this.counts[decision.type]++;
     if (this.record) this.settlements.push({ transaction, decision });
     if (decision.type === 'release' && this.redeliver) {
-      this.redelivery.push(transaction as MemoryTransaction<P>);
+      this.redelivery.push(transaction);
     }
   }
 

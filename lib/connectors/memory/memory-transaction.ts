@@ -35,7 +35,10 @@ export class MemoryTransaction<P> implements Transaction<P> {
   }
 
   /** Ends the lease; `false` when `ledger` does not hold it (settled twice, or foreign). */
-  static release<P>(ledger: LeaseLedger<P>, transaction: Transaction<P>): boolean {
+  static release<P>(
+    ledger: LeaseLedger<P>,
+    transaction: Transaction<P>,
+  ): transaction is MemoryTransaction<P> {
     if (!(transaction instanceof MemoryTransaction) || transaction.#ledger !== ledger) return false;
     const leased = transaction as MemoryTransaction<P>;
     if (leased.#previous !== null) leased.#previous.#next = leased.#next;

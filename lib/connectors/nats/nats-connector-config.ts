@@ -149,7 +149,7 @@ export interface NatsConnectorConfigInput<P = unknown> extends NatsServiceConfig
   readonly codec?: PayloadCodec<P>;
 }
 
-function oneOf<A extends string>(name: string, values: readonly A[]): t.Type<A, A, unknown> {
+function oneOf<A extends string>(name: string, values: readonly A[]): t.Type<A, A> {
   const is = (u: unknown): u is A =>
     typeof u === 'string' && (values as readonly string[]).includes(u);
   return scalarCodec(name, is, (u) => {
@@ -158,9 +158,9 @@ function oneOf<A extends string>(name: string, values: readonly A[]): t.Type<A, 
   });
 }
 
-function isPayloadCodec(u: unknown): u is PayloadCodec<unknown> {
+function isPayloadCodec(u: unknown): u is PayloadCodec {
   if (typeof u !== 'object' || u === null) return false;
-  const candidate = u as Partial<PayloadCodec<unknown>>;
+  const candidate = u as Partial<PayloadCodec>;
   return (
     typeof candidate.contentType === 'string' &&
     typeof candidate.encode === 'function' &&
@@ -210,8 +210,10 @@ const serviceProps = {
  * NatsServiceConfigCodec.decode({ url: 'nats://a:4222' }); // Right with every default filled
  * ```
  */
-export const NatsServiceConfigCodec: t.Type<NatsServiceConfig, NatsServiceConfig, unknown> =
-  strictStruct('NatsServiceConfig', serviceProps);
+export const NatsServiceConfigCodec: t.Type<NatsServiceConfig, NatsServiceConfig> = strictStruct(
+  'NatsServiceConfig',
+  serviceProps,
+);
 
 /**
  * The io-ts codec of a NATS connector configuration before the defaults that depend on other

@@ -16,7 +16,7 @@ function isPayloadCodec(u: unknown): u is PayloadCodec {
  * Codec of a connector's `codec` setting: a {@link PayloadCodec} object (`contentType`,
  * `encode`, `decode`), {@link jsonCodec} when missing.
  */
-export const PayloadCodecSetting: t.Type<PayloadCodec, PayloadCodec, unknown> = withDefault(
+export const PayloadCodecSetting: t.Type<PayloadCodec, PayloadCodec> = withDefault(
   guardCodec('PayloadCodec { contentType, encode, decode }', isPayloadCodec),
   jsonCodec,
 );

@@ -95,8 +95,7 @@ const defaultReconnect: Backoff = Object.freeze({
 /** The io-ts codec behind {@link postgresConnectionConfig}. */
 export const PostgresConnectionConfigCodec: t.Type<
   PostgresConnectionConfig,
-  PostgresConnectionConfig,
-  unknown
+  PostgresConnectionConfig
 > = strictStruct('PostgresConnection', {
   url: withDefault(orNull(PostgresUrl), null),
   applicationName: withDefault(ApplicationName, 'ergon-rx'),

@@ -115,8 +115,7 @@ const RawConfig = strictStruct('PostgresConnector', {
 /** The io-ts codec behind {@link postgresConnectorConfig}: derives `deadTable` and `channel`. */
 export const PostgresConnectorConfigCodec: t.Type<
   PostgresConnectorConfig,
-  PostgresConnectorConfig,
-  unknown
+  PostgresConnectorConfig
 > = new t.Type<PostgresConnectorConfig, PostgresConnectorConfig, unknown>(
   RawConfig.name,
   (u): u is PostgresConnectorConfig =>

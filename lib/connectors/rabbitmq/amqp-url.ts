@@ -36,7 +36,7 @@ function isAmqpUrl(u: unknown): u is string {
  * isRight(AmqpUrl.decode('http://rabbit')); // false
  * ```
  */
-export const AmqpUrl: t.Type<string, string, unknown> = concealFailures(
+export const AmqpUrl: t.Type<string, string> = concealFailures(
   guardCodec('amqp:// or amqps:// URL', isAmqpUrl),
   (u) => (typeof u === 'string' ? redactAmqpUrl(u) : u),
 );

@@ -47,8 +47,7 @@ const defaultReconnect: Backoff = Object.freeze({
 /** The codec of the connection keys, shared by the service and the connector configs. */
 export const RabbitmqConnectionConfigCodec: t.Type<
   RabbitmqConnectionConfig,
-  RabbitmqConnectionConfig,
-  unknown
+  RabbitmqConnectionConfig
 > = strictStruct('RabbitmqConnection', {
   url: withDefault(AmqpUrl, 'amqp://guest:guest@localhost:5672/'),
   connectionName: withDefault(NonEmptyText, 'ergon-rx'),

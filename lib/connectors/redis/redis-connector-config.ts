@@ -102,23 +102,20 @@ const PayloadCodecOption = guardCodec('PayloadCodec (contentType, encode, decode
  * const result = RedisConnectorConfigCodec.decode({ stream: 'orders' }); // Either<Errors, RedisConnectorConfig>
  * ```
  */
-export const RedisConnectorConfigCodec: t.Type<
-  RedisConnectorConfig,
-  RedisConnectorConfig,
-  unknown
-> = strictStruct('RedisConnectorConfig', {
-  connection: RedisServiceConfigCodec,
-  stream: NonEmptyText,
-  group: withDefault(NonEmptyText, 'ergon'),
-  consumer: withDefault(orNull(NonEmptyText), null),
-  deadLetterStream: withDefault(orNull(NonEmptyText), null),
-  maxDeliveries: withDefault(PositiveInteger, 5),
-  fetchWait: withDefault(NonNegativeDuration, 1000),
-  claimIdle: withDefault(PositiveDuration, 30_000),
-  deleteOnAck: withDefault(BooleanFlag, false),
-  groupStart: withDefault(GroupStart, '0'),
-  codec: withDefault(PayloadCodecOption, jsonCodec),
-});
+export const RedisConnectorConfigCodec: t.Type<RedisConnectorConfig, RedisConnectorConfig> =
+  strictStruct('RedisConnectorConfig', {
+    connection: RedisServiceConfigCodec,
+    stream: NonEmptyText,
+    group: withDefault(NonEmptyText, 'ergon'),
+    consumer: withDefault(orNull(NonEmptyText), null),
+    deadLetterStream: withDefault(orNull(NonEmptyText), null),
+    maxDeliveries: withDefault(PositiveInteger, 5),
+    fetchWait: withDefault(NonNegativeDuration, 1000),
+    claimIdle: withDefault(PositiveDuration, 30_000),
+    deleteOnAck: withDefault(BooleanFlag, false),
+    groupStart: withDefault(GroupStart, '0'),
+    codec: withDefault(PayloadCodecOption, jsonCodec),
+  });
 
 /**
  * Decodes a Redis Streams connector config, filling defaults.

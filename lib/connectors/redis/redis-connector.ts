@@ -612,7 +612,8 @@ export class RedisConnector<P = unknown> implements Connector<P> {
       const pending = Number(fields.get('pending') ?? 0);
       const lag = fields.get('lag');
       if (typeof lag === 'number') return pending + lag;
-      return pending + (await this.countAfter(String(fields.get('last-delivered-id') ?? '0-0')));
+      const lastDelivered: unknown = fields.get('last-delivered-id') ?? '0-0';
+      return pending + (await this.countAfter(String(lastDelivered)));
     }
     return groupStart === '$' ? 0 : commands.xlen(stream);
   }

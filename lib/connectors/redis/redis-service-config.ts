@@ -71,13 +71,15 @@ const defaultReconnect: Backoff = Object.freeze({
  * const result = RedisServiceConfigCodec.decode({ url: 'redis://cache:6379' }); // Either<Errors, RedisServiceConfig>
  * ```
  */
-export const RedisServiceConfigCodec: t.Type<RedisServiceConfig, RedisServiceConfig, unknown> =
-  strictStruct('RedisServiceConfig', {
+export const RedisServiceConfigCodec: t.Type<RedisServiceConfig, RedisServiceConfig> = strictStruct(
+  'RedisServiceConfig',
+  {
     url: withDefault(RedisUrl, 'redis://127.0.0.1:6379'),
     connectTimeout: withDefault(PositiveDuration, 10_000),
     reconnect: backoffCodec(defaultReconnect),
     name: withDefault(ConnectionName, 'ergon-rx'),
-  });
+  },
+);
 
 /**
  * Decodes how to connect to Redis, filling defaults.

@@ -38,7 +38,7 @@ export class Deadline {
     public target: DeadlineTarget | null,
     private readonly queue: DeadlineQueue,
     /** What the deadline is for, when its target serves several (`undefined` otherwise). */
-    readonly subject: unknown = undefined,
+    readonly subject?: unknown,
   ) {}
 
   /** Withdraws the deadline; its target will not be told. Idempotent. */

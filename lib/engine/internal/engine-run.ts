@@ -125,6 +125,7 @@ export abstract class EngineRun<O> {
 }
 
 /** An {@link EngineRun} fed by a source Observable (see {@link engineOperator}). */
+// eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- I types `take` for each subclass and ties a run to its operator's input in engineOperator
 export abstract class SourceRun<I, O> extends EngineRun<O> {
   /** The source completed or failed: nothing more comes in. */
   protected sourceDone = false;

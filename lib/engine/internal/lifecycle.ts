@@ -223,7 +223,7 @@ export class Lifecycle<P, R, A = undefined>
 
   /** The outcome of a transaction the destination has, cancelled before its lifecycle ended. */
   private cancelledAfterDispatch(reason: ReleaseReason): Outcome<P, R> {
-    const stage = this.stage === 'dispatch' ? 'success' : (this.stage as HandlerStage);
+    const stage = this.stage === 'dispatch' ? 'success' : this.stage;
     const error = new TransactionError(
       `transaction ${this.transaction.id} was dispatched, but the run was cancelled (${reason}) before its ${stage} stage finished`,
       {

@@ -96,9 +96,7 @@ export class ProduceRun<P, O>
    */
   take(input: Transaction<P> | P): void {
     if (this.stopped !== null || this.finished) return;
-    this.waiting.push(
-      isTransaction(input) ? (input as Transaction<P>) : createTransaction(input as P),
-    );
+    this.waiting.push(isTransaction(input) ? input : createTransaction(input));
     this.pump();
   }
 

@@ -124,7 +124,7 @@ function exceptionStage<P>(
     | ((
         transaction: Transaction<P>,
         error: TransactionError,
-        context: HandlerContext<unknown>,
+        context: HandlerContext,
       ) => Eventually<unknown>)
     | undefined,
   retry: RetryPolicy,

@@ -24,7 +24,7 @@ export function isPlainObject(u: unknown): u is Readonly<Record<string, unknown>
  *
  * @throws PolicyError naming `subject` and listing every wrong path.
  */
-export function decodePolicy<A>(codec: t.Type<A, A, unknown>, subject: string, input: unknown): A {
+export function decodePolicy<A>(codec: t.Type<A, A>, subject: string, input: unknown): A {
   const result = codec.decode(input);
   if (isLeft(result)) throw new PolicyError(subject, toPolicyIssues(result.left));
   return result.right;
@@ -40,8 +40,8 @@ export function decodePolicy<A>(codec: t.Type<A, A, unknown>, subject: string, i
  * const FunctionCodec = guardCodec('function', (u): u is () => void => typeof u === 'function');
  * ```
  */
-export function guardCodec<A>(name: string, is: (u: unknown) => u is A): t.Type<A, A, unknown> {
-  return t.refinement(t.unknown, is, name) as t.Type<A, unknown, unknown> as t.Type<A, A, unknown>;
+export function guardCodec<A>(name: string, is: (u: unknown) => u is A): t.Type<A, A> {
+  return t.refinement(t.unknown, is, name) as t.Type<A, unknown> as t.Type<A, A>;
 }
 
 /**
@@ -49,7 +49,7 @@ export function guardCodec<A>(name: string, is: (u: unknown) => u is A): t.Type<
  * `codec`. It keeps `codec`'s name, so errors show the readable type, not a wrapper.
  * Hand-written: io-ts has no combinator that fills a default.
  */
-export function withDefault<A>(codec: t.Type<A, A, unknown>, value: A): t.Type<A, A, unknown> {
+export function withDefault<A>(codec: t.Type<A, A>, value: A): t.Type<A, A> {
   return new t.Type<A, A, unknown>(
     codec.name,
     codec.is,
@@ -64,9 +64,7 @@ export function withDefault<A>(codec: t.Type<A, A, unknown>, value: A): t.Type<A
  * wrong value with an extra issue for the `undefined` branch; here only `codec`'s own issues
  * appear, at their exact paths.
  */
-export function optional<A>(
-  codec: t.Type<A, A, unknown>,
-): t.Type<A | undefined, A | undefined, unknown> {
+export function optional<A>(codec: t.Type<A, A>): t.Type<A | undefined, A | undefined> {
   return new t.Type<A | undefined, A | undefined, unknown>(
     codec.name,
     (u): u is A | undefined => u === undefined || codec.is(u),
@@ -80,7 +78,7 @@ export function optional<A>(
  * Hand-written because it turns `"none"` and `""` into `null`, which `t.union([codec, t.null])`
  * does not.
  */
-export function orNull<A>(codec: t.Type<A, A, unknown>): t.Type<A | null, A | null, unknown> {
+export function orNull<A>(codec: t.Type<A, A>): t.Type<A | null, A | null> {
   return new t.Type<A | null, A | null, unknown>(
     `${codec.name} or null`,
     (u): u is A | null => u === null || codec.is(u),
@@ -100,9 +98,9 @@ export function orNull<A>(codec: t.Type<A, A, unknown>): t.Type<A | null, A | nu
  * ```
  */
 export function concealFailures<A>(
-  codec: t.Type<A, A, unknown>,
+  codec: t.Type<A, A>,
   conceal: (u: unknown) => unknown,
-): t.Type<A, A, unknown> {
+): t.Type<A, A> {
   return new t.Type<A, A, unknown>(
     codec.name,
     codec.is,
@@ -133,7 +131,7 @@ export type StructOf<P extends StructProps> = { readonly [K in keyof P]: t.TypeO
 export function strictStruct<P extends StructProps>(
   name: string,
   props: P,
-): t.Type<StructOf<P>, StructOf<P>, unknown> {
+): t.Type<StructOf<P>, StructOf<P>> {
   const keys = Object.keys(props);
   const hasKey = (key: string): boolean => Object.hasOwn(props, key);
   return new t.Type<StructOf<P>, StructOf<P>, unknown>(
@@ -265,7 +263,7 @@ export function taggedUnion<M extends UnionMembers, I = never>(
   name: string,
   members: M,
   instance?: InstanceGuard<I>,
-): t.Type<t.TypeOf<M[keyof M]> | I, t.TypeOf<M[keyof M]> | I, unknown> {
+): t.Type<t.TypeOf<M[keyof M]> | I, t.TypeOf<M[keyof M]> | I> {
   type Decoded = t.TypeOf<M[keyof M]> | I;
   const tags = Object.keys(members);
   const expectedTag = `one of ${tags.map((tag) => `"${tag}"`).join(' | ')}`;
@@ -302,7 +300,7 @@ export function taggedUnion<M extends UnionMembers, I = never>(
  * isSpanExporter({ type: 'otlp' }); // false
  * ```
  */
-export function hasMethods<I>(...names: readonly string[]): (u: unknown) => u is I {
+export function hasMethods<I>(...names: readonly (keyof I & string)[]): (u: unknown) => u is I {
   return (u: unknown): u is I =>
     typeof u === 'object' &&
     u !== null &&

@@ -19,7 +19,7 @@ export function scalarCodec<A>(
   name: string,
   is: (u: unknown) => u is A,
   coerce: (u: unknown) => A | undefined,
-): t.Type<A, A, unknown> {
+): t.Type<A, A> {
   return new t.Type<A, A, unknown>(
     name,
     is,
@@ -49,7 +49,7 @@ export function parseNumber(u: unknown): number | undefined {
 /** An integer as a policy accepts it: a number or a decimal string such as `"3"`. */
 export type IntegerInput = number | string;
 
-function integerAtLeast(minimum: number, name: string): t.Type<number, number, unknown> {
+function integerAtLeast(minimum: number, name: string): t.Type<number, number> {
   const allowed = (n: number): boolean => Number.isSafeInteger(n) && n >= minimum;
   return scalarCodec(
     name,
@@ -82,7 +82,7 @@ export function parseTcpPort(u: unknown, minimum: 0 | 1 = 0): number | undefined
   return n !== undefined && Number.isInteger(n) && n >= minimum && n <= 65_535 ? n : undefined;
 }
 
-function tcpPortCodec(minimum: 0 | 1): t.Type<number, number, unknown> {
+function tcpPortCodec(minimum: 0 | 1): t.Type<number, number> {
   return scalarCodec(
     `TCP port (${minimum}-65535)`,
     (u): u is number => typeof u === 'number' && parseTcpPort(u, minimum) === u,
@@ -140,7 +140,7 @@ const tooLong = `duration of at most ${MAX_TIMER_DELAY} ms (about 24.8 days, the
  * Hand-written: it normalises (`"2s"` → 2000) and gives a too-long duration its own message,
  * which {@link scalarCodec} cannot.
  */
-function durationCodec(positive: boolean): t.Type<number, number, unknown> {
+function durationCodec(positive: boolean): t.Type<number, number> {
   const allowed = (ms: number): boolean => (positive ? ms > 0 : ms >= 0) && ms <= MAX_TIMER_DELAY;
   return new t.Type<number, number, unknown>(
     `${positive ? 'positive' : 'non-negative'} duration in ms`,
@@ -196,7 +196,7 @@ export function matchKeyword<W extends string>(
 export function keywordCodec<W extends string>(
   words: readonly W[],
   aliases: Readonly<Record<string, W>> = {},
-): t.Type<W, W, unknown> {
+): t.Type<W, W> {
   const isWord = (u: unknown): u is W => typeof u === 'string' && words.some((w) => w === u);
   return scalarCodec(words.map((word) => `"${word}"`).join(' | '), isWord, (u) =>
     matchKeyword(u, words, aliases),
@@ -261,7 +261,7 @@ export function isNonBlankText(u: unknown): u is string {
  * strictStruct('Exchange', { name: NonEmptyText }).decode({ name: ' ' }); // Left: name
  * ```
  */
-export const NonEmptyText: t.Type<string, string, unknown> = t.refinement(
+export const NonEmptyText: t.Type<string, string> = t.refinement(
   t.string,
   isNonBlankText,
   'non-empty string',

@@ -41,7 +41,9 @@ export function awaitRun(
     const subscribe = (observable: Observable<unknown>): void => {
       if (done) return;
       runSubscription = observe(observable).subscribe({
-        next: () => void emitted++,
+        next: () => {
+          emitted++;
+        },
         error: (error: unknown) => finish(() => reject(error)),
         complete: () => finish(() => resolve(emitted)),
       });

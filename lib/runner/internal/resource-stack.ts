@@ -125,7 +125,7 @@ export class ResourceStack {
 
 /** What the runner may call on any value a factory returned. */
 function managed(resource: unknown): ManagedResource {
-  return (typeof resource === 'object' && resource !== null ? resource : {}) as ManagedResource;
+  return typeof resource === 'object' && resource !== null ? resource : {};
 }
 
 /** Closes a resource nobody waits for any more (its start was abandoned). */

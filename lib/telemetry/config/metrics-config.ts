@@ -69,26 +69,25 @@ const interval = withDefault(orNull(PositiveDuration), null);
 const isMetricReader = hasMethods<IMetricReader>('collect', 'setMetricProducer', 'shutdown');
 
 /** Codec of {@link MetricReaderConfig}. */
-const MetricReaderConfigCodec: t.Type<MetricReaderConfig, MetricReaderConfig, unknown> =
-  taggedUnion(
-    'metric reader',
-    {
-      console: strictStruct('ConsoleMetricReader', { type: t.literal('console'), interval }),
-      otlp: strictStruct('OtlpMetricReader', {
-        type: t.literal('otlp'),
-        interval,
-        ...otlpEndpointProps,
-      }),
-      prometheus: strictStruct('PrometheusMetricReader', {
-        type: t.literal('prometheus'),
-        port: withDefault(orNull(FixedTcpPort), null),
-        host: withDefault(orNull(NonEmptyText), null),
-        endpoint: withDefault(NonEmptyText, '/metrics'),
-        preventServerStart: withDefault(BooleanFlag, false),
-      }),
-    },
-    { name: 'a MetricReader', is: isMetricReader },
-  );
+const MetricReaderConfigCodec: t.Type<MetricReaderConfig, MetricReaderConfig> = taggedUnion(
+  'metric reader',
+  {
+    console: strictStruct('ConsoleMetricReader', { type: t.literal('console'), interval }),
+    otlp: strictStruct('OtlpMetricReader', {
+      type: t.literal('otlp'),
+      interval,
+      ...otlpEndpointProps,
+    }),
+    prometheus: strictStruct('PrometheusMetricReader', {
+      type: t.literal('prometheus'),
+      port: withDefault(orNull(FixedTcpPort), null),
+      host: withDefault(orNull(NonEmptyText), null),
+      endpoint: withDefault(NonEmptyText, '/metrics'),
+      preventServerStart: withDefault(BooleanFlag, false),
+    }),
+  },
+  { name: 'a MetricReader', is: isMetricReader },
+);
 
 /** The metrics part of a telemetry configuration. */
 export interface MetricsConfig {
@@ -108,7 +107,7 @@ export interface MetricsConfigInput {
 }
 
 /** Codec of {@link MetricsConfig}. */
-export const MetricsConfigCodec: t.Type<MetricsConfig, MetricsConfig, unknown> = strictStruct(
+export const MetricsConfigCodec: t.Type<MetricsConfig, MetricsConfig> = strictStruct(
   'MetricsConfig',
   {
     enabled: withDefault(BooleanFlag, true),

@@ -33,7 +33,7 @@ function withoutValues(u: unknown): unknown {
  * Codec of {@link OtlpHeaders}: an object whose values are strings. A failure never shows a
  * header's value (they hold bearer tokens and API keys), only its key and type.
  */
-const OtlpHeadersCodec: t.Type<OtlpHeaders, OtlpHeaders, unknown> = concealFailures(
+const OtlpHeadersCodec: t.Type<OtlpHeaders, OtlpHeaders> = concealFailures(
   guardCodec('object of strings', isOtlpHeaders),
   withoutValues,
 );

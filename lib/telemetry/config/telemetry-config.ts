@@ -53,17 +53,14 @@ const isAttributes = (u: unknown): u is Readonly<Record<string, ResourceAttribut
 const noAttributes: Readonly<Record<string, ResourceAttributeValue>> = Object.freeze({});
 
 /** Codec of {@link ResourceConfig}. */
-const ResourceConfigCodec: t.Type<ResourceConfig, ResourceConfig, unknown> = strictStruct(
-  'ResourceConfig',
-  {
-    serviceName: withDefault(orNull(NonEmptyText), null),
-    taskName: withDefault(orNull(NonEmptyText), null),
-    attributes: withDefault(
-      guardCodec('object of strings, numbers and booleans', isAttributes),
-      noAttributes,
-    ),
-  },
-);
+const ResourceConfigCodec: t.Type<ResourceConfig, ResourceConfig> = strictStruct('ResourceConfig', {
+  serviceName: withDefault(orNull(NonEmptyText), null),
+  taskName: withDefault(orNull(NonEmptyText), null),
+  attributes: withDefault(
+    guardCodec('object of strings, numbers and booleans', isAttributes),
+    noAttributes,
+  ),
+});
 
 /** Everything `setupTelemetry` builds, fully decoded. */
 export interface TelemetryConfig {
@@ -90,7 +87,7 @@ export interface TelemetryConfigInput {
  * const AppConfig = strictStruct('AppConfig', { telemetry: TelemetryConfigCodec, policy: ConsumerPolicyCodec });
  * ```
  */
-export const TelemetryConfigCodec: t.Type<TelemetryConfig, TelemetryConfig, unknown> = strictStruct(
+export const TelemetryConfigCodec: t.Type<TelemetryConfig, TelemetryConfig> = strictStruct(
   'TelemetryConfig',
   {
     resource: ResourceConfigCodec,

@@ -155,5 +155,5 @@ export function telemetryInputFromEnvironment(env: Environment): TelemetryConfig
   for (const [key, section] of Object.entries({ resource, traces, metrics, logs })) {
     if (Object.keys(section).length > 0) input[key] = section;
   }
-  return input as TelemetryConfigInput;
+  return input;
 }

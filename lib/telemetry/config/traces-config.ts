@@ -50,7 +50,7 @@ const ratioBased = <T extends string>(type: T) =>
   strictStruct(type, { type: t.literal(type), ratio: withDefault(Ratio, 1) });
 
 /** Codec of {@link SamplerConfig}. */
-const SamplerConfigCodec: t.Type<SamplerConfig, SamplerConfig, unknown> = taggedUnion('sampler', {
+const SamplerConfigCodec: t.Type<SamplerConfig, SamplerConfig> = taggedUnion('sampler', {
   always_on: plain('always_on'),
   always_off: plain('always_off'),
   ratio: ratioBased('ratio'),
@@ -82,16 +82,15 @@ export type SpanExporterInput =
 const isSpanExporter = hasMethods<SpanExporter>('export', 'shutdown');
 
 /** Codec of {@link SpanExporterConfig}. */
-const SpanExporterConfigCodec: t.Type<SpanExporterConfig, SpanExporterConfig, unknown> =
-  taggedUnion(
-    'span exporter',
-    {
-      console: strictStruct('ConsoleSpanExporter', { type: t.literal('console') }),
-      memory: strictStruct('MemorySpanExporter', { type: t.literal('memory') }),
-      otlp: strictStruct('OtlpSpanExporter', { type: t.literal('otlp'), ...otlpEndpointProps }),
-    },
-    { name: 'a SpanExporter', is: isSpanExporter },
-  );
+const SpanExporterConfigCodec: t.Type<SpanExporterConfig, SpanExporterConfig> = taggedUnion(
+  'span exporter',
+  {
+    console: strictStruct('ConsoleSpanExporter', { type: t.literal('console') }),
+    memory: strictStruct('MemorySpanExporter', { type: t.literal('memory') }),
+    otlp: strictStruct('OtlpSpanExporter', { type: t.literal('otlp'), ...otlpEndpointProps }),
+  },
+  { name: 'a SpanExporter', is: isSpanExporter },
+);
 
 /** How finished spans reach an exporter: in batches (production) or one by one (tests, debugging). */
 export type SpanProcessorType = 'batch' | 'simple';
@@ -121,12 +120,9 @@ export interface TracesConfigInput {
 const defaultSampler: SamplerConfig = Object.freeze({ type: 'parentbased_always_on' });
 
 /** Codec of {@link TracesConfig}. */
-export const TracesConfigCodec: t.Type<TracesConfig, TracesConfig, unknown> = strictStruct(
-  'TracesConfig',
-  {
-    enabled: withDefault(BooleanFlag, true),
-    sampler: withDefault(SamplerConfigCodec, defaultSampler),
-    processor: withDefault(keywordCodec<SpanProcessorType>(['batch', 'simple']), 'batch'),
-    exporters: withDefault(t.readonlyArray(SpanExporterConfigCodec, 'list'), []),
-  },
-);
+export const TracesConfigCodec: t.Type<TracesConfig, TracesConfig> = strictStruct('TracesConfig', {
+  enabled: withDefault(BooleanFlag, true),
+  sampler: withDefault(SamplerConfigCodec, defaultSampler),
+  processor: withDefault(keywordCodec<SpanProcessorType>(['batch', 'simple']), 'batch'),
+  exporters: withDefault(t.readonlyArray(SpanExporterConfigCodec, 'list'), []),
+});

@@ -47,7 +47,7 @@ const logLevelVariable = 'ERGON_LOG_LEVEL';
  */
 export function DefaultLogLevelCodec(
   env: Readonly<Record<string, string | undefined>> = process.env,
-): t.Type<LogLevelName, LogLevelName, unknown> {
+): t.Type<LogLevelName, LogLevelName> {
   return new t.Type<LogLevelName, LogLevelName, unknown>(
     LogLevelCodec.name,
     LogLevelCodec.is,

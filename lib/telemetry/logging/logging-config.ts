@@ -112,7 +112,7 @@ const sinkOptionProps = {
 const isLogSink = hasMethods<LogSink>('write');
 
 /** Codec of one {@link LogSinkConfig}. */
-const LogSinkConfigCodec: t.Type<LogSinkConfig, LogSinkConfig, unknown> = taggedUnion(
+const LogSinkConfigCodec: t.Type<LogSinkConfig, LogSinkConfig> = taggedUnion(
   'log sink',
   {
     console: strictStruct('ConsoleSink', { type: t.literal('console'), ...sinkOptionProps }),
@@ -149,7 +149,7 @@ const consoleOnly: readonly LogSinkConfig[] = Object.freeze([
  * LoggingConfigCodec.decode({ level: 'debug' }); // right({ level: 'debug', format: 'json', sinks: [console], task: null })
  * ```
  */
-export const LoggingConfigCodec: t.Type<LoggingConfig, LoggingConfig, unknown> = strictStruct(
+export const LoggingConfigCodec: t.Type<LoggingConfig, LoggingConfig> = strictStruct(
   'LoggingConfig',
   {
     level: DefaultLogLevelCodec(),

@@ -6,7 +6,6 @@ import {
   type Logger,
   type LoggerProvider as LogsApiLoggerProvider,
 } from '@opentelemetry/api-logs';
-import type * as OtlpLogExporterPackage from '@opentelemetry/exporter-logs-otlp-grpc';
 import type { Resource } from '@opentelemetry/resources';
 import {
   BatchLogRecordProcessor,
@@ -108,7 +107,7 @@ export function otlpLoggerProvider(
   resource: Resource,
   connections?: OtlpConnections,
 ): LoggerProvider {
-  const { OTLPLogExporter } = loadOptionalPackage<typeof OtlpLogExporterPackage>(
+  const { OTLPLogExporter } = loadOptionalPackage(
     '@opentelemetry/exporter-logs-otlp-grpc',
     'the OTLP log sink',
   );
@@ -139,7 +138,8 @@ class MinimumSeverityProcessor implements LogRecordProcessor {
   ) {}
 
   onEmit(logRecord: ReadWriteLogRecord, context?: Context): void {
-    if ((logRecord.severityNumber ?? 0) >= this.minimum) this.inner.onEmit(logRecord, context);
+    const severity: number = logRecord.severityNumber ?? 0;
+    if (severity >= this.minimum) this.inner.onEmit(logRecord, context);
   }
 
   forceFlush(): Promise<void> {
@@ -203,5 +203,6 @@ function anyValue(value: unknown, depth: number): AnyValue {
   if (value instanceof Error) return anyValueMap({ ...loggedError(value) }, depth + 1);
   if (Array.isArray(value)) return value.map((item: unknown) => anyValue(item, depth + 1) ?? null);
   if (isPlainObject(value)) return anyValueMap(value, depth + 1);
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- any other object is logged as its own string form (a URL its href), `[object Map]` and the like otherwise
   return String(value);
 }

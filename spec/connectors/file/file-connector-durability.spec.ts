@@ -36,11 +36,11 @@ function rows(count: number, from = 1): string {
 describe('FileConnector durability', () => {
   let dir: string;
   let path: string;
-  const open: FileConnector<unknown>[] = [];
+  const open: FileConnector[] = [];
 
   function connect<P = Row>(options: Partial<FileConnectorOptions<P>> = {}): FileConnector<P> {
     const connector = new FileConnector<P>({ path, ...options });
-    open.push(connector as FileConnector<unknown>);
+    open.push(connector as FileConnector);
     return connector;
   }
 

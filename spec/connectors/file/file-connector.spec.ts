@@ -51,12 +51,12 @@ async function eventually(check: () => boolean): Promise<boolean> {
 describe('FileConnector', () => {
   let dir: string;
   let path: string;
-  const open: FileConnector<unknown>[] = [];
+  const open: FileConnector[] = [];
 
   /** A connector on `path` that is closed after the test. */
   function connect<P = Row>(options: Partial<FileConnectorOptions<P>> = {}): FileConnector<P> {
     const connector = new FileConnector<P>({ path, ...options });
-    open.push(connector as FileConnector<unknown>);
+    open.push(connector as FileConnector);
     return connector;
   }
 
@@ -234,10 +234,10 @@ describe('FileConnector', () => {
     it('lines settled out of order are read again after a restart, never skipped (at-least-once)', async () => {
       write('{"n":1}\n', '{"n":2}\n', '{"n":3}\n', '{"n":4}\n');
       const first = connect();
-      const [one, two, three] = await fetch(first, 3);
+      // the second line stays unsettled
+      const [one, , three] = await fetch(first, 3);
       await first.settle(one as Transaction<Row>, ack);
       await first.settle(three as Transaction<Row>, ack);
-      void two;
       await first.close();
       const again = await fetch(connect(), 10);
       expect(again.map((t) => plain(t.id))).to.deep.equal([

@@ -183,7 +183,7 @@ describe('MemoryConnector', () => {
   describe('settlement', () => {
     it('record: true records each settlement in order and counts it', () => {
       const connector = new MemoryConnector({ source: [1, 2, 3], record: true });
-      const [a, b, c] = fetchNow(connector, 3) as Transaction<number>[];
+      const [a, b, c] = fetchNow(connector, 3);
       const deadLetter: SettleDecision = {
         type: 'deadLetter',
         error: new (class extends Error {})('x') as never,

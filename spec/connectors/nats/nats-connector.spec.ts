@@ -24,7 +24,7 @@ const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
 describe('NatsConnector (real NATS JetStream)', function () {
   this.timeout(20_000);
   let admin: NatsAdmin;
-  const connectors: NatsConnector<unknown>[] = [];
+  const connectors: NatsConnector[] = [];
 
   before(async function () {
     await requireService(this, 'nats');
@@ -38,7 +38,7 @@ describe('NatsConnector (real NATS JetStream)', function () {
 
   function connector<P = Payload>(config: NatsConnectorConfigInput<P>): NatsConnector<P> {
     const made = new NatsConnector<P>({ fetchWait: 250, ...config });
-    connectors.push(made as NatsConnector<unknown>);
+    connectors.push(made);
     return made;
   }
 
@@ -96,7 +96,7 @@ describe('NatsConnector (real NATS JetStream)', function () {
     expect(Date.now() - started).to.be.below(350);
     const rest = await fetchAll(nats, 10);
     expect(rest).to.have.length(2);
-    for (const tx of [...first, ...rest]) nats.settle(tx, { type: 'ack' });
+    for (const tx of [...first, ...rest]) await nats.settle(tx, { type: 'ack' });
 
     started = Date.now();
     expect(await fetchAll(nats, 10)).to.deep.equal([]);
@@ -109,7 +109,7 @@ describe('NatsConnector (real NATS JetStream)', function () {
     await nats.dispatch([createTransaction({ n: 99 }, { id: 'late' })]);
     const late = await fetchAll(nats, 10);
     expect(late.map((tx) => [tx.id, tx.metadata['deliveryCount']])).to.deep.equal([['late', 1]]);
-    nats.settle(late[0] as Transaction<Payload>, { type: 'ack' });
+    await nats.settle(late[0] as Transaction<Payload>, { type: 'ack' });
 
     // A fetch unsubscribed after its first message hands the rest back at once.
     await nats.dispatch(numbered(5, 'again'));
@@ -126,7 +126,7 @@ describe('NatsConnector (real NATS JetStream)', function () {
       'the other four messages',
     );
     expect(Date.now() - started).to.be.below(3000);
-    for (const tx of [...taken, ...handedBack]) nats.settle(tx, { type: 'ack' });
+    for (const tx of [...taken, ...handedBack]) await nats.settle(tx, { type: 'ack' });
     await admin.drained(stream);
   });
 
@@ -140,7 +140,7 @@ describe('NatsConnector (real NATS JetStream)', function () {
       Transaction<Payload>,
     ];
 
-    nats.settle(acked, { type: 'ack' });
+    await nats.settle(acked, { type: 'ack' });
     const error = new TransactionError('process of transaction tx-1 failed: Error: no stock', {
       category: 'business',
       stage: 'process',
@@ -148,12 +148,12 @@ describe('NatsConnector (real NATS JetStream)', function () {
       cause: new RangeError('no stock'),
     });
     await nats.settle(dead, { type: 'deadLetter', error });
-    nats.settle(released, { type: 'release', reason: 'shutdown' });
+    await nats.settle(released, { type: 'release', reason: 'shutdown' });
 
     const again = await fetchAll(nats, 3);
     expect(again.map((tx) => tx.id)).to.deep.equal([released.id]);
     expect(again[0]?.metadata).to.include({ deliveryCount: 2, redelivered: true });
-    nats.settle(again[0] as Transaction<Payload>, { type: 'ack' });
+    await nats.settle(again[0] as Transaction<Payload>, { type: 'ack' });
     await admin.drained(stream);
 
     const [copy] = await admin.stored(`${stream}_DEAD`);
@@ -178,7 +178,7 @@ describe('NatsConnector (real NATS JetStream)', function () {
 
     const [first] = await fetchAll(nats, 1);
     expect(first?.metadata['deliveryCount']).to.equal(1);
-    nats.settle(first as Transaction<Payload>, { type: 'release', reason: 'loopTimeout' });
+    await nats.settle(first as Transaction<Payload>, { type: 'release', reason: 'loopTimeout' });
     const [second] = await fetchAll(nats, 1);
     expect(second?.metadata['deliveryCount']).to.equal(2);
     // The worker "crashes": never settles; the lease runs out and JetStream redelivers.
@@ -272,7 +272,7 @@ describe('NatsConnector (real NATS JetStream)', function () {
     const redelivered = await fetchAll(second, 10);
     expect(redelivered.map((tx) => tx.id).sort()).to.deep.equal(held.map((tx) => tx.id).sort());
     expect(redelivered.every((tx) => tx.metadata['deliveryCount'] === 2)).to.equal(true);
-    for (const tx of redelivered) second.settle(tx, { type: 'ack' });
+    for (const tx of redelivered) await second.settle(tx, { type: 'ack' });
     expect(await lastValueFrom(second.health())).to.include({ healthy: true, state: 'connected' });
   });
 
@@ -286,7 +286,7 @@ describe('NatsConnector (real NATS JetStream)', function () {
     while (Date.now() - started < 2200) {
       expect(await fetchAll(other, 1)).to.deep.equal([]);
     }
-    slow.settle(held as Transaction<Payload>, { type: 'ack' });
+    await slow.settle(held as Transaction<Payload>, { type: 'ack' });
     await admin.drained(stream, `${stream}_ergon`);
   });
 
@@ -295,7 +295,7 @@ describe('NatsConnector (real NATS JetStream)', function () {
     const nats = connector({ stream, ackConfirm: true });
     await nats.dispatch(numbered(2));
     const fetched = await fetchAll(nats, 2);
-    await Promise.all(fetched.map((tx) => nats.settle(tx, { type: 'ack' })));
+    await Promise.all(fetched.map(async (tx) => nats.settle(tx, { type: 'ack' })));
     await admin.drained(stream);
   });
 });

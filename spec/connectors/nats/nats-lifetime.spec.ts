@@ -28,7 +28,7 @@ function stall(ms: number): void {
 describe('NatsConnector over time: late settlements, deleted and updated topology (real NATS)', function () {
   this.timeout(20_000);
   let admin: NatsAdmin;
-  const connectors: NatsConnector<unknown>[] = [];
+  const connectors: NatsConnector[] = [];
 
   before(async function () {
     await requireService(this, 'nats');
@@ -45,7 +45,7 @@ describe('NatsConnector over time: late settlements, deleted and updated topolog
 
   function connector(config: NatsConnectorConfigInput<Payload>): NatsConnector<Payload> {
     const made = new NatsConnector<Payload>({ fetchWait: 200, ...config });
-    connectors.push(made as NatsConnector<unknown>);
+    connectors.push(made);
     return made;
   }
 

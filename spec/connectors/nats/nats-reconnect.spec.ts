@@ -157,7 +157,7 @@ describe('NatsConnector across connection cuts (real NATS JetStream)', function 
     let dispatchError: unknown;
     await consumer
       .dispatch([createTransaction({ n: 2 })])
-      .catch((error) => (dispatchError = error));
+      .catch((error: unknown) => (dispatchError = error));
     expect(dispatchError).to.be.instanceOf(NatsConnectionError);
     expect(await lastHealth(consumer)).to.deep.include({ healthy: false, state: 'reconnecting' });
 
@@ -180,14 +180,14 @@ describe('NatsConnector across connection cuts (real NATS JetStream)', function 
     });
     connectors.push(connector);
     let first: unknown;
-    await fetchAll(connector, 1).catch((error) => (first = error));
+    await fetchAll(connector, 1).catch((error: unknown) => (first = error));
     expect(first).to.be.instanceOf(NatsConnectionError);
-    expect(String((first as Error).message)).to.match(/cannot connect to NATS at 127\.0\.0\.1:1\b/);
+    expect((first as Error).message).to.match(/cannot connect to NATS at 127\.0\.0\.1:1\b/);
     const started = Date.now();
     let second: unknown;
-    await fetchAll(connector, 1).catch((error) => (second = error));
+    await fetchAll(connector, 1).catch((error: unknown) => (second = error));
     expect(Date.now() - started).to.be.below(500);
-    expect(String((second as Error).message)).to.match(/next one in \d+ ms/);
+    expect((second as Error).message).to.match(/next one in \d+ ms/);
     expect(await lastHealth(connector)).to.deep.include({ healthy: false, state: 'idle' });
   });
 });

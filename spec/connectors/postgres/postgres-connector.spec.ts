@@ -63,7 +63,7 @@ describe('PostgresConnector (real PostgreSQL)', function () {
       ...config,
       table,
     });
-    connectors.push(connector as PostgresConnector);
+    connectors.push(connector);
     await connector.migrate();
     return connector;
   }
@@ -158,8 +158,8 @@ describe('PostgresConnector (real PostgreSQL)', function () {
     it('stores bytes as they are with a bytea payload column and a custom codec', async () => {
       const reversed: PayloadCodec<string> = {
         contentType: 'text/reversed',
-        encode: (payload) => Buffer.from([...payload].reverse().join(''), 'utf8'),
-        decode: (body) => [...Buffer.from(body).toString('utf8')].reverse().join(''),
+        encode: (payload) => Buffer.from(Array.from(payload).reverse().join(''), 'utf8'),
+        decode: (body) => Array.from(Buffer.from(body).toString('utf8')).reverse().join(''),
       };
       const connector = await queue<string>({ payloadType: 'bytea', codec: reversed });
       await connector.dispatch([createTransaction('hello', { id: 'b-1' })]);

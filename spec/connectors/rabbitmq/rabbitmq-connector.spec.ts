@@ -123,8 +123,8 @@ describe('RabbitmqConnector (against RabbitMQ on 127.0.0.1:5672)', function () {
     const first = await fetchOnce(connector, 10);
     expect(ids(first)).to.deep.equal(ids([keep, retry, fail] as Transaction[]));
     const find = (id: string | undefined) => first.find((tx) => tx.id === id) as Transaction;
-    connector.settle(find(keep?.id), { type: 'ack' });
-    connector.settle(find(retry?.id), { type: 'release', reason: 'shutdown' });
+    await connector.settle(find(keep?.id), { type: 'ack' });
+    await connector.settle(find(retry?.id), { type: 'release', reason: 'shutdown' });
     const error = new TransactionError('process of order failed: card declined', {
       category: 'business',
       stage: 'process',
@@ -135,7 +135,7 @@ describe('RabbitmqConnector (against RabbitMQ on 127.0.0.1:5672)', function () {
     const again = await fetchOnce(connector, 10);
     expect(ids(again)).to.deep.equal([retry?.id]);
     expect(again[0]?.metadata).to.deep.include({ redelivered: true, deliveryCount: 2 });
-    connector.settle(again[0] as Transaction, { type: 'ack' });
+    await connector.settle(again[0] as Transaction, { type: 'ack' });
 
     const dead = await probe.drain(`${queue}.dlq`);
     expect(dead).to.have.length(1);
@@ -182,7 +182,7 @@ describe('RabbitmqConnector (against RabbitMQ on 127.0.0.1:5672)', function () {
     await connector.close();
     expect(await probe.countWhenQuiet(queue)).to.equal(0);
     const dead = await probe.drain(`${queue}.dlq`);
-    expect(dead.map((message) => JSON.parse(message.content.toString()))).to.deep.equal([
+    expect(dead.map((message): unknown => JSON.parse(message.content.toString()))).to.deep.equal([
       { action: 'fail' },
     ]);
     expect(String(dead[0]?.properties.headers?.['x-ergon-error'])).to.include('no fallback either');
@@ -191,16 +191,16 @@ describe('RabbitmqConnector (against RabbitMQ on 127.0.0.1:5672)', function () {
   it('poison: a quorum-queue message is dead-lettered by the connector after maxDeliveries deliveries', async () => {
     const connector = connectorFor({ maxDeliveries: 3 });
     const queue = connector.config.queue as string;
-    const [poison] = await Promise.all([createTransaction({ poison: true })]);
-    await connector.dispatch([poison as Transaction]);
+    const poison = createTransaction({ poison: true });
+    await connector.dispatch([poison]);
     for (let delivery = 1; delivery <= 3; delivery++) {
       const fetched = await fetchOnce(connector, 1);
       expect(fetched.map((tx) => tx.metadata['deliveryCount'])).to.deep.equal([delivery]);
-      connector.settle(fetched[0] as Transaction, { type: 'release', reason: 'loopTimeout' });
+      await connector.settle(fetched[0] as Transaction, { type: 'release', reason: 'loopTimeout' });
     }
     expect(await fetchOnce(connector, 1), 'no 4th delivery').to.deep.equal([]);
     const dead = await probe.drain(`${queue}.dlq`);
-    expect(dead.map((message) => message.properties.messageId)).to.deep.equal([poison?.id]);
+    expect(dead.map((message): unknown => message.properties.messageId)).to.deep.equal([poison.id]);
     expect(dead[0]?.properties.headers?.['x-ergon-error']).to.equal(
       'MaxDeliveriesExceededError: delivered 4 times, more than maxDeliveries (3)',
     );
@@ -209,14 +209,14 @@ describe('RabbitmqConnector (against RabbitMQ on 127.0.0.1:5672)', function () {
   it('poison: a queue without a native delivery count is dead-lettered by the connector, with the reason', async () => {
     const connector = connectorFor({ queueType: 'classic', maxDeliveries: 1 });
     const queue = connector.config.queue as string;
-    const [poison] = [createTransaction({ poison: true })];
-    await connector.dispatch([poison as Transaction]);
+    const poison = createTransaction({ poison: true });
+    await connector.dispatch([poison]);
     const first = await fetchOnce(connector, 1);
-    connector.settle(first[0] as Transaction, { type: 'release', reason: 'loopTimeout' });
+    await connector.settle(first[0] as Transaction, { type: 'release', reason: 'loopTimeout' });
     expect(await fetchOnce(connector, 1), 'not handed out again').to.deep.equal([]);
     await connector.close();
     const dead = await probe.drain(`${queue}.dlq`);
-    expect(dead.map((message) => message.properties.messageId)).to.deep.equal([poison?.id]);
+    expect(dead.map((message): unknown => message.properties.messageId)).to.deep.equal([poison.id]);
     expect(dead[0]?.properties.headers?.['x-ergon-error']).to.equal(
       'MaxDeliveriesExceededError: delivered 2 times, more than maxDeliveries (1)',
     );
@@ -290,14 +290,14 @@ describe('RabbitmqConnector (against RabbitMQ on 127.0.0.1:5672)', function () {
     await connector.dispatch([createTransaction({ n: 1 })]);
     const first = await fetchOnce(connector, 5);
     expect(first).to.have.length(1);
-    connector.settle(first[0] as Transaction, { type: 'ack' });
+    await connector.settle(first[0] as Transaction, { type: 'ack' });
     await probe.deleteQueue(queue);
     expect(await fetchOnce(connector, 5)).to.deep.equal([]);
     expect(warnings.join('\n')).to.include(`cancelled the consumer of queue "${queue}"`);
     await connector.dispatch([createTransaction({ n: 2 })]);
     const second = await fetchOnce(connector, 5);
     expect(second.map((tx) => tx.payload)).to.deep.equal([{ n: 2 }]);
-    connector.settle(second[0] as Transaction, { type: 'ack' });
+    await connector.settle(second[0] as Transaction, { type: 'ack' });
     expect(await lastValueFrom(connector.health())).to.include({
       healthy: true,
       state: 'consuming',
@@ -325,7 +325,7 @@ describe('RabbitmqConnector (against RabbitMQ on 127.0.0.1:5672)', function () {
     const second = await fetchOnce(connector, 4);
     expect(first.length + second.length).to.be.at.most(4);
     expect(await probe.messageCount(queue), 'prefetch 4: 16 stay ready in the queue').to.equal(16);
-    for (const tx of [...first, ...second]) connector.settle(tx, { type: 'ack' });
+    for (const tx of [...first, ...second]) await connector.settle(tx, { type: 'ack' });
   });
 
   it('close() is prompt and releases unsettled messages to another consumer; settling later is DeliveryLost', async () => {
@@ -348,7 +348,7 @@ describe('RabbitmqConnector (against RabbitMQ on 127.0.0.1:5672)', function () {
     while (redelivered.length < 5) redelivered.push(...(await fetchOnce(other, 10)));
     expect(ids(redelivered)).to.deep.equal(ids(held));
     expect(redelivered.every((tx) => tx.metadata['redelivered'] === true)).to.equal(true);
-    for (const tx of redelivered) other.settle(tx, { type: 'ack' });
+    for (const tx of redelivered) await other.settle(tx, { type: 'ack' });
     expect(await lastValueFrom(connector.health())).to.deep.equal({
       healthy: false,
       state: 'closed',

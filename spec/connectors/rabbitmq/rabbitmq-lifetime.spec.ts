@@ -33,9 +33,7 @@ function recordingLogger(): Logger & { readonly lines: string[] } {
   const keep = (...args: unknown[]): void => {
     lines.push(args.map(String).join(' '));
   };
-  return { lines, trace: keep, debug: keep, info: keep, warn: keep, error: keep } as Logger & {
-    readonly lines: string[];
-  };
+  return { lines, trace: keep, debug: keep, info: keep, warn: keep, error: keep };
 }
 
 describe('RabbitmqConnector: dead-letter targets that refuse (against RabbitMQ on 127.0.0.1:5672)', function () {
@@ -86,7 +84,7 @@ describe('RabbitmqConnector: dead-letter targets that refuse (against RabbitMQ o
       for (let round = 1; round <= 3; round++) {
         const fetched = await fetchOnce(connector, 3);
         const settled = await Promise.allSettled(
-          fetched.map((tx) => connector.settle(tx, { type: 'deadLetter', error: failure })),
+          fetched.map(async (tx) => connector.settle(tx, { type: 'deadLetter', error: failure })),
         );
         for (const result of settled) {
           expect(result.status).to.equal('rejected');
@@ -104,7 +102,7 @@ describe('RabbitmqConnector: dead-letter targets that refuse (against RabbitMQ o
     expect(await fetchOnce(after, 3), 'past maxDeliveries: not handed out').to.deep.equal([]);
     await after.close();
     const dead = await probe.drain(`${queue}.dlq`);
-    expect(dead.map((message) => message.properties.messageId).sort()).to.deep.equal([
+    expect(dead.map((message): unknown => message.properties.messageId).sort()).to.deep.equal([
       'a',
       'b',
       'c',
@@ -120,7 +118,7 @@ describe('RabbitmqConnector: dead-letter targets that refuse (against RabbitMQ o
     await probe.deleteQueue(`${queue}.dlq`);
     await connector.settle(tx as Transaction, { type: 'deadLetter', error: failure });
     const dead = await probe.drain(`${queue}.dlq`);
-    expect(dead.map((message) => message.properties.messageId)).to.deep.equal(['orphan']);
+    expect(dead.map((message): unknown => message.properties.messageId)).to.deep.equal(['orphan']);
     expect(await probe.countWhenQuiet(queue)).to.equal(0);
   });
   it('says how to go on when the queue was declared with x-delivery-limit by an earlier version', async () => {
@@ -183,10 +181,10 @@ describe('RabbitmqConnector past the broker consumer_timeout (a private RabbitMQ
       const [quick] = (await fetchOnce(connector, 5)) as [Transaction];
       // `slow` is now past the broker's timeout; `quick` (2 s old) finishes and is acked.
       await sleep(2000);
-      connector.settle(quick, { type: 'ack' });
+      await connector.settle(quick, { type: 'ack' });
       let lost: unknown;
       try {
-        connector.settle(slow, { type: 'ack' });
+        await connector.settle(slow, { type: 'ack' });
       } catch (error) {
         lost = error;
       }
@@ -198,7 +196,7 @@ describe('RabbitmqConnector past the broker consumer_timeout (a private RabbitMQ
         again.map((tx) => tx.id),
         'only the overdue one comes back',
       ).to.deep.equal(['slow']);
-      connector.settle(again[0] as Transaction, { type: 'ack' });
+      await connector.settle(again[0] as Transaction, { type: 'ack' });
       expect(await lastValueFrom(connector.health())).to.include({ state: 'consuming' });
     } finally {
       await connector.close();

@@ -104,7 +104,7 @@ describe('RabbitmqConnector connection cut from the server side', function () {
     expect((await connector.dispatch([after])).failed, 'publishing resumed too').to.deep.equal([]);
     const fetched = await lastValueFrom(connector.fetch({ size: 1, extra: {} }).pipe(toArray()));
     expect(fetched.map((tx) => tx.id)).to.deep.equal([after.id]);
-    connector.settle(fetched[0] as Transaction<{ n: number }>, { type: 'ack' });
+    await connector.settle(fetched[0] as Transaction<{ n: number }>, { type: 'ack' });
     await connector.close();
     expect(await probe.countWhenQuiet(queue)).to.equal(0);
   });

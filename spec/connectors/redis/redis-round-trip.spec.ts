@@ -26,7 +26,7 @@ describe('RedisConnector round trip (real Redis)', function () {
   function connectorFor(stream: string, extra: Partial<{ fetchWait: number }> = {}) {
     streams.push(stream, `${stream}:dead`);
     const connector = new RedisConnector<{ n: number }>({ stream, fetchWait: 100, ...extra });
-    connectors.push(connector as RedisConnector);
+    connectors.push(connector);
     return connector;
   }
 
@@ -94,7 +94,7 @@ describe('RedisConnector round trip (real Redis)', function () {
 
   it('reports transactions the codec cannot encode, and sends the rest', async () => {
     const stream = uniqueName('ergon_redis');
-    const connector = connectorFor(stream) as unknown as RedisConnector<unknown>;
+    const connector = connectorFor(stream) as unknown as RedisConnector;
     const good = createTransaction({ ok: true }, { id: 'good' });
     const bad = createTransaction(undefined, { id: 'bad' });
     const report = await connector.dispatch([good, bad]);
@@ -122,7 +122,7 @@ describe('RedisConnector round trip (real Redis)', function () {
       decode: (body) => new TextDecoder().decode(body),
     };
     const connector = new RedisConnector<string>({ stream, codec: upper, fetchWait: 50 });
-    connectors.push(connector as RedisConnector);
+    connectors.push(connector);
     await connector.dispatch([createTransaction('hello', { id: 'h' })]);
     const [tx] = await lastValueFrom(connector.fetch({ size: 5, extra: {} }).pipe(toArray()));
     expect(tx?.payload).to.equal('HELLO');

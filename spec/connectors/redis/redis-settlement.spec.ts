@@ -38,7 +38,7 @@ function metadataOf(tx: Transaction): RedisTransactionMetadata {
 describe('RedisConnector settlement (real Redis)', function () {
   let admin: Redis;
   const streams: string[] = [];
-  const connectors: RedisConnector<unknown>[] = [];
+  const connectors: RedisConnector[] = [];
 
   function connectorFor(
     stream: string,
@@ -46,7 +46,7 @@ describe('RedisConnector settlement (real Redis)', function () {
   ): RedisConnector<Payload> {
     streams.push(stream, `${stream}:dead`);
     const connector = new RedisConnector<Payload>({ stream, fetchWait: 50, ...extra });
-    connectors.push(connector as RedisConnector<unknown>);
+    connectors.push(connector);
     return connector;
   }
 

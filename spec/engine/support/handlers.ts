@@ -14,7 +14,7 @@ export function failAfter(ms: number, error: unknown): Observable<never> {
 
 /** A task whose `process` takes `duration(payload)` ms and returns the payload. */
 export interface TimedTask {
-  readonly task: ConsumerTask<string, string, undefined>;
+  readonly task: ConsumerTask<string, string>;
   /** Transactions inside `process` at once. */
   readonly gauge: Gauge;
   /** `payload@time` of every process start. */

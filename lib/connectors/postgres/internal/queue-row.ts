@@ -84,7 +84,7 @@ export class PayloadColumn<P> {
     private readonly type: PayloadColumnType,
     private readonly codec: PayloadCodec<P>,
   ) {
-    this.plainJson = type === 'jsonb' && (codec as PayloadCodec<unknown>) === jsonCodec;
+    this.plainJson = type === 'jsonb' && (codec as PayloadCodec) === jsonCodec;
   }
 
   /**

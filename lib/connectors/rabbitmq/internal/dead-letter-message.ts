@@ -64,5 +64,5 @@ export function deadLetterOptions(
     const value: unknown = properties[key];
     if (value !== undefined && value !== null) options[key] = value;
   }
-  return options as Options.Publish;
+  return options;
 }

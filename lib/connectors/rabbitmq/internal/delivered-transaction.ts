@@ -151,7 +151,9 @@ export function deliveryCount(message: Message): number {
 function messageIdentity(message: Message): string {
   const messageId: unknown = message.properties.messageId;
   if (typeof messageId === 'string' && messageId !== '') return messageId;
-  const { timestamp, correlationId, appId } = message.properties;
+  const timestamp: unknown = message.properties.timestamp;
+  const correlationId: unknown = message.properties.correlationId;
+  const appId: unknown = message.properties.appId;
   const digest = createHash('sha256')
     .update(JSON.stringify([timestamp ?? null, correlationId ?? null, appId ?? null]))
     .update(message.content)

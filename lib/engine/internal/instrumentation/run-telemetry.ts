@@ -49,6 +49,7 @@ const maxLinks = 128;
 function tracerRegistered(): boolean {
   const provider = trace.getTracerProvider();
   return (
+    // eslint-disable-next-line @typescript-eslint/no-deprecated -- still the global default in @opentelemetry/api 1.x, and the only way to tell it has no delegate yet
     !(provider instanceof ProxyTracerProvider) ||
     provider.getDelegateTracer('ergon-rx') !== undefined
   );

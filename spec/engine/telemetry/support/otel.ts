@@ -16,9 +16,7 @@ import {
   DataPointType,
   MeterProvider,
   MetricReader,
-  type HistogramMetricData,
   type MetricData,
-  type SumMetricData,
 } from '@opentelemetry/sdk-metrics';
 import {
   InMemorySpanExporter,
@@ -139,7 +137,7 @@ export class MetricSnapshot {
     if (metric.dataPointType !== DataPointType.SUM) {
       throw new Error(`${name} is not a sum (${String(metric.dataPointType)})`);
     }
-    return (metric as SumMetricData).dataPoints
+    return metric.dataPoints
       .filter((point) => matches(point.attributes, where))
       .reduce((total, point) => total + point.value, 0);
   }
@@ -153,7 +151,7 @@ export class MetricSnapshot {
     }
     let count = 0;
     let sum = 0;
-    for (const point of (metric as HistogramMetricData).dataPoints) {
+    for (const point of metric.dataPoints) {
       if (!matches(point.attributes, where)) continue;
       count += point.value.count;
       sum += point.value.sum ?? 0;
