@@ -28,7 +28,7 @@ export interface BatchMember<P> {
 /** A task's `processBatch`, as the batcher calls it. */
 export type BatchHandler<P> = (
   transactions: readonly Transaction<P>[],
-  context: HandlerContext<unknown>,
+  context: HandlerContext,
 ) => Eventually<readonly BatchItemResult<unknown>[]>;
 
 /** How batches form and run: `process.batch` and `process.retry` of a consumer policy. */

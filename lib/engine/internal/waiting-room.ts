@@ -94,8 +94,9 @@ class OrderHeap<P> {
     items.push(entry);
     while (index > 0) {
       const parent = (index - 1) >> 1;
-      if (items[parent]!.order <= entry.order) break;
-      items[index] = items[parent]!;
+      const above = items[parent] as KeyedEntry<P>;
+      if (above.order <= entry.order) break;
+      items[index] = above;
       index = parent;
     }
     items[index] = entry;
@@ -110,9 +111,14 @@ class OrderHeap<P> {
     for (;;) {
       let child = 2 * index + 1;
       if (child >= items.length) break;
-      if (child + 1 < items.length && items[child + 1]!.order < items[child]!.order) child++;
-      if (items[child]!.order >= last.order) break;
-      items[index] = items[child]!;
+      let below = items[child] as KeyedEntry<P>;
+      const right = items[child + 1];
+      if (right !== undefined && right.order < below.order) {
+        child++;
+        below = right;
+      }
+      if (below.order >= last.order) break;
+      items[index] = below;
       index = child;
     }
     items[index] = last;
@@ -196,8 +202,9 @@ class KeyedRoom<P> implements WaitingRoom<P> {
 
   startNext(start: Starter<P>): boolean {
     const older = this.unparked.peek();
+    const fresh = this.fresh.peek();
     const entry =
-      older === undefined || (this.fresh.length > 0 && this.fresh.peek()!.order < older.order)
+      older === undefined || (fresh !== undefined && fresh.order < older.order)
         ? this.fresh.shift()
         : this.unparked.shift();
     if (entry === undefined) return false;
@@ -209,10 +216,11 @@ class KeyedRoom<P> implements WaitingRoom<P> {
     if (key === undefined) return;
     const state = this.keys.get(key);
     if (state === undefined || state.admitted === 0) return; // drained meanwhile
-    const next = state.parked?.shift();
-    if (next !== undefined) {
+    const parked = state.parked;
+    const next = parked?.shift();
+    if (parked !== null && next !== undefined) {
       // The oldest parked one takes the ended one's place.
-      if (state.parked!.length === 0) state.parked = null;
+      if (parked.length === 0) state.parked = null;
       this.parked--;
       this.unparked.push(next);
     } else if (--state.admitted === 0) {
