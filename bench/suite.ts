@@ -5,13 +5,14 @@
  *
  * Usage: node .bench/suite.js [--only engine,io,…] [--repeats n] [--scale x] [--no-write]
  *   --only      run only these scenarios (ids: engine, io, retries, tracing, memory, redis,
- *               postgres, rabbitmq); implies --no-write
+ *               postgres, rabbitmq, batch-insert); implies --no-write
  *   --repeats   runs per contender (default 3)
  *   --scale     factor on every transaction count (default 1); not 1 implies --no-write
  */
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { writeGeneratedSection } from './suite/benchmarks-file.js';
+import { batchInsert } from './suite/batch-insert.js';
 import { brokerRabbitmq } from './suite/broker-rabbitmq.js';
 import { brokerPostgres } from './suite/broker-postgres.js';
 import { brokerRedis } from './suite/broker-redis.js';
@@ -33,6 +34,7 @@ const scenarios: readonly Scenario[] = [
   brokerRedis,
   brokerPostgres,
   brokerRabbitmq,
+  batchInsert,
 ];
 
 const { values } = parseArgs({

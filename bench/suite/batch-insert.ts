@@ -1,0 +1,70 @@
+import type { BatchInsertRun } from '../contenders/batch-insert.js';
+import type * as batchInsertContenders from '../contenders/batch-insert.js';
+import { contendersOf } from './contender-ref.js';
+import { measureRepeatedly } from './repeated-measurement.js';
+import { ratioTarget } from './broker-scenario.js';
+import { scaled, type Scenario } from './scenario.js';
+import { throughputCells } from './throughput-cells.js';
+
+const pipeline = contendersOf<typeof batchInsertContenders>('contenders/batch-insert.js');
+const perTransaction = 'process: one INSERT per transaction';
+const batched = 'processBatch: one multi-row INSERT per batch of 100';
+/** Issue #18: batch handlers at least this many times the per-transaction pipeline. */
+const batchTarget = 5;
+
+/** Scenario 9: what batch handlers buy on a database sink. */
+export const batchInsert: Scenario = {
+  id: 'batch-insert',
+  title: 'Batch handlers: RabbitMQ → PostgreSQL',
+  description: (options) =>
+    `${scaled(20_000, options).toLocaleString('en-US')} messages in a RabbitMQ queue (filled before the clock starts) consumed in continuous mode at concurrency 400 (prefetch 400), each written as a row of a PostgreSQL table (pool of 4 connections) and acked once written: \`process\` with one INSERT per transaction against \`processBatch\` with one multi-row INSERT (\`unnest\` of column arrays) per batch of up to 100 (maxWait 5 ms). The clock runs from the start of the loop to its last outcome.`,
+  run: async (options) => {
+    const base: BatchInsertRun = {
+      count: scaled(20_000, options),
+      concurrency: 400,
+      poolSize: 4,
+      write: 'per-transaction',
+    };
+    const summaries = await measureRepeatedly(
+      {
+        [perTransaction]: pipeline('ergonBatchInsert', base),
+        [batched]: pipeline('ergonBatchInsert', {
+          ...base,
+          write: { batch: 100, maxWait: 5 },
+        }),
+      },
+      options.repeats,
+      240_000,
+    );
+    const baseline = summaries.get(perTransaction).throughput.median;
+    return {
+      tables: [
+        {
+          headers: [
+            'contender',
+            'msgs/s median (min–max)',
+            'p50',
+            'p99',
+            'peak RSS MiB',
+            'CPU µs/msg',
+            '× per-transaction',
+          ],
+          align: ['left', 'right', 'right', 'right', 'right', 'right', 'right'],
+          rows: [...summaries.entries()].map(([label, summary]) => [
+            label,
+            ...throughputCells(summary, [baseline]),
+          ]),
+        },
+      ],
+      targets: [
+        ratioTarget(
+          summaries,
+          batched,
+          perTransaction,
+          batchTarget,
+          `processBatch (multi-row INSERT) ≥ ${batchTarget}× process (INSERT each), RabbitMQ → PostgreSQL`,
+        ),
+      ],
+    };
+  },
+};
