@@ -79,6 +79,7 @@ export {
 export type { EngineOptions } from './engine/engine-options.js';
 export type { AttemptInfo, HandlerContext } from './engine/handler-context.js';
 export { processWith } from './engine/process-with.js';
+export { rateLimit } from './engine/rate-limit.js';
 export { runTransaction, runTransactionById } from './engine/run-transaction.js';
 export { BatchResultError, TaskDefinitionError } from './engine/errors.js';
 export { TransactionNotFoundError } from './engine/errors.js';

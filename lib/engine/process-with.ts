@@ -3,6 +3,7 @@ import type { TransactionError } from '../core/errors.js';
 import type { Outcome } from '../core/outcome.js';
 import type { Transaction } from '../core/transaction.js';
 import { consumerPolicy, type ConsumerPolicyInput } from '../policy/consumer-policy.js';
+import type { RateLimit } from '../policy/policy-sections.js';
 import type { EngineOptions } from './engine-options.js';
 import { EngineClock } from './internal/engine-clock.js';
 import { engineOperator, SourceRun } from './internal/engine-run.js';
@@ -11,6 +12,7 @@ import type { Lifecycle, LifecyclePlan } from './internal/lifecycle.js';
 import { LifecyclePool, type PoolListener } from './internal/lifecycle-pool.js';
 import { consumerPlan, processBatcher } from './internal/task-plan.js';
 import type { ProcessBatcher } from './internal/process-batcher.js';
+import { RateGate } from './internal/rate-schedule.js';
 import { waitingRoom, type TransactionKey, type WaitingRoom } from './internal/waiting-room.js';
 import { requireConsumerTask, type ConsumerTask } from './task-definition.js';
 
@@ -55,6 +57,7 @@ export function processWith<P, R, S>(
     return new ProcessRun<P, R>(
       consumerPlan<P, R, TransactionKey>(consumer, decoded, batcher),
       batcher,
+      decoded.loop.rateLimit,
       decoded.loop.concurrency.value,
       waitingRoom(task.key, decoded.loop.keyConcurrency.value),
       clock,
@@ -73,10 +76,13 @@ class ProcessRun<P, R>
   implements PoolListener<P, R, TransactionKey>
 {
   private readonly pool: LifecyclePool<P, R, TransactionKey>;
+  /** `loop.rateLimit`, or `null` without a limit. */
+  private readonly rate: RateGate | null;
 
   constructor(
     plan: LifecyclePlan<P, R, TransactionKey>,
     private readonly batcher: ProcessBatcher<P> | null,
+    rateLimit: RateLimit | null,
     private readonly concurrency: number,
     private readonly waiting: WaitingRoom<P>,
     clock: EngineClock,
@@ -85,6 +91,8 @@ class ProcessRun<P, R>
   ) {
     super(subscriber, clock, telemetry);
     this.pool = new LifecyclePool(plan, clock, telemetry, null, this);
+    this.rate =
+      rateLimit === null ? null : new RateGate(rateLimit, clock.scheduler, () => this.pump());
   }
 
   take(transaction: Transaction<P>): void {
@@ -107,6 +115,7 @@ class ProcessRun<P, R>
     while (
       !this.finished &&
       this.pool.inFlight < this.concurrency &&
+      (this.rate === null || this.rate.allows(this.waiting.length > this.waiting.parked)) &&
       this.waiting.startNext(this.startOne)
     ) {
       // started
@@ -135,11 +144,13 @@ class ProcessRun<P, R>
     key: TransactionKey,
     failure: TransactionError | null,
   ): void => {
+    this.rate?.started();
     this.pool.start(transaction, null, key, failure);
   };
 
   protected override dispose(): void {
     this.batcher?.dispose();
+    this.rate?.dispose();
     super.dispose();
   }
 

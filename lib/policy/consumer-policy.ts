@@ -17,6 +17,9 @@ import {
   ConcurrencyCodec,
   type ConcurrencyInput,
   PolicyNameCodec,
+  type RateLimit,
+  RateLimitCodec,
+  type RateLimitInput,
   type StagePolicy,
   StagePolicyCodec,
   type StagePolicyInput,
@@ -52,6 +55,11 @@ export interface ConsumerPolicy {
      * while it is full.
      */
     readonly keyBacklog: number | null;
+    /**
+     * Most transactions started per interval (`null`: no limit); the loop fetches no more
+     * than it may start within one interval.
+     */
+    readonly rateLimit: RateLimit | null;
     /** Most transactions the loop fetches in all, or `null` for no limit. */
     readonly limit: number | null;
     /**
@@ -120,6 +128,7 @@ export interface ConsumerPolicyInput {
     readonly concurrency?: ConcurrencyInput | null;
     readonly keyConcurrency?: ConcurrencyInput | null;
     readonly keyBacklog?: IntegerInput | null;
+    readonly rateLimit?: RateLimitInput | null;
     readonly limit?: IntegerInput | null;
     readonly timeout?: DurationInput | null;
     readonly streaming?: BooleanInput;
@@ -172,6 +181,7 @@ export const ConsumerPolicyCodec: t.Type<ConsumerPolicy, ConsumerPolicy> = stric
       concurrency: ConcurrencyCodec,
       keyConcurrency: ConcurrencyCodec,
       keyBacklog: withDefault(orNull(NonNegativeInteger), null),
+      rateLimit: withDefault(orNull(RateLimitCodec), null),
       limit: withDefault(orNull(NonNegativeInteger), null),
       timeout: withDefault(orNull(PositiveDuration), null),
       streaming: withDefault(BooleanFlag, false),

@@ -4,6 +4,8 @@ export type { BooleanInput, DurationInput, IntegerInput } from './codecs/values.
 export type {
   Concurrency,
   ConcurrencyInput,
+  RateLimit,
+  RateLimitInput,
   StagePolicy,
   StagePolicyInput,
   TransactionRuntime,
@@ -18,6 +20,7 @@ export type {
   ProcessStagePolicyInput,
 } from './consumer-policy.js';
 export { ConsumerPolicyCodec, consumerPolicy } from './consumer-policy.js';
+export { RateLimitCodec, rateLimitPolicy } from './policy-sections.js';
 export { MAX_TIMER_DELAY, parseDuration } from './codecs/values.js';
 export type { ProducerPolicy, ProducerPolicyInput } from './producer-policy.js';
 export { ProducerPolicyCodec, producerPolicy } from './producer-policy.js';

@@ -1,9 +1,10 @@
 import * as t from 'io-ts';
-import { orNull, strictStruct, withDefault } from './codecs/structures.js';
+import { decodePolicy, orNull, strictStruct, withDefault } from './codecs/structures.js';
 import {
   type DurationInput,
   type IntegerInput,
   matchKeyword,
+  NonNegativeInteger,
   PositiveDuration,
   PositiveInteger,
   scalarCodec,
@@ -89,3 +90,42 @@ export const TransactionRuntimeCodec: t.Type<TransactionRuntime, TransactionRunt
     noticeAfter: withDefault(orNull(DurationOrOff), null),
   },
 );
+
+/** A rate limit: at most `limit` per `interval`, plus a `burst` allowed at once after a pause. */
+export interface RateLimit {
+  /** Starts (or emissions, or sends) per interval, ≥ 1. */
+  readonly limit: number;
+  /** The interval in milliseconds, > 0. */
+  readonly interval: number;
+  /** Extra ones allowed at once after an idle spell, ≥ 0: no window of `interval` holds more than `limit + burst`. */
+  readonly burst: number;
+}
+
+/** A {@link RateLimit} as a policy accepts it. */
+export interface RateLimitInput {
+  readonly limit: IntegerInput;
+  /** Default `1s`. */
+  readonly interval?: DurationInput;
+  /** Default 0. */
+  readonly burst?: IntegerInput;
+}
+
+/** Codec of a rate limit: `limit` a positive integer, `interval` (default 1 s), `burst` (default 0). */
+export const RateLimitCodec: t.Type<RateLimit> = strictStruct('RateLimit', {
+  limit: PositiveInteger,
+  interval: withDefault(PositiveDuration, 1000),
+  burst: withDefault(NonNegativeInteger, 0),
+});
+
+/**
+ * Decodes a rate limit, for the {@link rateLimit} operator.
+ *
+ * @example
+ * ```ts
+ * rateLimitPolicy({ limit: 100, interval: '1s', burst: 10 }); // { limit: 100, interval: 1000, burst: 10 }
+ * ```
+ * @throws PolicyError naming each wrong key, e.g. `limit: expected positive integer, got 0`.
+ */
+export function rateLimitPolicy(input: RateLimitInput): RateLimit {
+  return decodePolicy(RateLimitCodec, 'rate limit', input);
+}

@@ -24,6 +24,7 @@ const defaults: ConsumerPolicy = {
     concurrency: { value: 1 },
     keyConcurrency: { value: 1 },
     keyBacklog: null,
+    rateLimit: null,
     limit: null,
     timeout: null,
     streaming: false,

@@ -9,6 +9,7 @@ describe('lib/policy/index', () => {
       'DispatchOptionsCodec',
       'MAX_TIMER_DELAY',
       'ProducerPolicyCodec',
+      'RateLimitCodec',
       'RetryPolicyCodec',
       'backoffDelay',
       'backoffPolicy',
@@ -16,6 +17,7 @@ describe('lib/policy/index', () => {
       'dispatchOptions',
       'parseDuration',
       'producerPolicy',
+      'rateLimitPolicy',
       'retryPolicy',
     ]);
   });

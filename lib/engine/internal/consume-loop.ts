@@ -25,6 +25,7 @@ import { inPromiseReaction, StageRun, type StageOwner } from './stage-run.js';
 import { consumerPlan, processBatcher } from './task-plan.js';
 import type { ProcessBatcher } from './process-batcher.js';
 import { EngineRun } from './engine-run.js';
+import { RateGate } from './rate-schedule.js';
 import { waitingRoom, type TransactionKey, type WaitingRoom } from './waiting-room.js';
 
 /**
@@ -67,6 +68,8 @@ export class ConsumeLoop<P, R>
   /** In continuous mode, free slots that justify a fetch before the event-loop phase ends. */
   private readonly refillLowWater: number;
   private loopTimer: Subscription | null = null;
+  /** `loop.rateLimit`, or `null` without a limit. */
+  private readonly rate: RateGate | null;
   private graceTimer: Subscription | null = null;
   private stopSubscription: Subscription | null = null;
   /** No more fetching: drain what is in flight, then end. */
@@ -100,6 +103,9 @@ export class ConsumeLoop<P, R>
         : this.concurrency + (policy.loop.keyBacklog ?? 4 * this.concurrency);
     this.fetchBatchSize = policy.fetch.batch.size ?? this.concurrency;
     this.refillLowWater = Math.ceil(this.concurrency / 8);
+    const { rateLimit } = policy.loop;
+    this.rate =
+      rateLimit === null ? null : new RateGate(rateLimit, clock.scheduler, () => this.pump());
   }
 
   run(stop$: Observable<unknown> | undefined): void {
@@ -267,6 +273,7 @@ export class ConsumeLoop<P, R>
     while (
       this.stopping === null &&
       this.pool.inFlight < this.concurrency &&
+      (this.rate === null || this.rate.allows(this.waiting.length > this.waiting.parked)) &&
       this.waiting.startNext(this.startOne)
     ) {
       // started
@@ -291,7 +298,8 @@ export class ConsumeLoop<P, R>
         this.pauseFor(this.policy.fetch.batch.interval);
         return;
       }
-      size = Math.min(this.fetchBatchSize, remaining);
+      size = Math.min(this.fetchBatchSize, remaining, this.rateRoom());
+      if (size <= 0) return;
     } else {
       size = Math.min(this.freeToFetch(), remaining);
       if (size <= 0) return;
@@ -347,8 +355,16 @@ export class ConsumeLoop<P, R>
     key: TransactionKey,
     failure: TransactionError | null,
   ): void => {
+    this.rate?.started();
     this.pool.start(transaction, this.batchSpan, key, failure);
   };
+
+  /** How many more `loop.rateLimit` lets the loop fetch (what it may start within an interval). */
+  private rateRoom(): number {
+    return this.rate === null
+      ? Infinity
+      : this.rate.room(this.waiting.length - this.waiting.parked);
+  }
 
   /**
    * How many transactions a fetch may bring now: the free slots not claimed by transactions
@@ -357,7 +373,11 @@ export class ConsumeLoop<P, R>
   private freeToFetch(): number {
     const held = this.pool.inFlight + this.waiting.length;
     const ready = this.waiting.length - this.waiting.parked;
-    return Math.min(this.concurrency - this.pool.inFlight - ready, this.capacity - held);
+    return Math.min(
+      this.concurrency - this.pool.inFlight - ready,
+      this.capacity - held,
+      this.rateRoom(),
+    );
   }
 
   /** Waits before the next fetch; a zero delay still yields to the event loop (no busy poll). */
@@ -412,6 +432,7 @@ export class ConsumeLoop<P, R>
     this.loopTimer?.unsubscribe();
     this.graceTimer?.unsubscribe();
     this.pause?.unsubscribe();
+    this.rate?.dispose();
     this.stopSubscription = this.loopTimer = this.graceTimer = this.pause = null;
   }
 }
