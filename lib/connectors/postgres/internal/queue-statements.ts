@@ -118,23 +118,25 @@ export class QueueStatements {
     // claimed table's rows only, so a head locked by a concurrent claim still blocks the rows
     // behind it.
     //
-    // Why two claims never hand out two rows of one key at once. Say row h (seq 1) and row r
-    // (seq 2) share a key. A claim hands out r only if its snapshot holds no h; h leaves the
-    // table only through a DELETE (ack, dead letter, bury), which the worker holding h runs
-    // after h's lifecycle ended. (1) Two claims at once, neither has h yet: both see h, so
-    // neither takes r; one of them locks h, the other skips it. (2) A worker acks h while
-    // another claims: if the DELETE committed before the claim's snapshot, h is settled and r
-    // may go; if not, the snapshot still holds h and r waits for the next claim (the ack's
-    // NOTIFY-free path costs at most one fetchWait, and the next dispatch or release wakes
-    // it). (3) A claim that locks h after a concurrent claim leased it re-checks h's new
-    // version (READ COMMITTED re-evaluates the WHERE on an updated row): its available_at is
-    // in the future, so h is skipped. One case the head test alone misses: rows of one key
-    // inserted by two statements at once take seq numbers in one order and may commit in the
-    // other, so a lower seq can appear after a higher one was claimed. The second probe
-    // covers it: no other row of the key may be under a live lease (a partial index holds
-    // just the leased keyed rows, so the probe reads only those). It cannot see a row that
-    // commits while the claim runs: a lower seq committed and claimed in the same instant as
-    // a claim of the higher one can still run beside it (docs/connectors/postgres.md).
+    // Why two workers never hold two rows of one key at once. Say rows h (seq 1) and r (seq 2)
+    // share a key. A claim hands out r only if its snapshot holds no h, and h leaves the table
+    // only through a DELETE (ack, dead letter, bury) that the worker holding h runs after h's
+    // lifecycle ended.
+    // (1) Two claims at once, before h is claimed: both see h, so neither takes r; one locks
+    //     h, the other skips it (SKIP LOCKED).
+    // (2) A worker acks h while another claims: if the DELETE committed before the claim's
+    //     snapshot, h is done and r may go; if not, the snapshot still holds h, r waits for
+    //     the next claim, and the ack's NOTIFY (below) starts that claim at once.
+    // (3) A claim that reaches h after a concurrent claim leased it and committed re-checks
+    //     h's new version (READ COMMITTED re-evaluates the WHERE of a row it locks that was
+    //     updated meanwhile): its available_at is in the future, so h is skipped.
+    // What the head test alone misses: rows of one key inserted by two statements at once
+    // (a dispatcher sending batches concurrently) take seq numbers in one order and may commit
+    // in the other, so a lower seq can appear after a higher one was claimed. The second probe
+    // covers that: no other row of the key may be under a live lease (a partial index holds
+    // just the leased keyed rows, so it reads only those). It cannot see a row committed
+    // after its snapshot: a late lower seq claimed by a concurrent claim in the same instant
+    // as this one can still run beside it (docs/connectors/postgres.md says so).
     this.claimText = prepared(`WITH picked AS (
   SELECT id FROM ${queue} c
   WHERE c.available_at <= now()
@@ -296,7 +298,10 @@ FROM ${queue} q WHERE q.id = $1`);
     return { ...this.renewText, values: [keys.ids, keys.counts, owner, this.config.lease] };
   }
 
-  /** Moves rows to the dead table with their errors and keys, in one statement; notifies like {@link ack}. */
+  /**
+   * Moves rows to the dead table with their errors and keys, in one statement; notifies like
+   * {@link ack}.
+   */
   deadLetter(keys: LeaseKeys, owner: string, reasons: DeadLetterReasons): Statement {
     return {
       ...this.deadLetterText,
