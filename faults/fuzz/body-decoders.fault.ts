@@ -233,7 +233,14 @@ describe('fault: fuzzed body decoders (fast-check, random bytes)', function () {
           const payload = Buffer.from(bytes);
           const tx = tally.time(() =>
             rowTransaction(
-              { id: 'row-1', payload, headers: rowHeaders, deliveries, enqueued_at: Date.now() },
+              {
+                id: 'row-1',
+                payload,
+                headers: rowHeaders,
+                deliveries,
+                key: null,
+                enqueued_at: Date.now(),
+              },
               column,
               'fuzzed',
             ),

@@ -16,5 +16,6 @@ export {
   PostgresConnector,
   type PostgresConnectorOptions,
   type QueueMetadata,
+  queueKey,
 } from './postgres-connector.js';
 export { PostgresService, type RetryLimit } from './postgres-service.js';

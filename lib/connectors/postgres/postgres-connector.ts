@@ -43,7 +43,7 @@ import type { WakeSignal } from './internal/notification-listener.js';
 /**
  * The metadata of a fetched transaction: `table` (`schema.table`), `deliveryCount`,
  * `redelivered`, `enqueuedAt` (ISO 8601), `headers` and the `traceparent`/`tracestate` found
- * in them.
+ * in them, and `key` when the row has an ordering key.
  */
 export type QueueMetadata = {
   readonly table: string;
@@ -53,7 +53,24 @@ export type QueueMetadata = {
   readonly headers: Readonly<Record<string, unknown>>;
   readonly traceparent?: string;
   readonly tracestate?: string;
+  /**
+   * The row's ordering key (`metadata.key` of the dispatched transaction); absent when it has
+   * none. Rows of one key are claimed one at a time, in insertion order, by all workers
+   * together (docs/connectors/postgres.md, "Order per key across workers").
+   */
+  readonly key?: string;
 };
+
+/**
+ * The ordering key of a transaction: its `metadata.key` when that is a non-empty string, else
+ * `undefined`. `dispatch` stores it in the row's `key` column and `fetch` puts it back, so it
+ * is the `key` function of a task that keeps order per key:
+ * `consumerTask({ key: queueKey, process })`.
+ */
+export function queueKey(transaction: Transaction<unknown>): string | undefined {
+  const key = transaction.metadata['key'];
+  return typeof key === 'string' && key !== '' ? key : undefined;
+}
 
 /** Options of a {@link PostgresConnector}. */
 export interface PostgresConnectorOptions {
@@ -78,6 +95,8 @@ interface EncodedRow<P> {
   readonly transaction: Transaction<P>;
   readonly payload: string | Buffer;
   readonly headers: string;
+  /** `metadata.key`, or `null`. */
+  readonly key: string | null;
 }
 
 /**
@@ -255,6 +274,7 @@ export class PostgresConnector<P = unknown> implements Connector<P> {
           transaction,
           payload: this.column.encode(transaction.payload),
           headers: JSON.stringify({ ...headersOf(transaction), ...traceHeaders(transaction) }),
+          key: queueKey(transaction) ?? null,
         };
       } catch (error) {
         failed.push({ transaction, error });
@@ -495,15 +515,20 @@ export class PostgresConnector<P = unknown> implements Connector<P> {
       });
   }
 
-  /** Inserts rows; resolves with the ids queued already with a different payload. */
+  /**
+   * Inserts rows in their order (a batch with keys in the statement that keeps it); resolves
+   * with the ids queued already with a different payload.
+   */
   private async insert(
     rows: readonly EncodedRow<P>[],
     signal: AbortSignal | undefined,
   ): Promise<string[]> {
+    const keyed = rows.some((row) => row.key !== null);
     const query = this.statements.insert(
       rows.map((row) => row.transaction.id),
       rows.map((row) => row.payload),
       rows.map((row) => row.headers),
+      keyed ? rows.map((row) => row.key) : null,
     );
     const result = await this.service.retrying(() => this.service.query<{ id: string }>(query), {
       deadline: Date.now() + this.service.config.queryTimeout,

@@ -15,6 +15,8 @@ export interface QueueRow {
   readonly headers: unknown;
   /** How many times the row was handed out, this time included. */
   readonly deliveries: number;
+  /** The row's ordering key; `null` when it has none. */
+  readonly key: string | null;
   /** `created_at`, whole milliseconds since the epoch. */
   readonly enqueued_at: number;
 }
@@ -54,11 +56,12 @@ export function rowTransaction<P>(
   const enqueuedAt = isoTime(row.enqueued_at);
   const deliveryCount = row.deliveries;
   const redelivered = deliveryCount > 1;
-  const metadata: QueueMetadata = Object.freeze(
+  const fields: QueueMetadata =
     headers === noHeaders
       ? { table, deliveryCount, redelivered, enqueuedAt, headers }
-      : { table, deliveryCount, redelivered, enqueuedAt, headers, ...traceMetadata(headers) },
-  );
+      : { table, deliveryCount, redelivered, enqueuedAt, headers, ...traceMetadata(headers) };
+  // A row without a key keeps the metadata's shape of before: no `key` property at all.
+  const metadata = Object.freeze(row.key === null ? fields : { ...fields, key: row.key });
   let payload: P;
   try {
     payload = column.decode(row.payload);

@@ -17,11 +17,11 @@ function prepared(text: string): { readonly name: string; readonly text: string 
  * is computed in `float8` (`extract` would compute in `numeric`, about 0.5 µs more per row):
  * rounding the epoch to whole microseconds first makes it exact for any time before 2100
  * (`floor(date_part(…) * 1000)` alone falls a millisecond short now and then). Empty headers
- * come as `NULL`, which the driver need not parse as JSON.
+ * come as `NULL`, which the driver need not parse as JSON. `key` is `NULL` for a row without one.
  */
 function rowColumns(alias: string, payload: string): string {
   return `${alias}.id, ${alias}.${payload} AS payload, NULLIF(${alias}.headers, '{}'::jsonb) AS headers,
-  ${alias}.deliveries,
+  ${alias}.deliveries, ${alias}.key,
   floor(round(date_part('epoch', ${alias}.created_at) * 1000000) / 1000) AS enqueued_at`;
 }
 
@@ -64,6 +64,7 @@ export class QueueStatements {
   private readonly renewText: ReturnType<typeof prepared>;
   private readonly deadLetterText: ReturnType<typeof prepared>;
   private readonly insertText: ReturnType<typeof prepared>;
+  private readonly insertKeyedText: ReturnType<typeof prepared>;
   private readonly countText: ReturnType<typeof prepared>;
   private readonly byIdText: ReturnType<typeof prepared>;
 
@@ -91,6 +92,13 @@ export class QueueStatements {
     const guard = `q.id = ANY($1::text[]) AND q.lease_owner = $3
   AND q.deliveries = ANY($2::int[])`;
     const notify = `CROSS JOIN (SELECT pg_notify($5, '')) n`;
+    // A statement that deletes the head of a key makes the next row of that key claimable, so
+    // it wakes waiting fetches like an INSERT does (without it they would sleep until
+    // fetchWait). In the RETURNING list of the data-modifying CTE, which always runs to
+    // completion: one pg_notify per keyed row, which PostgreSQL folds into one notification
+    // per transaction; an unkeyed row costs a null test and sends nothing.
+    const wakeKeyed = (channel: string): string =>
+      `CASE WHEN q.key IS NOT NULL THEN pg_notify(${channel}, '') END AS woke`;
 
     // $1 size, $2 owner, $3 lease ms. Poison rows (delivered maxDeliveries times already) are
     // claimed like the others, then buried by the connector: handling them in this statement
@@ -98,10 +106,46 @@ export class QueueStatements {
     // server time, for rows that are rare. `id = ANY(ARRAY(…))` keeps the primary key lookup
     // in the generic plan of the prepared statement (joining the picked rows made it hash the
     // whole table).
+    //
+    // Order per key. A row with a key may be claimed only when it is the head of its key: no
+    // row of that key with a lower `seq` is in the table, whatever its state (leased, released
+    // with a delay, waiting), so a retry, a release delay or an expired lease keeps the rows
+    // behind it waiting; the head leaves the table only by ack, dead letter or burial. The
+    // test is an index probe on (key, seq) and runs only for keyed rows: `key IS NULL OR …`
+    // stops at the first operand (PostgreSQL evaluates OR left to right and does not plan a
+    // NOT EXISTS under OR as an anti-join), so an unkeyed row costs one null test. The probes
+    // are not locked: they read the statement's snapshot, and SKIP LOCKED applies to the
+    // claimed table's rows only, so a head locked by a concurrent claim still blocks the rows
+    // behind it.
+    //
+    // Why two workers never hold two rows of one key at once. Say rows h (seq 1) and r (seq 2)
+    // share a key. A claim hands out r only if its snapshot holds no h, and h leaves the table
+    // only through a DELETE (ack, dead letter, bury) that the worker holding h runs after h's
+    // lifecycle ended.
+    // (1) Two claims at once, before h is claimed: both see h, so neither takes r; one locks
+    //     h, the other skips it (SKIP LOCKED).
+    // (2) A worker acks h while another claims: if the DELETE committed before the claim's
+    //     snapshot, h is done and r may go; if not, the snapshot still holds h, r waits for
+    //     the next claim, and the ack's NOTIFY (below) starts that claim at once.
+    // (3) A claim that reaches h after a concurrent claim leased it and committed re-checks
+    //     h's new version (READ COMMITTED re-evaluates the WHERE of a row it locks that was
+    //     updated meanwhile): its available_at is in the future, so h is skipped.
+    // What the head test alone misses: rows of one key inserted by two statements at once
+    // (a dispatcher sending batches concurrently) take seq numbers in one order and may commit
+    // in the other, so a lower seq can appear after a higher one was claimed. The second probe
+    // covers that: no other row of the key may be under a live lease (a partial index holds
+    // just the leased keyed rows, so it reads only those). It cannot see a row committed
+    // after its snapshot: a late lower seq claimed by a concurrent claim in the same instant
+    // as this one can still run beside it (docs/connectors/postgres.md says so).
     this.claimText = prepared(`WITH picked AS (
-  SELECT id FROM ${queue}
-  WHERE available_at <= now()
-  ORDER BY available_at
+  SELECT id FROM ${queue} c
+  WHERE c.available_at <= now()
+    AND (c.key IS NULL OR (
+      NOT EXISTS (SELECT FROM ${queue} o WHERE o.key = c.key AND o.seq < c.seq)
+      AND NOT EXISTS (SELECT FROM ${queue} o
+        WHERE o.key = c.key AND o.lease_owner IS NOT NULL AND o.lease_until > now()
+          AND o.id <> c.id)))
+  ORDER BY c.available_at
   LIMIT $1
   FOR UPDATE SKIP LOCKED
 )
@@ -111,26 +155,27 @@ SET deliveries = q.deliveries + 1, lease_owner = $2,
 WHERE q.id = ANY(ARRAY(SELECT id FROM picked))
 RETURNING ${rowColumns('q', payloadOut)}`);
 
-    // $4 maxDeliveries. The rows were just claimed, so their count is one over the deliveries
-    // they had when the claim found them poison.
+    // $4 maxDeliveries, $5 channel. The rows were just claimed, so their count is one over the
+    // deliveries they had when the claim found them poison.
     this.buryText = prepared(`WITH buried AS (
   DELETE FROM ${queue} q
   WHERE ${guard}
-  RETURNING q.id, q.payload, q.headers, q.created_at, q.deliveries - 1 AS deliveries
+  RETURNING q.id, q.payload, q.headers, q.key, q.created_at, q.deliveries - 1 AS deliveries,
+    ${wakeKeyed('$5')}
 )
-INSERT INTO ${dead} (id, payload, headers, created_at, deliveries, reason, error)
-SELECT id, payload, headers, created_at, deliveries, 'maxDeliveries',
+INSERT INTO ${dead} (id, payload, headers, key, created_at, deliveries, reason, error)
+SELECT id, payload, headers, key, created_at, deliveries, 'maxDeliveries',
   'delivered ' || deliveries || ' times, maxDeliveries is ' || $4::int
 FROM buried`);
 
     // Returns the rows it could not delete (no longer leased to this consumer) instead of the
     // ones it deleted: a batch that went through, nearly every batch, sends no rows back. $4
-    // is each row's delivery count. A data-modifying CTE runs to completion whatever the
-    // query reads of it.
+    // is each row's delivery count, $5 the channel. A data-modifying CTE runs to completion
+    // whatever the query reads of it.
     this.ackText = prepared(`WITH acked AS (
   DELETE FROM ${queue} q
   WHERE ${guard}
-  RETURNING q.id, q.deliveries
+  RETURNING q.id, q.deliveries, ${wakeKeyed('$5')}
 )
 SELECT k.id FROM unnest($1::text[], $4::int[]) AS k(id, deliveries)
 WHERE NOT EXISTS (SELECT FROM acked a WHERE a.id = k.id AND a.deliveries = k.deliveries)`);
@@ -159,13 +204,14 @@ SET lease_until = ${leaseFor('$4')}, available_at = ${leaseFor('$4')}
 WHERE ${guard}
 RETURNING q.id, q.deliveries`);
 
+    // $4–$6 error, category and stage per row, $7 channel.
     this.deadLetterText = prepared(`WITH moved AS (
   DELETE FROM ${queue} q
   WHERE ${guard}
-  RETURNING q.id, q.payload, q.headers, q.created_at, q.deliveries
+  RETURNING q.id, q.payload, q.headers, q.key, q.created_at, q.deliveries, ${wakeKeyed('$7')}
 )
-INSERT INTO ${dead} (id, payload, headers, created_at, deliveries, reason, error, category, stage)
-SELECT m.id, m.payload, m.headers, m.created_at, m.deliveries, 'deadLetter',
+INSERT INTO ${dead} (id, payload, headers, key, created_at, deliveries, reason, error, category, stage)
+SELECT m.id, m.payload, m.headers, m.key, m.created_at, m.deliveries, 'deadLetter',
   s.error, s.category, s.stage
 FROM moved m
 JOIN unnest($1::text[], $4::text[], $5::text[], $6::text[]) AS s(id, error, category, stage)
@@ -176,12 +222,15 @@ RETURNING id, deliveries`);
     // batch of new ids costs no more than a plain INSERT (looking up every given row cost the
     // soak a third of its throughput). The final SELECT sees the table as it was before this
     // statement: the rows it finds are the ones already queued, so a payload that differs is
-    // another transaction's id.
-    this.insertText = prepared(`WITH given AS (
-  SELECT * FROM unnest($1::text[], $2::${config.payloadType}[], $3::jsonb[]) AS g(id, payload, headers)
+    // another transaction's id. A batch with keys takes the second form: `seq` (an identity
+    // column) must follow the batch's order, so the rows are numbered by unnest `WITH
+    // ORDINALITY` and inserted `ORDER BY` that number (the sort is of rows already in order).
+    // A batch without keys keeps the first form: its seq numbers order nothing.
+    const insertFrom = (given: string, columns: string, order: string): string => `WITH given AS (
+  SELECT * FROM ${given}
 ), inserted AS (
-  INSERT INTO ${queue} (id, payload, headers)
-  SELECT id, payload, headers FROM given
+  INSERT INTO ${queue} (${columns})
+  SELECT ${columns} FROM given${order}
   ON CONFLICT (id) DO NOTHING
   RETURNING id
 ), skipped AS MATERIALIZED (
@@ -189,7 +238,18 @@ RETURNING id, deliveries`);
   WHERE NOT EXISTS (SELECT 1 FROM inserted i WHERE i.id = g.id)
 )
 SELECT s.id FROM skipped s JOIN ${queue} q ON q.id = s.id
-WHERE q.payload IS DISTINCT FROM s.payload`);
+WHERE q.payload IS DISTINCT FROM s.payload`;
+    const arrays = `$1::text[], $2::${config.payloadType}[], $3::jsonb[]`;
+    this.insertText = prepared(
+      insertFrom(`unnest(${arrays}) AS g(id, payload, headers)`, 'id, payload, headers', ''),
+    );
+    this.insertKeyedText = prepared(
+      insertFrom(
+        `unnest(${arrays}, $4::text[]) WITH ORDINALITY AS g(id, payload, headers, key, n)`,
+        'id, payload, headers, key',
+        '\n  ORDER BY n',
+      ),
+    );
 
     this.countText = prepared(`SELECT count(*)::int AS count FROM ${queue}
 WHERE lease_until IS NULL OR lease_until < now()`);
@@ -208,12 +268,17 @@ FROM ${queue} q WHERE q.id = $1`);
 
   /** Moves just-claimed poison rows to the dead table (`reason = 'maxDeliveries'`). */
   bury(keys: LeaseKeys, owner: string): Statement {
-    return { ...this.buryText, values: [keys.ids, keys.counts, owner, this.config.maxDeliveries] };
+    const { maxDeliveries, channel } = this.config;
+    return { ...this.buryText, values: [keys.ids, keys.counts, owner, maxDeliveries, channel] };
   }
 
-  /** Deletes acknowledged rows; returns the ids of those no longer leased to `owner`. */
+  /**
+   * Deletes acknowledged rows; returns the ids of those no longer leased to `owner`. Notifies
+   * when a deleted row had a key (the next row of that key is claimable now).
+   */
   ack(keys: LeaseKeys, owner: string): Statement {
-    return { ...this.ackText, values: [keys.ids, keys.counts, owner, keys.deliveries] };
+    const values = [keys.ids, keys.counts, owner, keys.deliveries, this.config.channel];
+    return { ...this.ackText, values };
   }
 
   /** Clears leases (available again after `releaseDelay`); notifies when that is now. */
@@ -233,24 +298,40 @@ FROM ${queue} q WHERE q.id = $1`);
     return { ...this.renewText, values: [keys.ids, keys.counts, owner, this.config.lease] };
   }
 
-  /** Moves rows to the dead table with their errors, in one statement. */
+  /**
+   * Moves rows to the dead table with their errors and keys, in one statement; notifies like
+   * {@link ack}.
+   */
   deadLetter(keys: LeaseKeys, owner: string, reasons: DeadLetterReasons): Statement {
     return {
       ...this.deadLetterText,
-      values: [keys.ids, keys.counts, owner, reasons.errors, reasons.categories, reasons.stages],
+      values: [
+        keys.ids,
+        keys.counts,
+        owner,
+        reasons.errors,
+        reasons.categories,
+        reasons.stages,
+        this.config.channel,
+      ],
     };
   }
 
   /**
-   * Inserts rows; an id already queued is skipped (`ON CONFLICT (id) DO NOTHING`). Returns
-   * (column `id`) the skipped ids whose queued row holds a different payload.
+   * Inserts rows, in the order given (their `seq`); an id already queued is skipped (`ON
+   * CONFLICT (id) DO NOTHING`). `keys` holds each row's key (`null`: none), or is `null` when
+   * no row has one. Returns (column `id`) the skipped ids whose queued row holds a different
+   * payload.
    */
   insert(
     ids: readonly string[],
     payloads: readonly (string | Buffer)[],
     headers: readonly string[],
+    keys: readonly (string | null)[] | null,
   ): Statement {
-    return { ...this.insertText, values: [ids, payloads, headers] };
+    return keys === null
+      ? { ...this.insertText, values: [ids, payloads, headers] }
+      : { ...this.insertKeyedText, values: [ids, payloads, headers, keys] };
   }
 
   /** Rows not under a live lease. */
@@ -278,12 +359,16 @@ function derivedName(table: string, suffix: string): string {
  * Creates the queue table, its dead table, their indexes and the NOTIFY trigger when they are
  * missing, in one transaction under an advisory lock: safe to run from every worker at start,
  * at the same time. An existing queue table whose `payload` column has another type than
- * the config says is an error (nothing is altered).
+ * the config says is an error (nothing is altered). A queue or dead table of an earlier
+ * version (without `key` and `seq`) gets the missing columns and indexes; existing rows get
+ * no key and a `seq` in their physical order (adding the identity column rewrites the table
+ * once, under an exclusive lock).
  *
  * Queue table: `id text` primary key (a UUID when an INSERT gives none), `payload`
  * (`jsonb`/`bytea`), `headers jsonb`, `created_at`, `available_at` (when the row may be
- * claimed next), `deliveries`, `lease_owner`, `lease_until`. Dead table: the same row plus
- * `reason` (`deadLetter` | `maxDeliveries`), `error`, `category`, `stage`, `dead_at`.
+ * claimed next), `deliveries`, `lease_owner`, `lease_until`, `key` (the ordering key, or
+ * `NULL`) and `seq` (insertion order). Dead table: the same row without `seq`, plus `reason`
+ * (`deadLetter` | `maxDeliveries`), `error`, `category`, `stage`, `dead_at`.
  */
 export async function migrateQueue(
   service: PostgresService,
@@ -307,22 +392,44 @@ export async function migrateQueue(
   available_at timestamptz NOT NULL DEFAULT now(),
   deliveries integer NOT NULL DEFAULT 0,
   lease_owner text,
-  lease_until timestamptz
+  lease_until timestamptz,
+  key text,
+  seq bigint GENERATED ALWAYS AS IDENTITY
 )`);
-    const existing = await client.query<{ type: string }>(
-      `SELECT format_type(atttypid, atttypmod) AS type FROM pg_attribute
-WHERE attrelid = $1::regclass AND attname = 'payload' AND NOT attisdropped`,
-      [queue],
-    );
-    const type = existing.rows[0]?.type;
+    const columns = await columnTypes(client, queue);
+    const type = columns.get('payload');
     if (type !== payload) {
       throw new PostgresQueueError(
         `queue table ${queue} has a payload column of type ${type ?? 'none'}, the config says ${payload}`,
       );
     }
+    // A table of an earlier version: add what order per key needs. The columns are looked up
+    // first because ALTER TABLE takes an exclusive lock even when IF NOT EXISTS then finds
+    // the column, and every worker runs this at start.
+    await addMissingColumn(client, queue, columns, 'key', 'text', 'text');
+    await addMissingColumn(
+      client,
+      queue,
+      columns,
+      'seq',
+      'bigint',
+      'bigint GENERATED ALWAYS AS IDENTITY',
+    );
     await client.query(
       `CREATE INDEX IF NOT EXISTS ${quoteIdentifier(derivedName(config.table, 'available_at'))}
 ON ${queue} (available_at)`,
+    );
+    // The claim's head test: is there a row of this key with a lower seq? Partial, so rows
+    // without a key cost nothing to insert, claim or delete.
+    await client.query(
+      `CREATE INDEX IF NOT EXISTS ${quoteIdentifier(derivedName(config.table, 'key_seq'))}
+ON ${queue} (key, seq) WHERE key IS NOT NULL`,
+    );
+    // The claim's lease test: is a row of this key under a lease? Holds only keyed rows that
+    // are (or were, until the lease ran out) claimed.
+    await client.query(
+      `CREATE INDEX IF NOT EXISTS ${quoteIdentifier(derivedName(config.table, 'key_leased'))}
+ON ${queue} (key) WHERE key IS NOT NULL AND lease_owner IS NOT NULL`,
     );
     await client.query(`CREATE TABLE IF NOT EXISTS ${dead} (
   dead_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -335,8 +442,10 @@ ON ${queue} (available_at)`,
   error text NOT NULL,
   category text,
   stage text,
-  dead_at timestamptz NOT NULL DEFAULT now()
+  dead_at timestamptz NOT NULL DEFAULT now(),
+  key text
 )`);
+    await addMissingColumn(client, dead, await columnTypes(client, dead), 'key', 'text', 'text');
     await client.query(
       `CREATE INDEX IF NOT EXISTS ${quoteIdentifier(derivedName(config.deadTable, 'id'))}
 ON ${dead} (id)`,
@@ -360,4 +469,37 @@ WHERE tgrelid = $1::regclass AND tgname = 'ergon_notify'
 FOR EACH STATEMENT EXECUTE FUNCTION ${schema}.ergon_notify(${pg.escapeLiteral(config.channel)})`);
     }
   });
+}
+
+/** The type of every column of `table`, by name (`format_type`: `text`, `bigint`, `jsonb`). */
+async function columnTypes(client: pg.PoolClient, table: string): Promise<Map<string, string>> {
+  const { rows } = await client.query<{ name: string; type: string }>(
+    `SELECT attname AS name, format_type(atttypid, atttypmod) AS type FROM pg_attribute
+WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped`,
+    [table],
+  );
+  return new Map(rows.map((row) => [row.name, row.type]));
+}
+
+/**
+ * Adds column `name` to `table` when missing (`definition` is its type and options).
+ *
+ * @throws PostgresQueueError when the table has a column of that name of another type.
+ */
+async function addMissingColumn(
+  client: pg.PoolClient,
+  table: string,
+  columns: ReadonlyMap<string, string>,
+  name: string,
+  type: string,
+  definition: string,
+): Promise<void> {
+  const existing = columns.get(name);
+  if (existing === undefined) {
+    await client.query(`ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS ${name} ${definition}`);
+  } else if (existing !== type) {
+    throw new PostgresQueueError(
+      `table ${table} has a ${name} column of type ${existing}, ergon-rx needs ${type} there: rename that column, or use another table`,
+    );
+  }
 }
