@@ -200,6 +200,6 @@ function runScenario(s: Scenario): void {
 
 describe('keyed processing (property-based)', () => {
   it('keeps order and concurrency per key, bounds in-flight work and settles each transaction once, with process or processBatch', () => {
-    fc.assert(fc.property(scenario, runScenario), { numRuns: 300 });
+    fc.assert(fc.property(scenario, runScenario), { numRuns: 500 });
   });
 });

@@ -214,6 +214,36 @@ describe('processBatch (batch handlers)', () => {
     });
   });
 
+  it('a transaction whose budget runs out during a call keeps its slot until the call ends', () => {
+    inVirtualTime((helpers, scheduler) => {
+      const { task, calls } = batchTask(upperAfter(20), false);
+      const outcomes = record(
+        helpers
+          .cold('a----b-c|', values('a', 'b', 'c'))
+          .pipe(
+            processWith(
+              task,
+              policy(2, { size: 5, maxWait: 10 }, { transactionRuntime: { timeout: 22 } }),
+            ),
+          ),
+      );
+      scheduler.flush();
+      // a and b go at 5 (every slot taken); a's budget ends at 22, inside the call (5–25): it
+      // keeps its slot until 25, so c (at 7) starts only then.
+      expect(calls).to.deep.equal(['ab@5#1', 'c@25#1']);
+      expect(outcomes.values.map((o) => `${o.transaction.payload}:${statusOf(o)}`)).to.deep.equal([
+        'a:timeout',
+        'b:success',
+        'c:success',
+      ]);
+      expect(outcomes.times.slice(0, 2)).to.deep.equal([25, 25]);
+      const [timedOut] = outcomes.values;
+      expect(timedOut?.status === 'timeout' && timedOut.error.message).to.equal(
+        'transaction a exceeded its runtime budget of 22 ms in stage process while its batch was being processed',
+      );
+    });
+  });
+
   it('fails every transaction of a batch with a BatchResultError when the results do not match', () => {
     inVirtualTime((helpers, scheduler) => {
       const { task, handled, calls } = batchTask(() => after(1, [ok('only one')]), true);

@@ -95,7 +95,10 @@ export class Lifecycle<P, R, A = undefined>
   private ended = false;
   /** The main stage or dispatch is over (completed or abandoned): no more `abandon`. */
   private settledDispatch = false;
-  /** The budget ran out while the dispatch could not be taken back (its batch was being sent). */
+  /**
+   * The budget ran out while the dispatch could not be taken back (its batch was being sent),
+   * or while its `processBatch` call ran: reported when that ends.
+   */
   private lateDispatch: TransactionError | null = null;
   /** Cancelled while its batch was being sent: that dispatch's own end decides the outcome. */
   private cancelledDispatch: ReleaseReason | null = null;
@@ -292,15 +295,17 @@ export class Lifecycle<P, R, A = undefined>
   }
 
   batchSucceeded(value: unknown): void {
-    if (this.ended || this.stage !== 'process' || this.settledDispatch) return;
-    this.mainStageSucceeded(value);
+    if (this.ended || this.stage !== 'process') return;
+    if (this.lateDispatch !== null) this.fail(this.lateDispatch);
+    else this.mainStageSucceeded(value);
   }
 
   batchFailed(error: unknown): void {
-    if (this.ended || this.stage !== 'process' || this.settledDispatch) return;
+    if (this.ended || this.stage !== 'process') return;
     this.settledDispatch = true;
     this.fail(
-      TransactionError.wrap(error, { transactionId: this.transaction.id, stage: 'process' }),
+      this.lateDispatch ??
+        TransactionError.wrap(error, { transactionId: this.transaction.id, stage: 'process' }),
     );
   }
 
@@ -334,6 +339,19 @@ export class Lifecycle<P, R, A = undefined>
       this.lateDispatch = new TransactionError(
         `${error.message} while its batch was being dispatched (it may have been delivered)`,
         { category: 'timeout', transactionId: this.transaction.id, stage: 'dispatch' },
+      );
+      return;
+    }
+    if (this.stage === 'process' && this.host.plan.batcher !== undefined && !this.abandon()) {
+      // Its batch is being processed with others: the transaction keeps its slot (and its
+      // key) until that call ends, then reports the timeout.
+      this.lateDispatch = new TransactionError(
+        `${error.message} while its batch was being processed`,
+        {
+          category: 'timeout',
+          transactionId: this.transaction.id,
+          stage: 'process',
+        },
       );
       return;
     }

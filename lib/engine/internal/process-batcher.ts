@@ -74,7 +74,12 @@ export class ProcessBatcher<P> {
     }
   }
 
-  /** Takes a member out of its batch; the batch goes on for the others. */
+  /**
+   * Takes a member out of its batch (its budget ran out, or its run is cancelling it). From a
+   * forming batch it just goes. From a running call it cannot: `false`, and the member hears
+   * the call's end as usual (it keeps its slot and key until then); once every member of a
+   * call has left, the call is cancelled (its signal aborts) and all of them hear it now.
+   */
   leave(member: BatchMember<P>): boolean {
     const index = this.forming.indexOf(member);
     if (index >= 0) {
@@ -83,11 +88,7 @@ export class ProcessBatcher<P> {
       return true;
     }
     const run = this.running.get(member);
-    if (run !== undefined) {
-      this.running.delete(member);
-      run.leave(member);
-    }
-    return true;
+    return run === undefined || run.leave(member);
   }
 
   /** Sends the forming batch now, however small. */
@@ -135,10 +136,12 @@ class BatchRun<P> implements StageOwner<unknown> {
   private run: StageRun<unknown> | null = null;
   /** The members the current attempt was called with, in the order of its results. */
   private sent: BatchMember<P>[] = [];
+  /** Members that left while a call ran: they end with that call and join no retry. */
+  private readonly left = new Set<BatchMember<P>>();
 
   constructor(
     private readonly batcher: ProcessBatcher<P>,
-    private members: BatchMember<P>[],
+    private readonly members: BatchMember<P>[],
   ) {}
 
   start(
@@ -158,15 +161,23 @@ class BatchRun<P> implements StageOwner<unknown> {
     this.run.start();
   }
 
-  leave(member: BatchMember<P>): void {
-    this.members = this.members.filter((other) => other !== member);
-    if (this.members.length === 0) {
-      this.run?.cancel(new CancellationError('unsubscribe'));
+  /** See {@link ProcessBatcher.leave}. */
+  leave(member: BatchMember<P>): boolean {
+    this.left.add(member);
+    if (this.members.some((other) => !this.left.has(other))) return false;
+    const cancelled = new CancellationError('unsubscribe');
+    this.run?.cancel(cancelled);
+    for (const other of this.members) {
+      this.batcher.release(other);
+      if (other !== member) other.batchFailed(cancelled);
     }
+    return true;
   }
 
   invoke(context: AttemptContext): ReturnType<BatchHandler<P>> {
-    this.sent = this.members;
+    // Who left during the previous attempt ends now, and is not called again.
+    this.endLeft(new CancellationError('unsubscribe'));
+    this.sent = this.members.filter((member) => !this.left.has(member));
     return this.batcher.call(
       this.sent.map((member) => member.transaction),
       context,
@@ -178,6 +189,7 @@ class BatchRun<P> implements StageOwner<unknown> {
     const problem = resultProblem(value, sent.length);
     if (problem !== null) {
       this.failAll(
+        sent,
         new BatchResultError(
           `processBatch ${problem}; return an array with one { ok: true, value } or { ok: false, error } per transaction, in the order given`,
         ),
@@ -186,7 +198,6 @@ class BatchRun<P> implements StageOwner<unknown> {
     }
     const results = value as readonly unknown[];
     sent.forEach((member, index) => {
-      if (!this.members.includes(member)) return;
       this.batcher.release(member);
       const result = results[index];
       if (readProperty(result, 'ok') === true) member.batchSucceeded(readProperty(result, 'value'));
@@ -195,20 +206,31 @@ class BatchRun<P> implements StageOwner<unknown> {
   }
 
   failed(_run: StageRun<unknown>, error: unknown): void {
-    const members = this.members;
-    if (members.length <= 1) {
-      this.failAll(error);
+    this.endLeft(error);
+    const live = this.sent.filter((member) => !this.left.has(member));
+    if (live.length <= 1) {
+      this.failAll(live, error);
       return;
     }
     // Isolate what fails: each half is tried again on its own.
-    for (const member of members) this.batcher.release(member);
-    const half = Math.ceil(members.length / 2);
-    this.batcher.start(members.slice(0, half));
-    this.batcher.start(members.slice(half));
+    for (const member of live) this.batcher.release(member);
+    const half = Math.ceil(live.length / 2);
+    this.batcher.start(live.slice(0, half));
+    this.batcher.start(live.slice(half));
   }
 
-  private failAll(error: unknown): void {
-    for (const member of this.members) {
+  /** Ends the members of the last call that left meanwhile (each reports its own timeout). */
+  private endLeft(error: unknown): void {
+    for (const member of this.sent) {
+      if (this.left.has(member)) {
+        this.batcher.release(member);
+        member.batchFailed(error);
+      }
+    }
+  }
+
+  private failAll(members: readonly BatchMember<P>[], error: unknown): void {
+    for (const member of members) {
       this.batcher.release(member);
       member.batchFailed(error);
     }
