@@ -11,6 +11,7 @@ export {
   InvalidTransactionError,
   LoopTimeoutError,
   NonRetryableError,
+  RateLimitedError,
   PolicyError,
   SettlementError,
   TransactionError,

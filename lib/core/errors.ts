@@ -238,3 +238,39 @@ export class ConnectorContractError extends ErgonError {}
 
 /** A transaction was settled twice, or settled by a connector that never fetched it. */
 export class SettlementError extends ErgonError {}
+
+/**
+ * Thrown (or rejected with) by a handler when its downstream said "too many requests": the
+ * run stops starting new transactions for `retryAfter` milliseconds (without it: 1 s,
+ * doubling while the downstream keeps refusing, up to 1 min), then tries this transaction
+ * again. The attempt does not count against `maxAttempts`; the pause is logged once. An error
+ * with HTTP status 429 (`status`, `statusCode` or `response.status`) is treated the same,
+ * its `Retry-After` header giving the pause.
+ *
+ * @example
+ * ```ts
+ * process: async (tx, { signal }) => {
+ *   const response = await fetch(url, { method: 'POST', body: JSON.stringify(tx.payload), signal });
+ *   if (response.status === 429) {
+ *     throw new RateLimitedError(Number(response.headers.get('retry-after') ?? 1) * 1000);
+ *   }
+ * }
+ * ```
+ */
+export class RateLimitedError extends ErgonError {
+  /** How long to wait, in milliseconds, or `undefined` for the default pause. */
+  readonly retryAfter: number | undefined;
+
+  constructor(retryAfter?: number, message?: string) {
+    super(
+      message ??
+        (retryAfter === undefined
+          ? 'rate limited by the downstream'
+          : `rate limited by the downstream, retry after ${retryAfter} ms`),
+    );
+    this.retryAfter =
+      retryAfter !== undefined && Number.isFinite(retryAfter) && retryAfter >= 0
+        ? retryAfter
+        : undefined;
+  }
+}

@@ -2,17 +2,20 @@ import type { OperatorFunction, Subscriber } from 'rxjs';
 import type { TransactionError } from '../core/errors.js';
 import type { Outcome } from '../core/outcome.js';
 import type { Transaction } from '../core/transaction.js';
-import { consumerPolicy, type ConsumerPolicyInput } from '../policy/consumer-policy.js';
-import type { RateLimit } from '../policy/policy-sections.js';
+import {
+  consumerPolicy,
+  type ConsumerPolicy,
+  type ConsumerPolicyInput,
+} from '../policy/consumer-policy.js';
 import type { EngineOptions } from './engine-options.js';
 import { EngineClock } from './internal/engine-clock.js';
 import { engineOperator, SourceRun } from './internal/engine-run.js';
 import { RunTelemetry } from './internal/instrumentation/run-telemetry.js';
-import type { Lifecycle, LifecyclePlan } from './internal/lifecycle.js';
+import type { Lifecycle } from './internal/lifecycle.js';
 import { LifecyclePool, type PoolListener } from './internal/lifecycle-pool.js';
 import { consumerPlan, processBatcher } from './internal/task-plan.js';
 import type { ProcessBatcher } from './internal/process-batcher.js';
-import { RateGate } from './internal/rate-schedule.js';
+import { DownstreamPause, RateGate } from './internal/flow-gates.js';
 import { waitingRoom, type TransactionKey, type WaitingRoom } from './internal/waiting-room.js';
 import { requireConsumerTask, type ConsumerTask } from './task-definition.js';
 
@@ -50,21 +53,16 @@ export function processWith<P, R, S>(
   requireConsumerTask(task, 'processWith');
   const decoded = consumerPolicy(policy);
   const consumer = task as ConsumerTask<P, R, unknown>;
-  return engineOperator((subscriber) => {
-    const clock = new EngineClock(options.scheduler);
-    const telemetry = new RunTelemetry('consumer', task.name, {}, { traces: options.traces });
-    const batcher = processBatcher(consumer, decoded, clock, telemetry);
-    return new ProcessRun<P, R>(
-      consumerPlan<P, R, TransactionKey>(consumer, decoded, batcher),
-      batcher,
-      decoded.loop.rateLimit,
-      decoded.loop.concurrency.value,
-      waitingRoom(task.key, decoded.loop.keyConcurrency.value),
-      clock,
-      telemetry,
-      subscriber,
-    );
-  });
+  return engineOperator(
+    (subscriber) =>
+      new ProcessRun<P, R>(
+        consumer,
+        decoded,
+        new EngineClock(options.scheduler),
+        new RunTelemetry('consumer', task.name, {}, { traces: options.traces }),
+        subscriber,
+      ),
+  );
 }
 
 /**
@@ -76,23 +74,35 @@ class ProcessRun<P, R>
   implements PoolListener<P, R, TransactionKey>
 {
   private readonly pool: LifecyclePool<P, R, TransactionKey>;
+  private readonly concurrency: number;
+  private readonly waiting: WaitingRoom<P>;
+  /** Forms the batches of a task with `processBatch`; `null` for one with `process`. */
+  private readonly batcher: ProcessBatcher<P> | null;
   /** `loop.rateLimit`, or `null` without a limit. */
   private readonly rate: RateGate | null;
+  /** The pause while the downstream is rate limiting. */
+  private readonly downstream: DownstreamPause;
 
   constructor(
-    plan: LifecyclePlan<P, R, TransactionKey>,
-    private readonly batcher: ProcessBatcher<P> | null,
-    rateLimit: RateLimit | null,
-    private readonly concurrency: number,
-    private readonly waiting: WaitingRoom<P>,
+    task: ConsumerTask<P, R, unknown>,
+    policy: ConsumerPolicy,
     clock: EngineClock,
     telemetry: RunTelemetry,
     subscriber: Subscriber<Outcome<P, R>>,
   ) {
     super(subscriber, clock, telemetry);
+    const wake = (): void => this.pump();
+    this.downstream = new DownstreamPause(clock.scheduler, task.logger, wake);
+    this.batcher = processBatcher(task, policy, clock, telemetry, this.downstream);
+    const plan = consumerPlan<P, R, TransactionKey>(task, policy, {
+      batcher: this.batcher,
+      downstream: this.downstream,
+    });
     this.pool = new LifecyclePool(plan, clock, telemetry, null, this);
-    this.rate =
-      rateLimit === null ? null : new RateGate(rateLimit, clock.scheduler, () => this.pump());
+    this.concurrency = policy.loop.concurrency.value;
+    this.waiting = waitingRoom(task.key, policy.loop.keyConcurrency.value);
+    const { rateLimit } = policy.loop;
+    this.rate = rateLimit === null ? null : new RateGate(rateLimit, clock.scheduler, wake);
   }
 
   take(transaction: Transaction<P>): void {
@@ -115,6 +125,7 @@ class ProcessRun<P, R>
     while (
       !this.finished &&
       this.pool.inFlight < this.concurrency &&
+      this.downstream.open() &&
       (this.rate === null || this.rate.allows(this.waiting.length > this.waiting.parked)) &&
       this.waiting.startNext(this.startOne)
     ) {
@@ -151,6 +162,7 @@ class ProcessRun<P, R>
   protected override dispose(): void {
     this.batcher?.dispose();
     this.rate?.dispose();
+    this.downstream.dispose();
     super.dispose();
   }
 

@@ -9,7 +9,7 @@ import {
   type SchedulerLike,
 } from 'rxjs';
 import { type RateLimitInput, rateLimitPolicy } from '../policy/policy-sections.js';
-import { RateSchedule } from './internal/rate-schedule.js';
+import { RateSchedule } from './internal/flow-gates.js';
 
 /**
  * Delays values so that at most `limit` are emitted per `interval` (plus `burst` at once

@@ -67,7 +67,7 @@ export type QueueMetadata = {
  * is the `key` function of a task that keeps order per key:
  * `consumerTask({ key: queueKey, process })`.
  */
-export function queueKey(transaction: Transaction<unknown>): string | undefined {
+export function queueKey(transaction: Transaction): string | undefined {
   const key = transaction.metadata['key'];
   return typeof key === 'string' && key !== '' ? key : undefined;
 }

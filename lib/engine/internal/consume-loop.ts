@@ -25,7 +25,7 @@ import { inPromiseReaction, StageRun, type StageOwner } from './stage-run.js';
 import { consumerPlan, processBatcher } from './task-plan.js';
 import type { ProcessBatcher } from './process-batcher.js';
 import { EngineRun } from './engine-run.js';
-import { RateGate } from './rate-schedule.js';
+import { DownstreamPause, RateGate } from './flow-gates.js';
 import { waitingRoom, type TransactionKey, type WaitingRoom } from './waiting-room.js';
 
 /**
@@ -70,6 +70,8 @@ export class ConsumeLoop<P, R>
   private loopTimer: Subscription | null = null;
   /** `loop.rateLimit`, or `null` without a limit. */
   private readonly rate: RateGate | null;
+  /** The pause while the downstream is rate limiting: no starts, no fetches. */
+  private readonly downstream: DownstreamPause;
   private graceTimer: Subscription | null = null;
   private stopSubscription: Subscription | null = null;
   /** No more fetching: drain what is in flight, then end. */
@@ -87,9 +89,10 @@ export class ConsumeLoop<P, R>
   ) {
     super(subscriber, clock, new RunTelemetry('consumer', task.name, connector, { traces }));
     this.fetchProgress = { received: () => this.fetchReceived, batch: () => this.batchSpan };
-    this.batcher = processBatcher(task, policy, clock, this.telemetry);
+    this.downstream = new DownstreamPause(clock.scheduler, task.logger, () => this.pump());
+    this.batcher = processBatcher(task, policy, clock, this.telemetry, this.downstream);
     this.pool = new LifecyclePool(
-      consumerPlan(task, policy, this.batcher),
+      consumerPlan(task, policy, { batcher: this.batcher, downstream: this.downstream }),
       clock,
       this.telemetry,
       connector,
@@ -273,6 +276,7 @@ export class ConsumeLoop<P, R>
     while (
       this.stopping === null &&
       this.pool.inFlight < this.concurrency &&
+      this.downstream.open() &&
       (this.rate === null || this.rate.allows(this.waiting.length > this.waiting.parked)) &&
       this.waiting.startNext(this.startOne)
     ) {
@@ -289,6 +293,8 @@ export class ConsumeLoop<P, R>
       return;
     }
     if (this.awaitingCompletion) return;
+    // While the downstream rate limits, fetch nothing: the pause's end wakes the loop.
+    if (!this.downstream.open()) return;
     const remaining = limit === null ? Infinity : limit - this.fetched;
     let size: number;
     if (this.policy.loop.mode === 'batch') {
@@ -433,6 +439,7 @@ export class ConsumeLoop<P, R>
     this.graceTimer?.unsubscribe();
     this.pause?.unsubscribe();
     this.rate?.dispose();
+    this.downstream.dispose();
     this.stopSubscription = this.loopTimer = this.graceTimer = this.pause = null;
   }
 }

@@ -13,6 +13,7 @@ import type { EngineClock } from './engine-clock.js';
 import type { RunTelemetry } from './instrumentation/run-telemetry.js';
 import { processBatchTelemetry } from './instrumentation/stage-telemetry.js';
 import { StageRun, type StageOwner } from './stage-run.js';
+import type { DownstreamPause } from './flow-gates.js';
 
 /** A lifecycle whose process stage runs in a batch. */
 export interface BatchMember<P> {
@@ -38,6 +39,8 @@ export interface BatcherSettings {
   /** How long a partial batch waits for more, in milliseconds. */
   readonly maxWait: number;
   readonly retry: RetryPolicy;
+  /** The run's pause for a rate-limiting downstream (a refused call waits for it). */
+  readonly downstream: DownstreamPause | null;
 }
 
 /**
@@ -109,7 +112,7 @@ export class ProcessBatcher<P> {
   start(members: BatchMember<P>[]): void {
     const run = new BatchRun(this, members);
     for (const member of members) this.running.set(member, run);
-    run.start(this.clock, this.settings.retry, this.scope, this.telemetry);
+    run.start(this.clock, this.settings, this.scope, this.telemetry);
   }
 
   /** A batch is over for `member`. */
@@ -146,7 +149,7 @@ class BatchRun<P> implements StageOwner<unknown> {
 
   start(
     clock: EngineClock,
-    retry: RetryPolicy,
+    settings: BatcherSettings,
     scope: HandlerScope<unknown>,
     telemetry: RunTelemetry,
   ): void {
@@ -157,7 +160,15 @@ class BatchRun<P> implements StageOwner<unknown> {
           this.members.length,
         )
       : null;
-    this.run = new StageRun(clock, retry, 'process', scope, this, observer);
+    this.run = new StageRun(
+      clock,
+      settings.retry,
+      'process',
+      scope,
+      this,
+      observer,
+      settings.downstream,
+    );
     this.run.start();
   }
 

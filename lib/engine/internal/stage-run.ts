@@ -15,6 +15,7 @@ import type { Deadline, DeadlineTarget, EngineClock } from './engine-clock.js';
 import { attemptLabel, attemptWillRetry, stageGaveUp } from './transaction-log.js';
 import { AttemptContext, type HandlerScope } from '../handler-context.js';
 import type { StageObserver } from './instrumentation/stage-telemetry.js';
+import { type DownstreamPause, rateLimitedDelay } from './flow-gates.js';
 
 /** Who a {@link StageRun} works for: it calls the handler and hears how the stage ended. */
 export interface StageOwner<T> {
@@ -63,6 +64,11 @@ export class StageRun<T> implements DeadlineTarget {
     private readonly owner: StageOwner<T>,
     /** Telemetry of the attempts; `null` (no work at all) when telemetry is off. */
     private readonly observer: StageObserver | null = null,
+    /**
+     * The run's pause for a rate-limiting downstream: an attempt refused that way waits for
+     * the pause and is tried again without counting; `null` where that does not apply.
+     */
+    private readonly downstream: DownstreamPause | null = null,
   ) {}
 
   start(): void {
@@ -223,6 +229,7 @@ export class StageRun<T> implements DeadlineTarget {
     if (this.context !== context) return;
     this.endAttempt();
     this.over = true;
+    this.downstream?.passed();
     if (this.observer !== null) {
       if (!this.cancelled) this.observer.attemptEnded(undefined);
       this.observer.stageEnded(true);
@@ -238,6 +245,16 @@ export class StageRun<T> implements DeadlineTarget {
       // Rejected with one of our abort reasons (its timeout came first): it was cancelled.
       const ours = error instanceof AttemptTimeoutError || error instanceof CancellationError;
       this.owner.failed(this, ours ? this.cancelReason : error);
+      return;
+    }
+    const limited = this.downstream === null ? undefined : rateLimitedDelay(error);
+    if (limited !== undefined && this.downstream !== null) {
+      // Refused, not failed: the same attempt again once the run's pause is over.
+      this.attempts--;
+      const wait = this.downstream.refused(limited, error);
+      this.observer?.attemptEnded(error);
+      this.subscription = timer(wait, this.clock.scheduler).subscribe(() => this.attemptOnce());
+      this.downstream.wakeAtEnd();
       return;
     }
     const stopped = isNonRetryable(error);

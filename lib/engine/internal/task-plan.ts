@@ -11,16 +11,19 @@ import { slowNoticeSetting } from './transaction-log.js';
 import type { EngineClock } from './engine-clock.js';
 import type { RunTelemetry } from './instrumentation/run-telemetry.js';
 import { ProcessBatcher } from './process-batcher.js';
+import type { DownstreamPause } from './flow-gates.js';
 
 /**
  * The plan of a consumer task: process → onSuccess → (on failure) onException. With a
- * `batcher` (a task with `processBatch`), the process stage runs in its batches.
+ * `batcher` (a task with `processBatch`), the process stage runs in its batches; with a
+ * `downstream` pause, a rate-limited process attempt waits for it.
  */
 export function consumerPlan<P, R, A = undefined>(
   task: ConsumerTask<P, R, unknown>,
   policy: ConsumerPolicy,
-  batcher: ProcessBatcher<P> | null = null,
+  run: { readonly batcher?: ProcessBatcher<P> | null; readonly downstream?: DownstreamPause } = {},
 ): LifecyclePlan<P, R, A> {
+  const batcher = run.batcher ?? null;
   const { onSuccess, onException, process } = task;
   return {
     mainStage: 'process',
@@ -48,6 +51,7 @@ export function consumerPlan<P, R, A = undefined>(
             },
       exception: exceptionStage(onException, policy.exception.retry),
     },
+    ...(run.downstream === undefined ? {} : { downstream: run.downstream }),
     ...(batcher === null
       ? {}
       : { batcher, abandon: (lifecycle: Lifecycle<P, R, A>) => batcher.leave(lifecycle) }),
@@ -63,13 +67,19 @@ export function processBatcher<P>(
   policy: ConsumerPolicy,
   clock: EngineClock,
   telemetry: RunTelemetry,
+  downstream: DownstreamPause | null,
 ): ProcessBatcher<P> | null {
   const { processBatch } = task;
   if (processBatch === undefined) return null;
   const { size, maxWait } = policy.process.batch;
   return new ProcessBatcher<P>(
     processBatch,
-    { size: size ?? policy.loop.concurrency.value, maxWait, retry: policy.process.retry },
+    {
+      size: size ?? policy.loop.concurrency.value,
+      maxWait,
+      retry: policy.process.retry,
+      downstream,
+    },
     clock,
     task,
     telemetry,

@@ -1,0 +1,250 @@
+import { timer, type SchedulerLike, type Subscription } from 'rxjs';
+import { RateLimitedError } from '../../core/errors.js';
+import type { Logger } from '../../core/logging.js';
+import { describeError } from '../../core/renderers.js';
+import { isInstance, readProperty } from '../../core/safe-access.js';
+import { type Backoff, backoffDelay } from '../../policy/backoff.js';
+import type { RateLimit } from '../../policy/policy-sections.js';
+
+/**
+ * When a rate limit lets things go: the generic cell rate algorithm. Each one is due
+ * `interval / limit` after the one before; after an idle spell up to `burst` more may go at
+ * once. So no window of `interval` (half-open) holds more than `limit + burst`, and a steady
+ * flow runs at exactly `limit` per `interval`.
+ */
+export class RateSchedule {
+  /**
+   * The steady rate's clock: the `count`-th one since `anchor` is due at `anchor + count ×
+   * interval / limit`, computed from the anchor each time so that rounding never adds up
+   * (1000 / 3 added three times is not 1000).
+   */
+  private anchor = Number.NEGATIVE_INFINITY;
+  private count = 0;
+
+  constructor(readonly limit: RateLimit) {}
+
+  /** The earliest time, not before `now`, at which one more may go. */
+  nextAt(now: number): number {
+    return Math.max(now, this.dueAfter(-this.limit.burst));
+  }
+
+  /** One goes at `at` (not before {@link nextAt}). */
+  take(at: number): void {
+    if (at >= this.dueAfter(0)) {
+      // Behind the steady rate: it starts again from here.
+      this.anchor = at;
+      this.count = 1;
+    } else {
+      this.count++;
+    }
+  }
+
+  /**
+   * How many may go from `now` until just before `until`, one after the other at the earliest.
+   * Walks the schedule on a copy: at most `limit + burst + 1` steps per interval.
+   */
+  allowedBy(now: number, until: number): number {
+    const walk = new RateSchedule(this.limit);
+    walk.anchor = this.anchor;
+    walk.count = this.count;
+    let allowed = 0;
+    let at = walk.nextAt(now);
+    while (at < until) {
+      walk.take(at);
+      allowed++;
+      at = walk.nextAt(at);
+    }
+    return allowed;
+  }
+
+  /** When the one `shift` places from the next at the steady rate is due. */
+  private dueAfter(shift: number): number {
+    if (this.anchor === Number.NEGATIVE_INFINITY) return Number.NEGATIVE_INFINITY;
+    return this.anchor + ((this.count + shift) * this.limit.interval) / this.limit.limit;
+  }
+}
+
+/**
+ * `loop.rateLimit` in a run: says whether one more transaction may start now, and when it
+ * may not while some are ready, wakes the run when it will.
+ */
+export class RateGate {
+  private readonly schedule: RateSchedule;
+  private wait: Subscription | null = null;
+
+  constructor(
+    limit: RateLimit,
+    private readonly scheduler: SchedulerLike,
+    private readonly wake: () => void,
+  ) {
+    this.schedule = new RateSchedule(limit);
+  }
+
+  /** Whether one may start now; `ready`: some transaction waits to start (arms the wake-up). */
+  allows(ready: boolean): boolean {
+    const now = this.scheduler.now();
+    const at = this.schedule.nextAt(now);
+    if (at <= now) return true;
+    if (ready) this.wakeAt(at, now);
+    return false;
+  }
+
+  /** One started now. */
+  started(): void {
+    this.schedule.take(this.scheduler.now());
+  }
+
+  /**
+   * How many more may be fetched: what may start within one interval, less `ready`. When
+   * that is nothing and nothing is ready, the run is woken when the next may start (it may
+   * have nothing else that wakes it, a handler that finished at once, say).
+   */
+  room(ready: number): number {
+    const now = this.scheduler.now();
+    const room = this.schedule.allowedBy(now, now + this.schedule.limit.interval) - ready;
+    if (room <= 0 && ready === 0) this.wakeAt(this.schedule.nextAt(now), now);
+    return room;
+  }
+
+  /** Wakes the run at `at` (whole milliseconds, rounded up), unless a wake-up is armed. */
+  private wakeAt(at: number, now: number): void {
+    if (this.wait !== null) return;
+    this.wait = timer(Math.ceil(at) - now, this.scheduler).subscribe(() => {
+      this.wait = null;
+      this.wake();
+    });
+  }
+
+  dispose(): void {
+    this.wait?.unsubscribe();
+    this.wait = null;
+  }
+}
+
+/** The default pause after a rate-limited attempt without `Retry-After`: 1 s, doubling, ≤ 1 min. */
+const defaultPause: Backoff = Object.freeze({
+  backoff: 1000,
+  backoffMultiplier: 2,
+  backoffCap: 60_000,
+  jitter: 'none',
+});
+
+/**
+ * The run's pause after a downstream said "too many requests" ({@link RateLimitedError}, an
+ * HTTP 429): no new transaction starts until it is over, and the attempts that were refused
+ * are tried again when it ends. Logged once per pause.
+ */
+export class DownstreamPause {
+  /** When the pause ends; `-Infinity` while the run was never paused (no clock read then). */
+  private until = Number.NEGATIVE_INFINITY;
+  /** Pauses without a given delay since the last attempt that went through. */
+  private streak = 0;
+  private wait: Subscription | null = null;
+
+  constructor(
+    private readonly scheduler: SchedulerLike,
+    private readonly logger: Logger,
+    private readonly wake: () => void,
+  ) {}
+
+  /** Whether new transactions may start now. */
+  open(): boolean {
+    return this.until === Number.NEGATIVE_INFINITY || this.scheduler.now() >= this.until;
+  }
+
+  /**
+   * An attempt was refused: pauses for `retryAfter` ms (`null`: the default, growing) unless
+   * a longer pause runs already; returns how long that attempt waits before trying again.
+   * The caller schedules its retry, then {@link wakeAtEnd}, so that at the pause's end the
+   * refused attempts go before new transactions.
+   */
+  refused(retryAfter: number | null, error: unknown): number {
+    const now = this.scheduler.now();
+    const delay = retryAfter ?? backoffDelay(defaultPause, this.streak++);
+    if (now + delay > this.until) {
+      if (now >= this.until) {
+        this.logger.warn(
+          `the downstream is rate limiting (${describeError(error)}): no new transactions for ${Math.ceil(delay)} ms`,
+        );
+      }
+      this.until = now + delay;
+      this.wait?.unsubscribe();
+      this.wait = null;
+    }
+    return Math.ceil(this.until - now);
+  }
+
+  /** Wakes the run when the pause ends (once per pause). */
+  wakeAtEnd(): void {
+    if (this.wait !== null) return;
+    const now = this.scheduler.now();
+    this.wait = timer(Math.max(0, Math.ceil(this.until - now)), this.scheduler).subscribe(() => {
+      this.wait = null;
+      this.wake();
+    });
+  }
+
+  /** An attempt went through: the next default pause starts short again. */
+  passed(): void {
+    this.streak = 0;
+  }
+
+  dispose(): void {
+    this.wait?.unsubscribe();
+    this.wait = null;
+  }
+}
+
+/**
+ * Whether `error` says the downstream is rate limiting: `undefined` when it does not; else the
+ * pause it asks for in milliseconds, or `null` when it names none. Recognises a
+ * {@link RateLimitedError} and an error carrying HTTP status 429 (`status`, `statusCode` or
+ * `response.status`) with an optional `Retry-After` (`headers` or `response.headers`, a plain
+ * object or a `Headers`; delta-seconds or an HTTP date). Never throws.
+ */
+export function rateLimitedDelay(error: unknown): number | null | undefined {
+  if (isInstance(error, RateLimitedError)) {
+    const retryAfter = readProperty(error, 'retryAfter');
+    return typeof retryAfter === 'number' ? retryAfter : null;
+  }
+  const response = readProperty(error, 'response');
+  const status =
+    readProperty(error, 'status') ??
+    readProperty(error, 'statusCode') ??
+    readProperty(response, 'status');
+  if (status !== 429 && status !== '429') return undefined;
+  const header = retryAfterHeader(
+    readProperty(error, 'headers') ?? readProperty(response, 'headers'),
+  );
+  return header === undefined ? null : parseRetryAfter(header);
+}
+
+/** The `Retry-After` value of a headers object or a `Headers`. */
+function retryAfterHeader(headers: unknown): string | undefined {
+  if (headers === null || typeof headers !== 'object') return undefined;
+  const get = readProperty(headers, 'get');
+  try {
+    const value: unknown =
+      typeof get === 'function'
+        ? (get as (name: string) => unknown).call(headers, 'retry-after')
+        : (readProperty(headers, 'retry-after') ?? readProperty(headers, 'Retry-After'));
+    return typeof value === 'string'
+      ? value
+      : typeof value === 'number'
+        ? String(value)
+        : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A `Retry-After` value in milliseconds: delta-seconds, or an HTTP date (read against the wall
+ * clock, the only meaning such a date has); `null` for anything else.
+ */
+function parseRetryAfter(value: string): number | null {
+  const text = value.trim();
+  if (/^\d+(\.\d+)?$/.test(text)) return Number(text) * 1000;
+  const date = Date.parse(text);
+  return Number.isNaN(date) ? null : Math.max(0, date - Date.now());
+}
