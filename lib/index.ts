@@ -11,6 +11,8 @@ export {
   InvalidTransactionError,
   LoopTimeoutError,
   NonRetryableError,
+  PartitionCapabilityError,
+  PartitionConfigError,
   PolicyError,
   SettlementError,
   TransactionError,
@@ -55,6 +57,14 @@ export type {
 export { ConnectionUnavailableError } from './core/connection-failures.js';
 export { jsonCodec, PayloadDecodeError, type PayloadCodec } from './core/payload-codec.js';
 export { traceHeaders, traceMetadata, traceMetadataKeys } from './core/trace-headers.js';
+export { fnv1a32, partitionOf, transactionKey } from './core/transaction-key.js';
+export {
+  PartitionedConnector,
+  partitionedConnector,
+  workerPartitions,
+  type PartitionedConnectorOptions,
+  type WorkerSlot,
+} from './core/partitioned-connector.js';
 
 export * from './policy/index.js';
 

@@ -238,3 +238,26 @@ export class ConnectorContractError extends ErgonError {}
 
 /** A transaction was settled twice, or settled by a connector that never fetched it. */
 export class SettlementError extends ErgonError {}
+
+/**
+ * A `partitionedConnector` was built wrong: no partitions, something that is not a connector
+ * among them, or a `consume` list with an index that is out of range, not an integer, or
+ * repeated. The message says which and how to fix it.
+ */
+export class PartitionConfigError extends ErgonError {}
+
+/**
+ * A partition of a `partitionedConnector` lacks what a call needs (`dispatch`, `count`,
+ * `fetchById`). Retrying cannot help, so the dispatch stage stops at once.
+ */
+export class PartitionCapabilityError extends NonRetryableError {
+  /** The partition index. */
+  readonly partition: number;
+  /** The connector method it lacks. */
+  readonly capability: string;
+  constructor(partition: number, capability: string, message: string) {
+    super(message);
+    this.partition = partition;
+    this.capability = capability;
+  }
+}
