@@ -113,7 +113,7 @@ const bodyField = 'body';
  * Reserved: a fetch turns it into `metadata.key` and leaves it out of `metadata.headers`; a
  * field of any other name (`key` included) is a header like any other.
  */
-export const keyField = 'ergon-key';
+const keyField = 'ergon-key';
 
 /** Where a fetched entry came from, for its transaction's metadata. */
 export interface EntrySource {
