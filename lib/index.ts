@@ -11,8 +11,10 @@ export {
   InvalidTransactionError,
   LoopTimeoutError,
   NonRetryableError,
-  RateLimitedError,
+  PartitionCapabilityError,
+  PartitionConfigError,
   PolicyError,
+  RateLimitedError,
   SettlementError,
   TransactionError,
   type ErrorCategory,
@@ -56,6 +58,14 @@ export type {
 export { ConnectionUnavailableError } from './core/connection-failures.js';
 export { jsonCodec, PayloadDecodeError, type PayloadCodec } from './core/payload-codec.js';
 export { traceHeaders, traceMetadata, traceMetadataKeys } from './core/trace-headers.js';
+export { fnv1a32, partitionOf, transactionKey } from './core/transaction-key.js';
+export {
+  PartitionedConnector,
+  partitionedConnector,
+  workerPartitions,
+  type PartitionedConnectorOptions,
+  type WorkerSlot,
+} from './core/partitioned-connector.js';
 
 export * from './policy/index.js';
 

@@ -272,5 +272,25 @@ export class RateLimitedError extends ErgonError {
       retryAfter !== undefined && Number.isFinite(retryAfter) && retryAfter >= 0
         ? retryAfter
         : undefined;
+
+ * A `partitionedConnector` was built wrong: no partitions, something that is not a connector
+ * among them, or a `consume` list with an index that is out of range, not an integer, or
+ * repeated. The message says which and how to fix it.
+ */
+export class PartitionConfigError extends ErgonError {}
+
+/**
+ * A partition of a `partitionedConnector` lacks what a call needs (`dispatch`, `count`,
+ * `fetchById`). Retrying cannot help, so the dispatch stage stops at once.
+ */
+export class PartitionCapabilityError extends NonRetryableError {
+  /** The partition index. */
+  readonly partition: number;
+  /** The connector method it lacks. */
+  readonly capability: string;
+  constructor(partition: number, capability: string, message: string) {
+    super(message);
+    this.partition = partition;
+    this.capability = capability;
   }
 }

@@ -17,6 +17,11 @@ export interface ResourceContext<P = Readonly<Record<string, unknown>>> {
   readonly name: string;
   /** Which worker process runs the task (0 when there is one). */
   readonly workerId: number;
+  /**
+   * How many worker processes run the task (the task's `workers`, 1 when there is one): with
+   * `workerId`, what `workerPartitions` takes to give each worker its own partitions.
+   */
+  readonly workers: number;
   /** The task's named policies, as configured. */
   readonly policies: P;
   /** The task's logger. */

@@ -422,6 +422,7 @@ async function startRunAndExit<
   const base: ResourceContext<P> = {
     name: definition.name,
     workerId,
+    workers: definition.workers,
     policies: definition.policies,
     logger,
     signal: shutdown.signal,

@@ -114,6 +114,7 @@ export const processByIdCommand: Command = {
     const connector = (await factory({
       name: definition.name,
       workerId: 0,
+      workers: 1,
       policies: definition.policies,
       logger: getLogger(definition.name),
       signal: abort.signal,

@@ -18,6 +18,7 @@ import type {
   FetchRequest,
 } from '../../core/connector.js';
 import { traceHeaders, traceMetadata } from '../../core/trace-headers.js';
+import { transactionKey } from '../../core/transaction-key.js';
 import { createTransaction, markUndecodable, type Transaction } from '../../core/transaction.js';
 import { describeError } from '../../core/renderers.js';
 import type { Logger } from '../../core/logging.js';
@@ -66,7 +67,19 @@ export type NatsTransactionMetadata = {
   readonly headers: Readonly<Record<string, string>>;
   readonly traceparent?: string;
   readonly tracestate?: string;
+  /**
+   * The ordering key the producer's transaction had in `metadata.key`, carried in the
+   * reserved `Ergon-Key` header (which is then left out of `headers`); absent when it had none.
+   */
+  readonly key?: string;
 };
+
+/**
+ * The header that carries a transaction's `metadata.key` (its ordering key, see
+ * `transactionKey`); matched in any case when fetched. A header of any other name (`Key`
+ * included) is the user's.
+ */
+const keyHeader = 'Ergon-Key';
 
 /** Client-side wait past `fetchWait` for a pull request whose end got lost in a reconnect. */
 const pullGrace = 1000;
@@ -503,6 +516,7 @@ export class NatsConnector<P = unknown> implements Connector<P> {
     const { message, info } = delivery;
     const headerValues = headerRecord(message.headers);
     const id = headerValues['Nats-Msg-Id'] || `${info.stream}:${info.streamSequence}`;
+    const key = takeKey(headerValues);
     const metadata: NatsTransactionMetadata = {
       stream: info.stream,
       consumer: info.consumer,
@@ -513,6 +527,7 @@ export class NatsConnector<P = unknown> implements Connector<P> {
       timestamp: new Date(info.timestamp).toISOString(),
       headers: headerValues,
       ...traceMetadata(headerValues),
+      ...(key === undefined || key === '' ? {} : { key }),
     };
     let payload: P;
     try {
@@ -529,6 +544,8 @@ export class NatsConnector<P = unknown> implements Connector<P> {
   private outboundHeaders(transaction: Transaction<P>): MsgHdrs {
     const result = headers();
     for (const [key, value] of Object.entries(traceHeaders(transaction))) result.set(key, value);
+    const key = transactionKey(transaction);
+    if (key !== undefined) result.set(keyHeader, key);
     result.set('Content-Type', this.config.codec.contentType);
     return result;
   }
@@ -629,6 +646,18 @@ export class NatsConnector<P = unknown> implements Connector<P> {
     this.background.add(tracked);
     void tracked.finally(() => this.background.delete(tracked));
   }
+}
+
+/** Removes the {@link keyHeader} header (any case) from `headers`; returns its value. */
+function takeKey(headers: Record<string, string>): string | undefined {
+  let key: string | undefined;
+  for (const name of Object.keys(headers)) {
+    if (name.toLowerCase() !== 'ergon-key') continue;
+    key ??= headers[name];
+    // eslint-disable-next-line @typescript-eslint/no-dynamic-delete -- a record built here, by header name
+    delete headers[name];
+  }
+  return key;
 }
 
 /** The first value of each header, by name. */

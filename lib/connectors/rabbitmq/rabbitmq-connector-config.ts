@@ -75,6 +75,12 @@ export interface RabbitmqConnectorConfig {
   readonly queueArguments: AmqpArguments;
   /** Declare the topology (`true`) or only check that the queue exists (`false`). */
   readonly declare: boolean;
+  /**
+   * Declare the queue with `x-single-active-consumer`: the broker delivers to one consumer at
+   * a time (the others wait as standbys), so the queue's order is kept even when several
+   * processes consume it.
+   */
+  readonly singleActiveConsumer: boolean;
   readonly exchanges: readonly RabbitmqExchangeConfig[];
   readonly bindings: readonly RabbitmqBindingConfig[];
   /** The dead-letter exchange and queue, or `false` for none. */
@@ -106,6 +112,8 @@ export interface RabbitmqConnectorConfigInput {
   readonly queueArguments?: AmqpArguments | null;
   /** Default `true`. */
   readonly declare?: BooleanInput;
+  /** Default `false`. */
+  readonly singleActiveConsumer?: BooleanInput;
   readonly exchanges?: readonly {
     readonly name: string;
     readonly type?: string;
@@ -215,6 +223,7 @@ const RawConnectorConfig = strictStruct('RabbitmqConnectorConfig', {
   queueType: withDefault(QueueType, 'quorum'),
   queueArguments: ArgumentsCodec,
   declare: withDefault(BooleanFlag, true),
+  singleActiveConsumer: withDefault(BooleanFlag, false),
   exchanges: withDefault(t.readonlyArray(ExchangeCodec, 'array of exchanges'), []),
   bindings: withDefault(t.readonlyArray(BindingCodec, 'array of bindings'), []),
   deadLetter: withDefault(DeadLetterCodec, { exchange: null, queue: null, routingKey: null }),

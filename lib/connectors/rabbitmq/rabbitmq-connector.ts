@@ -16,11 +16,13 @@ import type {
 } from '../../core/connector.js';
 import { jsonCodec, type PayloadCodec } from '../../core/payload-codec.js';
 import { traceHeaders } from '../../core/trace-headers.js';
+import { transactionKey } from '../../core/transaction-key.js';
 import { deadLetterOptions } from './internal/dead-letter-message.js';
 import {
   DeliveredTransaction,
   type Delivery,
   deliveryCount,
+  keyHeader,
 } from './internal/delivered-transaction.js';
 import {
   MaxDeliveriesExceededError,
@@ -46,6 +48,14 @@ const deadLetterRetryDelay = 1000;
 /** A publish nothing routed: no queue bound for its routing key. */
 function isUnroutable(error: unknown): boolean {
   return error instanceof RabbitmqPublishError && error.reason === 'unroutable';
+}
+
+/** The headers of a dispatched message: the trace context, and the ordering key if any. */
+function outboundHeaders(transaction: Transaction): Record<string, string> {
+  const headers = traceHeaders(transaction);
+  const key = transactionKey(transaction);
+  if (key !== undefined) headers[keyHeader] = key;
+  return headers;
 }
 
 /** Options of a {@link RabbitmqConnector} that are code rather than config. */
@@ -248,7 +258,7 @@ export class RabbitmqConnector<P = unknown> implements Connector<P> {
         contentType,
         persistent,
         mandatory: true,
-        headers: traceHeaders(transaction),
+        headers: outboundHeaders(transaction),
       } as const;
       published++;
       unconfirmed++;

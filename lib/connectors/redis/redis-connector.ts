@@ -54,8 +54,8 @@ import {
 
 /**
  * The metadata of a transaction fetched from a Redis stream (a `Transaction`'s metadata is a
- * plain record: read it as this type). `headers` holds every field besides `id` and `body`
- * (the trace context, and the dead-letter fields on a dead letter).
+ * plain record: read it as this type). `headers` holds every field besides `id`, `body` and
+ * `ergon-key` (the trace context, and the dead-letter fields on a dead letter).
  *
  * @example
  * ```ts
@@ -72,6 +72,11 @@ export interface RedisTransactionMetadata extends EntrySource {
   readonly headers: Readonly<Record<string, string>>;
   readonly traceparent?: string;
   readonly tracestate?: string;
+  /**
+   * The ordering key the producer's transaction had in `metadata.key` (carried in the
+   * reserved `ergon-key` field); absent when it had none.
+   */
+  readonly key?: string;
 }
 
 /** How long `close` waits for Redis to take back what this consumer holds. */

@@ -31,6 +31,14 @@ const tx = (id: string, metadata: Record<string, unknown> = {}): Transaction<str
 const boom = new Error('boom');
 
 describe('MemoryConnector — dispatch', () => {
+  it('keeps metadata as given: metadata.key (and any other entry) comes back from fetch unchanged', () => {
+    const connector = new MemoryConnector<string>();
+    connector.dispatch([tx('a', { key: 'customer-7', headers: { key: 'mine' } }), tx('b')]);
+    const [a, b] = fetchNow(connector, 2);
+    expect(a?.metadata).to.deep.equal({ key: 'customer-7', headers: { key: 'mine' } });
+    expect(b?.metadata).to.deep.equal({});
+  });
+
   describe('recording', () => {
     it('record: true records dispatched transactions in order and counts the calls', () => {
       const connector = new MemoryConnector<string>({ record: true });

@@ -41,6 +41,7 @@ describe('RabbitMQ connector config', () => {
       queueType: 'quorum',
       queueArguments: {},
       declare: true,
+      singleActiveConsumer: false,
       exchanges: [],
       bindings: [],
       deadLetter: { exchange: 'orders.dlx', queue: 'orders.dlq', routingKey: 'orders' },
@@ -142,6 +143,20 @@ describe('RabbitMQ connector config', () => {
       'x-dead-letter-exchange': 'orders.dlx',
       'x-dead-letter-routing-key': 'orders',
     });
+  });
+
+  it('singleActiveConsumer: true declares the queue with x-single-active-consumer', () => {
+    const config = rabbitmqConnectorConfig({ queue: 'orders.p0', singleActiveConsumer: 'yes' });
+    expect(config.singleActiveConsumer).to.equal(true);
+    expect(queueArguments(config)).to.deep.equal({
+      'x-queue-type': 'quorum',
+      'x-dead-letter-exchange': 'orders.p0.dlx',
+      'x-dead-letter-routing-key': 'orders.p0',
+      'x-single-active-consumer': true,
+    });
+    expect(queueArguments(rabbitmqConnectorConfig({ queue: 'orders' }))).to.not.have.property(
+      'x-single-active-consumer',
+    );
   });
 
   it('lets a publish-only connector (queue null) route to an exchange', () => {

@@ -26,6 +26,13 @@ const optionalProperties = [
 const noHeaders: Readonly<Record<string, unknown>> = Object.freeze({});
 
 /**
+ * The AMQP header that carries a transaction's `metadata.key` (its ordering key, see
+ * `transactionKey`). Reserved: `fetch` turns it into `metadata.key` and leaves it out of
+ * `metadata.headers`; a header of any other name (`key` included) is the user's.
+ */
+export const keyHeader = 'x-ergon-key';
+
+/**
  * A frozen transaction made from a delivered message, carrying its {@link Delivery} in a
  * private field: invisible to `Object.keys`, JSON and deep equality, so no broker handle
  * (delivery tag, channel) ever reaches the public metadata, and cheaper than a `WeakMap`
@@ -54,7 +61,8 @@ export class DeliveredTransaction<P> implements Transaction<P> {
    * The transaction for a delivered message. Its id is {@link messageIdentity}; its metadata
    * is serialisable routing information (`queue`, `exchange`, `routingKey`, `redelivered`,
    * `deliveryCount`, the message properties that are set, `headers`) plus `traceparent` and
-   * `tracestate` from the headers. A body the codec cannot decode gives a transaction whose
+   * `tracestate` from the headers, and `key` from the {@link keyHeader} header (a non-empty
+   * string; that header is not repeated in `headers`). A body the codec cannot decode gives a transaction whose
    * payload is the raw body (a `Buffer`), marked undecodable so the engine routes it to the
    * exception handler.
    *
@@ -82,8 +90,12 @@ export class DeliveredTransaction<P> implements Transaction<P> {
     if (headers === undefined || Object.keys(headers).length === 0) {
       metadata['headers'] = noHeaders;
     } else {
-      metadata['headers'] = Object.freeze(plainHeaders(headers));
-      Object.assign(metadata, traceMetadata(headers));
+      const { [keyHeader]: key, ...others } = headers;
+      metadata['headers'] =
+        Object.keys(others).length === 0 ? noHeaders : Object.freeze(plainHeaders(others));
+      Object.assign(metadata, traceMetadata(others));
+      const text = plainValue(key);
+      if (typeof text === 'string' && text !== '') metadata['key'] = text;
     }
     Object.freeze(metadata);
     const id = messageIdentity(message);

@@ -33,7 +33,8 @@ export interface RabbitmqTopology {
 
 /**
  * The arguments of the consumed queue: its type, the dead-letter exchange and routing key,
- * then the configured `queueArguments`, which win.
+ * `x-single-active-consumer` when `singleActiveConsumer` is set, then the configured
+ * `queueArguments`, which win.
  *
  * No `x-delivery-limit`: with one, the broker dead-letters a message past the limit by itself,
  * at most once, so a dead-letter queue that is full (`reject-publish`) or deleted drops it.
@@ -54,6 +55,7 @@ export function queueArguments(config: RabbitmqConnectorConfig): AmqpArguments {
     derived['x-dead-letter-exchange'] = config.deadLetter.exchange;
     derived['x-dead-letter-routing-key'] = config.deadLetter.routingKey;
   }
+  if (config.singleActiveConsumer) derived['x-single-active-consumer'] = true;
   return { ...derived, ...config.queueArguments };
 }
 

@@ -1,5 +1,6 @@
 import { jsonCodec, PayloadDecodeError, type PayloadCodec } from '../../../core/payload-codec.js';
 import { traceHeaders, traceMetadata } from '../../../core/trace-headers.js';
+import { transactionKey } from '../../../core/transaction-key.js';
 import { markUndecodable, type Transaction } from '../../../core/transaction.js';
 import { describeValue } from '../../../core/renderers.js';
 import { UnexpectedReplyError } from '../errors.js';
@@ -107,6 +108,13 @@ const idField = 'id';
 /** The field holding the encoded payload (see {@link idField}). */
 const bodyField = 'body';
 
+/**
+ * The field holding the transaction's ordering key (`metadata.key`, see `transactionKey`).
+ * Reserved: a fetch turns it into `metadata.key` and leaves it out of `metadata.headers`; a
+ * field of any other name (`key` included) is a header like any other.
+ */
+const keyField = 'ergon-key';
+
 /** Where a fetched entry came from, for its transaction's metadata. */
 export interface EntrySource {
   readonly stream: string;
@@ -117,7 +125,8 @@ export interface EntrySource {
 /**
  * The fields of the stream entry a transaction is dispatched as: `id` (the transaction id),
  * `body` (the payload encoded by `codec`), then the W3C trace headers (`traceparent`,
- * `tracestate`) as fields of their own.
+ * `tracestate`) as fields of their own, and {@link keyField} when the transaction has a
+ * `metadata.key`.
  *
  * @example
  * ```ts
@@ -128,6 +137,8 @@ export interface EntrySource {
 export function entryFields<P>(transaction: Transaction<P>, codec: PayloadCodec<P>): RedisFields {
   const fields: RedisFields = [idField, transaction.id, bodyField, encodedBody(transaction, codec)];
   for (const [name, value] of Object.entries(traceHeaders(transaction))) fields.push(name, value);
+  const key = transactionKey(transaction);
+  if (key !== undefined) fields.push(keyField, key);
   return fields;
 }
 
@@ -150,6 +161,7 @@ function encodedBody<P>(transaction: Transaction<P>, codec: PayloadCodec<P>): st
 const noHeaders: Readonly<Record<string, string>> = Object.freeze({});
 const idName = Buffer.from(idField);
 const bodyName = Buffer.from(bodyField);
+const keyName = Buffer.from(keyField);
 
 /** Whether a field name is `name` (compared byte by byte: no string made for the common fields). */
 function isNamed(field: Buffer, name: Buffer): boolean {
@@ -179,6 +191,7 @@ export function entryTransaction<P>(
 ): Transaction<P> {
   let id: string | undefined;
   let body: Buffer | undefined;
+  let key: string | undefined;
   let headers: Record<string, string> | undefined;
   const { fields } = entry;
   for (let i = 0; i < fields.length; i += 2) {
@@ -186,6 +199,7 @@ export function entryTransaction<P>(
     const value = fields[i + 1] as Buffer;
     if (id === undefined && isNamed(name, idName)) id = value.toString('utf8');
     else if (body === undefined && isNamed(name, bodyName)) body = value;
+    else if (isNamed(name, keyName)) key ??= value.toString('utf8');
     else (headers ??= {})[name.toString('utf8')] = value.toString('utf8');
   }
   const metadata: Record<string, unknown> = {
@@ -198,6 +212,7 @@ export function entryTransaction<P>(
     headers: headers ?? noHeaders,
   };
   if (headers !== undefined) Object.assign(metadata, traceMetadata(headers));
+  if (key !== undefined && key !== '') metadata['key'] = key;
   Object.freeze(metadata);
   const transactionId = id === undefined || id === '' ? entry.entryId : id;
   if (body === undefined) {
