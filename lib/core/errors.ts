@@ -272,7 +272,10 @@ export class RateLimitedError extends ErgonError {
       retryAfter !== undefined && Number.isFinite(retryAfter) && retryAfter >= 0
         ? retryAfter
         : undefined;
+  }
+}
 
+/**
  * A `partitionedConnector` was built wrong: no partitions, something that is not a connector
  * among them, or a `consume` list with an index that is out of range, not an integer, or
  * repeated. The message says which and how to fix it.
