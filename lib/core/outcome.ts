@@ -101,7 +101,9 @@ export type ReleaseReason =
   /** A connector returned more than `loop.limit` allowed; the surplus goes back unprocessed. */
   | 'overLimit'
   /** The connector lost the delivery before it could settle it; the broker redelivers it. */
-  | 'connectionLost';
+  | 'connectionLost'
+  /** `loop.circuitBreaker` opened: fetched transactions that had not started go back. */
+  | 'circuitOpen';
 
 /**
  * What a connector must do with a fetched transaction once its lifecycle ended:

@@ -15,7 +15,7 @@ import type { Lifecycle } from './internal/lifecycle.js';
 import { LifecyclePool, type PoolListener } from './internal/lifecycle-pool.js';
 import { consumerPlan, processBatcher } from './internal/task-plan.js';
 import type { ProcessBatcher } from './internal/process-batcher.js';
-import { DownstreamPause, RateGate } from './internal/flow-gates.js';
+import { Downstream, RateGate } from './internal/flow-gates.js';
 import { waitingRoom, type TransactionKey, type WaitingRoom } from './internal/waiting-room.js';
 import { requireConsumerTask, type ConsumerTask } from './task-definition.js';
 
@@ -81,7 +81,7 @@ class ProcessRun<P, R>
   /** `loop.rateLimit`, or `null` without a limit. */
   private readonly rate: RateGate | null;
   /** The pause while the downstream is rate limiting. */
-  private readonly downstream: DownstreamPause;
+  private readonly downstream: Downstream;
 
   constructor(
     task: ConsumerTask<P, R, unknown>,
@@ -92,7 +92,13 @@ class ProcessRun<P, R>
   ) {
     super(subscriber, clock, telemetry);
     const wake = (): void => this.pump();
-    this.downstream = new DownstreamPause(clock.scheduler, task.logger, wake);
+    this.downstream = new Downstream(
+      clock.scheduler,
+      task.logger,
+      wake,
+      policy.loop.circuitBreaker,
+      (state) => telemetry.circuitChanged(state),
+    );
     this.batcher = processBatcher(task, policy, clock, telemetry, this.downstream);
     const plan = consumerPlan<P, R, TransactionKey>(task, policy, {
       batcher: this.batcher,
@@ -156,6 +162,7 @@ class ProcessRun<P, R>
     failure: TransactionError | null,
   ): void => {
     this.rate?.started();
+    this.downstream.started();
     this.pool.start(transaction, null, key, failure);
   };
 

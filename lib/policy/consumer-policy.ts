@@ -16,6 +16,9 @@ import { type Backoff, backoffCodec, type BackoffInput } from './backoff.js';
 import {
   ConcurrencyCodec,
   type ConcurrencyInput,
+  CircuitBreakerCodec,
+  type CircuitBreakerPolicy,
+  type CircuitBreakerPolicyInput,
   PolicyNameCodec,
   type RateLimit,
   RateLimitCodec,
@@ -60,6 +63,11 @@ export interface ConsumerPolicy {
      * than it may start within one interval.
      */
     readonly rateLimit: RateLimit | null;
+    /**
+     * Stops starting transactions while the process stage keeps failing for system reasons or
+     * time (`null`: never); see docs/flow-control.md.
+     */
+    readonly circuitBreaker: CircuitBreakerPolicy | null;
     /** Most transactions the loop fetches in all, or `null` for no limit. */
     readonly limit: number | null;
     /**
@@ -129,6 +137,7 @@ export interface ConsumerPolicyInput {
     readonly keyConcurrency?: ConcurrencyInput | null;
     readonly keyBacklog?: IntegerInput | null;
     readonly rateLimit?: RateLimitInput | null;
+    readonly circuitBreaker?: CircuitBreakerPolicyInput | null;
     readonly limit?: IntegerInput | null;
     readonly timeout?: DurationInput | null;
     readonly streaming?: BooleanInput;
@@ -182,6 +191,7 @@ export const ConsumerPolicyCodec: t.Type<ConsumerPolicy, ConsumerPolicy> = stric
       keyConcurrency: ConcurrencyCodec,
       keyBacklog: withDefault(orNull(NonNegativeInteger), null),
       rateLimit: withDefault(orNull(RateLimitCodec), null),
+      circuitBreaker: withDefault(orNull(CircuitBreakerCodec), null),
       limit: withDefault(orNull(NonNegativeInteger), null),
       timeout: withDefault(orNull(PositiveDuration), null),
       streaming: withDefault(BooleanFlag, false),

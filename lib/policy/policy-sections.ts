@@ -5,6 +5,7 @@ import {
   type IntegerInput,
   matchKeyword,
   NonNegativeInteger,
+  parseNumber,
   PositiveDuration,
   PositiveInteger,
   scalarCodec,
@@ -129,3 +130,44 @@ export const RateLimitCodec: t.Type<RateLimit> = strictStruct('RateLimit', {
 export function rateLimitPolicy(input: RateLimitInput): RateLimit {
   return decodePolicy(RateLimitCodec, 'rate limit', input);
 }
+
+/** `loop.circuitBreaker`: when to stop starting transactions because the downstream fails. */
+export interface CircuitBreakerPolicy {
+  /** Share of failed attempts (0–1] among those of the last `window` that opens the breaker. */
+  readonly failureRatio: number;
+  /** Attempts the window must hold before the ratio counts. */
+  readonly minCalls: number;
+  /** The sliding window of attempts, in milliseconds. */
+  readonly window: number;
+  /** How long the breaker stays open before one probe goes through, in milliseconds. */
+  readonly openFor: number;
+}
+
+/** A {@link CircuitBreakerPolicy} as a policy accepts it. */
+export interface CircuitBreakerPolicyInput {
+  /** Default 0.5. */
+  readonly failureRatio?: number | string;
+  /** Default 10. */
+  readonly minCalls?: IntegerInput;
+  /** Default `10s`. */
+  readonly window?: DurationInput;
+  /** Default `30s`. */
+  readonly openFor?: DurationInput;
+}
+
+const Ratio = scalarCodec<number>(
+  'number in (0, 1]',
+  (u): u is number => typeof u === 'number' && u > 0 && u <= 1,
+  (u) => {
+    const value = parseNumber(u);
+    return value !== undefined && value > 0 && value <= 1 ? value : undefined;
+  },
+);
+
+/** Codec of `loop.circuitBreaker`. */
+export const CircuitBreakerCodec: t.Type<CircuitBreakerPolicy> = strictStruct('CircuitBreaker', {
+  failureRatio: withDefault(Ratio, 0.5),
+  minCalls: withDefault(PositiveInteger, 10),
+  window: withDefault(PositiveDuration, 10_000),
+  openFor: withDefault(PositiveDuration, 30_000),
+});

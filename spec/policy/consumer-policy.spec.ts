@@ -25,6 +25,7 @@ const defaults: ConsumerPolicy = {
     keyConcurrency: { value: 1 },
     keyBacklog: null,
     rateLimit: null,
+    circuitBreaker: null,
     limit: null,
     timeout: null,
     streaming: false,

@@ -25,7 +25,7 @@ import { inPromiseReaction, StageRun, type StageOwner } from './stage-run.js';
 import { consumerPlan, processBatcher } from './task-plan.js';
 import type { ProcessBatcher } from './process-batcher.js';
 import { EngineRun } from './engine-run.js';
-import { DownstreamPause, RateGate } from './flow-gates.js';
+import { Downstream, RateGate } from './flow-gates.js';
 import { waitingRoom, type TransactionKey, type WaitingRoom } from './waiting-room.js';
 
 /**
@@ -70,8 +70,10 @@ export class ConsumeLoop<P, R>
   private loopTimer: Subscription | null = null;
   /** `loop.rateLimit`, or `null` without a limit. */
   private readonly rate: RateGate | null;
-  /** The pause while the downstream is rate limiting: no starts, no fetches. */
-  private readonly downstream: DownstreamPause;
+  /** The pause while the downstream is rate limiting, and the circuit breaker. */
+  private readonly downstream: Downstream;
+  /** The breaker just opened: release what waits to start. */
+  private breakerOpened = false;
   private graceTimer: Subscription | null = null;
   private stopSubscription: Subscription | null = null;
   /** No more fetching: drain what is in flight, then end. */
@@ -89,7 +91,20 @@ export class ConsumeLoop<P, R>
   ) {
     super(subscriber, clock, new RunTelemetry('consumer', task.name, connector, { traces }));
     this.fetchProgress = { received: () => this.fetchReceived, batch: () => this.batchSpan };
-    this.downstream = new DownstreamPause(clock.scheduler, task.logger, () => this.pump());
+    this.downstream = new Downstream(
+      clock.scheduler,
+      task.logger,
+      () => this.pump(),
+      policy.loop.circuitBreaker,
+      (state) => {
+        this.telemetry.circuitChanged(state);
+        if (state === 'open') {
+          // What was fetched and not started goes back to the broker (next pass).
+          this.breakerOpened = true;
+          this.pump();
+        }
+      },
+    );
     this.batcher = processBatcher(task, policy, clock, this.telemetry, this.downstream);
     this.pool = new LifecyclePool(
       consumerPlan(task, policy, { batcher: this.batcher, downstream: this.downstream }),
@@ -273,6 +288,10 @@ export class ConsumeLoop<P, R>
 
   private advance(): void {
     if (this.finished) return;
+    if (this.breakerOpened) {
+      this.breakerOpened = false;
+      this.releaseWaiting('circuitOpen');
+    }
     while (
       this.stopping === null &&
       this.pool.inFlight < this.concurrency &&
@@ -362,6 +381,7 @@ export class ConsumeLoop<P, R>
     failure: TransactionError | null,
   ): void => {
     this.rate?.started();
+    this.downstream.started();
     this.pool.start(transaction, this.batchSpan, key, failure);
   };
 

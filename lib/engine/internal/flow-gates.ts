@@ -1,10 +1,10 @@
 import { timer, type SchedulerLike, type Subscription } from 'rxjs';
-import { RateLimitedError } from '../../core/errors.js';
+import { RateLimitedError, TransactionError } from '../../core/errors.js';
 import type { Logger } from '../../core/logging.js';
 import { describeError } from '../../core/renderers.js';
 import { isInstance, readProperty } from '../../core/safe-access.js';
 import { type Backoff, backoffDelay } from '../../policy/backoff.js';
-import type { RateLimit } from '../../policy/policy-sections.js';
+import type { CircuitBreakerPolicy, RateLimit } from '../../policy/policy-sections.js';
 
 /**
  * When a rate limit lets things go: the generic cell rate algorithm. Each one is due
@@ -129,27 +129,53 @@ const defaultPause: Backoff = Object.freeze({
   jitter: 'none',
 });
 
+/** A breaker state change, for the run's telemetry. */
+export type CircuitState = 'open' | 'halfOpen' | 'closed';
+
 /**
- * The run's pause after a downstream said "too many requests" ({@link RateLimitedError}, an
- * HTTP 429): no new transaction starts until it is over, and the attempts that were refused
- * are tried again when it ends. Logged once per pause.
+ * What a run knows of its downstream, from its process attempts: a pause after it said "too
+ * many requests" ({@link RateLimitedError}, an HTTP 429), and with `loop.circuitBreaker` a
+ * breaker that opens when too many attempts fail for system reasons or time. While either
+ * holds, no new transaction starts and nothing is fetched; refused attempts wait for the
+ * pause's end, and failed attempts wait while the breaker is open (they neither count nor
+ * use up the transaction's attempts), so an outage dead-letters nothing. When the breaker has
+ * been open for `openFor`, one probe goes through: its success closes it, its failure opens it
+ * again. Each pause and each state change is logged once.
  */
-export class DownstreamPause {
+export class Downstream {
   /** When the pause ends; `-Infinity` while the run was never paused (no clock read then). */
   private until = Number.NEGATIVE_INFINITY;
   /** Pauses without a given delay since the last attempt that went through. */
   private streak = 0;
   private wait: Subscription | null = null;
+  private state: CircuitState = 'closed';
+  /** Times of the window's attempts and whether each failed (closed state). */
+  private readonly calls: { readonly at: number; readonly failed: boolean }[] = [];
+  /** The probe of the half-open state is out. */
+  private probing = false;
+  /** Attempts waiting for the breaker to let them try again. */
+  private held: (() => void)[] = [];
+  private reopen: Subscription | null = null;
 
   constructor(
     private readonly scheduler: SchedulerLike,
     private readonly logger: Logger,
     private readonly wake: () => void,
+    private readonly breaker: CircuitBreakerPolicy | null = null,
+    /** Hears every state change of the breaker (telemetry). */
+    private readonly changed: (state: CircuitState) => void = () => undefined,
   ) {}
 
-  /** Whether new transactions may start now. */
+  /** Whether new transactions may start (and be fetched) now. */
   open(): boolean {
+    if (this.state === 'open') return false;
+    if (this.state === 'halfOpen' && this.probing) return false;
     return this.until === Number.NEGATIVE_INFINITY || this.scheduler.now() >= this.until;
+  }
+
+  /** A transaction started: in the half-open state it is the probe. */
+  started(): void {
+    if (this.state === 'halfOpen') this.probing = true;
   }
 
   /**
@@ -184,15 +210,107 @@ export class DownstreamPause {
     });
   }
 
-  /** An attempt went through: the next default pause starts short again. */
+  /** An attempt went through. */
   passed(): void {
     this.streak = 0;
+    if (this.breaker === null) return;
+    if (this.state === 'halfOpen') {
+      this.close();
+      return;
+    }
+    this.record(false);
+  }
+
+  /**
+   * An attempt failed with `error`. With a breaker, a failure for system reasons or time
+   * counts toward it; returns `true` when the attempt must wait for the breaker instead of
+   * being retried or given up ({@link hold}).
+   */
+  failed(error: unknown): boolean {
+    if (this.breaker === null || !countsAgainstDownstream(error)) {
+      if (this.state === 'halfOpen' && this.probing) this.close();
+      return false;
+    }
+    if (this.state === 'halfOpen') {
+      this.trip(error);
+      return true;
+    }
+    if (this.state === 'open') return true;
+    this.record(true);
+    if (this.state === 'closed' && this.tripped()) {
+      this.trip(error);
+      return true;
+    }
+    return false;
+  }
+
+  /** Parks a failed attempt until the breaker lets it try again (as its probe, or closed). */
+  hold(resume: () => void): void {
+    this.held.push(resume);
   }
 
   dispose(): void {
     this.wait?.unsubscribe();
-    this.wait = null;
+    this.reopen?.unsubscribe();
+    this.wait = this.reopen = null;
+    this.held = [];
   }
+
+  private record(failed: boolean): void {
+    const now = this.scheduler.now();
+    this.calls.push({ at: now, failed });
+    const since = now - (this.breaker as CircuitBreakerPolicy).window;
+    let old = 0;
+    while (old < this.calls.length && (this.calls[old] as { at: number }).at <= since) old++;
+    if (old > 0) this.calls.splice(0, old);
+  }
+
+  private tripped(): boolean {
+    const { minCalls, failureRatio } = this.breaker as CircuitBreakerPolicy;
+    if (this.calls.length < minCalls) return false;
+    const failures = this.calls.filter((call) => call.failed).length;
+    return failures / this.calls.length >= failureRatio;
+  }
+
+  private trip(error: unknown): void {
+    const { openFor } = this.breaker as CircuitBreakerPolicy;
+    this.state = 'open';
+    this.probing = false;
+    this.calls.length = 0;
+    this.logger.warn(
+      `circuit breaker open: the downstream keeps failing (${describeError(error)}); no new transactions for ${openFor} ms, then one probe`,
+    );
+    this.changed('open');
+    this.reopen?.unsubscribe();
+    this.reopen = timer(openFor, this.scheduler).subscribe(() => {
+      this.reopen = null;
+      this.state = 'halfOpen';
+      this.logger.info('circuit breaker half-open: one probe goes through');
+      this.changed('halfOpen');
+      const probe = this.held.shift();
+      if (probe !== undefined) {
+        this.probing = true;
+        probe();
+      }
+      this.wake();
+    });
+  }
+
+  private close(): void {
+    this.state = 'closed';
+    this.probing = false;
+    this.logger.info('circuit breaker closed: the probe went through');
+    this.changed('closed');
+    const held = this.held;
+    this.held = [];
+    for (const resume of held) resume();
+    this.wake();
+  }
+}
+
+/** Whether a failed attempt speaks of the downstream: a system failure or a timeout. */
+function countsAgainstDownstream(error: unknown): boolean {
+  return TransactionError.wrap(error).category !== 'business';
 }
 
 /**

@@ -13,7 +13,7 @@ import type { RunTelemetry, TransactionTrace } from './instrumentation/run-telem
 import { StageTelemetry } from './instrumentation/stage-telemetry.js';
 import { StageRun, type StageOwner } from './stage-run.js';
 import type { BatchMember, ProcessBatcher } from './process-batcher.js';
-import type { DownstreamPause } from './flow-gates.js';
+import type { Downstream } from './flow-gates.js';
 
 /** The stage that does a task's main work: `process` for consumers, `prepare` for producers. */
 type MainStage = 'process' | 'prepare';
@@ -50,7 +50,7 @@ export interface LifecyclePlan<P, R, A = undefined> {
   /** Runs the process stage in batches (a task with `processBatch`) instead of alone. */
   readonly batcher?: ProcessBatcher<P>;
   /** The run's pause for a rate-limiting downstream, applied to the process stage. */
-  readonly downstream?: DownstreamPause;
+  readonly downstream?: Downstream;
   /**
    * The lifecycle gives up before its dispatch completed (its main stage failed, or it timed
    * out or was cancelled): take back what was handed over, if anything. Returns `false` when

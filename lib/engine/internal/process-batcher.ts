@@ -13,7 +13,7 @@ import type { EngineClock } from './engine-clock.js';
 import type { RunTelemetry } from './instrumentation/run-telemetry.js';
 import { processBatchTelemetry } from './instrumentation/stage-telemetry.js';
 import { StageRun, type StageOwner } from './stage-run.js';
-import type { DownstreamPause } from './flow-gates.js';
+import type { Downstream } from './flow-gates.js';
 
 /** A lifecycle whose process stage runs in a batch. */
 export interface BatchMember<P> {
@@ -40,7 +40,7 @@ export interface BatcherSettings {
   readonly maxWait: number;
   readonly retry: RetryPolicy;
   /** The run's pause for a rate-limiting downstream (a refused call waits for it). */
-  readonly downstream: DownstreamPause | null;
+  readonly downstream: Downstream | null;
 }
 
 /**

@@ -15,7 +15,7 @@ import type { Deadline, DeadlineTarget, EngineClock } from './engine-clock.js';
 import { attemptLabel, attemptWillRetry, stageGaveUp } from './transaction-log.js';
 import { AttemptContext, type HandlerScope } from '../handler-context.js';
 import type { StageObserver } from './instrumentation/stage-telemetry.js';
-import { type DownstreamPause, rateLimitedDelay } from './flow-gates.js';
+import { type Downstream, rateLimitedDelay } from './flow-gates.js';
 
 /** Who a {@link StageRun} works for: it calls the handler and hears how the stage ended. */
 export interface StageOwner<T> {
@@ -68,7 +68,7 @@ export class StageRun<T> implements DeadlineTarget {
      * The run's pause for a rate-limiting downstream: an attempt refused that way waits for
      * the pause and is tried again without counting; `null` where that does not apply.
      */
-    private readonly downstream: DownstreamPause | null = null,
+    private readonly downstream: Downstream | null = null,
   ) {}
 
   start(): void {
@@ -255,6 +255,15 @@ export class StageRun<T> implements DeadlineTarget {
       this.observer?.attemptEnded(error);
       this.subscription = timer(wait, this.clock.scheduler).subscribe(() => this.attemptOnce());
       this.downstream.wakeAtEnd();
+      return;
+    }
+    if (this.downstream?.failed(error) === true) {
+      // The circuit breaker is open: this attempt waits for it, uncounted.
+      this.attempts--;
+      this.observer?.attemptEnded(error);
+      this.downstream.hold(() => {
+        if (!this.over) this.attemptOnce();
+      });
       return;
     }
     const stopped = isNonRetryable(error);

@@ -11,7 +11,7 @@ import { slowNoticeSetting } from './transaction-log.js';
 import type { EngineClock } from './engine-clock.js';
 import type { RunTelemetry } from './instrumentation/run-telemetry.js';
 import { ProcessBatcher } from './process-batcher.js';
-import type { DownstreamPause } from './flow-gates.js';
+import type { Downstream } from './flow-gates.js';
 
 /**
  * The plan of a consumer task: process → onSuccess → (on failure) onException. With a
@@ -21,7 +21,7 @@ import type { DownstreamPause } from './flow-gates.js';
 export function consumerPlan<P, R, A = undefined>(
   task: ConsumerTask<P, R, unknown>,
   policy: ConsumerPolicy,
-  run: { readonly batcher?: ProcessBatcher<P> | null; readonly downstream?: DownstreamPause } = {},
+  run: { readonly batcher?: ProcessBatcher<P> | null; readonly downstream?: Downstream } = {},
 ): LifecyclePlan<P, R, A> {
   const batcher = run.batcher ?? null;
   const { onSuccess, onException, process } = task;
@@ -67,7 +67,7 @@ export function processBatcher<P>(
   policy: ConsumerPolicy,
   clock: EngineClock,
   telemetry: RunTelemetry,
-  downstream: DownstreamPause | null,
+  downstream: Downstream | null,
 ): ProcessBatcher<P> | null {
   const { processBatch } = task;
   if (processBatch === undefined) return null;

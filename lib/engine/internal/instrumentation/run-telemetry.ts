@@ -260,6 +260,11 @@ export class RunTelemetry {
     span.end();
   }
 
+  /** A state change of the run's circuit breaker: an event on the run's span. */
+  circuitChanged(state: string): void {
+    this.runSpan?.addEvent('circuit_breaker', { 'ergon.circuit_breaker.state': state });
+  }
+
   startSpan(
     name: string,
     kind: SpanKind,
