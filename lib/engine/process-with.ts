@@ -74,7 +74,8 @@ class ProcessRun<P, R>
   implements PoolListener<P, R, TransactionKey>
 {
   private readonly pool: LifecyclePool<P, R, TransactionKey>;
-  private readonly concurrency: number;
+  /** `loop.concurrency.value`: the limit when it does not adapt. */
+  private readonly fixedConcurrency: number;
   private readonly waiting: WaitingRoom<P>;
   /** Forms the batches of a task with `processBatch`; `null` for one with `process`. */
   private readonly batcher: ProcessBatcher<P> | null;
@@ -92,23 +93,28 @@ class ProcessRun<P, R>
   ) {
     super(subscriber, clock, telemetry);
     const wake = (): void => this.pump();
-    this.downstream = new Downstream(
-      clock.scheduler,
-      task.logger,
-      wake,
-      policy.loop.circuitBreaker,
-      (state) => telemetry.circuitChanged(state),
-    );
+    this.downstream = new Downstream(clock.scheduler, task.logger, wake, {
+      breaker: policy.loop.circuitBreaker,
+      changed: (state) => telemetry.circuitChanged(state),
+      concurrency: policy.loop.concurrency,
+      inFlight: () => this.pool.inFlight,
+    });
     this.batcher = processBatcher(task, policy, clock, telemetry, this.downstream);
     const plan = consumerPlan<P, R, TransactionKey>(task, policy, {
       batcher: this.batcher,
       downstream: this.downstream,
     });
     this.pool = new LifecyclePool(plan, clock, telemetry, null, this);
-    this.concurrency = policy.loop.concurrency.value;
+    this.fixedConcurrency = policy.loop.concurrency.value;
     this.waiting = waitingRoom(task.key, policy.loop.keyConcurrency.value);
     const { rateLimit } = policy.loop;
     this.rate = rateLimit === null ? null : new RateGate(rateLimit, clock.scheduler, wake);
+  }
+
+  /** Most transactions in flight now (`loop.concurrency`, adaptive or fixed). */
+  private get concurrency(): number {
+    const adaptive = this.downstream.adaptive;
+    return adaptive === null ? this.fixedConcurrency : adaptive.current;
   }
 
   take(transaction: Transaction<P>): void {

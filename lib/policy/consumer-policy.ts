@@ -16,6 +16,9 @@ import { type Backoff, backoffCodec, type BackoffInput } from './backoff.js';
 import {
   ConcurrencyCodec,
   type ConcurrencyInput,
+  type LoopConcurrency,
+  LoopConcurrencyCodec,
+  type LoopConcurrencyInput,
   CircuitBreakerCodec,
   type CircuitBreakerPolicy,
   type CircuitBreakerPolicyInput,
@@ -48,8 +51,11 @@ export interface ConsumerPolicy {
   readonly name: string | null;
   readonly loop: {
     readonly mode: LoopMode;
-    /** `value`: most transactions in flight at once. */
-    readonly concurrency: { readonly value: number };
+    /**
+     * `value`: most transactions in flight at once; with `adaptive`, where the limit starts,
+     * adapting within `min`–`max` (see docs/flow-control.md).
+     */
+    readonly concurrency: LoopConcurrency;
     /** `value`: most transactions of one key in flight at once (tasks with a `key`). */
     readonly keyConcurrency: { readonly value: number };
     /**
@@ -133,7 +139,7 @@ export interface ConsumerPolicyInput {
   readonly name?: string | null;
   readonly loop?: {
     readonly mode?: LoopModeInput;
-    readonly concurrency?: ConcurrencyInput | null;
+    readonly concurrency?: LoopConcurrencyInput | null;
     readonly keyConcurrency?: ConcurrencyInput | null;
     readonly keyBacklog?: IntegerInput | null;
     readonly rateLimit?: RateLimitInput | null;
@@ -187,7 +193,7 @@ export const ConsumerPolicyCodec: t.Type<ConsumerPolicy, ConsumerPolicy> = stric
     name: PolicyNameCodec,
     loop: strictStruct('ConsumerLoop', {
       mode: LoopModeCodec,
-      concurrency: ConcurrencyCodec,
+      concurrency: LoopConcurrencyCodec,
       keyConcurrency: ConcurrencyCodec,
       keyBacklog: withDefault(orNull(NonNegativeInteger), null),
       rateLimit: withDefault(orNull(RateLimitCodec), null),

@@ -2,6 +2,9 @@ export type { Backoff, BackoffInput, Jitter, JitterInput } from './backoff.js';
 export { BackoffCodec, backoffDelay, backoffPolicy } from './backoff.js';
 export type { BooleanInput, DurationInput, IntegerInput } from './codecs/values.js';
 export type {
+  AdaptiveMode,
+  LoopConcurrency,
+  LoopConcurrencyInput,
   CircuitBreakerPolicy,
   CircuitBreakerPolicyInput,
   Concurrency,

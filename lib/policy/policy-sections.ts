@@ -3,6 +3,7 @@ import { decodePolicy, orNull, strictStruct, withDefault } from './codecs/struct
 import {
   type DurationInput,
   type IntegerInput,
+  keywordCodec,
   matchKeyword,
   NonNegativeInteger,
   parseNumber,
@@ -171,3 +172,41 @@ export const CircuitBreakerCodec: t.Type<CircuitBreakerPolicy> = strictStruct('C
   window: withDefault(PositiveDuration, 10_000),
   openFor: withDefault(PositiveDuration, 30_000),
 });
+
+/** How `loop.concurrency` adapts: additive increase / multiplicative decrease, or by latency gradient. */
+export type AdaptiveMode = 'aimd' | 'gradient';
+
+/** `loop.concurrency` of a consumer: a fixed `value`, or a limit that adapts within `min`–`max`. */
+export interface LoopConcurrency extends Concurrency {
+  /** `null`: the limit is `value`, fixed. */
+  readonly adaptive: AdaptiveMode | null;
+  /** Lowest adaptive limit (default 1). */
+  readonly min: number;
+  /** Highest adaptive limit (default 1000); also what memory bounds are sized for. */
+  readonly max: number;
+}
+
+/** {@link LoopConcurrency} as a policy accepts it. */
+export interface LoopConcurrencyInput extends ConcurrencyInput {
+  /** `'aimd'` or `'gradient'` to adapt the limit, starting at `value`; `null` for a fixed one. */
+  readonly adaptive?: AdaptiveMode | (string & Record<never, never>) | null;
+  readonly min?: IntegerInput;
+  readonly max?: IntegerInput;
+}
+
+const AdaptiveModeCodec = keywordCodec<AdaptiveMode>(['aimd', 'gradient']);
+
+/**
+ * Codec of a consumer's `loop.concurrency`: `value` (default 1), `adaptive` (default `null`),
+ * `min` (default 1) and `max` (default 1000; with `adaptive`, `min ≤ value ≤ max`).
+ */
+export const LoopConcurrencyCodec: t.Type<LoopConcurrency> = t.refinement(
+  strictStruct('LoopConcurrency', {
+    value: withDefault(PositiveInteger, 1),
+    adaptive: withDefault(orNull(AdaptiveModeCodec), null),
+    min: withDefault(PositiveInteger, 1),
+    max: withDefault(PositiveInteger, 1000),
+  }),
+  (c) => c.adaptive === null || (c.min <= c.value && c.value <= c.max),
+  'LoopConcurrency (with adaptive: min ≤ value ≤ max)',
+);

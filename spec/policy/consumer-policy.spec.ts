@@ -21,7 +21,7 @@ const defaults: ConsumerPolicy = {
   name: null,
   loop: {
     mode: 'batch',
-    concurrency: { value: 1 },
+    concurrency: { value: 1, adaptive: null, min: 1, max: 1000 },
     keyConcurrency: { value: 1 },
     keyBacklog: null,
     rateLimit: null,

@@ -25,7 +25,7 @@ import { inPromiseReaction, StageRun, type StageOwner } from './stage-run.js';
 import { consumerPlan, processBatcher } from './task-plan.js';
 import type { ProcessBatcher } from './process-batcher.js';
 import { EngineRun } from './engine-run.js';
-import { Downstream, RateGate } from './flow-gates.js';
+import { type AdaptiveLimit, Downstream, RateGate } from './flow-gates.js';
 import { waitingRoom, type TransactionKey, type WaitingRoom } from './waiting-room.js';
 
 /**
@@ -49,7 +49,10 @@ export class ConsumeLoop<P, R>
   private batchSpan: Span | null = null;
   private batchSize = 0;
   private readonly waiting: WaitingRoom<P>;
-  private readonly concurrency: number;
+  /** `loop.concurrency.value`: the limit when it does not adapt. */
+  private readonly fixedConcurrency: number;
+  /** The adaptive limit of `loop.concurrency.adaptive`, or `null`. */
+  private readonly adaptive: AdaptiveLimit | null;
   /** Most transactions held in all: in flight, ready, or waiting for their key. */
   private readonly capacity: number;
   private readonly fetchBatchSize: number;
@@ -91,12 +94,9 @@ export class ConsumeLoop<P, R>
   ) {
     super(subscriber, clock, new RunTelemetry('consumer', task.name, connector, { traces }));
     this.fetchProgress = { received: () => this.fetchReceived, batch: () => this.batchSpan };
-    this.downstream = new Downstream(
-      clock.scheduler,
-      task.logger,
-      () => this.pump(),
-      policy.loop.circuitBreaker,
-      (state) => {
+    this.downstream = new Downstream(clock.scheduler, task.logger, () => this.pump(), {
+      breaker: policy.loop.circuitBreaker,
+      changed: (state) => {
         this.telemetry.circuitChanged(state);
         if (state === 'open') {
           // What was fetched and not started goes back to the broker (next pass).
@@ -104,7 +104,10 @@ export class ConsumeLoop<P, R>
           this.pump();
         }
       },
-    );
+      concurrency: policy.loop.concurrency,
+      inFlight: () => this.pool.inFlight,
+    });
+    this.adaptive = this.downstream.adaptive;
     this.batcher = processBatcher(task, policy, clock, this.telemetry, this.downstream);
     this.pool = new LifecyclePool(
       consumerPlan(task, policy, { batcher: this.batcher, downstream: this.downstream }),
@@ -113,17 +116,24 @@ export class ConsumeLoop<P, R>
       connector,
       this,
     );
-    this.concurrency = policy.loop.concurrency.value;
+    const concurrency = policy.loop.concurrency;
+    this.fixedConcurrency = concurrency.value;
+    // Memory bounds are sized for the most the limit may reach.
+    const most = this.adaptive === null ? concurrency.value : concurrency.max;
     this.waiting = waitingRoom(task.key, policy.loop.keyConcurrency.value);
     this.capacity =
-      task.key === undefined
-        ? this.concurrency
-        : this.concurrency + (policy.loop.keyBacklog ?? 4 * this.concurrency);
-    this.fetchBatchSize = policy.fetch.batch.size ?? this.concurrency;
-    this.refillLowWater = Math.ceil(this.concurrency / 8);
+      task.key === undefined ? most : most + (policy.loop.keyBacklog ?? 4 * concurrency.value);
+    this.fetchBatchSize = policy.fetch.batch.size ?? concurrency.value;
+    this.refillLowWater = Math.ceil(concurrency.value / 8);
+    this.telemetry.metrics?.observeConcurrencyLimit(() => this.concurrency);
     const { rateLimit } = policy.loop;
     this.rate =
       rateLimit === null ? null : new RateGate(rateLimit, clock.scheduler, () => this.pump());
+  }
+
+  /** Most transactions in flight now. */
+  private get concurrency(): number {
+    return this.adaptive === null ? this.fixedConcurrency : this.adaptive.current;
   }
 
   run(stop$: Observable<unknown> | undefined): void {

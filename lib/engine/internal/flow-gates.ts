@@ -4,7 +4,11 @@ import type { Logger } from '../../core/logging.js';
 import { describeError } from '../../core/renderers.js';
 import { isInstance, readProperty } from '../../core/safe-access.js';
 import { type Backoff, backoffDelay } from '../../policy/backoff.js';
-import type { CircuitBreakerPolicy, RateLimit } from '../../policy/policy-sections.js';
+import type {
+  CircuitBreakerPolicy,
+  LoopConcurrency,
+  RateLimit,
+} from '../../policy/policy-sections.js';
 
 /**
  * When a rate limit lets things go: the generic cell rate algorithm. Each one is due
@@ -157,14 +161,40 @@ export class Downstream {
   private held: (() => void)[] = [];
   private reopen: Subscription | null = null;
 
+  private readonly breaker: CircuitBreakerPolicy | null;
+  private readonly changed: (state: CircuitState) => void;
+  /** The adaptive concurrency limit fed by the attempts, if any. */
+  readonly adaptive: AdaptiveLimit | null;
+  private readonly inFlight: () => number;
+
   constructor(
     private readonly scheduler: SchedulerLike,
     private readonly logger: Logger,
     private readonly wake: () => void,
-    private readonly breaker: CircuitBreakerPolicy | null = null,
-    /** Hears every state change of the breaker (telemetry). */
-    private readonly changed: (state: CircuitState) => void = () => undefined,
-  ) {}
+    options: {
+      readonly breaker?: CircuitBreakerPolicy | null;
+      /** Hears every state change of the breaker (telemetry). */
+      readonly changed?: (state: CircuitState) => void;
+      /** `loop.concurrency`: an adaptive one gets its samples here. */
+      readonly concurrency?: LoopConcurrency;
+      /** Transactions in flight, for the adaptive limit. */
+      readonly inFlight?: () => number;
+    } = {},
+  ) {
+    this.breaker = options.breaker ?? null;
+    this.changed = options.changed ?? (() => undefined);
+    const concurrency = options.concurrency;
+    this.adaptive =
+      concurrency === undefined || concurrency.adaptive === null
+        ? null
+        : new AdaptiveLimit(concurrency);
+    this.inFlight = options.inFlight ?? (() => 0);
+  }
+
+  /** Whether attempts should be timed (the adaptive limit needs their latency). */
+  get measures(): boolean {
+    return this.adaptive !== null;
+  }
 
   /** Whether new transactions may start (and be fetched) now. */
   open(): boolean {
@@ -184,8 +214,9 @@ export class Downstream {
    * The caller schedules its retry, then {@link wakeAtEnd}, so that at the pause's end the
    * refused attempts go before new transactions.
    */
-  refused(retryAfter: number | null, error: unknown): number {
+  refused(retryAfter: number | null, error: unknown, rtt = 0): number {
     const now = this.scheduler.now();
+    this.adaptive?.sample(rtt, true, this.inFlight(), now);
     const delay = retryAfter ?? backoffDelay(defaultPause, this.streak++);
     if (now + delay > this.until) {
       if (now >= this.until) {
@@ -210,9 +241,10 @@ export class Downstream {
     });
   }
 
-  /** An attempt went through. */
-  passed(): void {
+  /** An attempt went through after `rtt` ms (measured when {@link measures}). */
+  passed(rtt = 0): void {
     this.streak = 0;
+    this.adaptive?.sample(rtt, false, this.inFlight(), this.scheduler.now());
     if (this.breaker === null) return;
     if (this.state === 'halfOpen') {
       this.close();
@@ -226,8 +258,10 @@ export class Downstream {
    * counts toward it; returns `true` when the attempt must wait for the breaker instead of
    * being retried or given up ({@link hold}).
    */
-  failed(error: unknown): boolean {
-    if (this.breaker === null || !countsAgainstDownstream(error)) {
+  failed(error: unknown, rtt = 0): boolean {
+    const counts = countsAgainstDownstream(error);
+    this.adaptive?.sample(rtt, counts, this.inFlight(), this.scheduler.now());
+    if (this.breaker === null || !counts) {
       if (this.state === 'halfOpen' && this.probing) this.close();
       return false;
     }
@@ -365,4 +399,86 @@ function parseRetryAfter(value: string): number | null {
   if (/^\d+(\.\d+)?$/.test(text)) return Number(text) * 1000;
   const date = Date.parse(text);
   return Number.isNaN(date) ? null : Math.max(0, date - Date.now());
+}
+
+/** Samples between two refreshes of the no-load latency (the smallest of the last window). */
+const baselineWindow = 100;
+
+/**
+ * An adaptive concurrency limit, fed one sample per process attempt (its latency, and whether
+ * it failed for system reasons or time), in the manner of Netflix's concurrency-limits. The
+ * no-load latency is the smallest of the last window of samples.
+ *
+ * - `aimd`: while attempts go through at no more than twice the no-load latency, the limit
+ *   grows, by one per sample until the first decrease (a slow start), then by one per round
+ *   trip of the whole limit (`+1/limit` per sample), while at least half of it is in use; a
+ *   failure, or a latency past that, multiplies it by 0.9, at most once per no-load latency.
+ * - `gradient`: once per round (as many samples as the limit), the limit moves half way to
+ *   `limit × gradient + √limit`, where `gradient = clamp(no-load latency / the round's average
+ *   latency, 0.5, 1)` (0.5 when an attempt of the round failed): it grows while latency stays
+ *   at its no-load level and settles where queueing adds about `1/√limit` to it.
+ *
+ * The limit stays within `min`–`max`; {@link current} is its whole part.
+ */
+export class AdaptiveLimit {
+  private limit: number;
+  private baseline = Number.POSITIVE_INFINITY;
+  private windowMin = Number.POSITIVE_INFINITY;
+  private samples = 0;
+  private lastDecrease = Number.NEGATIVE_INFINITY;
+  private slowStart = true;
+  /** The current round (gradient): its samples, their latency and whether one failed. */
+  private roundSamples = 0;
+  private roundRtt = 0;
+  private roundFailed = false;
+
+  constructor(private readonly concurrency: LoopConcurrency) {
+    this.limit = concurrency.value;
+  }
+
+  /** Transactions that may be in flight now. */
+  get current(): number {
+    return Math.floor(this.limit);
+  }
+
+  /** One attempt ended at `now` after `rtt` ms; `failed`: for system reasons or time. */
+  sample(rtt: number, failed: boolean, inFlight: number, now: number): void {
+    this.samples++;
+    this.windowMin = Math.min(this.windowMin, rtt);
+    if (this.baseline === Number.POSITIVE_INFINITY || this.samples % baselineWindow === 0) {
+      this.baseline = this.windowMin;
+      this.windowMin = Number.POSITIVE_INFINITY;
+    }
+    const noLoad = Math.max(this.baseline, 1e-3);
+    const { min, max } = this.concurrency;
+    if (this.concurrency.adaptive === 'gradient') {
+      this.roundSamples++;
+      this.roundRtt += rtt;
+      this.roundFailed ||= failed;
+      if (this.roundSamples < Math.max(1, Math.floor(this.limit))) return;
+      const average = this.roundRtt / this.roundSamples;
+      const gradient = this.roundFailed
+        ? 0.5
+        : Math.min(1, Math.max(0.5, noLoad / Math.max(average, 1e-3)));
+      const target = this.limit * gradient + Math.sqrt(this.limit);
+      this.limit = clamp((this.limit + target) / 2, min, max);
+      this.roundSamples = 0;
+      this.roundRtt = 0;
+      this.roundFailed = false;
+      return;
+    }
+    if (failed || rtt > 2 * noLoad) {
+      if (now - this.lastDecrease >= noLoad) {
+        this.limit = clamp(this.limit * 0.9, min, max);
+        this.lastDecrease = now;
+        this.slowStart = false;
+      }
+    } else if (inFlight * 2 >= this.limit) {
+      this.limit = clamp(this.limit + (this.slowStart ? 1 : 1 / this.limit), min, max);
+    }
+  }
+}
+
+function clamp(value: number, min: number, max: number): number {
+  return Math.min(max, Math.max(min, value));
 }

@@ -55,6 +55,8 @@ export class StageRun<T> implements DeadlineTarget {
   /** Cancelled while waiting for `pending`: its settlement ends the stage, no retry. */
   private cancelled = false;
   private cancelReason: Error | null = null;
+  /** When the current attempt started (only when the downstream measures latency). */
+  private attemptStart = 0;
 
   constructor(
     private readonly clock: EngineClock,
@@ -138,6 +140,7 @@ export class StageRun<T> implements DeadlineTarget {
     if (this.over) return;
     const context = new AttemptContext(++this.attempts, this.stage, this.scope);
     this.context = context;
+    if (this.downstream?.measures === true) this.attemptStart = this.clock.scheduler.now();
     if (this.retry.timeout !== null) this.deadline = this.clock.deadline(this.retry.timeout, this);
     if (this.observer === null) {
       this.invoke(context);
@@ -229,7 +232,7 @@ export class StageRun<T> implements DeadlineTarget {
     if (this.context !== context) return;
     this.endAttempt();
     this.over = true;
-    this.downstream?.passed();
+    this.downstream?.passed(this.latency());
     if (this.observer !== null) {
       if (!this.cancelled) this.observer.attemptEnded(undefined);
       this.observer.stageEnded(true);
@@ -251,13 +254,13 @@ export class StageRun<T> implements DeadlineTarget {
     if (limited !== undefined && this.downstream !== null) {
       // Refused, not failed: the same attempt again once the run's pause is over.
       this.attempts--;
-      const wait = this.downstream.refused(limited, error);
+      const wait = this.downstream.refused(limited, error, this.latency());
       this.observer?.attemptEnded(error);
       this.subscription = timer(wait, this.clock.scheduler).subscribe(() => this.attemptOnce());
       this.downstream.wakeAtEnd();
       return;
     }
-    if (this.downstream?.failed(error) === true) {
+    if (this.downstream?.failed(error, this.latency()) === true) {
       // The circuit breaker is open: this attempt waits for it, uncounted.
       this.attempts--;
       this.observer?.attemptEnded(error);
@@ -298,6 +301,11 @@ export class StageRun<T> implements DeadlineTarget {
     const attemptContext = this.attemptContext;
     if (attemptContext === null) write();
     else otelContext.with(attemptContext, write);
+  }
+
+  /** How long the attempt that just ended took (0 unless the downstream measures it). */
+  private latency(): number {
+    return this.downstream?.measures === true ? this.clock.scheduler.now() - this.attemptStart : 0;
   }
 
   private endAttempt(): void {

@@ -5,6 +5,7 @@ import {
   type Counter,
   type Histogram,
   type Meter,
+  type ObservableGauge,
   type ObservableUpDownCounter,
   type Attributes,
   type ObservableResult,
@@ -51,6 +52,7 @@ export class EngineMetrics {
   readonly transactionDuration: Histogram;
   /** Read from the run's pool when metrics are collected: no work per transaction. */
   readonly inFlight: ObservableUpDownCounter;
+  readonly concurrencyLimit: ObservableGauge;
   readonly fetches: Counter;
   readonly fetchDuration: Histogram;
   readonly fetchSize: Histogram;
@@ -74,6 +76,10 @@ export class EngineMetrics {
     });
     this.inFlight = meter.createObservableUpDownCounter(`${kind}.transactions.in_flight`, {
       description: 'Transactions started and not settled yet',
+      valueType: ValueType.INT,
+    });
+    this.concurrencyLimit = meter.createObservableGauge('consumer.concurrency.limit', {
+      description: 'Most transactions a consumer run lets in flight now (adaptive or fixed)',
       valueType: ValueType.INT,
     });
     this.fetches = meter.createCounter('consumer.fetch.total', {
@@ -139,6 +145,7 @@ export class RunMetrics {
   private readonly succeeded: Attributes;
   private readonly failed: Attributes;
   private inFlightCallback: ((result: ObservableResult) => void) | null = null;
+  private limitCallback: ((result: ObservableResult) => void) | null = null;
 
   constructor(
     private readonly instruments: EngineMetrics,
@@ -204,8 +211,18 @@ export class RunMetrics {
     this.instruments.inFlight.addCallback(this.inFlightCallback);
   }
 
+  /** Reports `limit()` as the run's concurrency limit whenever metrics are collected. */
+  observeConcurrencyLimit(limit: () => number): void {
+    this.limitCallback = (result: ObservableResult) => result.observe(limit(), this.attributes);
+    this.instruments.concurrencyLimit.addCallback(this.limitCallback);
+  }
+
   /** The run is over: a last 0 in flight at the next collection, then no more observing. */
   end(): void {
+    if (this.limitCallback !== null) {
+      this.instruments.concurrencyLimit.removeCallback(this.limitCallback);
+      this.limitCallback = null;
+    }
     if (this.inFlightCallback === null) return;
     const instrument = this.instruments.inFlight;
     instrument.removeCallback(this.inFlightCallback);
