@@ -17,9 +17,9 @@ import {
   ConcurrencyCodec,
   type ConcurrencyInput,
   PolicyNameCodec,
-  type RateLimit,
-  RateLimitCodec,
-  type RateLimitInput,
+  type LoopRateLimit,
+  LoopRateLimitCodec,
+  type LoopRateLimitInput,
   type StagePolicy,
   StagePolicyCodec,
   type StagePolicyInput,
@@ -59,7 +59,7 @@ export interface ConsumerPolicy {
      * Most transactions started per interval (`null`: no limit); the loop fetches no more
      * than it may start within one interval.
      */
-    readonly rateLimit: RateLimit | null;
+    readonly rateLimit: LoopRateLimit | null;
     /** Most transactions the loop fetches in all, or `null` for no limit. */
     readonly limit: number | null;
     /**
@@ -128,7 +128,7 @@ export interface ConsumerPolicyInput {
     readonly concurrency?: ConcurrencyInput | null;
     readonly keyConcurrency?: ConcurrencyInput | null;
     readonly keyBacklog?: IntegerInput | null;
-    readonly rateLimit?: RateLimitInput | null;
+    readonly rateLimit?: LoopRateLimitInput | null;
     readonly limit?: IntegerInput | null;
     readonly timeout?: DurationInput | null;
     readonly streaming?: BooleanInput;
@@ -181,7 +181,7 @@ export const ConsumerPolicyCodec: t.Type<ConsumerPolicy, ConsumerPolicy> = stric
       concurrency: ConcurrencyCodec,
       keyConcurrency: ConcurrencyCodec,
       keyBacklog: withDefault(orNull(NonNegativeInteger), null),
-      rateLimit: withDefault(orNull(RateLimitCodec), null),
+      rateLimit: withDefault(orNull(LoopRateLimitCodec), null),
       limit: withDefault(orNull(NonNegativeInteger), null),
       timeout: withDefault(orNull(PositiveDuration), null),
       streaming: withDefault(BooleanFlag, false),
