@@ -7,6 +7,8 @@
 import { timer } from 'rxjs';
 import { consume, consumerTask, MemoryConnector, type RateLimiter } from '../../lib/index.js';
 import { RedisRateLimiter } from '../../lib/connectors/redis/index.js';
+import { PostgresRateLimiter } from '../../lib/connectors/postgres/index.js';
+import { testUrl } from '../connectors/postgres/fixtures/queue-fixture.js';
 
 export interface WorkerOptions {
   readonly store: 'redis' | 'postgres';
@@ -24,8 +26,9 @@ const limiter: RateLimiter & { close(): Promise<void> } =
     : await postgresLimiter(options.name);
 
 async function postgresLimiter(table: string): Promise<RateLimiter & { close(): Promise<void> }> {
-  await Promise.resolve();
-  throw new Error(`no PostgreSQL rate limiter yet (${table})`);
+  const limiter = new PostgresRateLimiter({ connection: { url: testUrl }, table });
+  await limiter.migrate();
+  return limiter;
 }
 const source = Array.from({ length: options.limit * 20 }, (_, n) => ({ n }));
 const connector = new MemoryConnector<{ n: number }>({ source });
