@@ -15,7 +15,8 @@ import type { Lifecycle } from './internal/lifecycle.js';
 import { LifecyclePool, type PoolListener } from './internal/lifecycle-pool.js';
 import { consumerPlan, processBatcher } from './internal/task-plan.js';
 import type { ProcessBatcher } from './internal/process-batcher.js';
-import { Downstream, RateGate } from './internal/flow-gates.js';
+import { Downstream } from './internal/flow-gates.js';
+import { type StartGate, startGate } from './internal/shared-rate-gate.js';
 import { waitingRoom, type TransactionKey, type WaitingRoom } from './internal/waiting-room.js';
 import { requireConsumerTask, type ConsumerTask } from './task-definition.js';
 
@@ -80,7 +81,7 @@ class ProcessRun<P, R>
   /** Forms the batches of a task with `processBatch`; `null` for one with `process`. */
   private readonly batcher: ProcessBatcher<P> | null;
   /** `loop.rateLimit`, or `null` without a limit. */
-  private readonly rate: RateGate | null;
+  private readonly rate: StartGate | null;
   /** The pause while the downstream is rate limiting. */
   private readonly downstream: Downstream;
 
@@ -108,7 +109,8 @@ class ProcessRun<P, R>
     this.fixedConcurrency = policy.loop.concurrency.value;
     this.waiting = waitingRoom(task.key, policy.loop.keyConcurrency.value);
     const { rateLimit } = policy.loop;
-    this.rate = rateLimit === null ? null : new RateGate(rateLimit, clock.scheduler, wake);
+    this.rate =
+      rateLimit === null ? null : startGate(rateLimit, clock.scheduler, task.logger, wake);
   }
 
   /** Most transactions in flight now (`loop.concurrency`, adaptive or fixed). */

@@ -23,9 +23,9 @@ import {
   type CircuitBreakerPolicy,
   type CircuitBreakerPolicyInput,
   PolicyNameCodec,
-  type RateLimit,
-  RateLimitCodec,
-  type RateLimitInput,
+  type LoopRateLimit,
+  LoopRateLimitCodec,
+  type LoopRateLimitInput,
   type StagePolicy,
   StagePolicyCodec,
   type StagePolicyInput,
@@ -68,7 +68,7 @@ export interface ConsumerPolicy {
      * Most transactions started per interval (`null`: no limit); the loop fetches no more
      * than it may start within one interval.
      */
-    readonly rateLimit: RateLimit | null;
+    readonly rateLimit: LoopRateLimit | null;
     /**
      * Stops starting transactions while the process stage keeps failing for system reasons or
      * time (`null`: never); see docs/flow-control.md.
@@ -142,7 +142,7 @@ export interface ConsumerPolicyInput {
     readonly concurrency?: LoopConcurrencyInput | null;
     readonly keyConcurrency?: ConcurrencyInput | null;
     readonly keyBacklog?: IntegerInput | null;
-    readonly rateLimit?: RateLimitInput | null;
+    readonly rateLimit?: LoopRateLimitInput | null;
     readonly circuitBreaker?: CircuitBreakerPolicyInput | null;
     readonly limit?: IntegerInput | null;
     readonly timeout?: DurationInput | null;
@@ -196,7 +196,7 @@ export const ConsumerPolicyCodec: t.Type<ConsumerPolicy, ConsumerPolicy> = stric
       concurrency: LoopConcurrencyCodec,
       keyConcurrency: ConcurrencyCodec,
       keyBacklog: withDefault(orNull(NonNegativeInteger), null),
-      rateLimit: withDefault(orNull(RateLimitCodec), null),
+      rateLimit: withDefault(orNull(LoopRateLimitCodec), null),
       circuitBreaker: withDefault(orNull(CircuitBreakerCodec), null),
       limit: withDefault(orNull(NonNegativeInteger), null),
       timeout: withDefault(orNull(PositiveDuration), null),

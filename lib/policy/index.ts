@@ -9,6 +9,9 @@ export type {
   CircuitBreakerPolicyInput,
   Concurrency,
   ConcurrencyInput,
+  LimiterErrorMode,
+  LoopRateLimit,
+  LoopRateLimitInput,
   RateLimit,
   RateLimitInput,
   StagePolicy,
@@ -25,7 +28,9 @@ export type {
   ProcessStagePolicyInput,
 } from './consumer-policy.js';
 export { ConsumerPolicyCodec, consumerPolicy } from './consumer-policy.js';
-export { RateLimitCodec, rateLimitPolicy } from './policy-sections.js';
+export { LoopRateLimitCodec, RateLimitCodec, rateLimitPolicy } from './policy-sections.js';
+export type { RateLimiter, RateLimiterGrant } from './rate-limiter.js';
+export { isRateLimiter, RateLimiterUnavailableError } from './rate-limiter.js';
 export { MAX_TIMER_DELAY, parseDuration } from './codecs/values.js';
 export type { ProducerPolicy, ProducerPolicyInput } from './producer-policy.js';
 export { ProducerPolicyCodec, producerPolicy } from './producer-policy.js';

@@ -1,5 +1,11 @@
 import * as t from 'io-ts';
-import { decodePolicy, orNull, strictStruct, withDefault } from './codecs/structures.js';
+import {
+  decodePolicy,
+  guardCodec,
+  orNull,
+  strictStruct,
+  withDefault,
+} from './codecs/structures.js';
 import {
   type DurationInput,
   type IntegerInput,
@@ -11,6 +17,7 @@ import {
   PositiveInteger,
   scalarCodec,
 } from './codecs/values.js';
+import { isRateLimiter, type RateLimiter } from './rate-limiter.js';
 import { type RetryPolicy, RetryPolicyCodec, type RetryPolicyInput } from './retry-policy.js';
 
 /** Codec of a policy's `name`: a string, or `null` (also `""`, `"none"`, `"null"`); default `null`. */
@@ -118,6 +125,46 @@ export const RateLimitCodec: t.Type<RateLimit> = strictStruct('RateLimit', {
   interval: withDefault(PositiveDuration, 1000),
   burst: withDefault(NonNegativeInteger, 0),
 });
+
+/**
+ * What the loop does while its shared {@link RateLimiter} cannot answer: `closed` starts
+ * nothing and asks again with a backoff; `open` lets each process keep the limit on its own.
+ */
+export type LimiterErrorMode = 'open' | 'closed';
+
+/** `loop.rateLimit`: a {@link RateLimit}, kept in the process or by a shared {@link RateLimiter}. */
+export interface LoopRateLimit extends RateLimit {
+  /** The limiter shared by the workers, or `null`: each process keeps the limit on its own. */
+  readonly limiter: RateLimiter | null;
+  /** While `limiter` cannot answer (`closed` by default: the limit holds even then). */
+  readonly onLimiterError: LimiterErrorMode;
+}
+
+/** A {@link LoopRateLimit} as a policy accepts it. */
+export interface LoopRateLimitInput extends RateLimitInput {
+  /** Default `null`: in the process. */
+  readonly limiter?: RateLimiter | null;
+  /** Default `closed`. */
+  readonly onLimiterError?: LimiterErrorMode;
+}
+
+/** An object with a `take` function (checked, not decoded: it is used as it is). */
+const RateLimiterOption = guardCodec('RateLimiter (an object with a take function)', isRateLimiter);
+
+/**
+ * Codec of `loop.rateLimit`: a {@link RateLimitCodec} plus `limiter` (an object with a `take`
+ * function, or `null`) and `onLimiterError` (`"open"` or `"closed"`, default `"closed"`).
+ */
+export const LoopRateLimitCodec: t.Type<LoopRateLimit, LoopRateLimit> = strictStruct(
+  'LoopRateLimit',
+  {
+    limit: PositiveInteger,
+    interval: withDefault(PositiveDuration, 1000),
+    burst: withDefault(NonNegativeInteger, 0),
+    limiter: withDefault(orNull(RateLimiterOption), null),
+    onLimiterError: withDefault(keywordCodec<LimiterErrorMode>(['open', 'closed']), 'closed'),
+  },
+);
 
 /**
  * Decodes a rate limit, for the {@link rateLimit} operator.

@@ -19,3 +19,10 @@ export {
   queueKey,
 } from './postgres-connector.js';
 export { PostgresService, type RetryLimit } from './postgres-service.js';
+export {
+  PostgresRateLimiter,
+  PostgresRateLimiterConfigCodec,
+  postgresRateLimiterConfig,
+  type PostgresRateLimiterConfig,
+  type PostgresRateLimiterConfigInput,
+} from './postgres-rate-limiter.js';

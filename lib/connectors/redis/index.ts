@@ -13,3 +13,10 @@ export {
   type RedisServiceConfig,
   type RedisServiceConfigInput,
 } from './redis-service-config.js';
+export { RedisRateLimiter } from './redis-rate-limiter.js';
+export {
+  RedisRateLimiterConfigCodec,
+  redisRateLimiterConfig,
+  type RedisRateLimiterConfig,
+  type RedisRateLimiterConfigInput,
+} from './redis-rate-limiter-config.js';

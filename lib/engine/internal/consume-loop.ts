@@ -25,7 +25,8 @@ import { inPromiseReaction, StageRun, type StageOwner } from './stage-run.js';
 import { consumerPlan, processBatcher } from './task-plan.js';
 import type { ProcessBatcher } from './process-batcher.js';
 import { EngineRun } from './engine-run.js';
-import { type AdaptiveLimit, Downstream, RateGate } from './flow-gates.js';
+import { type AdaptiveLimit, Downstream } from './flow-gates.js';
+import { type StartGate, startGate } from './shared-rate-gate.js';
 import { waitingRoom, type TransactionKey, type WaitingRoom } from './waiting-room.js';
 
 /**
@@ -72,7 +73,7 @@ export class ConsumeLoop<P, R>
   private readonly refillLowWater: number;
   private loopTimer: Subscription | null = null;
   /** `loop.rateLimit`, or `null` without a limit. */
-  private readonly rate: RateGate | null;
+  private readonly rate: StartGate | null;
   /** The pause while the downstream is rate limiting, and the circuit breaker. */
   private readonly downstream: Downstream;
   /** The breaker just opened: release what waits to start. */
@@ -128,7 +129,9 @@ export class ConsumeLoop<P, R>
     this.telemetry.metrics?.observeConcurrencyLimit(() => this.concurrency);
     const { rateLimit } = policy.loop;
     this.rate =
-      rateLimit === null ? null : new RateGate(rateLimit, clock.scheduler, () => this.pump());
+      rateLimit === null
+        ? null
+        : startGate(rateLimit, clock.scheduler, task.logger, () => this.pump());
   }
 
   /** Most transactions in flight now. */
@@ -333,7 +336,8 @@ export class ConsumeLoop<P, R>
         this.pauseFor(this.policy.fetch.batch.interval);
         return;
       }
-      size = Math.min(this.fetchBatchSize, remaining, this.rateRoom());
+      size = Math.min(this.fetchBatchSize, remaining);
+      size = Math.min(size, this.rateRoom(size));
       if (size <= 0) return;
     } else {
       size = Math.min(this.freeToFetch(), remaining);
@@ -395,11 +399,14 @@ export class ConsumeLoop<P, R>
     this.pool.start(transaction, this.batchSpan, key, failure);
   };
 
-  /** How many more `loop.rateLimit` lets the loop fetch (what it may start within an interval). */
-  private rateRoom(): number {
+  /**
+   * How many more `loop.rateLimit` lets the loop fetch (what it may start within an interval);
+   * `wanted`: what the loop could fetch otherwise.
+   */
+  private rateRoom(wanted: number): number {
     return this.rate === null
       ? Infinity
-      : this.rate.room(this.waiting.length - this.waiting.parked);
+      : this.rate.room(this.waiting.length - this.waiting.parked, wanted);
   }
 
   /**
@@ -409,11 +416,8 @@ export class ConsumeLoop<P, R>
   private freeToFetch(): number {
     const held = this.pool.inFlight + this.waiting.length;
     const ready = this.waiting.length - this.waiting.parked;
-    return Math.min(
-      this.concurrency - this.pool.inFlight - ready,
-      this.capacity - held,
-      this.rateRoom(),
-    );
+    const free = Math.min(this.concurrency - this.pool.inFlight - ready, this.capacity - held);
+    return Math.min(free, this.rateRoom(free));
   }
 
   /** Waits before the next fetch; a zero delay still yields to the event loop (no busy poll). */

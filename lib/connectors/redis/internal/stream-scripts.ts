@@ -16,7 +16,7 @@ type RedisArgument = string | number | Buffer;
  * const length = await touch.run(redis, ['orders'], []);
  * ```
  */
-class LuaScript {
+export class LuaScript {
   readonly sha: string;
 
   constructor(
