@@ -1,9 +1,10 @@
 import { expect } from 'chai';
-import type { Observable } from 'rxjs';
+import { NEVER, type Observable } from 'rxjs';
 import {
   consume,
   consumerTask,
   createTransaction,
+  MemoryConnector,
   processWith,
   TransactionError,
   type ConsumerPolicyInput,
@@ -13,6 +14,7 @@ import {
 import { after, failAfter } from './support/handlers.js';
 import { settledExactlyOnce, statusOf, TestConnector } from './support/test-connector.js';
 import { inVirtualTime, now, record } from './support/virtual-time.js';
+import { installOtel } from './telemetry/support/otel.js';
 
 function values(...payloads: string[]): Record<string, Transaction<string>> {
   return Object.fromEntries(payloads.map((p) => [p, createTransaction(p, { id: p })]));
@@ -136,5 +138,42 @@ describe('loop.circuitBreaker', () => {
       expect(outcomes.completedAt).to.be.a('number');
       expect(settledExactlyOnce(connector)).to.equal(null);
     });
+  });
+
+  it('counts its state changes (consumer.circuit_breaker.transitions)', async () => {
+    const otel = installOtel({ tracing: false, contexts: false });
+    try {
+      inVirtualTime((_helpers, scheduler) => {
+        const task = consumerTask({
+          name: 'breaker',
+          process: (tx: Transaction<string>): Observable<string> =>
+            now() < 200 ? failAfter(10, new Error('connection refused')) : after(10, tx.payload),
+        });
+        record(consume(new TestConnector<string>({ source: ['a', 'b', 'c'] }), task, breaker));
+        scheduler.flush();
+      });
+      const metrics = await otel.reader.ergonMetrics();
+      const name = 'consumer.circuit_breaker.transitions';
+      expect(metrics.sum(name, { task: 'breaker', state: 'open' })).to.equal(2);
+      expect(metrics.sum(name, { task: 'breaker', state: 'halfOpen' })).to.equal(2);
+      expect(metrics.sum(name, { task: 'breaker', state: 'closed' })).to.equal(1);
+    } finally {
+      await otel.release();
+    }
+  });
+
+  it('a running consumer reports its concurrency limit (consumer.concurrency.limit)', async () => {
+    const otel = installOtel({ tracing: false, contexts: false });
+    const task = consumerTask({ name: 'limited', process: () => NEVER });
+    const subscription = consume(new MemoryConnector<string>({ source: ['a'] }), task, {
+      loop: { concurrency: { value: 3 } },
+    }).subscribe();
+    try {
+      const metrics = await otel.reader.ergonMetrics();
+      expect(metrics.gauge('consumer.concurrency.limit', { task: 'limited' })).to.deep.equal([3]);
+    } finally {
+      subscription.unsubscribe();
+      await otel.release();
+    }
   });
 });

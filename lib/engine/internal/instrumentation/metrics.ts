@@ -53,6 +53,7 @@ export class EngineMetrics {
   /** Read from the run's pool when metrics are collected: no work per transaction. */
   readonly inFlight: ObservableUpDownCounter;
   readonly concurrencyLimit: ObservableGauge;
+  readonly circuitTransitions: Counter;
   readonly fetches: Counter;
   readonly fetchDuration: Histogram;
   readonly fetchSize: Histogram;
@@ -80,6 +81,10 @@ export class EngineMetrics {
     });
     this.concurrencyLimit = meter.createObservableGauge('consumer.concurrency.limit', {
       description: 'Most transactions a consumer run lets in flight now (adaptive or fixed)',
+      valueType: ValueType.INT,
+    });
+    this.circuitTransitions = meter.createCounter('consumer.circuit_breaker.transitions', {
+      description: 'State changes of a consumer run circuit breaker, by the state entered',
       valueType: ValueType.INT,
     });
     this.fetches = meter.createCounter('consumer.fetch.total', {
@@ -209,6 +214,11 @@ export class RunMetrics {
     this.inFlightCallback = (result: ObservableResult) =>
       result.observe(inFlight(), this.attributes);
     this.instruments.inFlight.addCallback(this.inFlightCallback);
+  }
+
+  /** The run's circuit breaker entered `state` (`open`, `halfOpen`, `closed`). */
+  circuitChanged(state: string): void {
+    this.instruments.circuitTransitions.add(1, { ...this.attributes, state });
   }
 
   /** Reports `limit()` as the run's concurrency limit whenever metrics are collected. */

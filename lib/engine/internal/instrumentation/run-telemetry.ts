@@ -260,9 +260,10 @@ export class RunTelemetry {
     span.end();
   }
 
-  /** A state change of the run's circuit breaker: an event on the run's span. */
+  /** A state change of the run's circuit breaker: an event on the run's span, and counted. */
   circuitChanged(state: string): void {
     this.runSpan?.addEvent('circuit_breaker', { 'ergon.circuit_breaker.state': state });
+    this.metrics?.circuitChanged(state);
   }
 
   startSpan(

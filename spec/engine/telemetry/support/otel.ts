@@ -142,6 +142,18 @@ export class MetricSnapshot {
       .reduce((total, point) => total + point.value, 0);
   }
 
+  /** The values of a gauge's points whose attributes include `where`. */
+  gauge(name: string, where: Attributes = {}): number[] {
+    const metric = this.find(name);
+    if (metric === undefined) return [];
+    if (metric.dataPointType !== DataPointType.GAUGE) {
+      throw new Error(`${name} is not a gauge (${String(metric.dataPointType)})`);
+    }
+    return metric.dataPoints
+      .filter((point) => matches(point.attributes, where))
+      .map((point) => point.value);
+  }
+
   /** Count and sum of a histogram's points whose attributes include `where`. */
   histogram(name: string, where: Attributes = {}): { count: number; sum: number } {
     const metric = this.find(name);
