@@ -1,5 +1,6 @@
 import type * as t from 'io-ts';
-import { decodePolicy, strictStruct, withDefault } from './codecs/structures.js';
+import { decodePolicy, orNull, strictStruct, withDefault } from './codecs/structures.js';
+import { type RateLimit, RateLimitCodec, type RateLimitInput } from './policy-sections.js';
 import {
   type DurationInput,
   type IntegerInput,
@@ -19,6 +20,11 @@ export interface DispatchOptions {
   readonly retry: RetryPolicy;
   /** Most batches being dispatched at once. */
   readonly concurrency: number;
+  /**
+   * Most transactions sent per interval (`null`: no limit): a batch goes only with a permit
+   * for each of its transactions, smaller than `batch` when fewer are due.
+   */
+  readonly rateLimit: RateLimit | null;
 }
 
 /** What {@link dispatchOptions} accepts: every field optional, env-style strings allowed. */
@@ -27,6 +33,7 @@ export interface DispatchOptionsInput {
   readonly maxWait?: DurationInput;
   readonly retry?: RetryPolicyInput | null;
   readonly concurrency?: IntegerInput;
+  readonly rateLimit?: RateLimitInput | null;
 }
 
 /** The io-ts codec behind {@link dispatchOptions}. */
@@ -37,6 +44,7 @@ export const DispatchOptionsCodec: t.Type<DispatchOptions, DispatchOptions> = st
     maxWait: withDefault(NonNegativeDuration, 100),
     retry: RetryPolicyCodec,
     concurrency: withDefault(PositiveInteger, 1),
+    rateLimit: withDefault(orNull(RateLimitCodec), null),
   },
 );
 
@@ -61,5 +69,6 @@ export function dispatchOptionsOf(policy: ProducerPolicy): DispatchOptions {
     maxWait: policy.loop.batch.maxWait,
     retry: policy.dispatch.retry,
     concurrency: policy.dispatch.concurrency.value,
+    rateLimit: policy.dispatch.rateLimit,
   };
 }

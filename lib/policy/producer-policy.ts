@@ -3,6 +3,9 @@ import {
   ConcurrencyCodec,
   type ConcurrencyInput,
   PolicyNameCodec,
+  type RateLimit,
+  RateLimitCodec,
+  type RateLimitInput,
   type StagePolicy,
   StagePolicyCodec,
   type StagePolicyInput,
@@ -48,6 +51,8 @@ export interface ProducerPolicy {
     readonly retry: RetryPolicy;
     /** `value`: most batches being dispatched at once (default 1). */
     readonly concurrency: { readonly value: number };
+    /** Most transactions dispatched per interval, or `null` for no limit. */
+    readonly rateLimit: RateLimit | null;
   };
 }
 
@@ -74,6 +79,7 @@ export interface ProducerPolicyInput {
   readonly dispatch?: {
     readonly retry?: RetryPolicyInput | null;
     readonly concurrency?: ConcurrencyInput | null;
+    readonly rateLimit?: RateLimitInput | null;
   } | null;
 }
 
@@ -98,6 +104,7 @@ export const ProducerPolicyCodec: t.Type<ProducerPolicy, ProducerPolicy> = stric
     dispatch: strictStruct('DispatchPolicy', {
       retry: RetryPolicyCodec,
       concurrency: ConcurrencyCodec,
+      rateLimit: withDefault(orNull(RateLimitCodec), null),
     }),
   },
 );

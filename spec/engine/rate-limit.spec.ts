@@ -1,10 +1,13 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { map, Observable, range, timer } from 'rxjs';
+import { EMPTY, map, Observable, range, timer } from 'rxjs';
 import {
   consume,
   consumerTask,
   createTransaction,
+  dispatchTo,
+  MemoryConnector,
+  producerPolicy,
   PolicyError,
   processWith,
   rateLimit,
@@ -187,5 +190,44 @@ describe('loop.rateLimit', () => {
       scheduler.flush();
     });
     expect(starts).to.deep.equal([0, 0, 5, 10, 15, 20, 25, 30, 35, 40]);
+  });
+});
+
+describe('dispatch rateLimit', () => {
+  it('sends at most limit + burst per interval, batches only as large as the permits due', () => {
+    inVirtualTime((_helpers, scheduler) => {
+      const memory = new MemoryConnector<number>();
+      const sends: { at: number; size: number }[] = [];
+      const connector = {
+        fetch: () => EMPTY,
+        dispatch: (batch: readonly Transaction<number>[]) => {
+          sends.push({ at: now(), size: batch.length });
+          return memory.dispatch(batch);
+        },
+      };
+      const receipts = record(
+        range(0, 12).pipe(
+          map((i) => createTransaction(i)),
+          dispatchTo(connector, {
+            batch: 10,
+            maxWait: 0,
+            rateLimit: { limit: 4, interval: 20, burst: 3 },
+          }),
+        ),
+      );
+      scheduler.flush();
+      expect(receipts.completedAt).to.be.a('number');
+      expect(sends.reduce((sum, send) => sum + send.size, 0)).to.equal(12);
+      // 4 at once (limit 4 / 20 ms is one per 5 ms, plus a burst of 3), then one per 5 ms.
+      const times = sends.flatMap((send) => Array.from({ length: send.size }, () => send.at));
+      expect(times).to.deep.equal([0, 0, 0, 0, 5, 10, 15, 20, 25, 30, 35, 40]);
+      expect(busiestWindow(times, 20)).to.be.at.most(7);
+    });
+  });
+
+  it('producerPolicy takes dispatch.rateLimit', () => {
+    expect(
+      producerPolicy({ dispatch: { rateLimit: { limit: 50 } } }).dispatch.rateLimit,
+    ).to.deep.equal({ limit: 50, interval: 1000, burst: 0 });
   });
 });

@@ -29,7 +29,7 @@ const defaults: ProducerPolicy = {
   prepare: { retry: defaultRetry },
   success: { retry: defaultRetry },
   exception: { retry: defaultRetry },
-  dispatch: { retry: defaultRetry, concurrency: { value: 1 } },
+  dispatch: { retry: defaultRetry, concurrency: { value: 1 }, rateLimit: null },
 };
 
 describe('producerPolicy', () => {
@@ -68,6 +68,7 @@ describe('producerPolicy', () => {
       dispatch: {
         retry: { ...defaultRetry, maxAttempts: 5, backoff: 100, backoffCap: 10_000 },
         concurrency: { value: 3 },
+        rateLimit: null,
       },
     });
   });

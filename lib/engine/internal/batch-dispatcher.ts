@@ -19,6 +19,7 @@ import { DispatchTelemetry } from './instrumentation/stage-telemetry.js';
 import type { RunTelemetry } from './instrumentation/run-telemetry.js';
 import { StageRun, type StageOwner } from './stage-run.js';
 import { Trampoline } from './engine-run.js';
+import { RateSchedule } from './flow-gates.js';
 import { describeValue } from '../../core/renderers.js';
 
 /** Hears what became of one transaction handed to a {@link BatchDispatcher}. */
@@ -74,6 +75,10 @@ export class BatchDispatcher<P> {
   /** Flushes safely under re-entrancy: synchronous sends never deepen the stack per batch. */
   private readonly flusher = new Trampoline(() => this.flushReady());
   private readonly sending = new Set<BatchSend<P>>();
+  /** `rateLimit` of the options: permits per transaction sent, or `null`. */
+  private readonly rate: RateSchedule | null;
+  /** Brings the dispatcher back when the rate limit has permits again. */
+  private rateWait: Subscription | null = null;
 
   constructor(
     private readonly connector: Connector<P>,
@@ -81,7 +86,9 @@ export class BatchDispatcher<P> {
     private readonly clock: EngineClock,
     private readonly listener: DispatcherListener<P>,
     private readonly telemetry: RunTelemetry,
-  ) {}
+  ) {
+    this.rate = options.rateLimit === null ? null : new RateSchedule(options.rateLimit);
+  }
 
   /** Nothing forming and nothing being sent. */
   get idle(): boolean {
@@ -152,6 +159,8 @@ export class BatchDispatcher<P> {
   cancelAll(reason: CancellationError): void {
     this.cancelled = true;
     this.disarmWait();
+    this.rateWait?.unsubscribe();
+    this.rateWait = null;
     this.forming = [];
     for (const send of [...this.sending]) send.cancel(reason);
   }
@@ -195,7 +204,9 @@ export class BatchDispatcher<P> {
         this.draining ||
         this.options.maxWait === 0)
     ) {
-      const batch = this.forming.splice(0, this.options.batch);
+      const size = this.permitted(Math.min(this.options.batch, this.forming.length));
+      if (size === 0) break;
+      const batch = this.forming.splice(0, size);
       this.overdue = false;
       this.disarmWait();
       if (this.forming.length > 0 && this.options.maxWait > 0) this.armWait();
@@ -203,6 +214,27 @@ export class BatchDispatcher<P> {
       this.sending.add(send);
       send.start(this.clock, this.options, this.connector, this.telemetry);
     }
+  }
+
+  /**
+   * How many of `wanted` transactions the rate limit lets go now (taking their permits); when
+   * none, the dispatcher comes back when the next permit is due.
+   */
+  private permitted(wanted: number): number {
+    const rate = this.rate;
+    if (rate === null) return wanted;
+    const now = this.clock.scheduler.now();
+    const size = Math.min(wanted, rate.availableNow(now));
+    for (let taken = 0; taken < size; taken++) rate.take(now);
+    if (size === 0 && this.rateWait === null) {
+      this.rateWait = timer(Math.ceil(rate.nextAt(now)) - now, this.clock.scheduler).subscribe(
+        () => {
+          this.rateWait = null;
+          this.flush();
+        },
+      );
+    }
+    return size;
   }
 
   private armWait(): void {

@@ -61,6 +61,11 @@ export class RateSchedule {
     return allowed;
   }
 
+  /** How many may go at once, right now. */
+  availableNow(now: number): number {
+    return this.nextAt(now) > now ? 0 : this.allowedBy(now, now + 1e-6);
+  }
+
   /** When the one `shift` places from the next at the steady rate is due. */
   private dueAfter(shift: number): number {
     if (this.anchor === Number.NEGATIVE_INFINITY) return Number.NEGATIVE_INFINITY;
