@@ -5,7 +5,7 @@
  *
  * Usage: node .bench/suite.js [--only engine,io,…] [--repeats n] [--scale x] [--no-write]
  *   --only      run only these scenarios (ids: engine, io, retries, tracing, memory, redis,
- *               postgres, rabbitmq, batch-insert); implies --no-write
+ *               postgres, rabbitmq, batch-insert, adaptive, outage); implies --no-write
  *   --repeats   runs per contender (default 3)
  *   --scale     factor on every transaction count (default 1); not 1 implies --no-write
  */
@@ -17,6 +17,7 @@ import { brokerRabbitmq } from './suite/broker-rabbitmq.js';
 import { brokerPostgres } from './suite/broker-postgres.js';
 import { brokerRedis } from './suite/broker-redis.js';
 import { engineOverhead } from './suite/engine-overhead.js';
+import { adaptiveConcurrency, downstreamOutage } from './suite/flow-control.js';
 import { ioBound } from './suite/io-bound.js';
 import { describeMachine } from './suite/machine.js';
 import { renderTable } from './suite/markdown-table.js';
@@ -35,6 +36,8 @@ const scenarios: readonly Scenario[] = [
   brokerPostgres,
   brokerRabbitmq,
   batchInsert,
+  adaptiveConcurrency,
+  downstreamOutage,
 ];
 
 const { values } = parseArgs({
