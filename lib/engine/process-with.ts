@@ -16,7 +16,7 @@ import { LifecyclePool, type PoolListener } from './internal/lifecycle-pool.js';
 import { consumerPlan, processBatcher } from './internal/task-plan.js';
 import type { ProcessBatcher } from './internal/process-batcher.js';
 import { Downstream } from './internal/flow-gates.js';
-import { type StartGate, startGate } from './internal/shared-rate-gate.js';
+import { startGate } from './internal/shared-rate-gate.js';
 import { waitingRoom, type TransactionKey, type WaitingRoom } from './internal/waiting-room.js';
 import { requireConsumerTask, type ConsumerTask } from './task-definition.js';
 
@@ -80,8 +80,6 @@ class ProcessRun<P, R>
   private readonly waiting: WaitingRoom<P>;
   /** Forms the batches of a task with `processBatch`; `null` for one with `process`. */
   private readonly batcher: ProcessBatcher<P> | null;
-  /** `loop.rateLimit`, or `null` without a limit. */
-  private readonly rate: StartGate | null;
   /** The pause while the downstream is rate limiting. */
   private readonly downstream: Downstream;
 
@@ -99,6 +97,10 @@ class ProcessRun<P, R>
       changed: (state) => telemetry.circuitChanged(state),
       concurrency: policy.loop.concurrency,
       inFlight: () => this.pool.inFlight,
+      rate:
+        policy.loop.rateLimit === null
+          ? null
+          : startGate(policy.loop.rateLimit, clock.scheduler, task.logger, wake),
     });
     this.batcher = processBatcher(task, policy, clock, telemetry, this.downstream);
     const plan = consumerPlan<P, R, TransactionKey>(task, policy, {
@@ -108,9 +110,6 @@ class ProcessRun<P, R>
     this.pool = new LifecyclePool(plan, clock, telemetry, null, this);
     this.fixedConcurrency = policy.loop.concurrency.value;
     this.waiting = waitingRoom(task.key, policy.loop.keyConcurrency.value);
-    const { rateLimit } = policy.loop;
-    this.rate =
-      rateLimit === null ? null : startGate(rateLimit, clock.scheduler, task.logger, wake);
   }
 
   /** Most transactions in flight now (`loop.concurrency`, adaptive or fixed). */
@@ -139,8 +138,7 @@ class ProcessRun<P, R>
     while (
       !this.finished &&
       this.pool.inFlight < this.concurrency &&
-      this.downstream.open() &&
-      (this.rate === null || this.rate.allows(this.waiting.length > this.waiting.parked)) &&
+      this.downstream.allows(this.waiting.length > this.waiting.parked) &&
       this.waiting.startNext(this.startOne)
     ) {
       // started
@@ -169,14 +167,11 @@ class ProcessRun<P, R>
     key: TransactionKey,
     failure: TransactionError | null,
   ): void => {
-    this.rate?.started();
-    this.downstream.started();
     this.pool.start(transaction, null, key, failure);
   };
 
   protected override dispose(): void {
     this.batcher?.dispose();
-    this.rate?.dispose();
     this.downstream.dispose();
     super.dispose();
   }

@@ -90,6 +90,44 @@ describe('loop.circuitBreaker', () => {
     });
   });
 
+  it('opens at minCalls failures in a row, even when the window is full of successes', () => {
+    inVirtualTime((helpers, scheduler) => {
+      const { logger, lines } = keptLogger();
+      const starts: number[] = [];
+      const task = consumerTask({
+        logger,
+        process: (tx: Transaction<string>): Observable<string> => {
+          starts.push(now());
+          // Healthy for 200 ms (20 calls), then down until 700.
+          return now() >= 200 && now() < 700
+            ? failAfter(10, new Error('connection refused'))
+            : after(10, tx.payload);
+        },
+      });
+      const source = helpers.cold(
+        '(abcdefghijklmnopqrstuvwxyz|)',
+        values(...'abcdefghijklmnopqrstuvwxyz'.split('')),
+      );
+      record(
+        source.pipe(
+          processWith(task, {
+            loop: {
+              concurrency: { value: 1 },
+              circuitBreaker: { failureRatio: 0.5, minCalls: 3, window: '1h', openFor: 100 },
+            },
+            process: { retry: { maxAttempts: 5, backoff: 0 } },
+          }),
+        ),
+      );
+      scheduler.flush();
+      // 20 successes in the window keep the ratio low (3 of 23), but 3 failures in a row (200,
+      // 210, 220) open it at 230: nothing starts until the probe at 330.
+      expect(lines.filter((line) => line.includes('circuit breaker open'))).to.have.length.above(0);
+      expect(starts.filter((at) => at > 230 && at < 330)).to.deep.equal([]);
+      expect(starts).to.include(330);
+    });
+  });
+
   it('does not count business failures (the downstream answered)', () => {
     inVirtualTime((helpers, scheduler) => {
       const { task, starts } = flakyDownstream(

@@ -26,7 +26,7 @@ import { consumerPlan, processBatcher } from './task-plan.js';
 import type { ProcessBatcher } from './process-batcher.js';
 import { EngineRun } from './engine-run.js';
 import { type AdaptiveLimit, Downstream } from './flow-gates.js';
-import { type StartGate, startGate } from './shared-rate-gate.js';
+import { startGate } from './shared-rate-gate.js';
 import { waitingRoom, type TransactionKey, type WaitingRoom } from './waiting-room.js';
 
 /**
@@ -72,8 +72,6 @@ export class ConsumeLoop<P, R>
   /** In continuous mode, free slots that justify a fetch before the event-loop phase ends. */
   private readonly refillLowWater: number;
   private loopTimer: Subscription | null = null;
-  /** `loop.rateLimit`, or `null` without a limit. */
-  private readonly rate: StartGate | null;
   /** The pause while the downstream is rate limiting, and the circuit breaker. */
   private readonly downstream: Downstream;
   /** The breaker just opened: release what waits to start. */
@@ -107,6 +105,10 @@ export class ConsumeLoop<P, R>
       },
       concurrency: policy.loop.concurrency,
       inFlight: () => this.pool.inFlight,
+      rate:
+        policy.loop.rateLimit === null
+          ? null
+          : startGate(policy.loop.rateLimit, clock.scheduler, task.logger, () => this.pump()),
     });
     this.adaptive = this.downstream.adaptive;
     this.batcher = processBatcher(task, policy, clock, this.telemetry, this.downstream);
@@ -127,11 +129,6 @@ export class ConsumeLoop<P, R>
     this.fetchBatchSize = policy.fetch.batch.size ?? concurrency.value;
     this.refillLowWater = Math.ceil(concurrency.value / 8);
     this.telemetry.metrics?.observeConcurrencyLimit(() => this.concurrency);
-    const { rateLimit } = policy.loop;
-    this.rate =
-      rateLimit === null
-        ? null
-        : startGate(rateLimit, clock.scheduler, task.logger, () => this.pump());
   }
 
   /** Most transactions in flight now. */
@@ -308,8 +305,7 @@ export class ConsumeLoop<P, R>
     while (
       this.stopping === null &&
       this.pool.inFlight < this.concurrency &&
-      this.downstream.open() &&
-      (this.rate === null || this.rate.allows(this.waiting.length > this.waiting.parked)) &&
+      this.downstream.allows(this.waiting.length > this.waiting.parked) &&
       this.waiting.startNext(this.startOne)
     ) {
       // started
@@ -394,8 +390,6 @@ export class ConsumeLoop<P, R>
     key: TransactionKey,
     failure: TransactionError | null,
   ): void => {
-    this.rate?.started();
-    this.downstream.started();
     this.pool.start(transaction, this.batchSpan, key, failure);
   };
 
@@ -404,9 +398,7 @@ export class ConsumeLoop<P, R>
    * `wanted`: what the loop could fetch otherwise.
    */
   private rateRoom(wanted: number): number {
-    return this.rate === null
-      ? Infinity
-      : this.rate.room(this.waiting.length - this.waiting.parked, wanted);
+    return this.downstream.room(this.waiting.length - this.waiting.parked, wanted);
   }
 
   /**
@@ -472,7 +464,6 @@ export class ConsumeLoop<P, R>
     this.loopTimer?.unsubscribe();
     this.graceTimer?.unsubscribe();
     this.pause?.unsubscribe();
-    this.rate?.dispose();
     this.downstream.dispose();
     this.stopSubscription = this.loopTimer = this.graceTimer = this.pause = null;
   }

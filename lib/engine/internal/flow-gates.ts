@@ -1,8 +1,10 @@
 import { timer, type SchedulerLike, type Subscription } from 'rxjs';
 import { RateLimitedError, TransactionError } from '../../core/errors.js';
 import type { Logger } from '../../core/logging.js';
+import type { StartGate } from './shared-rate-gate.js';
 import { describeError } from '../../core/renderers.js';
 import { isInstance, readProperty } from '../../core/safe-access.js';
+import { FifoQueue } from '../../core/fifo-queue.js';
 import { type Backoff, backoffDelay } from '../../policy/backoff.js';
 import type {
   CircuitBreakerPolicy,
@@ -158,8 +160,12 @@ export class Downstream {
   private streak = 0;
   private wait: Subscription | null = null;
   private state: CircuitState = 'closed';
-  /** Times of the window's attempts and whether each failed (closed state). */
-  private readonly calls: { readonly at: number; readonly failed: boolean }[] = [];
+  /** Times of the window's attempts and whether each failed (closed state), oldest first. */
+  private readonly calls = new FifoQueue<{ readonly at: number; readonly failed: boolean }>();
+  /** Of those, the failed ones. */
+  private failures = 0;
+  /** Failed attempts in a row, whatever the window (a sudden outage trips at once). */
+  private consecutive = 0;
   /** The probe of the half-open state is out. */
   private probing = false;
   /** Attempts waiting for the breaker to let them try again. */
@@ -171,6 +177,7 @@ export class Downstream {
   /** The adaptive concurrency limit fed by the attempts, if any. */
   readonly adaptive: AdaptiveLimit | null;
   private readonly inFlight: () => number;
+  private readonly rate: StartGate | null;
 
   constructor(
     private readonly scheduler: SchedulerLike,
@@ -184,8 +191,11 @@ export class Downstream {
       readonly concurrency?: LoopConcurrency;
       /** Transactions in flight, for the adaptive limit. */
       readonly inFlight?: () => number;
+      /** `loop.rateLimit`'s gate, if any. */
+      readonly rate?: StartGate | null;
     } = {},
   ) {
+    this.rate = options.rate ?? null;
     this.breaker = options.breaker ?? null;
     this.changed = options.changed ?? (() => undefined);
     const concurrency = options.concurrency;
@@ -208,9 +218,24 @@ export class Downstream {
     return this.until === Number.NEGATIVE_INFINITY || this.scheduler.now() >= this.until;
   }
 
-  /** A transaction started: in the half-open state it is the probe. */
+  /**
+   * Whether one more transaction may start now: the downstream is not paused or broken, and
+   * the rate limit allows it (`ready`: some transaction waits to start, so the rate limit
+   * wakes the run when it will).
+   */
+  allows(ready: boolean): boolean {
+    return this.open() && (this.rate === null || this.rate.allows(ready));
+  }
+
+  /** A transaction started: it takes a rate permit, and in the half-open state is the probe. */
   started(): void {
+    this.rate?.started();
     if (this.state === 'halfOpen') this.probing = true;
+  }
+
+  /** How many more the rate limit lets the run fetch (`ready` wait to start already). */
+  room(ready: number, wanted: number): number {
+    return this.rate === null ? Infinity : this.rate.room(ready, wanted);
   }
 
   /**
@@ -289,6 +314,7 @@ export class Downstream {
   }
 
   dispose(): void {
+    this.rate?.dispose();
     this.wait?.unsubscribe();
     this.reopen?.unsubscribe();
     this.wait = this.reopen = null;
@@ -298,24 +324,37 @@ export class Downstream {
   private record(failed: boolean): void {
     const now = this.scheduler.now();
     this.calls.push({ at: now, failed });
+    if (failed) {
+      this.failures++;
+      this.consecutive++;
+    } else {
+      this.consecutive = 0;
+    }
     const since = now - (this.breaker as CircuitBreakerPolicy).window;
-    let old = 0;
-    while (old < this.calls.length && (this.calls[old] as { at: number }).at <= since) old++;
-    if (old > 0) this.calls.splice(0, old);
+    for (let oldest = this.calls.peek(); oldest !== undefined && oldest.at <= since;) {
+      this.calls.shift();
+      if (oldest.failed) this.failures--;
+      oldest = this.calls.peek();
+    }
   }
 
+  /**
+   * Whether the breaker opens: `minCalls` failures in a row, or at least `minCalls` attempts
+   * in the window with `failureRatio` of them failed.
+   */
   private tripped(): boolean {
     const { minCalls, failureRatio } = this.breaker as CircuitBreakerPolicy;
-    if (this.calls.length < minCalls) return false;
-    const failures = this.calls.filter((call) => call.failed).length;
-    return failures / this.calls.length >= failureRatio;
+    if (this.consecutive >= minCalls) return true;
+    return this.calls.length >= minCalls && this.failures / this.calls.length >= failureRatio;
   }
 
   private trip(error: unknown): void {
     const { openFor } = this.breaker as CircuitBreakerPolicy;
     this.state = 'open';
     this.probing = false;
-    this.calls.length = 0;
+    this.calls.drain();
+    this.failures = 0;
+    this.consecutive = 0;
     this.logger.warn(
       `circuit breaker open: the downstream keeps failing (${describeError(error)}); no new transactions for ${openFor} ms, then one probe`,
     );
@@ -412,9 +451,9 @@ const baselineWindow = 100;
 /**
  * An adaptive concurrency limit, fed one sample per process attempt (its latency, and whether
  * it failed for system reasons or time), in the manner of Netflix's concurrency-limits. The
- * no-load latency is the smallest of the last window of samples.
+ * no-load latency is the smallest latency of the last window of attempts that went through.
  *
- * - `aimd`: while attempts go through at no more than twice the no-load latency, the limit
+ * - `aimd`: while attempts go through within 1.25 × the no-load latency, the limit
  *   grows, by one per sample until the first decrease (a slow start), then by one per round
  *   trip of the whole limit (`+1/limit` per sample), while at least half of it is in use; a
  *   failure, or a latency past that, multiplies it by 0.9, at most once per no-load latency.
@@ -448,11 +487,15 @@ export class AdaptiveLimit {
 
   /** One attempt ended at `now` after `rtt` ms; `failed`: for system reasons or time. */
   sample(rtt: number, failed: boolean, inFlight: number, now: number): void {
-    this.samples++;
-    this.windowMin = Math.min(this.windowMin, rtt);
-    if (this.baseline === Number.POSITIVE_INFINITY || this.samples % baselineWindow === 0) {
-      this.baseline = this.windowMin;
-      this.windowMin = Number.POSITIVE_INFINITY;
+    if (!failed) {
+      // Only attempts that went through say what the no-load latency is: a refusal can be
+      // far quicker than any real call.
+      this.samples++;
+      this.windowMin = Math.min(this.windowMin, rtt);
+      if (this.baseline === Number.POSITIVE_INFINITY || this.samples % baselineWindow === 0) {
+        this.baseline = this.windowMin;
+        this.windowMin = Number.POSITIVE_INFINITY;
+      }
     }
     const noLoad = Math.max(this.baseline, 1e-3);
     const { min, max } = this.concurrency;
@@ -472,7 +515,7 @@ export class AdaptiveLimit {
       this.roundFailed = false;
       return;
     }
-    if (failed || rtt > 2 * noLoad) {
+    if (failed || rtt > 1.25 * noLoad) {
       if (now - this.lastDecrease >= noLoad) {
         this.limit = clamp(this.limit * 0.9, min, max);
         this.lastDecrease = now;

@@ -68,6 +68,8 @@ export class LifecyclePool<P, R, A = undefined> implements LifecycleHost<P, R, A
     failure: TransactionError | null = null,
   ): Lifecycle<P, R, A> {
     this.inFlight++;
+    // It takes a rate permit, and is the circuit breaker's probe when it is half-open.
+    this.plan.downstream?.started();
     const lifecycle = new Lifecycle(this, transaction, batch, attachment);
     lifecycle.next = this.first;
     if (this.first !== null) this.first.previous = lifecycle;
