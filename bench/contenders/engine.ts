@@ -61,10 +61,12 @@ export async function ergonConsume(run: ErgonRun): Promise<RunResult> {
     recorder === null ? memory : new LatencyConnector(memory, recorder);
   const handler = workloadHandler(run.workload);
   const keys = run.keys;
+  // The key names exist already, as a field of a payload would: the key function only picks one.
+  const keyNames = Array.from({ length: keys ?? 0 }, (_, index) => `key-${index}`);
   const task = consumerTask<number>({
     ...(keys === undefined
       ? {}
-      : { key: (transaction: Transaction<number>) => String(transaction.payload % keys) }),
+      : { key: (transaction: Transaction<number>) => keyNames[transaction.payload % keys] }),
     process: (transaction, { attempt }) => handler(transaction.payload, attempt),
     ...(run.logging === 'silent' ? { logger: silent } : {}),
   });

@@ -8,7 +8,7 @@ import { throughputCells } from './throughput-cells.js';
 
 const pipeline = contendersOf<typeof batchInsertContenders>('contenders/batch-insert.js');
 const perTransaction = 'process: one INSERT per transaction';
-const batched = 'processBatch: one multi-row INSERT per batch of 100';
+const batched = 'processBatch: one multi-row INSERT per batch of 200';
 /** Issue #18: batch handlers at least this many times the per-transaction pipeline. */
 const batchTarget = 5;
 
@@ -17,11 +17,11 @@ export const batchInsert: Scenario = {
   id: 'batch-insert',
   title: 'Batch handlers: RabbitMQ → PostgreSQL',
   description: (options) =>
-    `${scaled(20_000, options).toLocaleString('en-US')} messages in a RabbitMQ queue (filled before the clock starts) consumed in continuous mode at concurrency 400 (prefetch 400), each written as a row of a PostgreSQL table (pool of 4 connections) and acked once written: \`process\` with one INSERT per transaction against \`processBatch\` with one multi-row INSERT (\`unnest\` of column arrays) per batch of up to 100 (maxWait 5 ms). The clock runs from the start of the loop to its last outcome.`,
+    `${scaled(20_000, options).toLocaleString('en-US')} messages in a RabbitMQ queue (filled before the clock starts) consumed in continuous mode at concurrency 800 (prefetch 800), each written as a row of a PostgreSQL table (pool of 4 connections) and acked once written: \`process\` with one INSERT per transaction against \`processBatch\` with one multi-row INSERT (\`unnest\` of column arrays) per batch of up to 200 (maxWait 5 ms). The clock runs from the start of the loop to its last outcome.`,
   run: async (options) => {
     const base: BatchInsertRun = {
       count: scaled(20_000, options),
-      concurrency: 400,
+      concurrency: 800,
       poolSize: 4,
       write: 'per-transaction',
     };
@@ -30,7 +30,7 @@ export const batchInsert: Scenario = {
         [perTransaction]: pipeline('ergonBatchInsert', base),
         [batched]: pipeline('ergonBatchInsert', {
           ...base,
-          write: { batch: 100, maxWait: 5 },
+          write: { batch: 200, maxWait: 5 },
         }),
       },
       options.repeats,

@@ -51,7 +51,7 @@ export const engineOverhead: Scenario = {
   id: 'engine',
   title: 'Engine overhead',
   description: (options) =>
-    `${scaled(100_000, options).toLocaleString('en-US')} transactions from the memory connector (lazy generator source) through a no-op \`async\` handler, at concurrency 1, 64 and 1024, in batch and continuous mode (at 64 also continuous with a key per transaction, 64 keys active: order per key), against a raw promise pool (N \`for await\` workers), p-queue and a naive \`from(source).pipe(mergeMap(handler, N))\`. Each run is a fresh process with a warm-up run of a fifth of the count first. Latency: fetch-to-settle for ergon-rx, take-to-completion for the baselines.`,
+    `${scaled(100_000, options).toLocaleString('en-US')} transactions from the memory connector (lazy generator source) through a no-op \`async\` handler, at concurrency 1, 64 and 1024, in batch and continuous mode (at 64 also continuous with a key per transaction, 64 keys active: order per key; the key function picks an existing key name, as reading a payload's field does), against a raw promise pool (N \`for await\` workers), p-queue and a naive \`from(source).pipe(mergeMap(handler, N))\`. Each run is a fresh process with a warm-up run of a fifth of the count first. Latency: fetch-to-settle for ergon-rx, take-to-completion for the baselines.`,
   run: async (options) => {
     const rows: string[][] = [];
     const targets: TargetCheck[] = [];
