@@ -15,24 +15,10 @@ import { after, failAfter } from './support/handlers.js';
 import { settledExactlyOnce, statusOf, TestConnector } from './support/test-connector.js';
 import { inVirtualTime, now, record } from './support/virtual-time.js';
 import { installOtel } from './telemetry/support/otel.js';
+import { keptLogger } from './support/kept-logger.js';
 
 function values(...payloads: string[]): Record<string, Transaction<string>> {
   return Object.fromEntries(payloads.map((p) => [p, createTransaction(p, { id: p })]));
-}
-
-/** A logger that keeps what it is told at info and warn. */
-function keptLogger(): { logger: Logger; lines: string[] } {
-  const lines: string[] = [];
-  const quiet = (): void => undefined;
-  const keep =
-    (level: string) =>
-    (...parts: unknown[]): void => {
-      lines.push(`${level} ${parts.map(String).join(' ')}`);
-    };
-  return {
-    lines,
-    logger: { trace: quiet, debug: quiet, info: keep('info'), warn: keep('warn'), error: quiet },
-  };
 }
 
 /** A task whose downstream is down before `upAt`: attempts started earlier fail after 10. */
@@ -63,7 +49,7 @@ const breaker: ConsumerPolicyInput = {
 describe('loop.circuitBreaker', () => {
   it('opens when failures pass the ratio, probes after openFor, closes on a success; nothing is dead-lettered', () => {
     inVirtualTime((helpers, scheduler) => {
-      const { logger, lines } = keptLogger();
+      const { logger, lines } = keptLogger(['info', 'warn']);
       const { task, starts } = flakyDownstream(200, logger);
       const outcomes = record(
         helpers.cold('(abc|)', values('a', 'b', 'c')).pipe(processWith(task, breaker)),
@@ -92,7 +78,7 @@ describe('loop.circuitBreaker', () => {
 
   it('opens at minCalls failures in a row, even when the window is full of successes', () => {
     inVirtualTime((helpers, scheduler) => {
-      const { logger, lines } = keptLogger();
+      const { logger, lines } = keptLogger(['info', 'warn']);
       const starts: number[] = [];
       const task = consumerTask({
         logger,

@@ -14,26 +14,11 @@ import { rateLimitedDelay } from '../../lib/engine/internal/flow-gates.js';
 import { after, failAfter } from './support/handlers.js';
 import { settledExactlyOnce, statusOf, TestConnector } from './support/test-connector.js';
 import { inVirtualTime, now, record } from './support/virtual-time.js';
+import { keptLogger } from './support/kept-logger.js';
 
 /** Marble values: each letter maps to a transaction with that payload. */
 function values(...payloads: string[]): Record<string, Transaction<string>> {
   return Object.fromEntries(payloads.map((p) => [p, createTransaction(p, { id: p })]));
-}
-
-/** A logger that keeps its warnings. */
-function warnings(): { logger: Logger; lines: string[] } {
-  const lines: string[] = [];
-  const quiet = (): void => undefined;
-  return {
-    lines,
-    logger: {
-      trace: quiet,
-      debug: quiet,
-      info: quiet,
-      warn: (...parts: unknown[]) => lines.push(parts.map(String).join(' ')),
-      error: quiet,
-    },
-  };
 }
 
 /** A task whose attempts are refused by `refusal(payload, attempt)` while it returns an error. */
@@ -136,7 +121,7 @@ describe('RateLimitedError (a downstream that says "too many requests")', () => 
 
   it('logs one warning per pause, however many transactions were refused in it', () => {
     inVirtualTime((helpers, scheduler) => {
-      const { logger, lines } = warnings();
+      const { logger, lines } = keptLogger();
       const { task } = refusingTask(
         (_payload, call) => (call === 1 ? new RateLimitedError(100) : undefined),
         logger,

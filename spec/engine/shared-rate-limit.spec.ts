@@ -4,7 +4,6 @@ import {
   consume,
   consumerPolicy,
   consumerTask,
-  type Logger,
   MemoryConnector,
   PolicyError,
   type RateLimit,
@@ -12,22 +11,7 @@ import {
   type RateLimiterGrant,
 } from '../../lib/index.js';
 import { RedisRateLimiter, RedisService } from '../../lib/connectors/redis/index.js';
-
-/** A logger that keeps its warnings. */
-function warnings(): { logger: Logger; lines: string[] } {
-  const lines: string[] = [];
-  const quiet = (): void => undefined;
-  return {
-    lines,
-    logger: {
-      trace: quiet,
-      debug: quiet,
-      info: quiet,
-      warn: (...parts: unknown[]) => lines.push(parts.map(String).join(' ')),
-      error: quiet,
-    },
-  };
-}
+import { keptLogger } from './support/kept-logger.js';
 
 /** An in-process limiter that grants every take in full and counts the takes. */
 class CountingLimiter implements RateLimiter {
@@ -93,7 +77,7 @@ describe('loop.rateLimit with a shared limiter', () => {
 
     it("'closed' (the default) starts nothing while the limiter cannot answer; one warning", async () => {
       const limiter = new RedisRateLimiter({ key: 'unreachable', timeout: 100 }, service);
-      const { logger, lines } = warnings();
+      const { logger, lines } = keptLogger();
       let started = 0;
       await lastValueFrom(
         consume(
@@ -117,7 +101,7 @@ describe('loop.rateLimit with a shared limiter', () => {
 
     it("'open' starts transactions at the limit kept in the process; one warning", async () => {
       const limiter = new RedisRateLimiter({ key: 'unreachable', timeout: 100 }, service);
-      const { logger, lines } = warnings();
+      const { logger, lines } = keptLogger();
       const source = Array.from({ length: 20 }, (_, n) => n);
       const outcomes = await lastValueFrom(
         consume(
