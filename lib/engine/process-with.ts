@@ -109,7 +109,13 @@ class ProcessRun<P, R>
     });
     this.pool = new LifecyclePool(plan, clock, telemetry, null, this);
     this.fixedConcurrency = policy.loop.concurrency.value;
-    this.waiting = waitingRoom(task.key, policy.loop.keyConcurrency.value);
+    this.waiting = waitingRoom(
+      task.key,
+      policy.loop.keyConcurrency.value,
+      policy.loop.keyRateLimit === null
+        ? null
+        : { limit: policy.loop.keyRateLimit, scheduler: clock.scheduler, wake: wake },
+    );
   }
 
   /** Most transactions in flight now (`loop.concurrency`, adaptive or fixed). */
@@ -173,6 +179,7 @@ class ProcessRun<P, R>
   protected override dispose(): void {
     this.batcher?.dispose();
     this.downstream.dispose();
+    this.waiting.dispose();
     super.dispose();
   }
 

@@ -26,6 +26,9 @@ import {
   type LoopRateLimit,
   LoopRateLimitCodec,
   type LoopRateLimitInput,
+  type RateLimit,
+  RateLimitCodec,
+  type RateLimitInput,
   type StagePolicy,
   StagePolicyCodec,
   type StagePolicyInput,
@@ -64,6 +67,8 @@ export interface ConsumerPolicy {
      * while it is full.
      */
     readonly keyBacklog: number | null;
+    /** Most transactions of one key started per interval (tasks with a `key`), or `null`. */
+    readonly keyRateLimit: RateLimit | null;
     /**
      * Most transactions started per interval (`null`: no limit); the loop fetches no more
      * than it may start within one interval.
@@ -142,6 +147,7 @@ export interface ConsumerPolicyInput {
     readonly concurrency?: LoopConcurrencyInput | null;
     readonly keyConcurrency?: ConcurrencyInput | null;
     readonly keyBacklog?: IntegerInput | null;
+    readonly keyRateLimit?: RateLimitInput | null;
     readonly rateLimit?: LoopRateLimitInput | null;
     readonly circuitBreaker?: CircuitBreakerPolicyInput | null;
     readonly limit?: IntegerInput | null;
@@ -196,6 +202,7 @@ export const ConsumerPolicyCodec: t.Type<ConsumerPolicy, ConsumerPolicy> = stric
       concurrency: LoopConcurrencyCodec,
       keyConcurrency: ConcurrencyCodec,
       keyBacklog: withDefault(orNull(NonNegativeInteger), null),
+      keyRateLimit: withDefault(orNull(RateLimitCodec), null),
       rateLimit: withDefault(orNull(LoopRateLimitCodec), null),
       circuitBreaker: withDefault(orNull(CircuitBreakerCodec), null),
       limit: withDefault(orNull(NonNegativeInteger), null),

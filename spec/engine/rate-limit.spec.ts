@@ -14,7 +14,7 @@ import {
   type Transaction,
 } from '../../lib/index.js';
 import { after } from './support/handlers.js';
-import { settledExactlyOnce, TestConnector } from './support/test-connector.js';
+import { settledExactlyOnce, statusOf, TestConnector } from './support/test-connector.js';
 import { inVirtualTime, now, record } from './support/virtual-time.js';
 
 /** The most emissions in any half-open window [t, t + interval). */
@@ -229,5 +229,78 @@ describe('dispatch rateLimit', () => {
     expect(
       producerPolicy({ dispatch: { rateLimit: { limit: 50 } } }).dispatch.rateLimit,
     ).to.deep.equal({ limit: 50, interval: 1000, burst: 0 });
+  });
+});
+
+describe('loop.keyRateLimit', () => {
+  it('starts at most limit per interval of each key; other keys and unkeyed ones go beside them', () => {
+    inVirtualTime((_helpers, scheduler) => {
+      const payloads = ['a1', 'a2', 'a3', 'b1', 'b2', 'n1', 'a4'];
+      const connector = new TestConnector<string>({ source: payloads });
+      const starts: string[] = [];
+      const task = consumerTask({
+        key: (tx: Transaction<string>) => (tx.payload.startsWith('n') ? undefined : tx.payload[0]),
+        process: (tx: Transaction<string>) => {
+          starts.push(`${tx.payload}@${now()}`);
+          return after(1, tx.payload);
+        },
+      });
+      const outcomes = record(
+        consume(connector, task, {
+          loop: {
+            mode: 'continuous',
+            concurrency: { value: 10 },
+            keyConcurrency: { value: 5 },
+            keyRateLimit: { limit: 1, interval: 100 },
+          },
+        }),
+      );
+      scheduler.flush();
+      // One a and one b per 100 ms, in order; n1 has no key.
+      expect(starts).to.deep.equal([
+        'a1@0',
+        'b1@0',
+        'n1@0',
+        'a2@100',
+        'b2@100',
+        'a3@200',
+        'a4@300',
+      ]);
+      expect(outcomes.values).to.have.length(7);
+      expect(settledExactlyOnce(connector)).to.equal(null);
+    });
+  });
+
+  it('a graceful stop releases the transactions waiting for their key’s rate, in fetch order', () => {
+    inVirtualTime((helpers, scheduler) => {
+      const connector = new TestConnector<string>({ source: ['a1', 'a2', 'a3'] });
+      const task = consumerTask({
+        key: (tx: Transaction<string>) => tx.payload[0],
+        process: (tx: Transaction<string>) => after(1, tx.payload),
+      });
+      const outcomes = record(
+        consume(
+          connector,
+          task,
+          {
+            loop: {
+              mode: 'continuous',
+              concurrency: { value: 5 },
+              keyConcurrency: { value: 5 },
+              keyRateLimit: { limit: 1, interval: 100 },
+            },
+          },
+          { stop$: helpers.cold('50ms s') },
+        ),
+      );
+      scheduler.flush();
+      expect(outcomes.values.map((o) => `${o.transaction.payload}:${statusOf(o)}`)).to.deep.equal([
+        'a1:success',
+        'a2:released:shutdown',
+        'a3:released:shutdown',
+      ]);
+      expect(outcomes.completedAt).to.equal(50);
+      expect(settledExactlyOnce(connector)).to.equal(null);
+    });
   });
 });

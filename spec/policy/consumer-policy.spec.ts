@@ -24,6 +24,7 @@ const defaults: ConsumerPolicy = {
     concurrency: { value: 1, adaptive: null, min: 1, max: 1000 },
     keyConcurrency: { value: 1 },
     keyBacklog: null,
+    keyRateLimit: null,
     rateLimit: null,
     circuitBreaker: null,
     limit: null,

@@ -123,7 +123,13 @@ export class ConsumeLoop<P, R>
     this.fixedConcurrency = concurrency.value;
     // Memory bounds are sized for the most the limit may reach.
     const most = this.adaptive === null ? concurrency.value : concurrency.max;
-    this.waiting = waitingRoom(task.key, policy.loop.keyConcurrency.value);
+    this.waiting = waitingRoom(
+      task.key,
+      policy.loop.keyConcurrency.value,
+      policy.loop.keyRateLimit === null
+        ? null
+        : { limit: policy.loop.keyRateLimit, scheduler: clock.scheduler, wake: () => this.pump() },
+    );
     this.capacity =
       task.key === undefined ? most : most + (policy.loop.keyBacklog ?? 4 * concurrency.value);
     this.fetchBatchSize = policy.fetch.batch.size ?? concurrency.value;
@@ -440,8 +446,16 @@ export class ConsumeLoop<P, R>
     this.pump();
   }
 
+  /**
+   * Releases everything that waits to start. Passes are held meanwhile: with nothing in flight,
+   * the first release's outcome would otherwise let a pass finish the run before the others
+   * were released (their outcomes lost, though they were settled).
+   */
   private releaseWaiting(reason: ReleaseReason): void {
-    for (const transaction of this.waiting.drain()) this.pool.release(transaction, reason);
+    const waiting = this.waiting.drain();
+    this.held(() => {
+      for (const transaction of waiting) this.pool.release(transaction, reason);
+    });
   }
 
   private endBatch(): void {
@@ -455,6 +469,7 @@ export class ConsumeLoop<P, R>
   protected override dispose(): void {
     this.disposeTimers();
     this.batcher?.dispose();
+    this.waiting.dispose();
     super.dispose();
     if (this.batchSpan !== null) this.endBatch();
   }

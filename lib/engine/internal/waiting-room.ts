@@ -2,6 +2,9 @@ import { TransactionError } from '../../core/errors.js';
 import { FifoQueue } from '../../core/fifo-queue.js';
 import { describeValue, describeError } from '../../core/renderers.js';
 import type { Transaction } from '../../core/transaction.js';
+import { timer, type SchedulerLike, type Subscription } from 'rxjs';
+import type { RateLimit } from '../../policy/policy-sections.js';
+import { RateSchedule } from './flow-gates.js';
 
 /** A transaction's key as the run keeps it: `undefined` for none. */
 export type TransactionKey = string | undefined;
@@ -34,6 +37,8 @@ export interface WaitingRoom<P> {
   ended(key: TransactionKey): void;
   /** Takes out everything held, in the order it came in (to release it). */
   drain(): Transaction<P>[];
+  /** Stops its timers (the run ended). */
+  dispose(): void;
 }
 
 /** A task's `key` function, as `consumerTask` accepts it. */
@@ -65,6 +70,10 @@ class FifoRoom<P> implements WaitingRoom<P> {
 
   drain(): Transaction<P>[] {
     return this.queue.drain();
+  }
+
+  dispose(): void {
+    // no timers
   }
 }
 
@@ -136,17 +145,31 @@ interface KeyState<P> {
   admitted: number;
   /** Parked, oldest first; `null` while nobody waits. */
   parked: FifoQueue<KeyedEntry<P>> | null;
+  /** The key's own rate (`loop.keyRateLimit`), or `null`. */
+  readonly rate: RateSchedule | null;
+  /** Wakes the key when its rate lets the next parked one go. */
+  wait: Subscription | null;
+}
+
+/** What a keyed room needs for `loop.keyRateLimit`. */
+export interface KeyRate {
+  readonly limit: RateLimit;
+  readonly scheduler: SchedulerLike;
+  /** The run's pump: a key whose rate let a parked transaction go has one ready. */
+  readonly wake: () => void;
 }
 
 /**
  * The waiting room of a keyed task. A transaction is admitted (ready to start) while fewer
- * than `perKey` of its key are admitted; the others park in their key's queue, in intake
- * order, and the oldest is admitted when one of its key ends. Transactions without a key (or
- * whose key function failed) are admitted at once. Admitted transactions start oldest first.
+ * than `perKey` of its key are admitted and, with `loop.keyRateLimit`, its key's own rate
+ * allows one more; the others park in their key's queue, in intake order, and the oldest is
+ * admitted when one of its key ends or its key's rate lets it go (a timer per key then).
+ * Transactions without a key (or whose key function failed) are admitted at once. Admitted
+ * transactions start oldest first.
  *
  * The per-transaction cost is kept to two map lookups on the key: a key's state is updated in
  * place and outlives its last transaction, and idle states are swept in bulk once the map has
- * twice as many keys as were ever held at once (an amortised O(1), and memory bounded by the
+ * twice as many keys as after the last sweep (an amortised O(1), and memory bounded by the
  * keys in use, even when every transaction has a key of its own).
  */
 class KeyedRoom<P> implements WaitingRoom<P> {
@@ -155,8 +178,6 @@ class KeyedRoom<P> implements WaitingRoom<P> {
   /** Admitted after waiting for their key: older than what came in since, in any order. */
   private readonly unparked = new OrderHeap<P>();
   private readonly keys = new Map<string, KeyState<P>>();
-  /** Keys with a transaction admitted or parked. */
-  private busyKeys = 0;
   private sweepAt = 1024;
   private intake = 0;
   parked = 0;
@@ -164,6 +185,7 @@ class KeyedRoom<P> implements WaitingRoom<P> {
   constructor(
     private readonly keyOf: KeyFunction<P>,
     private readonly perKey: number,
+    private readonly keyRate: KeyRate | null,
   ) {}
 
   get length(): number {
@@ -187,12 +209,16 @@ class KeyedRoom<P> implements WaitingRoom<P> {
     let state = this.keys.get(key);
     if (state === undefined) {
       if (this.keys.size >= this.sweepAt) this.sweep();
-      state = { admitted: 0, parked: null };
+      state = {
+        admitted: 0,
+        parked: null,
+        rate: this.keyRate === null ? null : new RateSchedule(this.keyRate.limit),
+        wait: null,
+      };
       this.keys.set(key, state);
     }
-    if (state.admitted === 0 && state.parked === null) this.busyKeys++;
-    if (state.admitted < this.perKey) {
-      state.admitted++;
+    if (state.parked === null && this.mayAdmit(key, state)) {
+      this.admit(state);
       this.fresh.push(entry);
       return;
     }
@@ -216,35 +242,82 @@ class KeyedRoom<P> implements WaitingRoom<P> {
     if (key === undefined) return;
     const state = this.keys.get(key);
     if (state === undefined || state.admitted === 0) return; // drained meanwhile
-    const parked = state.parked;
-    const next = parked?.shift();
-    if (parked !== null && next !== undefined) {
-      // The oldest parked one takes the ended one's place.
-      if (parked.length === 0) state.parked = null;
-      this.parked--;
-      this.unparked.push(next);
-    } else if (--state.admitted === 0) {
-      this.busyKeys--;
-    }
+    state.admitted--;
+    this.admitParked(key, state);
   }
 
   drain(): Transaction<P>[] {
     const entries = [...this.fresh.drain(), ...this.unparked.drain()];
     for (const state of this.keys.values()) {
       if (state.parked !== null) entries.push(...state.parked.drain());
+      state.wait?.unsubscribe();
     }
     this.keys.clear();
-    this.busyKeys = 0;
     this.parked = 0;
     return entries.sort((a, b) => a.order - b.order).map((entry) => entry.transaction);
   }
 
-  /** Forgets idle keys; the next sweep comes when the map has doubled over the busy ones. */
-  private sweep(): void {
-    for (const [key, state] of this.keys) {
-      if (state.admitted === 0 && state.parked === null) this.keys.delete(key);
+  dispose(): void {
+    for (const state of this.keys.values()) {
+      state.wait?.unsubscribe();
+      state.wait = null;
     }
-    this.sweepAt = Math.max(1024, 2 * this.busyKeys);
+  }
+
+  /**
+   * Whether one more of `key` may be admitted now: fewer than `perKey` admitted, and its rate
+   * allows one; when only the rate holds it back, the key is woken when it will.
+   */
+  private mayAdmit(key: string, state: KeyState<P>): boolean {
+    if (state.admitted >= this.perKey) return false;
+    const rate = state.rate;
+    if (rate === null) return true;
+    const keyRate = this.keyRate as KeyRate;
+    const now = keyRate.scheduler.now();
+    const at = rate.nextAt(now);
+    if (at <= now) return true;
+    if (state.wait === null) {
+      state.wait = timer(Math.ceil(at) - now, keyRate.scheduler).subscribe(() => {
+        state.wait = null;
+        if (this.keys.get(key) !== state) return;
+        const before = this.unparked.length;
+        this.admitParked(key, state);
+        if (this.unparked.length > before) keyRate.wake();
+      });
+    }
+    return false;
+  }
+
+  private admit(state: KeyState<P>): void {
+    state.admitted++;
+    state.rate?.take((this.keyRate as KeyRate).scheduler.now());
+  }
+
+  /** Admits the oldest parked ones of `key` while it may (they start before newer ones). */
+  private admitParked(key: string, state: KeyState<P>): void {
+    const parked = state.parked;
+    if (parked === null) return;
+    while (parked.length > 0 && this.mayAdmit(key, state)) {
+      this.admit(state);
+      this.parked--;
+      this.unparked.push(parked.shift() as KeyedEntry<P>);
+    }
+    if (parked.length === 0) state.parked = null;
+  }
+
+  /**
+   * Forgets idle keys (nothing admitted or parked, and a rate, if any, back to a full burst);
+   * the next sweep comes when the map has doubled over the busy ones.
+   */
+  private sweep(): void {
+    const now = this.keyRate?.scheduler.now() ?? 0;
+    for (const [key, state] of this.keys) {
+      if (state.admitted > 0 || state.parked !== null || state.wait !== null) continue;
+      const rate = state.rate;
+      if (rate !== null && rate.availableNow(now) <= rate.limit.burst) continue;
+      this.keys.delete(key);
+    }
+    this.sweepAt = Math.max(1024, 2 * this.keys.size);
   }
 }
 
@@ -252,8 +325,12 @@ class KeyedRoom<P> implements WaitingRoom<P> {
  * The waiting room for a task: keyed when it has a `key` function (at most `perKey` of a key
  * at a time), first-in-first-out otherwise.
  */
-export function waitingRoom<P>(keyOf: KeyFunction<P> | undefined, perKey: number): WaitingRoom<P> {
-  return keyOf === undefined ? new FifoRoom<P>() : new KeyedRoom(keyOf, perKey);
+export function waitingRoom<P>(
+  keyOf: KeyFunction<P> | undefined,
+  perKey: number,
+  keyRate: KeyRate | null = null,
+): WaitingRoom<P> {
+  return keyOf === undefined ? new FifoRoom<P>() : new KeyedRoom(keyOf, perKey, keyRate);
 }
 
 /**
