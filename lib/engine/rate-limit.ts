@@ -42,11 +42,16 @@ export function rateLimit<T>(
     defer(() => {
       const schedule = new RateSchedule(limit);
       return source.pipe(
-        concatMap((value) => {
+        // Each value's time is set when it arrives, in order, on the exact schedule (so a
+        // sub-millisecond spacing keeps its rate); it goes at that time's whole millisecond,
+        // rounded up: never early, and no drift.
+        map((value) => {
+          const exact = schedule.nextAt(scheduler.now());
+          schedule.take(exact);
+          return { value, at: Math.ceil(exact) };
+        }),
+        concatMap(({ value, at }) => {
           const now = scheduler.now();
-          // Whole milliseconds, rounded up: never early, and no rounding drift in the scheduler.
-          const at = Math.ceil(schedule.nextAt(now));
-          schedule.take(at);
           return at <= now ? of(value) : timer(at - now, scheduler).pipe(map(() => value));
         }),
       );

@@ -111,6 +111,31 @@ function fromArrivals(arrivals: readonly number[]): Observable<number> {
   });
 }
 
+describe('rateLimit throughput', () => {
+  it('a backlog drains at exactly the rate: the n-th value after the burst at (n − burst) × interval / limit (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 20 }),
+        fc.integer({ min: 1, max: 1000 }),
+        fc.integer({ min: 0, max: 5 }),
+        fc.integer({ min: 1, max: 80 }),
+        (limit, interval, burst, count) => {
+          const times = inVirtualTime((_helpers, scheduler) => {
+            const recording = record(range(0, count).pipe(rateLimit({ limit, interval, burst })));
+            scheduler.flush();
+            return recording.times;
+          });
+          times.forEach((at, n) => {
+            const due = Math.max(0, Math.ceil(((n - burst) * interval) / limit));
+            expect(at, `value ${n}`).to.equal(due);
+          });
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+});
+
 describe('loop.rateLimit', () => {
   it('consume starts at most limit per interval and fetches no more than it can start within one', () => {
     inVirtualTime((_helpers, scheduler) => {

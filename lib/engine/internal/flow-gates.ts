@@ -36,7 +36,7 @@ export class RateSchedule {
 
   /** One goes at `at` (not before {@link nextAt}). */
   take(at: number): void {
-    if (at >= this.dueAfter(0)) {
+    if (at > this.dueAfter(0)) {
       // Behind the steady rate: it starts again from here.
       this.anchor = at;
       this.count = 1;
