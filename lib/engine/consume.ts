@@ -6,7 +6,11 @@ import { consumerPolicy, type ConsumerPolicyInput } from '../policy/consumer-pol
 import { ConsumeLoop } from './internal/consume-loop.js';
 import { EngineClock } from './internal/engine-clock.js';
 import type { EngineOptions } from './engine-options.js';
-import { requireConsumerTask, type ConsumerTask } from './task-definition.js';
+import {
+  requireConsumerTask,
+  requireKeyForKeyPolicy,
+  type ConsumerTask,
+} from './task-definition.js';
 
 /** Options of {@link consume}. */
 export interface ConsumeOptions extends EngineOptions {
@@ -59,6 +63,7 @@ export function consume<P, R, S>(
   }
   requireConsumerTask(task, 'consume');
   const decoded = consumerPolicy(policy);
+  requireKeyForKeyPolicy(task, decoded, 'consume');
   return new Observable<Outcome<P, R>>((subscriber) => {
     const loop = new ConsumeLoop<P, R>(
       connector,

@@ -18,7 +18,11 @@ import type { ProcessBatcher } from './internal/process-batcher.js';
 import { Downstream } from './internal/flow-gates.js';
 import { startGate } from './internal/shared-rate-gate.js';
 import { waitingRoom, type TransactionKey, type WaitingRoom } from './internal/waiting-room.js';
-import { requireConsumerTask, type ConsumerTask } from './task-definition.js';
+import {
+  requireConsumerTask,
+  requireKeyForKeyPolicy,
+  type ConsumerTask,
+} from './task-definition.js';
 
 /**
  * Runs every transaction of the source through `task`'s lifecycle with at most
@@ -53,6 +57,7 @@ export function processWith<P, R, S>(
 ): OperatorFunction<Transaction<P>, Outcome<P, R>> {
   requireConsumerTask(task, 'processWith');
   const decoded = consumerPolicy(policy);
+  requireKeyForKeyPolicy(task, decoded, 'processWith');
   const consumer = task as ConsumerTask<P, R, unknown>;
   return engineOperator(
     (subscriber) =>

@@ -5,6 +5,7 @@ import type { Transaction } from '../core/transaction.js';
 import type { TransactionError } from '../core/errors.js';
 import type { HandlerContext } from './handler-context.js';
 import { TaskDefinitionError } from './errors.js';
+import type { ConsumerPolicy } from '../policy/consumer-policy.js';
 
 /** What consumer and producer task definitions share: a name, failure handling, services. */
 export interface TaskDefinitionBase<P, S> {
@@ -205,6 +206,22 @@ export function requireConsumerTask(task: unknown, caller: string): void {
       `${caller} expects a task made by consumerTask({ process, … }), got ${
         task === null ? 'null' : typeof task
       }`,
+    );
+  }
+}
+
+/**
+ * Fails fast when the policy asks for something per key and the task has no `key`: the
+ * setting would do nothing, which is almost certainly not what was meant.
+ */
+export function requireKeyForKeyPolicy(
+  task: ConsumerTask<unknown, unknown, unknown>,
+  policy: ConsumerPolicy,
+  caller: string,
+): void {
+  if (policy.loop.keyRateLimit !== null && task.key === undefined) {
+    throw new TaskDefinitionError(
+      `${caller}: loop.keyRateLimit limits each key, but task "${task.name}" has no key; give consumerTask a key function, or use loop.rateLimit to limit the whole loop`,
     );
   }
 }

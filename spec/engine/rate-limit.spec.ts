@@ -11,6 +11,7 @@ import {
   PolicyError,
   processWith,
   rateLimit,
+  TaskDefinitionError,
   type Transaction,
 } from '../../lib/index.js';
 import { after } from './support/handlers.js';
@@ -294,6 +295,24 @@ describe('loop.keyRateLimit', () => {
       expect(outcomes.values).to.have.length(7);
       expect(settledExactlyOnce(connector)).to.equal(null);
     });
+  });
+
+  it('says so when the task has no key (the limit would do nothing)', () => {
+    const task = consumerTask({
+      name: 'unkeyed',
+      process: (tx: Transaction<string>) => tx.payload,
+    });
+    const policy = { loop: { keyRateLimit: { limit: 1 } } };
+    const expected =
+      'loop.keyRateLimit limits each key, but task "unkeyed" has no key; give consumerTask a key function, or use loop.rateLimit to limit the whole loop';
+    expect(() => consume(new TestConnector<string>(), task, policy)).to.throw(
+      TaskDefinitionError,
+      `consume: ${expected}`,
+    );
+    expect(() => processWith(task, policy)).to.throw(
+      TaskDefinitionError,
+      `processWith: ${expected}`,
+    );
   });
 
   it('a graceful stop releases the transactions waiting for their key’s rate, in fetch order', () => {
