@@ -326,9 +326,17 @@ export class RabbitmqConnector<P = unknown> implements Connector<P> {
     if (this.ownsService) await this.service.close();
   }
 
-  /** Waits up to `fetchWait` for a subscription with deliveries; returns the teardown. */
+  /**
+   * Waits up to `fetchWait` for a subscription with deliveries; returns the teardown. The wait
+   * counts from the moment the consumer is registered: while the connection, the topology and
+   * the consumer are still being set up (and no connection attempt has failed), an expired
+   * wait is extended, so a slow start is not taken for an empty queue (a non-streaming loop
+   * would end on it). Once an attempt failed (the service is reconnecting), the fetch
+   * completes empty after `fetchWait` as before.
+   */
   private waitForDeliveries(subscriber: Subscriber<Transaction<P>>, size: number): () => void {
     let finished = false;
+    let extended = false;
     let stopWaiting: (() => void) | null = null;
     const finish = (): void => {
       finished = true;
@@ -344,6 +352,12 @@ export class RabbitmqConnector<P = unknown> implements Connector<P> {
     };
     const serve = (subscription: QueueSubscription): void => {
       if (finished) return;
+      if (extended) {
+        // The consumer was registered after the wait ran out: wait `fetchWait` from now.
+        extended = false;
+        clearTimeout(timer);
+        timer = setTimeout(expire, this.config.fetchWait);
+      }
       if (subscription.buffer.length > 0) {
         finish();
         this.emit(subscription, subscriber, size);
@@ -364,7 +378,16 @@ export class RabbitmqConnector<P = unknown> implements Connector<P> {
     const attach = (): void => {
       this.ensureSubscription().then(serve, fail);
     };
-    const timer = setTimeout(end, this.config.fetchWait);
+    const expire = (): void => {
+      if (finished) return;
+      if (!this.establishing()) {
+        end();
+        return;
+      }
+      extended = true;
+      timer = setTimeout(expire, this.config.fetchWait);
+    };
+    let timer = setTimeout(expire, this.config.fetchWait);
     this.waitingFetches.add(end);
     attach();
     return finish;
@@ -393,6 +416,15 @@ export class RabbitmqConnector<P = unknown> implements Connector<P> {
       subscriber.next(DeliveredTransaction.from(delivery, this.codec));
     }
     subscriber.complete();
+  }
+
+  /** The consumer is being set up and no connection attempt has failed so far. */
+  private establishing(): boolean {
+    const { state } = this.service;
+    return (
+      this.subscribing !== null &&
+      (state === 'idle' || state === 'connecting' || state === 'connected')
+    );
   }
 
   private ensureSubscription(): Promise<QueueSubscription> {
