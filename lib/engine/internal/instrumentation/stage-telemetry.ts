@@ -1,6 +1,6 @@
 import { SpanKind, trace, type Context, type Span, type Link } from '@opentelemetry/api';
 import type { CancellationError, Stage } from '../../../core/errors.js';
-import { failSpan, type RunTelemetry } from './run-telemetry.js';
+import { failSpan, sampledUnder, type RunTelemetry } from './run-telemetry.js';
 import type { StageMetrics } from './metrics.js';
 
 /** What a stage run reports about its attempts; see {@link StageTelemetry}. */
@@ -26,11 +26,13 @@ interface BatchSpanShape {
  * Telemetry of one lifecycle stage under a transaction: a span per attempt (`<stage>
  * attempt`, attribute `ergon.attempt`, ERROR with the exception when it failed), entered
  * around the handler so its own work and logs see it, plus the attempt and stage metrics.
+ * Under a parent that is not sampled, no span: the handler runs in the parent's context.
  */
 export class StageTelemetry implements StageObserver {
   private span: Span | null = null;
   private readonly metrics: StageMetrics | null;
   private readonly started: number;
+  private readonly tracing: boolean;
 
   constructor(
     private readonly run: RunTelemetry,
@@ -41,10 +43,11 @@ export class StageTelemetry implements StageObserver {
   ) {
     this.metrics = run.metrics === null ? null : run.metrics.stage(stage);
     this.started = this.metrics === null ? 0 : performance.now();
+    this.tracing = run.tracing && sampledUnder(parent);
   }
 
   attemptStarted(attempt: number): Context {
-    if (!this.run.tracing) return this.parent;
+    if (!this.tracing) return this.parent;
     const batch = this.batch;
     this.span = this.run.startSpan(
       batch === null ? `${this.stage} attempt` : batch.name,
@@ -119,6 +122,7 @@ export class FetchTelemetry implements StageObserver {
     if (error === undefined && received === 0) return;
     const batch = this.progress.batch();
     const parent = batch === null ? this.run.runContext : trace.setSpan(this.run.runContext, batch);
+    if (!sampledUnder(parent)) return;
     const span = this.run.startSpan(
       'fetch attempt',
       SpanKind.CLIENT,
@@ -184,6 +188,7 @@ export class DispatchTelemetry implements StageObserver {
   private span: Span | null = null;
   private readonly parent: Context;
   private readonly links: Link[];
+  private readonly tracing: boolean;
 
   constructor(
     private readonly run: RunTelemetry,
@@ -191,10 +196,11 @@ export class DispatchTelemetry implements StageObserver {
     private readonly size: number,
   ) {
     ({ parent: this.parent, links: this.links } = batchParent(run, contexts));
+    this.tracing = run.tracing && sampledUnder(this.parent);
   }
 
   attemptStarted(attempt: number): Context {
-    if (!this.run.tracing) return this.parent;
+    if (!this.tracing) return this.parent;
     this.span = this.run.startSpan(
       `send ${this.run.taskName}`,
       SpanKind.PRODUCER,

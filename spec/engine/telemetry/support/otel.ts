@@ -23,6 +23,7 @@ import {
   NodeTracerProvider,
   SimpleSpanProcessor,
   type ReadableSpan,
+  type Sampler,
   type Span,
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace-node';
@@ -211,6 +212,8 @@ export interface InstallOptions {
   readonly metrics?: boolean;
   /** Register an AsyncLocalStorage context manager and a W3C propagator (default true). */
   readonly contexts?: boolean;
+  /** The tracer provider's sampler (default: the SDK's, parent-based always on). */
+  readonly sampler?: Sampler;
 }
 
 /**
@@ -250,6 +253,7 @@ export function installOtel(options: InstallOptions = {}): InstalledOtel {
   }
   if (options.tracing ?? true) {
     tracerProvider = new NodeTracerProvider({
+      ...(options.sampler === undefined ? {} : { sampler: options.sampler }),
       spanProcessors: [ledger, new SimpleSpanProcessor(exporter)],
     });
     must(trace.setGlobalTracerProvider(tracerProvider), 'tracer provider');
