@@ -2,6 +2,10 @@ export { setupTelemetry, type SetupTelemetryOptions } from './setup-telemetry.js
 export type { TelemetryHandle } from './telemetry-handle.js';
 export { TelemetryExportError, TelemetrySetupError } from './telemetry-errors.js';
 export { processExecutionId } from './telemetry-resource.js';
+export {
+  EngineMetricProducer,
+  type EngineMetricProducerOptions,
+} from './engine-metric-producer.js';
 
 export {
   telemetryConfig,

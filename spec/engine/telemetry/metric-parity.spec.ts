@@ -78,76 +78,94 @@ function sortedEntries(attributes: object): [string, unknown][] {
   return Object.entries(attributes).sort(([a], [b]) => (a < b ? -1 : 1));
 }
 
-describe('engine telemetry: metric parity (issue #24)', () => {
-  let otel: InstalledOtel;
-  let clock: sinon.SinonStub;
-
-  beforeEach(() => {
-    otel = installOtel({ tracing: false, contexts: false });
-    clock = sinon.stub(performance, 'now').callsFake(() => now());
+/** Runs the known consumer and producer runs in virtual time. */
+function knownRun(): void {
+  const consumer = consumerTask({
+    name: 'parity',
+    process: (tx: Transaction<string>, ctx) => {
+      const ms = durations[tx.payload] ?? 0;
+      // c and h fail once then succeed; e and i always fail; k is not retried.
+      if ((tx.payload === 'c' || tx.payload === 'h') && ctx.attempt === 1)
+        return failAfter(ms, new Error(`first ${tx.payload}`));
+      if (tx.payload === 'e' || tx.payload === 'i') return failAfter(ms, new Error('always'));
+      return emitAfter(ms, tx.payload);
+    },
+    onException: (tx: Transaction<string>) => {
+      if (tx.payload === 'i') return failAfter(30, new Error('cannot handle i'));
+      return emitAfter(8, 'handled');
+    },
   });
-
-  afterEach(async () => {
-    clock.restore();
-    await otel.release();
+  const producer = producerTask({
+    name: 'parity-out',
+    prepare: (tx: Transaction<number>, ctx) => {
+      if (tx.payload === 2 && ctx.attempt === 1) return throwError(() => new Error('not yet'));
+      return emitAfter(tx.payload * 15, { n: tx.payload });
+    },
   });
-
-  it('exports exactly the metrics of the earlier instrumentation after a known run', async () => {
-    const consumer = consumerTask({
-      name: 'parity',
-      process: (tx: Transaction<string>, ctx) => {
-        const ms = durations[tx.payload] ?? 0;
-        // c and h fail once then succeed; e and i always fail; k is not retried.
-        if ((tx.payload === 'c' || tx.payload === 'h') && ctx.attempt === 1)
-          return failAfter(ms, new Error(`first ${tx.payload}`));
-        if (tx.payload === 'e' || tx.payload === 'i') return failAfter(ms, new Error('always'));
-        return emitAfter(ms, tx.payload);
-      },
-      onException: (tx: Transaction<string>) => {
-        if (tx.payload === 'i') return failAfter(30, new Error('cannot handle i'));
-        return emitAfter(8, 'handled');
-      },
-    });
-    const producer = producerTask({
-      name: 'parity-out',
-      prepare: (tx: Transaction<number>, ctx) => {
-        if (tx.payload === 2 && ctx.attempt === 1) return throwError(() => new Error('not yet'));
-        return emitAfter(tx.payload * 15, { n: tx.payload });
-      },
-    });
-    inVirtualTime((_helpers, scheduler) => {
-      const consumed = record(
-        consume(memoryQueue(Object.keys(durations)), consumer, {
-          loop: { mode: 'batch', concurrency: { value: 3 } },
-          fetch: { batch: { size: 5 } },
-          process: { retry: { maxAttempts: 2 } },
+  inVirtualTime((_helpers, scheduler) => {
+    const consumed = record(
+      consume(memoryQueue(Object.keys(durations)), consumer, {
+        loop: { mode: 'batch', concurrency: { value: 3 } },
+        fetch: { batch: { size: 5 } },
+        process: { retry: { maxAttempts: 2 } },
+      }),
+    );
+    const produced = record(
+      from([1, 2, 3, 4, 5].map((n) => createTransaction(n, { id: `out-${n}` }))).pipe(
+        produce(new MemoryConnector<{ n: number }>(), producer, {
+          loop: { concurrency: { value: 2 }, batch: { size: 2, maxWait: 40 } },
+          prepare: { retry: { maxAttempts: 2 } },
         }),
-      );
-      const produced = record(
-        from([1, 2, 3, 4, 5].map((n) => createTransaction(n, { id: `out-${n}` }))).pipe(
-          produce(new MemoryConnector<{ n: number }>(), producer, {
-            loop: { concurrency: { value: 2 }, batch: { size: 2, maxWait: 40 } },
-            prepare: { retry: { maxAttempts: 2 } },
-          }),
-        ),
-      );
-      scheduler.flush();
-      expect(consumed.completedAt).to.be.a('number');
-      expect(produced.completedAt).to.be.a('number');
-      expect(consumed.values).to.have.length(12);
-      expect(produced.values).to.have.length(5);
-    });
-    const { resourceMetrics } = await otel.reader.collect();
-    const exported = resourceMetrics.scopeMetrics
-      .filter((scope) => scope.scope.name === 'ergon.task')
-      .flatMap((scope) => scope.metrics)
-      .map(describeMetric)
-      .sort((a, b) => ((a as { name: string }).name < (b as { name: string }).name ? -1 : 1));
-    const actual: unknown = JSON.parse(JSON.stringify(exported));
-    if (process.env['ERGON_RECORD_METRIC_PARITY'] === '1') {
-      writeFileSync(fixture, `${JSON.stringify(actual, null, 2)}\n`);
-    }
-    const expected: unknown = JSON.parse(readFileSync(fixture, 'utf8'));
-    expect(actual).to.deep.equal(expected);
+      ),
+    );
+    scheduler.flush();
+    expect(consumed.completedAt).to.be.a('number');
+    expect(produced.completedAt).to.be.a('number');
+    expect(consumed.values).to.have.length(12);
+    expect(produced.values).to.have.length(5);
   });
-});
+}
+
+/** Every metric of the `ergon.task` scope(s) collected now, JSON-comparable. */
+async function exportedMetrics(otel: InstalledOtel): Promise<unknown> {
+  const { resourceMetrics } = await otel.reader.collect();
+  const exported = resourceMetrics.scopeMetrics
+    .filter((scope) => scope.scope.name === 'ergon.task')
+    .flatMap((scope) => scope.metrics)
+    .map(describeMetric)
+    .sort((a, b) => ((a as { name: string }).name < (b as { name: string }).name ? -1 : 1));
+  return JSON.parse(JSON.stringify(exported));
+}
+
+for (const engineMetricProducer of [false, true]) {
+  describe(`engine telemetry: metric parity (issue #24), ${engineMetricProducer ? 'histograms from an EngineMetricProducer' : 'histograms through the API'}`, () => {
+    let otel: InstalledOtel;
+    let clock: sinon.SinonStub;
+
+    beforeEach(() => {
+      otel = installOtel({ tracing: false, contexts: false, engineMetricProducer });
+      clock = sinon.stub(performance, 'now').callsFake(() => now());
+    });
+
+    afterEach(async () => {
+      clock.restore();
+      await otel.release();
+    });
+
+    it('exports exactly the metrics of the earlier instrumentation after a known run', async () => {
+      knownRun();
+      const actual = await exportedMetrics(otel);
+      if (process.env['ERGON_RECORD_METRIC_PARITY'] === '1' && !engineMetricProducer) {
+        writeFileSync(fixture, `${JSON.stringify(actual, null, 2)}\n`);
+      }
+      const expected: unknown = JSON.parse(readFileSync(fixture, 'utf8'));
+      expect(actual).to.deep.equal(expected);
+      // The producer's histograms come as a scope of their own, beside the SDK's counters.
+      const { resourceMetrics } = await otel.reader.collect();
+      const scopes = resourceMetrics.scopeMetrics.filter(
+        (scope) => scope.scope.name === 'ergon.task',
+      );
+      expect(scopes).to.have.length(engineMetricProducer ? 2 : 1);
+    });
+  });
+}
