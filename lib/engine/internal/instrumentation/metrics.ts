@@ -68,8 +68,8 @@ const registered = new WeakMap<Meter, Map<'consumer' | 'producer', EngineMetrics
  * The engine's instruments on the `ergon.task` meter, named as in the Python reference so
  * dashboards carry over. Attributes stay low-cardinality: task, status, stage, outcome,
  * connector system and booleans, never ids, counters or sizes. The counters that move with
- * every transaction or attempt are {@link ObservedCounter}s; those that move once per fetch or
- * batch are plain counters.
+ * every transaction, attempt, fetch or batch are {@link ObservedCounter}s; only the rare
+ * circuit-breaker transitions use a plain counter.
  *
  * One set per meter and kind, shared by every run, so the observed totals keep counting
  * across runs as a counter does.
@@ -98,15 +98,15 @@ export class EngineMetrics {
   readonly inFlight: ObservableUpDownCounter;
   readonly concurrencyLimit: ObservableGauge;
   readonly circuitTransitions: Counter;
-  readonly fetches: Counter;
+  readonly fetches: ObservedCounter;
   readonly fetchDuration: EngineHistogram;
   readonly fetchSize: EngineHistogram;
-  readonly emptyWaits: Counter;
-  readonly batches: Counter;
+  readonly emptyWaits: ObservedCounter;
+  readonly batches: ObservedCounter;
   readonly stageDuration: EngineHistogram;
   readonly stageOutcomes: ObservedCounter;
   readonly attempts: ObservedCounter;
-  readonly dispatches: Counter;
+  readonly dispatches: ObservedCounter;
   readonly dispatchSize: EngineHistogram;
 
   private constructor(meter: Meter, kind: 'consumer' | 'producer') {
@@ -133,7 +133,7 @@ export class EngineMetrics {
       description: 'State changes of a consumer run circuit breaker, by the state entered',
       valueType: ValueType.INT,
     });
-    this.fetches = meter.createCounter('consumer.fetch.total', {
+    this.fetches = new ObservedCounter(meter, 'consumer.fetch.total', {
       description: 'Fetches, after every retry, by success',
       valueType: ValueType.INT,
     });
@@ -147,11 +147,11 @@ export class EngineMetrics {
       description: 'Transactions returned by a non-empty fetch',
       ...sizes,
     });
-    this.emptyWaits = meter.createCounter('consumer.empty_queue.waits', {
+    this.emptyWaits = new ObservedCounter(meter, 'consumer.empty_queue.waits', {
       description: 'Empty fetches of a streaming loop followed by a backoff',
       valueType: ValueType.INT,
     });
-    this.batches = meter.createCounter(`${kind}.batches.total`, {
+    this.batches = new ObservedCounter(meter, `${kind}.batches.total`, {
       description: 'Non-empty batches fetched (consumer) or dispatched (producer)',
       valueType: ValueType.INT,
     });
@@ -168,7 +168,7 @@ export class EngineMetrics {
       description: 'Handler attempts by stage and outcome (ok or error)',
       valueType: ValueType.INT,
     });
-    this.dispatches = meter.createCounter('dispatch.batches.total', {
+    this.dispatches = new ObservedCounter(meter, 'dispatch.batches.total', {
       description: 'Dispatched batches by success',
       valueType: ValueType.INT,
     });
@@ -179,6 +179,10 @@ export class EngineMetrics {
     });
   }
 }
+
+/** The counters a run moves once per fetch or batch. */
+type RunCounter =
+  'fetchesOk' | 'fetchesFailed' | 'batches' | 'emptyWaits' | 'dispatchesOk' | 'dispatchesFailed';
 
 /** A status's running total and where its durations go. */
 interface StatusMeasurements {
@@ -206,6 +210,7 @@ export class RunMetrics {
     readonly size: HistogramSeries;
   } | null = null;
   private dispatchSizes: HistogramSeries | null = null;
+  private readonly counterTotals = new Map<RunCounter, CounterTotal>();
   private inFlightCallback: ((result: ObservableResult) => void) | null = null;
   private limitCallback: ((result: ObservableResult) => void) | null = null;
 
@@ -249,7 +254,7 @@ export class RunMetrics {
 
   /** A fetch ended after `seconds` (all attempts and backoff), `received` transactions. */
   fetchEnded(ok: boolean, seconds: number, received: number): void {
-    this.instruments.fetches.add(1, ok ? this.succeeded : this.failed);
+    this.totals(ok ? 'fetchesOk' : 'fetchesFailed').value++;
     const series = (this.fetchSeries ??= {
       ok: this.instruments.fetchDuration.series(this.stores, this.succeeded),
       failed: this.instruments.fetchDuration.series(this.stores, this.failed),
@@ -261,22 +266,40 @@ export class RunMetrics {
 
   /** A non-empty batch was fetched. */
   batchFetched(): void {
-    this.instruments.batches.add(1, this.attributes);
+    this.totals('batches').value++;
   }
 
   /** A streaming loop found the queue empty and backs off. */
   emptyWait(): void {
-    this.instruments.emptyWaits.add(1, this.attributes);
+    this.totals('emptyWaits').value++;
   }
 
   /** A dispatch of `size` transactions ended (after its retries). */
   dispatchEnded(ok: boolean, size: number): void {
-    this.instruments.dispatches.add(1, ok ? this.succeeded : this.failed);
+    this.totals(ok ? 'dispatchesOk' : 'dispatchesFailed').value++;
     (this.dispatchSizes ??= this.instruments.dispatchSize.series(
       this.stores,
       this.attributes,
     )).record(size);
-    if (ok) this.instruments.batches.add(1, this.attributes);
+    if (ok) this.totals('batches').value++;
+  }
+
+  /** The running total of one of the run's per-fetch or per-batch counters. */
+  private totals(which: RunCounter): CounterTotal {
+    let total = this.counterTotals.get(which);
+    if (total === undefined) {
+      const instruments = this.instruments;
+      total = {
+        fetchesOk: () => instruments.fetches.total(this.succeeded),
+        fetchesFailed: () => instruments.fetches.total(this.failed),
+        batches: () => instruments.batches.total(this.attributes),
+        emptyWaits: () => instruments.emptyWaits.total(this.attributes),
+        dispatchesOk: () => instruments.dispatches.total(this.succeeded),
+        dispatchesFailed: () => instruments.dispatches.total(this.failed),
+      }[which]();
+      this.counterTotals.set(which, total);
+    }
+    return total;
   }
 
   /** Reports `inFlight()` as the run's in-flight transactions whenever metrics are collected. */
