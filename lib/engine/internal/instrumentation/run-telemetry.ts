@@ -47,7 +47,7 @@ const probeKey = createContextKey('ergon.probe');
 const maxLinks = 128;
 
 /** Whether a real (not no-op) tracer provider is registered. */
-function tracerRegistered(): boolean {
+export function tracerRegistered(): boolean {
   const provider = trace.getTracerProvider();
   return (
     // eslint-disable-next-line @typescript-eslint/no-deprecated -- still the global default in @opentelemetry/api 1.x, and the only way to tell it has no delegate yet

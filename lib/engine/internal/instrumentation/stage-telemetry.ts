@@ -1,6 +1,14 @@
-import { SpanKind, trace, type Context, type Span, type Link } from '@opentelemetry/api';
+import {
+  context,
+  SpanKind,
+  trace,
+  type Context,
+  type Span,
+  type Link,
+  type Tracer,
+} from '@opentelemetry/api';
 import type { CancellationError, Stage } from '../../../core/errors.js';
-import { failSpan, sampledUnder, type RunTelemetry } from './run-telemetry.js';
+import { failSpan, sampledUnder, tracerRegistered, type RunTelemetry } from './run-telemetry.js';
 import type { StageMetrics } from './metrics.js';
 
 /** What a stage run reports about its attempts; see {@link StageTelemetry}. */
@@ -252,4 +260,59 @@ export function processBatchTelemetry(
     links,
     attributes: { 'messaging.batch.message_count': size },
   });
+}
+
+/**
+ * Telemetry of an `attempt()` call: a span per attempt (`<name> attempt`, or `attempt`;
+ * attribute `ergon.attempt`; ERROR with the exception when it failed; `ergon.cancelled` when
+ * unsubscribed), a child of the context active where it was subscribed and entered around
+ * `fn`, as lifecycle stages have. `null` (nothing to do per attempt) without a tracer
+ * provider, with `traces` false, or under a parent that is not sampled.
+ */
+export class AttemptTelemetry implements StageObserver {
+  private span: Span | null = null;
+
+  private constructor(
+    private readonly tracer: Tracer,
+    private readonly parent: Context,
+    private readonly name: string,
+  ) {}
+
+  static start(name: string | undefined, traces: boolean): AttemptTelemetry | null {
+    if (!traces || !tracerRegistered()) return null;
+    const parent = context.active();
+    if (!sampledUnder(parent)) return null;
+    return new AttemptTelemetry(
+      trace.getTracer('ergon-rx'),
+      parent,
+      name === undefined ? 'attempt' : `${name} attempt`,
+    );
+  }
+
+  attemptStarted(attempt: number): Context {
+    this.span = this.tracer.startSpan(
+      this.name,
+      { kind: SpanKind.INTERNAL, attributes: { 'ergon.attempt': attempt } },
+      this.parent,
+    );
+    return trace.setSpan(this.parent, this.span);
+  }
+
+  attemptEnded(error: unknown): void {
+    const span = this.span;
+    if (span === null) return;
+    this.span = null;
+    if (error !== undefined) failSpan(span, error);
+    span.end();
+  }
+
+  attemptCancelled(reason: CancellationError): void {
+    const span = this.span;
+    if (span === null) return;
+    this.span = null;
+    span.setAttribute('ergon.cancelled', reason.reason);
+    span.end();
+  }
+
+  stageEnded(): void {}
 }
