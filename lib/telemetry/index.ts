@@ -55,8 +55,15 @@ export {
   type OtlpSinkConfig,
   type RotatingFileSinkConfig,
   type SinkOptions,
+  type TimedRotatingFileSinkConfig,
 } from './logging/logging-config.js';
-export { FileLogSink, RotatingFileLogSink, type RotationLimits } from './logging/file-log-sink.js';
+export {
+  FileLogSink,
+  RotatingFileLogSink,
+  TimedRotatingFileLogSink,
+  type RotationLimits,
+  type TimedRotation,
+} from './logging/file-log-sink.js';
 export {
   formatJsonLine,
   formatPrettyLine,
