@@ -573,12 +573,15 @@ export class RabbitmqConnector<P = unknown> implements Connector<P> {
     );
   }
 
-  /** Lesson of the Python reference: prefetched messages nobody asked for sit idle. */
+  /**
+   * Lesson of the Python reference: prefetched messages nobody asked for sit idle. Says
+   * "exceeds loop concurrency", the reference's words.
+   */
   private warnOnIdlePrefetch(prefetch: number): void {
     if (prefetch <= this.capacity || this.warnedPrefetch) return;
     this.warnedPrefetch = true;
     this.logger.warn(
-      `RabbitMQ: prefetch ${prefetch} exceeds the largest fetch (${this.capacity}) of queue "${String(this.config.queue)}": up to ${prefetch - this.capacity} messages wait unprocessed in memory, and may hit the broker's consumer_timeout`,
+      `RabbitMQ: prefetch ${prefetch} exceeds loop concurrency (the largest fetch, ${this.capacity}) of queue "${String(this.config.queue)}": up to ${prefetch - this.capacity} messages wait unprocessed in memory, and may hit the broker's consumer_timeout; set prefetch to at most the loop's concurrency, or leave it unset to follow it`,
     );
   }
 

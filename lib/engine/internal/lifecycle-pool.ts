@@ -2,6 +2,7 @@ import { context as otelContext, type Span } from '@opentelemetry/api';
 import { isObservable, type Observable } from 'rxjs';
 import { DeliveryLostError, type TransactionError } from '../../core/errors.js';
 import type { Eventually } from '../../core/connector.js';
+import type { Logger } from '../../core/logging.js';
 import { isInstance } from '../../core/safe-access.js';
 import {
   type Outcome,
@@ -11,7 +12,7 @@ import {
 } from '../../core/outcome.js';
 import type { Transaction } from '../../core/transaction.js';
 import type { EngineClock } from './engine-clock.js';
-import { SlowTransactionNotice, transactionFailed } from './transaction-log.js';
+import { deliveryLost, SlowTransactionNotice, transactionFailed } from './transaction-log.js';
 import type { RunTelemetry } from './instrumentation/run-telemetry.js';
 import { Lifecycle, type LifecycleHost, type LifecyclePlan } from './lifecycle.js';
 import { enterPromiseReaction, leavePromiseReaction } from './stage-run.js';
@@ -130,7 +131,7 @@ export class LifecyclePool<P, R, A = undefined> implements LifecycleHost<P, R, A
     try {
       pending = settler.settle(outcome.transaction, settleDecisionFor(outcome));
     } catch (error) {
-      this.deliver(settleFailed(outcome, error), lifecycle);
+      this.deliver(settleFailed(outcome, error, this.plan.scope.logger), lifecycle);
       return;
     }
     if (pending === undefined || pending === null || typeof pending !== 'object') {
@@ -147,7 +148,8 @@ export class LifecyclePool<P, R, A = undefined> implements LifecycleHost<P, R, A
     error: { readonly error: unknown } | null,
     inReaction: boolean,
   ): void {
-    const delivered = error === null ? outcome : settleFailed(outcome, error.error);
+    const delivered =
+      error === null ? outcome : settleFailed(outcome, error.error, this.plan.scope.logger);
     if (!inReaction) {
       this.deliver(delivered, lifecycle);
       return;
@@ -220,10 +222,12 @@ class PendingSettlement<P, R, A> {
 
 /**
  * The outcome to report when settling failed: `released` (reason `connectionLost`) when the
- * delivery is gone and will be redelivered, otherwise the outcome with its `settleError`.
+ * delivery is gone and will be redelivered (said in one `warn` line on `logger`), otherwise
+ * the outcome with its `settleError`.
  */
-function settleFailed<P, R>(outcome: Outcome<P, R>, error: unknown): Outcome<P, R> {
+function settleFailed<P, R>(outcome: Outcome<P, R>, error: unknown, logger: Logger): Outcome<P, R> {
   if (isInstance(error, DeliveryLostError)) {
+    deliveryLost(logger, outcome.transaction.id, error);
     return {
       status: 'released',
       transaction: outcome.transaction,

@@ -305,6 +305,26 @@ describe('RabbitmqConnector (against RabbitMQ on 127.0.0.1:5672)', function () {
     });
   });
 
+  it('warns once, in the reference words "exceeds loop concurrency", when prefetch is larger than the fetches', async () => {
+    const warnings: string[] = [];
+    const logger = {
+      trace() {},
+      debug() {},
+      info() {},
+      warn: (line: string) => warnings.push(line),
+      error() {},
+    };
+    const connector = connectorFor({ prefetch: 40 }, { logger });
+    const queue = connector.config.queue as string;
+    expect(await fetchOnce(connector, 20)).to.deep.equal([]);
+    expect(await fetchOnce(connector, 20)).to.deep.equal([]);
+    const matching = warnings.filter((line) => line.includes('exceeds loop concurrency'));
+    expect(matching).to.have.length(1);
+    expect(matching[0]).to.include(
+      `prefetch 40 exceeds loop concurrency (the largest fetch, 20) of queue "${queue}"`,
+    );
+  });
+
   it('fails clearly when the queue is missing and declare is off', async () => {
     const connector = connectorFor({ declare: false });
     let error: unknown;
