@@ -39,7 +39,7 @@ const defaults: ConsumerPolicy = {
     extra: {},
   },
   transactionRuntime: { timeout: 60_000, noticeAfter: null },
-  process: { retry: defaultRetry, batch: { size: null, maxWait: 20 } },
+  process: { retry: { ...defaultRetry, durableAfter: null }, batch: { size: null, maxWait: 20 } },
   success: { retry: defaultRetry },
   exception: { retry: defaultRetry },
 };

@@ -1,5 +1,14 @@
 import type { Context, Span } from '@opentelemetry/api';
-import { CancellationError, TransactionError } from '../../core/errors.js';
+import {
+  CancellationError,
+  DeadLetterError,
+  RetryLaterError,
+  TransactionError,
+} from '../../core/errors.js';
+import { deliveryCountOf } from '../../core/delivery-schedule.js';
+import { isInstance } from '../../core/safe-access.js';
+import { backoffDelay } from '../../policy/backoff.js';
+import type { ProcessRetryPolicy } from '../../policy/retry-policy.js';
 import { decodeFailureOf, type Transaction } from '../../core/transaction.js';
 import { describeError } from '../../core/renderers.js';
 import type { Eventually } from '../../core/connector.js';
@@ -11,7 +20,7 @@ import type { AttemptContext, HandlerScope } from '../handler-context.js';
 import type { SlowNoticeSetting } from './transaction-log.js';
 import type { RunTelemetry, TransactionTrace } from './instrumentation/run-telemetry.js';
 import { StageTelemetry } from './instrumentation/stage-telemetry.js';
-import { StageRun, type StageOwner } from './stage-run.js';
+import { isHandBack, StageRun, type StageOwner } from './stage-run.js';
 import type { BatchMember, ProcessBatcher } from './process-batcher.js';
 import type { Downstream } from './flow-gates.js';
 
@@ -260,6 +269,10 @@ export class Lifecycle<P, R, A = undefined>
         this.succeed();
         return;
       case 'exception': {
+        if (isHandBack(value)) {
+          this.handBack(value);
+          return;
+        }
         const error = this.error as TransactionError;
         this.end(
           error.category === 'timeout'
@@ -275,6 +288,10 @@ export class Lifecycle<P, R, A = undefined>
 
   failed(run: StageRun<unknown>, error: unknown): void {
     if (run !== this.run) return;
+    if (isHandBack(error)) {
+      this.handBack(error);
+      return;
+    }
     const wrapped = TransactionError.wrap(error, {
       transactionId: this.transaction.id,
       stage: this.stage as HandlerStage,
@@ -306,10 +323,57 @@ export class Lifecycle<P, R, A = undefined>
   batchFailed(error: unknown): void {
     if (this.ended || this.stage !== 'process') return;
     this.settledDispatch = true;
+    if (this.lateDispatch === null && isHandBack(error)) {
+      this.handBack(error);
+      return;
+    }
     this.fail(
       this.lateDispatch ??
         TransactionError.wrap(error, { transactionId: this.transaction.id, stage: 'process' }),
     );
+  }
+
+  /**
+   * The handler chose the settlement: a {@link RetryLaterError} releases the transaction for
+   * redelivery after its delay, a {@link DeadLetterError} dead-letters it now (onException
+   * does not run; thrown by onException, the original failure stays the outcome's error).
+   */
+  private handBack(choice: RetryLaterError | DeadLetterError): void {
+    this.budget?.cancel();
+    this.budget = null;
+    this.abandon();
+    if (isInstance(choice, RetryLaterError)) {
+      const retryLater = choice as RetryLaterError;
+      this.end({
+        status: 'released',
+        transaction: this.transaction,
+        reason: 'retryLater',
+        delay: retryLater.delay,
+        retryLater,
+      });
+      return;
+    }
+    const stage = this.stage === 'dispatch' ? 'success' : this.stage;
+    const deadLetter = new TransactionError(
+      `${stage} of transaction ${this.transaction.id} dead-lettered it: ${(choice as DeadLetterError).reason}`,
+      {
+        category: 'business',
+        transactionId: this.transaction.id,
+        stage,
+        cause: choice,
+        nonRetryable: true,
+      },
+    );
+    if (stage === 'exception' && this.error !== null) {
+      this.end({
+        status: 'failed',
+        transaction: this.transaction,
+        error: this.error,
+        handlerError: deadLetter,
+      });
+    } else {
+      this.end({ status: 'failed', transaction: this.transaction, error: deadLetter });
+    }
   }
 
   private mainStageSucceeded(value: unknown): void {
@@ -394,7 +458,30 @@ export class Lifecycle<P, R, A = undefined>
       stage === 'process' ? (this.host.plan.downstream ?? null) : null,
     );
     this.run = run;
-    run.start();
+    run.start(stage === 'process' ? this.firstProcessAttempt() : 1);
+  }
+
+  /**
+   * The number of the first process attempt of this delivery. With `durableAfter`, a
+   * transaction delivered again goes on where its earlier deliveries stopped: the first
+   * delivery ran attempts 1 to m (m: the first attempt whose backoff exceeds
+   * `durableAfter`), each later one runs one attempt, so delivery d starts at m + d − 1.
+   * A redelivery for another reason (a crash, a stop) also counts, which only ever ends
+   * retrying earlier, never later than `maxAttempts`.
+   */
+  private firstProcessAttempt(): number {
+    const retry = this.host.plan.stages.process?.retry as Partial<ProcessRetryPolicy> | undefined;
+    const durableAfter = retry?.durableAfter;
+    if (durableAfter === undefined || durableAfter === null) return 1;
+    const deliveries = deliveryCountOf(this.transaction);
+    if (deliveries <= 1) return 1;
+    const policy = retry as ProcessRetryPolicy;
+    for (let attempt = 1; attempt < policy.maxAttempts; attempt++) {
+      if (backoffDelay({ ...policy, jitter: 'none' }, attempt - 1) > durableAfter) {
+        return Math.min(attempt + deliveries - 1, policy.maxAttempts);
+      }
+    }
+    return 1;
   }
 
   private succeed(): void {

@@ -12,7 +12,7 @@ import type { BatchItemResult } from '../task-definition.js';
 import type { EngineClock } from './engine-clock.js';
 import type { RunTelemetry } from './instrumentation/run-telemetry.js';
 import { processBatchTelemetry } from './instrumentation/stage-telemetry.js';
-import { StageRun, type StageOwner } from './stage-run.js';
+import { isHandBack, StageRun, type StageOwner } from './stage-run.js';
 import type { Downstream } from './flow-gates.js';
 
 /** A lifecycle whose process stage runs in a batch. */
@@ -219,7 +219,8 @@ class BatchRun<P> implements StageOwner<unknown> {
   failed(_run: StageRun<unknown>, error: unknown): void {
     this.endLeft(error);
     const live = this.sent.filter((member) => !this.left.has(member));
-    if (live.length <= 1) {
+    if (live.length <= 1 || isHandBack(error)) {
+      // A retry-later or dead letter of the whole call applies to every transaction of it.
       this.failAll(live, error);
       return;
     }

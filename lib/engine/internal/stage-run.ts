@@ -3,14 +3,17 @@ import { isObservable, timer, type Observable, type Subscription } from 'rxjs';
 import {
   AttemptTimeoutError,
   CancellationError,
+  DeadLetterError,
   NonRetryableError,
+  RetryLaterError,
   type Stage,
   TransactionError,
 } from '../../core/errors.js';
 import type { Eventually } from '../../core/connector.js';
 import { isInstance, readProperty } from '../../core/safe-access.js';
 import { backoffDelay } from '../../policy/backoff.js';
-import type { RetryPolicy } from '../../policy/retry-policy.js';
+import type { ProcessRetryPolicy, RetryPolicy } from '../../policy/retry-policy.js';
+import { describeError } from '../../core/renderers.js';
 import type { Deadline, DeadlineTarget, EngineClock } from './engine-clock.js';
 import { attemptLabel, attemptWillRetry, stageGaveUp } from './transaction-log.js';
 import { AttemptContext, type HandlerScope } from '../handler-context.js';
@@ -73,7 +76,12 @@ export class StageRun<T> implements DeadlineTarget {
     private readonly downstream: Downstream | null = null,
   ) {}
 
-  start(): void {
+  /**
+   * Runs the first attempt, numbered `firstAttempt` (a transaction delivered again after a
+   * durable retry goes on counting where the earlier delivery stopped).
+   */
+  start(firstAttempt = 1): void {
+    this.attempts = firstAttempt - 1;
     this.attemptOnce();
   }
 
@@ -250,6 +258,16 @@ export class StageRun<T> implements DeadlineTarget {
       this.owner.failed(this, ours ? this.cancelReason : error);
       return;
     }
+    if (isHandBack(error)) {
+      // The handler chose the settlement (retry later, dead letter): no other attempt, and
+      // no failure of the downstream either.
+      this.over = true;
+      this.downstream?.passed(this.latency());
+      this.observer?.attemptEnded(error);
+      this.observer?.stageEnded(false);
+      this.owner.failed(this, error);
+      return;
+    }
     const limited = this.downstream === null ? undefined : rateLimitedDelay(error);
     if (limited !== undefined && this.downstream !== null) {
       // Refused, not failed: the same attempt again once the run's pause is over.
@@ -278,6 +296,21 @@ export class StageRun<T> implements DeadlineTarget {
       this.over = true;
       this.observer?.stageEnded(false);
       this.owner.failed(this, error);
+      return;
+    }
+    const durableAfter = (this.retry as Partial<ProcessRetryPolicy>).durableAfter;
+    if (durableAfter !== undefined && durableAfter !== null && delay > durableAfter) {
+      // Too long to hold the slot: the connector keeps the transaction for the backoff.
+      this.over = true;
+      this.observer?.stageEnded(false);
+      this.owner.failed(
+        this,
+        new RetryLaterError(
+          delay,
+          `${attemptLabel(this.stage, this.attempts)} failed (${describeError(error)}); its backoff of ${delay} ms is longer than durableAfter (${durableAfter} ms)`,
+          { cause: error },
+        ),
+      );
       return;
     }
     if (delay <= 0) {
@@ -316,6 +349,11 @@ export class StageRun<T> implements DeadlineTarget {
     this.subscription = null;
     subscription?.unsubscribe();
   }
+}
+
+/** A handler's choice of settlement: {@link RetryLaterError} or {@link DeadLetterError}. */
+export function isHandBack(error: unknown): error is RetryLaterError | DeadLetterError {
+  return isInstance(error, RetryLaterError) || isInstance(error, DeadLetterError);
 }
 
 function isNonRetryable(error: unknown): boolean {
