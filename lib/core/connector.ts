@@ -74,9 +74,11 @@ export interface Connector<P = unknown> {
   readonly destination?: string;
   /**
    * What the connector can schedule (absent: nothing). The engine gives `settle` a release
-   * with a `delay` only when `delayedRelease` is `true`, and refuses a transaction with
-   * `metadata.notBefore` or `metadata.priority` for `dispatch` when the matching flag is not
-   * `true` (a `ScheduleError` failure, never a silent immediate delivery).
+   * with a `delay` only when `delayedRelease` is `true` (otherwise a retry-later is
+   * dead-lettered with a `DelayedReleaseUnsupportedError`, and `durableAfter` is refused at
+   * start). A connector's `dispatch` that cannot honour a transaction's `metadata.notBefore`
+   * fails that transaction with a `ScheduleError` instead of delivering it early;
+   * `metadata.priority` is a hint, ignored where `priority` is not `true`.
    */
   readonly scheduling?: ConnectorScheduling;
   fetch(request: FetchRequest): Observable<Transaction<P>>;
