@@ -3,6 +3,8 @@ import type { Connector, ConnectorScheduling } from '../../../lib/index.js';
 import { PostgresConnector } from '../../../lib/connectors/postgres/index.js';
 import { NatsConnector } from '../../../lib/connectors/nats/index.js';
 import { NatsAdmin } from '../nats/fixtures/nats-spec-support.js';
+import { RedisConnector } from '../../../lib/connectors/redis/index.js';
+import { adminClient } from '../redis/fixtures/redis-spec-support.js';
 import { uniqueName } from '../../support/real-service.js';
 import { dropQueue, testUrl } from '../postgres/fixtures/queue-fixture.js';
 
@@ -76,5 +78,27 @@ function nats(): DurableSubject {
   };
 }
 
+function redis(): DurableSubject {
+  const streams = new Set<string>();
+  return {
+    name: 'Redis Streams',
+    service: 'redis',
+    scheduling: { delayedRelease: true, notBefore: true, priority: false },
+    countsDeliveries: true,
+    open(queue) {
+      streams.add(queue);
+      return Promise.resolve(new RedisConnector<{ n: number }>({ stream: queue, fetchWait: 100 }));
+    },
+    pending: (connector) => lastValueFrom(connector.count?.() as never),
+    async cleanup() {
+      const admin = adminClient();
+      for (const stream of streams) {
+        await admin.del(stream, `${stream}:dead`, `${stream}:delayed`);
+      }
+      admin.disconnect();
+    },
+  };
+}
+
 /** Every connector of the durable-delay specs. */
-export const durableSubjects: readonly DurableSubject[] = [postgres(), nats()];
+export const durableSubjects: readonly DurableSubject[] = [postgres(), nats(), redis()];
