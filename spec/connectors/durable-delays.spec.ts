@@ -209,10 +209,11 @@ function describeSubject(subject: DurableSubject): void {
       });
     }
 
-    if (subject.scheduling.priority) {
+    if (subject.priorities) {
       it('dispatch honours metadata.priority: higher first among what waits', async () => {
         const queue = uniqueName('ergon_dd');
         const connector = await connect(queue, { priority: true });
+        expect(connector.scheduling?.priority).to.equal(true);
         await dispatchAll(connector, [
           ...numbered(3, 'low', { priority: 1 }),
           ...numbered(3, 'none'),

@@ -1,10 +1,13 @@
-import { lastValueFrom } from 'rxjs';
+import { lastValueFrom, type Observable } from 'rxjs';
 import type { Connector, ConnectorScheduling } from '../../../lib/index.js';
 import { PostgresConnector } from '../../../lib/connectors/postgres/index.js';
 import { NatsConnector } from '../../../lib/connectors/nats/index.js';
 import { NatsAdmin } from '../nats/fixtures/nats-spec-support.js';
 import { RedisConnector } from '../../../lib/connectors/redis/index.js';
 import { adminClient } from '../redis/fixtures/redis-spec-support.js';
+import { RabbitmqConnector } from '../../../lib/connectors/rabbitmq/index.js';
+import { delayBucket } from '../../../lib/connectors/rabbitmq/internal/delay-queues.js';
+import { BrokerProbe, brokerUrl } from '../rabbitmq/fixtures/broker.js';
 import { uniqueName } from '../../support/real-service.js';
 import { dropQueue, testUrl } from '../postgres/fixtures/queue-fixture.js';
 
@@ -15,6 +18,8 @@ export interface DurableSubject {
   readonly service: 'postgres' | 'redis' | 'rabbitmq' | 'nats' | null;
   /** What its `scheduling` must say. */
   readonly scheduling: ConnectorScheduling;
+  /** Whether it orders by `metadata.priority` when opened with `priority: true`. */
+  readonly priorities: boolean;
   /** Whether fetched transactions carry a delivery count that goes on across a retry-later. */
   readonly countsDeliveries: boolean;
   /** A connector that dispatches to and consumes from `queue`; `priority`: a queue that can order by it. */
@@ -34,6 +39,7 @@ function postgres(): DurableSubject {
     service: 'postgres',
     scheduling: all,
     countsDeliveries: true,
+    priorities: true,
     async open(queue) {
       if (!tables.includes(queue)) tables.push(queue);
       const connector = new PostgresConnector<{ n: number }>({
@@ -59,6 +65,7 @@ function nats(): DurableSubject {
     service: 'nats',
     scheduling: { delayedRelease: true, notBefore: true, priority: false },
     countsDeliveries: true,
+    priorities: false,
     async open(queue) {
       admin ??= await NatsAdmin.open();
       let stream = streams.get(queue);
@@ -85,6 +92,7 @@ function redis(): DurableSubject {
     service: 'redis',
     scheduling: { delayedRelease: true, notBefore: true, priority: false },
     countsDeliveries: true,
+    priorities: false,
     open(queue) {
       streams.add(queue);
       return Promise.resolve(new RedisConnector<{ n: number }>({ stream: queue, fetchWait: 100 }));
@@ -100,5 +108,49 @@ function redis(): DurableSubject {
   };
 }
 
+/** The delays the specs use, for the delay queues to count and delete. */
+const specDelays = [400, 700, 1200, 600_000];
+
+function rabbitmq(): DurableSubject {
+  const queues = new Set<string>();
+  let probe: BrokerProbe | null = null;
+  const delayQueues = (queue: string): string[] => [
+    ...new Set(specDelays.map((delay) => `${queue}.delay.${delayBucket(delay)}`)),
+  ];
+  return {
+    name: 'RabbitMQ',
+    service: 'rabbitmq',
+    scheduling: { delayedRelease: true, notBefore: true, priority: false },
+    countsDeliveries: true,
+    priorities: true,
+    async open(queue, options) {
+      queues.add(queue);
+      const connector = new RabbitmqConnector<{ n: number }>({
+        connection: { url: brokerUrl, connectionName: 'ergon durable-delay spec' },
+        fetchWait: 200,
+        queue,
+        ...(options.priority === true ? { queueType: 'classic', maxPriority: 9 } : {}),
+      });
+      await connector.declare();
+      return connector;
+    },
+    async pending(connector, queue) {
+      probe ??= await BrokerProbe.open();
+      let total = await lastValueFrom(connector.count?.() as never as Observable<number>);
+      for (const name of delayQueues(queue)) total += (await probe.messageCount(name)) ?? 0;
+      return total;
+    },
+    async cleanup() {
+      probe ??= await BrokerProbe.open();
+      for (const queue of queues) {
+        await probe.deleteTopology(queue);
+        for (const name of delayQueues(queue)) await probe.deleteQueue(name);
+      }
+      await probe.close();
+      probe = null;
+    },
+  };
+}
+
 /** Every connector of the durable-delay specs. */
-export const durableSubjects: readonly DurableSubject[] = [postgres(), nats(), redis()];
+export const durableSubjects: readonly DurableSubject[] = [postgres(), nats(), redis(), rabbitmq()];
