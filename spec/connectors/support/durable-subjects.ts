@@ -1,4 +1,8 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { lastValueFrom, type Observable } from 'rxjs';
+import { FileConnector } from '../../../lib/connectors/file/file-connector.js';
 import type { Connector, ConnectorScheduling } from '../../../lib/index.js';
 import { PostgresConnector } from '../../../lib/connectors/postgres/index.js';
 import { NatsConnector } from '../../../lib/connectors/nats/index.js';
@@ -20,8 +24,6 @@ export interface DurableSubject {
   readonly scheduling: ConnectorScheduling;
   /** Whether it orders by `metadata.priority` when opened with `priority: true`. */
   readonly priorities: boolean;
-  /** Whether fetched transactions carry a delivery count that goes on across a retry-later. */
-  readonly countsDeliveries: boolean;
   /** A connector that dispatches to and consumes from `queue`; `priority`: a queue that can order by it. */
   open(queue: string, options: { priority?: boolean }): Promise<Connector<{ n: number }>>;
   /** How many transactions `queue` holds (delayed ones included). */
@@ -38,7 +40,6 @@ function postgres(): DurableSubject {
     name: 'PostgreSQL',
     service: 'postgres',
     scheduling: all,
-    countsDeliveries: true,
     priorities: true,
     async open(queue) {
       if (!tables.includes(queue)) tables.push(queue);
@@ -64,7 +65,6 @@ function nats(): DurableSubject {
     name: 'NATS JetStream',
     service: 'nats',
     scheduling: { delayedRelease: true, notBefore: true, priority: false },
-    countsDeliveries: true,
     priorities: false,
     async open(queue) {
       admin ??= await NatsAdmin.open();
@@ -91,7 +91,6 @@ function redis(): DurableSubject {
     name: 'Redis Streams',
     service: 'redis',
     scheduling: { delayedRelease: true, notBefore: true, priority: false },
-    countsDeliveries: true,
     priorities: false,
     open(queue) {
       streams.add(queue);
@@ -121,7 +120,6 @@ function rabbitmq(): DurableSubject {
     name: 'RabbitMQ',
     service: 'rabbitmq',
     scheduling: { delayedRelease: true, notBefore: true, priority: false },
-    countsDeliveries: true,
     priorities: true,
     async open(queue, options) {
       queues.add(queue);
@@ -152,5 +150,37 @@ function rabbitmq(): DurableSubject {
   };
 }
 
+function file(): DurableSubject {
+  let dir: string | null = null;
+  const pathOf = (queue: string): string => {
+    dir ??= mkdtempSync(join(tmpdir(), 'ergon-dd-'));
+    return join(dir, `${queue}.jsonl`);
+  };
+  return {
+    name: 'file',
+    service: null,
+    scheduling: { delayedRelease: true, notBefore: false, priority: false },
+    priorities: false,
+    open(queue) {
+      return Promise.resolve(new FileConnector<{ n: number }>({ path: pathOf(queue) }));
+    },
+    pending(_connector, queue) {
+      const text = readFileSync(`${pathOf(queue)}.retry.jsonl`, 'utf8');
+      return Promise.resolve(text.split('\n').filter((line) => line !== '').length);
+    },
+    cleanup() {
+      if (dir !== null) rmSync(dir, { recursive: true, force: true });
+      dir = null;
+      return Promise.resolve();
+    },
+  };
+}
+
 /** Every connector of the durable-delay specs. */
-export const durableSubjects: readonly DurableSubject[] = [postgres(), nats(), redis(), rabbitmq()];
+export const durableSubjects: readonly DurableSubject[] = [
+  postgres(),
+  nats(),
+  redis(),
+  rabbitmq(),
+  file(),
+];
