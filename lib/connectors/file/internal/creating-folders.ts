@@ -18,7 +18,7 @@ export function appendFileCreatingFolders(path: string, data: string | Uint8Arra
 }
 
 /** `writeFile`, creating the file's missing parent folders first. */
-export function writeFileCreatingFolders(path: string, data: string | Uint8Array): Promise<void> {
+function writeFileCreatingFolders(path: string, data: string | Uint8Array): Promise<void> {
   return creatingFolders(path, () => writeFile(path, data));
 }
 
