@@ -52,13 +52,15 @@ export interface ProcessRetryPolicyInput extends RetryPolicyInput {
 }
 
 /** The io-ts codec of a consumer's `process.retry`. */
-export const ProcessRetryPolicyCodec: t.Type<ProcessRetryPolicy, ProcessRetryPolicy> =
-  strictStruct('ProcessRetryPolicy', {
+export const ProcessRetryPolicyCodec: t.Type<ProcessRetryPolicy, ProcessRetryPolicy> = strictStruct(
+  'ProcessRetryPolicy',
+  {
     maxAttempts: withDefault(PositiveInteger, 1),
     timeout: withDefault(orNull(PositiveDuration), null),
     durableAfter: withDefault(orNull(NonNegativeDuration), null),
     ...backoffProps(defaultBackoff),
-  });
+  },
+);
 
 /**
  * Decodes a retry policy, filling defaults: one attempt, no timeout, backoff 0 with

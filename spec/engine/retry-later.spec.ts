@@ -1,8 +1,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { lastValueFrom, of, toArray, type Observable } from 'rxjs';
-import type {
-  TransactionError} from '../../lib/index.js';
+import { lastValueFrom, map, of, toArray, type Observable } from 'rxjs';
+import type { TransactionError } from '../../lib/index.js';
 import {
   consume,
   consumerTask,
@@ -72,6 +71,28 @@ describe('RetryLaterError and DeadLetterError (handler-chosen settlement), virtu
         delay: 100,
       });
       expect(connector.counts).to.deep.equal({ ack: 3, deadLetter: 0, release: 1 });
+    });
+  });
+
+  it('marbles: a retry-later frees its slot at once and comes back after its delay', () => {
+    inVirtualTime((helpers) => {
+      const connector = new MemoryConnector<string>({ source: ['a', 'b'] });
+      const seen = new Set<string>();
+      const task = consumerTask({
+        process: (tx: Transaction<string>): Observable<string> => {
+          const first = !seen.has(tx.payload);
+          seen.add(tx.payload);
+          return tx.payload === 'a' && first
+            ? failAfter(2, new RetryLaterError(10))
+            : after(3, tx.payload);
+        },
+      });
+      const codes = consume(connector, task, streaming(3, 1)).pipe(
+        map((outcome) => (outcome.status === 'released' ? 'r' : outcome.transaction.payload)),
+      );
+      // a hands back at 2 (r); b runs 2–5; a is due at 12, fetched by the poll at 15 and done
+      // at 18; the loop ends there (limit 3).
+      helpers.expectObservable(codes).toBe('--r--b------------(a|)');
     });
   });
 

@@ -1,10 +1,6 @@
 import type { Context, Span } from '@opentelemetry/api';
-import {
-  CancellationError,
-  DeadLetterError,
-  RetryLaterError,
-  TransactionError,
-} from '../../core/errors.js';
+import type { DeadLetterError } from '../../core/errors.js';
+import { CancellationError, RetryLaterError, TransactionError } from '../../core/errors.js';
 import { deliveryCountOf } from '../../core/delivery-schedule.js';
 import { isInstance } from '../../core/safe-access.js';
 import { backoffDelay } from '../../policy/backoff.js';
