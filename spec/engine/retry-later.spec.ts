@@ -212,6 +212,40 @@ describe('RetryLaterError and DeadLetterError (handler-chosen settlement), virtu
     });
   });
 
+  it('processBatch with durableAfter: the call goes on counting attempts across deliveries, so it ends', () => {
+    inVirtualTime((_helpers, scheduler) => {
+      const connector = new MemoryConnector<string>({ source: ['a', 'b'], record: true });
+      const attempts: number[] = [];
+      const task = consumerTask({
+        processBatch: (_txs: readonly Transaction<string>[], ctx): never => {
+          attempts.push(ctx.attempt);
+          throw new Error('down');
+        },
+      });
+      const outcomes = record(
+        consume(
+          connector,
+          task,
+          streaming(4, 2, {
+            process: {
+              retry: { maxAttempts: 3, backoff: 100, backoffMultiplier: 10, durableAfter: 500 },
+            },
+          }),
+        ),
+      );
+      scheduler.flush();
+      // Attempts 1 and 2 in memory, then both released for 1000; the next delivery runs the
+      // last attempt (3), split in halves (each its attempt 3), and both fail for good.
+      expect(attempts).to.deep.equal([1, 2, 3, 3, 3]);
+      expect(outcomes.values.map((o) => released(o)?.delay ?? o.status)).to.deep.equal([
+        1000,
+        1000,
+        'failed',
+        'failed',
+      ]);
+    });
+  });
+
   it('a keyed transaction that retries later gives up its place: the rest of its key goes on', () => {
     inVirtualTime((_helpers, scheduler) => {
       const connector = new MemoryConnector<{ key: string; n: number }>({

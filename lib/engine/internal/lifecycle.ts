@@ -1,10 +1,7 @@
 import type { Context, Span } from '@opentelemetry/api';
 import type { DeadLetterError } from '../../core/errors.js';
 import { CancellationError, RetryLaterError, TransactionError } from '../../core/errors.js';
-import { deliveryCountOf } from '../../core/delivery-schedule.js';
 import { isInstance } from '../../core/safe-access.js';
-import { backoffDelay } from '../../policy/backoff.js';
-import type { ProcessRetryPolicy } from '../../policy/retry-policy.js';
 import { decodeFailureOf, type Transaction } from '../../core/transaction.js';
 import { describeError } from '../../core/renderers.js';
 import type { Eventually } from '../../core/connector.js';
@@ -16,7 +13,7 @@ import type { AttemptContext, HandlerScope } from '../handler-context.js';
 import type { SlowNoticeSetting } from './transaction-log.js';
 import type { RunTelemetry, TransactionTrace } from './instrumentation/run-telemetry.js';
 import { StageTelemetry } from './instrumentation/stage-telemetry.js';
-import { isHandBack, StageRun, type StageOwner } from './stage-run.js';
+import { firstAttemptOf, isHandBack, StageRun, type StageOwner } from './stage-run.js';
 import type { BatchMember, ProcessBatcher } from './process-batcher.js';
 import type { Downstream } from './flow-gates.js';
 
@@ -457,27 +454,9 @@ export class Lifecycle<P, R, A = undefined>
     run.start(stage === 'process' ? this.firstProcessAttempt() : 1);
   }
 
-  /**
-   * The number of the first process attempt of this delivery. With `durableAfter`, a
-   * transaction delivered again goes on where its earlier deliveries stopped: the first
-   * delivery ran attempts 1 to m (m: the first attempt whose backoff exceeds
-   * `durableAfter`), each later one runs one attempt, so delivery d starts at m + d − 1.
-   * A redelivery for another reason (a crash, a stop) also counts, which only ever ends
-   * retrying earlier, never later than `maxAttempts`.
-   */
   private firstProcessAttempt(): number {
-    const retry = this.host.plan.stages.process?.retry as Partial<ProcessRetryPolicy> | undefined;
-    const durableAfter = retry?.durableAfter;
-    if (durableAfter === undefined || durableAfter === null) return 1;
-    const deliveries = deliveryCountOf(this.transaction);
-    if (deliveries <= 1) return 1;
-    const policy = retry as ProcessRetryPolicy;
-    for (let attempt = 1; attempt < policy.maxAttempts; attempt++) {
-      if (backoffDelay({ ...policy, jitter: 'none' }, attempt - 1) > durableAfter) {
-        return Math.min(attempt + deliveries - 1, policy.maxAttempts);
-      }
-    }
-    return 1;
+    const retry = this.host.plan.stages.process?.retry;
+    return retry === undefined ? 1 : firstAttemptOf(retry, this.transaction);
   }
 
   private succeed(): void {

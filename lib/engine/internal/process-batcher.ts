@@ -12,7 +12,7 @@ import type { BatchItemResult } from '../task-definition.js';
 import type { EngineClock } from './engine-clock.js';
 import type { RunTelemetry } from './instrumentation/run-telemetry.js';
 import { processBatchTelemetry } from './instrumentation/stage-telemetry.js';
-import { isHandBack, StageRun, type StageOwner } from './stage-run.js';
+import { firstAttemptOf, isHandBack, StageRun, type StageOwner } from './stage-run.js';
 import type { Downstream } from './flow-gates.js';
 
 /** A lifecycle whose process stage runs in a batch. */
@@ -169,7 +169,12 @@ class BatchRun<P> implements StageOwner<unknown> {
       observer,
       settings.downstream,
     );
-    this.run.start();
+    // With durableAfter, the call goes on counting where its least-tried member stopped.
+    let first = Infinity;
+    for (const member of this.members) {
+      first = Math.min(first, firstAttemptOf(settings.retry, member.transaction));
+    }
+    this.run.start(Number.isFinite(first) ? first : 1);
   }
 
   /** See {@link ProcessBatcher.leave}. */

@@ -14,6 +14,8 @@ import { isInstance, readProperty } from '../../core/safe-access.js';
 import { backoffDelay } from '../../policy/backoff.js';
 import type { ProcessRetryPolicy, RetryPolicy } from '../../policy/retry-policy.js';
 import { describeError } from '../../core/renderers.js';
+import { deliveryCountOf } from '../../core/delivery-schedule.js';
+import type { Transaction } from '../../core/transaction.js';
 import type { Deadline, DeadlineTarget, EngineClock } from './engine-clock.js';
 import { attemptLabel, attemptWillRetry, stageGaveUp } from './transaction-log.js';
 import { AttemptContext, type HandlerScope } from '../handler-context.js';
@@ -382,4 +384,29 @@ export function leavePromiseReaction(): void {
 
 export function inPromiseReaction(): boolean {
   return depth > 0;
+}
+
+/**
+ * The number of the first process attempt of a transaction's delivery. With `durableAfter`, a
+ * transaction delivered again goes on where its earlier deliveries stopped: the first delivery
+ * ran attempts 1 to m (m: the first attempt whose backoff, without jitter, exceeds
+ * `durableAfter`), each later one runs one attempt, so delivery d starts at m + d − 1. A
+ * redelivery for another reason (a crash, a stop) also counts, which only ever ends retrying
+ * earlier, never later than `maxAttempts`.
+ */
+export function firstAttemptOf(
+  retry: Partial<ProcessRetryPolicy>,
+  transaction: Transaction,
+): number {
+  const durableAfter = retry.durableAfter;
+  if (durableAfter === undefined || durableAfter === null) return 1;
+  const deliveries = deliveryCountOf(transaction);
+  if (deliveries <= 1) return 1;
+  const policy = retry as ProcessRetryPolicy;
+  for (let attempt = 1; attempt < policy.maxAttempts; attempt++) {
+    if (backoffDelay({ ...policy, jitter: 'none' }, attempt - 1) > durableAfter) {
+      return Math.min(attempt + deliveries - 1, policy.maxAttempts);
+    }
+  }
+  return 1;
 }
