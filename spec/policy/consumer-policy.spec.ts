@@ -66,6 +66,23 @@ describe('consumerPolicy', () => {
       expect(consumerPolicy(null as unknown as ConsumerPolicyInput)).to.deep.equal(defaults);
     });
 
+    it('process.retry.durableAfter: a duration or null; a key of the process stage only', () => {
+      expect(
+        consumerPolicy({ process: { retry: { durableAfter: '30s' } } }).process.retry.durableAfter,
+      ).to.equal(30_000);
+      expect(consumerPolicy().process.retry.durableAfter).to.equal(null);
+      const lines = issueLines(() =>
+        consumerPolicy({
+          process: { retry: { durableAfter: 'soon' } },
+          success: { retry: { durableAfter: '30s' } as never },
+        }),
+      );
+      expect(lines[0]).to.match(
+        /^process\.retry\.durableAfter: expected .*duration.*, got "soon"$/,
+      );
+      expect(lines[1]).to.match(/^success\.retry\.durableAfter: expected no such key/);
+    });
+
     it('reads null for an object as all its defaults (a YAML key with nothing under it)', () => {
       expect(
         consumerPolicy({
