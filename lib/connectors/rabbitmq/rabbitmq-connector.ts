@@ -5,10 +5,12 @@ import type { Logger } from '../../core/logging.js';
 import type { SettleDecision } from '../../core/outcome.js';
 import type { Transaction } from '../../core/transaction.js';
 import { abortable, sleep, waitAtMost } from '../../core/waiting.js';
-import { ConnectorClosedError, SettlementError } from '../../core/errors.js';
+import { ConnectorClosedError, PolicyError, SettlementError } from '../../core/errors.js';
+import { notBeforeOf, priorityOf } from '../../core/delivery-schedule.js';
 import type {
   Connector,
   ConnectorHealth,
+  ConnectorScheduling,
   DispatchContext,
   DispatchFailure,
   DispatchReport,
@@ -17,11 +19,13 @@ import type {
 import { jsonCodec, type PayloadCodec } from '../../core/payload-codec.js';
 import { traceHeaders } from '../../core/trace-headers.js';
 import { transactionKey } from '../../core/transaction-key.js';
-import { deadLetterOptions } from './internal/dead-letter-message.js';
+import { copyOptions, deadLetterOptions } from './internal/dead-letter-message.js';
+import { delayQueueTopology } from './internal/delay-queues.js';
 import {
   DeliveredTransaction,
   type Delivery,
   deliveryCount,
+  earlierDeliveriesHeader,
   keyHeader,
 } from './internal/delivered-transaction.js';
 import {
@@ -110,6 +114,13 @@ export interface RabbitmqConnectorOptions<P> {
  * ```
  */
 export class RabbitmqConnector<P = unknown> implements Connector<P> {
+  /**
+   * Delays go through delay queues (`<queue>.delay.<ms>`, one TTL each, rounded up to two
+   * significant digits) that dead-letter back to the consumed queue, or for a dispatch with a
+   * future `metadata.notBefore` to its exchange and routing key; priorities need
+   * `maxPriority` (a classic queue with `x-max-priority`).
+   */
+  readonly scheduling: ConnectorScheduling;
   readonly config: RabbitmqConnectorConfig;
   readonly service: RabbitmqService;
   private readonly ownsService: boolean;
@@ -161,6 +172,20 @@ export class RabbitmqConnector<P = unknown> implements Connector<P> {
     this.codec = options.codec ?? (jsonCodec as PayloadCodec<P>);
     this.routingKeyOf = options.routingKeyOf;
     this.topology = connectorTopology(this.config);
+    if (this.config.maxPriority !== null && this.config.queueType !== 'classic') {
+      throw new PolicyError('RabbitMQ connector config', [
+        {
+          path: 'maxPriority',
+          expected: `null with queueType '${this.config.queueType}' (priorities need queueType: 'classic')`,
+          actual: String(this.config.maxPriority),
+        },
+      ]);
+    }
+    this.scheduling = Object.freeze({
+      delayedRelease: true,
+      notBefore: true,
+      priority: this.config.maxPriority !== null,
+    });
   }
 
   fetch(request: FetchRequest): Observable<Transaction<P>> {
@@ -200,6 +225,7 @@ export class RabbitmqConnector<P = unknown> implements Connector<P> {
         subscription.ack(message);
         return;
       case 'release':
+        if ((decision.delay ?? 0) > 0) return this.holdBack(delivery, decision.delay ?? 0);
         subscription.nack(message, true);
         return;
       case 'deadLetter':
@@ -245,7 +271,11 @@ export class RabbitmqConnector<P = unknown> implements Connector<P> {
       const transaction = transactions[index] as Transaction<P>;
       let body: Buffer;
       let routingKey: string;
+      let notBefore: number | undefined;
+      let priority: number | undefined;
       try {
+        notBefore = notBeforeOf(transaction);
+        priority = priorityOf(transaction);
         const encoded = this.codec.encode(transaction.payload);
         body = Buffer.from(encoded.buffer, encoded.byteOffset, encoded.byteLength);
         routingKey = this.routingKeyOf?.(transaction) ?? this.config.publish.routingKey;
@@ -259,10 +289,24 @@ export class RabbitmqConnector<P = unknown> implements Connector<P> {
         persistent,
         mandatory: true,
         headers: outboundHeaders(transaction),
+        ...(priority === undefined || this.config.maxPriority === null ? {} : { priority }),
       } as const;
+      // Dispatched for later: into the delay queue that dead-letters it to its target then.
+      let target = { exchange, routingKey };
+      const wait = notBefore === undefined ? 0 : notBefore - Date.now();
+      if (wait > 0) {
+        const delayed = delayQueueTopology(exchange, routingKey, wait);
+        try {
+          await abortable(this.declareDelayQueue(delayed.topology), signal);
+        } catch (error) {
+          failures[index] = { transaction, error };
+          continue;
+        }
+        target = { exchange: '', routingKey: delayed.name };
+      }
       published++;
       unconfirmed++;
-      publisher.send(exchange, routingKey, body, options, (error) => {
+      publisher.send(target.exchange, target.routingKey, body, options, (error) => {
         if (error !== undefined) failures[index] = { transaction, error };
         if (--unconfirmed === 0) allConfirmed?.();
       });
@@ -479,6 +523,40 @@ export class RabbitmqConnector<P = unknown> implements Connector<P> {
         }
       }
     }
+  }
+
+  /**
+   * A retry-later: publishes a copy of the message (with its deliveries so far) to the delay
+   * queue that dead-letters it back to the consumed queue after `delay` (rounded up to its
+   * bucket), waits for the broker's confirm, then acks the original. Should the copy not be
+   * taken, the message is requeued at once and the settlement rejects saying so.
+   */
+  private async holdBack(delivery: Delivery, delay: number): Promise<void> {
+    const { subscription, message, deliveries } = delivery;
+    subscription.requireAlive(message);
+    const { name, topology } = delayQueueTopology('', subscription.queue, delay);
+    const headers: Record<string, unknown> = { ...message.properties.headers };
+    delete headers['x-delivery-count'];
+    delete headers['x-death'];
+    headers[earlierDeliveriesHeader] = deliveries;
+    try {
+      await this.declareDelayQueue(topology);
+      await this.service.publish('', name, message.content, copyOptions(message, headers));
+    } catch (error) {
+      subscription.nack(message, true);
+      throw new RabbitmqTopologyError(
+        `could not hold message ${String(message.properties.messageId ?? '(no id)')} back for ${delay} ms in delay queue "${name}" (${describeError(error)}); requeued it for redelivery now`,
+        { cause: error },
+      );
+    }
+    subscription.ack(message);
+  }
+
+  /** Declares a delay queue again before each use, which renews its `x-expires`. */
+  private async declareDelayQueue(topology: RabbitmqTopology): Promise<void> {
+    const model = await this.service.connection(this.config.connection.connectTimeout);
+    this.service.forget(topology);
+    await this.service.declare(topology, model);
   }
 
   /**
