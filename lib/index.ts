@@ -55,6 +55,16 @@ export type {
   FetchRequest,
   Service,
 } from './core/connector.js';
+export {
+  deadLetterMatches,
+  deadLetterQuery,
+  redriveOfKey,
+  type DeadLetter,
+  type DeadLetterQuery,
+  type DeadLetters,
+  type PurgeReport,
+  type RedriveReport,
+} from './core/dead-letters.js';
 export { ConnectionUnavailableError } from './core/connection-failures.js';
 export { jsonCodec, PayloadDecodeError, type PayloadCodec } from './core/payload-codec.js';
 export { traceHeaders, traceMetadata, traceMetadataKeys } from './core/trace-headers.js';

@@ -3,7 +3,18 @@ import { defer, Observable, of } from 'rxjs';
 import { decodeFailureOf, markUndecodable, type Transaction } from '../../core/transaction.js';
 import { FifoQueue } from '../../core/fifo-queue.js';
 import type { SettleDecision } from '../../core/outcome.js';
-import { ConnectorClosedError, SettlementError } from '../../core/errors.js';
+import { ConnectorClosedError, SettlementError, TransactionError } from '../../core/errors.js';
+import {
+  deadLetterMatches,
+  deadLetterQuery,
+  redriveOfKey,
+  type DeadLetter,
+  type DeadLetterQuery,
+  type DeadLetters,
+  type PurgeReport,
+  type RedriveReport,
+} from '../../core/dead-letters.js';
+import { describeError } from '../../core/renderers.js';
 import type {
   Connector,
   ConnectorHealth,
@@ -74,6 +85,10 @@ export class MemoryConnector<P = unknown> implements Connector<P> {
   readonly counts = { ack: 0, deadLetter: 0, release: 0 };
   /** How many times `fetch` was subscribed. */
   fetchCount = 0;
+
+  /** Dead-lettered transactions with their dead letters, oldest first (see `deadLetters()`). */
+  private readonly dead: { letter: DeadLetter<P>; transaction: Transaction<P> }[] = [];
+  private deadSequence = 0;
 
   /** Released (and, on close, unsettled) transactions, served first, in release order. */
   private readonly redelivery = new FifoQueue<MemoryTransaction<P>>();
@@ -184,6 +199,53 @@ export class MemoryConnector<P = unknown> implements Connector<P> {
     if (decision.type === 'release' && this.redeliver) {
       this.redelivery.push(transaction);
     }
+    if (decision.type === 'deadLetter') this.bury(transaction, decision.error);
+  }
+
+  /**
+   * The dead-lettered transactions (kept until purged or redriven, whatever `record` says).
+   * `redrive` puts a copy at the back of the queue with the same id, payload and trace
+   * context and `ergon-redrive-of` in its metadata; everything runs synchronously, so two
+   * redrives can never take the same dead letter.
+   */
+  deadLetters(): DeadLetters<P> {
+    type Entry = (typeof this.dead)[number];
+    const select = (query?: DeadLetterQuery): Set<Entry> => {
+      const checked = deadLetterQuery(query);
+      const chosen = new Set<Entry>();
+      for (const entry of this.dead) {
+        if (checked.limit !== undefined && chosen.size >= checked.limit) break;
+        if (deadLetterMatches(entry.letter, checked)) chosen.add(entry);
+      }
+      return chosen;
+    };
+    const take = (query?: DeadLetterQuery): Entry[] => {
+      const chosen = select(query);
+      const kept = this.dead.filter((entry) => !chosen.has(entry));
+      this.dead.splice(0, this.dead.length, ...kept);
+      return [...chosen];
+    };
+    return {
+      list: (query) => Promise.resolve([...select(query)].map((entry) => entry.letter)),
+      show: (id) =>
+        Promise.resolve([...this.dead].reverse().find((entry) => entry.letter.id === id)?.letter),
+      redrive: (query): Promise<RedriveReport> => {
+        if (this.closed) {
+          return Promise.reject(new ConnectorClosedError('memory connector is closed'));
+        }
+        const redriven = take(query).map(({ letter, transaction }) => {
+          const metadata = Object.freeze({
+            ...transaction.metadata,
+            [redriveOfKey]: letter.location,
+          });
+          this.queue.push(new MemoryTransaction(transaction.id, transaction.payload, metadata));
+          return transaction.id;
+        });
+        return Promise.resolve({ redriven, skipped: [] });
+      },
+      purge: (query): Promise<PurgeReport> =>
+        Promise.resolve({ purged: take(query).map((entry) => entry.transaction.id) }),
+    };
   }
 
   /** How many transactions wait; reads the rest of a lazy source into memory to count it. */
@@ -220,6 +282,26 @@ export class MemoryConnector<P = unknown> implements Connector<P> {
       MemoryTransaction.release(this.ledger, transaction);
       this.redelivery.push(transaction);
     }
+  }
+
+  private bury(transaction: Transaction<P>, error: TransactionError): void {
+    const traceparent = transaction.metadata['traceparent'];
+    const deliveryCount = transaction.metadata['deliveryCount'];
+    const letter: DeadLetter<P> = Object.freeze({
+      id: transaction.id,
+      payload: transaction.payload,
+      error: describeError(error),
+      ...(error instanceof TransactionError && error.stage !== undefined
+        ? { stage: error.stage }
+        : {}),
+      ...(error instanceof TransactionError ? { category: error.category } : {}),
+      reason: 'failed',
+      deadLetteredAt: new Date(),
+      deliveryCount: typeof deliveryCount === 'number' ? deliveryCount : 1,
+      ...(typeof traceparent === 'string' ? { traceparent } : {}),
+      location: `memory#${++this.deadSequence}`,
+    });
+    this.dead.push({ letter, transaction });
   }
 
   /** Redeliveries first, then the seed source, then what was fed. */

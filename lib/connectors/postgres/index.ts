@@ -18,6 +18,7 @@ export {
   type QueueMetadata,
   queueKey,
 } from './postgres-connector.js';
+export { PostgresDeadLetters } from './postgres-dead-letters.js';
 export { PostgresService, type RetryLimit } from './postgres-service.js';
 export {
   PostgresRateLimiter,
