@@ -6,6 +6,7 @@ export {
   type RedisConnectorConfig,
   type RedisConnectorConfigInput,
 } from './redis-connector-config.js';
+export { RedisDeadLetters } from './redis-dead-letters.js';
 export { RedisService } from './redis-service.js';
 export {
   RedisServiceConfigCodec,
