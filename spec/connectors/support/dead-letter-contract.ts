@@ -22,7 +22,7 @@ const traceparentOf = (n: number): string =>
   `00-${n.toString(16).padStart(32, 'a')}-00f067aa0ba902b7-01`;
 
 /** Runs `connector` until `count` transactions have an outcome, with `process`. */
-export async function consumeCount(
+async function consumeCount(
   connector: Connector,
   count: number,
   process: (tx: Transaction) => unknown,
