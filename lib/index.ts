@@ -65,6 +65,7 @@ export {
   type PurgeReport,
   type RedriveReport,
 } from './core/dead-letters.js';
+export type { TickClaim, TickClaimResult, TickOutcome, TickStore } from './core/tick-store.js';
 export { ConnectionUnavailableError } from './core/connection-failures.js';
 export { jsonCodec, PayloadDecodeError, type PayloadCodec } from './core/payload-codec.js';
 export { traceHeaders, traceMetadata, traceMetadataKeys } from './core/trace-headers.js';

@@ -19,6 +19,7 @@ export {
   queueKey,
 } from './postgres-connector.js';
 export { PostgresDeadLetters } from './postgres-dead-letters.js';
+export { PostgresTickStore, type PostgresTickStoreOptions } from './postgres-tick-store.js';
 export { PostgresService, type RetryLimit } from './postgres-service.js';
 export {
   PostgresRateLimiter,

@@ -8,6 +8,7 @@ export {
 } from './redis-connector-config.js';
 export { RedisDeadLetters } from './redis-dead-letters.js';
 export { RedisService } from './redis-service.js';
+export { RedisTickStore, type RedisTickStoreOptions } from './redis-tick-store.js';
 export {
   RedisServiceConfigCodec,
   redisServiceConfig,
