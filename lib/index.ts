@@ -108,6 +108,7 @@ export { TransactionNotFoundError } from './engine/errors.js';
 
 export { FileConnector, type FileConnectorOptions } from './connectors/file/file-connector.js';
 export { FileCursorError } from './connectors/file/file-cursor.js';
+export { DeadLetterLockError, FileDeadLetters } from './connectors/file/file-dead-letters.js';
 export {
   MemoryConnector,
   type MemoryConnectorOptions,
