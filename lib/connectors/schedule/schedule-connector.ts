@@ -18,7 +18,7 @@ import { ConnectorClosedError, PolicyError, SettlementError } from '../../core/e
 import type { SettleDecision } from '../../core/outcome.js';
 import { describeError, describeValue } from '../../core/renderers.js';
 import type { TickStore } from '../../core/tick-store.js';
-import type { Transaction } from '../../core/transaction.js';
+import { markUndecodable, type Transaction } from '../../core/transaction.js';
 import { MAX_TIMER_DELAY, parseDuration, type DurationInput } from '../../policy/codecs/values.js';
 import { MemoryTickStore } from './memory-tick-store.js';
 
@@ -360,15 +360,27 @@ export class ScheduleConnector<P> implements Connector<P> {
     const tickAt = at.toISOString();
     const metadata: TickMetadata = Object.freeze({ schedule: this.destination, tickAt, catchUp });
     const { payload } = this.options;
-    const value =
-      typeof payload === 'function'
-        ? (payload as (tick: ScheduledTick) => P)({ schedule: this.destination, at, catchUp })
-        : payload;
-    const transaction: Transaction<P> = Object.freeze({
-      id: `${this.destination}#${tickAt}`,
-      payload: value,
-      metadata,
-    });
+    const id = `${this.destination}#${tickAt}`;
+    let transaction: Transaction<P>;
+    if (typeof payload === 'function') {
+      try {
+        const value = (payload as (tick: ScheduledTick) => P)({
+          schedule: this.destination,
+          at,
+          catchUp,
+        });
+        transaction = Object.freeze({ id, payload: value, metadata });
+      } catch (error) {
+        // A payload function that throws must not strand a claimed tick: the transaction
+        // goes to the exception handler (stage `decode`), and is settled like any other.
+        transaction = markUndecodable(
+          Object.freeze({ id, payload: undefined as P, metadata }),
+          error,
+        );
+      }
+    } else {
+      transaction = Object.freeze({ id, payload, metadata });
+    }
     this.held.set(transaction, tick);
     return transaction;
   }

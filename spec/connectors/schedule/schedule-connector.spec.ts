@@ -199,6 +199,28 @@ describe('cronConnector and intervalConnector (virtual time)', () => {
     });
   });
 
+  it('a payload function that throws sends its tick to the exception handler (stage decode), not a stranded claim', () => {
+    inVirtualTime(({ expectObservable }) => {
+      let n = 0;
+      const ticks = intervalConnector({
+        every: 100,
+        payload: () => {
+          if (++n === 1) throw new Error('no report date');
+          return n;
+        },
+      });
+      const task = consumerTask({
+        process: (tx) => tx.payload,
+        onException: (_tx, error) => `handled ${error.stage ?? ''}`,
+      });
+      expectObservable(
+        consume(ticks, task, streaming(2)).pipe(
+          map((o) => (o.status === 'exception' ? String(o.handled) : o.status)),
+        ),
+      ).toBe('100ms a 99ms (b|)', { a: 'handled decode', b: 'success' });
+    });
+  });
+
   it('names what is wrong with a pattern, a time zone or an option', () => {
     expect(() => cronConnector({ schedule: 'every day', payload: 1 }))
       .to.throw(PolicyError)
