@@ -66,6 +66,17 @@ export {
   notBeforeOf,
   priorityOf,
 } from './core/delivery-schedule.js';
+export {
+  deadLetterMatches,
+  deadLetterQuery,
+  redriveOfKey,
+  type DeadLetter,
+  type DeadLetterQuery,
+  type DeadLetters,
+  type PurgeReport,
+  type RedriveReport,
+} from './core/dead-letters.js';
+export type { TickClaim, TickClaimResult, TickOutcome, TickStore } from './core/tick-store.js';
 export { ConnectionUnavailableError } from './core/connection-failures.js';
 export { jsonCodec, PayloadDecodeError, type PayloadCodec } from './core/payload-codec.js';
 export { traceHeaders, traceMetadata, traceMetadataKeys } from './core/trace-headers.js';
@@ -108,6 +119,7 @@ export { TransactionNotFoundError } from './engine/errors.js';
 
 export { FileConnector, type FileConnectorOptions } from './connectors/file/file-connector.js';
 export { FileCursorError } from './connectors/file/file-cursor.js';
+export { DeadLetterLockError, FileDeadLetters } from './connectors/file/file-dead-letters.js';
 export {
   MemoryConnector,
   type MemoryConnectorOptions,

@@ -2,6 +2,7 @@ import { ConnectorContractError, PolicyError } from '../core/errors.js';
 import { describeError } from '../core/renderers.js';
 import { CliUsageError, TaskModuleError } from './cli-errors.js';
 import type { CliIo, Command } from './command.js';
+import { dlqCommand } from './commands/dlq-command.js';
 import { listCommand } from './commands/list-command.js';
 import { newCommand } from './commands/new-command.js';
 import { processByIdCommand, processCommand } from './commands/process-command.js';
@@ -13,6 +14,7 @@ export const commands: readonly Command[] = [
   listCommand,
   processCommand,
   processByIdCommand,
+  dlqCommand,
   newCommand,
 ];
 

@@ -1,6 +1,7 @@
 import type { Observable, ObservableInput } from 'rxjs';
 import type { SettleDecision } from './outcome.js';
 import type { Transaction } from './transaction.js';
+import type { DeadLetters } from './dead-letters.js';
 
 /** One fetch: how many transactions the loop can take now, plus the policy's `fetch.extra`. */
 export interface FetchRequest {
@@ -112,6 +113,11 @@ export interface Connector<P = unknown> {
   /** How many transactions wait in the source (when the source can tell). */
   count?(): ObservableInput<number>;
   health?(): ObservableInput<ConnectorHealth>;
+  /**
+   * The connector's dead letters, to list, show, redrive and purge (the `ergon dlq`
+   * commands use it). Absent when the connector keeps none it can read back.
+   */
+  deadLetters?(): DeadLetters<P>;
   /** Releases everything the connector holds; prompt, idempotent. */
   close?(): Eventually<void>;
 }

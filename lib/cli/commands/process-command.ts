@@ -1,16 +1,13 @@
 import { firstValueFrom } from 'rxjs';
-import type { Connector } from '../../core/connector.js';
 import { describeError, printable } from '../../core/renderers.js';
 import type { Outcome } from '../../core/outcome.js';
 import { createTransaction } from '../../core/transaction.js';
 import { runTransaction, runTransactionById } from '../../engine/run-transaction.js';
-import type { TaskDefinition } from '../../runner/define-task.js';
-import { awaitEventually } from '../../runner/internal/await-run.js';
-import { getLogger } from '../../telemetry/logging/get-logger.js';
 import { toSafeJson } from '../../telemetry/logging/log-format.js';
 import { CliUsageError } from '../cli-errors.js';
 import { parseArguments, type CliIo, type Command } from '../command.js';
 import { loadConsumerTarget } from '../load-task-module.js';
+import { withTaskConnector } from '../task-connector.js';
 
 const processUsage = `Usage: ergon process <module>[#export] <policy> --payload '<json>' [--id <id>]
 
@@ -73,21 +70,6 @@ Options:
   --connector <name>  which connector of the definition (default: the first one declared)
   --help              show this help`;
 
-function connectorName(definition: TaskDefinition, requested: string | undefined): string {
-  const names = Object.keys(definition.connectors);
-  const name = requested ?? names[0];
-  if (name === undefined) {
-    throw new CliUsageError(`task "${definition.name}" declares no connectors`, 'process-by-id');
-  }
-  if (!names.includes(name)) {
-    throw new CliUsageError(
-      `task "${definition.name}" has no connector "${name}" (connectors: ${names.join(', ')})`,
-      'process-by-id',
-    );
-  }
-  return name;
-}
-
 /** `ergon process-by-id`: one transaction, looked up on a connector, through a consumer. */
 export const processByIdCommand: Command = {
   name: 'process-by-id',
@@ -108,30 +90,17 @@ export const processByIdCommand: Command = {
       policyName,
       io.cwd,
     );
-    const name = connectorName(definition, parsed.strings['connector']);
-    const factory = definition.connectors[name] as (typeof definition.connectors)[string];
-    const abort = new AbortController();
-    const connector = (await factory({
-      name: definition.name,
-      workerId: 0,
-      workers: 1,
-      policies: definition.policies,
-      logger: getLogger(definition.name),
-      signal: abort.signal,
-    })) as Connector & { init?: () => unknown; close?: () => unknown };
-    try {
-      if (typeof connector.init === 'function') await awaitEventually(connector.init());
-      const outcome = await firstValueFrom(runTransactionById(connector, consumer, id, policy));
-      io.stdout.write(`${outcomeLine(outcome)}\n`);
-      return outcomeExitCode(outcome);
-    } finally {
-      abort.abort();
-      try {
-        if (typeof connector.close === 'function') await awaitEventually(connector.close());
-      } catch (error) {
-        io.stderr.write(`ergon: connector "${name}" failed to close: ${describeError(error)}\n`);
-      }
-    }
+    return withTaskConnector(
+      'process-by-id',
+      definition,
+      parsed.strings['connector'],
+      io,
+      async (connector) => {
+        const outcome = await firstValueFrom(runTransactionById(connector, consumer, id, policy));
+        io.stdout.write(`${outcomeLine(outcome)}\n`);
+        return outcomeExitCode(outcome);
+      },
+    );
   },
 };
 

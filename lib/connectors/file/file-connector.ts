@@ -28,6 +28,7 @@ import { noop } from '../../core/waiting.js';
 import { FileCursor, type FilePosition } from './file-cursor.js';
 import { appendFileCreatingFolders } from './internal/creating-folders.js';
 import { LineLedger, type LedgerEntry } from './internal/line-ledger.js';
+import { FileDeadLetters } from './file-dead-letters.js';
 import { LineReader, type FileLine, type LineFragment } from './internal/line-reader.js';
 import { RetryFile, type RetryRecord } from './internal/retry-file.js';
 
@@ -41,9 +42,10 @@ export interface FileConnectorOptions<P> {
    */
   readonly cursorPath?: string;
   /**
-   * Where dead-lettered lines go, one JSON object per line with `line`, `id`, `error` and
-   * `payload` (and `base64`, the line's bytes, when they were not valid UTF-8); default
-   * `<path>.dead.jsonl`, missing folders are created.
+   * Where dead-lettered lines go, one JSON object per line with `line`, `id`, `error`,
+   * `stage`, `category`, `deadLetteredAt` and `payload` (and `base64`, the line's bytes, when
+   * they were not valid UTF-8); default `<path>.dead.jsonl`, missing folders are created.
+   * `deadLetters()` reads it.
    */
   readonly deadLetterPath?: string;
   /**
@@ -344,6 +346,18 @@ export class FileConnector<P = unknown> implements Connector<P> {
   }
 
   /** Writes the cursor and closes the file; unsettled lines will be read again next run. */
+  /**
+   * The dead-letter file to list, show, redrive (appended to this file) and purge; see
+   * {@link FileDeadLetters}.
+   */
+  deadLetters(): FileDeadLetters<P> {
+    return new FileDeadLetters(this.deadLetterPath, (payloads) =>
+      this.serially(() =>
+        this.append(payloads.map((payload) => ({ id: '', payload, metadata: {} }))),
+      ),
+    );
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -504,7 +518,14 @@ export class FileConnector<P = unknown> implements Connector<P> {
   private deadLetter(transaction: Transaction<P>, error: TransactionError): Promise<void> {
     const line = transaction.metadata['line'];
     const raw = this.rawBytes.get(transaction);
-    const base = { line, id: transaction.id, error: error.message };
+    const base = {
+      line,
+      id: transaction.id,
+      error: error.message,
+      ...(error.stage === undefined ? {} : { stage: error.stage }),
+      category: error.category,
+      deadLetteredAt: new Date().toISOString(),
+    };
     const extra = raw === undefined ? {} : { base64: raw.toString('base64') };
     let text: string;
     try {

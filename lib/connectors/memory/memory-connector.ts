@@ -3,8 +3,19 @@ import { asyncScheduler, defer, Observable, of, type SchedulerLike } from 'rxjs'
 import { decodeFailureOf, markUndecodable, type Transaction } from '../../core/transaction.js';
 import { FifoQueue } from '../../core/fifo-queue.js';
 import type { SettleDecision } from '../../core/outcome.js';
-import { ConnectorClosedError, SettlementError } from '../../core/errors.js';
+import { ConnectorClosedError, SettlementError, TransactionError } from '../../core/errors.js';
 import { deliveryCountOf, notBeforeOf } from '../../core/delivery-schedule.js';
+import {
+  deadLetterMatches,
+  deadLetterQuery,
+  redriveOfKey,
+  type DeadLetter,
+  type DeadLetterQuery,
+  type DeadLetters,
+  type PurgeReport,
+  type RedriveReport,
+} from '../../core/dead-letters.js';
+import { describeError } from '../../core/renderers.js';
 import type {
   Connector,
   ConnectorHealth,
@@ -98,6 +109,10 @@ export class MemoryConnector<P = unknown> implements Connector<P> {
   readonly counts = { ack: 0, deadLetter: 0, release: 0 };
   /** How many times `fetch` was subscribed. */
   fetchCount = 0;
+
+  /** Dead-lettered transactions with their dead letters, oldest first (see `deadLetters()`). */
+  private readonly dead: { letter: DeadLetter<P>; transaction: Transaction<P> }[] = [];
+  private deadSequence = 0;
 
   /** Released (and, on close, unsettled) transactions, served first, in release order. */
   private readonly redelivery = new FifoQueue<MemoryTransaction<P>>();
@@ -227,6 +242,7 @@ export class MemoryConnector<P = unknown> implements Connector<P> {
     }
     this.counts[decision.type]++;
     if (this.record) this.settlements.push({ transaction, decision });
+    if (decision.type === 'deadLetter') this.bury(transaction, decision.error);
     if (decision.type !== 'release' || !this.redeliver) return;
     const delay = decision.delay ?? 0;
     if (delay > 0) {
@@ -242,6 +258,52 @@ export class MemoryConnector<P = unknown> implements Connector<P> {
     } else {
       this.redelivery.push(transaction);
     }
+  }
+
+  /**
+   * The dead-lettered transactions (kept until purged or redriven, whatever `record` says).
+   * `redrive` puts a copy at the back of the queue with the same id, payload and trace
+   * context and `ergon-redrive-of` in its metadata; everything runs synchronously, so two
+   * redrives can never take the same dead letter.
+   */
+  deadLetters(): DeadLetters<P> {
+    type Entry = (typeof this.dead)[number];
+    const select = (query?: DeadLetterQuery): Set<Entry> => {
+      const checked = deadLetterQuery(query);
+      const chosen = new Set<Entry>();
+      for (const entry of this.dead) {
+        if (checked.limit !== undefined && chosen.size >= checked.limit) break;
+        if (deadLetterMatches(entry.letter, checked)) chosen.add(entry);
+      }
+      return chosen;
+    };
+    const take = (query?: DeadLetterQuery): Entry[] => {
+      const chosen = select(query);
+      const kept = this.dead.filter((entry) => !chosen.has(entry));
+      this.dead.splice(0, this.dead.length, ...kept);
+      return [...chosen];
+    };
+    return {
+      list: (query) => Promise.resolve([...select(query)].map((entry) => entry.letter)),
+      show: (id) =>
+        Promise.resolve([...this.dead].reverse().find((entry) => entry.letter.id === id)?.letter),
+      redrive: (query): Promise<RedriveReport> => {
+        if (this.closed) {
+          return Promise.reject(new ConnectorClosedError('memory connector is closed'));
+        }
+        const redriven = take(query).map(({ letter, transaction }) => {
+          const metadata = Object.freeze({
+            ...transaction.metadata,
+            [redriveOfKey]: letter.location,
+          });
+          this.queue.push(new MemoryTransaction(transaction.id, transaction.payload, metadata));
+          return transaction.id;
+        });
+        return Promise.resolve({ redriven, skipped: [] });
+      },
+      purge: (query): Promise<PurgeReport> =>
+        Promise.resolve({ purged: take(query).map((entry) => entry.transaction.id) }),
+    };
   }
 
   /**
@@ -306,6 +368,25 @@ export class MemoryConnector<P = unknown> implements Connector<P> {
     let due = 0;
     while (due < this.heldBack.length && (this.heldBack[due] as HeldBack<P>).due <= now) due++;
     for (const held of this.heldBack.splice(0, due)) this.redelivery.push(held.transaction);
+  }
+
+  private bury(transaction: Transaction<P>, error: TransactionError): void {
+    const traceparent = transaction.metadata['traceparent'];
+    const letter: DeadLetter<P> = Object.freeze({
+      id: transaction.id,
+      payload: transaction.payload,
+      error: describeError(error),
+      ...(error instanceof TransactionError && error.stage !== undefined
+        ? { stage: error.stage }
+        : {}),
+      ...(error instanceof TransactionError ? { category: error.category } : {}),
+      reason: 'failed',
+      deadLetteredAt: new Date(),
+      deliveryCount: deliveryCountOf(transaction),
+      ...(typeof traceparent === 'string' ? { traceparent } : {}),
+      location: `memory#${++this.deadSequence}`,
+    });
+    this.dead.push({ letter, transaction });
   }
 
   /** Redeliveries first (due held-back ones among them), then the seed source, then what was fed. */

@@ -15,6 +15,7 @@ export {
   type NatsServiceConfigInput,
   type NatsStorage,
 } from './nats-connector-config.js';
+export { NatsDeadLetters } from './nats-dead-letters.js';
 export { NatsService, type NatsConnectionState } from './nats-service.js';
 export {
   NatsConnectionError,

@@ -26,6 +26,7 @@ import { describeError } from '../../core/renderers.js';
 import type { Logger } from '../../core/logging.js';
 import type { SettleDecision } from '../../core/outcome.js';
 import { deadLetterHeaders, type DeadLetterReason } from './internal/dead-letter-headers.js';
+import { NatsDeadLetters, transactionIdHeader } from './nats-dead-letters.js';
 import { JetStreamDelivery, parseDeliveryInfo } from './internal/jetstream-delivery.js';
 import { jetstreamPull } from './internal/jetstream-pull.js';
 import { missingTopology } from './internal/jetstream-topology.js';
@@ -326,6 +327,19 @@ export class NatsConnector<P = unknown> implements Connector<P> {
     return stored === null || Buffer.from(stored.data).equals(data);
   }
 
+  /**
+   * The dead-letter stream to list, show, redrive into this stream and purge; see
+   * {@link NatsDeadLetters}.
+   */
+  deadLetters(): NatsDeadLetters<P> {
+    return new NatsDeadLetters(
+      this.service,
+      this.config.deadLetter.stream,
+      this.config.codec,
+      this.config.requestTimeout,
+    );
+  }
+
   /** Messages not acknowledged yet: waiting for a first delivery, in flight or released. */
   count(): Observable<number> {
     return defer(async () => {
@@ -542,7 +556,10 @@ export class NatsConnector<P = unknown> implements Connector<P> {
   private toTransaction(delivery: JetStreamDelivery): Transaction<P> {
     const { message, info } = delivery;
     const headerValues = headerRecord(message.headers);
-    const id = headerValues['Nats-Msg-Id'] || `${info.stream}:${info.streamSequence}`;
+    const id =
+      headerValues[transactionIdHeader] ||
+      headerValues['Nats-Msg-Id'] ||
+      `${info.stream}:${info.streamSequence}`;
     const key = takeKey(headerValues);
     const metadata: NatsTransactionMetadata = {
       stream: info.stream,

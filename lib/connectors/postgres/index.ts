@@ -18,6 +18,8 @@ export {
   type QueueMetadata,
   queueKey,
 } from './postgres-connector.js';
+export { PostgresDeadLetters } from './postgres-dead-letters.js';
+export { PostgresTickStore, type PostgresTickStoreOptions } from './postgres-tick-store.js';
 export { PostgresService, type RetryLimit } from './postgres-service.js';
 export {
   PostgresRateLimiter,

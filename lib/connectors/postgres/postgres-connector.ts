@@ -40,6 +40,7 @@ import { PostgresService } from './postgres-service.js';
 import { migrateQueue, QueueStatements } from './internal/queue-statements.js';
 import { waitAtMost } from '../../core/waiting.js';
 import { SettleQueue } from './internal/settle-queue.js';
+import { PostgresDeadLetters } from './postgres-dead-letters.js';
 import type { WakeSignal } from './internal/notification-listener.js';
 
 /**
@@ -367,6 +368,14 @@ export class PostgresConnector<P = unknown> implements Connector<P> {
     return defer(() => from(this.service.query<{ count: number }>(this.statements.count()))).pipe(
       map((result) => result.rows[0]?.count ?? 0),
     );
+  }
+
+  /**
+   * The dead table (`deadTable`) to list, show, redrive into this queue and purge; see
+   * {@link PostgresDeadLetters}.
+   */
+  deadLetters(): PostgresDeadLetters<P> {
+    return new PostgresDeadLetters(this.service, this.config);
   }
 
   /** The service's health (a live `SELECT 1`, the LISTEN connection), or `closed`. */

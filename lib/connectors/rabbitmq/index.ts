@@ -14,6 +14,7 @@ export {
   type RabbitmqConnectionConfigInput,
 } from './rabbitmq-connection-config.js';
 export { RabbitmqConnector, type RabbitmqConnectorOptions } from './rabbitmq-connector.js';
+export { RabbitmqDeadLetters } from './rabbitmq-dead-letters.js';
 export {
   RabbitmqConnectorConfigCodec,
   rabbitmqConnectorConfig,

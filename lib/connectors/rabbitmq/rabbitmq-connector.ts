@@ -21,6 +21,7 @@ import { traceHeaders } from '../../core/trace-headers.js';
 import { transactionKey } from '../../core/transaction-key.js';
 import { copyOptions, deadLetterOptions } from './internal/dead-letter-message.js';
 import { delayQueueTopology } from './internal/delay-queues.js';
+import { RabbitmqDeadLetters } from './rabbitmq-dead-letters.js';
 import {
   DeliveredTransaction,
   type Delivery,
@@ -345,6 +346,22 @@ export class RabbitmqConnector<P = unknown> implements Connector<P> {
    * `consuming` while the consumer is registered; otherwise the service's state
    * (`connecting`, `reconnecting`, `failed`, …); `closed` after `close()`.
    */
+  /**
+   * The dead-letter queue to list, show, redrive into the consumed queue and purge; see
+   * {@link RabbitmqDeadLetters}.
+   *
+   * @throws RabbitmqDeadLetterError when the connector has no dead-letter queue (`deadLetter: false`).
+   */
+  deadLetters(): RabbitmqDeadLetters<P> {
+    const target = this.config.deadLetter;
+    if (target === false) {
+      throw new RabbitmqDeadLetterError(
+        `connector of queue "${String(this.config.queue)}" has no dead-letter queue (deadLetter: false): there are no dead letters to read`,
+      );
+    }
+    return new RabbitmqDeadLetters(this.service, target, this.codec);
+  }
+
   health(): Observable<ConnectorHealth> {
     return defer(() => of(this.currentHealth()));
   }

@@ -6,7 +6,9 @@ export {
   type RedisConnectorConfig,
   type RedisConnectorConfigInput,
 } from './redis-connector-config.js';
+export { RedisDeadLetters } from './redis-dead-letters.js';
 export { RedisService } from './redis-service.js';
+export { RedisTickStore, type RedisTickStoreOptions } from './redis-tick-store.js';
 export {
   RedisServiceConfigCodec,
   redisServiceConfig,

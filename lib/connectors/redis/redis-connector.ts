@@ -44,6 +44,7 @@ import {
   type RedisConnectorConfigInput,
 } from './redis-connector-config.js';
 import { RedisService } from './redis-service.js';
+import { RedisDeadLetters } from './redis-dead-letters.js';
 import {
   claimScript,
   deadLetterScript,
@@ -374,6 +375,19 @@ export class RedisConnector<P = unknown> implements Connector<P> {
       ]);
       return waiting + delayed;
     });
+  }
+
+  /**
+   * The dead-letter stream (`deadLetterStream`) to list, show, redrive into this stream and
+   * purge; see {@link RedisDeadLetters}.
+   */
+  deadLetters(): RedisDeadLetters<P> {
+    return new RedisDeadLetters(
+      this.service.commands,
+      this.config.stream,
+      this.deadLetterStream,
+      this.codec,
+    );
   }
 
   health(): Observable<ConnectorHealth> {

@@ -296,10 +296,11 @@ describe('FileConnector', () => {
       await first.settle(one as Transaction<Row>, { type: 'deadLetter', error });
       await first.close();
       const dead = lines(readFileSync(`${path}.dead.jsonl`, 'utf8')).map(
-        (line) => JSON.parse(line) as unknown,
+        (line) => JSON.parse(line) as Record<string, unknown>,
       );
-      expect(dead).to.deep.equal([
-        { line: 1, id: one?.id, error: 'could not ship', payload: { n: 1 } },
+      expect(Date.parse(String(dead[0]?.['deadLetteredAt']))).to.be.closeTo(Date.now(), 60_000);
+      expect(dead.map(({ deadLetteredAt: _at, ...rest }) => rest)).to.deep.equal([
+        { line: 1, id: one?.id, error: 'could not ship', category: 'system', payload: { n: 1 } },
       ]);
       expect((await fetch(connect(), 5)).map((t) => plain(t.id))).to.deep.equal(['orders.jsonl:2']);
     });

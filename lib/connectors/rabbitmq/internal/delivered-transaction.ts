@@ -174,7 +174,7 @@ export const earlierDeliveriesHeader = 'x-ergon-earlier-deliveries';
  * messageIdentity(message); // 'order-42', or 'sha256-3f1c…' without a message-id
  * ```
  */
-function messageIdentity(message: Message): string {
+export function messageIdentity(message: Message): string {
   const messageId: unknown = message.properties.messageId;
   if (typeof messageId === 'string' && messageId !== '') return messageId;
   const timestamp: unknown = message.properties.timestamp;

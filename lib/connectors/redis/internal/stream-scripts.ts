@@ -50,7 +50,7 @@ export class LuaScript {
  * const [entry] = await redis.xrange('orders:dead', '-', '+', 'COUNT', 1); // … 'error', 'reason', …
  * ```
  */
-const deadLetterFields = [
+export const deadLetterFields = [
   'error',
   'reason',
   'errorCategory',

@@ -1,0 +1,42 @@
+import { PostgresConnector } from '../../../lib/connectors/postgres/index.js';
+import type { QueueMetadata } from '../../../lib/connectors/postgres/index.js';
+import { redriveOfKey } from '../../../lib/index.js';
+import { requireService, uniqueName } from '../../support/real-service.js';
+import { deadLetterContract } from '../support/dead-letter-contract.js';
+import { dropQueue, testUrl } from './fixtures/queue-fixture.js';
+
+describe('PostgresConnector dead letters (real PostgreSQL)', function () {
+  this.timeout(20_000);
+  const tables: string[] = [];
+  const connectors: PostgresConnector[] = [];
+
+  before(async function () {
+    await requireService(this, 'postgres');
+  });
+
+  afterEach(async () => {
+    await Promise.all(connectors.splice(0).map((connector) => connector.close()));
+  });
+
+  after(async () => {
+    for (const table of tables) await dropQueue(table);
+  });
+
+  deadLetterContract(
+    async () => {
+      const table = uniqueName('ergon_dlq');
+      tables.push(table);
+      const make = (): PostgresConnector =>
+        new PostgresConnector({ connection: { url: testUrl }, table, fetchWait: 50 });
+      const first = make();
+      const second = make();
+      connectors.push(first, second);
+      await first.migrate();
+      return { first, second };
+    },
+    {
+      deliveryCountOf: (tx) => (tx.metadata as QueueMetadata).deliveryCount,
+      redriveOf: (tx) => (tx.metadata as QueueMetadata).headers[redriveOfKey],
+    },
+  );
+});
