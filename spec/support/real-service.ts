@@ -7,6 +7,7 @@ export const services = {
   redis: { name: 'Redis', port: 6379 },
   rabbitmq: { name: 'RabbitMQ', port: 5672 },
   nats: { name: 'NATS', port: 4222 },
+  elasticmq: { name: 'ElasticMQ (SQS, scripts/services/elasticmq.sh)', port: 9324 },
 } as const;
 
 export type ServiceName = keyof typeof services;
