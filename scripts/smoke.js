@@ -21,6 +21,8 @@ const entries = {
   postgres: ['PostgresConnector', 'PostgresService'],
   redis: ['RedisConnector', 'RedisService'],
   nats: ['NatsConnector', 'NatsService'],
+  sqs: ['SqsConnector', 'sqsConnectorConfig'],
+  s3: ['S3Connector', 's3ConnectorConfig'],
 };
 
 const failures = [];

@@ -54,7 +54,7 @@ export function awsErrorName(error: unknown): string {
  * code such as `ECONNREFUSED`), answered 5xx, throttled, or timed out. A 4xx answer (a wrong
  * queue name, bad credentials) is not.
  */
-export function isTransientAwsError(error: unknown): boolean {
+function isTransientAwsError(error: unknown): boolean {
   if (awsErrorName(error) === 'AbortError') return false;
   if (connectionErrorCode(error) !== undefined) return true;
   const status = httpStatusOf(error);

@@ -6,7 +6,7 @@ import { transactionKey } from '../../../core/transaction-key.js';
 import { createTransaction, markUndecodable, type Transaction } from '../../../core/transaction.js';
 
 /** User metadata (`x-amz-meta-*`) names this connector reads and writes. */
-export const metadataNames = {
+const metadataNames = {
   id: 'ergon-id',
   key: 'ergon-key',
   error: 'ergon-error',

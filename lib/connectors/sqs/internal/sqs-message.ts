@@ -12,7 +12,7 @@ import { createTransaction, markUndecodable, type Transaction } from '../../../c
 import { SqsBodyError } from '../errors.js';
 
 /** Message attributes this connector reads and writes (SQS allows 10 per message). */
-export const attributeNames = {
+const attributeNames = {
   id: 'ergon-id',
   key: 'ergon-key',
   error: 'ergon-error',
