@@ -482,7 +482,16 @@ export class S3Connector<P = unknown> implements Connector<P> {
     if (object.releasing || object.lost) return 0;
     if (this.config.format === 'object') {
       if (object.exhausted) return 0;
-      const body = await this.read(object, undefined, signal);
+      let body: Uint8Array;
+      try {
+        body = await this.read(object, undefined, signal);
+      } catch (error) {
+        // Gone (or replaced: its ETag changed) since it was claimed: let it go.
+        if (!notFound(error) && httpStatusOf(error) !== 412) throw error;
+        this.objects.delete(object.source.objectKey);
+        await this.chained(object, () => this.claims.remove(object.claim)).catch(noop);
+        return 0;
+      }
       object.exhausted = true;
       const entry: Entry = { end: object.size, line: 1, state: 'open' };
       object.entries.push(entry);
