@@ -265,6 +265,8 @@ export class SqsConnector<P = unknown> implements Connector<P> {
     switch (decision.type) {
       case 'ack':
         settled = this.deletes.add(delivery);
+        // The last message held settled (the end of a batch): nothing else can join this delete.
+        if (this.deliveries.size === 0) this.deletes.flushSoon();
         break;
       case 'release':
         settled = this.visibility.add({ delivery, seconds: 0 });

@@ -47,6 +47,17 @@ export class EntryBatcher<E> {
     });
   }
 
+  /**
+   * Sends what is queued at the end of the current microtask burst instead of the end of the
+   * event-loop turn: for when nothing else can join the batch (the last message held settled).
+   */
+  flushSoon(): void {
+    if (this.queued.length === 0) return;
+    queueMicrotask(() => {
+      if (this.queued.length > 0) void this.flush();
+    });
+  }
+
   /** Sends what is queued now; resolves once every request sent so far was answered. */
   async flush(): Promise<void> {
     if (this.scheduled !== null) clearImmediate(this.scheduled);
