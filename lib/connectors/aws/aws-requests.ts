@@ -95,8 +95,23 @@ export class AwsRequests {
 
   /** Runs `request` until it succeeds, fails for good, `signal` aborts or this closes. */
   async run<T>(request: () => Promise<T>, signal?: AbortSignal): Promise<T> {
-    const stop =
-      signal === undefined ? this.closing.signal : AbortSignal.any([signal, this.closing.signal]);
+    if (signal === undefined) return this.attempts(request, this.closing.signal);
+    // Not AbortSignal.any: on Node 20 it keeps every combined signal of a long-lived source.
+    const both = new AbortController();
+    const abort = (): void =>
+      both.abort(signal.aborted ? signal.reason : this.closing.signal.reason);
+    if (signal.aborted || this.closing.signal.aborted) abort();
+    signal.addEventListener('abort', abort, { once: true });
+    this.closing.signal.addEventListener('abort', abort, { once: true });
+    try {
+      return await this.attempts(request, both.signal);
+    } finally {
+      signal.removeEventListener('abort', abort);
+      this.closing.signal.removeEventListener('abort', abort);
+    }
+  }
+
+  private async attempts<T>(request: () => Promise<T>, stop: AbortSignal): Promise<T> {
     for (let retry = 0; ; retry++) {
       stop.throwIfAborted();
       try {
