@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { ConnectionFailureLog, connectionErrorCode } from '../../core/connection-failures.js';
 import type { Logger } from '../../core/logging.js';
 import { sleep } from '../../core/waiting.js';
@@ -81,6 +82,8 @@ export class AwsRequests {
     logger: Logger,
   ) {
     this.failures = new ConnectionFailureLog(logger, transport, address);
+    // One listener per request in flight (a dispatch sends many at once), removed when it ends.
+    setMaxListeners(0, this.closing.signal);
   }
 
   /** Whether the last request reached the server (none failed since). */
