@@ -104,6 +104,8 @@ export class AwsRequests {
     const abort = (): void =>
       both.abort(signal.aborted ? signal.reason : this.closing.signal.reason);
     if (signal.aborted || this.closing.signal.aborted) abort();
+    // A dispatch sends its requests at once, each listening to the attempt's signal meanwhile.
+    setMaxListeners(0, signal);
     signal.addEventListener('abort', abort, { once: true });
     this.closing.signal.addEventListener('abort', abort, { once: true });
     try {
