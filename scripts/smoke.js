@@ -22,6 +22,8 @@ const entries = {
   redis: ['RedisConnector', 'RedisService'],
   nats: ['NatsConnector', 'NatsService'],
   schedule: ['cronConnector', 'intervalConnector', 'MemoryTickStore'],
+  sqs: ['SqsConnector', 'sqsConnectorConfig'],
+  s3: ['S3Connector', 's3ConnectorConfig'],
 };
 
 const failures = [];

@@ -3,6 +3,7 @@ import { NatsConnector } from '../../lib/connectors/nats/index.js';
 import { PostgresConnector } from '../../lib/connectors/postgres/index.js';
 import { RabbitmqConnector } from '../../lib/connectors/rabbitmq/index.js';
 import { RedisConnector } from '../../lib/connectors/redis/index.js';
+import { SqsConnector } from '../../lib/connectors/sqs/index.js';
 import type { BrokerEndpoint } from './broker-endpoint.js';
 
 /** A broker connector that consumes, dispatches (confirmed) and closes. */
@@ -76,6 +77,21 @@ export async function openBrokerConnector(
         ackConfirm: true,
         fetchWait: 200,
         reconnect: { backoff: 50, backoffCap: 500 },
+      });
+      await connector.declare();
+      return connector;
+    }
+    case 'sqs': {
+      const connector = new SqsConnector({
+        connection: {
+          endpoint: url,
+          credentials: { accessKeyId: 'ergon', secretAccessKey: 'ergon' },
+          reconnect: { backoff: 50, backoffCap: 500 },
+        },
+        queue: destination,
+        maxReceiveCount: maxDeliveries,
+        visibilityTimeout: Math.max(1000, Math.round(leaseMs / 1000) * 1000),
+        fetchWait: '1s',
       });
       await connector.declare();
       return connector;

@@ -1,5 +1,5 @@
-/** The four broker connectors the fault suite drives. */
-export type BrokerKind = 'rabbitmq' | 'postgres' | 'redis' | 'nats';
+/** The broker connectors the fault suite drives. */
+export type BrokerKind = 'rabbitmq' | 'postgres' | 'redis' | 'nats' | 'sqs';
 
 /**
  * Where and how a fault-suite worker consumes: plain JSON, so a spec can hand it to a child
@@ -21,7 +21,7 @@ export interface BrokerEndpoint {
   readonly maxDeliveries: number;
   /**
    * How long a dead worker's messages stay invisible to the others, in ms: Redis `claimIdle`,
-   * PostgreSQL `lease`, JetStream `ackWait`. RabbitMQ takes them back when the connection
+   * PostgreSQL `lease`, JetStream `ackWait`, SQS `visibilityTimeout` (whole seconds). RabbitMQ takes them back when the connection
    * dies, so it has no such setting.
    */
   readonly leaseMs: number;

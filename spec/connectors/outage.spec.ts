@@ -1,3 +1,4 @@
+import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { expect } from 'chai';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { lastValueFrom, Subject, toArray } from 'rxjs';
@@ -13,6 +14,8 @@ import { NatsConnector, NatsService } from '../../lib/connectors/nats/index.js';
 import { PostgresConnector, PostgresService } from '../../lib/connectors/postgres/index.js';
 import { RabbitmqConnector, RabbitmqService } from '../../lib/connectors/rabbitmq/index.js';
 import { RedisConnector, RedisService } from '../../lib/connectors/redis/index.js';
+import { S3Connector } from '../../lib/connectors/s3/index.js';
+import { SqsConnector } from '../../lib/connectors/sqs/index.js';
 import { requireService, services, uniqueName, type ServiceName } from '../support/real-service.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 
@@ -131,6 +134,72 @@ const pairs: Record<ServiceName, (port: number) => Pair> = {
       close: async () => {
         await consumer.close();
         await service.close();
+        await producer.close();
+      },
+    };
+  },
+  elasticmq: (port) => {
+    const queue = uniqueName('outage');
+    const connection = {
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'ergon', secretAccessKey: 'ergon' },
+      connectTimeout,
+      reconnect,
+    };
+    // A receive whose reply the cut lost leaves its messages invisible: back after 1 s.
+    const consumer = new SqsConnector<Payload>(
+      {
+        queue,
+        fetchWait: '1s',
+        visibilityTimeout: '1s',
+        connection: { ...connection, endpoint: `http://127.0.0.1:${port}` },
+      },
+      undefined,
+      { logger: silent },
+    );
+    const producer = new SqsConnector<Payload>({
+      queue,
+      connection: { ...connection, endpoint: 'http://127.0.0.1:9324' },
+    });
+    return {
+      producer,
+      consumer,
+      prepare: () => producer.declare(),
+      close: async () => {
+        await consumer.close();
+        await producer.close();
+      },
+    };
+  },
+  s3: (port) => {
+    const bucket = uniqueName('outage').replace(/_/g, '-');
+    const connection = {
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'ergon', secretAccessKey: 'ergon' },
+      connectTimeout,
+      reconnect,
+    };
+    const consumer = new S3Connector<Payload>(
+      {
+        bucket,
+        claimTtl: '3s',
+        connection: { ...connection, endpoint: `http://127.0.0.1:${port}` },
+      },
+      undefined,
+      { logger: silent },
+    );
+    const producer = new S3Connector<Payload>({
+      bucket,
+      connection: { ...connection, endpoint: 'http://127.0.0.1:9090' },
+    });
+    return {
+      producer,
+      consumer,
+      prepare: async () => {
+        await producer.client.send(new CreateBucketCommand({ Bucket: bucket }));
+      },
+      close: async () => {
+        await consumer.close();
         await producer.close();
       },
     };

@@ -7,6 +7,8 @@ export const services = {
   redis: { name: 'Redis', port: 6379 },
   rabbitmq: { name: 'RabbitMQ', port: 5672 },
   nats: { name: 'NATS', port: 4222 },
+  elasticmq: { name: 'ElasticMQ (SQS, scripts/services/elasticmq.sh)', port: 9324 },
+  s3: { name: 'S3Mock (S3, scripts/services/s3.sh)', port: 9090 },
 } as const;
 
 export type ServiceName = keyof typeof services;

@@ -1,0 +1,107 @@
+import type { S3Client } from '@aws-sdk/client-s3';
+import { expect } from 'chai';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { requireService } from '../../support/real-service.js';
+import {
+  adminClient,
+  bucketName,
+  createBucket,
+  emptyBucket,
+  keysOf,
+  put,
+} from './fixtures/s3-spec-support.js';
+
+const worker = fileURLToPath(new URL('./fixtures/consume-worker.ts', import.meta.url));
+
+function startWorker(bucket: string, idsFile: string, processMs: number) {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', worker, bucket, idsFile, String(processMs)],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  return { child, exited };
+}
+
+function idsIn(file: string): string[] {
+  return existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean) : [];
+}
+
+async function until(condition: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+describe('S3Connector across processes (real S3Mock)', function () {
+  this.timeout(60_000);
+  let admin: S3Client;
+  let directory: string;
+  const buckets: string[] = [];
+  const children: ChildProcess[] = [];
+
+  before(async function () {
+    await requireService(this, 's3');
+    admin = adminClient();
+    directory = mkdtempSync(join(tmpdir(), 'ergon-s3-'));
+  });
+
+  after(async () => {
+    for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+    if (directory !== undefined) rmSync(directory, { recursive: true, force: true });
+    if (admin === undefined) return;
+    for (const bucket of buckets) await emptyBucket(admin, bucket);
+    admin.destroy();
+  });
+
+  it('a consumer killed with SIGKILL mid-object loses nothing: its claims lapse and the lines are processed', async () => {
+    const bucket = bucketName('ergon-s3-kill');
+    await createBucket(admin, bucket);
+    buckets.push(bucket);
+    const sent: string[] = [];
+    for (const file of ['a', 'b']) {
+      const lines = Array.from({ length: 40 }, (_, n) => JSON.stringify({ file, n }));
+      await put(admin, bucket, `in/${file}.jsonl`, `${lines.join('\n')}\n`);
+      sent.push(...lines.map((_, n) => `in/${file}.jsonl#${n + 1}`));
+    }
+    const firstFile = join(directory, 'kill-first.ids');
+    const first = startWorker(bucket, firstFile, 30);
+    children.push(first.child);
+    await until(() => idsIn(firstFile).length >= 20, 20_000);
+    first.child.kill('SIGKILL');
+    expect(await first.exited).to.equal(null);
+    const before = idsIn(firstFile);
+    expect(before.length, 'killed mid-run').to.be.below(80);
+    expect(
+      await keysOf(admin, bucket, 'claims/'),
+      'the dead worker left its claims',
+    ).to.not.deep.equal([]);
+
+    const secondFile = join(directory, 'kill-second.ids');
+    const second = startWorker(bucket, secondFile, 0);
+    children.push(second.child);
+    // The second worker may find the dead one's claims not lapsed yet: run it until it is all done.
+    expect(await second.exited).to.equal(0);
+    let after = idsIn(secondFile);
+    for (let run = 0; run < 5 && new Set([...before, ...after]).size < sent.length; run++) {
+      await new Promise((resolve) => setTimeout(resolve, 1600));
+      const again = startWorker(bucket, secondFile, 0);
+      children.push(again.child);
+      expect(await again.exited).to.equal(0);
+      after = idsIn(secondFile);
+    }
+    expect([...new Set([...before, ...after])].sort()).to.deep.equal([...sent].sort());
+    // Where the second resumed depends on the dead one's last renewal (a cursor at most
+    // claimTtl / 3 old); the cursor itself: s3-connector.spec.ts, "a restart resumes".
+    expect(new Set(after).size, 'no line twice after the kill').to.equal(after.length);
+    expect(await keysOf(admin, bucket)).to.deep.equal(['done/a.jsonl', 'done/b.jsonl']);
+  });
+});

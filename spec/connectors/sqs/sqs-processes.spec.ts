@@ -1,0 +1,128 @@
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import { expect } from 'chai';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { SqsConnector } from '../../../lib/connectors/sqs/index.js';
+import { requireService, uniqueName } from '../../support/real-service.js';
+import {
+  adminClient,
+  deleteQueues,
+  messagesIn,
+  numbered,
+  sqsConnection,
+} from './fixtures/sqs-spec-support.js';
+
+const worker = fileURLToPath(new URL('./fixtures/consume-worker.ts', import.meta.url));
+
+interface Worker {
+  readonly child: ChildProcess;
+  readonly ready: Promise<void>;
+  readonly exited: Promise<number | null>;
+}
+
+function startWorker(queue: string, idsFile: string, processMs: number, concurrency = 4): Worker {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', worker, queue, idsFile, String(processMs), String(concurrency)],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const ready = new Promise<void>((resolve, reject) => {
+    child.stdout?.on('data', (chunk: Buffer) => {
+      if (chunk.toString().includes('ready')) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`worker exited (${String(code)}) before ready`)));
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  return { child, ready, exited };
+}
+
+function idsIn(file: string): string[] {
+  return existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean) : [];
+}
+
+async function until(condition: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+describe('SqsConnector across processes (real ElasticMQ)', function () {
+  this.timeout(60_000);
+  let admin: SQSClient;
+  let directory: string;
+  const queues: string[] = [];
+  const children: ChildProcess[] = [];
+
+  before(async function () {
+    await requireService(this, 'elasticmq');
+    admin = adminClient();
+    directory = mkdtempSync(join(tmpdir(), 'ergon-sqs-'));
+  });
+
+  after(async () => {
+    for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+    if (directory !== undefined) rmSync(directory, { recursive: true, force: true });
+    if (admin === undefined) return;
+    await deleteQueues(admin, queues);
+    admin.destroy();
+  });
+
+  async function publish(queue: string, count: number): Promise<string[]> {
+    queues.push(queue, `${queue}-dlq`);
+    const producer = new SqsConnector({ connection: sqsConnection, queue });
+    const sent = numbered(queue, count);
+    const report = await producer.dispatch(sent);
+    await producer.close();
+    expect(report.failed).to.deep.equal([]);
+    return sent.map((tx) => tx.id);
+  }
+
+  it('two consumer processes share one queue: no transaction processed by both, none missed', async () => {
+    const queue = uniqueName('ergon_sqs_share');
+    const sent = await publish(queue, 200);
+    const files = [join(directory, 'share-a.ids'), join(directory, 'share-b.ids')];
+    const workers = files.map((file) => startWorker(queue, file, 5));
+    children.push(...workers.map((w) => w.child));
+    expect(await Promise.all(workers.map((w) => w.exited))).to.deep.equal([0, 0]);
+    const [a, b] = files.map(idsIn) as [string[], string[]];
+    expect(a.length, 'worker A took part').to.be.greaterThan(0);
+    expect(b.length, 'worker B took part').to.be.greaterThan(0);
+    expect(
+      a.filter((id) => b.includes(id)),
+      'processed by both',
+    ).to.deep.equal([]);
+    expect([...a, ...b].sort()).to.deep.equal([...sent].sort());
+    expect(await messagesIn(admin, queue)).to.equal(0);
+  });
+
+  it('a consumer killed with SIGKILL mid-batch loses nothing: after a restart every message is processed', async () => {
+    const queue = uniqueName('ergon_sqs_kill');
+    const sent = await publish(queue, 100);
+    const firstFile = join(directory, 'kill-first.ids');
+    const first = startWorker(queue, firstFile, 40);
+    children.push(first.child);
+    await until(() => idsIn(firstFile).length >= 20, 20_000);
+    first.child.kill('SIGKILL');
+    expect(await first.exited).to.equal(null);
+    const before = idsIn(firstFile);
+    expect(before.length, 'killed mid-run').to.be.below(100);
+
+    const secondFile = join(directory, 'kill-second.ids');
+    const second = startWorker(queue, secondFile, 0);
+    children.push(second.child);
+    expect(await second.exited).to.equal(0);
+    const after = idsIn(secondFile);
+    expect([...new Set([...before, ...after])].sort()).to.deep.equal([...sent].sort());
+    expect(
+      before.filter((id) => after.includes(id)).length,
+      'the unacked messages of the killed process were redelivered',
+    ).to.be.greaterThan(0);
+    expect(await messagesIn(admin, queue)).to.equal(0);
+    expect(await messagesIn(admin, `${queue}-dlq`)).to.equal(0);
+  });
+});
