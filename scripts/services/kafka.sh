@@ -6,6 +6,7 @@
 #   scripts/services/kafka.sh                 # start on 9092 (controller on 9093)
 #   KAFKA_PORT=19092 KAFKA_CONTROLLER_PORT=19093 KAFKA_DATA=/tmp/k scripts/services/kafka.sh
 #   scripts/services/kafka.sh --install-only  # fetch the jars only; prints the class path file
+#   KAFKA_FOREGROUND=1 …/kafka.sh             # run in the foreground (a test's private broker)
 #
 # Automatic topic creation is off: the connector creates its topics (and dead-letter topics)
 # with the partition count it is told, so a typo in a topic name is an error, not a new topic.
@@ -23,9 +24,9 @@ JAVA=${JAVA:-java}
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 install() {
-  [ -s "$CACHE/classpath" ] && return 0
-  mkdir -p "$CACHE/libs"
-  cat >"$CACHE/pom.xml" <<POM
+  mkdir -p "$CACHE"
+  local pom
+  pom=$(cat <<POM
 <project xmlns="http://maven.apache.org/POM/4.0.0">
   <modelVersion>4.0.0</modelVersion>
   <groupId>local.ergon-rx</groupId>
@@ -39,6 +40,12 @@ install() {
   </dependencies>
 </project>
 POM
+  )
+  # Installed already with this very pom: nothing to do.
+  if [ -s "$CACHE/classpath" ] && [ "$pom" = "$(cat "$CACHE/pom.xml" 2>/dev/null)" ]; then return 0; fi
+  rm -rf "$CACHE/libs" "$CACHE/classpath"
+  mkdir -p "$CACHE/libs"
+  printf '%s\n' "$pom" >"$CACHE/pom.xml"
   mvn -B -q -f "$CACHE/pom.xml" dependency:copy-dependencies -DoutputDirectory="$CACHE/libs" -DincludeScope=runtime
   cat >"$CACHE/log4j2.properties" <<'LOG'
 status = warn
@@ -61,7 +68,7 @@ if [ "${1:-}" = "--install-only" ]; then
   exit 0
 fi
 
-port_open "$PORT" && exit 0
+[ "${KAFKA_FOREGROUND:-0}" = 1 ] || ! port_open "$PORT" || exit 0
 install
 
 mkdir -p "$DATA"
@@ -97,6 +104,7 @@ if [ ! -f "$DATA/logs/meta.properties" ]; then
   "$JAVA" "${JOPTS[@]}" kafka.tools.StorageTool format -t "$CLUSTER_ID" -c "$CONFIG" >"$DATA/format.log" 2>&1 \
     || { cat "$DATA/format.log" >&2; exit 1; }
 fi
+if [ "${KAFKA_FOREGROUND:-0}" = 1 ]; then exec "$JAVA" "${JOPTS[@]}" kafka.Kafka "$CONFIG"; fi
 nohup "$JAVA" "${JOPTS[@]}" kafka.Kafka "$CONFIG" >"$DATA/server.log" 2>&1 </dev/null &
 echo $! >"$DATA/pid"
 for _ in $(seq 1 120); do

@@ -7,6 +7,7 @@ export const services = {
   redis: { name: 'Redis', port: 6379 },
   rabbitmq: { name: 'RabbitMQ', port: 5672 },
   nats: { name: 'NATS', port: 4222 },
+  kafka: { name: 'Kafka', port: 9092 },
 } as const;
 
 export type ServiceName = keyof typeof services;

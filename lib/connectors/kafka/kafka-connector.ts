@@ -200,6 +200,19 @@ export class KafkaConnector<P = unknown> implements Connector<P> {
     return this.deliveries.size;
   }
 
+  /**
+   * Creates the topic and the dead-letter topic when they are missing (with `partitions` and
+   * `replicationFactor`); the first fetch or dispatch does it too. For a producer written
+   * elsewhere that must find the topic before this connector ever ran.
+   *
+   * @throws KafkaTopicError when a topic is missing and `createTopics` is off, or the cluster
+   * refused to create it.
+   */
+  declare(): Promise<void> {
+    if (this.closed) return Promise.reject(new ConnectorClosedError('kafka connector is closed'));
+    return this.ensureTopics();
+  }
+
   fetch(request: FetchRequest): Observable<Transaction<P>> {
     return new Observable<Transaction<P>>((subscriber) => {
       if (this.closed) {

@@ -15,7 +15,7 @@ export type KafkaRecordToProduce = MessageToProduce;
  * The header holding the transaction id. Reserved: a fetch turns it into the transaction's
  * `id` and leaves it out of `metadata.headers`.
  */
-export const idHeader = 'ergon-id';
+const idHeader = 'ergon-id';
 const contentTypeHeader = 'content-type';
 
 /** Where a fetched record came from, for its transaction's metadata. */
