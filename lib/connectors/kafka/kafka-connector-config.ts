@@ -82,8 +82,8 @@ export interface KafkaConnectorConfigInput<P = unknown> {
   readonly partitions?: IntegerInput;
   /** Default `null` (the brokers' `default.replication.factor`). */
   readonly replicationFactor?: IntegerInput | null;
-  /** Default `earliest`. */
-  readonly startFrom?: KafkaStartFrom;
+  /** Default `earliest` (any case, surrounding blanks ignored). */
+  readonly startFrom?: KafkaStartFrom | (string & Record<never, never>);
   /** Default 500 ms. */
   readonly fetchWait?: DurationInput;
   /** Default 512. */
