@@ -44,7 +44,7 @@ const report = await orders.dispatch(events);
 console.log(`dispatched ${events.length - report.failed.length} events to ${topic}`);
 
 // Consumer side: in order per customer (the key), up to 8 customers at a time.
-const applied = new Map<string, string[]>();
+const applied = new Map<string, OrderEvent['kind'][]>();
 const stop$ = new Subject<void>();
 let settled = 0;
 consume(

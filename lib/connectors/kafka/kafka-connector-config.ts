@@ -49,6 +49,8 @@ export interface KafkaConnectorConfig<P = unknown> {
   readonly fetchWait: number;
   /** Most records the client reads ahead of the loop (the stream's high-water mark). */
   readonly prefetch: number;
+  /** Least time between two commits, in ms (`0`: as soon as the previous one is done). */
+  readonly commitInterval: number;
   /** The group session timeout, in ms: a consumer silent that long is dropped from the group. */
   readonly sessionTimeout: number;
   /** Heartbeat interval, in ms (≤ `sessionTimeout`). */
@@ -88,6 +90,8 @@ export interface KafkaConnectorConfigInput<P = unknown> {
   readonly fetchWait?: DurationInput;
   /** Default 512. */
   readonly prefetch?: IntegerInput;
+  /** Default 100 ms. */
+  readonly commitInterval?: DurationInput;
   /** Default 30 s. */
   readonly sessionTimeout?: DurationInput;
   /** Default 3 s. */
@@ -153,6 +157,7 @@ export const KafkaConnectorConfigCodec: t.Type<KafkaConnectorConfig, KafkaConnec
     startFrom: withDefault(StartFrom, 'earliest'),
     fetchWait: withDefault(NonNegativeDuration, 500),
     prefetch: withDefault(PositiveInteger, 512),
+    commitInterval: withDefault(NonNegativeDuration, 100),
     sessionTimeout: withDefault(PositiveDuration, 30_000),
     heartbeatInterval: withDefault(PositiveDuration, 3000),
     connectTimeout: withDefault(PositiveDuration, 10_000),

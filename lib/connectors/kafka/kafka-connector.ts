@@ -160,7 +160,8 @@ export class KafkaConnector<P = unknown> implements Connector<P> {
   private readonly wakers = new Set<() => void>();
   private commitRunning: Promise<void> | null = null;
   private commitDue = false;
-  private commitRetry: NodeJS.Timeout | null = null;
+  private commitTimer: NodeJS.Timeout | null = null;
+  private lastCommitAt = 0;
   private commitFailures = 0;
   private closing: Promise<void> | null = null;
   private readonly closed$ = new AbortController();
@@ -220,6 +221,12 @@ export class KafkaConnector<P = unknown> implements Connector<P> {
         return;
       }
       const run: FetchRun = { cancelled: false };
+      // Records at hand (the stream's buffer, released ones) are handed out synchronously.
+      const stream = this.stream;
+      if (stream !== null && this.emitAvailable(subscriber, stream, request.size, run) > 0) {
+        subscriber.complete();
+        return;
+      }
       this.fetchInto(subscriber, request.size, run).then(
         () => subscriber.complete(),
         (error: unknown) =>
@@ -358,8 +365,6 @@ export class KafkaConnector<P = unknown> implements Connector<P> {
     this.streamState = 'closed';
     this.closed$.abort(new ConnectorClosedError('kafka connector is closed'));
     this.wake();
-    if (this.commitRetry !== null) clearTimeout(this.commitRetry);
-    this.commitRetry = null;
     await waitAtMost(this.opening ?? Promise.resolve(), closeGrace);
     await waitAtMost(this.commitNow(), closeGrace);
     const stream = this.stream;
@@ -517,62 +522,80 @@ export class KafkaConnector<P = unknown> implements Connector<P> {
     this.settled(delivery);
   }
 
-  /** Commits soon: one commit in flight at a time; settles meanwhile join the next one. */
+  /**
+   * Commits soon: at most one commit in flight and one per `commitInterval`; settles meanwhile
+   * join the next one.
+   */
   private scheduleCommit(): void {
     this.commitDue = true;
-    if (this.commitRunning !== null || this.commitRetry !== null) return;
+    if (this.commitRunning !== null || this.commitTimer !== null || this.closed) return;
+    const wait = this.lastCommitAt + this.config.commitInterval - Date.now();
+    if (wait > 0) {
+      this.commitTimer = setTimeout(() => {
+        this.commitTimer = null;
+        this.startCommit();
+      }, wait);
+      this.commitTimer.unref();
+      return;
+    }
+    this.startCommit();
+  }
+
+  private startCommit(): void {
     this.commitRunning = new Promise<void>((resolve) => setImmediate(resolve))
-      .then(() => this.commitLoop())
+      .then(() => this.commitOnce())
       .finally(() => {
         this.commitRunning = null;
+        if (this.commitDue && this.commitTimer === null) this.scheduleCommit();
       });
   }
 
   /** Commits now (after the commit in flight): for a rebalance and for `close`. */
   private async commitNow(): Promise<void> {
+    if (this.commitTimer !== null) clearTimeout(this.commitTimer);
+    this.commitTimer = null;
     await this.commitRunning;
     this.commitDue = true;
-    await this.commitLoop();
+    await this.commitOnce();
   }
 
-  private async commitLoop(): Promise<void> {
-    while (this.commitDue) {
-      this.commitDue = false;
-      const consumer = this.consumer;
-      if (consumer === null) return;
-      const offsets: { topic: string; partition: number; offset: bigint; leaderEpoch: number }[] =
-        [];
-      const commits: [PartitionOffsets, bigint][] = [];
-      for (const [partition, owned] of this.owned) {
-        const offset = owned.commitOffset;
-        if (offset === null) continue;
-        offsets.push({ topic: this.config.topic, partition, offset, leaderEpoch: -1 });
-        commits.push([owned, offset]);
+  /** Commits the settled prefix of every owned partition that moved since the last commit. */
+  private async commitOnce(): Promise<void> {
+    this.commitDue = false;
+    const consumer = this.consumer;
+    if (consumer === null) return;
+    const offsets: { topic: string; partition: number; offset: bigint; leaderEpoch: number }[] = [];
+    const commits: [PartitionOffsets, bigint][] = [];
+    for (const [partition, owned] of this.owned) {
+      const offset = owned.commitOffset;
+      if (offset === null) continue;
+      offsets.push({ topic: this.config.topic, partition, offset, leaderEpoch: -1 });
+      commits.push([owned, offset]);
+    }
+    if (offsets.length === 0) return;
+    this.lastCommitAt = Date.now();
+    try {
+      await consumer.commit({ offsets });
+      for (const [owned, offset] of commits) owned.committed(offset);
+      this.commitFailures = 0;
+    } catch (error) {
+      this.commitFailures++;
+      if (this.commitFailures === 1) {
+        logError(
+          this.logger,
+          'warn',
+          `Kafka: committing offsets of ${this.config.topic} for group ${this.group} failed; retrying (records after the last commit are delivered again if this consumer stops first)`,
+          describeError(error),
+        );
       }
-      if (offsets.length === 0) return;
-      try {
-        await consumer.commit({ offsets });
-        for (const [owned, offset] of commits) owned.committed(offset);
-        this.commitFailures = 0;
-      } catch (error) {
-        this.commitFailures++;
-        if (this.commitFailures === 1) {
-          logError(
-            this.logger,
-            'warn',
-            `Kafka: committing offsets of ${this.config.topic} for group ${this.group} failed; retrying (records after the last commit are delivered again if this consumer stops first)`,
-            describeError(error),
-          );
-        }
-        if (this.closed) return;
-        const delay = backoffDelay(this.config.reconnect, Math.min(this.commitFailures - 1, 30));
-        this.commitRetry = setTimeout(() => {
-          this.commitRetry = null;
-          this.scheduleCommit();
-        }, delay);
-        this.commitRetry.unref();
-        return;
-      }
+      if (this.closed) return;
+      this.commitDue = true;
+      const delay = backoffDelay(this.config.reconnect, Math.min(this.commitFailures - 1, 30));
+      this.commitTimer = setTimeout(() => {
+        this.commitTimer = null;
+        this.scheduleCommit();
+      }, delay);
+      this.commitTimer.unref();
     }
   }
 

@@ -17,6 +17,7 @@ describe('kafkaConnectorConfig', () => {
       startFrom: 'earliest',
       fetchWait: 500,
       prefetch: 512,
+      commitInterval: 100,
       sessionTimeout: 30_000,
       heartbeatInterval: 3000,
       connectTimeout: 10_000,
