@@ -654,7 +654,12 @@ export class KafkaConnector<P = unknown> implements Connector<P> {
     }
   }
 
-  /** Follows a stream's failures and the group's rebalances. */
+  /**
+   * Follows a stream's failures and the group's rebalances. The stream failing or ending, or
+   * the consumer failing to rejoin its group (its `error` event), ends this stream: the next
+   * fetch opens another after the `reconnect` backoff (with a new consumer when the old one
+   * lost its membership).
+   */
   private watch(stream: MessagesStream<Buffer, Buffer, Buffer, Buffer>, consumer: Consumer): void {
     this.stream = stream;
     this.assign(consumer);
@@ -662,20 +667,28 @@ export class KafkaConnector<P = unknown> implements Connector<P> {
     const onRebalance = (): void => {
       this.commitNow().catch(noop);
     };
-    consumer.on('consumer:group:join', onJoin);
-    consumer.on('consumer:group:rebalance', onRebalance);
-    stream.once('error', (error: Error) => {
+    const failed = (error: unknown, membershipLost: boolean): void => {
       consumer.off('consumer:group:join', onJoin);
       consumer.off('consumer:group:rebalance', onRebalance);
+      consumer.off('error', onConsumerError);
       if (this.stream !== stream) return;
       this.stream = null;
+      stream.close().catch(noop);
       if (this.closed) return;
       const delay = backoffDelay(this.config.reconnect, Math.min(this.failures.failures, 30));
       this.failures.failed(error, delay);
       this.nextAttemptAt = Date.now() + delay;
       this.streamState = 'reconnecting';
-      stream.close().catch(noop);
+      if (membershipLost && this.consumer === consumer) this.dropConsumer().catch(noop);
       this.wake();
+    };
+    const onConsumerError = (error: unknown): void => failed(error, true);
+    consumer.on('consumer:group:join', onJoin);
+    consumer.on('consumer:group:rebalance', onRebalance);
+    consumer.on('error', onConsumerError);
+    stream.once('error', (error: Error) => failed(error, false));
+    stream.once('close', () => {
+      failed(new KafkaConnectionError('the consumer stream of the group ended'), false);
     });
   }
 
@@ -710,6 +723,11 @@ export class KafkaConnector<P = unknown> implements Connector<P> {
       retryDelay: driverRetryDelay,
       autocreateTopics: false,
     });
+    // A failed rejoin is an `error` event: the stream watching it reopens (see `watch`); with
+    // no stream it must still not crash the process.
+    this.consumer.on('error', (error: unknown) => {
+      logError(this.logger, 'debug', 'Kafka: consumer error', error);
+    });
     return this.consumer;
   }
 
@@ -723,6 +741,10 @@ export class KafkaConnector<P = unknown> implements Connector<P> {
       retries: driverRetries,
       retryDelay: driverRetryDelay,
       autocreateTopics: false,
+    });
+    // Failures reach the caller of send(); an `error` event must not crash the process.
+    this.producer.on('error', (error: unknown) => {
+      logError(this.logger, 'debug', 'Kafka: producer error', error);
     });
     return this.producer;
   }
