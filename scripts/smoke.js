@@ -21,6 +21,7 @@ const entries = {
   postgres: ['PostgresConnector', 'PostgresService'],
   redis: ['RedisConnector', 'RedisService'],
   nats: ['NatsConnector', 'NatsService'],
+  kafka: ['KafkaConnector', 'kafkaConnectorConfig'],
 };
 
 const failures = [];
