@@ -165,6 +165,7 @@ export class KafkaConnector<P = unknown> implements Connector<P> {
   private commitFailures = 0;
   private closing: Promise<void> | null = null;
   private readonly closed$ = new AbortController();
+  private readonly wakeAll = (): void => this.wake();
 
   /**
    * @param input the connector config (see {@link KafkaConnectorConfigInput}).
@@ -395,7 +396,7 @@ export class KafkaConnector<P = unknown> implements Connector<P> {
     while (emitted === 0 && !run.cancelled && !this.closed && this.stream === stream) {
       const left = deadline - Date.now();
       if (left <= 0) return;
-      await this.waitForRecords(stream, left);
+      await this.waitForRecords(left);
       emitted = this.emitAvailable(subscriber, stream, size, run);
     }
     if (this.stream !== stream && emitted === 0 && !this.closed && !run.cancelled) {
@@ -464,19 +465,15 @@ export class KafkaConnector<P = unknown> implements Connector<P> {
     return { message, held, offsets, deliveries: 1 };
   }
 
-  private waitForRecords(
-    stream: MessagesStream<Buffer, Buffer, Buffer, Buffer>,
-    timeout: number,
-  ): Promise<void> {
+  /** Waits for records (the stream's `readable`, a release) or the end of `timeout`. */
+  private waitForRecords(timeout: number): Promise<void> {
     return new Promise<void>((resolve) => {
       const done = (): void => {
         clearTimeout(timer);
-        stream.off('readable', done);
         this.wakers.delete(done);
         resolve();
       };
       const timer = setTimeout(done, timeout);
-      stream.on('readable', done);
       this.wakers.add(done);
     });
   }
@@ -671,6 +668,7 @@ export class KafkaConnector<P = unknown> implements Connector<P> {
       consumer.off('consumer:group:join', onJoin);
       consumer.off('consumer:group:rebalance', onRebalance);
       consumer.off('error', onConsumerError);
+      stream.off('readable', this.wakeAll);
       if (this.stream !== stream) return;
       this.stream = null;
       stream.close().catch(noop);
@@ -683,6 +681,10 @@ export class KafkaConnector<P = unknown> implements Connector<P> {
       this.wake();
     };
     const onConsumerError = (error: unknown): void => failed(error, true);
+    // A `readable` listener for the stream's whole life keeps it in paused mode: without one
+    // (`readableFlowing === null`) the client stops fetching ahead between two of our reads,
+    // and every empty buffer costs a round trip to the broker.
+    stream.on('readable', this.wakeAll);
     consumer.on('consumer:group:join', onJoin);
     consumer.on('consumer:group:rebalance', onRebalance);
     consumer.on('error', onConsumerError);
