@@ -18,7 +18,7 @@ npm install --prefer-offline --no-audit --no-fund "$work/$tarball" rxjs@7.8.2
 
 # Nothing optional came along.
 for optional in @opentelemetry/exporter-prometheus @opentelemetry/exporter-logs-otlp-grpc \
-  amqplib pg ioredis @nats-io/transport-node @aws-sdk/client-sqs @aws-sdk/client-s3; do
+  amqplib pg ioredis @nats-io/transport-node @aws-sdk/client-sqs @aws-sdk/client-s3 @platformatic/kafka; do
   if [ -e "node_modules/$optional" ]; then echo "$optional was installed"; exit 1; fi
 done
 copies=$(npm ls rxjs --all --parseable | sort -u | wc -l)

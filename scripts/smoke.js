@@ -24,6 +24,7 @@ const entries = {
   schedule: ['cronConnector', 'intervalConnector', 'MemoryTickStore'],
   sqs: ['SqsConnector', 'sqsConnectorConfig'],
   s3: ['S3Connector', 's3ConnectorConfig'],
+  kafka: ['KafkaConnector', 'kafkaConnectorConfig'],
 };
 
 const failures = [];

@@ -73,6 +73,19 @@ export class NatsTarget implements BrokerTarget {
     return ids;
   }
 
+  async deadLetterErrors(): Promise<ReadonlyMap<string, string>> {
+    const stream = `${this.endpoint.destination}_DEAD`;
+    const info = await this.jsm.streams.info(stream).catch(() => null);
+    const errors = new Map<string, string>();
+    if (info === null || info.state.messages === 0) return errors;
+    for (let seq = info.state.first_seq; seq <= info.state.last_seq; seq++) {
+      const message = await this.jsm.streams.getMessage(stream, { seq }).catch(() => null);
+      if (message === null) continue;
+      errors.set(message.header.get('Ergon-Transaction-Id'), message.header.get('Ergon-Error'));
+    }
+    return errors;
+  }
+
   async deleteDeadLetters(): Promise<void> {
     await this.jsm.streams.delete(`${this.endpoint.destination}_DEAD`);
   }

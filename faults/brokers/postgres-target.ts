@@ -47,6 +47,13 @@ export class PostgresTarget implements BrokerTarget {
     return rows.map((row) => row.id);
   }
 
+  async deadLetterErrors(): Promise<ReadonlyMap<string, string>> {
+    const { rows } = await this.pool.query<{ id: string; error: string }>(
+      `SELECT id, error FROM "${this.endpoint.destination}_dead" ORDER BY dead_id`,
+    );
+    return new Map(rows.map((row) => [row.id, row.error]));
+  }
+
   /** `pg_terminate_backend` on every backend of the task's `application_name`. */
   async cutConnections(): Promise<number> {
     const { rows } = await this.pool.query<{ terminated: boolean }>(

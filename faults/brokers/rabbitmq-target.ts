@@ -15,7 +15,8 @@ const SHARED_RABBITMQ_URL = 'amqp://guest:guest@127.0.0.1:5672/';
 export class RabbitmqTarget implements BrokerTarget {
   readonly broker = 'rabbitmq';
   readonly endpoint: BrokerEndpoint;
-  private readonly dead: string[] = [];
+  /** Dead letters taken out of `<queue>.dlq` so far: id and `x-ergon-error`. */
+  private readonly dead: { id: string; error: string }[] = [];
 
   constructor(
     private readonly url = SHARED_RABBITMQ_URL,
@@ -52,10 +53,20 @@ export class RabbitmqTarget implements BrokerTarget {
       for (;;) {
         const message = await channel.get(`${this.endpoint.destination}.dlq`, { noAck: true });
         if (message === false) break;
-        this.dead.push(String(message.properties.messageId));
+        const headers = (message.properties.headers ?? {}) as Record<string, unknown>;
+        const error = headers['x-ergon-error'];
+        this.dead.push({
+          id: String(message.properties.messageId),
+          error: Buffer.isBuffer(error) ? error.toString() : String(error),
+        });
       }
     });
-    return [...this.dead];
+    return this.dead.map(({ id }) => id);
+  }
+
+  async deadLetterErrors(): Promise<ReadonlyMap<string, string>> {
+    await this.deadLettered();
+    return new Map(this.dead.map(({ id, error }) => [id, error]));
   }
 
   cutConnections(): Promise<number> {

@@ -57,6 +57,13 @@ export class RedisTarget implements BrokerTarget {
     return entries.map(([, fields]) => fields[fields.indexOf('id') + 1] ?? '');
   }
 
+  async deadLetterErrors(): Promise<ReadonlyMap<string, string>> {
+    const entries = await this.admin.xrange(`${this.endpoint.destination}:dead`, '-', '+');
+    const field = (fields: string[], name: string): string =>
+      fields[fields.indexOf(name) + 1] ?? '';
+    return new Map(entries.map(([, fields]) => [field(fields, 'id'), field(fields, 'error')]));
+  }
+
   cutConnections(): Promise<number> {
     return killClients(this.admin, `${this.endpoint.clientName}:`);
   }

@@ -119,11 +119,24 @@ export class SqsTarget implements BrokerTarget {
     );
   }
 
-  /** Ids in the dead-letter queue: all received once (hidden meanwhile), then made visible again. */
+  /** Ids in the dead-letter queue. */
   async deadLettered(): Promise<string[]> {
+    return (await this.readDeadLetters()).map(([id]) => id);
+  }
+
+  /** The `ergon-error` attribute of each dead letter ('' for one the redrive policy moved). */
+  async deadLetterErrors(): Promise<ReadonlyMap<string, string>> {
+    return new Map(await this.readDeadLetters());
+  }
+
+  /**
+   * The dead-letter queue's messages as [id, error]: all received once (hidden meanwhile), then
+   * made visible again.
+   */
+  private async readDeadLetters(): Promise<[string, string][]> {
     const queue = await this.url(`${this.endpoint.destination}-dlq`);
-    if (queue === undefined) return [];
-    const ids: string[] = [];
+    const letters: [string, string][] = [];
+    if (queue === undefined) return letters;
     const handles: string[] = [];
     for (;;) {
       const reply = await this.admin.send(
@@ -131,12 +144,15 @@ export class SqsTarget implements BrokerTarget {
           QueueUrl: queue,
           MaxNumberOfMessages: 10,
           VisibilityTimeout: 20,
-          MessageAttributeNames: ['ergon-id'],
+          MessageAttributeNames: ['ergon-id', 'ergon-error'],
         }),
       );
       const messages = reply.Messages ?? [];
       for (const message of messages) {
-        ids.push(message.MessageAttributes?.['ergon-id']?.StringValue ?? message.MessageId ?? '');
+        letters.push([
+          message.MessageAttributes?.['ergon-id']?.StringValue ?? message.MessageId ?? '',
+          message.MessageAttributes?.['ergon-error']?.StringValue ?? '',
+        ]);
         if (message.ReceiptHandle !== undefined) handles.push(message.ReceiptHandle);
       }
       if (messages.length === 0) break;
@@ -153,7 +169,7 @@ export class SqsTarget implements BrokerTarget {
         }),
       );
     }
-    return ids;
+    return letters;
   }
 
   cutConnections(): Promise<number> {

@@ -1,4 +1,5 @@
 import type { Connector, DispatchReport, Transaction } from '../../lib/index.js';
+import { KafkaConnector } from '../../lib/connectors/kafka/index.js';
 import { NatsConnector } from '../../lib/connectors/nats/index.js';
 import { PostgresConnector } from '../../lib/connectors/postgres/index.js';
 import { RabbitmqConnector } from '../../lib/connectors/rabbitmq/index.js';
@@ -92,6 +93,21 @@ export async function openBrokerConnector(
         maxReceiveCount: maxDeliveries,
         visibilityTimeout: Math.max(1000, Math.round(leaseMs / 1000) * 1000),
         fetchWait: '1s',
+      });
+      await connector.declare();
+      return connector;
+    }
+    case 'kafka': {
+      // Kafka keeps no delivery count across consumers: `maxDeliveries` has no equivalent.
+      const connector = new KafkaConnector({
+        brokers: [url],
+        clientId: clientName,
+        topic: destination,
+        partitions: 4,
+        fetchWait: 200,
+        sessionTimeout: leaseMs,
+        heartbeatInterval: Math.min(1000, leaseMs / 3),
+        reconnect: { backoff: 50, backoffCap: 500 },
       });
       await connector.declare();
       return connector;

@@ -1,5 +1,5 @@
-/** The broker connectors the fault suite drives. */
-export type BrokerKind = 'rabbitmq' | 'postgres' | 'redis' | 'nats' | 'sqs';
+/** The broker connectors the fault suite (and the connector contract suite) drives. */
+export type BrokerKind = 'rabbitmq' | 'postgres' | 'redis' | 'nats' | 'sqs' | 'kafka';
 
 /**
  * Where and how a fault-suite worker consumes: plain JSON, so a spec can hand it to a child
@@ -21,8 +21,9 @@ export interface BrokerEndpoint {
   readonly maxDeliveries: number;
   /**
    * How long a dead worker's messages stay invisible to the others, in ms: Redis `claimIdle`,
-   * PostgreSQL `lease`, JetStream `ackWait`, SQS `visibilityTimeout` (whole seconds). RabbitMQ takes them back when the connection
-   * dies, so it has no such setting.
+   * PostgreSQL `lease`, JetStream `ackWait`, SQS `visibilityTimeout` (whole seconds). RabbitMQ
+   * takes them back when the connection dies, so it has no such setting; Kafka's is the group
+   * session timeout (`sessionTimeout`).
    */
   readonly leaseMs: number;
   /** RabbitMQ: the broker's `consumer_timeout` the connector is told (default: its own default). */

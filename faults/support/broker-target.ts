@@ -26,6 +26,8 @@ export interface BrokerTarget {
   outstanding(): Promise<number>;
   /** Ids of the messages in the dead-letter destination, so far. */
   deadLettered(): Promise<string[]>;
+  /** The error each dead letter so far carries (its `ergon-error` header, field or column), by id. */
+  deadLetterErrors(): Promise<ReadonlyMap<string, string>>;
   /** Closes the task's connections from the server side; how many were closed. */
   cutConnections(): Promise<number>;
   /**

@@ -51,7 +51,12 @@ interface Pair {
   readonly close: () => Promise<void>;
 }
 
-const pairs: Record<ServiceName, (port: number) => Pair> = {
+/**
+ * Kafka is not here: its clients connect to the addresses the cluster advertises, not to the
+ * bootstrap address, so a proxy in front of the shared broker sees only the first request (its
+ * outage is the private-broker restart of faults/brokers/kafka.fault.ts).
+ */
+const pairs: Record<Exclude<ServiceName, 'kafka'>, (port: number) => Pair> = {
   redis: (port) => {
     const stream = uniqueName('outage');
     const service = new RedisService(
@@ -216,7 +221,10 @@ async function waitFor(condition: () => boolean, within: number, what: string): 
 
 describe('a broker that goes away after the first connection (longer than connectTimeout)', function () {
   this.timeout(40_000);
-  for (const [name, open] of Object.entries(pairs) as [ServiceName, (port: number) => Pair][]) {
+  for (const [name, open] of Object.entries(pairs) as [
+    Exclude<ServiceName, 'kafka'>,
+    (port: number) => Pair,
+  ][]) {
     describe(services[name].name, () => {
       let proxy: TcpProxy | undefined;
       let pair: Pair | undefined;

@@ -9,6 +9,7 @@ export const services = {
   nats: { name: 'NATS', port: 4222 },
   elasticmq: { name: 'ElasticMQ (SQS, scripts/services/elasticmq.sh)', port: 9324 },
   s3: { name: 'S3Mock (S3, scripts/services/s3.sh)', port: 9090 },
+  kafka: { name: 'Kafka', port: 9092 },
 } as const;
 
 export type ServiceName = keyof typeof services;

@@ -10,7 +10,7 @@ import {
   PositiveInteger,
   scalarCodec,
 } from '../../policy/codecs/values.js';
-import { PayloadCodecSetting } from './payload-codec-setting.js';
+import { PayloadCodecSetting } from '../../policy/codecs/payload-codec-setting.js';
 import {
   PostgresConnectionConfigCodec,
   type PostgresConnectionConfig,

@@ -1,5 +1,5 @@
 import type * as t from 'io-ts';
-import { guardCodec, withDefault } from '../../policy/codecs/structures.js';
+import { guardCodec, withDefault } from './structures.js';
 import { jsonCodec, type PayloadCodec } from '../../core/payload-codec.js';
 
 function isPayloadCodec(u: unknown): u is PayloadCodec {

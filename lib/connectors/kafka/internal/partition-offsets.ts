@@ -1,0 +1,83 @@
+import { FifoQueue } from '../../../core/fifo-queue.js';
+
+/** One fetched record of a partition, held until it is settled. */
+export interface HeldOffset {
+  readonly offset: bigint;
+  settled: boolean;
+}
+
+/**
+ * The offsets of one partition that this consumer fetched while it owned the partition, in
+ * fetch order, and the offset it may commit: one past the last record of the longest settled
+ * prefix. A record settled out of order waits for every earlier one, so a released or
+ * in-flight earlier record holds the commit back and everything from it on is delivered again
+ * after a restart or a rebalance (at-least-once, never a skipped record).
+ *
+ * Offsets need not be consecutive (compacted topics, transaction markers): the prefix is over
+ * the records fetched, in order. A record whose offset is below {@link next} was fetched
+ * already (the client rewinds to the committed offset after a rebalance): {@link hold} refuses
+ * it so that it is not delivered twice while the first delivery is still held.
+ *
+ * @example
+ * ```ts
+ * const offsets = new PartitionOffsets();
+ * const a = offsets.hold(5n)!, b = offsets.hold(6n)!;
+ * offsets.settle(b); offsets.commitOffset; // null: 5 is not settled
+ * offsets.settle(a); offsets.commitOffset; // 7n
+ * ```
+ */
+export class PartitionOffsets {
+  private readonly held = new FifoQueue<HeldOffset>();
+  private settledPrefixEnd: bigint | null = null;
+  private committedOffset: bigint | null = null;
+  private nextOffset: bigint | null = null;
+  private unsettledCount = 0;
+
+  /** The offset after the last record held, `null` before the first. */
+  get next(): bigint | null {
+    return this.nextOffset;
+  }
+
+  /** Records held and not settled yet. */
+  get unsettled(): number {
+    return this.unsettledCount;
+  }
+
+  /**
+   * Holds a newly fetched record; `undefined` when its offset is below {@link next} (fetched
+   * already).
+   */
+  hold(offset: bigint): HeldOffset | undefined {
+    if (this.nextOffset !== null && offset < this.nextOffset) return undefined;
+    const held: HeldOffset = { offset, settled: false };
+    this.held.push(held);
+    this.nextOffset = offset + 1n;
+    this.unsettledCount++;
+    return held;
+  }
+
+  /** Marks `held` settled and moves the committable offset past the settled prefix. */
+  settle(held: HeldOffset): void {
+    if (held.settled) return;
+    held.settled = true;
+    this.unsettledCount--;
+    for (let head = this.held.peek(); head?.settled === true; head = this.held.peek()) {
+      this.held.shift();
+      this.settledPrefixEnd = head.offset + 1n;
+    }
+  }
+
+  /** The offset to commit now (one past the settled prefix), `null` when there is nothing new. */
+  get commitOffset(): bigint | null {
+    const end = this.settledPrefixEnd;
+    if (end === null) return null;
+    return this.committedOffset !== null && end <= this.committedOffset ? null : end;
+  }
+
+  /** Records that `offset` was committed. */
+  committed(offset: bigint): void {
+    if (this.committedOffset === null || offset > this.committedOffset) {
+      this.committedOffset = offset;
+    }
+  }
+}

@@ -1,0 +1,78 @@
+import { expect } from 'chai';
+import fc from 'fast-check';
+import {
+  PartitionOffsets,
+  type HeldOffset,
+} from '../../../lib/connectors/kafka/internal/partition-offsets.js';
+
+/** Increasing offsets with gaps (compaction, transaction markers), from a start. */
+const offsetsArbitrary = fc
+  .tuple(
+    fc.bigInt({ min: 0n, max: 1000n }),
+    fc.array(fc.integer({ min: 1, max: 3 }), { maxLength: 40 }),
+  )
+  .map(([start, steps]) => {
+    let offset = start;
+    return steps.map((step) => (offset += BigInt(step)));
+  });
+
+describe('PartitionOffsets (the contiguous settled prefix of a partition)', () => {
+  it('never offers to commit past a record that is not settled, and offers the whole settled prefix', () => {
+    fc.assert(
+      fc.property(
+        offsetsArbitrary.chain((offsets) =>
+          fc.tuple(fc.constant(offsets), fc.shuffledSubarray(offsets.map((_, index) => index))),
+        ),
+        ([offsets, settleOrder]) => {
+          const partition = new PartitionOffsets();
+          const held = offsets.map((offset) => partition.hold(offset) as HeldOffset);
+          const settled = new Set<number>();
+          for (const index of settleOrder) {
+            partition.settle(held[index] as HeldOffset);
+            settled.add(index);
+            const firstOpen = offsets.findIndex((_, i) => !settled.has(i));
+            const commit = partition.commitOffset;
+            if (firstOpen === 0) {
+              expect(commit).to.equal(null);
+            } else {
+              const lastOfPrefix = offsets[
+                (firstOpen === -1 ? offsets.length : firstOpen) - 1
+              ] as bigint;
+              expect(commit).to.equal(lastOfPrefix + 1n);
+              if (firstOpen !== -1)
+                expect((commit as bigint) <= (offsets[firstOpen] as bigint)).to.equal(true);
+            }
+          }
+          expect(partition.unsettled).to.equal(offsets.length - settled.size);
+        },
+      ),
+    );
+  });
+
+  it('refuses records below the next offset (a rewind after a rebalance) and settles each once', () => {
+    fc.assert(
+      fc.property(offsetsArbitrary, fc.nat(), (offsets, pick) => {
+        fc.pre(offsets.length > 0);
+        const partition = new PartitionOffsets();
+        const held = offsets.map((offset) => partition.hold(offset) as HeldOffset);
+        const again = offsets[pick % offsets.length] as bigint;
+        expect(partition.hold(again)).to.equal(undefined);
+        const first = held[0] as HeldOffset;
+        partition.settle(first);
+        partition.settle(first);
+        expect(partition.unsettled).to.equal(offsets.length - 1);
+      }),
+    );
+  });
+
+  it('offers nothing new once its offset was committed', () => {
+    const partition = new PartitionOffsets();
+    const [a, b] = [partition.hold(7n), partition.hold(9n)] as [HeldOffset, HeldOffset];
+    partition.settle(a);
+    expect(partition.commitOffset).to.equal(8n);
+    partition.committed(8n);
+    expect(partition.commitOffset).to.equal(null);
+    partition.settle(b);
+    expect(partition.commitOffset).to.equal(10n);
+  });
+});
