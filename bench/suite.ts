@@ -5,7 +5,9 @@
  *
  * Usage: node .bench/suite.js [--only engine,io,…] [--repeats n] [--scale x] [--no-write]
  *   --only      run only these scenarios (ids: engine, io, retries, tracing, memory, redis,
- *               postgres, rabbitmq, batch-insert, adaptive, outage); implies --no-write
+ *               postgres, rabbitmq, batch-insert, graphile-worker, scaling, adaptive,
+ *               outage);
+ *               implies --no-write
  *   --repeats   runs per contender (default 3)
  *   --scale     factor on every transaction count (default 1); not 1 implies --no-write
  */
@@ -13,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { writeGeneratedSection } from './suite/benchmarks-file.js';
 import { batchInsert } from './suite/batch-insert.js';
+import { graphileWorkerDrain } from './suite/graphile-worker.js';
 import { brokerRabbitmq } from './suite/broker-rabbitmq.js';
 import { brokerPostgres } from './suite/broker-postgres.js';
 import { brokerRedis } from './suite/broker-redis.js';
@@ -23,6 +26,7 @@ import { describeMachine } from './suite/machine.js';
 import { renderTable } from './suite/markdown-table.js';
 import { memoryBound } from './suite/memory-bound.js';
 import { retries } from './suite/retries.js';
+import { workerScaling } from './suite/scaling.js';
 import type { Scenario, ScenarioOptions, TargetCheck } from './suite/scenario.js';
 import { tracing } from './suite/tracing.js';
 
@@ -36,6 +40,8 @@ const scenarios: readonly Scenario[] = [
   brokerPostgres,
   brokerRabbitmq,
   batchInsert,
+  graphileWorkerDrain,
+  workerScaling,
   adaptiveConcurrency,
   downstreamOutage,
 ];

@@ -3,6 +3,8 @@ export {
   CancellationError,
   ConnectorClosedError,
   ConnectorContractError,
+  DelayedReleaseUnsupportedError,
+  DeadLetterError,
   DeliveryLostError,
   DispatchConflictError,
   DispatchError,
@@ -15,6 +17,8 @@ export {
   PartitionConfigError,
   PolicyError,
   RateLimitedError,
+  RetryLaterError,
+  ScheduleError,
   SettlementError,
   TransactionError,
   type ErrorCategory,
@@ -47,6 +51,7 @@ export {
 export type {
   Connector,
   ConnectorHealth,
+  ConnectorScheduling,
   DispatchContext,
   DispatchFailure,
   DispatchReceipt,
@@ -66,6 +71,12 @@ export {
   type RedriveReport,
 } from './core/dead-letters.js';
 export type { TickClaim, TickClaimResult, TickOutcome, TickStore } from './core/tick-store.js';
+export {
+  deliveryCountOf,
+  MAX_PRIORITY,
+  notBeforeOf,
+  priorityOf,
+} from './core/delivery-schedule.js';
 export { ConnectionUnavailableError } from './core/connection-failures.js';
 export { jsonCodec, PayloadDecodeError, type PayloadCodec } from './core/payload-codec.js';
 export { traceHeaders, traceMetadata, traceMetadataKeys } from './core/trace-headers.js';

@@ -6,7 +6,8 @@
  * - `tracing`: a tracer provider with a `BatchSpanProcessor` to an exporter that drops everything;
  * - `tracing 1 %`: the same provider sampling 1 % of the traces (parent-based, trace id ratio),
  *   as a high-throughput deployment would;
- * - `tracing+metrics`: plus a meter provider with a periodic reader.
+ * - `tracing+metrics`: plus a meter provider with a periodic reader, given an
+ *   `EngineMetricProducer` as `setupTelemetry` gives every reader it builds.
  */
 import { context, metrics, propagation, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
@@ -29,6 +30,7 @@ import {
   type ReadableSpan,
   type SpanExporter,
 } from '@opentelemetry/sdk-trace-base';
+import { EngineMetricProducer } from 'ergon-rx/telemetry';
 import { ergonConsume, type ErgonRun } from './engine.js';
 import type { RunResult } from './run-result.js';
 
@@ -105,6 +107,7 @@ function register(setup: TelemetrySetup): InstalledTelemetry {
           new PeriodicExportingMetricReader({
             exporter: droppingMetricExporter,
             exportIntervalMillis: 1000,
+            metricProducers: [new EngineMetricProducer()],
           }),
         ],
       }),

@@ -3,19 +3,15 @@ import type * as flowContenders from '../contenders/flow-control.js';
 import { contendersOf, type ContenderRef } from './contender-ref.js';
 import { formatCount, formatLatency, formatRate, formatRatio } from './number-format.js';
 import {
+  extraOf,
   measureRepeatedly,
   type ContenderSummary,
   type Summaries,
 } from './repeated-measurement.js';
 import { scaled, type Scenario, type TargetCheck } from './scenario.js';
-import { spreadOf, type Spread } from './statistics.js';
+import type { Spread } from './statistics.js';
 
 const flow = contendersOf<typeof flowContenders>('contenders/flow-control.js');
-
-/** A counter a contender reported in `extra`, over the runs. */
-function extraOf(summary: ContenderSummary, key: string): Spread {
-  return spreadOf(summary.runs.map((run) => run.extra?.[key] ?? Number.NaN));
-}
 
 /** `median (min–max)` of a counter, as whole numbers, or just the number when they agree. */
 function formatCounts(spread: Spread, format = formatCount): string {
@@ -37,7 +33,7 @@ const adaptiveShare = 0.9;
 const p99Factor = 2;
 const rampLimit = 30;
 
-/** Scenario 10: adaptive concurrency against a downstream that saturates, in real time. */
+/** Scenario 12: adaptive concurrency against a downstream that saturates, in real time. */
 export const adaptiveConcurrency: Scenario = {
   id: 'adaptive',
   title: 'Adaptive concurrency: a downstream that saturates',
@@ -131,7 +127,7 @@ function deadLetterCells(summary: ContenderSummary): string[] {
   ];
 }
 
-/** Scenario 11: a downstream that is down for 10 s, with and without the circuit breaker. */
+/** Scenario 13: a downstream that is down for 10 s, with and without the circuit breaker. */
 export const downstreamOutage: Scenario = {
   id: 'outage',
   title: 'Circuit breaker: a downstream outage',

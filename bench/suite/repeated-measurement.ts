@@ -74,3 +74,8 @@ export async function measureRepeatedly(
     new Map([...runs].map(([label, measurements]) => [label, summarize(measurements)])),
   );
 }
+
+/** A counter the contender reported in `extra`, over the runs (NaN where a run lacks it). */
+export function extraOf(summary: ContenderSummary, key: string): Spread {
+  return spreadOf(summary.runs.map((run) => run.extra?.[key] ?? Number.NaN));
+}

@@ -38,6 +38,20 @@ export interface DispatchReport<P = unknown> {
   readonly failed: readonly DispatchFailure<P>[];
 }
 
+/** What a connector can schedule; see docs/scheduling.md for the table per connector. */
+export interface ConnectorScheduling {
+  /**
+   * `settle` honours a `release` decision's `delay` durably: the transaction is delivered
+   * again after the delay, not before, holds no consumer slot meanwhile, and survives a
+   * restart of the consumer.
+   */
+  readonly delayedRelease: boolean;
+  /** `dispatch` holds a transaction back until its `metadata.notBefore`. */
+  readonly notBefore: boolean;
+  /** `dispatch` delivers higher `metadata.priority` (0–9) first. */
+  readonly priority: boolean;
+}
+
 /** What `health()` reports, for supervision and readiness probes. */
 export interface ConnectorHealth {
   readonly healthy: boolean;
@@ -59,6 +73,15 @@ export interface Connector<P = unknown> {
   readonly system?: string;
   /** `messaging.destination.name` in telemetry: the queue, stream, table or file. */
   readonly destination?: string;
+  /**
+   * What the connector can schedule (absent: nothing). The engine gives `settle` a release
+   * with a `delay` only when `delayedRelease` is `true` (otherwise a retry-later is
+   * dead-lettered with a `DelayedReleaseUnsupportedError`, and `durableAfter` is refused at
+   * start). A connector's `dispatch` that cannot honour a transaction's `metadata.notBefore`
+   * fails that transaction with a `ScheduleError` instead of delivering it early;
+   * `metadata.priority` is a hint, ignored where `priority` is not `true`.
+   */
+  readonly scheduling?: ConnectorScheduling;
   fetch(request: FetchRequest): Observable<Transaction<P>>;
   /**
    * Called exactly once per fetched transaction, after its lifecycle ended (or it was

@@ -276,6 +276,90 @@ export class RateLimitedError extends ErgonError {
 }
 
 /**
+ * Thrown (or returned from `onException`) by a handler to hand the transaction back for
+ * redelivery after `delay` milliseconds, durably: the connector keeps it (a row's
+ * `available_at`, a delayed set, a delayed `-NAK`, a delay queue, a retry file) and the slot
+ * is free at once. No other attempt runs now, `onException` does not run for it, and the
+ * outcome is `released` with reason `retryLater` and the delay. The delivery count goes on.
+ * A connector that cannot delay (its `scheduling.delayedRelease` is not `true`) turns it into
+ * a failure naming the connector; see docs/scheduling.md.
+ *
+ * @example
+ * ```ts
+ * process: async (tx) => {
+ *   const invoice = await findInvoice(tx.payload.invoiceId);
+ *   if (invoice === undefined) throw new RetryLaterError(10 * 60_000, 'invoice not booked yet');
+ *   return pay(invoice);
+ * }
+ * ```
+ * @throws RangeError when `delay` is not a finite number of milliseconds ≥ 0.
+ */
+export class RetryLaterError extends ErgonError {
+  /** How long the transaction waits before it is delivered again, in milliseconds. */
+  readonly delay: number;
+  /** Why, as the handler said it (also in the message). */
+  readonly reason: string | undefined;
+
+  /**
+   * @param delay milliseconds before the transaction is delivered again (rounded up).
+   * @param reason why, for the outcome and the logs.
+   * @param options.cause what failed, when the retry-later stands for a failure (a backoff
+   * that `durableAfter` made durable).
+   */
+  constructor(delay: number, reason?: string, options?: { cause?: unknown }) {
+    if (typeof delay !== 'number' || !Number.isFinite(delay) || delay < 0) {
+      throw new RangeError(
+        `RetryLaterError needs a delay in milliseconds (a finite number ≥ 0), got ${String(delay)}`,
+      );
+    }
+    super(
+      `retry later, in ${Math.ceil(delay)} ms${reason === undefined ? '' : `: ${reason}`}`,
+      options,
+    );
+    this.delay = Math.ceil(delay);
+    this.reason = reason;
+  }
+}
+
+/**
+ * Thrown (or returned from `onException`) by a handler to dead-letter the transaction at once
+ * with `reason`: no other attempt, no `onException`. The outcome is `failed`, its error a
+ * `TransactionError` (category `business`) whose cause is this error; the connector's dead
+ * letter carries the reason.
+ *
+ * @example
+ * ```ts
+ * process: (tx) => {
+ *   if (tx.payload.amount < 0) throw new DeadLetterError('negative amount: fix the order by hand');
+ *   return book(tx.payload);
+ * }
+ * ```
+ */
+export class DeadLetterError extends NonRetryableError {
+  readonly reason: string;
+  constructor(reason: string) {
+    super(`dead-lettered: ${reason}`);
+    this.reason = reason;
+  }
+}
+
+/**
+ * The connector cannot hold a released transaction back for a delay (its
+ * `scheduling.delayedRelease` is not `true`), so a `RetryLaterError` or a
+ * `process.retry.durableAfter` cannot be honoured durably: thrown at the start of `consume`
+ * for `durableAfter`, and the cause of the failure of a transaction whose handler asked to
+ * retry later. docs/scheduling.md lists which connectors can.
+ */
+export class DelayedReleaseUnsupportedError extends NonRetryableError {}
+
+/**
+ * A transaction's `metadata.notBefore` or `metadata.priority` is not a value the connector can
+ * use, or asks for scheduling the connector cannot do (see docs/scheduling.md): reported as
+ * that transaction's dispatch failure, never ignored.
+ */
+export class ScheduleError extends NonRetryableError {}
+
+/**
  * A `partitionedConnector` was built wrong: no partitions, something that is not a connector
  * among them, or a `consume` list with an index that is out of range, not an integer, or
  * repeated. The message says which and how to fix it.

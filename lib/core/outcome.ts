@@ -1,5 +1,5 @@
 import type { Transaction } from './transaction.js';
-import type { TransactionError } from './errors.js';
+import type { RetryLaterError, TransactionError } from './errors.js';
 
 /** Fields every outcome carries. */
 interface OutcomeBase<P> {
@@ -44,10 +44,17 @@ export interface TimeoutOutcome<P> extends OutcomeBase<P> {
   readonly handlerError?: TransactionError;
 }
 
-/** Cancelled before its lifecycle finished (stop, unsubscribe, loop timeout). Released for redelivery. */
+/**
+ * Cancelled before its lifecycle finished (stop, unsubscribe, loop timeout), or handed back by
+ * a handler (`RetryLaterError`, reason `retryLater`). Released for redelivery.
+ */
 export interface ReleasedOutcome<P> extends OutcomeBase<P> {
   readonly status: 'released';
   readonly reason: ReleaseReason;
+  /** Reason `retryLater`: milliseconds before the transaction is delivered again. */
+  readonly delay?: number;
+  /** Reason `retryLater`: the `RetryLaterError` that asked for it. */
+  readonly retryLater?: RetryLaterError;
 }
 
 /** The one result of one transaction's lifecycle, discriminated on `status`. */
@@ -80,6 +87,9 @@ export function settleDecisionFor(outcome: Outcome): SettleDecision {
     case 'failed':
       return { type: 'deadLetter', error: outcome.handlerError ?? outcome.error };
     case 'released': {
+      if (outcome.delay !== undefined && outcome.delay > 0) {
+        return { type: 'release', reason: outcome.reason, delay: outcome.delay };
+      }
       let decision = releases.get(outcome.reason);
       if (decision === undefined) {
         decision = Object.freeze({ type: 'release', reason: outcome.reason });
@@ -103,7 +113,12 @@ export type ReleaseReason =
   /** The connector lost the delivery before it could settle it; the broker redelivers it. */
   | 'connectionLost'
   /** `loop.circuitBreaker` opened: fetched transactions that had not started go back. */
-  | 'circuitOpen';
+  | 'circuitOpen'
+  /**
+   * A handler threw `RetryLaterError` (or `process.retry.durableAfter` turned a long backoff
+   * into one): delivered again after the outcome's `delay`.
+   */
+  | 'retryLater';
 
 /**
  * What a connector must do with a fetched transaction once its lifecycle ended:
@@ -112,4 +127,13 @@ export type ReleaseReason =
 export type SettleDecision =
   | { readonly type: 'ack' }
   | { readonly type: 'deadLetter'; readonly error: TransactionError }
-  | { readonly type: 'release'; readonly reason: ReleaseReason };
+  | {
+      readonly type: 'release';
+      readonly reason: ReleaseReason;
+      /**
+       * Milliseconds to hold the transaction back before it is delivered again (reason
+       * `retryLater`); absent or 0: at once. Only connectors whose `scheduling.delayedRelease`
+       * is `true` are given a delay.
+       */
+      readonly delay?: number;
+    };

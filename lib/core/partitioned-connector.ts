@@ -10,6 +10,7 @@ import {
 import type {
   Connector,
   ConnectorHealth,
+  ConnectorScheduling,
   DispatchContext,
   DispatchFailure,
   DispatchReport,
@@ -115,6 +116,8 @@ interface PartFetch {
 export class PartitionedConnector<P = unknown> implements Connector<P> {
   readonly system: string | undefined;
   readonly destination: string | undefined;
+  /** What every partition can schedule (a flag is `true` only when it is for all of them). */
+  readonly scheduling: ConnectorScheduling;
   /** The partitions, by index. */
   readonly partitions: readonly Connector<P>[];
   /** The partition indexes `fetch` reads, in the order given. */
@@ -147,6 +150,13 @@ export class PartitionedConnector<P = unknown> implements Connector<P> {
     this.destination = destinations.every((name) => typeof name === 'string')
       ? destinations.join(',') || undefined
       : undefined;
+    const all = (flag: keyof ConnectorScheduling): boolean =>
+      this.partitions.every((partition) => partition.scheduling?.[flag] === true);
+    this.scheduling = Object.freeze({
+      delayedRelease: all('delayedRelease'),
+      notBefore: all('notBefore'),
+      priority: all('priority'),
+    });
   }
 
   /**

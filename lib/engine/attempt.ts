@@ -7,6 +7,7 @@ import { EngineClock } from './internal/engine-clock.js';
 import type { EngineOptions } from './engine-options.js';
 import type { AttemptInfo } from './handler-context.js';
 import { StageRun } from './internal/stage-run.js';
+import { AttemptTelemetry } from './internal/instrumentation/stage-telemetry.js';
 
 const scope = { services: undefined, logger: log.getLogger('ergon.attempt') };
 
@@ -24,6 +25,12 @@ const scope = { services: undefined, logger: log.getLogger('ergon.attempt') };
  * - Unsubscribing aborts the running attempt and any backoff.
  *
  * `fn` may return a value, a Promise or an Observable (its last value counts).
+ *
+ * With a tracer provider registered, each attempt is a span, as a lifecycle stage's are:
+ * `<options.name> attempt` (`attempt` without a name), attribute `ergon.attempt`, ERROR with
+ * the exception when the attempt failed, a child of the context active where the Observable
+ * is subscribed, and active while `fn` runs (so its own spans and logs hang under it).
+ * `options.traces: false` leaves them out.
  *
  * ```
  * fn:       #  (fails)      #  (fails)       a|
@@ -47,14 +54,21 @@ export function attempt<T>(
   const policy = retryPolicy(retry);
   return new Observable<T>((subscriber) => {
     const clock = new EngineClock(options.scheduler);
-    const run = new StageRun<T>(clock, policy, 'attempt', scope, {
-      invoke: (context) => fn(context),
-      succeeded: (_run, value) => {
-        subscriber.next(value as T);
-        subscriber.complete();
+    const run = new StageRun<T>(
+      clock,
+      policy,
+      'attempt',
+      scope,
+      {
+        invoke: (context) => fn(context),
+        succeeded: (_run, value) => {
+          subscriber.next(value as T);
+          subscriber.complete();
+        },
+        failed: (_run, error) => subscriber.error(error),
       },
-      failed: (_run, error) => subscriber.error(error),
-    });
+      AttemptTelemetry.start(options.name, options.traces ?? true),
+    );
     run.start();
     return () => {
       run.cancel(new CancellationError('unsubscribe'));

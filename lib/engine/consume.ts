@@ -1,10 +1,11 @@
 import { Observable } from 'rxjs';
-import { ConnectorContractError } from '../core/errors.js';
+import { ConnectorContractError, DelayedReleaseUnsupportedError } from '../core/errors.js';
 import type { Connector } from '../core/connector.js';
 import type { Outcome } from '../core/outcome.js';
 import { consumerPolicy, type ConsumerPolicyInput } from '../policy/consumer-policy.js';
 import { ConsumeLoop } from './internal/consume-loop.js';
 import { EngineClock } from './internal/engine-clock.js';
+import { connectorName } from './internal/lifecycle-pool.js';
 import type { EngineOptions } from './engine-options.js';
 import {
   requireConsumerTask,
@@ -38,6 +39,8 @@ export interface ConsumeOptions extends EngineOptions {
  *   `loop.timeout` cancels and releases in-flight work and errors with `LoopTimeoutError`;
  *   a fetch that fails after `fetch.retry` drains in-flight work, then errors with `FetchError`.
  * - Unsubscribing is the hard stop: in-flight work is cancelled (signals abort) and released.
+ * - A handler that throws `RetryLaterError` releases its transaction with the delay (the
+ *   connector holds it back, the slot is free at once); `DeadLetterError` dead-letters it.
  *
  * ```
  * connector:  fetch(4)→[a b c d]        fetch(2)→[e f]      fetch(2)→[]
@@ -64,6 +67,16 @@ export function consume<P, R, S>(
   requireConsumerTask(task, 'consume');
   const decoded = consumerPolicy(policy);
   requireKeyForKeyPolicy(task, decoded, 'consume');
+  const durableAfter = decoded.process.retry.durableAfter;
+  if (
+    durableAfter !== null &&
+    typeof connector.settle === 'function' &&
+    connector.scheduling?.delayedRelease !== true
+  ) {
+    throw new DelayedReleaseUnsupportedError(
+      `consume: process.retry.durableAfter (${durableAfter} ms) releases transactions with a delay, but ${connectorName(connector)} cannot hold them back (its scheduling.delayedRelease is not true); remove durableAfter, or use a connector that can (docs/scheduling.md)`,
+    );
+  }
   return new Observable<Outcome<P, R>>((subscriber) => {
     const loop = new ConsumeLoop<P, R>(
       connector,

@@ -9,7 +9,8 @@ export interface EngineOptions {
   readonly scheduler?: SchedulerLike;
   /**
    * Names the run in telemetry where there is no task to name it (`dispatchTo`,
-   * `createDispatcher`); default `dispatchTo` / `dispatcher`.
+   * `createDispatcher`; default `dispatchTo` / `dispatcher`), and the attempt spans of
+   * `attempt()` (`<name> attempt`; default `attempt`).
    */
   readonly name?: string;
   /**

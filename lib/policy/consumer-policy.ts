@@ -43,7 +43,14 @@ import {
   strictStruct,
   withDefault,
 } from './codecs/structures.js';
-import { type RetryPolicy, RetryPolicyCodec, type RetryPolicyInput } from './retry-policy.js';
+import {
+  type ProcessRetryPolicy,
+  ProcessRetryPolicyCodec,
+  type ProcessRetryPolicyInput,
+  type RetryPolicy,
+  RetryPolicyCodec,
+  type RetryPolicyInput,
+} from './retry-policy.js';
 
 /** `batch`: fetch, process the whole batch, then fetch again. `continuous`: refill free slots. */
 export type LoopMode = 'batch' | 'continuous';
@@ -113,6 +120,8 @@ export interface ConsumerPolicy {
 
 /** The process stage of a consumer: its retry policy and how `processBatch` batches form. */
 export interface ProcessStagePolicy extends StagePolicy {
+  /** The stage's retry policy, with `durableAfter` (only the process stage has it). */
+  readonly retry: ProcessRetryPolicy;
   readonly batch: {
     /** Most transactions per `processBatch` call; `null` means `loop.concurrency.value`. */
     readonly size: number | null;
@@ -123,6 +132,7 @@ export interface ProcessStagePolicy extends StagePolicy {
 
 /** A {@link ProcessStagePolicy} as a policy accepts it; `null` means all defaults. */
 export interface ProcessStagePolicyInput extends StagePolicyInput {
+  readonly retry?: ProcessRetryPolicyInput | null;
   readonly batch?: {
     readonly size?: IntegerInput | null;
     readonly maxWait?: DurationInput;
@@ -221,7 +231,7 @@ export const ConsumerPolicyCodec: t.Type<ConsumerPolicy, ConsumerPolicy> = stric
     }),
     transactionRuntime: TransactionRuntimeCodec,
     process: strictStruct('ProcessStage', {
-      retry: RetryPolicyCodec,
+      retry: ProcessRetryPolicyCodec,
       batch: strictStruct('ProcessBatch', {
         size: withDefault(orNull(PositiveInteger), null),
         maxWait: withDefault(NonNegativeDuration, 20),

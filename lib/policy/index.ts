@@ -34,7 +34,12 @@ export { isRateLimiter, RateLimiterUnavailableError } from './rate-limiter.js';
 export { MAX_TIMER_DELAY, parseDuration } from './codecs/values.js';
 export type { ProducerPolicy, ProducerPolicyInput } from './producer-policy.js';
 export { ProducerPolicyCodec, producerPolicy } from './producer-policy.js';
-export type { RetryPolicy, RetryPolicyInput } from './retry-policy.js';
+export type {
+  ProcessRetryPolicy,
+  ProcessRetryPolicyInput,
+  RetryPolicy,
+  RetryPolicyInput,
+} from './retry-policy.js';
 export { RetryPolicyCodec, retryPolicy } from './retry-policy.js';
 export type { DispatchOptions, DispatchOptionsInput } from './dispatch-options.js';
 export { DispatchOptionsCodec, dispatchOptions } from './dispatch-options.js';

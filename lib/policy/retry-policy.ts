@@ -4,6 +4,7 @@ import { decodePolicy, orNull, strictStruct, withDefault } from './codecs/struct
 import {
   type DurationInput,
   type IntegerInput,
+  NonNegativeDuration,
   PositiveDuration,
   PositiveInteger,
 } from './codecs/values.js';
@@ -30,6 +31,36 @@ export const RetryPolicyCodec: t.Type<RetryPolicy, RetryPolicy> = strictStruct('
   timeout: withDefault(orNull(PositiveDuration), null),
   ...backoffProps(defaultBackoff),
 });
+
+/**
+ * The retry policy of a consumer's process stage: a {@link RetryPolicy} plus `durableAfter`.
+ */
+export interface ProcessRetryPolicy extends RetryPolicy {
+  /**
+   * A backoff longer than this many milliseconds is not slept through in memory (holding the
+   * slot) but turned into a durable retry-later: the transaction is released with that delay
+   * (outcome `released`, reason `retryLater`) and the connector delivers it again after it.
+   * Each redelivery counts as one attempt toward `maxAttempts`. `null` (default): never.
+   */
+  readonly durableAfter: number | null;
+}
+
+/** A {@link ProcessRetryPolicy} as a policy accepts it. */
+export interface ProcessRetryPolicyInput extends RetryPolicyInput {
+  /** E.g. `'30s'`; `null` (default) for never. */
+  readonly durableAfter?: DurationInput | null;
+}
+
+/** The io-ts codec of a consumer's `process.retry`. */
+export const ProcessRetryPolicyCodec: t.Type<ProcessRetryPolicy, ProcessRetryPolicy> = strictStruct(
+  'ProcessRetryPolicy',
+  {
+    maxAttempts: withDefault(PositiveInteger, 1),
+    timeout: withDefault(orNull(PositiveDuration), null),
+    durableAfter: withDefault(orNull(NonNegativeDuration), null),
+    ...backoffProps(defaultBackoff),
+  },
+);
 
 /**
  * Decodes a retry policy, filling defaults: one attempt, no timeout, backoff 0 with

@@ -2,6 +2,10 @@ export { setupTelemetry, type SetupTelemetryOptions } from './setup-telemetry.js
 export type { TelemetryHandle } from './telemetry-handle.js';
 export { TelemetryExportError, TelemetrySetupError } from './telemetry-errors.js';
 export { processExecutionId } from './telemetry-resource.js';
+export {
+  EngineMetricProducer,
+  type EngineMetricProducerOptions,
+} from './engine-metric-producer.js';
 
 export {
   telemetryConfig,
@@ -51,8 +55,15 @@ export {
   type OtlpSinkConfig,
   type RotatingFileSinkConfig,
   type SinkOptions,
+  type TimedRotatingFileSinkConfig,
 } from './logging/logging-config.js';
-export { FileLogSink, RotatingFileLogSink, type RotationLimits } from './logging/file-log-sink.js';
+export {
+  FileLogSink,
+  RotatingFileLogSink,
+  TimedRotatingFileLogSink,
+  type RotationLimits,
+  type TimedRotation,
+} from './logging/file-log-sink.js';
 export {
   formatJsonLine,
   formatPrettyLine,

@@ -4,9 +4,12 @@ import {
   MeterProvider,
   type IMetricReader,
   ConsoleMetricExporter,
+  InstrumentType,
   PeriodicExportingMetricReader,
+  type PushMetricExporter,
 } from '@opentelemetry/sdk-metrics';
 import type { MetricReaderConfig, MetricsConfig } from './config/metrics-config.js';
+import { EngineMetricProducer } from './engine-metric-producer.js';
 import { loadOptionalPackage } from './optional-package.js';
 import { type OtlpConnections, otlpGrpcOptions } from './otlp-connections.js';
 
@@ -14,11 +17,16 @@ import { type OtlpConnections, otlpGrpcOptions } from './otlp-connections.js';
 export interface BuiltMeterProvider {
   readonly provider: MeterProvider;
   readonly readers: readonly IMetricReader[];
+  /** Shuts the provider down, then closes the readers' engine metric producers. */
+  shutdown(): Promise<void>;
 }
 
 /**
  * A meter provider for a metrics configuration, with its readers. Not registered: see
- * `setupTelemetry`.
+ * `setupTelemetry`. Each reader it builds gets an {@link EngineMetricProducer}, so the
+ * engine's histograms cost it a few additions per measurement; when the configuration holds a
+ * ready-made reader (which cannot be given one), none does and the engine records its
+ * histograms through the API, which every reader sees.
  *
  * @example
  * ```ts
@@ -31,11 +39,34 @@ export function meterProvider(
   resource: Resource,
   connections?: OtlpConnections,
 ): BuiltMeterProvider {
+  const producers: EngineMetricProducer[] = [];
+  const producerFor = config.readers.every((reader) => 'type' in reader)
+    ? (exporter?: PushMetricExporter): EngineMetricProducer[] => {
+        const temporality = exporter?.selectAggregationTemporality?.(InstrumentType.HISTOGRAM);
+        const producer = new EngineMetricProducer(temporality === undefined ? {} : { temporality });
+        producers.push(producer);
+        return [producer];
+      }
+    : (): EngineMetricProducer[] => [];
   const readers = config.readers.map((reader) =>
-    metricReader(reader, config.interval, connections),
+    metricReader(reader, config.interval, producerFor, connections),
   );
-  return { provider: new MeterProvider({ resource, readers: [...readers] }), readers };
+  const provider = new MeterProvider({ resource, readers: [...readers] });
+  return {
+    provider,
+    readers,
+    shutdown: async () => {
+      try {
+        await provider.shutdown();
+      } finally {
+        for (const producer of producers) producer.close();
+      }
+    },
+  };
 }
+
+/** The engine metric producers to give a reader pushing to `exporter` (none: a pull reader). */
+type ProducerFor = (exporter?: PushMetricExporter) => EngineMetricProducer[];
 
 /**
  * The metric reader of a reader configuration (a ready-made reader is returned as it is).
@@ -53,15 +84,19 @@ export function meterProvider(
 function metricReader(
   config: MetricReaderConfig,
   defaultInterval: number,
+  producerFor: ProducerFor,
   connections?: OtlpConnections,
 ): IMetricReader {
   if (!('type' in config)) return config;
   switch (config.type) {
-    case 'console':
+    case 'console': {
+      const exporter = new ConsoleMetricExporter();
       return new PeriodicExportingMetricReader({
-        exporter: new ConsoleMetricExporter(),
+        exporter,
         exportIntervalMillis: config.interval ?? defaultInterval,
+        metricProducers: producerFor(exporter),
       });
+    }
     case 'otlp': {
       const exportIntervalMillis = config.interval ?? defaultInterval;
       const exporter = new OTLPMetricExporter(otlpGrpcOptions(config));
@@ -69,6 +104,7 @@ function metricReader(
       return new PeriodicExportingMetricReader({
         exporter,
         exportIntervalMillis,
+        metricProducers: producerFor(exporter),
         ...(config.timeout === null
           ? {}
           : { exportTimeoutMillis: Math.min(config.timeout, exportIntervalMillis) }),
@@ -86,6 +122,7 @@ function metricReader(
         host: config.host ?? prometheusHostFromEnvironment() ?? '127.0.0.1',
         endpoint: config.endpoint,
         preventServerStart: config.preventServerStart,
+        metricProducers: producerFor(),
       });
     }
   }

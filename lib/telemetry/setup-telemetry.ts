@@ -60,7 +60,7 @@ export function setupTelemetry(
     : undefined;
   const discard = (): void => {
     void traces?.provider.shutdown().catch(() => undefined);
-    void metrics?.provider.shutdown().catch(() => undefined);
+    void metrics?.shutdown().catch(() => undefined);
   };
 
   let globals: GlobalRegistration;
@@ -106,7 +106,7 @@ export function setupTelemetry(
     shutdown: () => {
       shuttingDown ??= settleAll('shutdown', [
         () => traces?.provider.shutdown(),
-        () => metrics?.provider.shutdown(),
+        () => metrics?.shutdown(),
         () => logging.shutdown(),
         () => globals.release(),
       ]);

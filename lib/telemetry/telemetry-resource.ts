@@ -7,19 +7,27 @@ import {
 } from '@opentelemetry/resources';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 import { randomUUID } from 'node:crypto';
-import { hostname } from 'node:os';
+import { hostname, networkInterfaces } from 'node:os';
 import type { ResourceConfig } from './config/telemetry-config.js';
 
-/** `host.name` and `process.pid` (incubating semantic conventions, copied rather than imported). */
+/**
+ * `host.name`, `host.ip`, `process.pid` and `process.creation.time` (incubating semantic
+ * conventions, copied rather than imported).
+ */
 const ATTR_HOST_NAME = 'host.name';
+const ATTR_HOST_IP = 'host.ip';
 const ATTR_PROCESS_PID = 'process.pid';
+const ATTR_PROCESS_CREATION_TIME = 'process.creation.time';
 
 /**
  * The OpenTelemetry resource of this process: OpenTelemetry's defaults, then
  * `OTEL_RESOURCE_ATTRIBUTES`/`OTEL_SERVICE_NAME`, then your `attributes` and `serviceName`, then
  * ergon's own keys, which win: `ergon.task.name`, `ergon.task.execution.id` (one UUID per
- * process), `ergon.task.execution.pid`, `ergon.task.execution.host.name` (the Python
- * reference's names), `host.name` and `process.pid`.
+ * process), `ergon.task.execution.pid`, `ergon.task.execution.host.name`,
+ * `ergon.task.execution.host.ip` (the first external IPv4 address, else IPv6, else
+ * `127.0.0.1`), `ergon.task.execution.start_time` (when the process started, ISO 8601 in UTC)
+ * (the Python reference's names), and the semantic conventions' `host.name`, `host.ip` (every
+ * external address), `process.pid` and `process.creation.time`.
  *
  * @example
  * ```ts
@@ -33,6 +41,8 @@ export function telemetryResource(config: ResourceConfig): Resource {
     config.attributes[ATTR_SERVICE_NAME] !== undefined;
   const serviceName = config.serviceName ?? (named ? null : config.taskName);
   const host = hostname();
+  const addresses = hostAddresses();
+  const started = processStartTime();
   return defaultResource()
     .merge(fromEnvironment)
     .merge(resourceFromAttributes(config.attributes))
@@ -43,8 +53,12 @@ export function telemetryResource(config: ResourceConfig): Resource {
         'ergon.task.execution.id': processExecutionId(),
         'ergon.task.execution.pid': process.pid,
         'ergon.task.execution.host.name': host,
+        'ergon.task.execution.host.ip': addresses[0] ?? '127.0.0.1',
+        'ergon.task.execution.start_time': started,
         [ATTR_HOST_NAME]: host,
+        ...(addresses.length === 0 ? {} : { [ATTR_HOST_IP]: addresses }),
         [ATTR_PROCESS_PID]: process.pid,
+        [ATTR_PROCESS_CREATION_TIME]: started,
       }),
     );
 }
@@ -64,4 +78,24 @@ let executionId: string | undefined;
 export function processExecutionId(): string {
   executionId ??= randomUUID();
   return executionId;
+}
+
+/**
+ * The host's external (not loopback) IP addresses, IPv4 first, each once, from the network
+ * interfaces (no lookup, no socket).
+ */
+function hostAddresses(): string[] {
+  const external = Object.values(networkInterfaces())
+    .flatMap((entries) => entries ?? [])
+    .filter((entry) => !entry.internal);
+  const ordered = [
+    ...external.filter((entry) => entry.family === 'IPv4'),
+    ...external.filter((entry) => entry.family === 'IPv6'),
+  ];
+  return [...new Set(ordered.map((entry) => entry.address))];
+}
+
+/** When this process started (its `performance.timeOrigin`), ISO 8601 in UTC. */
+function processStartTime(): string {
+  return new Date(performance.timeOrigin).toISOString();
 }

@@ -15,6 +15,7 @@ import {
   transactionKey,
   workerPartitions,
   type Connector,
+  type FetchRequest,
   type Transaction,
 } from '../../lib/index.js';
 
@@ -44,6 +45,19 @@ function fetchNow<P>(connector: Connector<P>, size: number): Transaction<P>[] {
 
 describe('partitionedConnector', () => {
   describe('configuration', () => {
+    it('can schedule what every partition can: memory partitions delay, a plain connector does not', () => {
+      const memory = partitionedConnector({ partitions: memoryPartitions(2) });
+      expect(memory.scheduling).to.deep.equal({
+        delayedRelease: true,
+        notBefore: true,
+        priority: false,
+      });
+      const [first] = memoryPartitions(1) as [MemoryConnector<Payload>];
+      const plain = { fetch: (request: FetchRequest) => first.fetch(request) };
+      const mixed = partitionedConnector<Payload>({ partitions: [first, plain] });
+      expect(mixed.scheduling.delayedRelease).to.equal(false);
+    });
+
     it('an empty partitions list throws PartitionConfigError saying what to give', () => {
       expect(() => partitionedConnector({ partitions: [] }))
         .to.throw(PartitionConfigError)

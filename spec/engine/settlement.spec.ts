@@ -8,6 +8,7 @@ import {
   type SettleDecision,
   type Transaction,
 } from '../../lib/index.js';
+import { keptLogger } from './support/kept-logger.js';
 
 /** A memory connector whose settle fails for chosen transactions. */
 class FlakySettleConnector extends MemoryConnector<number> {
@@ -38,6 +39,19 @@ describe('settlement failures', () => {
     expect(second).to.deep.include({ status: 'released', reason: 'connectionLost' });
     expect(second?.settleError).to.equal(lost);
     expect(outcomes.filter((outcome) => outcome.status === 'success')).to.have.length(2);
+  });
+
+  it('a lost delivery is said in one warn line, with the words "broker will redeliver" (reference parity)', async () => {
+    const { logger, lines } = keptLogger(['warn']);
+    const connector = new FlakySettleConnector([1, 2, 3], (tx) =>
+      tx.payload === 2 ? new DeliveryLostError('channel closed before ack') : undefined,
+    );
+    const logged = consumerTask({ process: (tx: Transaction<number>) => tx.payload, logger });
+    const outcomes = await lastValueFrom(consume(connector, logged).pipe(toArray()));
+    const id = outcomes.find((outcome) => outcome.transaction.payload === 2)?.transaction.id;
+    expect(lines).to.deep.equal([
+      `transaction ${String(id)} could not be settled, its delivery was lost; the broker will redeliver it: DeliveryLostError: channel closed before ack`,
+    ]);
   });
 
   it('any other settle failure keeps the outcome and carries settleError', async () => {

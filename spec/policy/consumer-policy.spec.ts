@@ -39,7 +39,7 @@ const defaults: ConsumerPolicy = {
     extra: {},
   },
   transactionRuntime: { timeout: 60_000, noticeAfter: null },
-  process: { retry: defaultRetry, batch: { size: null, maxWait: 20 } },
+  process: { retry: { ...defaultRetry, durableAfter: null }, batch: { size: null, maxWait: 20 } },
   success: { retry: defaultRetry },
   exception: { retry: defaultRetry },
 };
@@ -64,6 +64,23 @@ describe('consumerPolicy', () => {
       expect(consumerPolicy()).to.deep.equal(defaults);
       expect(consumerPolicy({})).to.deep.equal(defaults);
       expect(consumerPolicy(null as unknown as ConsumerPolicyInput)).to.deep.equal(defaults);
+    });
+
+    it('process.retry.durableAfter: a duration or null; a key of the process stage only', () => {
+      expect(
+        consumerPolicy({ process: { retry: { durableAfter: '30s' } } }).process.retry.durableAfter,
+      ).to.equal(30_000);
+      expect(consumerPolicy().process.retry.durableAfter).to.equal(null);
+      const lines = issueLines(() =>
+        consumerPolicy({
+          process: { retry: { durableAfter: 'soon' } },
+          success: { retry: { durableAfter: '30s' } as never },
+        }),
+      );
+      expect(lines[0]).to.match(
+        /^process\.retry\.durableAfter: expected .*duration.*, got "soon"$/,
+      );
+      expect(lines[1]).to.match(/^success\.retry\.durableAfter: expected no such key/);
     });
 
     it('reads null for an object as all its defaults (a YAML key with nothing under it)', () => {

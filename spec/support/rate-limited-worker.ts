@@ -1,8 +1,9 @@
 /**
  * A worker process for the shared rate limit specs. Argument: JSON {@link WorkerOptions}.
  * Waits until `startAt` (wall clock), consumes a memory source with a no-op handler under
- * `loop.rateLimit: { limit, interval, limiter }` for `durationMs`, then prints the start
- * times (ms since the epoch) as one JSON line and exits.
+ * `loop.rateLimit: { limit, interval, limiter }` until `startAt + durationMs`, then prints, as
+ * one JSON line, when it was ready (loaded, limiter set up) and its start times (ms since the
+ * epoch), and exits.
  */
 import { timer } from 'rxjs';
 import { consume, consumerTask, MemoryConnector, type RateLimiter } from '../../lib/index.js';
@@ -38,6 +39,7 @@ const task = consumerTask({
     starts.push(Date.now());
   },
 });
+const ready = Date.now();
 await new Promise((resolve) => setTimeout(resolve, Math.max(0, options.startAt - Date.now())));
 await new Promise<void>((resolve, reject) => {
   consume(
@@ -54,4 +56,4 @@ await new Promise<void>((resolve, reject) => {
   ).subscribe({ error: reject, complete: resolve });
 });
 await limiter.close();
-process.stdout.write(`${JSON.stringify(starts)}\n`);
+process.stdout.write(`${JSON.stringify({ ready, starts })}\n`);

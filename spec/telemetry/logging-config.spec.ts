@@ -96,11 +96,11 @@ describe('loggingConfig', () => {
       ),
     ).to.deep.equal([
       'level: expected "trace" | "debug" | "info" | "warn" | "error" | "silent", got "loud"',
-      'sinks.0.type: expected one of "console" | "file" | "rotatingFile" | "otlp", got "syslog"',
+      'sinks.0.type: expected one of "console" | "file" | "rotatingFile" | "timedRotatingFile" | "otlp", got "syslog"',
       'sinks.1.path: expected non-empty string, got ""',
       'sinks.1.maxBytes: expected positive integer, got 0',
       'sinks.2.colour: expected no such key (known keys: type, path, level, format), got true',
-      'sinks.3: expected an object with a write() method, or { type: console | file | rotatingFile | otlp, … } or one of those names, got 42',
+      'sinks.3: expected an object with a write() method, or { type: console | file | rotatingFile | timedRotatingFile | otlp, … } or one of those names, got 42',
     ]);
   });
 });

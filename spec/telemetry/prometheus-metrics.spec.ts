@@ -3,6 +3,8 @@ import { get, type Server } from 'node:http';
 import { createServer } from 'node:net';
 import { metrics } from '@opentelemetry/api';
 import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
+import { lastValueFrom, toArray } from 'rxjs';
+import { consume, consumerTask, MemoryConnector, type Transaction } from '../../lib/index.js';
 import { setupTelemetry, type TelemetryHandle } from '../../lib/telemetry/index.js';
 
 function freePort(): Promise<number> {
@@ -64,6 +66,39 @@ describe('Prometheus metrics', () => {
     const text = new PrometheusSerializer().serialize(resourceMetrics);
     expect(text).to.match(/consumer_transactions_total\{[^}]*task="orders"[^}]*\} 3/);
     expect(text).to.contain('consumer_transactions_duration_bucket');
+  });
+
+  it("an engine run's histograms come from the reader's engine metric producer, once (issue 24)", async () => {
+    telemetry = setupTelemetry(
+      {
+        metrics: { readers: [{ type: 'prometheus', preventServerStart: true }] },
+        traces: { enabled: false },
+        logs: { sinks: [] },
+      },
+      { env: {} },
+    );
+    await lastValueFrom(
+      consume(
+        new MemoryConnector<number>({ source: [1, 2, 3] }),
+        consumerTask({ name: 'scraped', process: (tx: Transaction<number>) => tx.payload }),
+      ).pipe(toArray()),
+    );
+    const reader = telemetry.metricReaders[0] as PrometheusExporter;
+    const { resourceMetrics } = await reader.collect();
+    const fromProducer = resourceMetrics.scopeMetrics.filter(
+      (scope) =>
+        scope.scope.name === 'ergon.task' &&
+        scope.metrics.some((metric) => metric.descriptor.name === 'consumer.transactions.duration'),
+    );
+    expect(fromProducer, 'one scope holds the histograms').to.have.length(1);
+    expect(
+      fromProducer[0]?.metrics.map((metric) => metric.descriptor.name),
+      'the producer scope holds histograms only (the counters come from the SDK)',
+    ).not.to.include('consumer.transactions.total');
+    const text = new PrometheusSerializer().serialize(resourceMetrics);
+    expect(text).to.match(/consumer_transactions_duration_count\{[^}]*task="scraped"[^}]*\} 3/);
+    expect(text.match(/# TYPE consumer_transactions_duration /g)).to.have.length(1);
+    expect(text).to.match(/consumer_transactions_total\{[^}]*task="scraped"[^}]*\} 3/);
   });
 
   it('serves /metrics on the configured host and port', async () => {

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { hostname } from 'node:os';
+import { hostname, networkInterfaces } from 'node:os';
 import log from 'loglevel';
 import { context, metrics, propagation, trace } from '@opentelemetry/api';
 import { logs } from '@opentelemetry/api-logs';
@@ -108,6 +108,27 @@ describe('setupTelemetry', () => {
       'deployment.environment.name': 'test',
     });
     expect(processExecutionId()).to.match(/^[0-9a-f-]{36}$/);
+  });
+
+  it('puts the host IP and the process start time on the resource (issue 24: reference parity)', () => {
+    telemetry = setupTelemetry({ logs: { sinks: [] } }, { env: {} });
+    const attributes = telemetry.resource.attributes;
+    const external = Object.values(networkInterfaces())
+      .flatMap((entries) => entries ?? [])
+      .filter((entry) => !entry.internal)
+      .map((entry) => entry.address);
+    const ip = attributes['ergon.task.execution.host.ip'];
+    if (external.length === 0) {
+      expect(ip).to.equal('127.0.0.1');
+      expect(attributes['host.ip']).to.equal(undefined);
+    } else {
+      expect(external).to.include(ip);
+      expect(attributes['host.ip']).to.have.members(external);
+    }
+    const started = attributes['ergon.task.execution.start_time'];
+    expect(started).to.equal(new Date(performance.timeOrigin).toISOString());
+    expect(attributes['process.creation.time']).to.equal(started);
+    expect(Date.parse(String(started))).to.be.at.most(Date.now());
   });
 
   it('names the service after the task when nothing else names it', () => {

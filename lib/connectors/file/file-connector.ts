@@ -7,11 +7,18 @@ import { defer, Observable, of, type Subscriber } from 'rxjs';
 import type {
   Connector,
   ConnectorHealth,
+  ConnectorScheduling,
   DispatchContext,
   DispatchReport,
   FetchRequest,
 } from '../../core/connector.js';
-import { ConnectorClosedError, SettlementError, type TransactionError } from '../../core/errors.js';
+import {
+  ConnectorClosedError,
+  ScheduleError,
+  SettlementError,
+  type TransactionError,
+} from '../../core/errors.js';
+import { deliveryCountOf, notBeforeOf } from '../../core/delivery-schedule.js';
 import { FifoQueue } from '../../core/fifo-queue.js';
 import type { SettleDecision } from '../../core/outcome.js';
 import { PayloadDecodeError } from '../../core/payload-codec.js';
@@ -23,6 +30,7 @@ import { appendFileCreatingFolders } from './internal/creating-folders.js';
 import { LineLedger, type LedgerEntry } from './internal/line-ledger.js';
 import { FileDeadLetters } from './file-dead-letters.js';
 import { LineReader, type FileLine, type LineFragment } from './internal/line-reader.js';
+import { RetryFile, type RetryRecord } from './internal/retry-file.js';
 
 /** Options of a {@link FileConnector}. */
 export interface FileConnectorOptions<P> {
@@ -40,6 +48,12 @@ export interface FileConnectorOptions<P> {
    * `deadLetters()` reads it.
    */
   readonly deadLetterPath?: string;
+  /**
+   * Where transactions held back by a retry-later wait (default `<path>.retry.jsonl`): one
+   * JSON object per line with `id`, `due`, `deliveries`, `line` and `text` (the payload
+   * rendered by `stringify`), the file replaced atomically on each change.
+   */
+  readonly retryPath?: string;
   /** Parses one line (default `JSON.parse`); throw to mark the line undecodable. */
   readonly parse?: (line: string) => P;
   /** Renders one payload as a line without its newline (default `JSON.stringify`). */
@@ -93,6 +107,17 @@ const yieldEveryMs = 1;
  */
 export class FileConnector<P = unknown> implements Connector<P> {
   readonly system = 'file';
+  /**
+   * A retry-later writes the transaction to the retry file, then settles its line (the
+   * cursor moves on); a fetch hands out what is due there before new lines, and a restart
+   * reads the file again. `dispatch` appends at once, so it refuses a future
+   * `metadata.notBefore`; no priorities.
+   */
+  readonly scheduling: ConnectorScheduling = Object.freeze({
+    delayedRelease: true,
+    notBefore: false,
+    priority: false,
+  });
   readonly destination: string;
   /**
    * This connector's run: random hex, the part of every transaction id after `@`, so ids
@@ -112,6 +137,10 @@ export class FileConnector<P = unknown> implements Connector<P> {
   /** Lines read in file order and not handed out yet (their fetch was cancelled first). */
   private readonly readAhead = new FifoQueue<ReadyLine<P>>();
   private readonly entries = new WeakMap<Transaction<P>, LedgerEntry>();
+  /** Transactions held back by a retry-later: the file, and the ones handed out from it. */
+  private readonly retries: RetryFile;
+  private readonly retried = new WeakMap<Transaction<P>, RetryRecord>();
+  private readonly retriesOut = new Set<string>();
   /** The bytes of lines that were not valid UTF-8, for their dead letter. */
   private readonly rawBytes = new WeakMap<Transaction<P>, Buffer>();
   /** Start offset of the incomplete last line reported already (reported once per run). */
@@ -146,6 +175,7 @@ export class FileConnector<P = unknown> implements Connector<P> {
     this.maxLineBytes = maxLineBytes;
     this.cursor = new FileCursor(options.cursorPath ?? `${options.path}.cursor`, options.path);
     this.deadLetterPath = options.deadLetterPath ?? `${options.path}.dead.jsonl`;
+    this.retries = new RetryFile(options.retryPath ?? `${options.path}.retry.jsonl`);
     this.parse = options.parse ?? ((line) => JSON.parse(line) as P);
     this.stringify = options.stringify ?? ((payload) => JSON.stringify(payload));
     this.name = basename(options.path);
@@ -160,8 +190,10 @@ export class FileConnector<P = unknown> implements Connector<P> {
     return new Observable<Transaction<P>>((subscriber) => {
       this.serially(async () => {
         if (subscriber.closed) return;
-        await this.fill(request.size, subscriber);
-        this.handOut(request.size, subscriber);
+        await this.retries.load();
+        const handed = this.handOutDue(request.size, subscriber);
+        await this.fill(request.size - handed, subscriber);
+        this.handOut(request.size - handed, subscriber);
       }).then(
         () => subscriber.complete(),
         (error: unknown) => subscriber.error(error),
@@ -170,6 +202,10 @@ export class FileConnector<P = unknown> implements Connector<P> {
   }
 
   settle(transaction: Transaction<P>, decision: SettleDecision): Promise<void> | void {
+    const record = this.retried.get(transaction);
+    if (record !== undefined && this.retriesOut.has(record.id)) {
+      return this.settleRetried(transaction, record, decision);
+    }
     const entry = this.entries.get(transaction);
     const ledger = this.ledger;
     if (entry === undefined || ledger === null || !ledger.outstanding(entry)) {
@@ -179,6 +215,19 @@ export class FileConnector<P = unknown> implements Connector<P> {
     }
     switch (decision.type) {
       case 'release':
+        if ((decision.delay ?? 0) > 0) {
+          ledger.settling(entry);
+          return this.holdBack(transaction, decision.delay ?? 0).then(
+            () => this.settled(ledger, entry),
+            (error: unknown) => {
+              throw new SettlementError(
+                `${transaction.id} could not be held back in ${this.retries.path} (${describeError(error)}); ` +
+                  'it stays unsettled: the cursor stops before it, so the next run reads it again',
+                { cause: error },
+              );
+            },
+          );
+        }
         ledger.release(entry);
         this.redelivery.push(transaction);
         return;
@@ -197,6 +246,44 @@ export class FileConnector<P = unknown> implements Connector<P> {
             );
           },
         );
+    }
+  }
+
+  /** Writes a transaction to the retry file, due in `delay` ms; resolves once it is there. */
+  private async holdBack(transaction: Transaction<P>, delay: number): Promise<void> {
+    const line = transaction.metadata['line'];
+    return this.retries.put({
+      id: transaction.id,
+      due: Date.now() + delay,
+      deliveries: deliveryCountOf(transaction),
+      line: typeof line === 'number' ? line : null,
+      text: this.stringify(transaction.payload),
+    });
+  }
+
+  /** Settles a transaction handed out from the retry file. */
+  private async settleRetried(
+    transaction: Transaction<P>,
+    record: RetryRecord,
+    decision: SettleDecision,
+  ): Promise<void> {
+    this.retriesOut.delete(record.id);
+    switch (decision.type) {
+      case 'ack':
+        return this.retries.remove(record.id);
+      case 'release':
+        if ((decision.delay ?? 0) > 0) {
+          return this.retries.put({
+            ...record,
+            due: Date.now() + (decision.delay ?? 0),
+            deliveries: record.deliveries + 1,
+          });
+        }
+        // Due already: the next fetch hands it out again.
+        return this.retries.put({ ...record, deliveries: record.deliveries + 1 });
+      case 'deadLetter':
+        await this.deadLetter(transaction, decision.error);
+        return this.retries.remove(record.id);
     }
   }
 
@@ -276,6 +363,7 @@ export class FileConnector<P = unknown> implements Connector<P> {
     this.closed = true;
     await this.exclusive;
     await this.deadLetterWrites;
+    await this.retries.flushed();
     await this.cursorWrite;
     try {
       if (this.cursorDirty) await this.writeCursor();
@@ -293,6 +381,12 @@ export class FileConnector<P = unknown> implements Connector<P> {
     let text = '';
     for (const transaction of transactions) {
       try {
+        const notBefore = notBeforeOf(transaction);
+        if (notBefore !== undefined && notBefore > Date.now()) {
+          throw new ScheduleError(
+            `transaction ${transaction.id} has metadata.notBefore ${new Date(notBefore).toISOString()}, but the file connector appends at once and cannot hold it back; dispatch it to a connector that can (docs/scheduling.md)`,
+          );
+        }
         const line = this.stringify(transaction.payload);
         if (line.includes('\n')) throw new PayloadDecodeError('a rendered payload spans lines');
         text += `${line}\n`;
@@ -358,6 +452,41 @@ export class FileConnector<P = unknown> implements Connector<P> {
       transaction,
       resume: { line: fragment.number - 1, offset: fragment.start },
     });
+  }
+
+  /** Emits up to `size` transactions of the retry file that are due; returns how many. */
+  private handOutDue(size: number, subscriber: Subscriber<Transaction<P>>): number {
+    if (this.retries.size === 0) return 0;
+    let emitted = 0;
+    for (const record of this.retries.due(Date.now(), size, this.retriesOut)) {
+      if (subscriber.closed) break;
+      const transaction = this.retriedTransaction(record);
+      this.retried.set(transaction, record);
+      this.retriesOut.add(record.id);
+      emitted++;
+      subscriber.next(transaction);
+    }
+    return emitted;
+  }
+
+  /** The transaction of a retry record: its id, payload parsed again, the delivery count. */
+  private retriedTransaction(record: RetryRecord): Transaction<P> {
+    const metadata = {
+      file: this.options.path,
+      line: record.line,
+      deliveryCount: record.deliveries + 1,
+      retryFile: this.retries.path,
+    };
+    try {
+      return createTransaction(this.parse(record.text), { id: record.id, metadata });
+    } catch (error) {
+      return markUndecodable(
+        createTransaction(record.text as P, { id: record.id, metadata }),
+        new PayloadDecodeError(
+          `${record.id} in ${this.retries.path} could not be parsed again: ${describeError(error)}`,
+        ),
+      );
+    }
   }
 
   /** Emits up to `size` waiting lines while the subscriber listens, recording each in the ledger. */

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { readFile, rename, type FileHandle } from 'node:fs/promises';
+import { readFile, type FileHandle } from 'node:fs/promises';
 import { ErgonError } from '../../core/errors.js';
-import { writeFileCreatingFolders } from './internal/creating-folders.js';
+import { replaceFileAtomically } from './internal/creating-folders.js';
 
 /** A read position: the last line consumed and the byte offset just past its newline. */
 export interface FilePosition {
@@ -89,9 +89,7 @@ export class FileCursor {
       offset: position.offset,
       sha256: await this.fingerprint(file, position.offset),
     };
-    const temporary = `${this.path}.tmp`;
-    await writeFileCreatingFolders(temporary, JSON.stringify(stored));
-    await rename(temporary, this.path);
+    await replaceFileAtomically(this.path, JSON.stringify(stored));
   }
 
   /** SHA-256 of the file's first bytes and the bytes just before `offset` (hex). */

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { defer, Observable, of } from 'rxjs';
+import { asyncScheduler, defer, Observable, of, type SchedulerLike } from 'rxjs';
 import { decodeFailureOf, markUndecodable, type Transaction } from '../../core/transaction.js';
 import { FifoQueue } from '../../core/fifo-queue.js';
 import type { SettleDecision } from '../../core/outcome.js';
@@ -15,9 +15,11 @@ import {
   type RedriveReport,
 } from '../../core/dead-letters.js';
 import { describeError } from '../../core/renderers.js';
+import { deliveryCountOf, notBeforeOf } from '../../core/delivery-schedule.js';
 import type {
   Connector,
   ConnectorHealth,
+  ConnectorScheduling,
   DispatchContext,
   DispatchReport,
   FetchRequest,
@@ -57,6 +59,19 @@ export interface MemoryConnectorOptions<P> {
    * give a fixed prefix (`'tx-'`) for ids you can predict, as tests do.
    */
   readonly idPrefix?: string;
+  /**
+   * The clock of delayed releases (`RetryLaterError`) and of `metadata.notBefore`: the same
+   * scheduler as the consuming loop's (a `TestScheduler` in virtual-time tests). Default
+   * `asyncScheduler`. Only `now()` is read: the connector sets no timer, a held-back
+   * transaction is handed out by the first fetch at or after its time.
+   */
+  readonly scheduler?: SchedulerLike;
+}
+
+/** A transaction held back until `due` (a delayed release, or a future `notBefore`). */
+interface HeldBack<P> {
+  readonly due: number;
+  readonly transaction: MemoryTransaction<P>;
 }
 
 /**
@@ -75,6 +90,15 @@ export interface MemoryConnectorOptions<P> {
  */
 export class MemoryConnector<P = unknown> implements Connector<P> {
   readonly system = 'memory';
+  /**
+   * Delayed releases and `notBefore` are kept in memory on `options.scheduler` (they do not
+   * outlive the process, as nothing of this connector does); priority is not honoured.
+   */
+  readonly scheduling: ConnectorScheduling = Object.freeze({
+    delayedRelease: true,
+    notBefore: true,
+    priority: false,
+  });
   /** Every dispatched transaction that was accepted, in order (empty when `record` is `false`). */
   readonly dispatched: Transaction<P>[] = [];
   /** How many times `dispatch` was called. */
@@ -95,6 +119,9 @@ export class MemoryConnector<P = unknown> implements Connector<P> {
   /** Fed and enqueued transactions, served after the seed source. */
   private readonly queue = new FifoQueue<MemoryTransaction<P>>();
   private readonly ledger: LeaseLedger<P> = { first: null, size: 0 };
+  /** Held back until their time, soonest first (ties in the order they were held). */
+  private readonly heldBack: HeldBack<P>[] = [];
+  private readonly scheduler: SchedulerLike;
   private iterator: Iterator<P> | undefined;
   private sequence = 0;
   private closed = false;
@@ -109,6 +136,12 @@ export class MemoryConnector<P = unknown> implements Connector<P> {
     this.onDispatch = options.onDispatch;
     this.redeliver = options.redeliverReleased ?? true;
     this.idPrefix = options.idPrefix ?? `tx-${randomUUID().replaceAll('-', '').slice(0, 16)}-`;
+    this.scheduler = options.scheduler ?? asyncScheduler;
+  }
+
+  /** Transactions held back for a delay or a `notBefore` that has not come yet. */
+  get delayed(): number {
+    return this.heldBack.length;
   }
 
   /**
@@ -141,16 +174,26 @@ export class MemoryConnector<P = unknown> implements Connector<P> {
    * Accepts a batch like a broker would: each transaction (with the current trace context in
    * its metadata) is queued behind everything else, so a consumer of this connector fetches
    * it. `onDispatch` can fail the batch or part of it; failed transactions are not queued.
-   * A batch whose `signal` already aborted is not taken (throws `signal.reason`).
+   * A batch whose `signal` already aborted is not taken (throws `signal.reason`). A
+   * transaction with a future `metadata.notBefore` is held back until then (an invalid one
+   * fails that transaction with a `ScheduleError`).
    */
   dispatch(transactions: readonly Transaction<P>[], context?: DispatchContext): DispatchReport<P> {
     if (this.closed) throw new ConnectorClosedError('memory connector is closed');
     context?.signal.throwIfAborted();
     const call = ++this.dispatchCount;
-    const report = this.onDispatch?.(transactions, call) ?? { failed: [] };
-    const failed = new Set(report.failed.map((failure) => failure.transaction));
+    const given = this.onDispatch?.(transactions, call) ?? { failed: [] };
+    const failures = [...given.failed];
+    const failed = new Set(failures.map((failure) => failure.transaction));
     for (const transaction of transactions) {
       if (failed.has(transaction)) continue;
+      let notBefore: number | undefined;
+      try {
+        notBefore = notBeforeOf(transaction);
+      } catch (error) {
+        failures.push({ transaction, error });
+        continue;
+      }
       const headers = traceHeaders(transaction);
       const metadata =
         headers['traceparent'] === transaction.metadata['traceparent'] &&
@@ -160,10 +203,12 @@ export class MemoryConnector<P = unknown> implements Connector<P> {
       const copy = new MemoryTransaction(transaction.id, transaction.payload, metadata);
       const decodeFailure = decodeFailureOf(transaction);
       if (decodeFailure !== undefined) markUndecodable(copy, decodeFailure);
-      this.queue.push(copy);
+      if (notBefore !== undefined && notBefore > this.scheduler.now())
+        this.holdBack(copy, notBefore);
+      else this.queue.push(copy);
       if (this.record) this.dispatched.push(transaction);
     }
-    return report;
+    return failures.length === given.failed.length ? given : { failed: failures };
   }
 
   /** Transactions fetched and not settled yet. */
@@ -178,6 +223,7 @@ export class MemoryConnector<P = unknown> implements Connector<P> {
         subscriber.error(new ConnectorClosedError('memory connector is closed'));
         return;
       }
+      this.releaseDue();
       for (let n = 0; n < request.size && !subscriber.closed; n++) {
         const transaction = this.next();
         if (transaction === undefined) break;
@@ -196,10 +242,22 @@ export class MemoryConnector<P = unknown> implements Connector<P> {
     }
     this.counts[decision.type]++;
     if (this.record) this.settlements.push({ transaction, decision });
-    if (decision.type === 'release' && this.redeliver) {
+    if (decision.type === 'deadLetter') this.bury(transaction, decision.error);
+    if (decision.type !== 'release' || !this.redeliver) return;
+    const delay = decision.delay ?? 0;
+    if (delay > 0) {
+      // Delivered again after the delay, as a new delivery (its count goes on).
+      const metadata = Object.freeze({
+        ...transaction.metadata,
+        deliveryCount: deliveryCountOf(transaction) + 1,
+      });
+      const copy = new MemoryTransaction(transaction.id, transaction.payload, metadata);
+      const decodeFailure = decodeFailureOf(transaction);
+      if (decodeFailure !== undefined) markUndecodable(copy, decodeFailure);
+      this.holdBack(copy, this.scheduler.now() + delay);
+    } else {
       this.redelivery.push(transaction);
     }
-    if (decision.type === 'deadLetter') this.bury(transaction, decision.error);
   }
 
   /**
@@ -248,11 +306,14 @@ export class MemoryConnector<P = unknown> implements Connector<P> {
     };
   }
 
-  /** How many transactions wait; reads the rest of a lazy source into memory to count it. */
+  /**
+   * How many transactions wait, held-back ones included; reads the rest of a lazy source into
+   * memory to count it.
+   */
   count(): Observable<number> {
     return defer(() => {
       this.readSourceToQueue();
-      return of(this.redelivery.length + this.queue.length);
+      return of(this.redelivery.length + this.queue.length + this.heldBack.length);
     });
   }
 
@@ -261,7 +322,10 @@ export class MemoryConnector<P = unknown> implements Connector<P> {
     return defer(() => {
       this.readSourceToQueue();
       const byId = (transaction: Transaction<P>): boolean => transaction.id === id;
-      const queued = this.redelivery.find(byId) ?? this.queue.find(byId);
+      const queued =
+        this.redelivery.find(byId) ??
+        this.queue.find(byId) ??
+        this.heldBack.find((held) => byId(held.transaction))?.transaction;
       if (queued !== undefined) return of(queued);
       for (const transaction of MemoryTransaction.leased(this.ledger)) {
         if (transaction.id === id) return of(transaction);
@@ -286,7 +350,6 @@ export class MemoryConnector<P = unknown> implements Connector<P> {
 
   private bury(transaction: Transaction<P>, error: TransactionError): void {
     const traceparent = transaction.metadata['traceparent'];
-    const deliveryCount = transaction.metadata['deliveryCount'];
     const letter: DeadLetter<P> = Object.freeze({
       id: transaction.id,
       payload: transaction.payload,
@@ -297,14 +360,36 @@ export class MemoryConnector<P = unknown> implements Connector<P> {
       ...(error instanceof TransactionError ? { category: error.category } : {}),
       reason: 'failed',
       deadLetteredAt: new Date(),
-      deliveryCount: typeof deliveryCount === 'number' ? deliveryCount : 1,
+      deliveryCount: deliveryCountOf(transaction),
       ...(typeof traceparent === 'string' ? { traceparent } : {}),
       location: `memory#${++this.deadSequence}`,
     });
     this.dead.push({ letter, transaction });
   }
 
-  /** Redeliveries first, then the seed source, then what was fed. */
+  /** Holds `transaction` back until `due`, after everything due earlier or at the same time. */
+  private holdBack(transaction: MemoryTransaction<P>, due: number): void {
+    const held = { due, transaction };
+    let low = 0;
+    let high = this.heldBack.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if ((this.heldBack[middle] as HeldBack<P>).due <= due) low = middle + 1;
+      else high = middle;
+    }
+    this.heldBack.splice(low, 0, held);
+  }
+
+  /** Moves what is due to the redeliveries, in time order. */
+  private releaseDue(): void {
+    if (this.heldBack.length === 0) return;
+    const now = this.scheduler.now();
+    let due = 0;
+    while (due < this.heldBack.length && (this.heldBack[due] as HeldBack<P>).due <= now) due++;
+    for (const held of this.heldBack.splice(0, due)) this.redelivery.push(held.transaction);
+  }
+
+  /** Redeliveries first (due held-back ones among them), then the seed source, then what was fed. */
   private next(): MemoryTransaction<P> | undefined {
     const redelivered = this.redelivery.shift();
     if (redelivered !== undefined) return redelivered;

@@ -11,12 +11,14 @@ import {
 } from '../../core/errors.js';
 import type {
   Connector,
+  ConnectorScheduling,
   ConnectorHealth,
   DispatchContext,
   DispatchFailure,
   DispatchReport,
   FetchRequest,
 } from '../../core/connector.js';
+import { notBeforeOf } from '../../core/delivery-schedule.js';
 import { traceHeaders, traceMetadata } from '../../core/trace-headers.js';
 import { transactionKey } from '../../core/transaction-key.js';
 import { createTransaction, markUndecodable, type Transaction } from '../../core/transaction.js';
@@ -82,6 +84,12 @@ export type NatsTransactionMetadata = {
  */
 const keyHeader = 'Ergon-Key';
 
+/**
+ * The header of a transaction dispatched with a future `metadata.notBefore` (milliseconds since
+ * the epoch): a fetch that gets it early hands it back with a delayed `-NAK` for the rest.
+ */
+const notBeforeHeader = 'Ergon-Not-Before';
+
 /** Client-side wait past `fetchWait` for a pull request whose end got lost in a reconnect. */
 const pullGrace = 1000;
 /** How long `close()` waits for background dead-lettering and for the final flush. */
@@ -114,6 +122,18 @@ const deadLetterRetryDelay = 1000;
  * ```
  */
 export class NatsConnector<P = unknown> implements Connector<P> {
+  /**
+   * A delayed release is a `-NAK` with that delay (JetStream redelivers it then; it stays in
+   * the consumer's ack-pending count, so `maxAckPending` bounds how many wait at once).
+   * `metadata.notBefore` travels in the `Ergon-Not-Before` header: a fetch that gets the
+   * message early sends it back with a `-NAK` for the rest of the wait (one delivery of
+   * `maxDeliveries`). No priorities.
+   */
+  readonly scheduling: ConnectorScheduling = Object.freeze({
+    delayedRelease: true,
+    notBefore: true,
+    priority: false,
+  });
   readonly config: NatsConnectorConfig<P>;
   readonly service: NatsService;
 
@@ -230,7 +250,7 @@ export class NatsConnector<P = unknown> implements Connector<P> {
         delivery.ack(connection);
         return;
       case 'release':
-        delivery.nak(connection, this.config.releaseDelay);
+        delivery.nak(connection, decision.delay ?? this.config.releaseDelay);
         return;
       case 'deadLetter':
         return this.deadLetter(delivery, transaction.id, { kind: 'failed', error: decision.error });
@@ -510,6 +530,13 @@ export class NatsConnector<P = unknown> implements Connector<P> {
       return;
     }
     const delivery = new JetStreamDelivery(message, info);
+    const early = notBeforeWait(message);
+    if (early > 0) {
+      // Dispatched for later: back to JetStream for the rest of the wait (one delivery).
+      const connection = this.service.liveConnection;
+      if (connection !== null) delivery.nak(connection, early);
+      return;
+    }
     const transaction = this.toTransaction(delivery);
     if (info.deliveryCount > this.config.maxDeliveries) {
       this.inBackground(
@@ -563,6 +590,8 @@ export class NatsConnector<P = unknown> implements Connector<P> {
     for (const [key, value] of Object.entries(traceHeaders(transaction))) result.set(key, value);
     const key = transactionKey(transaction);
     if (key !== undefined) result.set(keyHeader, key);
+    const notBefore = notBeforeOf(transaction);
+    if (notBefore !== undefined) result.set(notBeforeHeader, String(notBefore));
     result.set('Content-Type', this.config.codec.contentType);
     return result;
   }
@@ -663,6 +692,14 @@ export class NatsConnector<P = unknown> implements Connector<P> {
     this.background.add(tracked);
     void tracked.finally(() => this.background.delete(tracked));
   }
+}
+
+/** How long a message dispatched with a `notBefore` must still wait, in ms (0: not at all). */
+function notBeforeWait(message: Msg): number {
+  const value = message.headers?.get(notBeforeHeader);
+  if (value === undefined || value === '') return 0;
+  const notBefore = Number(value);
+  return Number.isFinite(notBefore) ? Math.max(0, Math.ceil(notBefore - Date.now())) : 0;
 }
 
 /** Removes the {@link keyHeader} header (any case) from `headers`; returns its value. */

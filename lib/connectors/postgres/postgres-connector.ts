@@ -10,6 +10,7 @@ import {
   SettlementError,
 } from '../../core/errors.js';
 import type {
+  ConnectorScheduling,
   Connector,
   ConnectorHealth,
   DispatchContext,
@@ -17,6 +18,7 @@ import type {
   DispatchReport,
   FetchRequest,
 } from '../../core/connector.js';
+import { notBeforeOf, priorityOf } from '../../core/delivery-schedule.js';
 import { traceHeaders } from '../../core/trace-headers.js';
 import type { SettleDecision } from '../../core/outcome.js';
 import type { Transaction } from '../../core/transaction.js';
@@ -98,6 +100,10 @@ interface EncodedRow<P> {
   readonly headers: string;
   /** `metadata.key`, or `null`. */
   readonly key: string | null;
+  /** `metadata.notBefore` as an ISO 8601 time, or `null`. */
+  readonly notBefore: string | null;
+  /** `metadata.priority`, or `null`. */
+  readonly priority: number | null;
 }
 
 /**
@@ -125,6 +131,16 @@ interface EncodedRow<P> {
  * ```
  */
 export class PostgresConnector<P = unknown> implements Connector<P> {
+  /**
+   * Delays are the row's `available_at` (a retry-later clears the lease and sets it), so they
+   * hold no consumer and survive any restart; `metadata.notBefore` sets it on insert, and
+   * `metadata.priority` (0–9) orders the claim, highest first.
+   */
+  readonly scheduling: ConnectorScheduling = Object.freeze({
+    delayedRelease: true,
+    notBefore: true,
+    priority: true,
+  });
   readonly config: PostgresConnectorConfig<P>;
   readonly service: PostgresService;
   /** This consumer's `lease_owner`: host, pid and a random suffix. */
@@ -227,7 +243,7 @@ export class PostgresConnector<P = unknown> implements Connector<P> {
         settled = this.settles.ack(lease);
         break;
       case 'release':
-        settled = this.settles.release(lease);
+        settled = this.settles.release(lease, decision.delay ?? this.config.releaseDelay);
         break;
       case 'deadLetter':
         settled = this.settles.deadLetter(lease, decision.error);
@@ -271,11 +287,14 @@ export class PostgresConnector<P = unknown> implements Connector<P> {
     for (const transaction of transactions) {
       let row: EncodedRow<P>;
       try {
+        const notBefore = notBeforeOf(transaction);
         row = {
           transaction,
           payload: this.column.encode(transaction.payload),
           headers: JSON.stringify({ ...headersOf(transaction), ...traceHeaders(transaction) }),
           key: queueKey(transaction) ?? null,
+          notBefore: notBefore === undefined ? null : new Date(notBefore).toISOString(),
+          priority: priorityOf(transaction) ?? null,
         };
       } catch (error) {
         failed.push({ transaction, error });
@@ -489,7 +508,7 @@ export class PostgresConnector<P = unknown> implements Connector<P> {
     const keys = leaseKeys(leases);
     const query =
       how === 'release'
-        ? this.statements.release(keys, this.owner)
+        ? this.statements.release(keys, this.owner, this.config.releaseDelay)
         : this.statements.unclaim(keys, this.owner);
     let deadline = Date.now() + this.config.lease;
     if (this.closing !== null) deadline = Math.min(deadline, Date.now() + closeBound);
@@ -533,11 +552,18 @@ export class PostgresConnector<P = unknown> implements Connector<P> {
     signal: AbortSignal | undefined,
   ): Promise<string[]> {
     const keyed = rows.some((row) => row.key !== null);
+    const scheduled = rows.some((row) => row.notBefore !== null || row.priority !== null);
     const query = this.statements.insert(
       rows.map((row) => row.transaction.id),
       rows.map((row) => row.payload),
       rows.map((row) => row.headers),
       keyed ? rows.map((row) => row.key) : null,
+      scheduled
+        ? {
+            notBefore: rows.map((row) => row.notBefore),
+            priority: rows.map((row) => row.priority),
+          }
+        : null,
     );
     const result = await this.service.retrying(() => this.service.query<{ id: string }>(query), {
       deadline: Date.now() + this.service.config.queryTimeout,

@@ -9,6 +9,7 @@ import {
   PositiveInteger,
   type IntegerInput,
   keywordCodec,
+  parseNumber,
   scalarCodec,
   NonEmptyText,
 } from '../../policy/codecs/values.js';
@@ -73,6 +74,11 @@ export interface RabbitmqConnectorConfig {
   readonly queueType: RabbitmqQueueType;
   /** Extra queue arguments; they win over the ones the connector derives. */
   readonly queueArguments: AmqpArguments;
+  /**
+   * Declare the queue with `x-max-priority` (a classic queue only), so `metadata.priority`
+   * (0–9) orders delivery, higher first; `null` (default): priorities are ignored.
+   */
+  readonly maxPriority: number | null;
   /** Declare the topology (`true`) or only check that the queue exists (`false`). */
   readonly declare: boolean;
   /**
@@ -110,6 +116,8 @@ export interface RabbitmqConnectorConfigInput {
   readonly queueType?: RabbitmqQueueType | (string & Record<never, never>);
   /** Default `{}`. */
   readonly queueArguments?: AmqpArguments | null;
+  /** 1–255 (9 covers every `metadata.priority`); needs `queueType: 'classic'`. Default `null`. */
+  readonly maxPriority?: IntegerInput | null;
   /** Default `true`. */
   readonly declare?: BooleanInput;
   /** Default `false`. */
@@ -217,11 +225,21 @@ const PublishCodec = strictStruct('RabbitmqPublish', {
   persistent: withDefault(BooleanFlag, true),
 });
 
+const MaxPriority = scalarCodec(
+  'integer from 1 to 255',
+  (u): u is number => typeof u === 'number' && Number.isInteger(u) && u >= 1 && u <= 255,
+  (u) => {
+    const n = parseNumber(u);
+    return n !== undefined && Number.isInteger(n) && n >= 1 && n <= 255 ? n : undefined;
+  },
+);
+
 const RawConnectorConfig = strictStruct('RabbitmqConnectorConfig', {
   connection: RabbitmqConnectionConfigCodec,
   queue: QueueName,
   queueType: withDefault(QueueType, 'quorum'),
   queueArguments: ArgumentsCodec,
+  maxPriority: withDefault(orNull(MaxPriority), null),
   declare: withDefault(BooleanFlag, true),
   singleActiveConsumer: withDefault(BooleanFlag, false),
   exchanges: withDefault(t.readonlyArray(ExchangeCodec, 'array of exchanges'), []),

@@ -5,10 +5,12 @@ import type { Logger } from '../../core/logging.js';
 import type { SettleDecision } from '../../core/outcome.js';
 import type { Transaction } from '../../core/transaction.js';
 import { abortable, sleep, waitAtMost } from '../../core/waiting.js';
-import { ConnectorClosedError, SettlementError } from '../../core/errors.js';
+import { ConnectorClosedError, PolicyError, SettlementError } from '../../core/errors.js';
+import { notBeforeOf, priorityOf } from '../../core/delivery-schedule.js';
 import type {
   Connector,
   ConnectorHealth,
+  ConnectorScheduling,
   DispatchContext,
   DispatchFailure,
   DispatchReport,
@@ -17,12 +19,14 @@ import type {
 import { jsonCodec, type PayloadCodec } from '../../core/payload-codec.js';
 import { traceHeaders } from '../../core/trace-headers.js';
 import { transactionKey } from '../../core/transaction-key.js';
-import { deadLetterOptions } from './internal/dead-letter-message.js';
+import { copyOptions, deadLetterOptions } from './internal/dead-letter-message.js';
+import { delayQueueTopology } from './internal/delay-queues.js';
 import { RabbitmqDeadLetters } from './rabbitmq-dead-letters.js';
 import {
   DeliveredTransaction,
   type Delivery,
   deliveryCount,
+  earlierDeliveriesHeader,
   keyHeader,
 } from './internal/delivered-transaction.js';
 import {
@@ -111,6 +115,13 @@ export interface RabbitmqConnectorOptions<P> {
  * ```
  */
 export class RabbitmqConnector<P = unknown> implements Connector<P> {
+  /**
+   * Delays go through delay queues (`<queue>.delay.<ms>`, one TTL each, rounded up to two
+   * significant digits) that dead-letter back to the consumed queue, or for a dispatch with a
+   * future `metadata.notBefore` to its exchange and routing key; priorities need
+   * `maxPriority` (a classic queue with `x-max-priority`).
+   */
+  readonly scheduling: ConnectorScheduling;
   readonly config: RabbitmqConnectorConfig;
   readonly service: RabbitmqService;
   private readonly ownsService: boolean;
@@ -162,6 +173,20 @@ export class RabbitmqConnector<P = unknown> implements Connector<P> {
     this.codec = options.codec ?? (jsonCodec as PayloadCodec<P>);
     this.routingKeyOf = options.routingKeyOf;
     this.topology = connectorTopology(this.config);
+    if (this.config.maxPriority !== null && this.config.queueType !== 'classic') {
+      throw new PolicyError('RabbitMQ connector config', [
+        {
+          path: 'maxPriority',
+          expected: `null with queueType '${this.config.queueType}' (priorities need queueType: 'classic')`,
+          actual: String(this.config.maxPriority),
+        },
+      ]);
+    }
+    this.scheduling = Object.freeze({
+      delayedRelease: true,
+      notBefore: true,
+      priority: this.config.maxPriority !== null,
+    });
   }
 
   fetch(request: FetchRequest): Observable<Transaction<P>> {
@@ -201,6 +226,7 @@ export class RabbitmqConnector<P = unknown> implements Connector<P> {
         subscription.ack(message);
         return;
       case 'release':
+        if ((decision.delay ?? 0) > 0) return this.holdBack(delivery, decision.delay ?? 0);
         subscription.nack(message, true);
         return;
       case 'deadLetter':
@@ -246,7 +272,11 @@ export class RabbitmqConnector<P = unknown> implements Connector<P> {
       const transaction = transactions[index] as Transaction<P>;
       let body: Buffer;
       let routingKey: string;
+      let notBefore: number | undefined;
+      let priority: number | undefined;
       try {
+        notBefore = notBeforeOf(transaction);
+        priority = priorityOf(transaction);
         const encoded = this.codec.encode(transaction.payload);
         body = Buffer.from(encoded.buffer, encoded.byteOffset, encoded.byteLength);
         routingKey = this.routingKeyOf?.(transaction) ?? this.config.publish.routingKey;
@@ -260,10 +290,24 @@ export class RabbitmqConnector<P = unknown> implements Connector<P> {
         persistent,
         mandatory: true,
         headers: outboundHeaders(transaction),
+        ...(priority === undefined || this.config.maxPriority === null ? {} : { priority }),
       } as const;
+      // Dispatched for later: into the delay queue that dead-letters it to its target then.
+      let target = { exchange, routingKey };
+      const wait = notBefore === undefined ? 0 : notBefore - Date.now();
+      if (wait > 0) {
+        const delayed = delayQueueTopology(exchange, routingKey, wait);
+        try {
+          await abortable(this.declareDelayQueue(delayed.topology), signal);
+        } catch (error) {
+          failures[index] = { transaction, error };
+          continue;
+        }
+        target = { exchange: '', routingKey: delayed.name };
+      }
       published++;
       unconfirmed++;
-      publisher.send(exchange, routingKey, body, options, (error) => {
+      publisher.send(target.exchange, target.routingKey, body, options, (error) => {
         if (error !== undefined) failures[index] = { transaction, error };
         if (--unconfirmed === 0) allConfirmed?.();
       });
@@ -343,9 +387,17 @@ export class RabbitmqConnector<P = unknown> implements Connector<P> {
     if (this.ownsService) await this.service.close();
   }
 
-  /** Waits up to `fetchWait` for a subscription with deliveries; returns the teardown. */
+  /**
+   * Waits up to `fetchWait` for a subscription with deliveries; returns the teardown. The wait
+   * counts from the moment the consumer is registered: while the connection, the topology and
+   * the consumer are still being set up (and no connection attempt has failed), an expired
+   * wait is extended, so a slow start is not taken for an empty queue (a non-streaming loop
+   * would end on it). Once an attempt failed (the service is reconnecting), the fetch
+   * completes empty after `fetchWait` as before.
+   */
   private waitForDeliveries(subscriber: Subscriber<Transaction<P>>, size: number): () => void {
     let finished = false;
+    let extended = false;
     let stopWaiting: (() => void) | null = null;
     const finish = (): void => {
       finished = true;
@@ -361,6 +413,12 @@ export class RabbitmqConnector<P = unknown> implements Connector<P> {
     };
     const serve = (subscription: QueueSubscription): void => {
       if (finished) return;
+      if (extended) {
+        // The consumer was registered after the wait ran out: wait `fetchWait` from now.
+        extended = false;
+        clearTimeout(timer);
+        timer = setTimeout(expire, this.config.fetchWait);
+      }
       if (subscription.buffer.length > 0) {
         finish();
         this.emit(subscription, subscriber, size);
@@ -381,7 +439,16 @@ export class RabbitmqConnector<P = unknown> implements Connector<P> {
     const attach = (): void => {
       this.ensureSubscription().then(serve, fail);
     };
-    const timer = setTimeout(end, this.config.fetchWait);
+    const expire = (): void => {
+      if (finished) return;
+      if (!this.establishing()) {
+        end();
+        return;
+      }
+      extended = true;
+      timer = setTimeout(expire, this.config.fetchWait);
+    };
+    let timer = setTimeout(expire, this.config.fetchWait);
     this.waitingFetches.add(end);
     attach();
     return finish;
@@ -410,6 +477,15 @@ export class RabbitmqConnector<P = unknown> implements Connector<P> {
       subscriber.next(DeliveredTransaction.from(delivery, this.codec));
     }
     subscriber.complete();
+  }
+
+  /** The consumer is being set up and no connection attempt has failed so far. */
+  private establishing(): boolean {
+    const { state } = this.service;
+    return (
+      this.subscribing !== null &&
+      (state === 'idle' || state === 'connecting' || state === 'connected')
+    );
   }
 
   private ensureSubscription(): Promise<QueueSubscription> {
@@ -464,6 +540,40 @@ export class RabbitmqConnector<P = unknown> implements Connector<P> {
         }
       }
     }
+  }
+
+  /**
+   * A retry-later: publishes a copy of the message (with its deliveries so far) to the delay
+   * queue that dead-letters it back to the consumed queue after `delay` (rounded up to its
+   * bucket), waits for the broker's confirm, then acks the original. Should the copy not be
+   * taken, the message is requeued at once and the settlement rejects saying so.
+   */
+  private async holdBack(delivery: Delivery, delay: number): Promise<void> {
+    const { subscription, message, deliveries } = delivery;
+    subscription.requireAlive(message);
+    const { name, topology } = delayQueueTopology('', subscription.queue, delay);
+    const headers: Record<string, unknown> = { ...message.properties.headers };
+    delete headers['x-delivery-count'];
+    delete headers['x-death'];
+    headers[earlierDeliveriesHeader] = deliveries;
+    try {
+      await this.declareDelayQueue(topology);
+      await this.service.publish('', name, message.content, copyOptions(message, headers));
+    } catch (error) {
+      subscription.nack(message, true);
+      throw new RabbitmqTopologyError(
+        `could not hold message ${String(message.properties.messageId ?? '(no id)')} back for ${delay} ms in delay queue "${name}" (${describeError(error)}); requeued it for redelivery now`,
+        { cause: error },
+      );
+    }
+    subscription.ack(message);
+  }
+
+  /** Declares a delay queue again before each use, which renews its `x-expires`. */
+  private async declareDelayQueue(topology: RabbitmqTopology): Promise<void> {
+    const model = await this.service.connection(this.config.connection.connectTimeout);
+    this.service.forget(topology);
+    await this.service.declare(topology, model);
   }
 
   /**
@@ -558,12 +668,15 @@ export class RabbitmqConnector<P = unknown> implements Connector<P> {
     );
   }
 
-  /** Lesson of the Python reference: prefetched messages nobody asked for sit idle. */
+  /**
+   * Lesson of the Python reference: prefetched messages nobody asked for sit idle. Says
+   * "exceeds loop concurrency", the reference's words.
+   */
   private warnOnIdlePrefetch(prefetch: number): void {
     if (prefetch <= this.capacity || this.warnedPrefetch) return;
     this.warnedPrefetch = true;
     this.logger.warn(
-      `RabbitMQ: prefetch ${prefetch} exceeds the largest fetch (${this.capacity}) of queue "${String(this.config.queue)}": up to ${prefetch - this.capacity} messages wait unprocessed in memory, and may hit the broker's consumer_timeout`,
+      `RabbitMQ: prefetch ${prefetch} exceeds loop concurrency (the largest fetch, ${this.capacity}) of queue "${String(this.config.queue)}": up to ${prefetch - this.capacity} messages wait unprocessed in memory, and may hit the broker's consumer_timeout; set prefetch to at most the loop's concurrency, or leave it unset to follow it`,
     );
   }
 

@@ -8,6 +8,7 @@ import {
 import type {
   Connector,
   ConnectorHealth,
+  ConnectorScheduling,
   DispatchContext,
   DispatchFailure,
   DispatchReport,
@@ -47,11 +48,15 @@ import { RedisDeadLetters } from './redis-dead-letters.js';
 import {
   claimScript,
   deadLetterScript,
+  delayScript,
   heldEntryOutcome,
+  promoteScript,
   releasePendingScript,
   releaseScript,
+  scheduleScript,
   stampIdleScript,
 } from './internal/stream-scripts.js';
+import { notBeforeOf } from '../../core/delivery-schedule.js';
 
 /**
  * The metadata of a transaction fetched from a Redis stream (a `Transaction`'s metadata is a
@@ -116,6 +121,20 @@ interface FetchRun {
  * ```
  */
 export class RedisConnector<P = unknown> implements Connector<P> {
+  /**
+   * Delays live in a sorted set beside the stream (`delayedSet`, scored by when each entry
+   * is due on the server's clock): a retry-later moves the entry there and acks it in one
+   * script, a dispatch with a future `metadata.notBefore` adds it there, and every fetch first
+   * moves what is due back into the stream (another script), so nothing is held in a consumer
+   * and a restart loses nothing. No priorities.
+   */
+  readonly scheduling: ConnectorScheduling = Object.freeze({
+    delayedRelease: true,
+    notBefore: true,
+    priority: false,
+  });
+  /** The sorted set of entries held back for later: `<stream>:delayed`. */
+  readonly delayedSet: string;
   readonly config: RedisConnectorConfig<P>;
   /** This connector's consumer name in the group. */
   readonly consumer: string;
@@ -170,6 +189,7 @@ export class RedisConnector<P = unknown> implements Connector<P> {
     const { stream, group, deleteOnAck, claimIdle } = this.config;
     this.consumer = this.config.consumer ?? defaultConsumerName();
     this.deadLetterStream = this.config.deadLetterStream ?? `${stream}:dead`;
+    this.delayedSet = `${stream}:delayed`;
     this.service = service ?? new RedisService(this.config.connection);
     this.ownsService = service === undefined;
     this.codec = this.config.codec;
@@ -266,18 +286,36 @@ export class RedisConnector<P = unknown> implements Connector<P> {
     context?.signal.throwIfAborted();
     const failed: DispatchFailure<P>[] = [];
     const sent: Transaction<P>[] = [];
+    const scheduled: Promise<void>[] = [];
     const pipeline = this.service.commands.pipeline();
+    const now = Date.now();
     for (const transaction of transactions) {
       let fields: RedisFields;
+      let notBefore: number | undefined;
       try {
+        notBefore = notBeforeOf(transaction);
         fields = entryFields(transaction, this.codec);
       } catch (error) {
         failed.push({ transaction, error });
         continue;
       }
+      if (notBefore !== undefined && notBefore > now) {
+        scheduled.push(
+          scheduleScript
+            .run(this.service.commands, [this.delayedSet], [notBefore, transaction.id, ...fields])
+            .then(
+              () => undefined,
+              (error: unknown) => {
+                failed.push({ transaction, error });
+              },
+            ),
+        );
+        continue;
+      }
       pipeline.xadd(this.config.stream, '*', ...fields);
       sent.push(transaction);
     }
+    await Promise.all(scheduled);
     if (sent.length === 0) return { failed };
     const results = await pipeline.exec();
     if (results === null || results.length !== sent.length) {
@@ -325,11 +363,18 @@ export class RedisConnector<P = unknown> implements Connector<P> {
 
   /**
    * Entries the group has yet to finish: never delivered (the group's lag) plus pending
-   * (delivered, not acked: in flight, or waiting to be claimed again). Before the group
+   * (delivered, not acked: in flight, or waiting to be claimed again), plus those held back in
+   * the delayed set. Before the group
    * exists, the stream's length (0 with `groupStart: '$'`).
    */
   count(): Observable<number> {
-    return defer(() => this.countWaiting());
+    return defer(async () => {
+      const [waiting, delayed] = await Promise.all([
+        this.countWaiting(),
+        this.service.commands.zcard(this.delayedSet),
+      ]);
+      return waiting + delayed;
+    });
   }
 
   /**
@@ -402,12 +447,18 @@ export class RedisConnector<P = unknown> implements Connector<P> {
     await this.lastRead;
     if (this.recoverDue) await this.recover();
     if (run.cancelled) return;
+    const untilNextDue = await this.promoteDue(size);
     let emitted = 0;
     if (this.sweepDue || Date.now() >= this.nextSweepAt) {
       emitted = this.emit(subscriber, await this.claim(size), run);
     }
     if (emitted >= size || run.cancelled) return;
-    const wait = emitted === 0 ? this.config.fetchWait : 0;
+    const wait =
+      emitted > 0
+        ? 0
+        : untilNextDue < 0
+          ? this.config.fetchWait
+          : Math.min(this.config.fetchWait, Math.max(1, untilNextDue));
     this.emit(subscriber, await this.readNew(size - emitted, wait, run), run);
   }
 
@@ -432,6 +483,23 @@ export class RedisConnector<P = unknown> implements Connector<P> {
     if (leftovers !== null) this.releaseEntries(leftovers);
     if (emitted > 0) this.renewTimer ??= this.startRenewal();
     return emitted;
+  }
+
+  /**
+   * Moves up to `size` held-back entries that are due into the stream; returns how long until
+   * the next one is due (-1: none waits), so a blocking read does not sleep past it.
+   */
+  private async promoteDue(size: number): Promise<number> {
+    const reply = await promoteScript.run(
+      this.service.commands,
+      [this.config.stream, this.delayedSet],
+      [size],
+    );
+    const wait: unknown = Array.isArray(reply) ? reply[1] : undefined;
+    if (typeof wait !== 'number') {
+      throw new UnexpectedReplyError(`unexpected reply to the promote script: ${String(reply)}`);
+    }
+    return wait;
   }
 
   private async readNew(count: number, wait: number, run: FetchRun): Promise<StreamEntry[]> {
@@ -515,6 +583,21 @@ export class RedisConnector<P = unknown> implements Connector<P> {
           ...fields,
         ]);
       case 'release':
+        if ((decision.delay ?? 0) > 0) {
+          return delayScript.run(
+            this.service.commands,
+            [stream, this.delayedSet],
+            [
+              group,
+              this.consumer,
+              entryId,
+              decision.delay ?? 0,
+              deliveries,
+              this.deleteFlag,
+              ...fields,
+            ],
+          );
+        }
         this.sweepDue = true;
         return releaseScript.run(this.service.commands, keys, [
           group,
@@ -539,7 +622,11 @@ export class RedisConnector<P = unknown> implements Connector<P> {
         `stream entry ${entryId} is no longer this consumer's (another consumer claimed it after claimIdle, or settled it): it was not dead-lettered here`,
       );
     }
-    if (reply === heldEntryOutcome.trimmed && decision.type === 'release') {
+    if (
+      reply === heldEntryOutcome.trimmed &&
+      decision.type === 'release' &&
+      (decision.delay ?? 0) === 0
+    ) {
       throw new StreamEntryTrimmedError(
         `stream entry ${entryId} was deleted from stream ${this.config.stream} (XTRIM, MAXLEN or XDEL) while this consumer held it, so it cannot be delivered again: its id, body and headers were written to ${this.deadLetterStream} with reason 'trimmed' (redrive it from there)`,
       );

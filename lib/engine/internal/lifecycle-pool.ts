@@ -1,7 +1,12 @@
 import { context as otelContext, type Span } from '@opentelemetry/api';
 import { isObservable, type Observable } from 'rxjs';
-import { DeliveryLostError, type TransactionError } from '../../core/errors.js';
-import type { Eventually } from '../../core/connector.js';
+import {
+  DelayedReleaseUnsupportedError,
+  DeliveryLostError,
+  TransactionError,
+} from '../../core/errors.js';
+import type { ConnectorScheduling, Eventually } from '../../core/connector.js';
+import type { Logger } from '../../core/logging.js';
 import { isInstance } from '../../core/safe-access.js';
 import {
   type Outcome,
@@ -11,13 +16,16 @@ import {
 } from '../../core/outcome.js';
 import type { Transaction } from '../../core/transaction.js';
 import type { EngineClock } from './engine-clock.js';
-import { SlowTransactionNotice, transactionFailed } from './transaction-log.js';
+import { deliveryLost, SlowTransactionNotice, transactionFailed } from './transaction-log.js';
 import type { RunTelemetry } from './instrumentation/run-telemetry.js';
 import { Lifecycle, type LifecycleHost, type LifecyclePlan } from './lifecycle.js';
 import { enterPromiseReaction, leavePromiseReaction } from './stage-run.js';
 
 /** Where a pool settles transactions (a connector, usually). */
 export interface Settler<P> {
+  readonly system?: string;
+  readonly destination?: string;
+  readonly scheduling?: ConnectorScheduling;
   settle?(transaction: Transaction<P>, decision: SettleDecision): Eventually<void>;
 }
 
@@ -97,7 +105,8 @@ export class LifecyclePool<P, R, A = undefined> implements LifecycleHost<P, R, A
     }
   }
 
-  ended(lifecycle: Lifecycle<P, R, A>, outcome: Outcome<P, R>): void {
+  ended(lifecycle: Lifecycle<P, R, A>, ended: Outcome<P, R>): void {
+    const outcome = this.delayable(ended);
     if (lifecycle.previous !== null) lifecycle.previous.next = lifecycle.next;
     else this.first = lifecycle.next;
     if (lifecycle.next !== null) lifecycle.next.previous = lifecycle.previous;
@@ -108,6 +117,35 @@ export class LifecyclePool<P, R, A = undefined> implements LifecycleHost<P, R, A
       this.logFailed(lifecycle, outcome.handlerError ?? outcome.error);
     }
     this.settle(outcome, lifecycle);
+  }
+
+  /**
+   * A retry-later for a connector that cannot delay a release becomes a failure naming it
+   * (dead-lettered), never an immediate redelivery that would spin.
+   */
+  private delayable(outcome: Outcome<P, R>): Outcome<P, R> {
+    const settler = this.settler;
+    if (
+      outcome.status !== 'released' ||
+      outcome.reason !== 'retryLater' ||
+      settler?.settle === undefined ||
+      settler.scheduling?.delayedRelease === true
+    ) {
+      return outcome;
+    }
+    const id = outcome.transaction.id;
+    const cause = new DelayedReleaseUnsupportedError(
+      `${connectorName(settler)} cannot hold a transaction back for a delay (its scheduling.delayedRelease is not true), so transaction ${id} was dead-lettered instead of retried in ${String(outcome.delay)} ms; use a connector that can (docs/scheduling.md), or retry in memory with process.retry`,
+      { cause: outcome.retryLater },
+    );
+    const error = new TransactionError(cause.message, {
+      category: 'system',
+      transactionId: id,
+      stage: 'process',
+      cause,
+      nonRetryable: true,
+    });
+    return { status: 'failed', transaction: outcome.transaction, error };
   }
 
   /** One `error` line for a transaction that failed for good, in its context (trace ids). */
@@ -130,7 +168,7 @@ export class LifecyclePool<P, R, A = undefined> implements LifecycleHost<P, R, A
     try {
       pending = settler.settle(outcome.transaction, settleDecisionFor(outcome));
     } catch (error) {
-      this.deliver(settleFailed(outcome, error), lifecycle);
+      this.deliver(settleFailed(outcome, error, this.plan.scope.logger), lifecycle);
       return;
     }
     if (pending === undefined || pending === null || typeof pending !== 'object') {
@@ -147,7 +185,8 @@ export class LifecyclePool<P, R, A = undefined> implements LifecycleHost<P, R, A
     error: { readonly error: unknown } | null,
     inReaction: boolean,
   ): void {
-    const delivered = error === null ? outcome : settleFailed(outcome, error.error);
+    const delivered =
+      error === null ? outcome : settleFailed(outcome, error.error, this.plan.scope.logger);
     if (!inReaction) {
       this.deliver(delivered, lifecycle);
       return;
@@ -218,12 +257,25 @@ class PendingSettlement<P, R, A> {
   }
 }
 
+/** A connector in messages: its system and destination, when it has them. */
+export function connectorName(connector: {
+  readonly system?: string;
+  readonly destination?: string;
+}): string {
+  const parts = [connector.system, connector.destination].filter(
+    (part): part is string => typeof part === 'string' && part !== '',
+  );
+  return parts.length === 0 ? 'the connector' : `connector ${parts.join(' ')}`;
+}
+
 /**
  * The outcome to report when settling failed: `released` (reason `connectionLost`) when the
- * delivery is gone and will be redelivered, otherwise the outcome with its `settleError`.
+ * delivery is gone and will be redelivered (said in one `warn` line on `logger`), otherwise
+ * the outcome with its `settleError`.
  */
-function settleFailed<P, R>(outcome: Outcome<P, R>, error: unknown): Outcome<P, R> {
+function settleFailed<P, R>(outcome: Outcome<P, R>, error: unknown, logger: Logger): Outcome<P, R> {
   if (isInstance(error, DeliveryLostError)) {
+    deliveryLost(logger, outcome.transaction.id, error);
     return {
       status: 'released',
       transaction: outcome.transaction,

@@ -1,5 +1,7 @@
 import type { Context, Span } from '@opentelemetry/api';
-import { CancellationError, TransactionError } from '../../core/errors.js';
+import type { DeadLetterError } from '../../core/errors.js';
+import { CancellationError, RetryLaterError, TransactionError } from '../../core/errors.js';
+import { isInstance } from '../../core/safe-access.js';
 import { decodeFailureOf, type Transaction } from '../../core/transaction.js';
 import { describeError } from '../../core/renderers.js';
 import type { Eventually } from '../../core/connector.js';
@@ -11,7 +13,7 @@ import type { AttemptContext, HandlerScope } from '../handler-context.js';
 import type { SlowNoticeSetting } from './transaction-log.js';
 import type { RunTelemetry, TransactionTrace } from './instrumentation/run-telemetry.js';
 import { StageTelemetry } from './instrumentation/stage-telemetry.js';
-import { StageRun, type StageOwner } from './stage-run.js';
+import { firstAttemptOf, isHandBack, StageRun, type StageOwner } from './stage-run.js';
 import type { BatchMember, ProcessBatcher } from './process-batcher.js';
 import type { Downstream } from './flow-gates.js';
 
@@ -260,6 +262,10 @@ export class Lifecycle<P, R, A = undefined>
         this.succeed();
         return;
       case 'exception': {
+        if (isHandBack(value)) {
+          this.handBack(value);
+          return;
+        }
         const error = this.error as TransactionError;
         this.end(
           error.category === 'timeout'
@@ -275,6 +281,10 @@ export class Lifecycle<P, R, A = undefined>
 
   failed(run: StageRun<unknown>, error: unknown): void {
     if (run !== this.run) return;
+    if (isHandBack(error)) {
+      this.handBack(error);
+      return;
+    }
     const wrapped = TransactionError.wrap(error, {
       transactionId: this.transaction.id,
       stage: this.stage as HandlerStage,
@@ -306,10 +316,57 @@ export class Lifecycle<P, R, A = undefined>
   batchFailed(error: unknown): void {
     if (this.ended || this.stage !== 'process') return;
     this.settledDispatch = true;
+    if (this.lateDispatch === null && isHandBack(error)) {
+      this.handBack(error);
+      return;
+    }
     this.fail(
       this.lateDispatch ??
         TransactionError.wrap(error, { transactionId: this.transaction.id, stage: 'process' }),
     );
+  }
+
+  /**
+   * The handler chose the settlement: a {@link RetryLaterError} releases the transaction for
+   * redelivery after its delay, a {@link DeadLetterError} dead-letters it now (onException
+   * does not run; thrown by onException, the original failure stays the outcome's error).
+   */
+  private handBack(choice: RetryLaterError | DeadLetterError): void {
+    this.budget?.cancel();
+    this.budget = null;
+    this.abandon();
+    if (isInstance(choice, RetryLaterError)) {
+      const retryLater = choice as RetryLaterError;
+      this.end({
+        status: 'released',
+        transaction: this.transaction,
+        reason: 'retryLater',
+        delay: retryLater.delay,
+        retryLater,
+      });
+      return;
+    }
+    const stage = this.stage === 'dispatch' ? 'success' : this.stage;
+    const deadLetter = new TransactionError(
+      `${stage} of transaction ${this.transaction.id} dead-lettered it: ${(choice as DeadLetterError).reason}`,
+      {
+        category: 'business',
+        transactionId: this.transaction.id,
+        stage,
+        cause: choice,
+        nonRetryable: true,
+      },
+    );
+    if (stage === 'exception' && this.error !== null) {
+      this.end({
+        status: 'failed',
+        transaction: this.transaction,
+        error: this.error,
+        handlerError: deadLetter,
+      });
+    } else {
+      this.end({ status: 'failed', transaction: this.transaction, error: deadLetter });
+    }
   }
 
   private mainStageSucceeded(value: unknown): void {
@@ -394,7 +451,12 @@ export class Lifecycle<P, R, A = undefined>
       stage === 'process' ? (this.host.plan.downstream ?? null) : null,
     );
     this.run = run;
-    run.start();
+    run.start(stage === 'process' ? this.firstProcessAttempt() : 1);
+  }
+
+  private firstProcessAttempt(): number {
+    const retry = this.host.plan.stages.process?.retry;
+    return retry === undefined ? 1 : firstAttemptOf(retry, this.transaction);
   }
 
   private succeed(): void {

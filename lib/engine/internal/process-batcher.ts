@@ -12,7 +12,7 @@ import type { BatchItemResult } from '../task-definition.js';
 import type { EngineClock } from './engine-clock.js';
 import type { RunTelemetry } from './instrumentation/run-telemetry.js';
 import { processBatchTelemetry } from './instrumentation/stage-telemetry.js';
-import { StageRun, type StageOwner } from './stage-run.js';
+import { firstAttemptOf, isHandBack, StageRun, type StageOwner } from './stage-run.js';
 import type { Downstream } from './flow-gates.js';
 
 /** A lifecycle whose process stage runs in a batch. */
@@ -169,7 +169,12 @@ class BatchRun<P> implements StageOwner<unknown> {
       observer,
       settings.downstream,
     );
-    this.run.start();
+    // With durableAfter, the call goes on counting where its least-tried member stopped.
+    let first = Infinity;
+    for (const member of this.members) {
+      first = Math.min(first, firstAttemptOf(settings.retry, member.transaction));
+    }
+    this.run.start(Number.isFinite(first) ? first : 1);
   }
 
   /** See {@link ProcessBatcher.leave}. */
@@ -219,7 +224,8 @@ class BatchRun<P> implements StageOwner<unknown> {
   failed(_run: StageRun<unknown>, error: unknown): void {
     this.endLeft(error);
     const live = this.sent.filter((member) => !this.left.has(member));
-    if (live.length <= 1) {
+    if (live.length <= 1 || isHandBack(error)) {
+      // A retry-later or dead letter of the whole call applies to every transaction of it.
       this.failAll(live, error);
       return;
     }

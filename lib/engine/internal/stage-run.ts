@@ -3,14 +3,19 @@ import { isObservable, timer, type Observable, type Subscription } from 'rxjs';
 import {
   AttemptTimeoutError,
   CancellationError,
+  DeadLetterError,
   NonRetryableError,
+  RetryLaterError,
   type Stage,
   TransactionError,
 } from '../../core/errors.js';
 import type { Eventually } from '../../core/connector.js';
 import { isInstance, readProperty } from '../../core/safe-access.js';
 import { backoffDelay } from '../../policy/backoff.js';
-import type { RetryPolicy } from '../../policy/retry-policy.js';
+import type { ProcessRetryPolicy, RetryPolicy } from '../../policy/retry-policy.js';
+import { describeError } from '../../core/renderers.js';
+import { deliveryCountOf } from '../../core/delivery-schedule.js';
+import type { Transaction } from '../../core/transaction.js';
 import type { Deadline, DeadlineTarget, EngineClock } from './engine-clock.js';
 import { attemptLabel, attemptWillRetry, stageGaveUp } from './transaction-log.js';
 import { AttemptContext, type HandlerScope } from '../handler-context.js';
@@ -73,7 +78,12 @@ export class StageRun<T> implements DeadlineTarget {
     private readonly downstream: Downstream | null = null,
   ) {}
 
-  start(): void {
+  /**
+   * Runs the first attempt, numbered `firstAttempt` (a transaction delivered again after a
+   * durable retry goes on counting where the earlier delivery stopped).
+   */
+  start(firstAttempt = 1): void {
+    this.attempts = firstAttempt - 1;
     this.attemptOnce();
   }
 
@@ -250,6 +260,16 @@ export class StageRun<T> implements DeadlineTarget {
       this.owner.failed(this, ours ? this.cancelReason : error);
       return;
     }
+    if (isHandBack(error)) {
+      // The handler chose the settlement (retry later, dead letter): no other attempt, and
+      // no failure of the downstream either.
+      this.over = true;
+      this.downstream?.passed(this.latency());
+      this.observer?.attemptEnded(error);
+      this.observer?.stageEnded(false);
+      this.owner.failed(this, error);
+      return;
+    }
     const limited = this.downstream === null ? undefined : rateLimitedDelay(error);
     if (limited !== undefined && this.downstream !== null) {
       // Refused, not failed: the same attempt again once the run's pause is over.
@@ -278,6 +298,21 @@ export class StageRun<T> implements DeadlineTarget {
       this.over = true;
       this.observer?.stageEnded(false);
       this.owner.failed(this, error);
+      return;
+    }
+    const durableAfter = (this.retry as Partial<ProcessRetryPolicy>).durableAfter;
+    if (durableAfter !== undefined && durableAfter !== null && delay > durableAfter) {
+      // Too long to hold the slot: the connector keeps the transaction for the backoff.
+      this.over = true;
+      this.observer?.stageEnded(false);
+      this.owner.failed(
+        this,
+        new RetryLaterError(
+          delay,
+          `${attemptLabel(this.stage, this.attempts)} failed (${describeError(error)}); its backoff of ${delay} ms is longer than durableAfter (${durableAfter} ms)`,
+          { cause: error },
+        ),
+      );
       return;
     }
     if (delay <= 0) {
@@ -318,6 +353,11 @@ export class StageRun<T> implements DeadlineTarget {
   }
 }
 
+/** A handler's choice of settlement: {@link RetryLaterError} or {@link DeadLetterError}. */
+export function isHandBack(error: unknown): error is RetryLaterError | DeadLetterError {
+  return isInstance(error, RetryLaterError) || isInstance(error, DeadLetterError);
+}
+
 function isNonRetryable(error: unknown): boolean {
   return (
     isInstance(error, NonRetryableError) ||
@@ -344,4 +384,29 @@ export function leavePromiseReaction(): void {
 
 export function inPromiseReaction(): boolean {
   return depth > 0;
+}
+
+/**
+ * The number of the first process attempt of a transaction's delivery. With `durableAfter`, a
+ * transaction delivered again goes on where its earlier deliveries stopped: the first delivery
+ * ran attempts 1 to m (m: the first attempt whose backoff, without jitter, exceeds
+ * `durableAfter`), each later one runs one attempt, so delivery d starts at m + d − 1. A
+ * redelivery for another reason (a crash, a stop) also counts, which only ever ends retrying
+ * earlier, never later than `maxAttempts`.
+ */
+export function firstAttemptOf(
+  retry: Partial<ProcessRetryPolicy>,
+  transaction: Transaction,
+): number {
+  const durableAfter = retry.durableAfter;
+  if (durableAfter === undefined || durableAfter === null) return 1;
+  const deliveries = deliveryCountOf(transaction);
+  if (deliveries <= 1) return 1;
+  const policy = retry as ProcessRetryPolicy;
+  for (let attempt = 1; attempt < policy.maxAttempts; attempt++) {
+    if (backoffDelay({ ...policy, jitter: 'none' }, attempt - 1) > durableAfter) {
+      return Math.min(attempt + deliveries - 1, policy.maxAttempts);
+    }
+  }
+  return 1;
 }

@@ -119,6 +119,20 @@ export function transactionFailed(
   );
 }
 
+/**
+ * Logs that a transaction could not be settled because its delivery is gone (the connection
+ * or channel it came on closed, the entry is pending for another consumer): one `warn` line
+ * saying the broker will redeliver it, the words the Python reference's users grep for.
+ */
+export function deliveryLost(logger: Logger, transactionId: string, error: unknown): void {
+  write(
+    logger,
+    'warn',
+    `transaction ${transactionId} could not be settled, its delivery was lost; the broker will redeliver it`,
+    error,
+  );
+}
+
 /** When a run logs a transaction that is still running. */
 export interface SlowNoticeSetting {
   /** Milliseconds after its start. */

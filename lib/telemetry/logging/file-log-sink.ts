@@ -8,10 +8,13 @@ import {
   lstatSync,
   readlinkSync,
   realpathSync,
+  readdirSync,
   renameSync,
   rmSync,
+  statSync,
 } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
+import { asyncScheduler, type SchedulerLike } from 'rxjs';
 import type { LogFormatter } from './log-format.js';
 import type { LogRecord } from './log-record.js';
 import { type LogSink, SinkFailureWarning } from './log-sink.js';
@@ -191,6 +194,127 @@ export class RotatingFileLogSink extends FileLogSink {
     }
     renameSync(this.path, `${this.path}.1`);
   }
+}
+
+/** When a {@link TimedRotatingFileLogSink} starts a new file and how many old ones it keeps. */
+export interface TimedRotation {
+  /** A new file at the start of every hour, or every day at midnight. */
+  readonly every: 'hour' | 'day';
+  /** Old files kept (the newest), e.g. `app.log.2026-12-06`; `0` keeps none. */
+  readonly backups: number;
+  /** Periods in UTC rather than local time. */
+  readonly utc: boolean;
+  /** Where the time is read (default `asyncScheduler`; a `TestScheduler` in virtual time). */
+  readonly scheduler?: SchedulerLike;
+}
+
+/**
+ * Appends records to a file like {@link FileLogSink} and rotates it by time: the first line
+ * written in a new period (hour, or day from midnight, local time unless `utc`) first renames
+ * `app.log` to `app.log.<period it covered>` (`app.log.2026-12-06` daily,
+ * `app.log.2026-12-06_23` hourly) and deletes the oldest such files beyond `backups`; writing
+ * goes on in a new `app.log`. The period of a file found at start is that of its last
+ * modification, so a restart after midnight still rotates yesterday's lines away. Rotation
+ * happens on writes (no timer keeps the process alive); an idle period leaves no file. One
+ * process per file, symbolic links and special files as for {@link RotatingFileLogSink}.
+ *
+ * @example
+ * ```ts
+ * const sink = new TimedRotatingFileLogSink('logs/app.log', formatterFor('json'), { every: 'day', backups: 7, utc: false });
+ * ```
+ */
+export class TimedRotatingFileLogSink extends FileLogSink {
+  private readonly path: string;
+  private readonly scheduler: SchedulerLike;
+  /** Start of the period the current file holds, and of the next one (epoch ms). */
+  private periodStart: number;
+  private nextPeriod: number;
+
+  constructor(
+    path: string,
+    format: LogFormatter,
+    private readonly rotation: TimedRotation,
+  ) {
+    const target = linkTarget(path);
+    super(target, format);
+    this.path = target;
+    this.scheduler = rotation.scheduler ?? asyncScheduler;
+    let since = this.scheduler.now();
+    try {
+      since = Math.min(since, statSync(target).mtimeMs);
+    } catch {
+      // no file yet: it starts now
+    }
+    this.periodStart = periodStart(since, rotation);
+    this.nextPeriod = nextPeriodStart(this.periodStart, rotation);
+  }
+
+  protected override beforeAppend(): void {
+    const now = this.scheduler.now();
+    if (now < this.nextPeriod) return;
+    const covered = this.periodStart;
+    this.periodStart = periodStart(now, this.rotation);
+    this.nextPeriod = nextPeriodStart(this.periodStart, this.rotation);
+    if (this.file.size === 0 || !this.file.isRegularFile) return;
+    this.file.close();
+    renameSync(this.path, freeName(`${this.path}.${periodSuffix(covered, this.rotation)}`));
+    this.dropOldBackups();
+  }
+
+  private dropOldBackups(): void {
+    const folder = dirname(this.path);
+    const prefix = `${basename(this.path)}.`;
+    const pattern = this.rotation.every === 'day' ? dailySuffix : hourlySuffix;
+    const backups = readdirSync(folder)
+      .filter((name) => name.startsWith(prefix) && pattern.test(name.slice(prefix.length)))
+      .sort();
+    for (const name of backups.slice(0, Math.max(0, backups.length - this.rotation.backups))) {
+      rmSync(join(folder, name), { force: true });
+    }
+  }
+}
+
+const dailySuffix = /^\d{4}-\d{2}-\d{2}(\.\d+)?$/;
+const hourlySuffix = /^\d{4}-\d{2}-\d{2}_\d{2}(\.\d+)?$/;
+
+/** `path`, or `path.1`, `path.2`… when a file of that name exists already (never overwrite). */
+function freeName(path: string): string {
+  let candidate = path;
+  for (let n = 1; existsSync(candidate); n++) candidate = `${path}.${n}`;
+  return candidate;
+}
+
+/** The start (epoch ms) of the hour or day holding `time`. */
+function periodStart(time: number, rotation: TimedRotation): number {
+  const date = new Date(time);
+  if (rotation.utc) {
+    date.setUTCMinutes(0, 0, 0);
+    if (rotation.every === 'day') date.setUTCHours(0);
+  } else {
+    date.setMinutes(0, 0, 0);
+    if (rotation.every === 'day') date.setHours(0);
+  }
+  return date.getTime();
+}
+
+/** The start of the period after the one starting at `start` (daylight saving time included). */
+function nextPeriodStart(start: number, rotation: TimedRotation): number {
+  const date = new Date(start);
+  if (rotation.every === 'hour') return periodStart(start + 3_600_000, rotation);
+  if (rotation.utc) date.setUTCDate(date.getUTCDate() + 1);
+  else date.setDate(date.getDate() + 1);
+  return periodStart(date.getTime(), rotation);
+}
+
+/** `YYYY-MM-DD` (daily) or `YYYY-MM-DD_HH` (hourly) of the period starting at `start`. */
+function periodSuffix(start: number, rotation: TimedRotation): string {
+  const date = new Date(start);
+  const two = (n: number): string => String(n).padStart(2, '0');
+  const [year, month, day, hour] = rotation.utc
+    ? [date.getUTCFullYear(), date.getUTCMonth() + 1, date.getUTCDate(), date.getUTCHours()]
+    : [date.getFullYear(), date.getMonth() + 1, date.getDate(), date.getHours()];
+  const dayText = `${year}-${two(month)}-${two(day)}`;
+  return rotation.every === 'day' ? dayText : `${dayText}_${two(hour)}`;
 }
 
 /** Where `path` leads through symbolic links (the link's target even when it does not exist yet). */

@@ -3,6 +3,7 @@ import {
   FileLogSink,
   logFilePath,
   RotatingFileLogSink,
+  TimedRotatingFileLogSink,
   writerLogFilePath,
 } from './file-log-sink.js';
 import { formatterFor } from './log-format.js';
@@ -75,6 +76,16 @@ export function logRoutes(
       case 'rotatingFile':
         routes.push({
           sink: new RotatingFileLogSink(
+            writerLogFilePath(logFilePath(sink.path, task), sink.path, writer),
+            format,
+            sink,
+          ),
+          threshold,
+        });
+        break;
+      case 'timedRotatingFile':
+        routes.push({
+          sink: new TimedRotatingFileLogSink(
             writerLogFilePath(logFilePath(sink.path, task), sink.path, writer),
             format,
             sink,

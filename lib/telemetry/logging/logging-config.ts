@@ -8,8 +8,11 @@ import {
   taggedUnion,
 } from '../../policy/codecs/structures.js';
 import {
+  BooleanFlag,
+  keywordCodec,
   PositiveInteger,
   NonNegativeInteger,
+  type BooleanInput,
   type IntegerInput,
   NonEmptyText,
 } from '../../policy/codecs/values.js';
@@ -51,6 +54,22 @@ export interface RotatingFileSinkConfig extends SinkOptions {
   readonly backups: number;
 }
 
+/**
+ * Appends to a file that rotates by time: at the first line of a new hour or day, `app.log` →
+ * `app.log.2026-12-06` (daily) or `app.log.2026-12-06_23` (hourly), keeping the newest
+ * `backups`.
+ */
+export interface TimedRotatingFileSinkConfig extends SinkOptions {
+  readonly type: 'timedRotatingFile';
+  readonly path: string;
+  /** A new file every `hour` or every `day` at midnight (default `day`). */
+  readonly every: 'hour' | 'day';
+  /** Rotated files kept, the newest (default 7; `0` keeps none). */
+  readonly backups: number;
+  /** Hours and midnights in UTC instead of local time (default `false`). */
+  readonly utc: boolean;
+}
+
 /** Exports records as OpenTelemetry logs over OTLP gRPC, trace context included. */
 export interface OtlpSinkConfig extends OtlpEndpoint {
   readonly type: 'otlp';
@@ -59,7 +78,12 @@ export interface OtlpSinkConfig extends OtlpEndpoint {
 
 /** One place log records go: a declarative sink or a {@link LogSink} of your own. */
 export type LogSinkConfig =
-  ConsoleSinkConfig | FileSinkConfig | RotatingFileSinkConfig | OtlpSinkConfig | LogSink;
+  | ConsoleSinkConfig
+  | FileSinkConfig
+  | RotatingFileSinkConfig
+  | TimedRotatingFileSinkConfig
+  | OtlpSinkConfig
+  | LogSink;
 
 /** The logging setup, fully decoded. */
 export interface LoggingConfig {
@@ -92,6 +116,13 @@ export type LogSinkInput =
       readonly path: string;
       readonly maxBytes?: IntegerInput;
       readonly backups?: IntegerInput;
+    } & SinkOptionsInput)
+  | ({
+      readonly type: 'timedRotatingFile';
+      readonly path: string;
+      readonly every?: 'hour' | 'day';
+      readonly backups?: IntegerInput;
+      readonly utc?: BooleanInput;
     } & SinkOptionsInput)
   | ({ readonly type: 'otlp'; readonly level?: LogLevelName | null } & OtlpEndpointInput)
   | LogSink;
@@ -126,6 +157,17 @@ const LogSinkConfigCodec: t.Type<LogSinkConfig, LogSinkConfig> = taggedUnion(
       path: NonEmptyText,
       maxBytes: withDefault(PositiveInteger, 10_000_000),
       backups: withDefault(NonNegativeInteger, 5),
+      ...sinkOptionProps,
+    }),
+    timedRotatingFile: strictStruct('TimedRotatingFileSink', {
+      type: t.literal('timedRotatingFile'),
+      path: NonEmptyText,
+      every: withDefault(
+        keywordCodec<'hour' | 'day'>(['hour', 'day'], { hourly: 'hour', daily: 'day' }),
+        'day',
+      ),
+      backups: withDefault(NonNegativeInteger, 7),
+      utc: withDefault(BooleanFlag, false),
       ...sinkOptionProps,
     }),
     otlp: strictStruct('OtlpSink', {

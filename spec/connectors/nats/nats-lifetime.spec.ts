@@ -105,7 +105,10 @@ describe('NatsConnector over time: late settlements, deleted and updated topolog
 
   it('recovers a deleted durable consumer it declared: re-declares it and goes on', async () => {
     const stream = admin.streamName();
-    const nats = connector({ stream });
+    // ackConfirm: the ack is on the server before the consumer is deleted from another
+    // connection (a plain ack may still be in flight then, and the new consumer would
+    // deliver the message again).
+    const nats = connector({ stream, ackConfirm: true });
     await nats.dispatch(numbered(1, 'before'));
     const [first] = await fetchAll(nats, 1);
     await nats.settle(first as Transaction<Payload>, { type: 'ack' });

@@ -45,6 +45,7 @@ describe('RabbitMQ connector config', () => {
       exchanges: [],
       bindings: [],
       deadLetter: { exchange: 'orders.dlx', queue: 'orders.dlq', routingKey: 'orders' },
+      maxPriority: null,
       prefetch: null,
       fetchWait: 1000,
       maxDeliveries: 5,

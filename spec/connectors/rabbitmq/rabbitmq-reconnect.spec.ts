@@ -12,6 +12,7 @@ import {
   RabbitmqConnector,
 } from '../../../lib/connectors/rabbitmq/index.js';
 import { requireService, uniqueName } from '../../support/real-service.js';
+import { TcpProxy } from '../../support/tcp-proxy.js';
 import { BrokerProbe, brokerUrl, cutConnections } from './fixtures/broker.js';
 
 const silent = { trace() {}, debug() {}, info() {}, warn() {}, error() {} };
@@ -107,6 +108,38 @@ describe('RabbitmqConnector connection cut from the server side', function () {
     await connector.settle(fetched[0] as Transaction<{ n: number }>, { type: 'ack' });
     await connector.close();
     expect(await probe.countWhenQuiet(queue)).to.equal(0);
+  });
+
+  it('a slow start is not an empty queue: fetchWait counts from the registered consumer', async () => {
+    // A non-streaming loop ends at its first empty fetch: a connection that takes longer to
+    // set up than fetchWait must not end it with the queue still full.
+    const slowQueue = uniqueName('ergon_rabbitmq_slow');
+    const producer = new RabbitmqConnector<{ n: number }>(
+      { connection: { url: brokerUrl }, queue: slowQueue },
+      { logger: silent },
+    );
+    await producer.dispatch([createTransaction({ n: 1 }), createTransaction({ n: 2 })]);
+    await producer.close();
+    const proxy = await TcpProxy.start(5672);
+    proxy.slowStart(600);
+    const slow = new RabbitmqConnector<{ n: number }>(
+      {
+        connection: { url: `amqp://guest:guest@127.0.0.1:${proxy.listeningPort}/` },
+        queue: slowQueue,
+        fetchWait: 150,
+      },
+      { logger: silent },
+    );
+    try {
+      const outcomes = await lastValueFrom(
+        consume(slow, consumerTask({ process: () => undefined })).pipe(toArray()),
+      );
+      expect(outcomes.map((outcome) => outcome.status)).to.deep.equal(['success', 'success']);
+    } finally {
+      await slow.close();
+      await proxy.close();
+      await probe.deleteTopology(slowQueue);
+    }
   });
 
   it('keeps trying an unreachable broker: fetches complete empty, health says reconnecting, close is prompt', async () => {

@@ -1,4 +1,4 @@
-import { appendFile, mkdir, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
 /** Runs `write`; when its folder does not exist, creates the missing folders and runs it again. */
@@ -18,6 +18,16 @@ export function appendFileCreatingFolders(path: string, data: string | Uint8Arra
 }
 
 /** `writeFile`, creating the file's missing parent folders first. */
-export function writeFileCreatingFolders(path: string, data: string | Uint8Array): Promise<void> {
+function writeFileCreatingFolders(path: string, data: string | Uint8Array): Promise<void> {
   return creatingFolders(path, () => writeFile(path, data));
+}
+
+/**
+ * Replaces the file at `path` with `data` atomically (a temporary file renamed over it), so a
+ * crash leaves the old content or the new one, never a mix; creates missing folders.
+ */
+export async function replaceFileAtomically(path: string, data: string): Promise<void> {
+  const temporary = `${path}.tmp`;
+  await writeFileCreatingFolders(temporary, data);
+  await rename(temporary, path);
 }

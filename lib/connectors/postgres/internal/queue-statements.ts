@@ -60,11 +60,13 @@ export class QueueStatements {
   private readonly buryText: ReturnType<typeof prepared>;
   private readonly ackText: ReturnType<typeof prepared>;
   private readonly releaseText: ReturnType<typeof prepared>;
+  private readonly releaseNowText: ReturnType<typeof prepared>;
   private readonly unclaimText: ReturnType<typeof prepared>;
   private readonly renewText: ReturnType<typeof prepared>;
   private readonly deadLetterText: ReturnType<typeof prepared>;
   private readonly insertText: ReturnType<typeof prepared>;
   private readonly insertKeyedText: ReturnType<typeof prepared>;
+  private readonly insertScheduledText: ReturnType<typeof prepared>;
   private readonly countText: ReturnType<typeof prepared>;
   private readonly byIdText: ReturnType<typeof prepared>;
 
@@ -145,7 +147,7 @@ export class QueueStatements {
       AND NOT EXISTS (SELECT FROM ${queue} o
         WHERE o.key = c.key AND o.lease_owner IS NOT NULL AND o.lease_until > now()
           AND o.id <> c.id)))
-  ORDER BY c.available_at
+  ORDER BY c.priority DESC, c.available_at
   LIMIT $1
   FOR UPDATE SKIP LOCKED
 )
@@ -180,14 +182,16 @@ FROM buried`);
 SELECT k.id FROM unnest($1::text[], $4::int[]) AS k(id, deliveries)
 WHERE NOT EXISTS (SELECT FROM acked a WHERE a.id = k.id AND a.deliveries = k.deliveries)`);
 
-    // $4 delay ms, $5 channel (only when the row is available at once).
-    this.releaseText = prepared(`WITH released AS (
+    // $4 delay ms; the second form, for rows available at once, also notifies ($5 channel).
+    const releaseWith = (wake: string): string => `WITH released AS (
   UPDATE ${queue} q
   SET lease_owner = NULL, lease_until = NULL, available_at = ${leaseFor('$4')}
   WHERE ${guard}
   RETURNING q.id, q.deliveries
 )
-SELECT r.id, r.deliveries FROM released r ${config.releaseDelay === 0 ? notify : ''}`);
+SELECT r.id, r.deliveries FROM released r ${wake}`;
+    this.releaseText = prepared(releaseWith(''));
+    this.releaseNowText = prepared(releaseWith(notify));
 
     // Claimed but never handed out (the fetch was cancelled): undo the claim entirely.
     this.unclaimText = prepared(`WITH unclaimed AS (
@@ -251,6 +255,19 @@ WHERE q.payload IS DISTINCT FROM s.payload`;
       ),
     );
 
+    // A batch with a notBefore or a priority: `$5` each row's notBefore (`NULL`: now), `$6`
+    // its priority (`NULL`: 0); numbered like keyed rows, so a key's order holds too.
+    this.insertScheduledText = prepared(
+      insertFrom(
+        `(SELECT u.id, u.payload, u.headers, u.key, COALESCE(u.at, now()) AS available_at,
+    COALESCE(u.priority, 0)::smallint AS priority, u.n
+  FROM unnest(${arrays}, $4::text[], $5::timestamptz[], $6::int[]) WITH ORDINALITY
+    AS u(id, payload, headers, key, at, priority, n)) AS g`,
+        'id, payload, headers, key, available_at, priority',
+        '\n  ORDER BY n',
+      ),
+    );
+
     this.countText = prepared(`SELECT count(*)::int AS count FROM ${queue}
 WHERE lease_until IS NULL OR lease_until < now()`);
 
@@ -281,11 +298,12 @@ FROM ${queue} q WHERE q.id = $1`);
     return { ...this.ackText, values };
   }
 
-  /** Clears leases (available again after `releaseDelay`); notifies when that is now. */
-  release(keys: LeaseKeys, owner: string): Statement {
-    const { releaseDelay, channel } = this.config;
-    const values = [keys.ids, keys.counts, owner, releaseDelay];
-    return { ...this.releaseText, values: releaseDelay === 0 ? [...values, channel] : values };
+  /** Clears leases, the rows available again after `delay` ms; notifies when that is now. */
+  release(keys: LeaseKeys, owner: string, delay: number): Statement {
+    const values = [keys.ids, keys.counts, owner, delay];
+    return delay === 0
+      ? { ...this.releaseNowText, values: [...values, this.config.channel] }
+      : { ...this.releaseText, values };
   }
 
   /** Undoes claims of rows that were never handed out (delivery count back, available now). */
@@ -328,7 +346,24 @@ FROM ${queue} q WHERE q.id = $1`);
     payloads: readonly (string | Buffer)[],
     headers: readonly string[],
     keys: readonly (string | null)[] | null,
+    schedule: {
+      readonly notBefore: readonly (string | null)[];
+      readonly priority: readonly (number | null)[];
+    } | null = null,
   ): Statement {
+    if (schedule !== null) {
+      return {
+        ...this.insertScheduledText,
+        values: [
+          ids,
+          payloads,
+          headers,
+          keys ?? ids.map(() => null),
+          schedule.notBefore,
+          schedule.priority,
+        ],
+      };
+    }
     return keys === null
       ? { ...this.insertText, values: [ids, payloads, headers] }
       : { ...this.insertKeyedText, values: [ids, payloads, headers, keys] };
@@ -368,7 +403,9 @@ function derivedName(table: string, suffix: string): string {
  * (`jsonb`/`bytea`), `headers jsonb`, `created_at`, `available_at` (when the row may be
  * claimed next), `deliveries`, `lease_owner`, `lease_until`, `key` (the ordering key, or
  * `NULL`) and `seq` (insertion order). Dead table: the same row without `seq`, plus `reason`
- * (`deadLetter` | `maxDeliveries`), `error`, `category`, `stage`, `dead_at`.
+ * (`deadLetter` | `maxDeliveries`), `error`, `category`, `stage`, `dead_at`. `priority`
+ * (`smallint`, 0–9, default 0: higher is claimed first) is added to a table of an earlier
+ * version, with an index on (`priority` descending, `available_at`) for the claim's order.
  */
 export async function migrateQueue(
   service: PostgresService,
@@ -394,7 +431,8 @@ export async function migrateQueue(
   lease_owner text,
   lease_until timestamptz,
   key text,
-  seq bigint GENERATED ALWAYS AS IDENTITY
+  seq bigint GENERATED ALWAYS AS IDENTITY,
+  priority smallint NOT NULL DEFAULT 0
 )`);
     const columns = await columnTypes(client, queue);
     const type = columns.get('payload');
@@ -415,9 +453,23 @@ export async function migrateQueue(
       'bigint',
       'bigint GENERATED ALWAYS AS IDENTITY',
     );
+    // Priorities and delays: a constant default, so adding the column rewrites nothing.
+    await addMissingColumn(
+      client,
+      queue,
+      columns,
+      'priority',
+      'smallint',
+      'smallint NOT NULL DEFAULT 0',
+    );
     await client.query(
       `CREATE INDEX IF NOT EXISTS ${quoteIdentifier(derivedName(config.table, 'available_at'))}
 ON ${queue} (available_at)`,
+    );
+    // The claim's order: most urgent first, then the longest available.
+    await client.query(
+      `CREATE INDEX IF NOT EXISTS ${quoteIdentifier(derivedName(config.table, 'priority_available'))}
+ON ${queue} (priority DESC, available_at)`,
     );
     // The claim's head test: is there a row of this key with a lower seq? Partial, so rows
     // without a key cost nothing to insert, claim or delete.

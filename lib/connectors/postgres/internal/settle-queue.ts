@@ -8,6 +8,8 @@ import { isTransientPostgresError } from '../errors.js';
 
 interface PendingSettle {
   readonly lease: QueueLease;
+  /** A release's delay in milliseconds. */
+  readonly delay: number;
   readonly resolve: () => void;
   readonly reject: (error: unknown) => void;
   readonly error: TransactionError | undefined;
@@ -46,15 +48,16 @@ export class SettleQueue {
   ) {}
 
   ack(lease: QueueLease): Promise<void> {
-    return this.enqueue(this.acks, lease, undefined);
+    return this.enqueue(this.acks, lease, undefined, 0);
   }
 
-  release(lease: QueueLease): Promise<void> {
-    return this.enqueue(this.releases, lease, undefined);
+  /** Clears the lease; the row is available again after `delay` ms. */
+  release(lease: QueueLease, delay: number): Promise<void> {
+    return this.enqueue(this.releases, lease, undefined, delay);
   }
 
   deadLetter(lease: QueueLease, error: TransactionError): Promise<void> {
-    return this.enqueue(this.deadLetters, lease, error);
+    return this.enqueue(this.deadLetters, lease, error, 0);
   }
 
   /**
@@ -76,9 +79,10 @@ export class SettleQueue {
     list: PendingSettle[],
     lease: QueueLease,
     error: TransactionError | undefined,
+    delay: number,
   ): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      list.push({ lease, resolve, reject, error });
+      list.push({ lease, delay, resolve, reject, error });
       if (!this.scheduled) {
         this.scheduled = true;
         setImmediate(() => this.flush());
@@ -95,9 +99,20 @@ export class SettleQueue {
     }
     if (releases.length > 0) {
       this.releases = [];
-      this.track(
-        this.settle(releases, 'settled', (keys) => this.statements.release(keys, this.owner)),
-      );
+      // One statement per delay (usually one: the release delay, or a retry-later's).
+      const byDelay = new Map<number, PendingSettle[]>();
+      for (const pending of releases) {
+        const same = byDelay.get(pending.delay);
+        if (same === undefined) byDelay.set(pending.delay, [pending]);
+        else same.push(pending);
+      }
+      for (const [delay, entries] of byDelay) {
+        this.track(
+          this.settle(entries, 'settled', (keys) =>
+            this.statements.release(keys, this.owner, delay),
+          ),
+        );
+      }
     }
     if (deadLetters.length > 0) {
       this.deadLetters = [];

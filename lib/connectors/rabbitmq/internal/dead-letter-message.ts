@@ -59,9 +59,20 @@ export function deadLetterOptions(
   headers['x-ergon-routing-key'] = fields.routingKey;
   headers['x-ergon-delivery-count'] = deliveries;
   headers['x-ergon-dead-lettered-at'] = new Date().toISOString();
+  return copyOptions(message, headers);
+}
+
+/**
+ * The publish options of a copy of `message` with `headers`: persistent, with its properties
+ * (message id, correlation id, content type, timestamp, priority, …).
+ */
+export function copyOptions(
+  message: Pick<ConsumeMessage, 'properties'>,
+  headers: Record<string, unknown>,
+): Options.Publish {
   const options: Record<string, unknown> = { headers, persistent: true };
   for (const key of copiedProperties) {
-    const value: unknown = properties[key];
+    const value: unknown = message.properties[key];
     if (value !== undefined && value !== null) options[key] = value;
   }
   return options;

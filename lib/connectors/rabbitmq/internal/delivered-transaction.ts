@@ -134,6 +134,8 @@ export class DeliveredTransaction<P> implements Transaction<P> {
  * count natively: the `x-delivery-count` header holds the earlier failed deliveries (requeues,
  * and deliveries whose channel closed unacknowledged). Classic queues only say whether a
  * message was delivered before (`redelivered`), so the count is then a lower bound: 1 or 2.
+ * A message that came back from a delay queue adds the deliveries it had before
+ * (`x-ergon-earlier-deliveries`).
  *
  * @example
  * ```ts
@@ -141,12 +143,24 @@ export class DeliveredTransaction<P> implements Transaction<P> {
  * ```
  */
 export function deliveryCount(message: Message): number {
-  const counted: unknown = message.properties.headers?.['x-delivery-count'];
+  const headers = message.properties.headers;
+  const earlierValue: unknown = headers?.[earlierDeliveriesHeader];
+  const earlier =
+    typeof earlierValue === 'number' && Number.isSafeInteger(earlierValue) && earlierValue > 0
+      ? earlierValue
+      : 0;
+  const counted: unknown = headers?.['x-delivery-count'];
   if (typeof counted === 'number' && Number.isSafeInteger(counted) && counted >= 0) {
-    return counted + 1;
+    return earlier + counted + 1;
   }
-  return message.fields.redelivered ? 2 : 1;
+  return earlier + (message.fields.redelivered ? 2 : 1);
 }
+
+/**
+ * The header of a message held back in a delay queue (a retry-later): its deliveries before
+ * that, which {@link deliveryCount} adds to the broker's count of the copy.
+ */
+export const earlierDeliveriesHeader = 'x-ergon-earlier-deliveries';
 
 /**
  * The transaction id of a delivered message: its `message-id` property (`dispatch` always

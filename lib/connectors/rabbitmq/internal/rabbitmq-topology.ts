@@ -56,6 +56,7 @@ export function queueArguments(config: RabbitmqConnectorConfig): AmqpArguments {
     derived['x-dead-letter-routing-key'] = config.deadLetter.routingKey;
   }
   if (config.singleActiveConsumer) derived['x-single-active-consumer'] = true;
+  if (config.maxPriority !== null) derived['x-max-priority'] = config.maxPriority;
   return { ...derived, ...config.queueArguments };
 }
 

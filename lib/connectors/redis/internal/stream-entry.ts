@@ -115,6 +115,13 @@ const bodyField = 'body';
  */
 const keyField = 'ergon-key';
 
+/**
+ * The field holding the deliveries an entry had before a retry-later moved it to the delayed
+ * set and back (a new entry, whose group delivery count starts again). Reserved like
+ * {@link keyField}: a fetch adds it to `metadata.deliveries`.
+ */
+export const deliveriesField = 'ergon-deliveries';
+
 /** Where a fetched entry came from, for its transaction's metadata. */
 export interface EntrySource {
   readonly stream: string;
@@ -162,6 +169,7 @@ const noHeaders: Readonly<Record<string, string>> = Object.freeze({});
 const idName = Buffer.from(idField);
 const bodyName = Buffer.from(bodyField);
 const keyName = Buffer.from(keyField);
+const deliveriesName = Buffer.from(deliveriesField);
 
 /** Whether a field name is `name` (compared byte by byte: no string made for the common fields). */
 function isNamed(field: Buffer, name: Buffer): boolean {
@@ -193,6 +201,7 @@ export function entryTransaction<P>(
   let body: Buffer | undefined;
   let key: string | undefined;
   let headers: Record<string, string> | undefined;
+  let earlier = 0;
   const { fields } = entry;
   for (let i = 0; i < fields.length; i += 2) {
     const name = fields[i] as Buffer;
@@ -200,6 +209,7 @@ export function entryTransaction<P>(
     if (id === undefined && isNamed(name, idName)) id = value.toString('utf8');
     else if (body === undefined && isNamed(name, bodyName)) body = value;
     else if (isNamed(name, keyName)) key ??= value.toString('utf8');
+    else if (isNamed(name, deliveriesName)) earlier = Number(value.toString('latin1')) || 0;
     else (headers ??= {})[name.toString('utf8')] = value.toString('utf8');
   }
   const metadata: Record<string, unknown> = {
@@ -207,8 +217,8 @@ export function entryTransaction<P>(
     group: source.group,
     consumer: source.consumer,
     entryId: entry.entryId,
-    deliveries: entry.deliveries,
-    redelivered: entry.deliveries > 1,
+    deliveries: earlier + entry.deliveries,
+    redelivered: earlier + entry.deliveries > 1,
     headers: headers ?? noHeaders,
   };
   if (headers !== undefined) Object.assign(metadata, traceMetadata(headers));

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { isNoScript } from '../errors.js';
+import { deliveriesField } from './stream-entry.js';
 
 /** An argument of a Redis command: text, a number or raw bytes. */
 type RedisArgument = string | number | Buffer;
@@ -286,5 +287,97 @@ if ARGV[4] == '1' and released == 0 and kept == 0 then
   redis.pcall('XGROUP', 'DELCONSUMER', stream, group, consumer)
 end
 return released
+`,
+);
+
+/**
+ * Lua: `serverMs()` is the server's clock in milliseconds, so every consumer and producer
+ * holds delays to the same clock.
+ */
+const serverClockFunction = `
+local function serverMs()
+  local time = redis.call('TIME')
+  return tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+end
+`;
+
+/**
+ * Holds one entry this consumer holds back for `delay` ms (a retry-later): its fields, with
+ * the deliveries so far in `ergon-deliveries`, go to the delayed sorted set (score: when it is
+ * due, on the server's clock), and the entry is acked (and deleted with `deleteOnAck`), all
+ * at once. An entry another consumer claimed meanwhile is left alone; one deleted from the
+ * stream while pending is held back from the fields the connector held.
+ *
+ * KEYS: stream, delayed set. ARGV: group, consumer, id, delay, deliveries, deleteOnAck,
+ * held field…
+ * Returns a {@link heldEntryOutcome}.
+ */
+export const delayScript = new LuaScript(
+  'delay',
+  `${heldEntryFunction}${serverClockFunction}
+local stream, delayed = KEYS[1], KEYS[2]
+local group, consumer, id = ARGV[1], ARGV[2], ARGV[3]
+local fields, pending, lost = heldEntry(stream, group, consumer, id)
+if lost then return ${heldEntryOutcome.lost} end
+local held = fields == nil
+if held then fields = { unpack(ARGV, 7) } end
+local deliveries = pending and pending[4] or tonumber(ARGV[5])
+local kept = { id }
+for i = 1, #fields, 2 do
+  if fields[i] == '${deliveriesField}' then
+    deliveries = deliveries + (tonumber(fields[i + 1]) or 0)
+  else
+    kept[#kept + 1] = fields[i]
+    kept[#kept + 1] = fields[i + 1]
+  end
+end
+kept[#kept + 1] = '${deliveriesField}'
+kept[#kept + 1] = tostring(deliveries)
+redis.call('ZADD', delayed, serverMs() + tonumber(ARGV[4]), cmsgpack.pack(kept))
+if pending then redis.call('XACK', stream, group, id) end
+if ARGV[6] == '1' then redis.call('XDEL', stream, id) end
+if held then return ${heldEntryOutcome.trimmed} end
+return ${heldEntryOutcome.done}
+`,
+);
+
+/**
+ * Schedules one entry for later (a dispatch with a future `notBefore`): its fields go to the
+ * delayed sorted set with score `due` (milliseconds since the epoch). The same transaction
+ * scheduled twice for the same time is stored once.
+ *
+ * KEYS: delayed set. ARGV: due, transaction id, field…
+ * Returns 1 when added, 0 when it was there already.
+ */
+export const scheduleScript = new LuaScript(
+  'schedule',
+  `
+return redis.call('ZADD', KEYS[1], ARGV[1], cmsgpack.pack({ unpack(ARGV, 2) }))
+`,
+);
+
+/**
+ * Moves up to `limit` due entries from the delayed set back into the stream (a new entry
+ * each, with the fields it was held with), in due order, atomically: an entry is in the set
+ * or in the stream, never both, never neither.
+ *
+ * KEYS: stream, delayed set. ARGV: limit.
+ * Returns `{ moved, msUntilNext }` (`msUntilNext` is -1 when nothing else waits).
+ */
+export const promoteScript = new LuaScript(
+  'promote',
+  `${serverClockFunction}
+local stream, delayed = KEYS[1], KEYS[2]
+local now = serverMs()
+local due = redis.call('ZRANGEBYSCORE', delayed, '-inf', now, 'LIMIT', 0, tonumber(ARGV[1]))
+for _, member in ipairs(due) do
+  local held = cmsgpack.unpack(member)
+  redis.call('XADD', stream, '*', unpack(held, 2))
+  redis.call('ZREM', delayed, member)
+end
+local next = redis.call('ZRANGE', delayed, 0, 0, 'WITHSCORES')
+local wait = -1
+if next[2] then wait = math.max(0, tonumber(next[2]) - now) end
+return { #due, wait }
 `,
 );

@@ -13,9 +13,53 @@ import {
 } from '@opentelemetry/api';
 import type { OutcomeStatus } from '../../../core/outcome.js';
 import type { Stage } from '../../../core/errors.js';
+import {
+  attributeKey,
+  histogramStores,
+  type HistogramDefinition,
+  type HistogramStore,
+} from './engine-histograms.js';
 
 /** Histogram buckets in seconds for stage and transaction durations (OTel messaging advice). */
 const durationBuckets = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
+/** Histogram buckets for batch sizes. */
+const sizeBuckets = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000];
+
+/** Where one run records one attribute set of a histogram. */
+interface HistogramSeries {
+  record(value: number): void;
+}
+
+/**
+ * One of the engine's histograms: recorded through the API's histogram (created on first
+ * use), or aggregated in the open histogram stores (see `histogramStores`), as each run
+ * decides at its start.
+ */
+class EngineHistogram {
+  private instrument: Histogram | null = null;
+
+  constructor(
+    private readonly meter: Meter,
+    readonly definition: HistogramDefinition,
+  ) {}
+
+  /** Where a run that took `stores` at its start records `attributes`. */
+  series(stores: readonly HistogramStore[], attributes: Attributes): HistogramSeries {
+    if (stores.length === 1) return (stores[0] as HistogramStore).cell(this.definition, attributes);
+    if (stores.length > 1) {
+      const cells = stores.map((store) => store.cell(this.definition, attributes));
+      return { record: (value) => cells.forEach((cell) => cell.record(value)) };
+    }
+    const { name, description, unit, valueType, boundaries } = this.definition;
+    const instrument = (this.instrument ??= this.meter.createHistogram(name, {
+      description,
+      unit,
+      valueType,
+      advice: { explicitBucketBoundaries: [...boundaries] },
+    }));
+    return { record: (value) => instrument.record(value, attributes) };
+  }
+}
 
 /** The instruments of each meter (a meter provider replaced later gets its own). */
 const registered = new WeakMap<Meter, Map<'consumer' | 'producer', EngineMetrics>>();
@@ -24,8 +68,8 @@ const registered = new WeakMap<Meter, Map<'consumer' | 'producer', EngineMetrics
  * The engine's instruments on the `ergon.task` meter, named as in the Python reference so
  * dashboards carry over. Attributes stay low-cardinality: task, status, stage, outcome,
  * connector system and booleans, never ids, counters or sizes. The counters that move with
- * every transaction or attempt are {@link ObservedCounter}s; those that move once per fetch or
- * batch are plain counters.
+ * every transaction, attempt, fetch or batch are {@link ObservedCounter}s; only the rare
+ * circuit-breaker transitions use a plain counter.
  *
  * One set per meter and kind, shared by every run, so the observed totals keep counting
  * across runs as a counter does.
@@ -49,29 +93,31 @@ export class EngineMetrics {
   }
 
   readonly transactions: ObservedCounter;
-  readonly transactionDuration: Histogram;
+  readonly transactionDuration: EngineHistogram;
   /** Read from the run's pool when metrics are collected: no work per transaction. */
   readonly inFlight: ObservableUpDownCounter;
   readonly concurrencyLimit: ObservableGauge;
   readonly circuitTransitions: Counter;
-  readonly fetches: Counter;
-  readonly fetchDuration: Histogram;
-  readonly fetchSize: Histogram;
-  readonly emptyWaits: Counter;
-  readonly batches: Counter;
-  readonly stageDuration: Histogram;
+  readonly fetches: ObservedCounter;
+  readonly fetchDuration: EngineHistogram;
+  readonly fetchSize: EngineHistogram;
+  readonly emptyWaits: ObservedCounter;
+  readonly batches: ObservedCounter;
+  readonly stageDuration: EngineHistogram;
   readonly stageOutcomes: ObservedCounter;
   readonly attempts: ObservedCounter;
-  readonly dispatches: Counter;
-  readonly dispatchSize: Histogram;
+  readonly dispatches: ObservedCounter;
+  readonly dispatchSize: EngineHistogram;
 
   private constructor(meter: Meter, kind: 'consumer' | 'producer') {
-    const seconds = { unit: 's', advice: { explicitBucketBoundaries: durationBuckets } };
+    const seconds = { unit: 's', valueType: ValueType.DOUBLE, boundaries: durationBuckets };
+    const sizes = { unit: '', valueType: ValueType.INT, boundaries: sizeBuckets };
     this.transactions = new ObservedCounter(meter, `${kind}.transactions.total`, {
       description: 'Transactions that finished, by status',
       valueType: ValueType.INT,
     });
-    this.transactionDuration = meter.createHistogram(`${kind}.transactions.duration`, {
+    this.transactionDuration = new EngineHistogram(meter, {
+      name: `${kind}.transactions.duration`,
       description: 'Time from the start of a lifecycle to its settlement',
       ...seconds,
     });
@@ -87,28 +133,30 @@ export class EngineMetrics {
       description: 'State changes of a consumer run circuit breaker, by the state entered',
       valueType: ValueType.INT,
     });
-    this.fetches = meter.createCounter('consumer.fetch.total', {
+    this.fetches = new ObservedCounter(meter, 'consumer.fetch.total', {
       description: 'Fetches, after every retry, by success',
       valueType: ValueType.INT,
     });
-    this.fetchDuration = meter.createHistogram('consumer.fetch.duration', {
+    this.fetchDuration = new EngineHistogram(meter, {
+      name: 'consumer.fetch.duration',
       description: 'Time of a fetch including its retries',
       ...seconds,
     });
-    this.fetchSize = meter.createHistogram('consumer.fetch.batch_size', {
+    this.fetchSize = new EngineHistogram(meter, {
+      name: 'consumer.fetch.batch_size',
       description: 'Transactions returned by a non-empty fetch',
-      valueType: ValueType.INT,
-      advice: { explicitBucketBoundaries: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000] },
+      ...sizes,
     });
-    this.emptyWaits = meter.createCounter('consumer.empty_queue.waits', {
+    this.emptyWaits = new ObservedCounter(meter, 'consumer.empty_queue.waits', {
       description: 'Empty fetches of a streaming loop followed by a backoff',
       valueType: ValueType.INT,
     });
-    this.batches = meter.createCounter(`${kind}.batches.total`, {
+    this.batches = new ObservedCounter(meter, `${kind}.batches.total`, {
       description: 'Non-empty batches fetched (consumer) or dispatched (producer)',
       valueType: ValueType.INT,
     });
-    this.stageDuration = meter.createHistogram(`${kind}.lifecycle.duration`, {
+    this.stageDuration = new EngineHistogram(meter, {
+      name: `${kind}.lifecycle.duration`,
       description: 'Time of one lifecycle stage including its retries and backoff',
       ...seconds,
     });
@@ -120,35 +168,49 @@ export class EngineMetrics {
       description: 'Handler attempts by stage and outcome (ok or error)',
       valueType: ValueType.INT,
     });
-    this.dispatches = meter.createCounter('dispatch.batches.total', {
+    this.dispatches = new ObservedCounter(meter, 'dispatch.batches.total', {
       description: 'Dispatched batches by success',
       valueType: ValueType.INT,
     });
-    this.dispatchSize = meter.createHistogram('dispatch.batch_size', {
+    this.dispatchSize = new EngineHistogram(meter, {
+      name: 'dispatch.batch_size',
       description: 'Transactions per dispatched batch',
-      valueType: ValueType.INT,
-      advice: { explicitBucketBoundaries: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000] },
+      ...sizes,
     });
   }
 }
 
-/** A status's running total and the attributes of its duration. */
+/** The counters a run moves once per fetch or batch. */
+type RunCounter =
+  'fetchesOk' | 'fetchesFailed' | 'batches' | 'emptyWaits' | 'dispatchesOk' | 'dispatchesFailed';
+
+/** A status's running total and where its durations go. */
 interface StatusMeasurements {
-  readonly attributes: Attributes;
   readonly total: CounterTotal;
+  readonly duration: HistogramSeries;
 }
 
 /**
- * What one run records on the engine's instruments, with every attribute set built once per
- * run (the metrics SDK keys each measurement by its attributes, so a fresh object per
- * measurement only costs more): `task`, `connector`, and the status, stage, outcome or success
- * of the measurement.
+ * What one run records on the engine's instruments, with every attribute set built and looked
+ * up once per run (the metrics SDK keys each measurement by its attributes, hashing them on
+ * every synchronous `add` or `record`): `task`, `connector`, and the status, stage, outcome or
+ * success of the measurement. Counters only increment a number the engine keeps; histograms
+ * go to the open histogram stores, taken at the start of the run (see `histogramStores`), or,
+ * with none open, through the API.
  */
 export class RunMetrics {
   private readonly statuses = new Map<OutcomeStatus, StatusMeasurements>();
   private readonly stages = new Map<Stage, StageMetrics>();
   private readonly succeeded: Attributes;
   private readonly failed: Attributes;
+  private readonly stores: readonly HistogramStore[];
+  private fetchSeries: {
+    readonly ok: HistogramSeries;
+    readonly failed: HistogramSeries;
+    readonly size: HistogramSeries;
+  } | null = null;
+  private dispatchSizes: HistogramSeries | null = null;
+  private readonly counterTotals = new Map<RunCounter, CounterTotal>();
   private inFlightCallback: ((result: ObservableResult) => void) | null = null;
   private limitCallback: ((result: ObservableResult) => void) | null = null;
 
@@ -159,6 +221,7 @@ export class RunMetrics {
   ) {
     this.succeeded = { ...attributes, success: 'true' };
     this.failed = { ...attributes, success: 'false' };
+    this.stores = histogramStores.current();
   }
 
   /** A transaction ended; `seconds` from the start of its lifecycle, `null` if it had none. */
@@ -166,19 +229,24 @@ export class RunMetrics {
     let measurements = this.statuses.get(status);
     if (measurements === undefined) {
       const attributes = { ...this.attributes, status };
-      measurements = { attributes, total: this.instruments.transactions.total(attributes) };
+      measurements = {
+        total: this.instruments.transactions.total(attributes),
+        duration: this.instruments.transactionDuration.series(this.stores, attributes),
+      };
       this.statuses.set(status, measurements);
     }
     measurements.total.value++;
-    if (seconds !== null)
-      this.instruments.transactionDuration.record(seconds, measurements.attributes);
+    if (seconds !== null) measurements.duration.record(seconds);
   }
 
   /** The measurements of one lifecycle stage. */
   stage(stage: Stage): StageMetrics {
     let measurements = this.stages.get(stage);
     if (measurements === undefined) {
-      measurements = new StageMetrics(this.instruments, { ...this.attributes, stage });
+      measurements = new StageMetrics(this.instruments, this.stores, {
+        ...this.attributes,
+        stage,
+      });
       this.stages.set(stage, measurements);
     }
     return measurements;
@@ -186,27 +254,52 @@ export class RunMetrics {
 
   /** A fetch ended after `seconds` (all attempts and backoff), `received` transactions. */
   fetchEnded(ok: boolean, seconds: number, received: number): void {
-    const attributes = ok ? this.succeeded : this.failed;
-    this.instruments.fetches.add(1, attributes);
-    this.instruments.fetchDuration.record(seconds, attributes);
-    if (ok && received > 0) this.instruments.fetchSize.record(received, this.attributes);
+    this.totals(ok ? 'fetchesOk' : 'fetchesFailed').value++;
+    const series = (this.fetchSeries ??= {
+      ok: this.instruments.fetchDuration.series(this.stores, this.succeeded),
+      failed: this.instruments.fetchDuration.series(this.stores, this.failed),
+      size: this.instruments.fetchSize.series(this.stores, this.attributes),
+    });
+    (ok ? series.ok : series.failed).record(seconds);
+    if (ok && received > 0) series.size.record(received);
   }
 
   /** A non-empty batch was fetched. */
   batchFetched(): void {
-    this.instruments.batches.add(1, this.attributes);
+    this.totals('batches').value++;
   }
 
   /** A streaming loop found the queue empty and backs off. */
   emptyWait(): void {
-    this.instruments.emptyWaits.add(1, this.attributes);
+    this.totals('emptyWaits').value++;
   }
 
   /** A dispatch of `size` transactions ended (after its retries). */
   dispatchEnded(ok: boolean, size: number): void {
-    this.instruments.dispatches.add(1, ok ? this.succeeded : this.failed);
-    this.instruments.dispatchSize.record(size, this.attributes);
-    if (ok) this.instruments.batches.add(1, this.attributes);
+    this.totals(ok ? 'dispatchesOk' : 'dispatchesFailed').value++;
+    (this.dispatchSizes ??= this.instruments.dispatchSize.series(
+      this.stores,
+      this.attributes,
+    )).record(size);
+    if (ok) this.totals('batches').value++;
+  }
+
+  /** The running total of one of the run's per-fetch or per-batch counters. */
+  private totals(which: RunCounter): CounterTotal {
+    let total = this.counterTotals.get(which);
+    if (total === undefined) {
+      const instruments = this.instruments;
+      total = {
+        fetchesOk: () => instruments.fetches.total(this.succeeded),
+        fetchesFailed: () => instruments.fetches.total(this.failed),
+        batches: () => instruments.batches.total(this.attributes),
+        emptyWaits: () => instruments.emptyWaits.total(this.attributes),
+        dispatchesOk: () => instruments.dispatches.total(this.succeeded),
+        dispatchesFailed: () => instruments.dispatches.total(this.failed),
+      }[which]();
+      this.counterTotals.set(which, total);
+    }
+    return total;
   }
 
   /** Reports `inFlight()` as the run's in-flight transactions whenever metrics are collected. */
@@ -250,24 +343,20 @@ export type AttemptOutcome = 'ok' | 'error' | 'cancelled';
 
 /**
  * The measurements of one lifecycle stage of a run (`process`, `success`…), with its
- * attribute sets built once per run: an attempt only increments a number, a stage's end adds
- * one and records its duration with a ready attribute object.
+ * attribute sets looked up once per run: an attempt only increments a number, a stage's end
+ * increments one and records its duration.
  */
 export class StageMetrics {
   private readonly attemptTotals = new Map<AttemptOutcome, CounterTotal>();
-  private readonly ok: Attributes;
-  private readonly error: Attributes;
-  private okTotal: CounterTotal | null = null;
-  private errorTotal: CounterTotal | null = null;
+  private ok: { readonly total: CounterTotal; readonly duration: HistogramSeries } | null = null;
+  private error: { readonly total: CounterTotal; readonly duration: HistogramSeries } | null = null;
 
   constructor(
     private readonly instruments: EngineMetrics,
+    private readonly stores: readonly HistogramStore[],
     /** The run's attributes plus `stage`. */
     private readonly base: Attributes,
-  ) {
-    this.ok = { ...base, outcome: 'ok' };
-    this.error = { ...base, outcome: 'error' };
-  }
+  ) {}
 
   attemptEnded(outcome: AttemptOutcome): void {
     let total = this.attemptTotals.get(outcome);
@@ -280,12 +369,19 @@ export class StageMetrics {
 
   /** The stage ended after `seconds` (all attempts and backoff). */
   ended(ok: boolean, seconds: number): void {
-    const attributes = ok ? this.ok : this.error;
-    const total = ok
-      ? (this.okTotal ??= this.instruments.stageOutcomes.total(attributes))
-      : (this.errorTotal ??= this.instruments.stageOutcomes.total(attributes));
-    total.value++;
-    this.instruments.stageDuration.record(seconds, attributes);
+    const measurements = ok
+      ? (this.ok ??= this.measurements('ok'))
+      : (this.error ??= this.measurements('error'));
+    measurements.total.value++;
+    measurements.duration.record(seconds);
+  }
+
+  private measurements(outcome: 'ok' | 'error') {
+    const attributes = { ...this.base, outcome };
+    return {
+      total: this.instruments.stageOutcomes.total(attributes),
+      duration: this.instruments.stageDuration.series(this.stores, attributes),
+    };
   }
 }
 
@@ -314,7 +410,7 @@ export class ObservedCounter {
 
   /** The total of `attributes` (the same object for equal attribute sets); add to its `value`. */
   total(attributes: Attributes): CounterTotal {
-    const key = JSON.stringify(Object.entries(attributes).sort(([a], [b]) => (a < b ? -1 : 1)));
+    const key = attributeKey(attributes);
     let total = this.totals.get(key);
     if (total === undefined) {
       total = { attributes, value: 0 };

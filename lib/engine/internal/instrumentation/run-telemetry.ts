@@ -7,6 +7,7 @@ import {
   SpanKind,
   SpanStatusCode,
   trace,
+  TraceFlags,
   type Attributes,
   type Context,
   type Link,
@@ -46,7 +47,7 @@ const probeKey = createContextKey('ergon.probe');
 const maxLinks = 128;
 
 /** Whether a real (not no-op) tracer provider is registered. */
-function tracerRegistered(): boolean {
+export function tracerRegistered(): boolean {
   const provider = trace.getTracerProvider();
   return (
     // eslint-disable-next-line @typescript-eslint/no-deprecated -- still the global default in @opentelemetry/api 1.x, and the only way to tell it has no delegate yet
@@ -188,7 +189,7 @@ export class RunTelemetry {
 
   /** Links one more transaction's producer to a batch span (transactions arrive one by one). */
   linkToBatch(batch: Span | null, transaction: Transaction): void {
-    if (batch === null) return;
+    if (batch === null || !batch.isRecording()) return;
     const producer = producerContext(transaction);
     if (producer !== undefined) batch.addLink({ context: producer });
   }
@@ -198,6 +199,13 @@ export class RunTelemetry {
    * continues that trace (so a pipeline over a queue is one distributed trace) and links to
    * its batch; otherwise its span is a child of `batch`, or, without a batch, the root of a
    * new trace linked to the run.
+   *
+   * A transaction whose parent is not sampled (its producer's `traceparent` says so, or its
+   * batch span was not sampled) gets no span from the SDK at all: its context carries the
+   * parent's span context, non-recording, so its handlers' logs and what it sends on keep the
+   * trace id and the unsampled flag, as the SDK's default parent-based sampler would have
+   * decided, for none of the SDK's cost. Only a root (continuous mode, no producer context)
+   * asks the sampler.
    */
   startTransaction(transaction: Transaction, batch: Span | null): TransactionTrace | null {
     if (!this.enabled) return null;
@@ -206,33 +214,41 @@ export class RunTelemetry {
     if (this.tracing) {
       const producer = producerContext(transaction);
       let links: Link[] | undefined;
+      let sampled = true;
       if (producer !== undefined) {
         parent = trace.setSpanContext(this.runContext, producer);
+        sampled = isSampled(producer.traceFlags);
         links = batch === null ? this.runLink : [{ context: batch.spanContext() }];
       } else if (batch !== null) {
         parent = trace.setSpan(this.runContext, batch);
+        sampled = isSampled(batch.spanContext().traceFlags);
       } else {
         links = this.runLink;
       }
-      span = this.tracer.startSpan(
-        this.transactionSpanName,
-        {
-          kind: SpanKind.CONSUMER,
-          root: producer === undefined && batch === null,
-          links,
-          attributes: {
-            'ergon.task.name': this.taskName,
-            'messaging.system': this.system,
-            'messaging.destination.name': this.destination,
-            'messaging.operation.type': 'process',
-            'messaging.operation.name': this.operationName,
-            'messaging.message.id': transaction.id,
-            'ergon.transaction.id': transaction.id,
+      if (sampled) {
+        span = this.tracer.startSpan(
+          this.transactionSpanName,
+          {
+            kind: SpanKind.CONSUMER,
+            root: producer === undefined && batch === null,
+            links,
+            attributes: {
+              'ergon.task.name': this.taskName,
+              'messaging.system': this.system,
+              'messaging.destination.name': this.destination,
+              'messaging.operation.type': 'process',
+              'messaging.operation.name': this.operationName,
+              'messaging.message.id': transaction.id,
+              'ergon.transaction.id': transaction.id,
+            },
           },
-        },
-        parent,
-      );
-      parent = trace.setSpan(parent, span);
+          parent,
+        );
+        parent = trace.setSpan(parent, span);
+        // The sampler dropped this new trace: its (unsampled) context stays for what the
+        // transaction sends on; no more spans under it.
+        if (!span.isRecording()) span = null;
+      }
     }
     return {
       context: withTransactionId(parent, transaction.id),
@@ -291,6 +307,20 @@ export function failSpan(span: Span, error: unknown): void {
   );
   span.setStatus({ code: SpanStatusCode.ERROR, message });
   span.setAttribute('error.type', describeErrorType(error));
+}
+
+/**
+ * Whether spans under `parent` are to be recorded: its span context is sampled (a context
+ * without a span, such as the run's without a run span, counts as sampled: the SDK's sampler
+ * decides for the root it starts there).
+ */
+export function sampledUnder(parent: Context): boolean {
+  const spanContext = trace.getSpanContext(parent);
+  return spanContext === undefined || isSampled(spanContext.traceFlags);
+}
+
+function isSampled(flags: number): boolean {
+  return (flags & TraceFlags.SAMPLED) !== 0;
 }
 
 /** The span context a transaction's producer put in its metadata (`traceparent`), if any. */

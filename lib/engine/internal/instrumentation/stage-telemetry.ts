@@ -1,6 +1,14 @@
-import { SpanKind, trace, type Context, type Span, type Link } from '@opentelemetry/api';
+import {
+  context,
+  SpanKind,
+  trace,
+  type Context,
+  type Span,
+  type Link,
+  type Tracer,
+} from '@opentelemetry/api';
 import type { CancellationError, Stage } from '../../../core/errors.js';
-import { failSpan, type RunTelemetry } from './run-telemetry.js';
+import { failSpan, sampledUnder, tracerRegistered, type RunTelemetry } from './run-telemetry.js';
 import type { StageMetrics } from './metrics.js';
 
 /** What a stage run reports about its attempts; see {@link StageTelemetry}. */
@@ -26,11 +34,13 @@ interface BatchSpanShape {
  * Telemetry of one lifecycle stage under a transaction: a span per attempt (`<stage>
  * attempt`, attribute `ergon.attempt`, ERROR with the exception when it failed), entered
  * around the handler so its own work and logs see it, plus the attempt and stage metrics.
+ * Under a parent that is not sampled, no span: the handler runs in the parent's context.
  */
 export class StageTelemetry implements StageObserver {
   private span: Span | null = null;
   private readonly metrics: StageMetrics | null;
   private readonly started: number;
+  private readonly tracing: boolean;
 
   constructor(
     private readonly run: RunTelemetry,
@@ -41,10 +51,11 @@ export class StageTelemetry implements StageObserver {
   ) {
     this.metrics = run.metrics === null ? null : run.metrics.stage(stage);
     this.started = this.metrics === null ? 0 : performance.now();
+    this.tracing = run.tracing && sampledUnder(parent);
   }
 
   attemptStarted(attempt: number): Context {
-    if (!this.run.tracing) return this.parent;
+    if (!this.tracing) return this.parent;
     const batch = this.batch;
     this.span = this.run.startSpan(
       batch === null ? `${this.stage} attempt` : batch.name,
@@ -119,6 +130,7 @@ export class FetchTelemetry implements StageObserver {
     if (error === undefined && received === 0) return;
     const batch = this.progress.batch();
     const parent = batch === null ? this.run.runContext : trace.setSpan(this.run.runContext, batch);
+    if (!sampledUnder(parent)) return;
     const span = this.run.startSpan(
       'fetch attempt',
       SpanKind.CLIENT,
@@ -184,6 +196,7 @@ export class DispatchTelemetry implements StageObserver {
   private span: Span | null = null;
   private readonly parent: Context;
   private readonly links: Link[];
+  private readonly tracing: boolean;
 
   constructor(
     private readonly run: RunTelemetry,
@@ -191,10 +204,11 @@ export class DispatchTelemetry implements StageObserver {
     private readonly size: number,
   ) {
     ({ parent: this.parent, links: this.links } = batchParent(run, contexts));
+    this.tracing = run.tracing && sampledUnder(this.parent);
   }
 
   attemptStarted(attempt: number): Context {
-    if (!this.run.tracing) return this.parent;
+    if (!this.tracing) return this.parent;
     this.span = this.run.startSpan(
       `send ${this.run.taskName}`,
       SpanKind.PRODUCER,
@@ -246,4 +260,59 @@ export function processBatchTelemetry(
     links,
     attributes: { 'messaging.batch.message_count': size },
   });
+}
+
+/**
+ * Telemetry of an `attempt()` call: a span per attempt (`<name> attempt`, or `attempt`;
+ * attribute `ergon.attempt`; ERROR with the exception when it failed; `ergon.cancelled` when
+ * unsubscribed), a child of the context active where it was subscribed and entered around
+ * `fn`, as lifecycle stages have. `null` (nothing to do per attempt) without a tracer
+ * provider, with `traces` false, or under a parent that is not sampled.
+ */
+export class AttemptTelemetry implements StageObserver {
+  private span: Span | null = null;
+
+  private constructor(
+    private readonly tracer: Tracer,
+    private readonly parent: Context,
+    private readonly name: string,
+  ) {}
+
+  static start(name: string | undefined, traces: boolean): AttemptTelemetry | null {
+    if (!traces || !tracerRegistered()) return null;
+    const parent = context.active();
+    if (!sampledUnder(parent)) return null;
+    return new AttemptTelemetry(
+      trace.getTracer('ergon-rx'),
+      parent,
+      name === undefined ? 'attempt' : `${name} attempt`,
+    );
+  }
+
+  attemptStarted(attempt: number): Context {
+    this.span = this.tracer.startSpan(
+      this.name,
+      { kind: SpanKind.INTERNAL, attributes: { 'ergon.attempt': attempt } },
+      this.parent,
+    );
+    return trace.setSpan(this.parent, this.span);
+  }
+
+  attemptEnded(error: unknown): void {
+    const span = this.span;
+    if (span === null) return;
+    this.span = null;
+    if (error !== undefined) failSpan(span, error);
+    span.end();
+  }
+
+  attemptCancelled(reason: CancellationError): void {
+    const span = this.span;
+    if (span === null) return;
+    this.span = null;
+    span.setAttribute('ergon.cancelled', reason.reason);
+    span.end();
+  }
+
+  stageEnded(): void {}
 }

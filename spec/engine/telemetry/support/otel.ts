@@ -23,9 +23,11 @@ import {
   NodeTracerProvider,
   SimpleSpanProcessor,
   type ReadableSpan,
+  type Sampler,
   type Span,
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace-node';
+import { EngineMetricProducer } from '../../../../lib/telemetry/index.js';
 
 /**
  * Counts, per span id, how often the SDK started and ended a span. The SDK itself refuses a
@@ -211,6 +213,10 @@ export interface InstallOptions {
   readonly metrics?: boolean;
   /** Register an AsyncLocalStorage context manager and a W3C propagator (default true). */
   readonly contexts?: boolean;
+  /** The tracer provider's sampler (default: the SDK's, parent-based always on). */
+  readonly sampler?: Sampler;
+  /** Give the metric reader an `EngineMetricProducer`, as `setupTelemetry` does (default false). */
+  readonly engineMetricProducer?: boolean;
 }
 
 /**
@@ -225,8 +231,12 @@ export function installOtel(options: InstallOptions = {}): InstalledOtel {
   diag.setLogger(diagnostics, { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true });
   const exporter = new InMemorySpanExporter();
   const ledger = new SpanLedger();
-  const reader = new CollectingMetricReader();
+  const producer = options.engineMetricProducer === true ? new EngineMetricProducer() : null;
+  const reader = new CollectingMetricReader(
+    producer === null ? undefined : { metricProducers: [producer] },
+  );
   const registered: (() => void)[] = [() => diag.disable()];
+  if (producer !== null) registered.push(() => producer.close());
   const release = async (): Promise<void> => {
     for (const undo of registered.reverse()) undo();
     registered.length = 0;
@@ -250,6 +260,7 @@ export function installOtel(options: InstallOptions = {}): InstalledOtel {
   }
   if (options.tracing ?? true) {
     tracerProvider = new NodeTracerProvider({
+      ...(options.sampler === undefined ? {} : { sampler: options.sampler }),
       spanProcessors: [ledger, new SimpleSpanProcessor(exporter)],
     });
     must(trace.setGlobalTracerProvider(tracerProvider), 'tracer provider');
