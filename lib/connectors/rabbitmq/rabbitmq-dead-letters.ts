@@ -11,6 +11,7 @@ import {
 } from '../../core/dead-letters.js';
 import type { PayloadCodec } from '../../core/payload-codec.js';
 import { RabbitmqPublishError } from './errors.js';
+import { copyOptions } from './internal/dead-letter-message.js';
 import { messageIdentity } from './internal/delivered-transaction.js';
 import type { RabbitmqDeadLetterConfig } from './rabbitmq-connector-config.js';
 import type { RabbitmqService } from './rabbitmq-service.js';
@@ -84,12 +85,7 @@ export class RabbitmqDeadLetters<P> implements DeadLetters<P> {
             skipped.push(letter.id);
             continue;
           }
-          const options: Options.Publish = {
-            ...definedProperties(message.properties),
-            headers,
-            persistent: true,
-            mandatory: true,
-          };
+          const options: Options.Publish = { ...copyOptions(message, headers), mandatory: true };
           await new Promise<void>((resolve, reject) => {
             publisher.publish('', source, message.content, options, (error: unknown) =>
               error === null || error === undefined
@@ -173,25 +169,4 @@ export class RabbitmqDeadLetters<P> implements DeadLetters<P> {
       location: `${this.target.queue}#${id}`,
     });
   }
-}
-
-const copied = [
-  'messageId',
-  'correlationId',
-  'contentType',
-  'contentEncoding',
-  'type',
-  'appId',
-  'timestamp',
-  'priority',
-] as const;
-
-/** The message properties a redriven copy keeps (those that are set). */
-function definedProperties(properties: GetMessage['properties']): Options.Publish {
-  const options: Record<string, unknown> = {};
-  for (const key of copied) {
-    const value: unknown = properties[key];
-    if (value !== undefined && value !== null) options[key] = value;
-  }
-  return options;
 }

@@ -67,7 +67,7 @@ export function deadLetterOptions(
  * (message id, correlation id, content type, timestamp, priority, …).
  */
 export function copyOptions(
-  message: ConsumeMessage,
+  message: Pick<ConsumeMessage, 'properties'>,
   headers: Record<string, unknown>,
 ): Options.Publish {
   const options: Record<string, unknown> = { headers, persistent: true };
