@@ -160,11 +160,13 @@ export class ExcelConnector<P = ExcelRow> implements Connector<P> {
   }
 
   /**
-   * Records the settlement in the ledger: `ack` and `deadLetter` (with the error's message)
-   * once the line is written; `release` hands the row out again.
+   * Records the settlement in the ledger. `ack` and `release` return at once (the line is
+   * written in the background; one lost to a crash means the row is processed again, never
+   * lost); `deadLetter` resolves once its line, with the error's message, is written.
+   * `release` hands the row out again.
    *
    * @throws SettlementError for a transaction settled twice or not fetched from this connector,
-   *   or (rejects) when the ledger line could not be written (the row is processed again next run).
+   *   or (rejects) when a dead letter's line could not be written (the row is processed again).
    */
   settle(transaction: Transaction<P>, decision: SettleDecision): Promise<void> | void {
     const entry = this.entries.get(transaction);
@@ -173,22 +175,29 @@ export class ExcelConnector<P = ExcelRow> implements Connector<P> {
         `transaction ${transaction.id} was settled twice or was not fetched from ${this.name}`,
       );
     }
-    if (decision.type === 'release') {
-      entry.state = 'released';
-      this.redelivery.push(transaction);
-      void this.record(transaction, entry, 'release').catch(noop);
+    if (decision.type !== 'deadLetter') {
+      // Recorded in the background: a line lost to a crash means the row is processed again
+      // (at-least-once), never lost; close() waits for the writes, health() reports a failing one.
+      this.record(transaction, entry, decision.type).catch(noop);
+      if (decision.type === 'release') {
+        entry.state = 'released';
+        this.redelivery.push(transaction);
+      } else {
+        entry.state = 'settled';
+        this.outstanding.delete(`${entry.row}:${entry.hash}`);
+      }
       return;
     }
     entry.state = 'settling';
-    const error = decision.type === 'deadLetter' ? decision.error.message : undefined;
-    return this.record(transaction, entry, decision.type, error).then(
+    return this.record(transaction, entry, 'deadLetter', decision.error.message).then(
       () => {
         entry.state = 'settled';
         this.outstanding.delete(`${entry.row}:${entry.hash}`);
       },
       (problem: unknown) => {
+        entry.state = 'out';
         throw new SettlementError(
-          `${transaction.id} could not be recorded in the ledger ${this.ledger.path} (${describeError(problem)}); ` +
+          `${transaction.id} could not be dead-lettered in the ledger ${this.ledger.path} (${describeError(problem)}); ` +
             'it stays unsettled: the next run processes it again',
           { cause: problem },
         );
@@ -230,8 +239,19 @@ export class ExcelConnector<P = ExcelRow> implements Connector<P> {
     });
   }
 
+  /** `ledger-failing` while the last ledger write failed (settled rows would be processed again). */
   health(): Observable<ConnectorHealth> {
-    return defer(() => of({ healthy: !this.closed, state: this.closed ? 'closed' : 'open' }));
+    return defer(() => {
+      const problem = this.ledger.error;
+      if (problem !== undefined) {
+        return of<ConnectorHealth>({
+          healthy: false,
+          state: 'ledger-failing',
+          detail: `the ledger ${this.ledger.path} cannot be appended to: ${describeError(problem)}`,
+        });
+      }
+      return of<ConnectorHealth>({ healthy: !this.closed, state: this.closed ? 'closed' : 'open' });
+    });
   }
 
   /** Waits for ledger writes and closes the workbook; unsettled rows are read again next run. */

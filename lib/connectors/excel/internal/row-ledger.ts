@@ -33,6 +33,8 @@ export class RowLedger {
   private queued: string[] = [];
   private writing: Promise<void> = Promise.resolve();
   private waiting: Promise<void> | null = null;
+  /** Why the last write failed, until one succeeds. */
+  error: unknown = undefined;
 
   constructor(readonly path: string) {}
 
@@ -75,7 +77,16 @@ export class RowLedger {
       this.waiting = null;
       return appendFileCreatingFolders(this.path, text);
     });
-    const written = this.waiting.then(() => this.record(entry));
+    const written = this.waiting.then(
+      () => {
+        this.error = undefined;
+        this.record(entry);
+      },
+      (error: unknown) => {
+        this.error = error;
+        throw error;
+      },
+    );
     this.writing = written.catch(() => undefined);
     return written;
   }

@@ -198,36 +198,40 @@ export class SheetRows {
   private dataRow(row: StreamedRow): SheetRow | undefined {
     const values = valuesOf(row.values);
     const cells: Record<string, ExcelCell> = {};
-    const problems: string[] = [];
+    let problems: string[] | undefined;
     let empty = true;
-    for (let column = 1; column < Math.max(values.length, this.headers.length); column++) {
+    let fingerprint = '';
+    const columns = Math.max(values.length, this.headers.length);
+    for (let column = 1; column < columns; column++) {
       const read = plainCell(values[column] as ExcelJS.CellValue);
       const header = this.headers[column];
-      const cell = `${columnLetters(column)}${row.number}`;
       if ('error' in read) {
-        problems.push(`cell ${cell} ${read.error}`);
+        (problems ??= []).push(`cell ${columnLetters(column)}${row.number} ${read.error}`);
         empty = false;
         continue;
       }
-      if (read.value !== null) empty = false;
+      const value = read.value;
+      fingerprint +=
+        value instanceof Date
+          ? `\u0001d${value.getTime()}`
+          : `\u0001${typeof value}${String(value)}`;
+      if (value !== null) empty = false;
       if (header === undefined || header === null) {
-        if (read.value !== null) {
-          problems.push(
-            `cell ${cell} holds a value but column ${columnLetters(column)} has no name in row ${this.selection.headerRow}`,
+        if (value !== null) {
+          (problems ??= []).push(
+            `cell ${columnLetters(column)}${row.number} holds a value but column ${columnLetters(column)} has no name in row ${this.selection.headerRow}`,
           );
         }
         continue;
       }
-      cells[header] = read.value;
+      cells[header] = value;
     }
     if (empty) return undefined;
-    const hash = createHash('sha256')
-      .update(JSON.stringify(values.slice(1).map((value) => encodeForHash(value))))
-      .digest('hex');
+    if (problems !== undefined) fingerprint += JSON.stringify(values.slice(1));
+    const hash = createHash('sha256').update(fingerprint).digest('hex');
+    if (problems === undefined) return { number: row.number, cells, hash };
     const where = `sheet ${JSON.stringify(this.sheetName)} of ${this.path}`;
-    return problems.length === 0
-      ? { number: row.number, cells, hash }
-      : { number: row.number, cells, hash, problem: `${problems.join('; ')} (${where})` };
+    return { number: row.number, cells, hash, problem: `${problems.join('; ')} (${where})` };
   }
 }
 
@@ -239,10 +243,4 @@ function valuesOf(values: unknown): unknown[] {
 /** A header cell's text (a number or date used as a column name, too). */
 function cellText(value: ExcelCell): string {
   return value instanceof Date ? value.toISOString() : String(value);
-}
-
-/** A cell's value in a stable form for the row's hash (dates as their time). */
-function encodeForHash(value: unknown): unknown {
-  if (value instanceof Date) return { date: value.getTime() };
-  return value ?? null;
 }

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { quoteIdentifier } from '../sql-identifier.js';
+import { prepared } from './queue-statements.js';
 import type { PostgresTableConfig, TableSettlement } from '../postgres-table-config.js';
 
 /** A claimed row's fence: the values its claim wrote, which a settlement must still find. */
@@ -69,7 +70,9 @@ export class TableStatements {
   /**
    * Claims up to `size` rows in `orderBy` order: `FOR UPDATE SKIP LOCKED`, so concurrent
    * claims never pick the same row; the lease is cut to the millisecond (what a JS `Date`
-   * holds), so it comes back exactly as the fence.
+   * holds), so it comes back exactly as the fence. Not a named (prepared) statement: it
+   * returns the table's columns, and a prepared one would fail on every pooled connection
+   * after an `ALTER TABLE` ("cached plan must not change result type").
    */
   claim(size: number, leaseMs: number, lock: string): pg.QueryConfig {
     const { claim } = this.config;
@@ -100,7 +103,9 @@ SELECT * FROM claimed ORDER BY ${this.config.orderBy.map(quoteIdentifier).join('
   count(): pg.QueryConfig {
     const { claim } = this.config;
     return {
-      text: `SELECT count(*)::int AS count FROM ${this.target} AS t WHERE ${this.claimable(1)}`,
+      ...prepared(
+        `SELECT count(*)::int AS count FROM ${this.target} AS t WHERE ${this.claimable(1)}`,
+      ),
       values: claim.type === 'status' ? [claim.ready, claim.claimed] : [],
     };
   }
@@ -108,10 +113,10 @@ SELECT * FROM claimed ORDER BY ${this.config.orderBy.map(quoteIdentifier).join('
   /** Extends the leases still fenced as given; returns the ids (text) it extended and their new lease. */
   renew(tokens: readonly TableClaimToken[], leaseMs: number): pg.QueryConfig {
     return {
-      text: `UPDATE ${this.target} AS t
+      ...prepared(`UPDATE ${this.target} AS t
 SET ${this.lease} = date_trunc('milliseconds', clock_timestamp()) + $5 * interval '1 millisecond'
 FROM ${this.tokens} WHERE ${this.fence}
-RETURNING t.${this.id}::text AS id, t.${this.lease} AS lease`,
+RETURNING t.${this.id}::text AS id, t.${this.lease} AS lease`),
       values: [...this.tokenArrays(tokens, []), leaseMs],
     };
   }
@@ -128,9 +133,9 @@ RETURNING t.${this.id}::text AS id, t.${this.lease} AS lease`,
       set = `${quoteIdentifier(claim.lockColumn)} = NULL, ${this.lease} = NULL`;
     }
     return {
-      text: `UPDATE ${this.target} AS t SET ${set}
+      ...prepared(`UPDATE ${this.target} AS t SET ${set}
 FROM ${this.tokens} WHERE ${this.fence}
-RETURNING t.${this.id}::text AS id`,
+RETURNING t.${this.id}::text AS id`),
       values,
     };
   }
@@ -147,8 +152,8 @@ RETURNING t.${this.id}::text AS id`,
     const values = this.tokenArrays(tokens, errors);
     if (settlement.type === 'delete') {
       return {
-        text: `DELETE FROM ${this.target} AS t USING ${this.tokens} WHERE ${this.fence}
-RETURNING t.${this.id}::text AS id`,
+        ...prepared(`DELETE FROM ${this.target} AS t USING ${this.tokens} WHERE ${this.fence}
+RETURNING t.${this.id}::text AS id`),
         values,
       };
     }
@@ -167,9 +172,9 @@ RETURNING t.${this.id}::text AS id`,
       assignments.push(`${quoteIdentifier(claim.lockColumn)} = NULL`);
     }
     return {
-      text: `UPDATE ${this.target} AS t SET ${assignments.join(', ')}
+      ...prepared(`UPDATE ${this.target} AS t SET ${assignments.join(', ')}
 FROM ${this.tokens} WHERE ${this.fence}
-RETURNING t.${this.id}::text AS id`,
+RETURNING t.${this.id}::text AS id`),
       values,
     };
   }
@@ -177,7 +182,9 @@ RETURNING t.${this.id}::text AS id`,
   /** Locks the row if still fenced as given (inside the transaction of an `sql` settlement). */
   lockFenced(token: TableClaimToken): pg.QueryConfig {
     return {
-      text: `SELECT 1 FROM ${this.target} AS t, ${this.tokens} WHERE ${this.fence} FOR UPDATE OF t`,
+      ...prepared(
+        `SELECT 1 FROM ${this.target} AS t, ${this.tokens} WHERE ${this.fence} FOR UPDATE OF t`,
+      ),
       values: this.tokenArrays([token], []),
     };
   }
@@ -195,7 +202,9 @@ RETURNING t.${this.id}::text AS id`,
         ? `${quoteIdentifier(claim.lockColumn)} = NULL, ${this.lease} = NULL`
         : `${this.lease} = NULL`;
     return {
-      text: `UPDATE ${this.target} AS t SET ${clear} FROM ${this.tokens} WHERE ${this.fence}`,
+      ...prepared(
+        `UPDATE ${this.target} AS t SET ${clear} FROM ${this.tokens} WHERE ${this.fence}`,
+      ),
       values: this.tokenArrays([token], []),
     };
   }
