@@ -293,7 +293,16 @@ export class ExcelConnector<P = ExcelRow> implements Connector<P> {
     while (this.redelivery.length + this.readAhead.length < size && !cancelled()) {
       const rows = this.rows ?? (await this.reopen());
       if (rows === undefined) return;
-      const row = await rows.next();
+      let row: SheetRow | undefined;
+      try {
+        row = await rows.next();
+      } catch (error) {
+        // The next fetch opens the workbook again and reads it from the start (rows handed
+        // out already, or done, are skipped), so a failed read never ends the sheet early.
+        this.rows = null;
+        await rows.close().catch(noop);
+        throw error;
+      }
       if (row === undefined) {
         this.rows = null;
         const inPlace = await rows.changedInPlace();
