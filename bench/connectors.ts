@@ -4,13 +4,22 @@
  * process on the built `dist/`, and prints their tables. A script that fails (its broker is
  * down, say) is reported and the others still run; the exit code is then 1.
  *
- * Usage: npm run bench:connectors [-- rabbitmq,postgres,redis,nats,sqs,kafka]
+ * Usage: npm run bench:connectors [-- rabbitmq,postgres,redis,nats,sqs,kafka,excel,postgres-table]
  * (each script also runs alone: `node .bench/connectors/<name>.js`, arguments in its header).
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-const connectors = ['rabbitmq', 'postgres', 'redis', 'nats', 'sqs', 'kafka'] as const;
+const connectors = [
+  'rabbitmq',
+  'postgres',
+  'redis',
+  'nats',
+  'sqs',
+  'kafka',
+  'excel',
+  'postgres-table',
+] as const;
 type ConnectorName = (typeof connectors)[number];
 
 function isConnector(name: string): name is ConnectorName {

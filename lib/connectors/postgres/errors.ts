@@ -58,3 +58,10 @@ export function isTransientPostgresError(error: unknown): boolean {
   }
   return typeof message === 'string' && transientMessages.some((text) => message.startsWith(text));
 }
+
+/**
+ * A table connector cannot work with the table as configured: the table or a configured
+ * column does not exist, the lease column is not a `timestamptz`, or a dispatched row names
+ * a column the table does not have. The message names the table, the column and the fix.
+ */
+export class PostgresTableError extends ErgonError {}

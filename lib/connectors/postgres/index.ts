@@ -1,4 +1,4 @@
-export { isTransientPostgresError, PostgresQueueError } from './errors.js';
+export { isTransientPostgresError, PostgresQueueError, PostgresTableError } from './errors.js';
 export {
   postgresConnectionConfig,
   PostgresConnectionConfigCodec,
@@ -28,3 +28,19 @@ export {
   type PostgresRateLimiterConfig,
   type PostgresRateLimiterConfigInput,
 } from './postgres-rate-limiter.js';
+export {
+  PostgresTableConnector,
+  type PostgresTableConnectorOptions,
+  type TableRowMetadata,
+} from './postgres-table-connector.js';
+export {
+  postgresTableConfig,
+  PostgresTableConfigCodec,
+  type PostgresTableConfig,
+  type PostgresTableConfigInput,
+  type TableClaim,
+  type TableClaimInput,
+  type TableSettlement,
+  type TableSettlementInput,
+  type TableValue,
+} from './postgres-table-config.js';

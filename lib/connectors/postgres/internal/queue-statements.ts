@@ -6,7 +6,7 @@ import type { PostgresService } from '../postgres-service.js';
 import { MAX_IDENTIFIER_BYTES, quoteIdentifier } from '../sql-identifier.js';
 
 /** `text` as a named statement, so each pooled connection parses and plans it only once. */
-function prepared(text: string): { readonly name: string; readonly text: string } {
+export function prepared(text: string): { readonly name: string; readonly text: string } {
   const digest = createHash('sha1').update(text).digest('hex').slice(0, 20);
   return Object.freeze({ name: `ergon_${digest}`, text });
 }

@@ -1,0 +1,246 @@
+import { createHash } from 'node:crypto';
+import type { Stats } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
+import ExcelJS from 'exceljs';
+import { ExcelWorkbookError } from '../errors.js';
+import { columnLetters, type ExcelCell, plainCell } from './cell-values.js';
+
+/** A data row of the sheet: its cells by header, or why it cannot be read. */
+export interface SheetRow {
+  /** The row number in the sheet (1-based, as Excel shows it). */
+  readonly number: number;
+  readonly cells: Readonly<Record<string, ExcelCell>>;
+  /** SHA-256 of the row's cells: what the ledger recognises it by. */
+  readonly hash: string;
+  /** Why the row cannot be decoded (a cell holding an error, a value without a header). */
+  readonly problem?: string;
+}
+
+/** How the rows of a sheet are read: which sheet, and where its header is. */
+export interface SheetSelection {
+  /** The sheet's name; `null`: the first sheet. */
+  readonly sheet: string | null;
+  /** The row holding the column names (1-based). */
+  readonly headerRow: number;
+}
+
+interface StreamedRow {
+  readonly number: number;
+  readonly values: unknown;
+}
+
+/**
+ * Reads the data rows of one sheet, streaming (exceljs `WorkbookReader`): the workbook is read
+ * through one open file handle, so a writer that replaces the file (Excel, LibreOffice and
+ * the connector's own dispatch save to a new file and rename it) does not disturb the read;
+ * {@link SheetRows.changedInPlace} tells whether someone wrote into the file itself meanwhile.
+ */
+export class SheetRows {
+  /** The sheet's name (known once the first row was asked for). */
+  sheetName = '';
+  private headers: (string | null)[] = [];
+  private rows: AsyncIterator<StreamedRow> | null = null;
+  private sheets: AsyncIterator<ExcelJS.stream.xlsx.WorksheetReader> | null = null;
+  private done = false;
+
+  private constructor(
+    readonly path: string,
+    private readonly handle: FileHandle,
+    /** The file as it was when opened. */
+    readonly opened: Stats,
+    private readonly selection: SheetSelection,
+  ) {}
+
+  /** Opens the workbook; `undefined` when the file does not exist. */
+  static async open(path: string, selection: SheetSelection): Promise<SheetRows | undefined> {
+    let handle: FileHandle;
+    try {
+      handle = await open(path, 'r');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
+    }
+    return new SheetRows(path, handle, await handle.stat(), selection);
+  }
+
+  /** The next data row, `undefined` after the last one. */
+  async next(): Promise<SheetRow | undefined> {
+    if (this.done) return undefined;
+    try {
+      this.rows ??= await this.findSheet();
+      for (;;) {
+        const next = await this.rows.next();
+        if (next.done === true) {
+          this.done = true;
+          return undefined;
+        }
+        const row = this.dataRow(next.value);
+        if (row !== undefined) return row;
+      }
+    } catch (error) {
+      this.done = true;
+      if (error instanceof ExcelWorkbookError) throw error;
+      throw new ExcelWorkbookError(
+        this.path,
+        `${this.path} cannot be read as an .xlsx workbook (${(error as Error).message}): ` +
+          'check it is an Excel 2007+ workbook (not .xls or .csv) and not truncated, and save it again',
+        this.sheetName === '' ? {} : { sheet: this.sheetName },
+        { cause: error },
+      );
+    }
+  }
+
+  /** Whether the file was written into (not replaced) since it was opened. */
+  async changedInPlace(): Promise<boolean> {
+    const now = await this.handle.stat();
+    return now.size !== this.opened.size || now.mtimeMs !== this.opened.mtimeMs;
+  }
+
+  async close(): Promise<void> {
+    this.done = true;
+    await this.rows?.return?.();
+    await this.sheets?.return?.();
+    await this.handle.close();
+  }
+
+  /** Skips the sheets before the one asked for and reads its header row. */
+  private async findSheet(): Promise<AsyncIterator<StreamedRow>> {
+    const reader = new ExcelJS.stream.xlsx.WorkbookReader(
+      this.handle.createReadStream({ start: 0, autoClose: false }),
+      { worksheets: 'emit', sharedStrings: 'cache', styles: 'cache', hyperlinks: 'ignore' },
+    );
+    this.sheets = reader[Symbol.asyncIterator]();
+    const seen: string[] = [];
+    for (;;) {
+      const next = await this.sheets.next();
+      if (next.done === true) break;
+      const name = (next.value as unknown as { name?: string }).name ?? `sheet ${seen.length + 1}`;
+      const rows = next.value[Symbol.asyncIterator]() as AsyncIterator<StreamedRow>;
+      if (this.selection.sheet === null || this.selection.sheet === name) {
+        this.sheetName = name;
+        await this.readHeader(rows);
+        return rows;
+      }
+      seen.push(name);
+      // Not the sheet: read through it (the zip is one stream) and go on.
+      while ((await rows.next()).done !== true);
+    }
+    throw new ExcelWorkbookError(
+      this.path,
+      seen.length === 0
+        ? `${this.path} has no sheet: add one with a header row`
+        : `${this.path} has no sheet ${JSON.stringify(this.selection.sheet)}: its sheets are ${seen.map((s) => JSON.stringify(s)).join(', ')}; fix the sheet option`,
+      this.selection.sheet === null ? {} : { sheet: this.selection.sheet },
+    );
+  }
+
+  /** Reads the header row: every name non-empty (between the first and last) and unique. */
+  private async readHeader(rows: AsyncIterator<StreamedRow>): Promise<void> {
+    const { headerRow } = this.selection;
+    let header: StreamedRow | undefined;
+    while (header === undefined) {
+      const next = await rows.next();
+      if (next.done === true || next.value.number > headerRow) {
+        throw new ExcelWorkbookError(
+          this.path,
+          `row ${headerRow} of sheet ${JSON.stringify(this.sheetName)} in ${this.path} is empty: ` +
+            'it should hold the column names (or set headerRow to the row that does)',
+          { sheet: this.sheetName, cell: `A${headerRow}` },
+        );
+      }
+      if (next.value.number === headerRow) header = next.value;
+    }
+    const values = valuesOf(header.values);
+    const names: (string | null)[] = [null];
+    const columns = new Map<string, string>();
+    let last = 0;
+    for (let column = 1; column < values.length; column++) {
+      const read = plainCell(values[column] as ExcelJS.CellValue);
+      const name = 'value' in read && read.value !== null ? cellText(read.value).trim() : '';
+      names.push(name === '' ? null : name);
+      if (name !== '') last = column;
+    }
+    for (let column = 1; column <= last; column++) {
+      const name = names[column];
+      const cell = `${columnLetters(column)}${headerRow}`;
+      const where = { sheet: this.sheetName, cell };
+      if (name === null || name === undefined) {
+        throw new ExcelWorkbookError(
+          this.path,
+          `the header cell ${cell} of sheet ${JSON.stringify(this.sheetName)} in ${this.path} is empty: ` +
+            'name the column (every column up to the last named one needs a name)',
+          where,
+        );
+      }
+      const first = columns.get(name);
+      if (first !== undefined) {
+        throw new ExcelWorkbookError(
+          this.path,
+          `the header cells ${first} and ${cell} of sheet ${JSON.stringify(this.sheetName)} in ${this.path} ` +
+            `both name a column ${JSON.stringify(name)}: rename one (each field of a row needs its own name)`,
+          where,
+        );
+      }
+      columns.set(name, cell);
+    }
+    if (last === 0) {
+      throw new ExcelWorkbookError(
+        this.path,
+        `row ${headerRow} of sheet ${JSON.stringify(this.sheetName)} in ${this.path} holds no column names: ` +
+          'put them there (or set headerRow to the row that holds them)',
+        { sheet: this.sheetName, cell: `A${headerRow}` },
+      );
+    }
+    this.headers = names.slice(0, last + 1);
+  }
+
+  /** The data row of a streamed row; `undefined` for a row with nothing in it. */
+  private dataRow(row: StreamedRow): SheetRow | undefined {
+    const values = valuesOf(row.values);
+    const cells: Record<string, ExcelCell> = {};
+    let problems: string[] | undefined;
+    let empty = true;
+    let fingerprint = '';
+    const columns = Math.max(values.length, this.headers.length);
+    for (let column = 1; column < columns; column++) {
+      const read = plainCell(values[column] as ExcelJS.CellValue);
+      const header = this.headers[column];
+      if ('error' in read) {
+        (problems ??= []).push(`cell ${columnLetters(column)}${row.number} ${read.error}`);
+        empty = false;
+        continue;
+      }
+      const value = read.value;
+      fingerprint +=
+        value instanceof Date
+          ? `\u0001d${value.getTime()}`
+          : `\u0001${typeof value}${String(value)}`;
+      if (value !== null) empty = false;
+      if (header === undefined || header === null) {
+        if (value !== null) {
+          (problems ??= []).push(
+            `cell ${columnLetters(column)}${row.number} holds a value but column ${columnLetters(column)} has no name in row ${this.selection.headerRow}`,
+          );
+        }
+        continue;
+      }
+      cells[header] = value;
+    }
+    if (empty) return undefined;
+    if (problems !== undefined) fingerprint += JSON.stringify(values.slice(1));
+    const hash = createHash('sha256').update(fingerprint).digest('hex');
+    if (problems === undefined) return { number: row.number, cells, hash };
+    const where = `sheet ${JSON.stringify(this.sheetName)} of ${this.path}`;
+    return { number: row.number, cells, hash, problem: `${problems.join('; ')} (${where})` };
+  }
+}
+
+/** exceljs gives a row's values as a sparse array indexed by column (1-based). */
+function valuesOf(values: unknown): unknown[] {
+  return Array.isArray(values) ? values : [];
+}
+
+/** A header cell's text (a number or date used as a column name, too). */
+function cellText(value: ExcelCell): string {
+  return value instanceof Date ? value.toISOString() : String(value);
+}
