@@ -7,16 +7,8 @@ import {
   startsIn,
   startWorkersProcess,
 } from './support/workers-process.js';
+import { freePort } from '../support/free-port.js';
 
-/** A free TCP port on this machine. */
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 async function statusOf(port: number, path: string): Promise<number> {
   try {

@@ -4,6 +4,21 @@ import type { SettleDecision } from '../../core/outcome.js';
 import type { Transaction } from '../../core/transaction.js';
 import type { WorkerHeartbeat, WorkerState } from './worker-messages.js';
 
+/** A run's activity as {@link WorkerLiveness.activity} reports it; durations in milliseconds. */
+export interface RunActivity {
+  readonly state: WorkerState;
+  /** Transactions fetched and not settled yet. */
+  readonly inFlight: number;
+  /** Since the last fetched transaction, settlement or outcome (or since the start). */
+  readonly sinceProgressMs: number;
+  /** Fetches under way. */
+  readonly fetching: number;
+  /** Age of the oldest fetch under way, `null` when none is. */
+  readonly oldestFetchMs: number | null;
+  /** Since the last fetch started, `null` before the first. */
+  readonly sinceFetchStartedMs: number | null;
+}
+
 /**
  * The liveness of a worker process, reported to the primary over IPC: its state, its
  * in-flight count (transactions its connectors fetched and did not settle yet) and the time
@@ -25,14 +40,24 @@ export class WorkerLiveness {
   private settled = 0;
   private outcomes = 0;
   private fetching = 0;
-  private lastProgress = performance.now();
+  /** Start times of the fetches under way, oldest first. */
+  private readonly fetchStarts: number[] = [];
+  private lastFetchStarted: number | undefined;
+  private lastProgress: number;
   private timer: NodeJS.Timeout | undefined;
 
+  /**
+   * `now` is the clock of progress and fetch times, in milliseconds (default
+   * `performance.now`; a scheduler's `now` in virtual-time tests).
+   */
   constructor(
     private readonly workerId: number,
     private readonly interval: number,
     private readonly send: (heartbeat: WorkerHeartbeat) => void,
-  ) {}
+    private readonly now: () => number = () => performance.now(),
+  ) {
+    this.lastProgress = now();
+  }
 
   /** Sends a heartbeat now and then every `interval` ms (the timer does not keep the process alive). */
   start(): void {
@@ -60,7 +85,22 @@ export class WorkerLiveness {
       workerId: this.workerId,
       state: this.state,
       inFlight: this.inFlight(),
-      sinceProgressMs: Math.round(performance.now() - this.lastProgress),
+      sinceProgressMs: Math.round(this.now() - this.lastProgress),
+    };
+  }
+
+  /** What the run's watchdog looks at: the heartbeat's counts and the fetches under way. */
+  activity(): RunActivity {
+    const now = this.now();
+    const oldest = this.fetchStarts[0];
+    return {
+      state: this.state,
+      inFlight: this.inFlight(),
+      sinceProgressMs: now - this.lastProgress,
+      fetching: this.fetching,
+      oldestFetchMs: oldest === undefined ? null : now - oldest,
+      sinceFetchStartedMs:
+        this.lastFetchStarted === undefined ? null : now - this.lastFetchStarted,
     };
   }
 
@@ -73,7 +113,10 @@ export class WorkerLiveness {
     const fetch = connector.fetch.bind(connector);
     connector.fetch = (request: FetchRequest): Observable<Transaction> =>
       defer(() => {
+        const startedAt = this.now();
         this.fetching++;
+        this.fetchStarts.push(startedAt);
+        this.lastFetchStarted = startedAt;
         this.setState();
         return fetch(request).pipe(
           tap(() => {
@@ -82,6 +125,8 @@ export class WorkerLiveness {
           }),
           finalize(() => {
             this.fetching--;
+            const at = this.fetchStarts.indexOf(startedAt);
+            if (at >= 0) this.fetchStarts.splice(at, 1);
             this.setState();
           }),
         );
@@ -112,7 +157,7 @@ export class WorkerLiveness {
   }
 
   private progress(): void {
-    this.lastProgress = performance.now();
+    this.lastProgress = this.now();
     this.setState();
   }
 
