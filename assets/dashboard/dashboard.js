@@ -145,7 +145,11 @@
     setText('limit', number(status.limit));
     setText(
       'breaker',
-      status.breaker === null ? 'no change' : status.breaker === 'halfOpen' ? 'half-open' : status.breaker,
+      status.breaker === null
+        ? 'no change'
+        : status.breaker === 'halfOpen'
+          ? 'half-open'
+          : status.breaker,
     );
     setText('pauses', number(status.rateLimitPauses));
     const notice = byId('notice');

@@ -1,9 +1,5 @@
 import type { Attributes } from '@opentelemetry/api';
-import {
-  DataPointType,
-  MetricReader,
-  type ResourceMetrics,
-} from '@opentelemetry/sdk-metrics';
+import { DataPointType, MetricReader, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { outcomeStatuses, type OutcomeStatus } from '../core/outcome.js';
 import type { BreakerState } from './dashboard-api.js';
 
@@ -23,7 +19,7 @@ export class DashboardMetricReader extends MetricReader {
 }
 
 /** Cumulative bucket counts of a histogram, summed over its series. */
-export interface BucketCounts {
+interface BucketCounts {
   /** Upper bounds in seconds, ascending; the last bucket (one more count) has none. */
   readonly boundaries: readonly number[];
   readonly counts: readonly number[];
@@ -101,7 +97,11 @@ export function readMetrics(collected: ResourceMetrics): MetricsReading {
       } else if (name === 'consumer.circuit_breaker.transitions') {
         for (const point of metric.dataPoints) {
           const state = text(point.attributes, 'state');
-          if (state !== undefined && breakerStates.includes(state) && typeof point.value === 'number')
+          if (
+            state !== undefined &&
+            breakerStates.includes(state) &&
+            typeof point.value === 'number'
+          )
             addBy(breakerTransitions, state as BreakerState, point.value);
         }
       } else if (name === 'consumer.rate_limit.pauses') {

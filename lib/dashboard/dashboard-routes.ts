@@ -7,29 +7,31 @@ import type { RunMonitor } from './run-monitor.js';
 /** The page's files: in `assets/dashboard/` of the package (two levels up from lib/ and dist/). */
 const pageFolder = new URL('../../assets/dashboard/', import.meta.url);
 
-/** uPlot's browser build, from the installed package (no CDN: the page works offline). */
-function uplotFile(name: string): string {
-  return createRequire(import.meta.url).resolve(`uplot/dist/${name}`);
-}
+const require = createRequire(import.meta.url);
 
 /** What the dashboard serves, by path: a file and its content type. */
-const files: Readonly<Record<string, { readonly path: () => string | URL; readonly type: string }>> =
-  {
-    '/': { path: () => new URL('index.html', pageFolder), type: 'text/html; charset=utf-8' },
-    '/dashboard.js': {
-      path: () => new URL('dashboard.js', pageFolder),
-      type: 'text/javascript; charset=utf-8',
-    },
-    '/dashboard.css': {
-      path: () => new URL('dashboard.css', pageFolder),
-      type: 'text/css; charset=utf-8',
-    },
-    '/uPlot.iife.min.js': {
-      path: () => uplotFile('uPlot.iife.min.js'),
-      type: 'text/javascript; charset=utf-8',
-    },
-    '/uPlot.min.css': { path: () => uplotFile('uPlot.min.css'), type: 'text/css; charset=utf-8' },
-  };
+const files: Readonly<
+  Record<string, { readonly path: () => string | URL; readonly type: string }>
+> = {
+  '/': { path: () => new URL('index.html', pageFolder), type: 'text/html; charset=utf-8' },
+  '/dashboard.js': {
+    path: () => new URL('dashboard.js', pageFolder),
+    type: 'text/javascript; charset=utf-8',
+  },
+  '/dashboard.css': {
+    path: () => new URL('dashboard.css', pageFolder),
+    type: 'text/css; charset=utf-8',
+  },
+  // uPlot's browser build, from the installed package (no CDN: the page works offline).
+  '/uPlot.iife.min.js': {
+    path: () => require.resolve('uplot/dist/uPlot.iife.min.js'),
+    type: 'text/javascript; charset=utf-8',
+  },
+  '/uPlot.min.css': {
+    path: () => require.resolve('uplot/dist/uPlot.min.css'),
+    type: 'text/css; charset=utf-8',
+  },
+};
 
 /** Sent on an idle event stream so that proxies keep it open. */
 const KEEP_ALIVE = 15_000;

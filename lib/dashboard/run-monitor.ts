@@ -10,9 +10,10 @@ import {
   type Subscription,
 } from 'rxjs';
 import type { Connector, ConnectorHealth } from '../core/connector.js';
-import { TransactionError } from '../core/errors.js';
+import type { Stage } from '../core/errors.js';
 import type { Outcome, OutcomeStatus } from '../core/outcome.js';
 import { describeError, describeErrorType } from '../core/renderers.js';
+import { readProperty, unreadable } from '../core/safe-access.js';
 import type {
   BreakerState,
   DashboardConnector,
@@ -169,8 +170,8 @@ export class RunMonitor {
       status: outcome.status,
       deadLettered:
         outcome.status === 'failed' || (outcome.status === 'timeout' && !outcome.handled),
-      stage: error instanceof TransactionError ? (error.stage ?? null) : null,
-      errorType: describeErrorType(error instanceof TransactionError ? (error.cause ?? error) : error),
+      stage: stageOf(error),
+      errorType: describeErrorType(causeOf(error)),
       error: describeError(error),
       traceId,
       traceUrl:
@@ -207,18 +208,24 @@ export class RunMonitor {
       startedAt: this.startedAt,
       now: this.scheduler.now(),
       totals: this.totals(),
-      ratePerSecond: minuteSpan <= 0 ? 0 : round((endedInMinute * 1_000) / minuteSpan) ?? 0,
+      ratePerSecond: minuteSpan <= 0 ? 0 : (round((endedInMinute * 1_000) / minuteSpan) ?? 0),
       latency: this.percentiles(minute),
       inFlight: last?.inFlight ?? this.sources.inFlight(),
       limit: last?.limit ?? null,
       breaker: this.breaker,
       rateLimitPauses:
         pausesLast === null ? null : pausesLast - (pausesFirst === null ? 0 : pausesFirst),
-      connectors: this.connectors.map(({ name }) => connectorView(name, this.depths, connectorHealth)),
+      connectors: this.connectors.map(({ name }) =>
+        connectorView(name, this.depths, connectorHealth),
+      ),
       workers: this.sources.workers?.() ?? null,
       health: { alive: health.alive, ready: health.ready, problems: health.problems },
       metrics: this.metricsReach,
-      series: series ? this.samples.map(publicSample) : last === undefined ? [] : [publicSample(last)],
+      series: series
+        ? this.samples.map(publicSample)
+        : last === undefined
+          ? []
+          : [publicSample(last)],
     };
   }
 
@@ -387,4 +394,32 @@ function breakerState(
   if (closedMoves > 0 && halfOpenMoves <= closedMoves) return 'closed';
   if (halfOpenMoves > 0) return 'halfOpen';
   return previous === 'open' ? 'halfOpen' : previous;
+}
+
+const stages: readonly unknown[] = [
+  'process',
+  'success',
+  'exception',
+  'prepare',
+  'dispatch',
+  'fetch',
+  'decode',
+  'key',
+  'attempt',
+] satisfies readonly Stage[];
+
+/**
+ * The stage a `TransactionError` names, read by shape rather than `instanceof` (another copy
+ * of ergon-rx, or a module loaded twice, makes errors of its own class).
+ */
+function stageOf(error: unknown): Stage | null {
+  const stage = readProperty(error, 'stage');
+  return stages.includes(stage) ? (stage as Stage) : null;
+}
+
+/** What a `TransactionError` wraps (by shape, as {@link stageOf}), else the error itself. */
+function causeOf(error: unknown): unknown {
+  if (stageOf(error) === null) return error;
+  const cause = readProperty(error, 'cause');
+  return cause === undefined || cause === unreadable ? error : cause;
 }

@@ -34,7 +34,9 @@ describe('event-loop watchdog (a real process whose event loop blocks)', functio
     const fatal = stderr.split('\n').filter((line) => line.includes('"FATAL"'));
     expect(fatal).to.have.length(1);
     expect(JSON.parse(fatal[0]!)).to.include({ logger: 'ergon.runner.watchdog' });
-    expect(fatal[0]).to.match(/event loop has been blocked for \d+ ms \(supervision.wedgedAfter 500 ms\)/);
+    expect(fatal[0]).to.match(
+      /event loop has been blocked for \d+ ms \(supervision.wedgedAfter 500 ms\)/,
+    );
   });
 
   it('leaves a loop blocked for less than wedgedAfter alone, and lets the process exit after the run', async () => {

@@ -14,12 +14,22 @@ import { RunWatchdog, type RunPhase } from '../../lib/runner/internal/run-watchd
 import { WorkerLiveness } from '../../lib/runner/internal/worker-liveness.js';
 import { keptLogger } from '../engine/support/kept-logger.js';
 
-const settings = { heartbeat: 1_000, stalledAfter: 60_000, startupGrace: 30_000, healthCheck: 5_000 };
+const settings = {
+  heartbeat: 1_000,
+  stalledAfter: 60_000,
+  startupGrace: 30_000,
+  healthCheck: 5_000,
+};
 
 /** A watchdog over real liveness counting, on a virtual clock advanced by hand. */
 function harness(phase: RunPhase = 'running') {
   const scheduler = new VirtualTimeScheduler(VirtualAction, 0);
-  const liveness = new WorkerLiveness(0, 1_000, () => undefined, () => scheduler.now());
+  const liveness = new WorkerLiveness(
+    0,
+    1_000,
+    () => undefined,
+    () => scheduler.now(),
+  );
   const { logger, lines } = keptLogger(['info', 'warn']);
   const state = { phase, stopping: false };
   const watchdog = new RunWatchdog(
@@ -86,7 +96,7 @@ describe('RunWatchdog (virtual time)', () => {
     expect(watchdog.problems().map((problem) => problem.detail)).to.deep.equal([
       '1 in flight, no progress for 61 s',
     ]);
-    void connector.settle(fetched[0] as never, { type: 'ack' });
+    connector.settle(fetched[0] as never, { type: 'ack' });
     advanceTo(62_000);
     // Settled: nothing in flight; the last fetch started 62 s ago and none since.
     expect(watchdog.problems().map((problem) => problem.kind)).to.deep.equal(['poll']);

@@ -36,8 +36,7 @@ describe('single-process supervision: /healthz and /readyz without workers', () 
       defineTask({
         name: 'probed',
         connectors: {
-          orders: () =>
-            Object.assign(new MemoryConnector(), { health: () => of(health) }),
+          orders: () => Object.assign(new MemoryConnector(), { health: () => of(health) }),
         },
         supervision: { http: { port }, healthCheck: '50ms' },
         run: () => finish,

@@ -9,7 +9,6 @@ import {
 } from './support/workers-process.js';
 import { freePort } from '../support/free-port.js';
 
-
 async function statusOf(port: number, path: string): Promise<number> {
   try {
     return (await fetch(`http://127.0.0.1:${port}${path}`)).status;

@@ -5,7 +5,6 @@ import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporte
 import { setupTelemetry, type TelemetryHandle } from '../../lib/telemetry/index.js';
 import { freePort } from '../support/free-port.js';
 
-
 function fetchText(url: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     get(url, { agent: false }, (response) => {

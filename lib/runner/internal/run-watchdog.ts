@@ -178,7 +178,11 @@ export class RunWatchdog {
     }
     const activity = phase === 'running' ? this.sources.activity() : undefined;
     const stopping = this.sources.stopping();
-    if (activity !== undefined && activity.inFlight > 0 && activity.sinceProgressMs > stalledAfter) {
+    if (
+      activity !== undefined &&
+      activity.inFlight > 0 &&
+      activity.sinceProgressMs > stalledAfter
+    ) {
       this.raise(
         'processing',
         'run',
@@ -272,4 +276,3 @@ export class RunWatchdog {
     this.log.info(`watchdog: ${kind} ${subject === 'run' ? '' : `(${subject}) `}recovered`);
   }
 }
-

@@ -99,8 +99,7 @@ export class WorkerLiveness {
       sinceProgressMs: now - this.lastProgress,
       fetching: this.fetching,
       oldestFetchMs: oldest === undefined ? null : now - oldest,
-      sinceFetchStartedMs:
-        this.lastFetchStarted === undefined ? null : now - this.lastFetchStarted,
+      sinceFetchStartedMs: this.lastFetchStarted === undefined ? null : now - this.lastFetchStarted,
     };
   }
 
