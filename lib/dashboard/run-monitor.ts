@@ -51,6 +51,11 @@ export interface MonitorSources {
   readonly connectorHealth?: () => ReadonlyMap<string, ConnectorHealth | undefined>;
   /** The workers of a pool (the primary's view). */
   readonly workers?: () => readonly DashboardWorker[];
+  /**
+   * Where the numbers come from instead of the dashboard's metric reader: the primary of a
+   * pool sums its workers' heartbeats (no latency, limit or breaker there).
+   */
+  readonly read?: () => MetricsReading;
 }
 
 /** What `/api/events` streams: a status each second with its new sample, and each failure. */
@@ -252,12 +257,17 @@ export class RunMonitor {
   private tick(): void {
     if (this.collecting) return;
     this.collecting = true;
-    this.reader.collect().then(
-      ({ resourceMetrics }) => {
+    const read = this.sources.read;
+    const collected =
+      read === undefined
+        ? this.reader.collect().then(({ resourceMetrics }) => readMetrics(resourceMetrics))
+        : Promise.resolve().then(read);
+    collected.then(
+      (reading) => {
         this.collecting = false;
         if (this.stopped) return;
         this.metricsReach = true;
-        this.addSample(readMetrics(resourceMetrics));
+        this.addSample(reading);
       },
       () => {
         // No meter provider took the reader (the application registered its own SDK).

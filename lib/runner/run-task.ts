@@ -26,7 +26,7 @@ import {
   guardEscapedErrors,
   ShutdownSignals,
 } from './internal/shutdown-signals.js';
-import { RunSupervision } from './internal/run-supervision.js';
+import { RunSupervision, startPoolDashboard } from './internal/run-supervision.js';
 import { WorkerLiveness } from './internal/worker-liveness.js';
 import { isWorkerStopRequest } from './internal/worker-messages.js';
 import { WorkerPoolSupervisor } from './internal/worker-pool-supervisor.js';
@@ -118,7 +118,19 @@ export async function runTask<
       pool.shutdownGrace,
       runnerLog,
     );
+    let stopDashboard: (() => Promise<void>) | undefined;
+    if (pool.dashboard !== undefined) {
+      try {
+        stopDashboard = await startPoolDashboard(pool.name, pool.dashboard, supervisor, runnerLog);
+      } catch (error) {
+        runnerLog.error(`${describeError(error)}. No worker was started`);
+        await logging?.shutdown().catch(() => undefined);
+        if (options.exit === true) process.exit(ExitCode.runError);
+        return ExitCode.runError;
+      }
+    }
     const pooled = await supervisor.run(options.signals !== false);
+    await stopDashboard?.();
     await logging?.shutdown().catch(() => undefined);
     if (options.exit === true) process.exit(pooled);
     return pooled;

@@ -2,7 +2,8 @@ import type { Server } from 'node:http';
 import { asyncScheduler, isObservable, tap, type Observable, type SchedulerLike } from 'rxjs';
 import type { Connector } from '../../core/connector.js';
 import type { Logger } from '../../core/logging.js';
-import { isOutcome } from '../../core/outcome.js';
+import { isOutcome, type OutcomeStatus } from '../../core/outcome.js';
+import type { DashboardWorker } from '../../dashboard/dashboard-api.js';
 import type { DashboardSettings } from '../../dashboard/dashboard-config.js';
 import type { DashboardRoutes } from '../../dashboard/dashboard-routes.js';
 import type { RunMonitor } from '../../dashboard/run-monitor.js';
@@ -156,8 +157,7 @@ export class RunSupervision {
     const routes = this.routes;
     if (dashboard !== undefined && routes !== undefined) {
       const port = await this.listen(probe, dashboard.port, dashboard.host, 'dashboard', routes);
-      const host = dashboard.host.includes(':') ? `[${dashboard.host}]` : dashboard.host;
-      this.options.log.info(`dashboard on http://${host}:${port}/`);
+      this.options.log.info(`dashboard on http://${urlHost(dashboard.host)}:${port}/`);
     }
   }
 
@@ -208,7 +208,83 @@ export class RunSupervision {
       throw new EndpointListenError(setting, host, port, error);
     }
     this.servers.push(server);
-    const address = server.address();
-    return typeof address === 'object' && address !== null ? address.port : port;
+    return portOf(server, port);
   }
+}
+
+/**
+ * The dashboard of a worker pool, served by the primary: the workers (state, in flight,
+ * restarts) and the throughput summed from their heartbeats; `/healthz` and `/readyz` answer
+ * for the pool. Latency, limits, failures and queue depths live in the workers (their metrics
+ * go to Prometheus or OTLP). Resolves the function that stops it.
+ *
+ * @throws EndpointListenError when it cannot listen.
+ */
+export async function startPoolDashboard(
+  task: string,
+  settings: DashboardSettings,
+  pool: {
+    readonly workers: () => readonly DashboardWorker[];
+    readonly ended: () => Readonly<Record<OutcomeStatus, number>>;
+    readonly alive: () => boolean;
+    readonly ready: () => boolean;
+  },
+  log: Logger,
+): Promise<() => Promise<void>> {
+  const [{ RunMonitor }, { DashboardRoutes }] = await Promise.all([
+    import('../../dashboard/run-monitor.js'),
+    import('../../dashboard/dashboard-routes.js'),
+  ]);
+  let stopping = false;
+  const monitor = new RunMonitor(
+    settings,
+    {
+      task,
+      mode: 'pool',
+      phase: () => (stopping ? 'stopping' : 'running'),
+      inFlight: () => pool.workers().reduce((sum, worker) => sum + worker.inFlight, 0),
+      health: () => ({ alive: pool.alive(), ready: pool.ready(), problems: [] }),
+      workers: () => pool.workers(),
+      read: () => ({
+        ended: new Map(Object.entries(pool.ended()) as [OutcomeStatus, number][]),
+        durations: null,
+        inFlight: pool.workers().reduce((sum, worker) => sum + worker.inFlight, 0),
+        limit: null,
+        breakerTransitions: new Map(),
+        rateLimitPauses: null,
+      }),
+    },
+    asyncScheduler,
+  );
+  const routes = new DashboardRoutes(monitor);
+  let server: Server;
+  try {
+    server = await startHealthServer(
+      settings.port,
+      { alive: () => pool.alive(), ready: () => pool.ready() },
+      settings.host,
+      (request, response) => routes.handle(request, response),
+    );
+  } catch (error) {
+    throw new EndpointListenError('dashboard', settings.host, settings.port, error);
+  }
+  monitor.start();
+  log.info(`dashboard on http://${urlHost(settings.host)}:${portOf(server, settings.port)}/`);
+  return async () => {
+    stopping = true;
+    monitor.stop();
+    routes.close();
+    await stopHealthServer(server);
+  };
+}
+
+/** A host as it goes in a URL (an IPv6 address in brackets). */
+function urlHost(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+/** The port a server listens on (the one asked for, when it cannot tell). */
+function portOf(server: Server, asked: number): number {
+  const address = server.address();
+  return typeof address === 'object' && address !== null ? address.port : asked;
 }

@@ -1,6 +1,6 @@
 import { defer, finalize, isObservable, tap, type Observable } from 'rxjs';
 import type { Connector, FetchRequest } from '../../core/connector.js';
-import type { SettleDecision } from '../../core/outcome.js';
+import { isOutcome, type OutcomeStatus, type SettleDecision } from '../../core/outcome.js';
 import type { Transaction } from '../../core/transaction.js';
 import type { WorkerHeartbeat, WorkerState } from './worker-messages.js';
 
@@ -39,6 +39,13 @@ export class WorkerLiveness {
   private fetched = 0;
   private settled = 0;
   private outcomes = 0;
+  private readonly ended: Record<OutcomeStatus, number> = {
+    success: 0,
+    exception: 0,
+    failed: 0,
+    timeout: 0,
+    released: 0,
+  };
   private fetching = 0;
   /** Start times of the fetches under way, oldest first. */
   private readonly fetchStarts: number[] = [];
@@ -86,6 +93,7 @@ export class WorkerLiveness {
       state: this.state,
       inFlight: this.inFlight(),
       sinceProgressMs: Math.round(this.now() - this.lastProgress),
+      ended: { ...this.ended },
     };
   }
 
@@ -144,8 +152,9 @@ export class WorkerLiveness {
     this.setState();
     if (!isObservable(run)) return run;
     return run.pipe(
-      tap(() => {
+      tap((value) => {
         this.outcomes++;
+        if (isOutcome(value)) this.ended[value.status]++;
         this.progress();
       }),
     ) as R;
