@@ -30,6 +30,14 @@ import type { RunActivity } from './worker-liveness.js';
  */
 export type WatchdogProblemKind = 'startup' | 'processing' | 'fetch' | 'poll' | 'connector';
 
+const problemKinds: readonly WatchdogProblemKind[] = [
+  'startup',
+  'processing',
+  'fetch',
+  'poll',
+  'connector',
+];
+
 /** One problem the watchdog reports, as long as it lasts. */
 export interface WatchdogProblem {
   readonly kind: WatchdogProblemKind;
@@ -92,8 +100,9 @@ export class RunWatchdog {
   private startedAt = 0;
   private gauge: ObservableGauge | null = null;
   private alerts: Counter | null = null;
+  /** Every kind, 0 included, so that a dashboard or an alert has a series from the start. */
   private readonly observe = (result: ObservableResult): void => {
-    const counts = new Map<WatchdogProblemKind, number>();
+    const counts = new Map<WatchdogProblemKind, number>(problemKinds.map((kind) => [kind, 0]));
     for (const problem of this.found.values()) {
       counts.set(problem.kind, (counts.get(problem.kind) ?? 0) + 1);
     }
