@@ -35,7 +35,7 @@ export interface MetricsReading {
   readonly limit: number | null;
   /** `consumer.circuit_breaker.transitions` by the state entered. */
   readonly breakerTransitions: ReadonlyMap<BreakerState, number>;
-  /** `consumer.rate_limit.pauses` (absent from engines without it: `null`). */
+  /** `consumer.rate_limit.pauses` (`null`: not known, in a pool's primary). */
   readonly rateLimitPauses: number | null;
 }
 
@@ -63,7 +63,7 @@ export function readMetrics(collected: ResourceMetrics): MetricsReading {
   let durations: { boundaries: number[]; counts: number[] } | null = null;
   let inFlight: number | null = null;
   let limit: number | null = null;
-  let rateLimitPauses: number | null = null;
+  let rateLimitPauses = 0;
   for (const scope of collected.scopeMetrics) {
     for (const metric of scope.metrics) {
       const name = metric.descriptor.name;
@@ -105,7 +105,7 @@ export function readMetrics(collected: ResourceMetrics): MetricsReading {
             addBy(breakerTransitions, state as BreakerState, point.value);
         }
       } else if (name === 'consumer.rate_limit.pauses') {
-        rateLimitPauses = (rateLimitPauses ?? 0) + sumPoints(metric.dataPoints);
+        rateLimitPauses += sumPoints(metric.dataPoints);
       }
     }
   }

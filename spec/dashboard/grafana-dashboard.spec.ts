@@ -4,7 +4,13 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
 import { lastValueFrom, Subject, toArray } from 'rxjs';
-import { consume, consumerTask, MemoryConnector, type Transaction } from '../../lib/index.js';
+import {
+  consume,
+  consumerTask,
+  MemoryConnector,
+  RateLimitedError,
+  type Transaction,
+} from '../../lib/index.js';
 import { defineTask, ExitCode, runTask } from '../../lib/runner/index.js';
 
 const stack = fileURLToPath(new URL('../../assets/observability/', import.meta.url));
@@ -22,7 +28,7 @@ function metricNames(expr: string): string[] {
 
 /**
  * The Prometheus exposition of a real run: a streaming consumer whose breaker opens and closes
- * (the first four transactions fail once), collected while it runs, under runTask (so the runner's
+ * (the first four transactions fail once) and is rate limited once, collected while it runs, under runTask (so the runner's
  * watchdog metrics are there too).
  */
 async function exposition(): Promise<string> {
@@ -37,6 +43,10 @@ async function exposition(): Promise<string> {
       if (tx.payload.n < 4 && !refused.has(tx.payload.n)) {
         refused.add(tx.payload.n);
         throw new Error('downstream refused');
+      }
+      if (tx.payload.n === 30 && !refused.has(30)) {
+        refused.add(30);
+        throw new RateLimitedError(5);
       }
       return tx.payload.n;
     },
