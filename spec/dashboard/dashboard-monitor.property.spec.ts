@@ -42,7 +42,7 @@ function outcome(status: OutcomeStatus, id: string): Outcome {
 }
 
 describe('dashboard monitor (properties)', () => {
-  it('a latency percentile stays within the buckets' range and never falls as q grows', () => {
+  it('a latency percentile stays within the range of the buckets and never falls as q grows', () => {
     fc.assert(
       fc.property(
         histogram,
