@@ -14,6 +14,7 @@ import {
   consumerTask,
   MemoryConnector,
   RateLimitedError,
+  TransactionError,
   type Transaction,
 } from '../lib/index.js';
 import { defineTask, runTask } from '../lib/runner/index.js';
@@ -30,13 +31,16 @@ const throttled = new Set<number>();
 
 /**
  * The card processor: 5–45 ms per charge, declines one order in eleven, and says "too many
- * requests" (retry after 200 ms) the first time it sees one order in ninety-seven.
+ * requests" (retry after 200 ms) the first time it sees one order in 397.
  */
 async function charge(order: Order, signal: AbortSignal): Promise<string> {
   await new Promise((resolve) => setTimeout(resolve, 5 + (order.n % 9) * 5));
   signal.throwIfAborted();
-  if (order.n % 11 === 10) throw new Error(`card declined for order ${order.n}`);
-  if (order.n % 97 === 96 && !throttled.has(order.n)) {
+  if (order.n % 11 === 10) {
+    // The processor answered: a business failure (it does not make the limit shrink).
+    throw new TransactionError(`card declined for order ${order.n}`, { category: 'business' });
+  }
+  if (order.n % 397 === 396 && !throttled.has(order.n)) {
     throttled.add(order.n);
     throw new RateLimitedError(200);
   }

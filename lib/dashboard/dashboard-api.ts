@@ -1,3 +1,4 @@
+import type { BreakerState } from '../telemetry/metrics-reading.js';
 import type { OutcomeStatus } from '../core/outcome.js';
 import type { Stage } from '../core/errors.js';
 
@@ -23,7 +24,7 @@ export interface DashboardSample extends LatencyPercentiles {
 }
 
 /** A circuit breaker's state as the dashboard shows it. */
-export type BreakerState = 'closed' | 'open' | 'halfOpen';
+export type { BreakerState };
 
 /** A connector's queue depth (`count()`) and health (`health()`), where it has them. */
 export interface DashboardConnector {

@@ -15,7 +15,6 @@ import type { Outcome, OutcomeStatus } from '../core/outcome.js';
 import { describeError, describeErrorType } from '../core/renderers.js';
 import { readProperty, unreadable } from '../core/safe-access.js';
 import type {
-  BreakerState,
   DashboardConnector,
   DashboardFailure,
   DashboardProblem,
@@ -27,12 +26,13 @@ import type {
 } from './dashboard-api.js';
 import type { DashboardSettings } from './dashboard-config.js';
 import {
+  type BreakerState,
   bucketQuantile,
   DashboardMetricReader,
   readMetrics,
   type MetricsReading,
-} from './dashboard-metrics.js';
-import { FailureTraceProcessor } from './failure-traces.js';
+} from '../telemetry/metrics-reading.js';
+import { FailureTraceProcessor } from '../telemetry/failure-traces.js';
 
 /** What the runner tells the monitor about the run. */
 export interface MonitorSources {

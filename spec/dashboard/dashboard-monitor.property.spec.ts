@@ -8,7 +8,7 @@ import {
   type OutcomeStatus,
 } from '../../lib/index.js';
 import { DashboardConfigCodec } from '../../lib/runner/index.js';
-import { bucketQuantile } from '../../lib/dashboard/dashboard-metrics.js';
+import { bucketQuantile } from '../../lib/telemetry/metrics-reading.js';
 import { RunMonitor } from '../../lib/dashboard/run-monitor.js';
 import { decodePolicy } from '../../lib/policy/codecs/structures.js';
 

@@ -1,7 +1,9 @@
 import type { Attributes } from '@opentelemetry/api';
 import { DataPointType, MetricReader, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { outcomeStatuses, type OutcomeStatus } from '../core/outcome.js';
-import type { BreakerState } from './dashboard-api.js';
+
+/** A circuit breaker's state, as `consumer.circuit_breaker.transitions` names it. */
+export type BreakerState = 'closed' | 'open' | 'halfOpen';
 
 /**
  * A metric reader that only answers when asked: the dashboard collects from it once a second.
