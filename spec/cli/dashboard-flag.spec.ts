@@ -17,7 +17,8 @@ describe('ergon run --dashboard [host]:port', () => {
     }
   });
 
-  it('runs a task with the dashboard on (exit 0), and exits 2 for a bad address', async () => {
+  it('runs a task with the dashboard on (exit 0), and exits 2 for a bad address', async function () {
+    this.timeout(60_000); // two child processes under tsx
     const ok = await runErgon(['run', 'spec/cli/fixtures/orders-task.ts', '--dashboard', ':0']);
     expect(ok.code, ok.stderr).to.equal(0);
     const bad = await runErgon(['run', 'spec/cli/fixtures/orders-task.ts', '--dashboard', 'x']);
