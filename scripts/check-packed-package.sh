@@ -37,3 +37,10 @@ cat > tsconfig.json <<EOF
 EOF
 node "$root/node_modules/typescript/bin/tsc" -p tsconfig.json
 node app.js
+
+# The dashboard's page and the observability stack ship in the package; uPlot comes with it.
+for asset in assets/dashboard/index.html assets/dashboard/dashboard.js \
+  assets/observability/grafana/dashboards/ergon-rx.json; do
+  if [ ! -f "node_modules/ergon-rx/$asset" ]; then echo "$asset is not in the package"; exit 1; fi
+done
+node -e "require.resolve('uplot/dist/uPlot.iife.min.js', { paths: ['node_modules/ergon-rx'] })"

@@ -1,5 +1,5 @@
 import { finalize, tap, type MonoTypeOperatorFunction } from 'rxjs';
-import type { OutcomeStatus } from '../core/outcome.js';
+import { isOutcome, outcomeStatuses, type OutcomeStatus } from '../core/outcome.js';
 
 /** Where a {@link ProgressReporter} writes: `process.stdout` or anything with `write`. */
 export interface ProgressStream {
@@ -35,19 +35,9 @@ export interface ProgressSummary {
   readonly ratePerSecond: number;
 }
 
-const outcomeStatuses: readonly OutcomeStatus[] = [
-  'success',
-  'exception',
-  'failed',
-  'timeout',
-  'released',
-];
-
 /** The status of `value` when it looks like an outcome, `undefined` otherwise. */
 function statusOf(value: unknown): OutcomeStatus | undefined {
-  if (typeof value !== 'object' || value === null || !('status' in value)) return undefined;
-  const status = value.status;
-  return outcomeStatuses.find((known) => known === status);
+  return isOutcome(value) ? value.status : undefined;
 }
 
 const clearLine = '\r\x1b[2K';

@@ -35,6 +35,7 @@ const fallbackTools: Readonly<Record<string, string>> = {
   '@types/chai': '5.2.3',
   '@types/mocha': '10.0.10',
   '@types/node': '20.19.43',
+  '@opentelemetry/exporter-prometheus': '0.223.0',
 };
 
 /** The versions `ergon new` writes: `ergon` for ergon-rx, `^<dev version>` for tools. */
@@ -53,7 +54,24 @@ export interface TemplateFile {
   readonly content: string;
 }
 
-function packageJson(name: string, versions: ScaffoldVersions): string {
+/** What `ergon new` adds to the plain project. */
+export interface TemplateOptions {
+  /** `--observability`: the stack in observability/, telemetry from `OTEL_*`, `npm run observe`. */
+  readonly observability?: boolean;
+}
+
+/**
+ * `npm run observe`: the task with its traces to the stack's collector, its metrics served
+ * for the stack's Prometheus (on every interface: Prometheus runs in a container), and the
+ * live dashboard linking failures to Jaeger.
+ */
+const observeScript =
+  'OTEL_SERVICE_NAME=greetings OTEL_TRACES_EXPORTER=otlp ' +
+  'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=http://localhost:4317 ' +
+  'OTEL_METRICS_EXPORTER=prometheus OTEL_EXPORTER_PROMETHEUS_HOST=0.0.0.0 ' +
+  'tsx node_modules/ergon-rx/dist/cli/main.js run src/task.ts --dashboard :9400';
+
+function packageJson(name: string, versions: ScaffoldVersions, options: TemplateOptions): string {
   const tool = (dependency: string): string => versions.tools[dependency] ?? 'latest';
   const manifest = {
     name,
@@ -62,10 +80,17 @@ function packageJson(name: string, versions: ScaffoldVersions): string {
     type: 'module',
     scripts: {
       start: 'tsx node_modules/ergon-rx/dist/cli/main.js run src/task.ts',
+      ...(options.observability === true ? { observe: observeScript } : {}),
       test: 'mocha',
       typecheck: 'tsc -p tsconfig.json',
     },
-    dependencies: { 'ergon-rx': versions.ergon, rxjs: tool('rxjs') },
+    dependencies: {
+      'ergon-rx': versions.ergon,
+      rxjs: tool('rxjs'),
+      ...(options.observability === true
+        ? { '@opentelemetry/exporter-prometheus': tool('@opentelemetry/exporter-prometheus') }
+        : {}),
+    },
     // npm 11 lists install scripts nobody reviewed: the tools need none of theirs. (It also
     // lists ergon-rx's `prepare`, which does nothing in a packed copy.)
     allowScripts: { esbuild: false, protobufjs: false },
@@ -101,7 +126,14 @@ const mocharc = `${JSON.stringify(
   2,
 )}\n`;
 
-const task = `import { consume, consumerTask, MemoryConnector, type Transaction } from 'ergon-rx';
+function task(options: TemplateOptions): string {
+  const telemetry =
+    options.observability === true
+      ? `  // Set up from the OTEL_* variables (see \`npm run observe\`); without them, nothing is exported.
+  telemetry: {},
+`
+      : '';
+  return `import { consume, consumerTask, MemoryConnector, type Transaction } from 'ergon-rx';
 import { defineTask } from 'ergon-rx/runner';
 
 /** What one transaction carries. */
@@ -127,10 +159,11 @@ export default defineTask({
   },
   policies: { consume: { loop: { mode: 'batch' } } },
   shutdownGrace: '5s',
-  run: ({ connectors, policies, stop$ }) =>
+${telemetry}  run: ({ connectors, policies, stop$ }) =>
     consume(connectors.greetings, greet, policies.consume, { stop$ }),
 });
 `;
+}
 
 const spec = `import { expect } from 'chai';
 import { firstValueFrom } from 'rxjs';
@@ -151,7 +184,21 @@ describe('greetings', () => {
 });
 `;
 
-function readme(name: string, ergon: string): string {
+const observabilityReadme = `
+## Observability
+
+\`observability/\` holds a Docker Compose stack: an OpenTelemetry Collector (OTLP on :4317)
+in front of Jaeger (http://localhost:16686), Prometheus (http://localhost:9090) scraping the
+task's metrics on :9464, and Grafana (http://localhost:3000) with the ergon-rx dashboard
+provisioned.
+
+\`\`\`sh
+docker compose -f observability/docker-compose.yml up -d
+npm run observe   # the task with traces, metrics and the live dashboard on http://127.0.0.1:9400
+\`\`\`
+`;
+
+function readme(name: string, ergon: string, options: TemplateOptions): string {
   const source = ergon.startsWith('file:')
     ? `- \`${ergon.slice('file:'.length)}\`: the ergon-rx this project was made with, packed by \`ergon new\`
   (it installs offline and shares the project's rxjs). Once you use ergon-rx from a registry:
@@ -173,20 +220,24 @@ npx tsx node_modules/ergon-rx/dist/cli/main.js process src/task.ts consume --pay
 - \`src/task.ts\`: the task definition (\`defineTask\`) and its consumer (\`consumerTask\`), fed by
   an in-memory connector; replace it with a real one (\`ergon-rx/rabbitmq\`, \`ergon-rx/postgres\`…).
 - \`spec/task.spec.ts\`: one transaction through the consumer, then the whole task.
-${source}`;
+${source}${options.observability === true ? observabilityReadme : ''}`;
 }
 
 const gitignore = 'node_modules/\ndist/\n';
 
-/** The files `ergon new` writes for a project named `name`. */
-export function projectTemplate(name: string, versions: ScaffoldVersions): TemplateFile[] {
+/** The files `ergon new` writes for a project named `name` (the stack's files are copied). */
+export function projectTemplate(
+  name: string,
+  versions: ScaffoldVersions,
+  options: TemplateOptions = {},
+): TemplateFile[] {
   return [
-    { path: 'package.json', content: packageJson(name, versions) },
+    { path: 'package.json', content: packageJson(name, versions, options) },
     { path: 'tsconfig.json', content: tsconfig },
     { path: '.mocharc.json', content: mocharc },
     { path: '.gitignore', content: gitignore },
-    { path: 'README.md', content: readme(name, versions.ergon) },
-    { path: 'src/task.ts', content: task },
+    { path: 'README.md', content: readme(name, versions.ergon, options) },
+    { path: 'src/task.ts', content: task(options) },
     { path: 'spec/task.spec.ts', content: spec },
   ];
 }

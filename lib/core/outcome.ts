@@ -68,6 +68,28 @@ export type Outcome<P = unknown, R = unknown> =
 /** Every outcome status, in lifecycle order. */
 export type OutcomeStatus = Outcome['status'];
 
+/** Every outcome status, in lifecycle order. */
+export const outcomeStatuses: readonly OutcomeStatus[] = [
+  'success',
+  'exception',
+  'failed',
+  'timeout',
+  'released',
+];
+
+/**
+ * Whether `value` looks like an {@link Outcome}: an object with a known `status` and a
+ * `transaction` (what a run emits besides outcomes, such as dispatch receipts, does not).
+ */
+export function isOutcome(value: unknown): value is Outcome {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    (outcomeStatuses as readonly unknown[]).includes((value as { status?: unknown }).status) &&
+    typeof (value as { transaction?: unknown }).transaction === 'object'
+  );
+}
+
 const ack: SettleDecision = Object.freeze({ type: 'ack' });
 const releases = new Map<ReleaseReason, SettleDecision>();
 

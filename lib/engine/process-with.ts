@@ -100,6 +100,7 @@ class ProcessRun<P, R>
     this.downstream = new Downstream(clock.scheduler, task.logger, wake, {
       breaker: policy.loop.circuitBreaker,
       changed: (state) => telemetry.circuitChanged(state),
+      paused: (delay) => telemetry.ratePaused(delay),
       concurrency: policy.loop.concurrency,
       inFlight: () => this.pool.inFlight,
       rate:

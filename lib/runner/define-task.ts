@@ -7,6 +7,7 @@ import type { DurationInput, IntegerInput } from '../policy/codecs/values.js';
 import { decodePolicy } from '../policy/codecs/structures.js';
 import type { ProducerPolicyInput } from '../policy/producer-policy.js';
 import type { TelemetryConfigInput } from '../telemetry/config/telemetry-config.js';
+import type { DashboardConfigInput, DashboardSettings } from '../dashboard/dashboard-config.js';
 import type { SupervisionConfigInput, SupervisionSettings } from './supervision-config-codec.js';
 import { TaskConfigCodec } from './task-config-codec.js';
 import type { LogLevelName } from '../telemetry/logging/log-level.js';
@@ -127,8 +128,16 @@ export interface TaskConfig<
   readonly telemetry?: TelemetryConfigInput;
   /** Worker processes (integer ≥ 1, default 1); more than 1 runs a supervised pool. */
   readonly workers?: IntegerInput;
-  /** Heartbeats, wedge/stall thresholds, restarts and health endpoints of a worker pool. */
+  /**
+   * Health endpoints, the run's watchdog (stalls, unhealthy connectors), the event-loop
+   * watchdog; heartbeats and restarts of a worker pool.
+   */
   readonly supervision?: SupervisionConfigInput;
+  /**
+   * A live web page of the run (and its JSON API) on `host:port`: throughput, latency, in
+   * flight, queue depths, health, the last failures (see docs/operations.md). Default: none.
+   */
+  readonly dashboard?: DashboardConfigInput;
   /**
    * The level of the task's loggers, the engine's and the handlers' `ctx.logger` (default:
    * the `ERGON_LOG_LEVEL` environment variable, else `info`); also the default of
@@ -160,6 +169,7 @@ export interface TaskDefinition<
   readonly telemetry: TelemetryConfigInput | undefined;
   readonly workers: number;
   readonly supervision: SupervisionSettings;
+  readonly dashboard: DashboardSettings | undefined;
   readonly logLevel: LogLevelName;
 }
 

@@ -14,6 +14,7 @@ export {
   type TaskPolicyInput,
 } from './define-task.js';
 export {
+  EndpointListenError,
   EscapedError,
   ExitCode,
   PrimaryLostError,
@@ -40,3 +41,21 @@ export {
   WORKER_RESTARTS_VARIABLE,
   type WorkerIdentity,
 } from './worker-environment.js';
+export {
+  DASHBOARD_DEFAULTS,
+  DashboardConfigCodec,
+  type DashboardConfigInput,
+  type DashboardSettings,
+} from '../dashboard/dashboard-config.js';
+export type {
+  BreakerState,
+  DashboardConnector,
+  DashboardFailure,
+  DashboardFailures,
+  DashboardProblem,
+  DashboardSample,
+  DashboardStatus,
+  DashboardWorker,
+  LatencyPercentiles,
+  StatusCounts,
+} from '../dashboard/dashboard-api.js';

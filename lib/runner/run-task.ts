@@ -26,6 +26,7 @@ import {
   guardEscapedErrors,
   ShutdownSignals,
 } from './internal/shutdown-signals.js';
+import { RunSupervision, startPoolDashboard } from './internal/run-supervision.js';
 import { WorkerLiveness } from './internal/worker-liveness.js';
 import { isWorkerStopRequest } from './internal/worker-messages.js';
 import { WorkerPoolSupervisor } from './internal/worker-pool-supervisor.js';
@@ -117,7 +118,19 @@ export async function runTask<
       pool.shutdownGrace,
       runnerLog,
     );
+    let stopDashboard: (() => Promise<void>) | undefined;
+    if (pool.dashboard !== undefined) {
+      try {
+        stopDashboard = await startPoolDashboard(pool.name, pool.dashboard, supervisor, runnerLog);
+      } catch (error) {
+        runnerLog.error(`${describeError(error)}. No worker was started`);
+        await logging?.shutdown().catch(() => undefined);
+        if (options.exit === true) process.exit(ExitCode.runError);
+        return ExitCode.runError;
+      }
+    }
     const pooled = await supervisor.run(options.signals !== false);
+    await stopDashboard?.();
     await logging?.shutdown().catch(() => undefined);
     if (options.exit === true) process.exit(pooled);
     return pooled;
@@ -285,17 +298,36 @@ async function runLifecycle<
 ): Promise<ExitCodeValue> {
   let definition: TaskDefinition<CF, SF, P>;
   let telemetry: TelemetryHandle | undefined;
+  let supervised: RunSupervision;
+  const phase: Phase = { step: 'starting' };
   try {
     if ('error' in decoded) throw decoded.error;
     definition = decoded.definition;
     shutdown.setGrace(definition.shutdownGrace);
     applyLogLevel(definition.logLevel);
-    if (definition.telemetry !== undefined) {
+    const worker = currentWorkerIdentity();
+    supervised = new RunSupervision({
+      task: definition.name,
+      supervision: definition.supervision,
+      dashboard: definition.dashboard,
+      poolWorker: worker !== undefined,
+      liveness,
+      phase: () => phase.step,
+      stopping: () => shutdown.stopped,
+      log: runnerLog,
+    });
+    await supervised.prepare();
+    const withTelemetry = supervised.telemetry(
+      definition.telemetry === undefined
+        ? undefined
+        : withLogLevel(definition.telemetry, definition.logLevel),
+    );
+    if (withTelemetry !== undefined) {
       // Loaded only when asked for: a task without telemetry never loads the SDK.
       const { setupTelemetry } = await import('../telemetry/setup-telemetry.js');
       // Each worker of a pool rotates log files of its own.
-      const worker = currentWorkerIdentity();
-      telemetry = setupTelemetry(withLogLevel(definition.telemetry, definition.logLevel), {
+      telemetry = setupTelemetry(withTelemetry.input, {
+        ...withTelemetry.options,
         writer: worker === undefined ? undefined : `worker-${worker.workerId}`,
       });
     }
@@ -303,10 +335,17 @@ async function runLifecycle<
     runnerLog.error(error instanceof PolicyError ? error.message : describeError(error));
     return error instanceof PolicyError ? ExitCode.configError : ExitCode.runError;
   }
+  try {
+    await supervised.start();
+  } catch (error) {
+    runnerLog.error(describeError(error));
+    await supervised.close();
+    if (telemetry !== undefined) await shutDownTelemetry(telemetry, shutdown);
+    return ExitCode.runError;
+  }
   runnerLog.info(`task ${definition.name} starting (worker ${workerId})`);
   const logger = getLogger(definition.name);
   const resources = new ResourceStack(runnerLog, shutdown);
-  const phase: Phase = { step: 'starting' };
   const announcements = announceStop(shutdown, liveness, phase);
   const code = await runnerSpan(
     `task ${definition.name}`,
@@ -318,7 +357,7 @@ async function runLifecycle<
         shutdown,
         workerId,
         logger,
-        liveness,
+        supervised,
         phase,
       );
       await resources.closeAll();
@@ -327,6 +366,7 @@ async function runLifecycle<
     },
   );
   announcements.unsubscribe();
+  await supervised.close();
   runnerLog.info(`task ${definition.name} finished with exit code ${code}`);
   if (telemetry !== undefined) await shutDownTelemetry(telemetry, shutdown);
   return code;
@@ -416,7 +456,7 @@ async function startRunAndExit<
   shutdown: ShutdownSignals,
   workerId: number,
   logger: Logger,
-  liveness: WorkerLiveness,
+  supervised: RunSupervision,
   phase: Phase,
 ): Promise<ExitCodeValue | undefined> {
   const base: ResourceContext<P> = {
@@ -434,7 +474,7 @@ async function startRunAndExit<
       const connector = await runnerSpan(`create connector ${name}`, {}, () =>
         resources.create('connector', name, factory, base),
       );
-      liveness.instrumentConnector(connector as Connector);
+      supervised.connectorCreated(name, connector as Connector);
       connectors[name] = connector;
     }
     const services: Record<string, unknown> = {};
@@ -461,7 +501,7 @@ async function startRunAndExit<
   try {
     runnerLog.info('run started');
     const emitted = await runnerSpan('run', {}, () =>
-      awaitRun(definition.run(context), shutdown, (run) => liveness.track(run)),
+      awaitRun(definition.run(context), shutdown, (run) => supervised.track(run)),
     );
     runnerLog.info(`run ended after ${emitted} outcomes`);
   } catch (error) {

@@ -172,3 +172,26 @@ export class WorkerUnhealthyError extends ErgonError {
     this.reason = reason;
   }
 }
+
+/**
+ * The health endpoints (`supervision.http`) or the dashboard (`dashboard`) could not listen on
+ * their address (the port is taken, the host is not this machine's): the run does not start,
+ * and `runTask` resolves exit code 1.
+ *
+ * @example
+ * ```ts
+ * log.error(new EndpointListenError('dashboard', '127.0.0.1', 9400, new Error('EADDRINUSE')).message);
+ * ```
+ */
+export class EndpointListenError extends ErgonError {
+  /** `supervision.http` or `dashboard`. */
+  readonly setting: string;
+  constructor(setting: string, host: string, port: number, cause: unknown) {
+    super(
+      `${setting} could not listen on ${host}:${port} (${describeError(cause)}); choose another ` +
+        `${setting}.port (0: any free port) or stop what holds it`,
+      { cause },
+    );
+    this.setting = setting;
+  }
+}

@@ -1,6 +1,7 @@
 import * as t from 'io-ts';
 import { NonEmptyText, NonNegativeDuration, PositiveInteger } from '../policy/codecs/values.js';
 import { guardCodec, optional, strictStruct, withDefault } from '../policy/codecs/structures.js';
+import { DashboardConfigCodec } from '../dashboard/dashboard-config.js';
 import { SupervisionConfigCodec } from './supervision-config-codec.js';
 import {
   TelemetryConfigCodec,
@@ -45,7 +46,7 @@ export const DEFAULT_SHUTDOWN_GRACE = 30_000;
 /**
  * The io-ts codec of a task configuration: every key checked (unknown keys rejected), every
  * wrong path reported, defaults filled (`connectors`/`services`/`policies` `{}`,
- * `shutdownGrace` 30 s, `workers` 1, `supervision` as {@link SupervisionConfigCodec} fills it,
+ * `shutdownGrace` 30 s, `workers` 1, `supervision` as {@link SupervisionConfigCodec} fills it, no `dashboard`,
  * `logLevel` from `ERGON_LOG_LEVEL`, else `info`).
  */
 export const TaskConfigCodec = strictStruct('TaskConfig', {
@@ -59,5 +60,6 @@ export const TaskConfigCodec = strictStruct('TaskConfig', {
   telemetry: TelemetrySection,
   workers: withDefault(PositiveInteger, 1),
   supervision: SupervisionConfigCodec,
+  dashboard: optional(DashboardConfigCodec),
   logLevel: DefaultLogLevelCodec(),
 });

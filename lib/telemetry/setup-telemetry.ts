@@ -1,3 +1,4 @@
+import type { SpanProcessor } from '@opentelemetry/sdk-trace-node';
 import type { Environment } from './config/telemetry-environment.js';
 import { telemetryConfig, type TelemetryConfigInput } from './config/telemetry-config.js';
 import { GlobalRegistration } from './global-registration.js';
@@ -15,6 +16,11 @@ export interface SetupTelemetryOptions {
   readonly env?: Environment;
   /** This process's name among several logging with this configuration (see `configureLogging`). */
   readonly writer?: string;
+  /**
+   * Span processors to add to the tracer provider, after the credential masking and before
+   * the exporters' (the runner adds the dashboard's, which keeps failed transactions' trace ids).
+   */
+  readonly spanProcessors?: readonly SpanProcessor[];
 }
 
 /**
@@ -53,7 +59,7 @@ export function setupTelemetry(
   const resource = telemetryResource(config.resource);
   const connections = new OtlpConnections();
   const traces = config.traces.enabled
-    ? tracerProvider(config.traces, resource, connections)
+    ? tracerProvider(config.traces, resource, connections, options.spanProcessors)
     : undefined;
   const metrics = config.metrics.enabled
     ? meterProvider(config.metrics, resource, connections)

@@ -28,7 +28,8 @@ export interface BuiltTracerProvider {
 
 /**
  * A Node tracer provider for a tracing configuration: the sampler, a processor that masks
- * credentials in failed spans, and one batch (or simple) processor per exporter. Not registered: see `setupTelemetry`.
+ * credentials in failed spans, `processors` (the runner's own, e.g. the dashboard's), and one
+ * batch (or simple) processor per exporter. Not registered: see `setupTelemetry`.
  *
  * @example
  * ```ts
@@ -40,6 +41,7 @@ export function tracerProvider(
   config: TracesConfig,
   resource: Resource,
   connections?: OtlpConnections,
+  processors: readonly SpanProcessor[] = [],
 ): BuiltTracerProvider {
   const exporters = config.exporters.map((exporter) => spanExporter(exporter, connections));
   const provider = new NodeTracerProvider({
@@ -47,6 +49,7 @@ export function tracerProvider(
     sampler: traceSampler(config.sampler),
     spanProcessors: [
       new CredentialMaskingSpanProcessor(),
+      ...processors,
       ...exporters.map((exporter) =>
         config.processor === 'simple'
           ? new SimpleSpanProcessor(exporter)

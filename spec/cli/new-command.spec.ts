@@ -114,4 +114,52 @@ describe('ergon new', () => {
     expect(code).to.equal(2);
     expect(stderr).to.include('exists and is not empty');
   });
+
+  it('adds the observability stack with --observability: compose, collector, Prometheus, Grafana and its dashboard', async () => {
+    const { code, stdout } = await runErgon(
+      ['new', 'demo', '--ergon-rx', '^0.1.0', '--observability'],
+      workspace,
+    );
+    expect(code).to.equal(0);
+    const project = join(workspace, 'demo');
+    const read = (path: string): Promise<string> => readFile(join(project, path), 'utf8');
+    for (const path of [
+      'observability/docker-compose.yml',
+      'observability/otel-collector.yaml',
+      'observability/prometheus.yml',
+      'observability/grafana/provisioning/datasources/ergon-rx.yaml',
+      'observability/grafana/provisioning/dashboards/ergon-rx.yaml',
+      'observability/grafana/dashboards/ergon-rx.json',
+    ]) {
+      expect(stdout).to.include(join('demo', path));
+    }
+    // The dashboard the package ships, as it is.
+    expect(await read('observability/grafana/dashboards/ergon-rx.json')).to.equal(
+      await readFile(
+        new URL('../../assets/observability/grafana/dashboards/ergon-rx.json', import.meta.url),
+        'utf8',
+      ),
+    );
+    const manifest = JSON.parse(await read('package.json')) as {
+      scripts: Record<string, string>;
+      dependencies: Record<string, string>;
+    };
+    expect(manifest.scripts['observe']).to.include('--dashboard :9400');
+    expect(manifest.scripts['observe']).to.include('OTEL_METRICS_EXPORTER=prometheus');
+    expect(manifest.dependencies).to.have.property('@opentelemetry/exporter-prometheus');
+    const task = await read('src/task.ts');
+    expect(task).to.include('telemetry: {},');
+    expect(syntaxErrors(task, 'task.ts')).to.deep.equal([]);
+    expect(await read('README.md')).to.include(
+      'docker compose -f observability/docker-compose.yml up -d',
+    );
+  });
+
+  it('writes no stack and no telemetry without --observability', async () => {
+    const { code } = await runErgon(['new', 'demo', '--ergon-rx', '^0.1.0'], workspace);
+    expect(code).to.equal(0);
+    expect(await readdir(join(workspace, 'demo'))).to.not.include('observability');
+    const task = await readFile(join(workspace, 'demo', 'src', 'task.ts'), 'utf8');
+    expect(task).to.not.include('telemetry');
+  });
 });

@@ -16,7 +16,10 @@ class FakeStream {
   }
 }
 
-const outcome = (status: string): { status: string } => ({ status });
+const outcome = (status: string): { status: string; transaction: object } => ({
+  status,
+  transaction: {},
+});
 
 describe('ProgressReporter', () => {
   let clock: sinon.SinonFakeTimers;
@@ -110,7 +113,7 @@ describe('ProgressReporter', () => {
 describe('reportProgress', () => {
   it('passes values through and writes the summary on completion', () => {
     const stream = new FakeStream(false);
-    const outcomes = new Subject<{ status: string }>();
+    const outcomes = new Subject<{ status: string; transaction: object }>();
     const seen: string[] = [];
     outcomes.pipe(reportProgress({ stream })).subscribe((value) => seen.push(value.status));
     outcomes.next(outcome('success'));
@@ -123,7 +126,7 @@ describe('reportProgress', () => {
 
   it('writes the summary when unsubscribed or on error', () => {
     const stream = new FakeStream(false);
-    const outcomes = new Subject<{ status: string }>();
+    const outcomes = new Subject<{ status: string; transaction: object }>();
     const subscription = outcomes.pipe(reportProgress({ stream })).subscribe();
     outcomes.next(outcome('success'));
     subscription.unsubscribe();

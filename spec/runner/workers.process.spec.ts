@@ -7,16 +7,8 @@ import {
   startsIn,
   startWorkersProcess,
 } from './support/workers-process.js';
-
-/** A free TCP port on this machine. */
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
+import { freePort } from '../support/free-port.js';
+import type { DashboardStatus } from '../../lib/runner/index.js';
 
 async function statusOf(port: number, path: string): Promise<number> {
   try {
@@ -242,5 +234,36 @@ describe('runTask with workers in real processes', function () {
     expect(code).to.equal(0);
     expect(Date.now() - since, 'well before the 60 s headers timeout').to.be.below(20_000);
     expect(stdout).to.include(`health endpoints on http://127.0.0.1:${port}`);
+  });
+});
+
+describe('runTask with workers: the primary serves the dashboard', function () {
+  this.timeout(60_000);
+  afterEach(() => killWorkersProcesses());
+
+  it('shows every worker (pid, state, in flight, restarts) and the pool total, and answers the probes', async () => {
+    const port = await freePort();
+    const pool = startWorkersProcess('dashboard', port);
+    await pool.waitUntil((out) => startsIn(out).length === 2);
+    let status: DashboardStatus | undefined;
+    for (let i = 0; i < 100; i++) {
+      status = (await (
+        await fetch(`http://127.0.0.1:${port}/api/status`)
+      ).json()) as DashboardStatus;
+      if (status.totals.success > 0 && status.workers?.every((w) => w.state !== 'starting')) break;
+      await sleep(100);
+    }
+    expect(status?.mode).to.equal('pool');
+    expect(status?.totals.success).to.be.greaterThan(0);
+    expect(status?.workers?.map((worker) => worker.workerId)).to.deep.equal([1, 2]);
+    for (const worker of status?.workers ?? []) {
+      expect(worker.pid).to.be.a('number');
+      expect(worker.restarts).to.equal(0);
+    }
+    expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).to.equal(200);
+    expect((await fetch(`http://127.0.0.1:${port}/`)).status).to.equal(200);
+    pool.child.kill('SIGTERM');
+    const { code } = await pool.exited;
+    expect(code).to.equal(143);
   });
 });

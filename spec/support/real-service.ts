@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { Socket } from 'node:net';
 
@@ -51,4 +52,21 @@ export async function requireService(context: Mocha.Context, service: ServiceNam
 /** A queue/table/stream name no other run uses: `<prefix>_<pid>_<random>`, lower case. */
 export function uniqueName(prefix: string): string {
   return `${prefix}_${process.pid}_${randomBytes(4).toString('hex')}`.toLowerCase();
+}
+
+/** Where Debian's `chromium` package puts the browser (`apt-get install -y chromium`). */
+export const CHROMIUM = '/usr/bin/chromium';
+
+/**
+ * For a `before` hook of a browser spec: skips the suite when Debian's Chromium is not
+ * installed, unless `ERGON_REQUIRE_SERVICES=1` (CI installs it), where its absence fails.
+ */
+export function requireChromium(context: Mocha.Context): void {
+  if (existsSync(CHROMIUM)) return;
+  const message = `Chromium is not installed at ${CHROMIUM}`;
+  if (process.env['ERGON_REQUIRE_SERVICES'] === '1') {
+    throw new Error(`${message} and ERGON_REQUIRE_SERVICES=1: apt-get install -y chromium`);
+  }
+  console.warn(`      skipped: ${message} (set ERGON_REQUIRE_SERVICES=1 to fail instead)`);
+  context.skip();
 }

@@ -1,25 +1,11 @@
 import { expect } from 'chai';
 import { get, type Server } from 'node:http';
-import { createServer } from 'node:net';
 import { metrics } from '@opentelemetry/api';
 import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
 import { lastValueFrom, toArray } from 'rxjs';
 import { consume, consumerTask, MemoryConnector, type Transaction } from '../../lib/index.js';
 import { setupTelemetry, type TelemetryHandle } from '../../lib/telemetry/index.js';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address !== null
-          ? resolve(address.port)
-          : reject(new Error('no port')),
-      );
-    });
-  });
-}
+import { freePort } from '../support/free-port.js';
 
 function fetchText(url: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {

@@ -7,7 +7,7 @@ import { parseArguments, type CliIo, type Command } from '../command.js';
 import { loadTaskDefinition, parseModuleReference } from '../load-task-module.js';
 import { ProgressReporter } from '../progress-reporter.js';
 
-const usage = `Usage: ergon run <module>[#export] [--workers N] [--no-progress]
+const usage = `Usage: ergon run <module>[#export] [--workers N] [--dashboard [host]:port] [--no-progress]
 
 Imports <module> (relative to the working directory), takes its export (default: "default"),
 which must be a task definition made by defineTask, and runs it with runTask: set-up, run,
@@ -17,9 +17,12 @@ When the task's run returns an Observable of outcomes, progress is reported on s
 line on a TTY and a summary at the end, one JSON summary line otherwise.
 
 Options:
-  --workers N     run N worker processes (overrides the definition's "workers")
-  --no-progress   do not report progress
-  --help          show this help
+  --workers N                 run N worker processes (overrides the definition's "workers")
+  --dashboard [host]:port     serve the live dashboard and its JSON API on host:port (host
+                              default 127.0.0.1; :0 for any free port, which is logged);
+                              overrides the definition's "dashboard" address
+  --no-progress               do not report progress
+  --help                      show this help
 
 A .ts module needs tsx: node --import tsx node_modules/ergon-rx/dist/cli/main.js run task.ts`;
 
@@ -32,17 +35,42 @@ function parseWorkers(value: string | undefined): number | undefined {
   return workers;
 }
 
+/**
+ * `--dashboard` as `:9400`, `9400`, `0.0.0.0:9400` or `[::]:9400`: the host (`undefined`: the
+ * default) and the port.
+ *
+ * @throws CliUsageError for anything else.
+ */
+export function parseDashboardAddress(value: string): { host?: string; port: number } {
+  const match = /^(?:(\[[^\]]+\]|[^:[\]]*):)?(\d{1,5})$/.exec(value.trim());
+  const port = match === null ? NaN : Number(match[2]);
+  if (match === null || port > 65_535) {
+    throw new CliUsageError(
+      `--dashboard expects [host]:port such as :9400 or 0.0.0.0:9400, got "${value}"`,
+      'run',
+    );
+  }
+  const host = (match[1] ?? '').replace(/^\[(.*)\]$/, '$1');
+  return host === '' ? { port } : { host, port };
+}
+
 /** `ergon run`: runs a task definition with `runTask`, reporting progress. */
 export const runCommand: Command = {
   name: 'run',
   summary: 'run a task definition (runTask), with a progress line',
   usage,
   async execute(args: readonly string[], io: CliIo): Promise<number> {
-    const parsed = parseArguments('run', args, { workers: 'string', 'no-progress': 'boolean' });
+    const parsed = parseArguments('run', args, {
+      workers: 'string',
+      dashboard: 'string',
+      'no-progress': 'boolean',
+    });
     const [target, ...extra] = parsed.positionals;
     if (target === undefined) throw new CliUsageError('missing <module>', 'run');
     if (extra.length > 0) throw new CliUsageError(`unexpected argument "${extra[0]}"`, 'run');
     const workers = parseWorkers(parsed.strings['workers']);
+    const address = parsed.strings['dashboard'];
+    const dashboardAddress = address === undefined ? undefined : parseDashboardAddress(address);
     const { definition } = await loadTaskDefinition(parseModuleReference('run', target), io.cwd);
     const progress = !parsed.booleans.has('no-progress');
     // Counts what the task's connectors hand out and settle, for the "in flight" of the line.
@@ -71,6 +99,10 @@ export const runCommand: Command = {
       ...definition,
       connectors: progress ? connectors : definition.connectors,
       workers: workers ?? definition.workers,
+      dashboard:
+        dashboardAddress === undefined
+          ? definition.dashboard
+          : { ...definition.dashboard, host: '127.0.0.1', ...dashboardAddress },
       run: (context) => {
         const run = definition.run(context);
         if (!progress) return run;

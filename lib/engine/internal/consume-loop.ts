@@ -95,6 +95,7 @@ export class ConsumeLoop<P, R>
     this.fetchProgress = { received: () => this.fetchReceived, batch: () => this.batchSpan };
     this.downstream = new Downstream(clock.scheduler, task.logger, () => this.pump(), {
       breaker: policy.loop.circuitBreaker,
+      paused: (delay) => this.telemetry.ratePaused(delay),
       changed: (state) => {
         this.telemetry.circuitChanged(state);
         if (state === 'open') {

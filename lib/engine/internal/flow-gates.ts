@@ -174,6 +174,7 @@ export class Downstream {
 
   private readonly breaker: CircuitBreakerPolicy | null;
   private readonly changed: (state: CircuitState) => void;
+  private readonly paused: (delay: number) => void;
   /** The adaptive concurrency limit fed by the attempts, if any. */
   readonly adaptive: AdaptiveLimit | null;
   private readonly inFlight: () => number;
@@ -187,6 +188,8 @@ export class Downstream {
       readonly breaker?: CircuitBreakerPolicy | null;
       /** Hears every state change of the breaker (telemetry). */
       readonly changed?: (state: CircuitState) => void;
+      /** Hears every pause the downstream's "too many requests" starts (telemetry). */
+      readonly paused?: (delay: number) => void;
       /** `loop.concurrency`: an adaptive one gets its samples here. */
       readonly concurrency?: LoopConcurrency;
       /** Transactions in flight, for the adaptive limit. */
@@ -198,6 +201,7 @@ export class Downstream {
     this.rate = options.rate ?? null;
     this.breaker = options.breaker ?? null;
     this.changed = options.changed ?? (() => undefined);
+    this.paused = options.paused ?? (() => undefined);
     const concurrency = options.concurrency;
     this.adaptive =
       concurrency === undefined || concurrency.adaptive === null
@@ -253,6 +257,7 @@ export class Downstream {
         this.logger.warn(
           `the downstream is rate limiting (${describeError(error)}): no new transactions for ${Math.ceil(delay)} ms`,
         );
+        this.paused(delay);
       }
       this.until = now + delay;
       this.wait?.unsubscribe();

@@ -1,8 +1,23 @@
 import { defer, finalize, isObservable, tap, type Observable } from 'rxjs';
 import type { Connector, FetchRequest } from '../../core/connector.js';
-import type { SettleDecision } from '../../core/outcome.js';
+import { isOutcome, type OutcomeStatus, type SettleDecision } from '../../core/outcome.js';
 import type { Transaction } from '../../core/transaction.js';
 import type { WorkerHeartbeat, WorkerState } from './worker-messages.js';
+
+/** A run's activity as {@link WorkerLiveness.activity} reports it; durations in milliseconds. */
+export interface RunActivity {
+  readonly state: WorkerState;
+  /** Transactions fetched and not settled yet. */
+  readonly inFlight: number;
+  /** Since the last fetched transaction, settlement or outcome (or since the start). */
+  readonly sinceProgressMs: number;
+  /** Fetches under way. */
+  readonly fetching: number;
+  /** Age of the oldest fetch under way, `null` when none is. */
+  readonly oldestFetchMs: number | null;
+  /** Since the last fetch started, `null` before the first. */
+  readonly sinceFetchStartedMs: number | null;
+}
 
 /**
  * The liveness of a worker process, reported to the primary over IPC: its state, its
@@ -24,15 +39,32 @@ export class WorkerLiveness {
   private fetched = 0;
   private settled = 0;
   private outcomes = 0;
+  private readonly ended: Record<OutcomeStatus, number> = {
+    success: 0,
+    exception: 0,
+    failed: 0,
+    timeout: 0,
+    released: 0,
+  };
   private fetching = 0;
-  private lastProgress = performance.now();
+  /** Start times of the fetches under way, oldest first. */
+  private readonly fetchStarts: number[] = [];
+  private lastFetchStarted: number | undefined;
+  private lastProgress: number;
   private timer: NodeJS.Timeout | undefined;
 
+  /**
+   * `now` is the clock of progress and fetch times, in milliseconds (default
+   * `performance.now`; a scheduler's `now` in virtual-time tests).
+   */
   constructor(
     private readonly workerId: number,
     private readonly interval: number,
     private readonly send: (heartbeat: WorkerHeartbeat) => void,
-  ) {}
+    private readonly now: () => number = () => performance.now(),
+  ) {
+    this.lastProgress = now();
+  }
 
   /** Sends a heartbeat now and then every `interval` ms (the timer does not keep the process alive). */
   start(): void {
@@ -60,7 +92,22 @@ export class WorkerLiveness {
       workerId: this.workerId,
       state: this.state,
       inFlight: this.inFlight(),
-      sinceProgressMs: Math.round(performance.now() - this.lastProgress),
+      sinceProgressMs: Math.round(this.now() - this.lastProgress),
+      ended: { ...this.ended },
+    };
+  }
+
+  /** What the run's watchdog looks at: the heartbeat's counts and the fetches under way. */
+  activity(): RunActivity {
+    const now = this.now();
+    const oldest = this.fetchStarts[0];
+    return {
+      state: this.state,
+      inFlight: this.inFlight(),
+      sinceProgressMs: now - this.lastProgress,
+      fetching: this.fetching,
+      oldestFetchMs: oldest === undefined ? null : now - oldest,
+      sinceFetchStartedMs: this.lastFetchStarted === undefined ? null : now - this.lastFetchStarted,
     };
   }
 
@@ -73,7 +120,10 @@ export class WorkerLiveness {
     const fetch = connector.fetch.bind(connector);
     connector.fetch = (request: FetchRequest): Observable<Transaction> =>
       defer(() => {
+        const startedAt = this.now();
         this.fetching++;
+        this.fetchStarts.push(startedAt);
+        this.lastFetchStarted = startedAt;
         this.setState();
         return fetch(request).pipe(
           tap(() => {
@@ -82,6 +132,8 @@ export class WorkerLiveness {
           }),
           finalize(() => {
             this.fetching--;
+            const at = this.fetchStarts.indexOf(startedAt);
+            if (at >= 0) this.fetchStarts.splice(at, 1);
             this.setState();
           }),
         );
@@ -100,8 +152,9 @@ export class WorkerLiveness {
     this.setState();
     if (!isObservable(run)) return run;
     return run.pipe(
-      tap(() => {
+      tap((value) => {
         this.outcomes++;
+        if (isOutcome(value)) this.ended[value.status]++;
         this.progress();
       }),
     ) as R;
@@ -112,7 +165,7 @@ export class WorkerLiveness {
   }
 
   private progress(): void {
-    this.lastProgress = performance.now();
+    this.lastProgress = this.now();
     this.setState();
   }
 

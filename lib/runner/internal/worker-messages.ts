@@ -1,3 +1,4 @@
+import type { OutcomeStatus } from '../../core/outcome.js';
 import type { ShutdownSignal } from './shutdown-signals.js';
 
 /** What a worker process is doing, as its heartbeats report it. */
@@ -12,6 +13,8 @@ export interface WorkerHeartbeat {
   readonly inFlight: number;
   /** Milliseconds since the worker last made progress (a fetch, a settlement, an outcome). */
   readonly sinceProgressMs: number;
+  /** Outcomes of the worker's run so far, by status (for the primary's dashboard). */
+  readonly ended?: Readonly<Record<OutcomeStatus, number>>;
 }
 
 /** The primary asks a worker to stop (`force: false`: drain) or to stop now (`force: true`). */

@@ -1,6 +1,8 @@
 import cluster, { type Worker } from 'node:cluster';
 import type { Server } from 'node:http';
+import { outcomeStatuses, type OutcomeStatus } from '../../core/outcome.js';
 import { describeError } from '../../core/renderers.js';
+import type { DashboardWorker } from '../../dashboard/dashboard-api.js';
 import type { Logger } from '../../core/logging.js';
 import { backoffDelay } from '../../policy/backoff.js';
 import {
@@ -58,6 +60,14 @@ export class WorkerPoolSupervisor {
   /** The last stop request sent to the workers, resent to any worker that has not seen it. */
   private stopRequest: WorkerStopRequest | undefined;
   private failedForGood = false;
+  /** Outcomes of worker processes that ended (their last heartbeat). */
+  private readonly lostEnded: Record<OutcomeStatus, number> = {
+    success: 0,
+    exception: 0,
+    failed: 0,
+    timeout: 0,
+    released: 0,
+  };
   private watchTimer: NodeJS.Timeout | undefined;
   private killTimer: NodeJS.Timeout | undefined;
   private server: Server | undefined;
@@ -145,6 +155,46 @@ export class WorkerPoolSupervisor {
     this.stopWorkers(signal, force);
   }
 
+  /** The workers as the primary sees them now, for the dashboard. */
+  workers(): readonly DashboardWorker[] {
+    return this.slots.map((slot) => ({
+      workerId: slot.workerId,
+      pid: slot.worker?.process.pid ?? null,
+      state: slot.done
+        ? 'done'
+        : slot.worker === undefined
+          ? 'restarting'
+          : (slot.heartbeat?.state ?? 'starting'),
+      inFlight: slot.worker === undefined ? 0 : (slot.heartbeat?.inFlight ?? 0),
+      restarts: slot.restarts,
+      sinceProgressMs: slot.heartbeat?.sinceProgressMs ?? null,
+    }));
+  }
+
+  /**
+   * Outcomes of every worker by status, restarted workers' earlier runs included (each
+   * worker process reports its own totals; the primary keeps those of the processes it lost).
+   */
+  ended(): Record<OutcomeStatus, number> {
+    const sum: Record<OutcomeStatus, number> = { ...this.lostEnded };
+    for (const slot of this.slots) {
+      const ended = slot.worker === undefined ? undefined : slot.heartbeat?.ended;
+      if (ended === undefined) continue;
+      for (const status of outcomeStatuses) sum[status] += ended[status];
+    }
+    return sum;
+  }
+
+  /** `/healthz` of the pool. */
+  alive(): boolean {
+    return this.poolAlive();
+  }
+
+  /** `/readyz` of the pool. */
+  ready(): boolean {
+    return this.poolReady();
+  }
+
   /** Asks every worker to stop (or to stop now); none is restarted any more. */
   private stopWorkers(signal: ShutdownSignal, force: boolean): void {
     const first = this.stopRequest === undefined;
@@ -199,6 +249,9 @@ export class WorkerPoolSupervisor {
   ): void {
     if (slot.worker !== worker) return;
     slot.worker = undefined;
+    const ended = slot.heartbeat?.ended;
+    if (ended !== undefined)
+      for (const status of outcomeStatuses) this.lostEnded[status] += ended[status];
     const how = signal !== null ? `signal ${signal}` : `exit code ${code ?? '?'}`;
     const killedFor = slot.killedFor;
     if (killedFor === undefined && code === 0) {
@@ -283,7 +336,7 @@ export class WorkerPoolSupervisor {
     }
   }
 
-  private alive(): boolean {
+  private poolAlive(): boolean {
     const fresh = Math.min(this.settings.wedgedAfter, 3 * this.settings.heartbeat);
     const now = Date.now();
     return this.slots.every(
@@ -296,10 +349,10 @@ export class WorkerPoolSupervisor {
     );
   }
 
-  private ready(): boolean {
+  private poolReady(): boolean {
     return (
       this.stopRequest === undefined &&
-      this.alive() &&
+      this.poolAlive() &&
       this.slots.every(
         (slot) =>
           slot.done || (slot.heartbeat !== undefined && slot.heartbeat.state !== 'starting'),

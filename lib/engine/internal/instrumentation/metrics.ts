@@ -98,6 +98,7 @@ export class EngineMetrics {
   readonly inFlight: ObservableUpDownCounter;
   readonly concurrencyLimit: ObservableGauge;
   readonly circuitTransitions: Counter;
+  readonly ratePauses: Counter;
   readonly fetches: ObservedCounter;
   readonly fetchDuration: EngineHistogram;
   readonly fetchSize: EngineHistogram;
@@ -131,6 +132,10 @@ export class EngineMetrics {
     });
     this.circuitTransitions = meter.createCounter('consumer.circuit_breaker.transitions', {
       description: 'State changes of a consumer run circuit breaker, by the state entered',
+      valueType: ValueType.INT,
+    });
+    this.ratePauses = meter.createCounter('consumer.rate_limit.pauses', {
+      description: 'Pauses of a consumer run because the downstream said "too many requests"',
       valueType: ValueType.INT,
     });
     this.fetches = new ObservedCounter(meter, 'consumer.fetch.total', {
@@ -312,6 +317,11 @@ export class RunMetrics {
   /** The run's circuit breaker entered `state` (`open`, `halfOpen`, `closed`). */
   circuitChanged(state: string): void {
     this.instruments.circuitTransitions.add(1, { ...this.attributes, state });
+  }
+
+  /** The downstream rate limited the run: a pause started. */
+  ratePaused(): void {
+    this.instruments.ratePauses.add(1, this.attributes);
   }
 
   /** Reports `limit()` as the run's concurrency limit whenever metrics are collected. */

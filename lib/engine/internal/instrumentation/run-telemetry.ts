@@ -282,6 +282,12 @@ export class RunTelemetry {
     this.metrics?.circuitChanged(state);
   }
 
+  /** The downstream rate limited the run for `delay` ms: an event on the run's span, and counted. */
+  ratePaused(delay: number): void {
+    this.runSpan?.addEvent('rate_limit_pause', { 'ergon.rate_limit.pause_ms': delay });
+    this.metrics?.ratePaused();
+  }
+
   startSpan(
     name: string,
     kind: SpanKind,
