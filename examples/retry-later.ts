@@ -31,6 +31,9 @@ const queue = new PostgresConnector<Payment>({
   connection: { url: 'postgres://postgres@127.0.0.1:5432/test' },
   table: `payments_${randomBytes(4).toString('hex')}`,
   fetchWait: 100,
+  // Each hand-back is a delivery, and a payment may wait for its invoice a few times (every
+  // 250 ms for up to 1.5 s here): the default 5 would bury the late ones as poison.
+  maxDeliveries: 20,
 });
 await queue.migrate();
 

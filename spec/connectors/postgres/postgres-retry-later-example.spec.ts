@@ -14,6 +14,7 @@ describe('examples/retry-later.ts', () => {
     this.timeout(90_000);
     const run = spawnSync(process.execPath, ['--import', 'tsx', example, '120'], {
       encoding: 'utf8',
+      timeout: 80_000,
     });
     expect(run.status, run.stderr).to.equal(0);
     const [applied, handedBack, early, peak, urgent] = run.stdout.trim().split('\n');
