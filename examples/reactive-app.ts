@@ -143,7 +143,11 @@ const server = createServer((request, response) => {
   response.end(page);
 });
 
-server.listen(port, '127.0.0.1', () => console.log(`status page on http://127.0.0.1:${port}`));
+server.listen(port, '127.0.0.1', () => {
+  const address = server.address();
+  const bound = typeof address === 'object' && address !== null ? address.port : port;
+  console.log(`status page on http://127.0.0.1:${bound}`);
+});
 status$.subscribe();
 outcomes$.subscribe({
   complete: () => {

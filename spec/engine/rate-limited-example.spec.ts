@@ -1,15 +1,10 @@
 import { expect } from 'chai';
-import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-
-const example = fileURLToPath(new URL('../../examples/rate-limited-http.ts', import.meta.url));
+import { runExample } from '../support/run-example.js';
 
 describe('examples/rate-limited-http.ts', () => {
   it('succeeds with 429 pauses, then without a 429 under loop.rateLimit', function () {
     this.timeout(60_000);
-    const run = spawnSync(process.execPath, ['--import', 'tsx', example, '300'], {
-      encoding: 'utf8',
-    });
+    const run = runExample('rate-limited-http.ts', ['300']);
     expect(run.status, run.stderr).to.equal(0);
     const lines = run.stdout.trim().split('\n');
     const unlimited = lines.find((line) => line.startsWith('without loop.rateLimit:'));

@@ -1,15 +1,10 @@
 import { expect } from 'chai';
-import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-
-const example = fileURLToPath(new URL('../../examples/sampled-telemetry.ts', import.meta.url));
+import { runExample } from '../support/run-example.js';
 
 describe('examples/sampled-telemetry.ts', () => {
   it('traces whole batches only, counts and times every transaction, logs to the daily file', function () {
     this.timeout(60_000);
-    const run = spawnSync(process.execPath, ['--import', 'tsx', example, '20000'], {
-      encoding: 'utf8',
-    });
+    const run = runExample('sampled-telemetry.ts', ['20000']);
     expect(run.status, run.stderr).to.equal(0);
     const lines = run.stdout.trim().split('\n');
     expect(lines[0]).to.equal('transactions: 20000');

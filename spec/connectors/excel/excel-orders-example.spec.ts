@@ -1,17 +1,12 @@
 import { expect } from 'chai';
 import ExcelJS from 'exceljs';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-const example = fileURLToPath(new URL('../../../examples/excel-orders.ts', import.meta.url));
+import { runExample } from '../../support/run-example.js';
 
 function run(...args: string[]): string {
-  const result = spawnSync(process.execPath, ['--import', 'tsx', example, ...args], {
-    encoding: 'utf8',
-  });
+  const result = runExample('excel-orders.ts', [...args]);
   expect(result.status, result.stderr).to.equal(0);
   return result.stdout;
 }

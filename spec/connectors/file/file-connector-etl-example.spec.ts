@@ -1,11 +1,8 @@
 import { expect } from 'chai';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-const example = fileURLToPath(new URL('../../../examples/etl-file.ts', import.meta.url));
+import { runExample } from '../../support/run-example.js';
 
 describe('examples/etl-file.ts', () => {
   it('writes into an output folder that does not exist yet: valid orders and rejects, cursor at the end', function () {
@@ -23,9 +20,7 @@ describe('examples/etl-file.ts', () => {
         ].join('\n'),
       );
       const out = join(dir, 'out', 'nested');
-      const run = spawnSync(process.execPath, ['--import', 'tsx', example, input, out], {
-        encoding: 'utf8',
-      });
+      const run = runExample('etl-file.ts', [input, out]);
       expect(run.status, run.stderr).to.equal(0);
       const valid = readFileSync(join(out, 'valid.jsonl'), 'utf8').trim().split('\n');
       expect(valid.map((line) => (JSON.parse(line) as { id: string }).id)).to.deep.equal(['o-1']);

@@ -1,10 +1,7 @@
 import { expect } from 'chai';
-import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { childEnvironment } from '../../support/quiet-logs.js';
 import { requireService } from '../../support/real-service.js';
-
-const example = fileURLToPath(new URL('../../../examples/kafka-orders.ts', import.meta.url));
+import { runExample } from '../../support/run-example.js';
 
 describe('examples/kafka-orders.ts (real Kafka)', () => {
   before(async function () {
@@ -13,11 +10,7 @@ describe('examples/kafka-orders.ts (real Kafka)', () => {
 
   it('applies every customer’s events in order and dead-letters the poisoned one, then exits', function () {
     this.timeout(60_000);
-    const run = spawnSync(process.execPath, ['--import', 'tsx', example], {
-      encoding: 'utf8',
-      env: childEnvironment(),
-      timeout: 50_000,
-    });
+    const run = runExample('kafka-orders.ts', [], { env: childEnvironment(), timeout: 50_000 });
     expect(run.status, run.stderr).to.equal(0);
     const lines = run.stdout.trim().split('\n');
     expect(lines[0]).to.match(/^dispatched 15 events to example-orders-/);

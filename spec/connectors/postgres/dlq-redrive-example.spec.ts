@@ -1,9 +1,6 @@
 import { expect } from 'chai';
-import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { requireService } from '../../support/real-service.js';
-
-const example = fileURLToPath(new URL('../../../examples/dlq-redrive.ts', import.meta.url));
+import { runExample } from '../../support/run-example.js';
 
 describe('examples/dlq-redrive.ts', () => {
   before(async function () {
@@ -12,7 +9,7 @@ describe('examples/dlq-redrive.ts', () => {
 
   it('dead-letters the unknown products, lists them, redrives them with their trace, and ships them', function () {
     this.timeout(60_000);
-    const run = spawnSync(process.execPath, ['--import', 'tsx', example], { encoding: 'utf8' });
+    const run = runExample('dlq-redrive.ts');
     expect(run.status, run.stderr).to.equal(0);
     expect(run.stdout.trim().split('\n')).to.deep.equal([
       'first run: order-1 success, order-2 failed, order-3 success, order-4 failed',

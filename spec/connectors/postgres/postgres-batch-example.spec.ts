@@ -1,11 +1,6 @@
 import { expect } from 'chai';
-import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { requireService } from '../../support/real-service.js';
-
-const example = fileURLToPath(
-  new URL('../../../examples/postgres-batch-insert.ts', import.meta.url),
-);
+import { runExample } from '../../support/run-example.js';
 
 describe('examples/postgres-batch-insert.ts', () => {
   before(async function () {
@@ -14,9 +9,7 @@ describe('examples/postgres-batch-insert.ts', () => {
 
   it('writes every valid reading in a few multi-row INSERTs and isolates the three bad ones', function () {
     this.timeout(60_000);
-    const run = spawnSync(process.execPath, ['--import', 'tsx', example, '1600'], {
-      encoding: 'utf8',
-    });
+    const run = runExample('postgres-batch-insert.ts', ['1600']);
     expect(run.status, run.stderr).to.equal(0);
     const [written, rejected, settlements] = run.stdout.trim().split('\n');
     const statements = Number(/in (\d+) INSERT statements$/.exec(written ?? '')?.[1]);

@@ -1,10 +1,7 @@
 import { expect } from 'chai';
-import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { requireService } from '../../support/real-service.js';
+import { runExample } from '../../support/run-example.js';
 import { testUrl } from './fixtures/queue-fixture.js';
-
-const example = fileURLToPath(new URL('../../../examples/postgres-keyed.ts', import.meta.url));
 
 describe('examples/postgres-keyed.ts (real PostgreSQL)', () => {
   before(async function () {
@@ -13,8 +10,7 @@ describe('examples/postgres-keyed.ts (real PostgreSQL)', () => {
 
   it('applies every account’s movements in order with two workers', function () {
     this.timeout(60_000);
-    const run = spawnSync(process.execPath, ['--import', 'tsx', example, '8'], {
-      encoding: 'utf8',
+    const run = runExample('postgres-keyed.ts', ['8'], {
       env: { ...process.env, ERGON_POSTGRES_URL: testUrl },
     });
     expect(run.status, run.stderr).to.equal(0);

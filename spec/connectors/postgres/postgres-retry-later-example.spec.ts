@@ -1,9 +1,6 @@
 import { expect } from 'chai';
-import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { requireService } from '../../support/real-service.js';
-
-const example = fileURLToPath(new URL('../../../examples/retry-later.ts', import.meta.url));
+import { runExample } from '../../support/run-example.js';
 
 describe('examples/retry-later.ts', () => {
   before(async function () {
@@ -12,10 +9,7 @@ describe('examples/retry-later.ts', () => {
 
   it('applies every payment, none before its invoice or notBefore, within the concurrency, urgent first', function () {
     this.timeout(90_000);
-    const run = spawnSync(process.execPath, ['--import', 'tsx', example, '120'], {
-      encoding: 'utf8',
-      timeout: 80_000,
-    });
+    const run = runExample('retry-later.ts', ['120'], { timeout: 80_000 });
     expect(run.status, run.stderr).to.equal(0);
     const [applied, handedBack, early, peak, urgent] = run.stdout.trim().split('\n');
     expect(applied).to.match(/^122 of 122 payments applied, \d+ outcomes$/);

@@ -1,10 +1,7 @@
 import { expect } from 'chai';
-import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { requireService } from '../../support/real-service.js';
 import { testUrl } from './fixtures/queue-fixture.js';
-
-const example = fileURLToPath(new URL('../../../examples/postgres-table.ts', import.meta.url));
+import { runExample } from '../../support/run-example.js';
 
 describe('examples/postgres-table.ts (real PostgreSQL)', function () {
   this.timeout(60_000);
@@ -13,9 +10,7 @@ describe('examples/postgres-table.ts (real PostgreSQL)', function () {
   });
 
   it('two workers send every open invoice once and mark the one without an email failed', () => {
-    const run = spawnSync(process.execPath, ['--import', 'tsx', example, testUrl], {
-      encoding: 'utf8',
-    });
+    const run = runExample('postgres-table.ts', [testUrl]);
     expect(run.status, run.stderr).to.equal(0);
     expect(run.stdout.trim().split('\n')).to.deep.equal([
       'invoice 1: sent',

@@ -1,11 +1,6 @@
 import { expect } from 'chai';
-import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { requireService } from '../../support/real-service.js';
-
-const example = fileURLToPath(
-  new URL('../../../examples/partitioned-rabbitmq.ts', import.meta.url),
-);
+import { runExample } from '../../support/run-example.js';
 
 describe('examples/partitioned-rabbitmq.ts (real RabbitMQ)', () => {
   before(async function () {
@@ -14,7 +9,7 @@ describe('examples/partitioned-rabbitmq.ts (real RabbitMQ)', () => {
 
   it('two workers apply disjoint partitions, every account by one worker and in order', function () {
     this.timeout(90_000);
-    const run = spawnSync(process.execPath, ['--import', 'tsx', example], { encoding: 'utf8' });
+    const run = runExample('partitioned-rabbitmq.ts', [], { timeout: 80_000 });
     expect(run.status, run.stderr).to.equal(0);
     expect(run.stdout).to.include('dispatched 80 events');
     const lines = [

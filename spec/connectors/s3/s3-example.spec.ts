@@ -1,9 +1,6 @@
 import { expect } from 'chai';
-import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { requireService } from '../../support/real-service.js';
-
-const example = fileURLToPath(new URL('../../../examples/s3-inbox.ts', import.meta.url));
+import { runExample } from '../../support/run-example.js';
 
 describe('examples/s3-inbox.ts', () => {
   before(async function () {
@@ -12,9 +9,7 @@ describe('examples/s3-inbox.ts', () => {
 
   it('processes both files line by line, moves them to done/ and writes the bad line to failed/', function () {
     this.timeout(60_000);
-    const run = spawnSync(process.execPath, ['--import', 'tsx', example, '20'], {
-      encoding: 'utf8',
-    });
+    const run = runExample('s3-inbox.ts', ['20']);
     expect(run.status, run.stderr).to.equal(0);
     // 40 readings of 20 + (n % 5), but for the impossible one (n = 7 of the second file: 22).
     expect(run.stdout).to.include(

@@ -1,9 +1,6 @@
 import { expect } from 'chai';
-import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { requireService } from '../../support/real-service.js';
-
-const example = fileURLToPath(new URL('../../../examples/cron-report.ts', import.meta.url));
+import { runExample } from '../../support/run-example.js';
 
 describe('examples/cron-report.ts', () => {
   before(async function () {
@@ -12,9 +9,7 @@ describe('examples/cron-report.ts', () => {
 
   it('two workers sharing a PostgreSQL tick store run each second’s report once', function () {
     this.timeout(60_000);
-    const run = spawnSync(process.execPath, ['--import', 'tsx', example, '3'], {
-      encoding: 'utf8',
-    });
+    const run = runExample('cron-report.ts', ['3']);
     expect(run.status, run.stderr).to.equal(0);
     const lines = run.stdout.trim().split('\n');
     const reports = lines.filter((line) => / ran the sales report of /.test(line));

@@ -1,9 +1,6 @@
 import { expect } from 'chai';
-import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { requireService } from '../../support/real-service.js';
-
-const example = fileURLToPath(new URL('../../../examples/sqs-orders.ts', import.meta.url));
+import { runExample } from '../../support/run-example.js';
 
 describe('examples/sqs-orders.ts', () => {
   before(async function () {
@@ -12,9 +9,7 @@ describe('examples/sqs-orders.ts', () => {
 
   it('ships every order but the broken one, which is dead-lettered with its error', function () {
     this.timeout(60_000);
-    const run = spawnSync(process.execPath, ['--import', 'tsx', example, '60'], {
-      encoding: 'utf8',
-    });
+    const run = runExample('sqs-orders.ts', ['60']);
     expect(run.status, run.stderr).to.equal(0);
     expect(run.stdout).to.include('sent 60 of 60 orders\n');
     expect(run.stdout).to.include('outcomes: {"success":59,"failed":1}\n');
