@@ -2,7 +2,7 @@ import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:chil
 import { fileURLToPath } from 'node:url';
 
 /** The path of `examples/<name>`. */
-export function examplePath(name: string): string {
+function examplePath(name: string): string {
   return fileURLToPath(new URL(`../../examples/${name}`, import.meta.url));
 }
 
