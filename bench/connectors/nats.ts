@@ -10,6 +10,8 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { consume, consumerTask, type LoopMode } from 'ergon-rx';
 import { NatsConnector } from 'ergon-rx/nats';
+import { successes } from '../contenders/successes.js';
+import { measureRounds, onFresh, resultTable, type Contender, type Stopwatch } from './rounds.js';
 
 const count = Number(process.argv[2] ?? 20_000);
 const rounds = Number(process.argv[3] ?? 3);
@@ -48,41 +50,44 @@ async function dropStream(connection: NatsConnection, name: string): Promise<voi
   await jsm.streams.delete(`${name}_DEAD`).catch(() => false);
 }
 
-async function rawDriver(connection: NatsConnection, stream: string): Promise<number> {
+async function rawDriver(
+  connection: NatsConnection,
+  stream: string,
+  watch: Stopwatch,
+): Promise<void> {
   const consumer = await jetstream(connection).consumers.get(stream, `${stream}_ergon`);
   let done = 0;
-  const started = performance.now();
-  while (done < count) {
-    const messages = await consumer.fetch({
-      max_messages: Math.min(batch, count - done),
-      expires: 1000,
-    });
-    for await (const message of messages) {
-      message.ack();
-      done++;
+  await watch.time(async () => {
+    while (done < count) {
+      const messages = await consumer.fetch({
+        max_messages: Math.min(batch, count - done),
+        expires: 1000,
+      });
+      for await (const message of messages) {
+        message.ack();
+        done++;
+      }
     }
-  }
-  await connection.flush();
-  return performance.now() - started;
+    await connection.flush();
+  });
 }
 
-async function ergon(stream: string, mode: LoopMode): Promise<number> {
+async function ergon(stream: string, mode: LoopMode, watch: Stopwatch): Promise<void> {
   const connector = new NatsConnector({ url, stream, declare: false, fetchWait: 1000 });
   await connector.declare();
   const task = consumerTask({ process: () => undefined });
   let outcomes = 0;
-  const started = performance.now();
-  await new Promise<void>((resolve, reject) =>
-    consume(connector, task, {
-      loop: { mode, concurrency: { value: batch }, limit: count },
-      fetch: { batch: { size: batch } },
-    }).subscribe({ next: () => outcomes++, error: reject, complete: resolve }),
-  );
-  await (await connector.service.connect()).flush();
-  const elapsed = performance.now() - started;
+  await watch.time(async () => {
+    outcomes = await successes(
+      consume(connector, task, {
+        loop: { mode, concurrency: { value: batch }, limit: count },
+        fetch: { batch: { size: batch } },
+      }),
+    );
+    await (await connector.service.connect()).flush();
+  });
   await connector.close();
   if (outcomes !== count) throw new Error(`ergon-rx ${mode}: ${outcomes} outcomes of ${count}`);
-  return elapsed;
 }
 
 async function unacknowledged(connection: NatsConnection, stream: string): Promise<number> {
@@ -90,36 +95,35 @@ async function unacknowledged(connection: NatsConnection, stream: string): Promi
   return info.state.messages;
 }
 
-const contenders: Record<string, (connection: NatsConnection, stream: string) => Promise<number>> =
-  {
-    'raw @nats-io/jetstream (fetch 100, ack each)': rawDriver,
-    'ergon-rx batch (size 100, concurrency 100)': (_, stream) => ergon(stream, 'batch'),
-    'ergon-rx continuous (concurrency 100)': (_, stream) => ergon(stream, 'continuous'),
-  };
-
 const connection = await connect({ servers: url });
-const results = new Map<string, number[]>();
-for (let round = 0; round < rounds; round++) {
-  for (const [name, run] of Object.entries(contenders)) {
-    const stream = await freshStream(connection);
-    const elapsed = await run(connection, stream);
-    const left = await unacknowledged(connection, stream);
-    await dropStream(connection, stream);
-    if (left !== 0) throw new Error(`${name}: ${left} messages left unacknowledged`);
-    results.set(name, [...(results.get(name) ?? []), (count / elapsed) * 1000]);
-  }
+
+/** A contender run on a fresh stream, checked to have acknowledged every message. */
+function onFreshStream(run: (stream: string, watch: Stopwatch) => Promise<void>): Contender {
+  return onFresh(
+    () => freshStream(connection),
+    (stream) => dropStream(connection, stream),
+    async (stream, watch) => {
+      await run(stream, watch);
+      const left = await unacknowledged(connection, stream);
+      if (left !== 0) throw new Error(`${left} messages left unacknowledged`);
+    },
+  );
 }
+
+const rawName = 'raw @nats-io/jetstream (fetch 100, ack each)';
+const results = await measureRounds(
+  {
+    [rawName]: onFreshStream((stream, watch) => rawDriver(connection, stream, watch)),
+    'ergon-rx batch (size 100, concurrency 100)': onFreshStream((stream, watch) =>
+      ergon(stream, 'batch', watch),
+    ),
+    'ergon-rx continuous (concurrency 100)': onFreshStream((stream, watch) =>
+      ergon(stream, 'continuous', watch),
+    ),
+  },
+  { count, rounds, warmUp: false, pick: 'median' },
+);
 await connection.close();
 
-const median = (values: number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? 0;
-};
-const raw = median(results.get(Object.keys(contenders)[0] as string) ?? []);
 console.log(`NATS JetStream consume+ack, ${count} messages, median of ${rounds} rounds`);
-console.log('| contender | msgs/s | vs raw driver |');
-console.log('|---|---:|---:|');
-for (const [name, rates] of results) {
-  const rate = median(rates);
-  console.log(`| ${name} | ${Math.round(rate)} | ${((rate / raw) * 100).toFixed(0)}% |`);
-}
+console.log(resultTable(results, rawName));

@@ -15,6 +15,13 @@ import pg from 'pg';
 import { consume, consumerTask, type LoopMode } from 'ergon-rx';
 import { PostgresTableConnector } from 'ergon-rx/postgres';
 import { successes } from '../contenders/successes.js';
+import {
+  consumeContender,
+  measureRounds,
+  resultTable,
+  type ConsumeRun,
+  type Contender,
+} from './rounds.js';
 
 const url = process.env['ERGON_POSTGRES_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
 const count = Number(process.argv[2] ?? 20_000);
@@ -48,12 +55,7 @@ SELECT n, 'customer-' || (n % 97), 12.5 FROM generate_series(1, $1) n`,
   await admin(`ANALYZE public."${table}"`);
 }
 
-interface Run {
-  readonly consume: () => Promise<number>;
-  readonly close: () => Promise<void>;
-}
-
-function ergonRun(mode: LoopMode): Run {
+function ergonRun(mode: LoopMode): ConsumeRun {
   const source = new PostgresTableConnector({
     connection: { url, poolSize, applicationName: 'ergon-bench' },
     table,
@@ -71,7 +73,7 @@ function ergonRun(mode: LoopMode): Run {
   };
 }
 
-function rawRun(): Run {
+function rawRun(): ConsumeRun {
   const pool = new pg.Pool({ connectionString: url, max: poolSize, application_name: 'raw-bench' });
   const claim = {
     name: 'raw_table_claim',
@@ -114,57 +116,26 @@ WHERE t.id = h.id AND t.claimed_until = h.lease`,
   };
 }
 
+/** A contender run on a fresh, filled table, dropped afterwards. */
+function onFreshTable(open: () => ConsumeRun): Contender {
+  const setUp = async (): Promise<ConsumeRun> => {
+    table = `ergon_table_bench_${process.pid}_${++tables}`;
+    await fill();
+    return open();
+  };
+  return consumeContender(setUp, count, () => admin(`DROP TABLE IF EXISTS public."${table}"`));
+}
+
 const rawName = 'raw pg (claim batch, handler, fenced update batch)';
-const contenders: Record<string, () => Run> = {
-  [rawName]: rawRun,
-  'ergon-rx PostgresTableConnector (batch)': () => ergonRun('batch'),
-  'ergon-rx PostgresTableConnector (continuous)': () => ergonRun('continuous'),
-};
-
-interface Measurement {
-  readonly rate: number;
-  readonly cpu: number;
-}
-
-async function measure(contender: () => Run): Promise<Measurement> {
-  table = `ergon_table_bench_${process.pid}_${++tables}`;
-  await fill();
-  const run = contender();
-  try {
-    const started = process.hrtime.bigint();
-    const cpuBefore = process.cpuUsage();
-    const done = await run.consume();
-    const { user, system } = process.cpuUsage(cpuBefore);
-    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    if (done !== count) throw new Error(`processed ${done} of ${count}`);
-    return { rate: count / seconds, cpu: (user + system) / count };
-  } finally {
-    await run.close();
-    await admin(`DROP TABLE IF EXISTS public."${table}"`);
-  }
-}
-
-for (const run of Object.values(contenders)) await measure(run);
-const results = new Map<string, Measurement[]>();
-for (let round = 0; round < rounds; round++) {
-  for (const [name, run] of Object.entries(contenders)) {
-    results.set(name, [...(results.get(name) ?? []), await measure(run)]);
-  }
-}
-
-const median = (values: number[]): number =>
-  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
-const rates = (name: string): number[] => (results.get(name) ?? []).map((m) => m.rate);
-const raw = median(rates(rawName));
+const results = await measureRounds(
+  {
+    [rawName]: onFreshTable(rawRun),
+    'ergon-rx PostgresTableConnector (batch)': onFreshTable(() => ergonRun('batch')),
+    'ergon-rx PostgresTableConnector (continuous)': onFreshTable(() => ergonRun('continuous')),
+  },
+  { count, rounds, warmUp: true, pick: 'median' },
+);
 console.log(
   `${count} rows, batch/concurrency ${batch}, pool ${poolSize}, no-op async handler, median of ${rounds} after a warm-up round`,
 );
-console.log('| contender | rows/s | × raw pg | client CPU µs/row |');
-console.log('|---|---:|---:|---:|');
-for (const [name, measurements] of results) {
-  const value = median(rates(name));
-  const cpu = median(measurements.map((m) => m.cpu));
-  console.log(
-    `| ${name} | ${Math.round(value).toLocaleString('en-US')} | ${(value / raw).toFixed(2)} | ${cpu.toFixed(1)} |`,
-  );
-}
+console.log(resultTable(results, rawName, 'rows'));

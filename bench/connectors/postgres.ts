@@ -15,6 +15,13 @@ import pg from 'pg';
 import { consume, consumerTask, createTransaction, type LoopMode } from 'ergon-rx';
 import { PostgresConnector } from 'ergon-rx/postgres';
 import { successes } from '../contenders/successes.js';
+import {
+  consumeContender,
+  measureRounds,
+  resultTable,
+  type ConsumeRun,
+  type Contender,
+} from './rounds.js';
 
 const url = process.env['ERGON_POSTGRES_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
 const count = Number(process.argv[2] ?? 20_000);
@@ -50,13 +57,7 @@ async function fill(): Promise<void> {
   await producer.close();
 }
 
-/** A run: what to set up (untimed), what to time, what to tear down (untimed). */
-interface Run {
-  readonly consume: () => Promise<number>;
-  readonly close: () => Promise<void>;
-}
-
-function ergonRun(mode: LoopMode): Run {
+function ergonRun(mode: LoopMode): ConsumeRun {
   const source = connector();
   return {
     consume: () =>
@@ -70,7 +71,7 @@ function ergonRun(mode: LoopMode): Run {
   };
 }
 
-function rawRun(): Run {
+function rawRun(): ConsumeRun {
   const pool = new pg.Pool({ connectionString: url, max: poolSize, application_name: 'raw-bench' });
   const claim = {
     name: 'raw_claim',
@@ -107,12 +108,6 @@ RETURNING q.id, q.payload, q.deliveries`,
   };
 }
 
-const contenders: Record<string, () => Run> = {
-  'raw pg (claim batch, handler, delete batch)': rawRun,
-  'ergon-rx consume (batch)': () => ergonRun('batch'),
-  'ergon-rx consume (continuous)': () => ergonRun('continuous'),
-};
-
 async function dropTable(): Promise<void> {
   const admin = new pg.Client({ connectionString: url });
   await admin.connect();
@@ -120,52 +115,26 @@ async function dropTable(): Promise<void> {
   await admin.end();
 }
 
-/** One timed run: messages per second, and this process's CPU time per message (µs). */
-interface Measurement {
-  readonly rate: number;
-  readonly cpu: number;
+/** A contender run on a fresh, filled table, dropped afterwards. */
+function onFreshTable(open: () => ConsumeRun): Contender {
+  const setUp = async (): Promise<ConsumeRun> => {
+    table = `ergon_bench_${process.pid}_${++tables}`;
+    await fill();
+    return open();
+  };
+  return consumeContender(setUp, count, dropTable);
 }
 
-async function measure(contender: () => Run): Promise<Measurement> {
-  table = `ergon_bench_${process.pid}_${++tables}`;
-  await fill();
-  const run = contender();
-  try {
-    const started = process.hrtime.bigint();
-    const cpuBefore = process.cpuUsage();
-    const done = await run.consume();
-    const { user, system } = process.cpuUsage(cpuBefore);
-    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    if (done !== count) throw new Error(`processed ${done} of ${count}`);
-    return { rate: count / seconds, cpu: (user + system) / count };
-  } finally {
-    await run.close();
-    await dropTable();
-  }
-}
-
-// One untimed round first, so that every contender is measured with optimized code.
-for (const run of Object.values(contenders)) await measure(run);
-const results = new Map<string, Measurement[]>();
-for (let round = 0; round < rounds; round++) {
-  for (const [name, run] of Object.entries(contenders)) {
-    results.set(name, [...(results.get(name) ?? []), await measure(run)]);
-  }
-}
-
-const median = (values: number[]): number =>
-  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
-const rates = (name: string): number[] => (results.get(name) ?? []).map((m) => m.rate);
-const raw = median(rates('raw pg (claim batch, handler, delete batch)'));
+const rawName = 'raw pg (claim batch, handler, delete batch)';
+const results = await measureRounds(
+  {
+    [rawName]: onFreshTable(rawRun),
+    'ergon-rx consume (batch)': onFreshTable(() => ergonRun('batch')),
+    'ergon-rx consume (continuous)': onFreshTable(() => ergonRun('continuous')),
+  },
+  { count, rounds, warmUp: true, pick: 'median' },
+);
 console.log(
   `${count} rows, batch/concurrency ${batch}, pool ${poolSize}, no-op async handler, median of ${rounds} after a warm-up round`,
 );
-console.log('| contender | msgs/s | × raw pg | client CPU µs/msg |');
-console.log('|---|---:|---:|---:|');
-for (const [name, measurements] of results) {
-  const value = median(rates(name));
-  const cpu = median(measurements.map((m) => m.cpu));
-  console.log(
-    `| ${name} | ${Math.round(value).toLocaleString('en-US')} | ${(value / raw).toFixed(2)} | ${cpu.toFixed(1)} |`,
-  );
-}
+console.log(resultTable(results, rawName));

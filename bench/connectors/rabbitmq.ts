@@ -18,6 +18,7 @@ import { consume, consumerTask, type LoopMode } from 'ergon-rx';
 import { RabbitmqConnector, type RabbitmqQueueType } from 'ergon-rx/rabbitmq';
 import { rawRabbitmqConsume, rawRabbitmqProduce } from '../contenders/rabbitmq.js';
 import { successes } from '../contenders/successes.js';
+import { measureRounds, onFresh, resultTable, type Contender, type Stopwatch } from './rounds.js';
 
 const url = process.env['RABBITMQ_URL'] ?? 'amqp://guest:guest@127.0.0.1:5672/';
 const count = Number(process.argv[2] ?? 20_000);
@@ -39,13 +40,16 @@ async function filledQueue(model: ChannelModel, type: RabbitmqQueueType): Promis
   return queue;
 }
 
-async function runRaw(model: ChannelModel, queue: string): Promise<number> {
-  const started = process.hrtime.bigint();
-  await rawRabbitmqConsume(model, queue, count, prefetch, null);
-  return count / (Number(process.hrtime.bigint() - started) / 1e9);
+async function runRaw(model: ChannelModel, queue: string, watch: Stopwatch): Promise<void> {
+  await watch.time(() => rawRabbitmqConsume(model, queue, count, prefetch, null));
 }
 
-async function runErgon(queue: string, type: RabbitmqQueueType, mode: LoopMode): Promise<number> {
+async function runErgon(
+  queue: string,
+  type: RabbitmqQueueType,
+  mode: LoopMode,
+  watch: Stopwatch,
+): Promise<void> {
   const connector = new RabbitmqConnector({
     connection: { url, connectionName: 'ergon bench' },
     queue,
@@ -57,9 +61,8 @@ async function runErgon(queue: string, type: RabbitmqQueueType, mode: LoopMode):
   // The raw contender's connection is open before its clock starts; so is this one.
   await connector.service.connection();
   const stop$ = new Subject<void>();
-  const started = process.hrtime.bigint();
   let outcomes = 0;
-  let finished = 0n;
+  watch.start();
   await successes(
     consume(
       connector,
@@ -69,13 +72,12 @@ async function runErgon(queue: string, type: RabbitmqQueueType, mode: LoopMode):
     ).pipe(
       tap(() => {
         if (++outcomes < count) return;
-        finished = process.hrtime.bigint();
+        watch.stop();
         stop$.next();
       }),
     ),
   );
   await connector.close();
-  return count / (Number(finished - started) / 1e9);
 }
 
 async function deleteQueue(model: ChannelModel, queue: string): Promise<void> {
@@ -84,53 +86,30 @@ async function deleteQueue(model: ChannelModel, queue: string): Promise<void> {
   await channel.close();
 }
 
-const contenders: Record<
-  string,
-  (model: ChannelModel, queue: string, type: RabbitmqQueueType) => Promise<number>
-> = {
-  'raw amqplib (consume + ack)': (model, queue) => runRaw(model, queue),
-  'ergon-rx consume (continuous)': (_model, queue, type) => runErgon(queue, type, 'continuous'),
-  'ergon-rx consume (batch)': (_model, queue, type) => runErgon(queue, type, 'batch'),
-};
-
-interface Measurement {
-  readonly rate: number;
-  /** Microseconds of this process's CPU per message. */
-  readonly cpu: number;
-}
-
-async function measure(run: () => Promise<number>): Promise<Measurement> {
-  const before = process.cpuUsage();
-  const rate = await run();
-  const used = process.cpuUsage(before);
-  return { rate, cpu: (used.user + used.system) / count };
-}
-
 const model = await connect(url);
 console.log(
   `${count} messages per run, prefetch = concurrency = ${prefetch}, no-op async handler, ack per message, best of ${rounds}`,
 );
-console.log('| queue | contender | msgs/s | × raw amqplib | CPU µs/msg |');
-console.log('|---|---|---:|---:|---:|');
 for (const type of ['classic', 'quorum'] as const) {
-  const best = new Map<string, Measurement>();
-  for (let round = 0; round < rounds; round++) {
-    for (const [name, run] of Object.entries(contenders)) {
-      const queue = await filledQueue(model, type);
-      const measured = await measure(() => run(model, queue, type));
-      const previous = best.get(name);
-      best.set(name, {
-        rate: Math.max(previous?.rate ?? 0, measured.rate),
-        cpu: Math.min(previous?.cpu ?? Infinity, measured.cpu),
-      });
-      await deleteQueue(model, queue);
-    }
-  }
-  const raw = (best.get('raw amqplib (consume + ack)') as Measurement).rate;
-  for (const [name, { rate, cpu }] of best) {
-    console.log(
-      `| ${type} | ${name} | ${Math.round(rate).toLocaleString('en-US')} | ${(rate / raw).toFixed(2)} | ${cpu.toFixed(1)} |`,
+  const onFilledQueue = (run: (queue: string, watch: Stopwatch) => Promise<void>): Contender =>
+    onFresh(
+      () => filledQueue(model, type),
+      (queue) => deleteQueue(model, queue),
+      run,
     );
-  }
+  const rawName = 'raw amqplib (consume + ack)';
+  const results = await measureRounds(
+    {
+      [rawName]: onFilledQueue((queue, watch) => runRaw(model, queue, watch)),
+      'ergon-rx consume (continuous)': onFilledQueue((queue, watch) =>
+        runErgon(queue, type, 'continuous', watch),
+      ),
+      'ergon-rx consume (batch)': onFilledQueue((queue, watch) =>
+        runErgon(queue, type, 'batch', watch),
+      ),
+    },
+    { count, rounds, warmUp: false, pick: 'best' },
+  );
+  console.log(`\n${type} queue\n${resultTable(results, rawName)}`);
 }
 await model.close();

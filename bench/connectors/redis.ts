@@ -17,6 +17,7 @@ import { consume, consumerTask, createTransaction, type LoopMode } from 'ergon-r
 import { RedisConnector } from 'ergon-rx/redis';
 import { consumerGroup as group, rawRedisConsume, rawRedisProduce } from '../contenders/redis.js';
 import { successes } from '../contenders/successes.js';
+import { measureRounds, onFresh, resultTable, type Contender, type Stopwatch } from './rounds.js';
 
 const count = Number(process.argv[2] ?? 20_000);
 const prefetch = Number(process.argv[3] ?? 100);
@@ -36,32 +37,17 @@ async function fill(stream: string): Promise<void> {
   await redis.xgroup('CREATE', stream, group, '0');
 }
 
-/** CPU time this process spent per message (µs) during the last `timed` run. */
-let lastCpu = 0;
-
-/** Wall time of `run` in ms (and its CPU time per message in `lastCpu`). */
-async function timed(run: () => Promise<void>): Promise<number> {
-  const cpu = process.cpuUsage();
-  const started = process.hrtime.bigint();
-  await run();
-  const ms = Number(process.hrtime.bigint() - started) / 1e6;
-  const used = process.cpuUsage(cpu);
-  lastCpu = (used.user + used.system) / count;
-  return ms;
-}
-
-async function rawConsume(stream: string): Promise<number> {
+async function rawConsume(stream: string, watch: Stopwatch): Promise<void> {
   const reader = new Redis({ host: '127.0.0.1', port: 6379, protocol: 2 });
-  const ms = await timed(() => rawRedisConsume(reader, stream, count, prefetch, null));
+  await watch.time(() => rawRedisConsume(reader, stream, count, prefetch, null));
   reader.disconnect();
-  return ms;
 }
 
-async function ergonConsume(stream: string, mode: LoopMode): Promise<number> {
+async function ergonConsume(stream: string, mode: LoopMode, watch: Stopwatch): Promise<void> {
   const connector = new RedisConnector({ stream, group, consumer: 'ergon' });
   const task = consumerTask({ process: () => undefined });
   let outcomes = 0;
-  const ms = await timed(async () => {
+  await watch.time(async () => {
     outcomes = await successes(
       consume(connector, task, {
         loop: { mode, concurrency: { value: prefetch }, limit: count },
@@ -71,10 +57,9 @@ async function ergonConsume(stream: string, mode: LoopMode): Promise<number> {
   });
   await connector.close();
   if (outcomes !== count) throw new Error(`ergon-rx ${mode}: ${outcomes} outcomes`);
-  return ms;
 }
 
-async function bullmqConsume(): Promise<number> {
+async function bullmqConsume(watch: Stopwatch): Promise<void> {
   const name = uniqueName('bullmq');
   const connection = { host: '127.0.0.1', port: 6379, maxRetriesPerRequest: null };
   const queue = new Queue(name, { connection });
@@ -96,23 +81,22 @@ async function bullmqConsume(): Promise<number> {
   worker.on('completed', () => {
     if (++completed === count) finish();
   });
-  const ms = await timed(async () => {
+  await watch.time(async () => {
     void worker.run();
     await allDone;
   });
   await worker.close();
   await queue.obliterate({ force: true });
   await queue.close();
-  return ms;
 }
 
-async function rawDispatch(stream: string): Promise<number> {
-  return timed(() => rawRedisProduce(redis, stream, count, dispatchBatch));
+async function rawDispatch(stream: string, watch: Stopwatch): Promise<void> {
+  await watch.time(() => rawRedisProduce(redis, stream, count, dispatchBatch));
 }
 
-async function ergonDispatch(stream: string): Promise<number> {
+async function ergonDispatch(stream: string, watch: Stopwatch): Promise<void> {
   const connector = new RedisConnector({ stream, group });
-  const ms = await timed(async () => {
+  await watch.time(async () => {
     for (let start = 0; start < count; start += dispatchBatch) {
       const batch = [];
       for (let i = start; i < Math.min(count, start + dispatchBatch); i++) {
@@ -123,54 +107,22 @@ async function ergonDispatch(stream: string): Promise<number> {
     }
   });
   await connector.close();
-  return ms;
 }
 
-/** A contender's best wall time and least CPU time per message (µs) over the rounds. */
-interface Best {
-  ms: number;
-  cpu: number;
-}
-
-/**
- * The best (shortest) time of each contender over `rounds` rounds, each round running every
- * contender once in turn (so a busy moment of the machine hits them alike), each run on a
- * fresh stream (filled beforehand when `prefill`).
- */
-async function best(
-  contenders: readonly ((stream: string) => Promise<number>)[],
+/** A contender run on a fresh stream (filled beforehand when `prefill`), deleted afterwards. */
+function onFreshStream(
+  run: (stream: string, watch: Stopwatch) => Promise<void>,
   prefill: boolean,
-): Promise<Best[]> {
-  const results = contenders.map(() => ({ ms: Infinity, cpu: Infinity }));
-  for (let round = 0; round < rounds; round++) {
-    for (const [i, run] of contenders.entries()) {
-      const stream = uniqueName('stream');
-      if (prefill) await fill(stream);
-      try {
-        const ms = await run(stream);
-        const result = results[i] as Best;
-        result.ms = Math.min(result.ms, ms);
-        result.cpu = Math.min(result.cpu, lastCpu);
-      } finally {
-        await redis.del(stream, `${stream}:dead`);
-      }
-    }
-  }
-  return results;
+): Contender {
+  const create = async (): Promise<string> => {
+    const stream = uniqueName('stream');
+    if (prefill) await fill(stream);
+    return stream;
+  };
+  return onFresh(create, (stream) => redis.del(stream, `${stream}:dead`), run);
 }
 
-function row(name: string, result: Best, baseline: Best): string {
-  const rate = Math.round((count / result.ms) * 1000);
-  const ratio = `${((baseline.ms / result.ms) * 100).toFixed(0)}%`;
-  const cpu = result.cpu.toFixed(2);
-  return `| ${name.padEnd(48)} | ${String(rate).padStart(9)} | ${ratio.padStart(8)} | ${cpu.padStart(10)} |`;
-}
-
-const header = [
-  `| ${'contender'.padEnd(48)} | ${'msgs/s'.padStart(9)} | ${'vs raw'.padStart(8)} | ${'CPU µs/msg'.padStart(10)} |`,
-  `| ${'-'.repeat(48)} | ${'-'.repeat(9)} | ${'-'.repeat(8)} | ${'-'.repeat(10)} |`,
-];
-
+const options = { count, rounds, warmUp: false, pick: 'best' } as const;
 console.log(
   `Redis Streams, ${count} messages, prefetch/concurrency ${prefetch}, best of ${rounds}`,
 );
@@ -178,33 +130,33 @@ console.log(
   `node ${process.version}, redis ${(await redis.info('server')).match(/redis_version:(\S+)/)?.[1]}`,
 );
 console.log('\nconsume + ack');
-const [raw, batch, continuous] = (await best(
-  [
-    rawConsume,
-    (stream) => ergonConsume(stream, 'batch'),
-    (stream) => ergonConsume(stream, 'continuous'),
-  ],
-  true,
-)) as [Best, Best, Best];
-const [bullmq] = (await best([() => bullmqConsume()], false)) as [Best];
-console.log(
-  [
-    ...header,
-    row('raw ioredis (XREADGROUP, parse, handler, XACK)', raw, raw),
-    row('ergon-rx consume, batch mode', batch, raw),
-    row('ergon-rx consume, continuous mode', continuous, raw),
-    row('BullMQ Worker (no-op jobs)', bullmq, raw),
-  ].join('\n'),
+const rawName = 'raw ioredis (XREADGROUP, parse, handler, XACK)';
+const consumed = await measureRounds(
+  {
+    [rawName]: onFreshStream(rawConsume, true),
+    'ergon-rx consume, batch mode': onFreshStream(
+      (stream, watch) => ergonConsume(stream, 'batch', watch),
+      true,
+    ),
+    'ergon-rx consume, continuous mode': onFreshStream(
+      (stream, watch) => ergonConsume(stream, 'continuous', watch),
+      true,
+    ),
+    'BullMQ Worker (no-op jobs)': bullmqConsume,
+  },
+  options,
 );
+console.log(resultTable(consumed, rawName));
 
 console.log(`\ndispatch (batches of ${dispatchBatch})`);
-const [rawSend, ergonSend] = (await best([rawDispatch, ergonDispatch], false)) as [Best, Best];
-console.log(
-  [
-    ...header,
-    row('raw ioredis pipeline of XADDs', rawSend, rawSend),
-    row('ergon-rx RedisConnector.dispatch', ergonSend, rawSend),
-  ].join('\n'),
+const rawSendName = 'raw ioredis pipeline of XADDs';
+const sent = await measureRounds(
+  {
+    [rawSendName]: onFreshStream(rawDispatch, false),
+    'ergon-rx RedisConnector.dispatch': onFreshStream(ergonDispatch, false),
+  },
+  options,
 );
+console.log(resultTable(sent, rawSendName));
 
 redis.disconnect();

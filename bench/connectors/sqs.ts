@@ -21,6 +21,7 @@ import { randomBytes } from 'node:crypto';
 import { consume, consumerTask, createTransaction, type LoopMode } from 'ergon-rx';
 import { SqsConnector } from 'ergon-rx/sqs';
 import { successes } from '../contenders/successes.js';
+import { measureRounds, onFresh, resultTable, type Contender, type Stopwatch } from './rounds.js';
 
 const count = Number(process.argv[2] ?? 3000);
 const rounds = 3;
@@ -61,22 +62,10 @@ async function rawSend(queue: string, total: number): Promise<void> {
   await Promise.all(requests);
 }
 
-let lastCpu = 0;
-
-async function timed(run: () => Promise<void>): Promise<number> {
-  const cpu = process.cpuUsage();
-  const started = process.hrtime.bigint();
-  await run();
-  const ms = Number(process.hrtime.bigint() - started) / 1e6;
-  const used = process.cpuUsage(cpu);
-  lastCpu = (used.user + used.system) / count;
-  return ms;
-}
-
-async function rawConsume(queue: string): Promise<number> {
+async function rawConsume(queue: string, watch: Stopwatch): Promise<void> {
   let done = 0;
   const handler = (_payload: unknown): void => undefined;
-  return timed(async () => {
+  await watch.time(async () => {
     while (done < count) {
       const reply = await client.send(
         new ReceiveMessageCommand({
@@ -105,7 +94,7 @@ async function rawConsume(queue: string): Promise<number> {
   });
 }
 
-async function ergonConsume(queue: string, mode: LoopMode): Promise<number> {
+async function ergonConsume(queue: string, mode: LoopMode, watch: Stopwatch): Promise<void> {
   const connector = new SqsConnector({
     queue,
     create: false,
@@ -115,7 +104,7 @@ async function ergonConsume(queue: string, mode: LoopMode): Promise<number> {
   });
   const task = consumerTask({ process: () => undefined });
   let outcomes = 0;
-  const ms = await timed(async () => {
+  await watch.time(async () => {
     outcomes = await successes(
       consume(connector, task, {
         loop: { mode, concurrency: { value: 10 }, limit: count },
@@ -125,25 +114,24 @@ async function ergonConsume(queue: string, mode: LoopMode): Promise<number> {
   });
   await connector.close();
   if (outcomes !== count) throw new Error(`ergon-rx ${mode}: ${outcomes} outcomes`);
-  return ms;
 }
 
-async function rawDispatch(queue: string): Promise<number> {
-  return timed(async () => {
+async function rawDispatch(queue: string, watch: Stopwatch): Promise<void> {
+  await watch.time(async () => {
     for (let start = 0; start < count; start += dispatchBatch) {
       await rawSend(queue, Math.min(dispatchBatch, count - start));
     }
   });
 }
 
-async function ergonDispatch(queue: string): Promise<number> {
+async function ergonDispatch(queue: string, watch: Stopwatch): Promise<void> {
   const connector = new SqsConnector({
     queue,
     create: false,
     deadLetterQueue: queue,
     connection: { endpoint, credentials: credentials() },
   });
-  const ms = await timed(async () => {
+  await watch.time(async () => {
     for (let start = 0; start < count; start += dispatchBatch) {
       const batch = [];
       for (let i = start; i < Math.min(count, start + dispatchBatch); i++) {
@@ -154,79 +142,52 @@ async function ergonDispatch(queue: string): Promise<number> {
     }
   });
   await connector.close();
-  return ms;
 }
 
-interface Best {
-  ms: number;
-  cpu: number;
-}
-
-/** The best time of each contender over the rounds, each round running every contender once in turn. */
-async function best(
-  contenders: readonly ((queue: string) => Promise<number>)[],
+/** A contender run on a fresh queue (filled beforehand when `prefill`), deleted afterwards. */
+function onFreshQueue(
+  run: (queue: string, watch: Stopwatch) => Promise<void>,
   prefill: boolean,
-): Promise<Best[]> {
-  const results = contenders.map(() => ({ ms: Infinity, cpu: Infinity }));
-  for (let round = 0; round < rounds; round++) {
-    for (const [i, run] of contenders.entries()) {
-      const name = uniqueName('queue');
-      const queue = await createQueue(name);
-      if (prefill) await rawSend(queue, count);
-      try {
-        const ms = await run(queue);
-        const result = results[i] as Best;
-        result.ms = Math.min(result.ms, ms);
-        result.cpu = Math.min(result.cpu, lastCpu);
-      } finally {
-        await client.send(new DeleteQueueCommand({ QueueUrl: queue }));
-      }
-    }
-  }
-  return results;
+): Contender {
+  const create = async (): Promise<string> => {
+    const queue = await createQueue(uniqueName('queue'));
+    if (prefill) await rawSend(queue, count);
+    return queue;
+  };
+  return onFresh(create, (queue) => client.send(new DeleteQueueCommand({ QueueUrl: queue })), run);
 }
 
-function row(name: string, result: Best, baseline: Best): string {
-  const rate = Math.round((count / result.ms) * 1000);
-  const ratio = `${((baseline.ms / result.ms) * 100).toFixed(0)}%`;
-  const cpu = result.cpu.toFixed(2);
-  return `| ${name.padEnd(48)} | ${String(rate).padStart(9)} | ${ratio.padStart(8)} | ${cpu.padStart(10)} |`;
-}
-
-const header = [
-  `| ${'contender'.padEnd(48)} | ${'msgs/s'.padStart(9)} | ${'vs raw'.padStart(8)} | ${'CPU µs/msg'.padStart(10)} |`,
-  `| ${'-'.repeat(48)} | ${'-'.repeat(9)} | ${'-'.repeat(8)} | ${'-'.repeat(10)} |`,
-];
-
+const options = { count, rounds, warmUp: false, pick: 'best' } as const;
 console.log(
   `SQS (ElasticMQ), ${count} messages, receives of 10, concurrency 10, best of ${rounds}`,
 );
 console.log(`node ${process.version}`);
 console.log('\nconsume + ack');
-const [raw, batch, continuous] = (await best(
-  [
-    rawConsume,
-    (queue) => ergonConsume(queue, 'batch'),
-    (queue) => ergonConsume(queue, 'continuous'),
-  ],
-  true,
-)) as [Best, Best, Best];
-console.log(
-  [
-    ...header,
-    row('raw SDK (Receive 10, parse, handler, DeleteBatch)', raw, raw),
-    row('ergon-rx consume, batch mode', batch, raw),
-    row('ergon-rx consume, continuous mode', continuous, raw),
-  ].join('\n'),
+const rawName = 'raw SDK (Receive 10, parse, handler, DeleteBatch)';
+const consumed = await measureRounds(
+  {
+    [rawName]: onFreshQueue(rawConsume, true),
+    'ergon-rx consume, batch mode': onFreshQueue(
+      (queue, watch) => ergonConsume(queue, 'batch', watch),
+      true,
+    ),
+    'ergon-rx consume, continuous mode': onFreshQueue(
+      (queue, watch) => ergonConsume(queue, 'continuous', watch),
+      true,
+    ),
+  },
+  options,
 );
+console.log(resultTable(consumed, rawName));
 
 console.log(`\ndispatch (batches of ${dispatchBatch})`);
-const [rawSent, ergonSent] = (await best([rawDispatch, ergonDispatch], false)) as [Best, Best];
-console.log(
-  [
-    ...header,
-    row('raw SDK (SendMessageBatch of 10, 50 at once)', rawSent, rawSent),
-    row('ergon-rx connector.dispatch', ergonSent, rawSent),
-  ].join('\n'),
+const rawSendName = 'raw SDK (SendMessageBatch of 10, 50 at once)';
+const sent = await measureRounds(
+  {
+    [rawSendName]: onFreshQueue(rawDispatch, false),
+    'ergon-rx connector.dispatch': onFreshQueue(ergonDispatch, false),
+  },
+  options,
 );
+console.log(resultTable(sent, rawSendName));
 client.destroy();
