@@ -15,10 +15,6 @@ const workloads = {
 } satisfies Record<string, Workload>;
 
 /**
- * The shortest possible run: all handler time spread over `concurrency` slots (and never less
- * than the longest handler).
- */
-/**
  * The best an in-order pool can do: the makespan of the same handlers taken in order by
  * `concurrency` slots with no overhead at all (each goes to the slot that frees first). With
  * uniform handlers this is total time ÷ slots; with slow ones it includes the tail that the last
