@@ -96,14 +96,26 @@ describe('dashboard in a real browser (Debian Chromium, playwright-core)', funct
     expect(await seriesPixels(page, 'chart-flight', [88, 166, 255])).to.be.greaterThan(20);
 
     // A failure appears, linked to its trace.
-    const link = page.locator('#failures tr a').first();
-    await link.waitFor();
-    const traceId = (await link.textContent())!;
+    await page.locator('#failures tr a').first().waitFor();
+    // Read in one go: newer failures go on top, so two reads could see two different rows.
+    const { traceId, href, transactionId, text } = await page.evaluate<{
+      traceId: string;
+      href: string;
+      transactionId: string;
+      text: string;
+    }>(`(() => {
+      const link = document.querySelector('#failures tr a');
+      const row = link.closest('tr');
+      return {
+        traceId: link.textContent,
+        href: link.getAttribute('href'),
+        transactionId: row.getAttribute('data-transaction-id'),
+        text: row.textContent,
+      };
+    })()`);
     expect(traceId).to.match(/^[0-9a-f]{32}$/);
-    expect(await link.getAttribute('href')).to.equal(`http://jaeger.test/trace/${traceId}`);
-    const row = link.locator('xpath=ancestor::tr');
-    const transactionId = await row.getAttribute('data-transaction-id');
-    expect(await row.textContent()).to.match(/card declined for order \d+/);
+    expect(href).to.equal(`http://jaeger.test/trace/${traceId}`);
+    expect(text).to.match(/card declined for order \d+/);
     const api = (await (await fetch(`${task!.url}api/failures`)).json()) as DashboardFailures;
     expect(
       api.failures.find((failure) => failure.transactionId === transactionId)?.traceId,

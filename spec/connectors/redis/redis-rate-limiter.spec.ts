@@ -46,12 +46,14 @@ describe('RedisRateLimiter (real Redis)', function () {
   });
 
   it('grants permits due within `ahead` in one take', async () => {
-    const limiter = limiterFor({ ahead: 100 });
-    const grant = await limiter.take(50, rate(100));
-    // Due now, and the ten due within the next 100 ms (the last one on the edge).
+    // A permit every 100 ms, so the second take, which comes a round trip later, finds none due
+    // within `ahead` even on a busy machine (it would need 100 ms between the two takes).
+    const limiter = limiterFor({ ahead: 1000 });
+    const grant = await limiter.take(50, rate(10));
+    // Due now, and the ten due within the next 1000 ms (the last one on the edge).
     expect(grant.granted).to.be.within(10, 11);
     expect(grant).to.have.property('retryAfter');
-    const next = await limiter.take(1, rate(100));
+    const next = await limiter.take(1, rate(10));
     expect(next.granted).to.equal(0);
     expect(next.retryAfter).to.be.within(1, 110);
   });
