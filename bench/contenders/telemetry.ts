@@ -7,7 +7,9 @@
  * - `tracing 1 %`: the same provider sampling 1 % of the traces (parent-based, trace id ratio),
  *   as a high-throughput deployment would;
  * - `tracing+metrics`: plus a meter provider with a periodic reader, given an
- *   `EngineMetricProducer` as `setupTelemetry` gives every reader it builds.
+ *   `EngineMetricProducer` as `setupTelemetry` gives every reader it builds;
+ * - `tracing+metrics, attempt spans onFailure`: the same with `setAttemptSpans('onFailure')`
+ *   (`traces.attemptSpans`): a first attempt that succeeds gets no span.
  */
 import { context, metrics, propagation, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
@@ -30,7 +32,7 @@ import {
   type ReadableSpan,
   type SpanExporter,
 } from '@opentelemetry/sdk-trace-base';
-import { EngineMetricProducer } from 'ergon-rx/telemetry';
+import { EngineMetricProducer, setAttemptSpans } from 'ergon-rx/telemetry';
 import { ergonConsume, type ErgonRun } from './engine.js';
 import type { RunResult } from './run-result.js';
 
@@ -40,6 +42,7 @@ export const telemetrySetups = [
   'tracing',
   'tracing 1 %',
   'tracing+metrics',
+  'tracing+metrics, attempt spans onFailure',
 ] as const;
 export type TelemetrySetup = (typeof telemetrySetups)[number];
 
@@ -100,7 +103,8 @@ function register(setup: TelemetrySetup): InstalledTelemetry {
     ],
   });
   trace.setGlobalTracerProvider(provider);
-  if (setup === 'tracing+metrics') {
+  if (setup === 'tracing+metrics, attempt spans onFailure') setAttemptSpans('onFailure');
+  if (setup === 'tracing+metrics' || setup === 'tracing+metrics, attempt spans onFailure') {
     metrics.setGlobalMeterProvider(
       new MeterProvider({
         readers: [

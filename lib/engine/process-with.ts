@@ -17,7 +17,12 @@ import { consumerPlan, processBatcher } from './internal/task-plan.js';
 import type { ProcessBatcher } from './internal/process-batcher.js';
 import { Downstream } from './internal/flow-gates.js';
 import { startGate } from './internal/shared-rate-gate.js';
-import { waitingRoom, type TransactionKey, type WaitingRoom } from './internal/waiting-room.js';
+import {
+  type Starter,
+  waitingRoom,
+  type TransactionKey,
+  type WaitingRoom,
+} from './internal/waiting-room.js';
 import {
   requireConsumerTask,
   requireKeyForKeyPolicy,
@@ -77,7 +82,7 @@ export function processWith<P, R, S>(
  */
 class ProcessRun<P, R>
   extends SourceRun<Transaction<P>, Outcome<P, R>>
-  implements PoolListener<P, R, TransactionKey>
+  implements PoolListener<P, R, TransactionKey>, Starter<P>
 {
   private readonly pool: LifecyclePool<P, R, TransactionKey>;
   /** `loop.concurrency.value`: the limit when it does not adapt. */
@@ -151,7 +156,7 @@ class ProcessRun<P, R>
       !this.finished &&
       this.pool.inFlight < this.concurrency &&
       this.downstream.allows(this.waiting.length > this.waiting.parked) &&
-      this.waiting.startNext(this.startOne)
+      this.waiting.startNext(this)
     ) {
       // started
     }
@@ -174,13 +179,14 @@ class ProcessRun<P, R>
     }
   }
 
-  private readonly startOne = (
+  /** Starter of the waiting room. */
+  startOne(
     transaction: Transaction<P>,
     key: TransactionKey,
     failure: TransactionError | null,
-  ): void => {
+  ): void {
     this.pool.start(transaction, null, key, failure);
-  };
+  }
 
   protected override dispose(): void {
     this.batcher?.dispose();

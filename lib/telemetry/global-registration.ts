@@ -9,12 +9,18 @@ import {
 import type { LoggerProvider } from '@opentelemetry/sdk-logs';
 import type { MeterProvider } from '@opentelemetry/sdk-metrics';
 import type { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
+import {
+  setAttemptSpans,
+  type AttemptSpans,
+} from '../engine/internal/instrumentation/run-telemetry.js';
 import { TelemetrySetupError } from './telemetry-errors.js';
 
 /** The providers to make global; an absent one is left alone. */
 export interface GlobalProviders {
   readonly tracerProvider?: NodeTracerProvider | undefined;
   readonly meterProvider?: MeterProvider | undefined;
+  /** The engine's attempt-span rule while the tracer provider is installed (`traces.attemptSpans`). */
+  readonly attemptSpans?: AttemptSpans;
 }
 
 /**
@@ -25,7 +31,8 @@ export interface GlobalProviders {
  * `AsyncLocalStorageContextManager`, W3C trace-context and baggage propagators) and also sets
  * the meter provider. The context manager and propagator are installed even with tracing off,
  * so log records still see the transaction id the engine puts in the context; if the
- * application already has its own, those stay. A tracer or meter provider that is already
+ * application already has its own, those stay. With a tracer provider it also sets the
+ * engine's attempt-span rule (`attemptSpans`), put back as it was on `release`. A tracer or meter provider that is already
  * registered is an error (nothing is left installed).
  *
  * @example
@@ -39,6 +46,8 @@ export class GlobalRegistration {
   private ownsLoggerProvider = false;
 
   private constructor(
+    /** The attempt-span rule to put back on `release` (`null`: this registration set none). */
+    private readonly previousAttemptSpans: AttemptSpans | null,
     private readonly ownsTracerProvider: boolean,
     private readonly ownsMeterProvider: boolean,
     private readonly ownsContextManager: boolean,
@@ -67,7 +76,12 @@ export class GlobalRegistration {
         propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()],
       }),
     );
+    const previousAttemptSpans =
+      ownsTracerProvider && providers.attemptSpans !== undefined
+        ? setAttemptSpans(providers.attemptSpans)
+        : null;
     return new GlobalRegistration(
+      previousAttemptSpans,
       ownsTracerProvider,
       ownsMeterProvider,
       ownsContextManager,
@@ -83,6 +97,7 @@ export class GlobalRegistration {
   /** Takes out everything this registration installed. */
   release(): void {
     if (this.ownsTracerProvider) trace.disable();
+    if (this.previousAttemptSpans !== null) setAttemptSpans(this.previousAttemptSpans);
     if (this.ownsMeterProvider) metrics.disable();
     if (this.ownsLoggerProvider) logs.disable();
     if (this.ownsContextManager) context.disable();

@@ -20,6 +20,10 @@ export type {
   ResourceConfigInput,
 } from './config/telemetry-config.js';
 export type { TracesConfig, TracesConfigInput, SpanProcessorType } from './config/traces-config.js';
+export {
+  setAttemptSpans,
+  type AttemptSpans,
+} from '../engine/internal/instrumentation/run-telemetry.js';
 export type {
   SamplerConfig,
   SamplerInput,

@@ -74,6 +74,7 @@ export function setupTelemetry(
     globals = GlobalRegistration.install({
       tracerProvider: traces?.provider,
       meterProvider: metrics?.provider,
+      attemptSpans: config.traces.attemptSpans,
     });
   } catch (error) {
     discard();

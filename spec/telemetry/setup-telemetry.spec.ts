@@ -19,6 +19,8 @@ import {
   type TelemetryHandle,
 } from '../../lib/telemetry/index.js';
 import { PolicyError } from '../../lib/core/errors.js';
+import { consume, consumerTask, MemoryConnector } from '../../lib/index.js';
+import { lastValueFrom } from 'rxjs';
 import { CapturedRecords } from './support/captured-records.js';
 import { RecordingSpanExporter } from './support/recording-span-exporter.js';
 import { withoutLogLevelVariable } from '../support/log-level-variable.js';
@@ -184,6 +186,33 @@ describe('setupTelemetry', () => {
     const memory = telemetry.spanExporters[0] as InMemorySpanExporter;
     expect(memory.getFinishedSpans().map((span) => span.name)).to.deep.equal(['second run']);
     expect(records.records[0]?.traceId).to.match(/^[0-9a-f]{32}$/);
+  });
+
+  it("traces.attemptSpans 'onFailure': a successful first attempt has no span; shutdown puts 'always' back", async () => {
+    const attemptSpans = async (): Promise<string[]> => {
+      const memory = telemetry?.spanExporters[0] as InMemorySpanExporter;
+      const task = consumerTask<string>({ name: 'shape', process: async () => {} });
+      const connector = new MemoryConnector<string>({ source: ['a'] });
+      await lastValueFrom(consume(connector, task, {}));
+      return memory
+        .getFinishedSpans()
+        .map((span) => span.name)
+        .filter((name) => name.endsWith('attempt') && name !== 'fetch attempt');
+    };
+    telemetry = setupTelemetry(
+      {
+        traces: { exporters: ['memory'], processor: 'simple', attemptSpans: 'onFailure' },
+        logs: { sinks: [] },
+      },
+      { env: {} },
+    );
+    expect(await attemptSpans()).to.deep.equal([]);
+    await telemetry.shutdown();
+    telemetry = setupTelemetry(
+      { traces: { exporters: ['memory'], processor: 'simple' }, logs: { sinks: [] } },
+      { env: {} },
+    );
+    expect(await attemptSpans()).to.deep.equal(['process attempt']);
   });
 
   it('refuses a second setup while the first is live, leaving the first intact', () => {

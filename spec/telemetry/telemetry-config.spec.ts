@@ -17,6 +17,7 @@ describe('telemetryConfig', () => {
         sampler: { type: 'parentbased_always_on' },
         processor: 'batch',
         exporters: [],
+        attemptSpans: 'always',
       },
       metrics: { enabled: true, interval: 60_000, readers: [] },
       logs: {
@@ -178,6 +179,19 @@ describe('telemetryConfig', () => {
     expect(config.traces.exporters, 'kept from the environment').to.deep.equal([
       { type: 'console' },
     ]);
+  });
+
+  it('traces.attemptSpans: always or onFailure (any case); anything else is named with its path', () => {
+    expect(
+      telemetryConfig({ traces: { attemptSpans: 'onFailure' } }, {}).traces.attemptSpans,
+    ).to.equal('onFailure');
+    expect(
+      telemetryConfig({ traces: { attemptSpans: ' ONFAILURE ' as 'onFailure' } }, {}).traces
+        .attemptSpans,
+    ).to.equal('onFailure');
+    expect(
+      issueLines(() => telemetryConfig({ traces: { attemptSpans: 'sometimes' as 'always' } }, {})),
+    ).to.deep.equal(['traces.attemptSpans: expected "always" | "onFailure", got "sometimes"']);
   });
 
   it('lists every wrong key of the configuration with its path', () => {

@@ -73,7 +73,7 @@ export class BatchDispatcher<P> {
   /** `cancelAll` was called: nothing is sent any more. */
   private cancelled = false;
   /** Flushes safely under re-entrancy: synchronous sends never deepen the stack per batch. */
-  private readonly flusher = new Trampoline(() => this.flushReady());
+  private readonly flusher = new Trampoline({ pass: () => this.flushReady() });
   private readonly sending = new Set<BatchSend<P>>();
   /** `rateLimit` of the options: permits per transaction sent, or `null`. */
   private readonly rate: RateSchedule | null;

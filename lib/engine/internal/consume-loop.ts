@@ -27,7 +27,12 @@ import type { ProcessBatcher } from './process-batcher.js';
 import { EngineRun } from './engine-run.js';
 import { type AdaptiveLimit, Downstream } from './flow-gates.js';
 import { startGate } from './shared-rate-gate.js';
-import { waitingRoom, type TransactionKey, type WaitingRoom } from './waiting-room.js';
+import {
+  type Starter,
+  waitingRoom,
+  type TransactionKey,
+  type WaitingRoom,
+} from './waiting-room.js';
 
 /**
  * The state machine behind {@link consume}: pulls from the connector only when it has free
@@ -40,7 +45,7 @@ import { waitingRoom, type TransactionKey, type WaitingRoom } from './waiting-ro
  */
 export class ConsumeLoop<P, R>
   extends EngineRun<Outcome<P, R>>
-  implements StageOwner<Transaction<P>>, PoolListener<P, R, TransactionKey>
+  implements StageOwner<Transaction<P>>, PoolListener<P, R, TransactionKey>, Starter<P>
 {
   private readonly pool: LifecyclePool<P, R, TransactionKey>;
   /** Forms the batches of a task with `processBatch`; `null` for one with `process`. */
@@ -313,7 +318,7 @@ export class ConsumeLoop<P, R>
       this.stopping === null &&
       this.pool.inFlight < this.concurrency &&
       this.downstream.allows(this.waiting.length > this.waiting.parked) &&
-      this.waiting.startNext(this.startOne)
+      this.waiting.startNext(this)
     ) {
       // started
     }
@@ -392,13 +397,14 @@ export class ConsumeLoop<P, R>
     this.pump();
   };
 
-  private readonly startOne = (
+  /** Starter of the waiting room. */
+  startOne(
     transaction: Transaction<P>,
     key: TransactionKey,
     failure: TransactionError | null,
-  ): void => {
+  ): void {
     this.pool.start(transaction, this.batchSpan, key, failure);
-  };
+  }
 
   /**
    * How many more `loop.rateLimit` lets the loop fetch (what it may start within an interval);

@@ -3,9 +3,21 @@ import { asyncScheduler, type SchedulerLike, type Subscription } from 'rxjs';
 /**
  * The time source of one engine run: its scheduler plus one {@link DeadlineQueue} per
  * timeout duration in use. Disposing it cancels every pending deadline.
+ *
+ * Reading the clock costs as much as the rest of a no-op transaction's budget deadline
+ * (`Date.now()`, about 60 ns), so inside a pass of the run ({@link beginPass} …
+ * {@link endPass}) deadlines are registered unstamped and stamped together at the end of the
+ * pass with one reading taken then: never earlier than any of them was registered, so no
+ * deadline fires early; in real time one fires late by at most the rest of its pass (the
+ * synchronous work of one step), and in virtual time, where a synchronous pass takes no
+ * time, every deadline is exact.
  */
 export class EngineClock {
   private readonly queues = new Map<number, DeadlineQueue>();
+  /** Passes under way (nested when a pass re-enters the clock): registrations wait for the stamp. */
+  private passes = 0;
+  /** Queues holding deadlines registered in the current pass, to stamp at its end. */
+  private readonly unstamped: DeadlineQueue[] = [];
 
   constructor(readonly scheduler: SchedulerLike = asyncScheduler) {}
 
@@ -16,12 +28,28 @@ export class EngineClock {
       queue = new DeadlineQueue(this.scheduler, durationMs);
       this.queues.set(durationMs, queue);
     }
-    return queue.add(target, subject);
+    if (this.passes === 0) return queue.add(target, subject);
+    if (!queue.awaitsStamp) this.unstamped.push(queue);
+    return queue.addUnstamped(target, subject);
+  }
+
+  /** A pass begins: deadlines registered until the matching {@link endPass} share one stamp. */
+  beginPass(): void {
+    this.passes++;
+  }
+
+  /** The pass ended: stamps what it registered with the time now (one clock reading). */
+  endPass(): void {
+    if (--this.passes > 0 || this.unstamped.length === 0) return;
+    const now = this.scheduler.now();
+    for (const queue of this.unstamped) queue.stamp(now);
+    this.unstamped.length = 0;
   }
 
   dispose(): void {
     for (const queue of this.queues.values()) queue.dispose();
     this.queues.clear();
+    this.unstamped.length = 0;
   }
 }
 
@@ -34,7 +62,8 @@ export interface DeadlineTarget {
 /** A registered deadline. */
 export class Deadline {
   constructor(
-    readonly at: number,
+    /** When it expires; `NaN` until its queue stamps it (see {@link EngineClock.endPass}). */
+    public at: number,
     public target: DeadlineTarget | null,
     private readonly queue: DeadlineQueue,
     /** What the deadline is for, when its target serves several (`undefined` otherwise). */
@@ -55,6 +84,8 @@ export class Deadline {
  * O(live deadlines) entries. The action stays armed when the queue empties (re-arming a timer
  * per batch would churn timer objects); when it fires early it simply re-arms for the oldest
  * live deadline, if any. Time goes through the given scheduler (virtual in tests).
+ * Deadlines added with {@link addUnstamped} wait at the tail, neither due nor armed, until
+ * {@link stamp} gives them their time.
  */
 export class DeadlineQueue {
   private entries: Deadline[] = [];
@@ -62,6 +93,8 @@ export class DeadlineQueue {
   private live = 0;
   private action: Subscription | null = null;
   private firing = false;
+  /** Holds deadlines that wait for {@link stamp}. */
+  awaitsStamp = false;
 
   constructor(
     private readonly scheduler: SchedulerLike,
@@ -74,6 +107,36 @@ export class DeadlineQueue {
     this.live++;
     if (this.action === null && !this.firing) this.arm(deadline.at);
     return deadline;
+  }
+
+  /**
+   * Adds a deadline whose time is set by the next {@link stamp} (the registration time is not
+   * read); until then it is never due.
+   */
+  addUnstamped(target: DeadlineTarget, subject?: unknown): Deadline {
+    const deadline = new Deadline(Number.NaN, target, this, subject);
+    this.entries.push(deadline);
+    this.live++;
+    this.awaitsStamp = true;
+    return deadline;
+  }
+
+  /**
+   * Gives every unstamped deadline the time `now + duration`; `now` must not be earlier than
+   * any of them was added. They are the tail of the queue (added last, kept in order).
+   */
+  stamp(now: number): void {
+    if (!this.awaitsStamp) return;
+    this.awaitsStamp = false;
+    const at = now + this.duration;
+    let index = this.entries.length - 1;
+    while (index >= this.head && Number.isNaN((this.entries[index] as Deadline).at)) {
+      (this.entries[index] as Deadline).at = at;
+      index--;
+    }
+    if (this.live > 0 && this.action === null && !this.firing) {
+      this.arm((this.entries[this.head] as Deadline).at);
+    }
   }
 
   cancel(deadline: Deadline): void {
@@ -106,6 +169,7 @@ export class DeadlineQueue {
     this.entries = [];
     this.head = 0;
     this.live = 0;
+    this.awaitsStamp = false;
   }
 
   private arm(at: number): void {
@@ -127,7 +191,8 @@ export class DeadlineQueue {
     while (this.head < this.entries.length) {
       const entry = this.entries[this.head] as Deadline;
       const target = entry.target;
-      if (target !== null && entry.at > now) break;
+      // `!(at <= now)`: an unstamped deadline (`NaN`) is not due either.
+      if (target !== null && !(entry.at <= now)) break;
       this.head++;
       if (target === null) continue;
       entry.target = null;
@@ -138,7 +203,7 @@ export class DeadlineQueue {
     if (this.head === this.entries.length) {
       this.entries.length = 0;
       this.head = 0;
-    } else if (this.action === null) {
+    } else if (this.action === null && !Number.isNaN((this.entries[this.head] as Deadline).at)) {
       this.arm((this.entries[this.head] as Deadline).at);
     }
   }

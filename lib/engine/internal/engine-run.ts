@@ -13,7 +13,11 @@ export class Trampoline {
   private again = false;
   private holds = 0;
 
-  constructor(private readonly step: () => void) {}
+  /**
+   * `owner.pass` is one pass (a method rather than a closure per run: optimized code calling
+   * it stays valid for the next run).
+   */
+  constructor(private readonly owner: { pass(): void }) {}
 
   run(): void {
     if (this.running || this.holds > 0) {
@@ -24,7 +28,7 @@ export class Trampoline {
     try {
       do {
         this.again = false;
-        this.step();
+        this.owner.pass();
       } while (this.again && this.holds === 0);
     } finally {
       this.running = false;
@@ -56,8 +60,11 @@ export abstract class EngineRun<O> {
   protected finished = false;
   /** Why the run fails once it drained (a source error, a loop timeout…); boxed, so any value can be one. */
   protected failure: { readonly error: unknown } | null = null;
-  /** Re-entrancy safe passes; held while a value is emitted (the caller pumps after it). */
-  private readonly trampoline = new Trampoline(() => this.step());
+  /**
+   * Re-entrancy safe passes; held while a value is emitted (the caller pumps after it). The
+   * deadlines a pass registers share one clock reading, taken when it ends.
+   */
+  private readonly trampoline = new Trampoline(this);
 
   constructor(
     protected readonly subscriber: Subscriber<O>,
@@ -77,6 +84,16 @@ export abstract class EngineRun<O> {
   /** Runs a pass now, or one more after the current one (see {@link Trampoline}). */
   protected pump(): void {
     this.trampoline.run();
+  }
+
+  /** One pass of the trampoline: {@link step}, its deadlines stamped with one clock reading. */
+  pass(): void {
+    this.clock.beginPass();
+    try {
+      this.step();
+    } finally {
+      this.clock.endPass();
+    }
   }
 
   /** One pass: start what may start, and `finish` when everything is done. */

@@ -10,15 +10,21 @@ import { RateSchedule } from './flow-gates.js';
 export type TransactionKey = string | undefined;
 
 /**
- * Starts one transaction: `key` is its key (kept as the lifecycle's attachment, handed back
- * to {@link WaitingRoom.ended}); `failure` is set when the key could not be computed, and the
- * lifecycle then fails at once with it.
+ * The run a waiting room starts transactions for (a method on the run rather than a closure
+ * per run: optimized code that calls it stays valid for the next run).
  */
-type Starter<P> = (
-  transaction: Transaction<P>,
-  key: TransactionKey,
-  failure: TransactionError | null,
-) => void;
+export interface Starter<P> {
+  /**
+   * Starts one transaction: `key` is its key (kept as the lifecycle's attachment, handed back
+   * to {@link WaitingRoom.ended}); `failure` is set when the key could not be computed, and
+   * the lifecycle then fails at once with it.
+   */
+  startOne(
+    transaction: Transaction<P>,
+    key: TransactionKey,
+    failure: TransactionError | null,
+  ): void;
+}
 
 /**
  * The transactions a run took in (fetched, or pushed by a source) and has not started yet,
@@ -32,7 +38,7 @@ export interface WaitingRoom<P> {
   readonly parked: number;
   add(transaction: Transaction<P>): void;
   /** Starts the next transaction allowed to start; `false` when none is. */
-  startNext(start: Starter<P>): boolean;
+  startNext(starter: Starter<P>): boolean;
   /** A started transaction's lifecycle and settlement are over. */
   ended(key: TransactionKey): void;
   /** Takes out everything held, in the order it came in (to release it). */
@@ -57,10 +63,10 @@ class FifoRoom<P> implements WaitingRoom<P> {
     this.queue.push(transaction);
   }
 
-  startNext(start: Starter<P>): boolean {
+  startNext(starter: Starter<P>): boolean {
     const transaction = this.queue.shift();
     if (transaction === undefined) return false;
-    start(transaction, undefined, null);
+    starter.startOne(transaction, undefined, null);
     return true;
   }
 
@@ -226,7 +232,7 @@ class KeyedRoom<P> implements WaitingRoom<P> {
     this.parked++;
   }
 
-  startNext(start: Starter<P>): boolean {
+  startNext(starter: Starter<P>): boolean {
     const older = this.unparked.peek();
     const fresh = this.fresh.peek();
     const entry =
@@ -234,7 +240,7 @@ class KeyedRoom<P> implements WaitingRoom<P> {
         ? this.fresh.shift()
         : this.unparked.shift();
     if (entry === undefined) return false;
-    start(entry.transaction, entry.key, entry.failure);
+    starter.startOne(entry.transaction, entry.key, entry.failure);
     return true;
   }
 

@@ -13,6 +13,7 @@ import {
   parseNumber,
   scalarCodec,
 } from '../../policy/codecs/values.js';
+import type { AttemptSpans } from '../../engine/internal/instrumentation/run-telemetry.js';
 import { otlpEndpointProps, type OtlpEndpoint, type OtlpEndpointInput } from './otlp-endpoint.js';
 
 /**
@@ -107,6 +108,8 @@ export interface TracesConfig {
    * exported).
    */
   readonly exporters: readonly SpanExporterConfig[];
+  /** When handler attempts get spans (default `always`; see {@link AttemptSpans}). */
+  readonly attemptSpans: AttemptSpans;
 }
 
 /** A {@link TracesConfig} as a configuration accepts it. */
@@ -115,6 +118,7 @@ export interface TracesConfigInput {
   readonly sampler?: SamplerInput;
   readonly processor?: SpanProcessorType;
   readonly exporters?: readonly SpanExporterInput[];
+  readonly attemptSpans?: AttemptSpans;
 }
 
 const defaultSampler: SamplerConfig = Object.freeze({ type: 'parentbased_always_on' });
@@ -125,4 +129,5 @@ export const TracesConfigCodec: t.Type<TracesConfig, TracesConfig> = strictStruc
   sampler: withDefault(SamplerConfigCodec, defaultSampler),
   processor: withDefault(keywordCodec<SpanProcessorType>(['batch', 'simple']), 'batch'),
   exporters: withDefault(t.readonlyArray(SpanExporterConfigCodec, 'list'), []),
+  attemptSpans: withDefault(keywordCodec<AttemptSpans>(['always', 'onFailure']), 'always'),
 });

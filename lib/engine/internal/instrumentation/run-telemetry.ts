@@ -43,6 +43,39 @@ export interface TransactionTrace {
   readonly started: number;
 }
 
+/**
+ * When a handler attempt of a lifecycle stage gets its span (`traces.attemptSpans` of
+ * `setupTelemetry`): `always` (default) starts one for every attempt, entered around the
+ * handler; `onFailure` starts none for the first attempt of a stage (its handler runs in the
+ * transaction span's context) and records it afterwards, from the attempt's start, only when
+ * it failed, timed out or was cancelled; retries get their spans up front as with `always`.
+ * `onFailure` saves one SDK span per successful transaction; the price is that spans a
+ * handler starts in its first attempt hang from the transaction span (docs/telemetry.md,
+ * "Spans").
+ */
+export type AttemptSpans = 'always' | 'onFailure';
+
+/** The process-wide {@link AttemptSpans} rule; a run reads it when it starts. */
+let attemptSpans: AttemptSpans = 'always';
+
+/**
+ * Sets the process-wide {@link AttemptSpans} rule for the runs that start from now on and
+ * returns the one it replaces. `setupTelemetry` sets it from `traces.attemptSpans` (and puts
+ * the old one back on shutdown); call it yourself when you register your own tracer provider.
+ *
+ * @example
+ * ```ts
+ * const previous = setAttemptSpans('onFailure');
+ * // … runs started now record a stage's first attempt only when it did not succeed
+ * setAttemptSpans(previous);
+ * ```
+ */
+export function setAttemptSpans(rule: AttemptSpans): AttemptSpans {
+  const previous = attemptSpans;
+  attemptSpans = rule;
+  return previous;
+}
+
 const probeKey = createContextKey('ergon.probe');
 const maxLinks = 128;
 
@@ -80,6 +113,8 @@ export class RunTelemetry {
   /** Contexts are entered around handlers (tracing, or log records with transaction ids). */
   readonly contexts: boolean;
   readonly measuring: boolean;
+  /** A stage's first attempt gets a span only when it did not succeed (see {@link AttemptSpans}). */
+  readonly lazyFirstAttempt: boolean;
   readonly metrics: RunMetrics | null;
   readonly runContext: Context;
   /** Span attributes every span of the run carries. */
@@ -103,6 +138,7 @@ export class RunTelemetry {
     const { runSpan: withRunSpan = true, traces = true } = options;
     this.tracing = traces && tracerRegistered();
     this.contexts = this.tracing || contextsPropagate();
+    this.lazyFirstAttempt = attemptSpans === 'onFailure';
     const instruments = EngineMetrics.registered(kind);
     this.measuring = instruments !== null;
     this.metrics =

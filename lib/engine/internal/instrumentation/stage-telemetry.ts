@@ -35,9 +35,19 @@ interface BatchSpanShape {
  * attempt`, attribute `ergon.attempt`, ERROR with the exception when it failed), entered
  * around the handler so its own work and logs see it, plus the attempt and stage metrics.
  * Under a parent that is not sampled, no span: the handler runs in the parent's context.
+ * With `attemptSpans: 'onFailure'` the stage's first attempt runs in the parent's context and
+ * gets its span afterwards (started at the attempt's start) only when it did not succeed.
  */
 export class StageTelemetry implements StageObserver {
   private span: Span | null = null;
+  /**
+   * The first attempt, running without a span (`attemptSpans: 'onFailure'`): its number and
+   * start time (epoch ms), for the span recorded if it does not succeed; 0 when none is.
+   */
+  private unrecordedAttempt = 0;
+  private unrecordedStart = 0;
+  /** An attempt of this stage has started (the next ones are retries). */
+  private attempted = false;
   private readonly metrics: StageMetrics | null;
   private readonly started: number;
   private readonly tracing: boolean;
@@ -57,7 +67,36 @@ export class StageTelemetry implements StageObserver {
   attemptStarted(attempt: number): Context {
     if (!this.tracing) return this.parent;
     const batch = this.batch;
-    this.span = this.run.startSpan(
+    const first = !this.attempted;
+    this.attempted = true;
+    if (first && batch === null && this.run.lazyFirstAttempt) {
+      this.unrecordedAttempt = attempt;
+      this.unrecordedStart = Date.now();
+      return this.parent;
+    }
+    this.span = this.startAttemptSpan(attempt, undefined);
+    return trace.setSpan(this.parent, this.span);
+  }
+
+  attemptEnded(error: unknown): void {
+    this.metrics?.attemptEnded(error === undefined ? 'ok' : 'error');
+    const span = error === undefined ? this.takeSpan() : this.takeOrRecordSpan();
+    if (span === null) return;
+    if (error !== undefined) failSpan(span, error);
+    span.end();
+  }
+
+  attemptCancelled(reason: CancellationError): void {
+    this.metrics?.attemptEnded('cancelled');
+    const span = this.takeOrRecordSpan();
+    if (span === null) return;
+    span.setAttribute('ergon.cancelled', reason.reason);
+    span.end();
+  }
+
+  private startAttemptSpan(attempt: number, startTime: number | undefined): Span {
+    const batch = this.batch;
+    return this.run.startSpan(
       batch === null ? `${this.stage} attempt` : batch.name,
       SpanKind.INTERNAL,
       batch === null
@@ -65,26 +104,24 @@ export class StageTelemetry implements StageObserver {
         : { 'ergon.stage': this.stage, 'ergon.attempt': attempt, ...batch.attributes },
       this.parent,
       batch?.links,
+      startTime,
     );
-    return trace.setSpan(this.parent, this.span);
   }
 
-  attemptEnded(error: unknown): void {
-    this.metrics?.attemptEnded(error === undefined ? 'ok' : 'error');
+  /** The running attempt's span, if it has one (forgets an unrecorded attempt). */
+  private takeSpan(): Span | null {
     const span = this.span;
-    if (span === null) return;
     this.span = null;
-    if (error !== undefined) failSpan(span, error);
-    span.end();
+    this.unrecordedAttempt = 0;
+    return span;
   }
 
-  attemptCancelled(reason: CancellationError): void {
-    this.metrics?.attemptEnded('cancelled');
-    const span = this.span;
-    if (span === null) return;
-    this.span = null;
-    span.setAttribute('ergon.cancelled', reason.reason);
-    span.end();
+  /** The running attempt's span; for an attempt that ran without one, a span started at its start. */
+  private takeOrRecordSpan(): Span | null {
+    const attempt = this.unrecordedAttempt;
+    if (attempt === 0) return this.takeSpan();
+    this.unrecordedAttempt = 0;
+    return this.startAttemptSpan(attempt, this.unrecordedStart);
   }
 
   stageEnded(ok: boolean): void {
