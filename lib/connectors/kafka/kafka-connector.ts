@@ -734,8 +734,9 @@ export class KafkaConnector<P = unknown> implements Connector<P> {
   /**
    * Takes the group's current assignment. A partition no longer assigned is revoked: its
    * records are no longer handed out, and it drains (see {@link drainRevoked}); one assigned
-   * again while it drains is kept. After a lost membership (a new member id) nothing held
-   * before is committed any more: the partitions may have had another owner meanwhile.
+   * again while it drains is kept. After a lost membership (a new member id) a partition not
+   * assigned again is dropped at once, without a drain: it may have had another owner
+   * meanwhile, so nothing more is committed for it.
    */
   private assign(consumer: Consumer): void {
     const partitions = new Set<number>();
@@ -744,12 +745,17 @@ export class KafkaConnector<P = unknown> implements Connector<P> {
         for (const partition of assignment.partitions) partitions.add(partition);
       }
     }
-    if (this.member !== null && consumer.memberId !== this.member && this.owned.size > 0) {
-      this.logger.info(
-        `Kafka: this consumer lost its membership of group ${this.group}; the unsettled records of partitions ${[...this.owned.keys()].join(', ')} of ${this.config.topic} are left uncommitted`,
-      );
-      this.owned.clear();
-      this.draining.clear();
+    if (this.member !== null && consumer.memberId !== this.member) {
+      const lost = [...this.owned.keys()].filter((partition) => !partitions.has(partition));
+      for (const partition of lost) {
+        this.owned.delete(partition);
+        this.draining.delete(partition);
+      }
+      if (lost.length > 0) {
+        this.logger.info(
+          `Kafka: this consumer lost its membership of group ${this.group}; the unsettled records of partitions ${lost.join(', ')} of ${this.config.topic} are left uncommitted for their new owner`,
+        );
+      }
     }
     this.member = consumer.memberId;
     this.generation = consumer.generationId;
