@@ -125,38 +125,45 @@ const contenders: Record<string, () => Promise<number>> = {
   'ergon-rx ExcelConnector dispatch (atomic rewrite)': ergonWrite,
 };
 
-async function measure(run: () => Promise<number>): Promise<number> {
+/** Rows per second (wall clock) and the process's CPU µs per row over the same run. */
+async function measure(run: () => Promise<number>): Promise<{ rate: number; cpu: number }> {
   const started = process.hrtime.bigint();
+  const cpu = process.cpuUsage();
   const done = await run();
+  const used = process.cpuUsage(cpu);
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   if (done !== rows) throw new Error(`handled ${done} of ${rows} rows`);
-  return rows / seconds;
+  return { rate: rows / seconds, cpu: (used.user + used.system) / rows };
 }
 
 try {
   for (const run of Object.values(contenders)) await measure(run);
   const results = new Map<string, number[]>();
+  const cpus = new Map<string, number[]>();
   for (let round = 0; round < rounds; round++) {
     for (const [name, run] of Object.entries(contenders)) {
-      results.set(name, [...(results.get(name) ?? []), await measure(run)]);
+      const { rate, cpu } = await measure(run);
+      results.set(name, [...(results.get(name) ?? []), rate]);
+      cpus.set(name, [...(cpus.get(name) ?? []), cpu]);
     }
   }
   const median = (values: readonly number[]): number =>
     [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
   const rate = (name: string): number => median(results.get(name) ?? []);
+  const cpuOf = (name: string): number => median(cpus.get(name) ?? []);
   console.log(
     `${rows} rows × ${headers.length} columns, batch ${batch}, median of ${rounds} after a warm-up round`,
   );
-  console.log('| contender | rows/s | × raw exceljs |');
-  console.log('|---|---:|---:|');
+  console.log('| contender | rows/s | × raw exceljs | CPU µs/row | raw CPU / this CPU |');
+  console.log('|---|---:|---:|---:|---:|');
   const baselines = [
-    rate('raw exceljs read (WorkbookReader, row objects)'),
-    rate('raw exceljs write (Workbook.writeFile)'),
+    'raw exceljs read (WorkbookReader, row objects)',
+    'raw exceljs write (Workbook.writeFile)',
   ];
   Object.keys(contenders).forEach((name, index) => {
-    const baseline = baselines[index < 3 ? 0 : 1] as number;
+    const baseline = baselines[index < 3 ? 0 : 1] as string;
     console.log(
-      `| ${name} | ${Math.round(rate(name)).toLocaleString('en-US')} | ${(rate(name) / baseline).toFixed(2)} |`,
+      `| ${name} | ${Math.round(rate(name)).toLocaleString('en-US')} | ${(rate(name) / rate(baseline)).toFixed(2)} | ${cpuOf(name).toFixed(1)} | ${(cpuOf(baseline) / cpuOf(name)).toFixed(2)} |`,
     );
   });
 } finally {

@@ -55,6 +55,12 @@ export interface KafkaConnectorConfig<P = unknown> {
   readonly sessionTimeout: number;
   /** Heartbeat interval, in ms (≤ `sessionTimeout`). */
   readonly heartbeatInterval: number;
+  /**
+   * How long, in ms, transactions of a revoked partition may still settle (and be committed)
+   * before the partition is let go to its new owner; those still unsettled then are delivered
+   * again by the new owner (`0`: let go at once).
+   */
+  readonly drainTimeout: number;
   /** Longest wait for the cluster before a fetch or dispatch attempt fails, in ms. */
   readonly connectTimeout: number;
   /** Capped exponential backoff between attempts to reopen a consumer stream that failed. */
@@ -96,6 +102,8 @@ export interface KafkaConnectorConfigInput<P = unknown> {
   readonly sessionTimeout?: DurationInput;
   /** Default 3 s. */
   readonly heartbeatInterval?: DurationInput;
+  /** Default 10 s. */
+  readonly drainTimeout?: DurationInput;
   /** Default 10 s. */
   readonly connectTimeout?: DurationInput;
   /** Default: 100 ms doubling up to 10 s, `equal` jitter. */
@@ -160,6 +168,7 @@ export const KafkaConnectorConfigCodec: t.Type<KafkaConnectorConfig, KafkaConnec
     commitInterval: withDefault(NonNegativeDuration, 100),
     sessionTimeout: withDefault(PositiveDuration, 30_000),
     heartbeatInterval: withDefault(PositiveDuration, 3000),
+    drainTimeout: withDefault(NonNegativeDuration, 10_000),
     connectTimeout: withDefault(PositiveDuration, 10_000),
     reconnect: backoffCodec(defaultReconnect),
     codec: PayloadCodecSetting,

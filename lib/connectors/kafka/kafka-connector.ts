@@ -40,6 +40,11 @@ import {
   type KafkaRecordToProduce,
   type RecordSource,
 } from './internal/kafka-record.js';
+import {
+  cooperativeAssigner,
+  cooperativeProtocol,
+  encodeClaims,
+} from './internal/cooperative-assignor.js';
 import { PartitionOffsets, type HeldOffset } from './internal/partition-offsets.js';
 import {
   kafkaConnectorConfig,
@@ -118,9 +123,12 @@ const driverRetryDelay = 200;
  * counts as settled), and `release` to delivering the same record again from this
  * connector (its offset stays uncommitted meanwhile).
  *
- * On a rebalance the connector commits the settled prefix, stops delivering records of
- * revoked partitions (those read ahead are dropped, unsettled ones are left uncommitted: the
- * new owner delivers them again) and never commits for a partition it no longer owns.
+ * Rebalances hand partitions over cooperatively (the group's assignor gives a partition to
+ * its new owner only once its holder let it go): a revoked partition's records are no longer
+ * started, its transactions in flight may still settle and be committed for `drainTimeout`,
+ * then the connector lets it go; the new owner starts after those commits, and delivers
+ * again only what was still unsettled at the deadline. No commit is ever made for a partition
+ * this consumer no longer holds.
  * `dispatch` writes with an idempotent producer and `acks=all`, the record key being
  * `metadata.key`.
  *
@@ -151,9 +159,18 @@ export class KafkaConnector<P = unknown> implements Connector<P> {
   private nextAttemptAt = 0;
   private producer: Producer | null = null;
   private topicsReady: Promise<void> | null = null;
-  /** The offsets of each partition this consumer owns now. */
+  /** The offsets of each partition this consumer holds now: assigned, or revoked and draining. */
   private readonly owned = new Map<number, PartitionOffsets>();
+  /** The partitions whose records this consumer hands out (`null`: before the first join). */
   private assigned: ReadonlySet<number> | null = null;
+  /** Revoked partitions whose transactions in flight may still settle and be committed. */
+  private readonly draining = new Set<number>();
+  private drainRun: Promise<void> | null = null;
+  /** Wakes the drain when a transaction of a draining partition settles. */
+  private drainWaker: (() => void) | null = null;
+  /** The group membership (member id) and generation of the current assignment. */
+  private member: string | null = null;
+  private generation = -1;
   private readonly deliveries = new Map<Transaction<P>, Delivery>();
   /** Released records, to be delivered again before new ones. */
   private readonly released = new FifoQueue<Delivery>();
@@ -200,6 +217,14 @@ export class KafkaConnector<P = unknown> implements Connector<P> {
   /** Fetched transactions not settled yet. */
   get unsettled(): number {
     return this.deliveries.size;
+  }
+
+  /**
+   * Partitions revoked from this consumer by a rebalance whose transactions in flight may
+   * still settle and be committed (for at most `drainTimeout`) before their new owner gets them.
+   */
+  get drainingPartitions(): readonly number[] {
+    return [...this.draining];
   }
 
   /**
@@ -416,7 +441,10 @@ export class KafkaConnector<P = unknown> implements Connector<P> {
     while (emitted < size && !this.stopped(subscriber, run)) {
       const again = this.released.shift();
       if (again === undefined) break;
-      if (this.owned.get(again.message.partition) !== again.offsets) continue; // revoked meanwhile
+      const { partition } = again.message;
+      // Revoked meanwhile: left unsettled (uncommitted) for the new owner.
+      if (this.owned.get(partition) !== again.offsets || this.draining.has(partition)) continue;
+      again.offsets.redelivered(again.held);
       const delivery: Delivery = { ...again, deliveries: again.deliveries + 1 };
       this.deliver(subscriber, delivery);
       emitted++;
@@ -483,13 +511,22 @@ export class KafkaConnector<P = unknown> implements Connector<P> {
   }
 
   private settled(delivery: Delivery): void {
+    const { partition } = delivery.message;
     delivery.offsets.settle(delivery.held);
-    if (this.owned.get(delivery.message.partition) === delivery.offsets) this.scheduleCommit();
+    if (this.owned.get(partition) !== delivery.offsets) return;
+    this.scheduleCommit();
+    if (this.drainWaker !== null && this.draining.has(partition)) this.drainWaker();
   }
 
   private release(delivery: Delivery): void {
+    const { partition } = delivery.message;
+    delivery.offsets.released(delivery.held);
     // A revoked partition's record is delivered again by its new owner (nothing committed it).
-    if (this.owned.get(delivery.message.partition) !== delivery.offsets) return;
+    if (this.owned.get(partition) !== delivery.offsets) return;
+    if (this.draining.has(partition)) {
+      this.drainWaker?.();
+      return;
+    }
     this.released.push(delivery);
     this.wake();
   }
@@ -694,7 +731,13 @@ export class KafkaConnector<P = unknown> implements Connector<P> {
     });
   }
 
-  /** Takes the group's current assignment: partitions no longer owned are revoked. */
+  /**
+   * Takes the group's current assignment. A partition no longer assigned is revoked: its
+   * records are no longer handed out, and it drains (see {@link drainRevoked}); one assigned
+   * again while it drains is kept. After a lost membership (a new member id) a partition not
+   * assigned again is dropped at once, without a drain: it may have had another owner
+   * meanwhile, so nothing more is committed for it.
+   */
   private assign(consumer: Consumer): void {
     const partitions = new Set<number>();
     for (const assignment of consumer.assignments ?? []) {
@@ -702,14 +745,100 @@ export class KafkaConnector<P = unknown> implements Connector<P> {
         for (const partition of assignment.partitions) partitions.add(partition);
       }
     }
-    const revoked = [...this.owned.keys()].filter((partition) => !partitions.has(partition));
-    for (const partition of revoked) this.owned.delete(partition);
+    if (this.member !== null && consumer.memberId !== this.member) {
+      const lost = [...this.owned.keys()].filter((partition) => !partitions.has(partition));
+      for (const partition of lost) {
+        this.owned.delete(partition);
+        this.draining.delete(partition);
+      }
+      if (lost.length > 0) {
+        this.logger.info(
+          `Kafka: this consumer lost its membership of group ${this.group}; the unsettled records of partitions ${lost.join(', ')} of ${this.config.topic} are left uncommitted for their new owner`,
+        );
+      }
+    }
+    this.member = consumer.memberId;
+    this.generation = consumer.generationId;
+    for (const partition of partitions) this.draining.delete(partition);
+    const revoked = [...this.owned.keys()].filter(
+      (partition) => !partitions.has(partition) && !this.draining.has(partition),
+    );
+    for (const partition of revoked) this.draining.add(partition);
     this.assigned = partitions;
     if (revoked.length > 0) {
       this.logger.info(
-        `Kafka: partitions ${revoked.join(', ')} of ${this.config.topic} revoked from this consumer of group ${this.group}; their unsettled records are left uncommitted for the new owner`,
+        `Kafka: partitions ${revoked.join(', ')} of ${this.config.topic} revoked from this consumer of group ${this.group}; draining them for at most ${this.config.drainTimeout} ms`,
       );
     }
+    if (this.draining.size > 0) this.startDrain(consumer);
+  }
+
+  private startDrain(consumer: Consumer): void {
+    this.drainRun ??= this.drainRevoked(consumer).finally(() => {
+      this.drainRun = null;
+      if (this.draining.size > 0 && this.consumer === consumer && !this.closed) {
+        this.startDrain(consumer);
+      }
+    });
+  }
+
+  /**
+   * Lets the revoked partitions go: waits until none of their transactions is in flight, at
+   * most `drainTimeout`, commits their settled prefix (this member still belongs to the
+   * generation that revoked them, and the cooperative assignor gave them to nobody else
+   * while this member holds them), forgets them and joins the group again without them, so
+   * that the next generation gives them to their new owner, which starts from that commit.
+   * Records still unsettled then are left uncommitted: the new owner delivers them again.
+   */
+  private async drainRevoked(consumer: Consumer): Promise<void> {
+    const deadline = Date.now() + this.config.drainTimeout;
+    // Partitions revoked during this drain get a drain of their own, with its own deadline.
+    const revoked = [...this.draining];
+    const busy = (): boolean =>
+      revoked.some(
+        (partition) =>
+          this.draining.has(partition) && (this.owned.get(partition)?.inFlight ?? 0) > 0,
+      );
+    while (busy() && !this.closed && this.consumer === consumer) {
+      const left = deadline - Date.now();
+      if (left <= 0) break;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, left);
+        function done(): void {
+          clearTimeout(timer);
+          resolve();
+        }
+        this.drainWaker = done;
+      });
+      this.drainWaker = null;
+    }
+    if (this.closed || this.consumer !== consumer) return;
+    await this.commitNow();
+    const letGo = revoked.filter((partition) => this.draining.has(partition));
+    if (letGo.length === 0) return;
+    const unsettled = letGo.reduce(
+      (sum, partition) => sum + (this.owned.get(partition)?.unsettled ?? 0),
+      0,
+    );
+    for (const partition of letGo) {
+      this.owned.delete(partition);
+      this.draining.delete(partition);
+    }
+    this.logger.info(
+      `Kafka: let partitions ${letGo.join(', ')} of ${this.config.topic} go to their new owner in group ${this.group}${unsettled > 0 ? ` (${unsettled} records unsettled at the deadline are left uncommitted: delivered again there)` : ''}`,
+    );
+    if (this.closed || this.consumer !== consumer) return;
+    try {
+      await consumer.joinGroup({});
+    } catch (error) {
+      // The heartbeat rejoins later; a consumer that lost its group fails its stream (see `watch`).
+      logError(this.logger, 'debug', 'Kafka: rejoining the group after a drain failed', error);
+    }
+  }
+
+  /** The claims this member sends when it joins: what it holds, and since which generation. */
+  private claims(): Buffer {
+    return encodeClaims(this.generation, new Map([[this.config.topic, [...this.owned.keys()]]]));
   }
 
   private consumerClient(): Consumer {
@@ -717,6 +846,8 @@ export class KafkaConnector<P = unknown> implements Connector<P> {
       clientId: this.config.clientId,
       bootstrapBrokers: [...this.config.brokers],
       groupId: this.group,
+      protocols: [cooperativeProtocol(() => this.claims())],
+      partitionAssigner: cooperativeAssigner,
       sessionTimeout: this.config.sessionTimeout,
       heartbeatInterval: this.config.heartbeatInterval,
       rebalanceTimeout: this.config.sessionTimeout,

@@ -20,6 +20,7 @@ describe('kafkaConnectorConfig', () => {
       commitInterval: 100,
       sessionTimeout: 30_000,
       heartbeatInterval: 3000,
+      drainTimeout: 10_000,
       connectTimeout: 10_000,
       reconnect: { backoff: 100, backoffMultiplier: 2, backoffCap: 10_000, jitter: 'equal' },
       codec: jsonCodec,
@@ -31,11 +32,13 @@ describe('kafkaConnectorConfig', () => {
       topic: 'orders',
       brokers: 'kafka-1:9092, kafka-2:9092',
       fetchWait: '2s',
+      drainTimeout: '0',
       partitions: '6',
       startFrom: ' LATEST ',
     });
     expect(config.brokers).to.deep.equal(['kafka-1:9092', 'kafka-2:9092']);
     expect(config.fetchWait).to.equal(2000);
+    expect(config.drainTimeout).to.equal(0);
     expect(config.partitions).to.equal(6);
     expect(config.startFrom).to.equal('latest');
   });
@@ -47,6 +50,7 @@ describe('kafkaConnectorConfig', () => {
         topic: 'has space',
         brokers: ['no-port'],
         partitions: 0,
+        drainTimeout: '-1s',
         ...({ groupId: 'x' } as object),
       });
     } catch (caught) {
@@ -54,7 +58,7 @@ describe('kafkaConnectorConfig', () => {
     }
     expect(error).to.be.instanceOf(PolicyError);
     const paths = (error as PolicyError).issues.map((issue) => issue.path).sort();
-    expect(paths).to.deep.equal(['brokers', 'groupId', 'partitions', 'topic']);
+    expect(paths).to.deep.equal(['brokers', 'drainTimeout', 'groupId', 'partitions', 'topic']);
   });
 
   it('refuses a heartbeat longer than the session timeout', () => {

@@ -142,7 +142,8 @@ describe('KafkaConnector (real Kafka)', function () {
   it('a rebalance during processing never commits past an unsettled offset; the new owner delivers those records again', async () => {
     const topic = newTopic();
     const partitions = 4;
-    const a = connector({ topic, partitions });
+    // A never settles the held records during the drain: at its deadline it lets them go.
+    const a = connector({ topic, partitions, drainTimeout: 1000 });
     await a.declare();
     await a.dispatch(numbered(40, (n) => `key-${n % 8}`));
     const held = await fetchSome(a, 40);
@@ -187,6 +188,102 @@ describe('KafkaConnector (real Kafka)', function () {
       again.every((tx) => BigInt(meta(tx).offset) >= (limit.get(meta(tx).partition) as bigint)),
       'B starts at the first unsettled offset of each partition it took',
     ).to.equal(true);
+  });
+
+  it('drains revoked partitions: stops starting their records, commits what settles within the deadline, and the new owner delivers none of those again', async () => {
+    const topic = newTopic();
+    const partitions = 2;
+    const a = connector({ topic, partitions, drainTimeout: 15_000 });
+    await a.declare();
+    await a.dispatch(numbered(40, (n) => `key-${n % 8}`));
+    const inFlight = await fetchSome(a, 40);
+    expect(inFlight).to.have.length(40);
+    // A acks the first record of each partition and holds the rest in flight.
+    const firstOf = new Set<number>();
+    const acked = new Set<string>();
+    for (const tx of inFlight) {
+      if (firstOf.has(meta(tx).partition)) continue;
+      firstOf.add(meta(tx).partition);
+      await a.settle(tx, { type: 'ack' });
+      acked.add(tx.id);
+    }
+
+    // B joins; A keeps fetching (a member that stops polling is not what this is about).
+    const b = connector({ topic, partitions });
+    const bGot: Transaction<Payload>[] = [];
+    let stopB = false;
+    const bPolling = (async () => {
+      while (!stopB) {
+        bGot.push(...(await lastValueFrom(b.fetch({ size: 100, extra: {} }).pipe(toArray()))));
+      }
+    })();
+    const aGotWhileDraining: Transaction<Payload>[] = [];
+    let revoked: readonly number[] = [];
+    for (let tries = 0; tries < 100 && revoked.length === 0 && bGot.length === 0; tries++) {
+      aGotWhileDraining.push(
+        ...(await lastValueFrom(a.fetch({ size: 100, extra: {} }).pipe(toArray()))),
+      );
+      revoked = a.drainingPartitions;
+    }
+    expect(bGot, 'B gets nothing while A still holds the partition').to.deep.equal([]);
+    expect(revoked, 'partitions revoked from A').to.have.length(1);
+    const lost = revoked[0] as number;
+    expect(aGotWhileDraining, 'nothing fetched twice before the rebalance').to.deep.equal([]);
+
+    // Records written to the revoked partition now are not started by A.
+    const later = Array.from({ length: 30 }, (_, n) =>
+      createTransaction<Payload>(
+        { n: 100 + n },
+        { id: `late-${n}`, metadata: { key: `late-${n}` } },
+      ),
+    );
+    await a.dispatch(later);
+    for (let round = 0; round < 3; round++) {
+      aGotWhileDraining.push(
+        ...(await lastValueFrom(a.fetch({ size: 100, extra: {} }).pipe(toArray()))),
+      );
+    }
+    expect(
+      aGotWhileDraining.filter((tx) => meta(tx).partition === lost),
+      'records of the revoked partition started by A while it drains',
+    ).to.deep.equal([]);
+    expect(bGot, 'B gets nothing while A still holds the partition').to.deep.equal([]);
+
+    // A's transactions in flight settle within the deadline: they are committed, and B
+    // starts after them.
+    const settledAt = Date.now();
+    for (const tx of [...inFlight, ...aGotWhileDraining]) {
+      if (acked.has(tx.id)) continue;
+      await a.settle(tx, { type: 'ack' });
+      acked.add(tx.id);
+    }
+    const lateIds = new Set(later.map((tx) => tx.id));
+    const lateSeen = (): number =>
+      new Set([...aGotWhileDraining, ...bGot].map((tx) => tx.id).filter((id) => lateIds.has(id)))
+        .size;
+    for (let tries = 0; tries < 300 && lateSeen() < later.length; tries++) {
+      aGotWhileDraining.push(
+        ...(await lastValueFrom(a.fetch({ size: 100, extra: {} }).pipe(toArray()))),
+      );
+    }
+    stopB = true;
+    await bPolling;
+    expect(lateSeen(), 'every late record delivered once to A or B').to.equal(later.length);
+    expect(Date.now() - settledAt, 'handed over well before the deadline').to.be.below(12_000);
+    expect(a.drainingPartitions).to.deep.equal([]);
+    expect(
+      aGotWhileDraining.filter((tx) => meta(tx).partition === lost),
+      'records of the revoked partition started by A',
+    ).to.deep.equal([]);
+    expect(
+      bGot.filter((tx) => acked.has(tx.id)).map((tx) => tx.id),
+      'settled by A during the drain and delivered again by B',
+    ).to.deep.equal([]);
+    expect(bGot.length, 'B took the late records of the partition').to.be.greaterThan(0);
+    expect(bGot.every((tx) => meta(tx).partition === lost && lateIds.has(tx.id))).to.equal(true);
+    const drained = inFlight.filter((tx) => meta(tx).partition === lost).length;
+    const commits = await committed(a.group, topic, partitions);
+    expect(commits[lost], 'A committed the records it drained').to.equal(BigInt(drained));
   });
 
   it('keeps record order per partition, and keyed processing per key on top (metadata.key from the record key)', async () => {

@@ -65,6 +65,40 @@ describe('PartitionOffsets (the contiguous settled prefix of a partition)', () =
     );
   });
 
+  it('counts in flight what was handed out and neither settled nor released (what a revoked partition drains)', () => {
+    fc.assert(
+      fc.property(
+        offsetsArbitrary,
+        fc.array(fc.tuple(fc.constantFrom('settle', 'release', 'redeliver'), fc.nat()), {
+          maxLength: 80,
+        }),
+        (offsets, steps) => {
+          const partition = new PartitionOffsets();
+          const held = offsets.map((offset) => partition.hold(offset) as HeldOffset);
+          const state = held.map((): 'out' | 'released' | 'settled' => 'out');
+          for (const [step, pick] of steps) {
+            if (held.length === 0) break;
+            const index = pick % held.length;
+            const one = held[index] as HeldOffset;
+            if (state[index] === 'settled') continue;
+            if (step === 'settle') {
+              partition.settle(one);
+              state[index] = 'settled';
+            } else if (step === 'release' && state[index] === 'out') {
+              partition.released(one);
+              state[index] = 'released';
+            } else if (step === 'redeliver' && state[index] === 'released') {
+              partition.redelivered(one);
+              state[index] = 'out';
+            }
+            expect(partition.inFlight).to.equal(state.filter((s) => s === 'out').length);
+            expect(partition.unsettled).to.equal(state.filter((s) => s !== 'settled').length);
+          }
+        },
+      ),
+    );
+  });
+
   it('offers nothing new once its offset was committed', () => {
     const partition = new PartitionOffsets();
     const [a, b] = [partition.hold(7n), partition.hold(9n)] as [HeldOffset, HeldOffset];

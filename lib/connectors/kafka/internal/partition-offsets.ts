@@ -4,6 +4,8 @@ import { FifoQueue } from '../../../core/fifo-queue.js';
 export interface HeldOffset {
   readonly offset: bigint;
   settled: boolean;
+  /** Handed out and neither settled nor released. */
+  inFlight: boolean;
 }
 
 /**
@@ -32,6 +34,7 @@ export class PartitionOffsets {
   private committedOffset: bigint | null = null;
   private nextOffset: bigint | null = null;
   private unsettledCount = 0;
+  private inFlightCount = 0;
 
   /** The offset after the last record held, `null` before the first. */
   get next(): bigint | null {
@@ -43,17 +46,37 @@ export class PartitionOffsets {
     return this.unsettledCount;
   }
 
+  /** Records handed out and not settled or released yet (a release is not in flight). */
+  get inFlight(): number {
+    return this.inFlightCount;
+  }
+
   /**
    * Holds a newly fetched record; `undefined` when its offset is below {@link next} (fetched
    * already).
    */
   hold(offset: bigint): HeldOffset | undefined {
     if (this.nextOffset !== null && offset < this.nextOffset) return undefined;
-    const held: HeldOffset = { offset, settled: false };
+    const held: HeldOffset = { offset, settled: false, inFlight: true };
     this.held.push(held);
     this.nextOffset = offset + 1n;
     this.unsettledCount++;
+    this.inFlightCount++;
     return held;
+  }
+
+  /** `held` was released: still unsettled, no longer in flight until it is handed out again. */
+  released(held: HeldOffset): void {
+    if (!held.inFlight) return;
+    held.inFlight = false;
+    this.inFlightCount--;
+  }
+
+  /** A released `held` is handed out again. */
+  redelivered(held: HeldOffset): void {
+    if (held.inFlight || held.settled) return;
+    held.inFlight = true;
+    this.inFlightCount++;
   }
 
   /** Marks `held` settled and moves the committable offset past the settled prefix. */
@@ -61,6 +84,10 @@ export class PartitionOffsets {
     if (held.settled) return;
     held.settled = true;
     this.unsettledCount--;
+    if (held.inFlight) {
+      held.inFlight = false;
+      this.inFlightCount--;
+    }
     for (let head = this.held.peek(); head?.settled === true; head = this.held.peek()) {
       this.held.shift();
       this.settledPrefixEnd = head.offset + 1n;
