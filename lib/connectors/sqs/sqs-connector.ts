@@ -81,6 +81,31 @@ function failuresOf(failed: readonly BatchResultErrorEntry[] | undefined): Batch
   return failures;
 }
 
+/**
+ * Runs `send` on each item one after another (a FIFO queue stores a group's messages in the
+ * order they arrive); after the first rejection the rest are not sent and reject with it.
+ */
+async function inOrder<T, R>(
+  items: readonly T[],
+  send: (item: T) => Promise<R>,
+): Promise<PromiseSettledResult<R>[]> {
+  const results: PromiseSettledResult<R>[] = [];
+  let failure: PromiseRejectedResult | undefined;
+  for (const item of items) {
+    if (failure !== undefined) {
+      results.push(failure);
+      continue;
+    }
+    try {
+      results.push({ status: 'fulfilled', value: await send(item) });
+    } catch (reason) {
+      failure = { status: 'rejected', reason };
+      results.push(failure);
+    }
+  }
+  return results;
+}
+
 function queueNameOf(queue: string): string {
   return /^https?:\/\//.test(queue) ? (queue.split('/').pop() ?? queue) : queue;
 }
@@ -286,8 +311,10 @@ export class SqsConnector<P = unknown> implements Connector<P> {
   /**
    * Sends the batch as `SendMessageBatch`es of at most 10 messages and 256 KiB, all at once,
    * and resolves once SQS answered them all. A message the codec cannot encode, or that SQS
-   * refuses, fails alone (in the report); a request that keeps failing fails its messages. A
-   * batch none of whose requests got through rejects (so the engine's retry sends it again).
+   * refuses, fails alone (in the report); a request that keeps failing fails its messages (on
+   * a FIFO queue the requests go one after another, and the first that fails fails the rest of
+   * the batch unsent, so a key's order holds). A batch none of whose requests got through
+   * rejects (so the engine's retry sends it again).
    * `context.signal` stops what was not sent yet.
    */
   async dispatch(
@@ -327,15 +354,14 @@ export class SqsConnector<P = unknown> implements Connector<P> {
       chunk.transactions.push(transaction);
       bytes += size;
     }
-    const results = await Promise.allSettled(
-      chunks.map(({ entries }) =>
-        this.requests.run(
-          () =>
-            this.client.send(new SendMessageBatchCommand({ QueueUrl: queue, Entries: entries })),
-          signal,
-        ),
-      ),
-    );
+    const send = ({ entries }: (typeof chunks)[number]) =>
+      this.requests.run(
+        () => this.client.send(new SendMessageBatchCommand({ QueueUrl: queue, Entries: entries })),
+        signal,
+      );
+    const results = this.fifo
+      ? await inOrder(chunks, send)
+      : await Promise.allSettled(chunks.map(send));
     let reached = false;
     results.forEach((result, i) => {
       const sent = chunks[i] as (typeof chunks)[number];
