@@ -1,12 +1,11 @@
 // The skeleton the SQS and S3 connectors share: their SDK client's settings, the cold fetch,
-// the one-settlement-per-delivery bookkeeping and the health probe. Each connector keeps its
+// and the health probe. Each connector keeps its
 // own requests and settlement actions.
 import { defer, Observable, type Subscriber } from 'rxjs';
 import { hostAndPort } from '../../core/connection-failures.js';
 import type { ConnectorHealth } from '../../core/connector.js';
-import { ConnectorClosedError, PolicyError, SettlementError } from '../../core/errors.js';
+import { ConnectorClosedError, PolicyError } from '../../core/errors.js';
 import { describeError, renderValue } from '../../core/renderers.js';
-import type { Transaction } from '../../core/transaction.js';
 import type { AwsConnectionConfig } from './aws-connection-config.js';
 
 /** The settings of an SDK client (`SQSClient`, `S3Client`) made from a connection config. */
@@ -107,28 +106,6 @@ export function fetchObservable<T>(
     );
     return () => cancel.abort(new ConnectorClosedError('fetch unsubscribed'));
   });
-}
-
-/**
- * Takes `transaction`'s delivery out of `deliveries` (what a settlement acts on, once);
- * `undefined` when it was settled already or was not fetched there (see {@link notHeld}).
- */
-export function takeDelivery<P, D>(
-  deliveries: Map<Transaction<P>, D>,
-  transaction: Transaction<P>,
-): D | undefined {
-  const delivery = deliveries.get(transaction);
-  deliveries.delete(transaction);
-  return delivery;
-}
-
-/** The settlement of a transaction the connector does not hold: a `SettlementError`. */
-export function notHeld(transaction: Transaction): Promise<never> {
-  return Promise.reject(
-    new SettlementError(
-      `transaction ${transaction.id} was settled twice or was not fetched from this connector`,
-    ),
-  );
 }
 
 /**

@@ -36,11 +36,10 @@ import {
   awsAddress,
   awsClientSettings,
   fetchObservable,
-  notHeld,
   probeHealth,
   refuseConnectionWithClient,
-  takeDelivery,
 } from '../aws/aws-connector-skeleton.js';
+import { notHeld, takeDelivery } from '../../core/settle-once.js';
 import { AwsRequests, awsErrorName, httpStatusOf } from '../aws/aws-requests.js';
 import { S3LineError } from './errors.js';
 import { ObjectClaims, type HeldClaim, type ObjectCursor } from './internal/object-claims.js';

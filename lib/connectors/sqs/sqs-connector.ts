@@ -37,11 +37,10 @@ import {
   awsAddress,
   awsClientSettings,
   fetchObservable,
-  notHeld,
   probeHealth,
   refuseConnectionWithClient,
-  takeDelivery,
 } from '../aws/aws-connector-skeleton.js';
+import { notHeld, takeDelivery } from '../../core/settle-once.js';
 import { AwsRequests, awsErrorName } from '../aws/aws-requests.js';
 import { SqsQueueError, SqsSendError } from './errors.js';
 import { EntryBatcher, maxBatchEntries, type BatchFailures } from './internal/entry-batcher.js';
