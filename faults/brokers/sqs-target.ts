@@ -32,7 +32,7 @@ function sqsBody(body: Buffer): string {
 }
 
 /**
- * A queue (with its dead-letter queue `<queue>-dlq`) on an ElasticMQ, reached by the workers
+ * A queue (with its dead-letter queue `<queue>-dlq`; a FIFO one by option) on an ElasticMQ, reached by the workers
  * through a TCP proxy, so that cutting "the server's" connections is cutting the proxy's (SQS
  * is HTTP: the server has no client list to kill).
  */
@@ -45,8 +45,9 @@ export class SqsTarget implements BrokerTarget {
     private readonly proxy: TcpProxy,
     serverPort: number,
     settings: Pick<BrokerEndpoint, 'maxDeliveries' | 'leaseMs'>,
+    private readonly fifo: boolean,
   ) {
-    const queue = uniqueName('ergon_fault');
+    const queue = `${uniqueName('ergon_fault')}${fifo ? '.fifo' : ''}`;
     this.endpoint = {
       broker: 'sqs',
       url: `http://127.0.0.1:${proxy.listeningPort}`,
@@ -61,14 +62,30 @@ export class SqsTarget implements BrokerTarget {
     });
   }
 
+  /**
+   * A new queue on the ElasticMQ at `serverPort`; `fifo: true` makes it a FIFO queue
+   * (`<name>.fifo`, dead letters in `<name>-dlq.fifo`).
+   */
   static async open(
     serverPort = SHARED_PORT,
     settings: Pick<BrokerEndpoint, 'maxDeliveries' | 'leaseMs'> = {
       maxDeliveries: 5,
       leaseMs: 1000,
     },
+    options: { fifo?: boolean } = {},
   ): Promise<SqsTarget> {
-    return new SqsTarget(await TcpProxy.start(serverPort), serverPort, settings);
+    return new SqsTarget(
+      await TcpProxy.start(serverPort),
+      serverPort,
+      settings,
+      options.fifo === true,
+    );
+  }
+
+  /** The dead-letter queue's name, as the connector makes it. */
+  private get deadLetterQueue(): string {
+    const name = this.endpoint.destination;
+    return this.fifo ? `${name.slice(0, -'.fifo'.length)}-dlq.fifo` : `${name}-dlq`;
   }
 
   private async url(name: string): Promise<string | undefined> {
@@ -91,6 +108,7 @@ export class SqsTarget implements BrokerTarget {
             Id: String(index),
             MessageBody: sqsBody(body),
             MessageAttributes: { 'ergon-id': { DataType: 'String', StringValue: id } },
+            ...(this.fifo ? { MessageGroupId: id, MessageDeduplicationId: id } : {}),
           })),
         }),
       );
@@ -134,7 +152,7 @@ export class SqsTarget implements BrokerTarget {
    * made visible again.
    */
   private async readDeadLetters(): Promise<[string, string][]> {
-    const queue = await this.url(`${this.endpoint.destination}-dlq`);
+    const queue = await this.url(this.deadLetterQueue);
     const letters: [string, string][] = [];
     if (queue === undefined) return letters;
     const handles: string[] = [];
@@ -177,7 +195,7 @@ export class SqsTarget implements BrokerTarget {
   }
 
   async dispose(): Promise<void> {
-    for (const name of [this.endpoint.destination, `${this.endpoint.destination}-dlq`]) {
+    for (const name of [this.endpoint.destination, this.deadLetterQueue]) {
       const queue = await this.url(name);
       if (queue !== undefined) await this.admin.send(new DeleteQueueCommand({ QueueUrl: queue }));
     }

@@ -4,7 +4,9 @@ import { NatsConnector } from '../../lib/connectors/nats/index.js';
 import { PostgresConnector } from '../../lib/connectors/postgres/index.js';
 import { RabbitmqConnector } from '../../lib/connectors/rabbitmq/index.js';
 import { RedisConnector } from '../../lib/connectors/redis/index.js';
+import { S3Connector } from '../../lib/connectors/s3/index.js';
 import { SqsConnector } from '../../lib/connectors/sqs/index.js';
+import { S3_TARGET_PREFIX } from '../brokers/s3-target.js';
 import type { BrokerEndpoint } from './broker-endpoint.js';
 
 /** A broker connector that consumes, dispatches (confirmed) and closes. */
@@ -112,5 +114,17 @@ export async function openBrokerConnector(
       await connector.declare();
       return connector;
     }
+    case 's3':
+      // S3 counts no deliveries: `maxDeliveries` has no equivalent. The bucket exists (S3Target).
+      return new S3Connector({
+        connection: {
+          endpoint: url,
+          credentials: { accessKeyId: 'ergon', secretAccessKey: 'ergon' },
+          reconnect: { backoff: 50, backoffCap: 500 },
+        },
+        bucket: destination,
+        prefix: S3_TARGET_PREFIX,
+        claimTtl: leaseMs,
+      });
   }
 }

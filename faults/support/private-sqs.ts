@@ -17,6 +17,13 @@ const elasticmqLib = join(
  * An ElasticMQ of its own on a free port, keeping queues (a conf file) and messages (an H2
  * database) in a temporary directory, so a restart keeps every message SQS acknowledged.
  * Uses the jars scripts/services/elasticmq.sh fetched.
+ *
+ * `DB_CLOSE_ON_EXIT=FALSE`: by default H2 closes the database from its own JVM shutdown hook,
+ * racing ElasticMQ's; a message deleted or received during the stop then found the database
+ * closed, ElasticMQ's persistence actor failed, and the JVM hung on SIGTERM (2 stops in 3 under
+ * load) until the harness SIGKILLed it 15 s later: the "graceful" restart was a kill, 15 s
+ * longer than meant, and the broker-restart row ran past its time. ElasticMQ closes the
+ * database itself when it stops.
  */
 export async function startPrivateSqs(): Promise<PrivateBroker> {
   if (!existsSync(elasticmqLib)) {
@@ -32,7 +39,7 @@ node-address { protocol = http, host = 127.0.0.1, port = ${port}, context-path =
 rest-sqs { enabled = true, bind-port = ${port}, bind-hostname = "127.0.0.1", sqs-limits = strict }
 rest-stats { enabled = false }
 queues-storage { enabled = true, path = "${join(dir, 'queues.conf')}" }
-messages-storage { enabled = true, uri = "jdbc:h2:${join(dir, 'messages')}" }
+messages-storage { enabled = true, uri = "jdbc:h2:${join(dir, 'messages')};DB_CLOSE_ON_EXIT=FALSE" }
 `,
   );
   const args = [

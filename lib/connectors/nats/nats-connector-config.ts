@@ -1,5 +1,6 @@
 import * as t from 'io-ts';
-import { jsonCodec, type PayloadCodec } from '../../core/payload-codec.js';
+import type { PayloadCodec } from '../../core/payload-codec.js';
+import { PayloadCodecSetting } from '../../policy/codecs/payload-codec-setting.js';
 import { PolicyError, type PolicyIssue } from '../../core/errors.js';
 import { type Backoff, backoffCodec, type BackoffInput } from '../../policy/backoff.js';
 import {
@@ -158,22 +159,6 @@ function oneOf<A extends string>(name: string, values: readonly A[]): t.Type<A, 
   });
 }
 
-function isPayloadCodec(u: unknown): u is PayloadCodec {
-  if (typeof u !== 'object' || u === null) return false;
-  const candidate = u as Partial<PayloadCodec>;
-  return (
-    typeof candidate.contentType === 'string' &&
-    typeof candidate.encode === 'function' &&
-    typeof candidate.decode === 'function'
-  );
-}
-
-const PayloadCodecOption = scalarCodec(
-  'payload codec ({ contentType, encode, decode })',
-  isPayloadCodec,
-  (u) => (isPayloadCodec(u) ? u : undefined),
-);
-
 const SubjectFilters = scalarCodec<readonly string[]>(
   'NATS subject filter(s) (e.g. "orders.>")',
   (u): u is readonly string[] =>
@@ -255,7 +240,7 @@ export const NatsConnectorConfigCodec = strictStruct('NatsConnectorConfig', {
     stream: withDefault(orNull(JetStreamName), null),
     subject: withDefault(orNull(PublishSubject), null),
   }),
-  codec: withDefault(PayloadCodecOption, jsonCodec),
+  codec: PayloadCodecSetting,
 });
 
 const subjectName = 'NATS connector config';

@@ -1,13 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { defer, from, map, Observable, type Subscriber } from 'rxjs';
+import { defer, from, map, type Observable, type Subscriber } from 'rxjs';
 import {
   CancellationError,
   ConnectorClosedError,
   DeliveryLostError,
   DispatchConflictError,
   PolicyError,
-  SettlementError,
 } from '../../core/errors.js';
 import type {
   ConnectorScheduling,
@@ -41,6 +40,8 @@ import { migrateQueue, QueueStatements } from './internal/queue-statements.js';
 import { waitAtMost } from '../../core/waiting.js';
 import { SettleQueue } from './internal/settle-queue.js';
 import { PostgresDeadLetters } from './postgres-dead-letters.js';
+import { serviceHealth, trackedFetch, type FetchesUnderWay } from './internal/tracked-fetch.js';
+import { notHeld, takeDelivery } from '../../core/settle-once.js';
 import type { WakeSignal } from './internal/notification-listener.js';
 
 /**
@@ -152,7 +153,7 @@ export class PostgresConnector<P = unknown> implements Connector<P> {
   private readonly held = new Map<Transaction<P>, QueueLease>();
   private readonly settles: SettleQueue;
   /** Running fetches: close() aborts them and waits until they handed back what they claimed. */
-  private readonly fetches = new Map<AbortController, Promise<void>>();
+  private readonly fetches: FetchesUnderWay = new Map();
   private readonly renewal: NodeJS.Timeout;
   private renewing = false;
   private wake: WakeSignal | null = null;
@@ -200,20 +201,12 @@ export class PostgresConnector<P = unknown> implements Connector<P> {
    * then are handed back as if never delivered.
    */
   fetch(request: FetchRequest): Observable<Transaction<P>> {
-    return new Observable<Transaction<P>>((subscriber) => {
-      if (this.closing !== null) {
-        subscriber.error(
-          new ConnectorClosedError(`PostgreSQL connector ${this.tableName} is closed`),
-        );
-        return;
-      }
-      const abort = new AbortController();
-      const running = this.fetchInto(subscriber, request.size, abort.signal).finally(() =>
-        this.fetches.delete(abort),
-      );
-      this.fetches.set(abort, running);
-      return () => abort.abort(fetchCancelled);
-    });
+    return trackedFetch(
+      this.fetches,
+      () => (this.closing === null ? null : `PostgreSQL connector ${this.tableName} is closed`),
+      (subscriber, signal) => this.fetchInto(subscriber, request.size, signal),
+      fetchCancelled,
+    );
   }
 
   /**
@@ -227,15 +220,8 @@ export class PostgresConnector<P = unknown> implements Connector<P> {
    *   stayed unreachable until the lease ran out. The row is (or will be) delivered again.
    */
   settle(transaction: Transaction<P>, decision: SettleDecision): Promise<void> {
-    const lease = this.held.get(transaction);
-    if (lease === undefined) {
-      return Promise.reject(
-        new SettlementError(
-          `transaction ${transaction.id} was settled twice or was not fetched from this connector`,
-        ),
-      );
-    }
-    this.held.delete(transaction);
+    const lease = takeDelivery(this.held, transaction);
+    if (lease === undefined) return notHeld(transaction);
     if (lease.lost !== null) return Promise.reject(new DeliveryLostError(lease.lost));
     let settled: Promise<void>;
     switch (decision.type) {
@@ -380,11 +366,7 @@ export class PostgresConnector<P = unknown> implements Connector<P> {
 
   /** The service's health (a live `SELECT 1`, the LISTEN connection), or `closed`. */
   health(): Observable<ConnectorHealth> {
-    return defer(() =>
-      this.closing !== null
-        ? from([{ healthy: false, state: 'closed' }])
-        : from(this.service.health()),
-    );
+    return serviceHealth(() => this.closing !== null, this.service);
   }
 
   /**

@@ -1,12 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { defer, from, Observable, type Subscriber } from 'rxjs';
+import { defer, type Observable, type Subscriber } from 'rxjs';
 import {
   CancellationError,
   ConnectorClosedError,
   DeliveryLostError,
   PolicyError,
-  SettlementError,
 } from '../../core/errors.js';
 import type {
   Connector,
@@ -30,6 +29,8 @@ import {
   type TableShape,
 } from './internal/table-statements.js';
 import { PostgresService } from './postgres-service.js';
+import { serviceHealth, trackedFetch, type FetchesUnderWay } from './internal/tracked-fetch.js';
+import { notHeld, takeDelivery } from '../../core/settle-once.js';
 import {
   postgresTableConfig,
   type PostgresTableConfig,
@@ -105,7 +106,7 @@ export class PostgresTableConnector<P = Readonly<Record<string, unknown>>> imple
   private readonly pending = new Map<'ack' | 'deadLetter' | 'release', PendingSettle[]>();
   private flushScheduled = false;
   private readonly inFlight = new Set<Promise<unknown>>();
-  private readonly fetches = new Map<AbortController, Promise<void>>();
+  private readonly fetches: FetchesUnderWay = new Map();
   private readonly renewal: NodeJS.Timeout;
   private renewing: Promise<void> | null = null;
   private claims = 0;
@@ -149,20 +150,12 @@ export class PostgresTableConnector<P = Readonly<Record<string, unknown>>> imple
    *   not exist, or the lease column is not a `timestamptz`.
    */
   fetch(request: FetchRequest): Observable<Transaction<P>> {
-    return new Observable<Transaction<P>>((subscriber) => {
-      if (this.closing !== null) {
-        subscriber.error(
-          new ConnectorClosedError(`PostgreSQL table ${this.destination} is closed`),
-        );
-        return;
-      }
-      const abort = new AbortController();
-      const running = this.fetchInto(subscriber, request.size, abort.signal).finally(() =>
-        this.fetches.delete(abort),
-      );
-      this.fetches.set(abort, running);
-      return () => abort.abort(new CancellationError('unsubscribe'));
-    });
+    return trackedFetch(
+      this.fetches,
+      () => (this.closing === null ? null : `PostgreSQL table ${this.destination} is closed`),
+      (subscriber, signal) => this.fetchInto(subscriber, request.size, signal),
+      new CancellationError('unsubscribe'),
+    );
   }
 
   /**
@@ -176,15 +169,8 @@ export class PostgresTableConnector<P = Readonly<Record<string, unknown>>> imple
    *   or `close()` released it.
    */
   settle(transaction: Transaction<P>, decision: SettleDecision): Promise<void> {
-    const row = this.held.get(transaction);
-    if (row === undefined) {
-      return Promise.reject(
-        new SettlementError(
-          `transaction ${transaction.id} was settled twice or was not fetched from ${this.destination}`,
-        ),
-      );
-    }
-    this.held.delete(transaction);
+    const row = takeDelivery(this.held, transaction);
+    if (row === undefined) return notHeld(transaction);
     if (row.lost !== null) return Promise.reject(new DeliveryLostError(row.lost));
     const error = decision.type === 'deadLetter' ? decision.error.message : null;
     const settlement = decision.type === 'release' ? null : this.config.settle[decision.type];
@@ -270,11 +256,7 @@ export class PostgresTableConnector<P = Readonly<Record<string, unknown>>> imple
 
   /** The service's health (a live `SELECT 1`), or `closed`. */
   health(): Observable<ConnectorHealth> {
-    return defer(() =>
-      this.closing !== null
-        ? from([{ healthy: false, state: 'closed' }])
-        : from(this.service.health()),
-    );
+    return serviceHealth(() => this.closing !== null, this.service);
   }
 
   /**

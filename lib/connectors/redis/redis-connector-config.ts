@@ -1,5 +1,6 @@
 import type * as t from 'io-ts';
-import { jsonCodec, type PayloadCodec } from '../../core/payload-codec.js';
+import type { PayloadCodec } from '../../core/payload-codec.js';
+import { PayloadCodecSetting } from '../../policy/codecs/payload-codec-setting.js';
 import {
   BooleanFlag,
   type BooleanInput,
@@ -81,19 +82,6 @@ const isGroupStart = (u: unknown): u is string => typeof u === 'string' && strea
 /** `$`, or a stream entry id such as `0` or `1700000000000-0`. */
 const GroupStart = guardCodec('"$" or a stream entry id such as "0"', isGroupStart);
 
-function isPayloadCodec(u: unknown): u is PayloadCodec {
-  if (typeof u !== 'object' || u === null) return false;
-  const codec = u as Partial<Record<keyof PayloadCodec, unknown>>;
-  return (
-    typeof codec.contentType === 'string' &&
-    typeof codec.encode === 'function' &&
-    typeof codec.decode === 'function'
-  );
-}
-
-/** An object with `contentType`, `encode` and `decode` (see `PayloadCodec`). */
-const PayloadCodecOption = guardCodec('PayloadCodec (contentType, encode, decode)', isPayloadCodec);
-
 /**
  * The io-ts codec behind {@link redisConnectorConfig}, for io-ts users.
  *
@@ -114,7 +102,7 @@ export const RedisConnectorConfigCodec: t.Type<RedisConnectorConfig, RedisConnec
     claimIdle: withDefault(PositiveDuration, 30_000),
     deleteOnAck: withDefault(BooleanFlag, false),
     groupStart: withDefault(GroupStart, '0'),
-    codec: withDefault(PayloadCodecOption, jsonCodec),
+    codec: PayloadCodecSetting,
   });
 
 /**

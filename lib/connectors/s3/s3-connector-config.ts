@@ -1,5 +1,6 @@
 import * as t from 'io-ts';
-import { jsonCodec, type PayloadCodec } from '../../core/payload-codec.js';
+import type { PayloadCodec } from '../../core/payload-codec.js';
+import { PayloadCodecSetting } from '../../policy/codecs/payload-codec-setting.js';
 import {
   BooleanFlag,
   type BooleanInput,
@@ -104,18 +105,6 @@ export interface S3ConnectorConfigInput<P = unknown> {
   readonly codec?: PayloadCodec<P>;
 }
 
-function isPayloadCodec(u: unknown): u is PayloadCodec {
-  if (typeof u !== 'object' || u === null) return false;
-  const codec = u as Partial<Record<keyof PayloadCodec, unknown>>;
-  return (
-    typeof codec.contentType === 'string' &&
-    typeof codec.encode === 'function' &&
-    typeof codec.decode === 'function'
-  );
-}
-
-const PayloadCodecOption = guardCodec('PayloadCodec (contentType, encode, decode)', isPayloadCodec);
-
 /** A key prefix: `''` or text ending in `/`. */
 const KeyPrefix = guardCodec(
   'key prefix ending in "/" (or "")',
@@ -159,7 +148,7 @@ export const S3ConnectorConfigCodec: t.Type<S3ConnectorConfig, S3ConnectorConfig
     partition: withDefault(orNull(PartitionCodec), null),
     readChunk: withDefault(PositiveInteger, 1_048_576),
     suffix: withDefault(orNull(t.string), null),
-    codec: withDefault(PayloadCodecOption, jsonCodec),
+    codec: PayloadCodecSetting,
   },
 );
 

@@ -11,8 +11,7 @@ import {
 import log from 'loglevel';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { defer, Observable, type Subscriber } from 'rxjs';
-import { hostAndPort } from '../../core/connection-failures.js';
+import { defer, type Observable, type Subscriber } from 'rxjs';
 import type {
   Connector,
   ConnectorHealth,
@@ -24,17 +23,23 @@ import type {
 import {
   ConnectorClosedError,
   DeliveryLostError,
-  PolicyError,
-  SettlementError,
   type TransactionError,
 } from '../../core/errors.js';
 import type { Logger } from '../../core/logging.js';
 import type { SettleDecision } from '../../core/outcome.js';
 import type { PayloadCodec } from '../../core/payload-codec.js';
-import { describeError, renderValue } from '../../core/renderers.js';
+import { describeError } from '../../core/renderers.js';
 import { partitionOf } from '../../core/transaction-key.js';
 import type { Transaction } from '../../core/transaction.js';
 import { noop, waitAtMost } from '../../core/waiting.js';
+import {
+  awsAddress,
+  awsClientSettings,
+  fetchObservable,
+  probeHealth,
+  refuseConnectionWithClient,
+} from '../aws/aws-connector-skeleton.js';
+import { notHeld, takeDelivery } from '../../core/settle-once.js';
 import { AwsRequests, awsErrorName, httpStatusOf } from '../aws/aws-requests.js';
 import { S3LineError } from './errors.js';
 import { ObjectClaims, type HeldClaim, type ObjectCursor } from './internal/object-claims.js';
@@ -165,15 +170,7 @@ export class S3Connector<P = unknown> implements Connector<P> {
     options: { readonly logger?: Logger } = {},
   ) {
     this.config = s3ConnectorConfig(input);
-    if (client !== undefined && input.connection != null) {
-      throw new PolicyError('s3 connector config', [
-        {
-          path: 'connection',
-          expected: 'no connection settings with a shared S3Client (configure the client)',
-          actual: renderValue(input.connection),
-        },
-      ]);
-    }
+    refuseConnectionWithClient('s3 connector config', 'S3Client', client, input.connection);
     const { connection, bucket, prefix, claimPrefix, claimTtl, claims } = this.config;
     this.destination = `${bucket}/${prefix}`;
     this.codec = this.config.codec;
@@ -183,33 +180,12 @@ export class S3Connector<P = unknown> implements Connector<P> {
     this.client =
       client ??
       new S3Client({
-        ...(connection.endpoint === null ? {} : { endpoint: connection.endpoint }),
-        region: connection.region,
+        ...awsClientSettings(connection),
         forcePathStyle: this.config.pathStyle ?? connection.endpoint !== null,
-        ...(connection.credentials === null
-          ? {}
-          : {
-              credentials: {
-                accessKeyId: connection.credentials.accessKeyId,
-                secretAccessKey: connection.credentials.secretAccessKey,
-                ...(connection.credentials.sessionToken === null
-                  ? {}
-                  : { sessionToken: connection.credentials.sessionToken }),
-              },
-            }),
-        maxAttempts: 1,
         requestChecksumCalculation: 'WHEN_REQUIRED',
         responseChecksumValidation: 'WHEN_REQUIRED',
-        requestHandler: {
-          connectionTimeout: connection.connectTimeout,
-          requestTimeout: connection.requestTimeout,
-        },
       });
-    const address =
-      connection.endpoint === null
-        ? `s3.${connection.region}.amazonaws.com`
-        : hostAndPort(connection.endpoint, 443);
-    this.requests = new AwsRequests('S3', address, connection, logger);
+    this.requests = new AwsRequests('S3', awsAddress(connection, 's3'), connection, logger);
     this.claims = new ObjectClaims(
       this.client,
       this.requests,
@@ -232,35 +208,16 @@ export class S3Connector<P = unknown> implements Connector<P> {
   }
 
   fetch(request: FetchRequest): Observable<Transaction<P>> {
-    return new Observable<Transaction<P>>((subscriber) => {
-      if (this.closed) {
-        subscriber.error(new ConnectorClosedError('s3 connector is closed'));
-        return;
-      }
-      const cancel = new AbortController();
-      this.fetchInto(subscriber, request.size, cancel.signal).then(
-        () => subscriber.complete(),
-        (error: unknown) =>
-          subscriber.error(
-            this.closed
-              ? new ConnectorClosedError('s3 connector closed during a fetch', { cause: error })
-              : error,
-          ),
-      );
-      return () => cancel.abort(new ConnectorClosedError('fetch unsubscribed'));
-    });
+    return fetchObservable(
+      's3',
+      () => this.closed,
+      (subscriber, signal) => this.fetchInto(subscriber, request.size, signal),
+    );
   }
 
   settle(transaction: Transaction<P>, decision: SettleDecision): Promise<void> {
-    const held = this.deliveries.get(transaction);
-    if (held === undefined) {
-      return Promise.reject(
-        new SettlementError(
-          `transaction ${transaction.id} was settled twice or was not fetched from this connector`,
-        ),
-      );
-    }
-    this.deliveries.delete(transaction);
+    const held = takeDelivery(this.deliveries, transaction);
+    if (held === undefined) return notHeld(transaction);
     if (this.deliveries.size === 0) this.stopHeartbeat();
     const { object, entry } = held;
     const where = `${object.source.objectKey}${this.config.format === 'jsonLines' ? ` line ${entry.line}` : ''}`;
@@ -316,17 +273,13 @@ export class S3Connector<P = unknown> implements Connector<P> {
 
   /** One `HeadBucket` without retries: `connected`, or `unreachable` with the error. */
   health(): Observable<ConnectorHealth> {
-    return defer(async (): Promise<ConnectorHealth> => {
-      if (this.closed) return { healthy: false, state: 'closed' };
-      try {
-        await this.client.send(new HeadBucketCommand({ Bucket: this.config.bucket }), {
+    return probeHealth(
+      () => this.closed,
+      () =>
+        this.client.send(new HeadBucketCommand({ Bucket: this.config.bucket }), {
           abortSignal: AbortSignal.timeout(this.config.connection.connectTimeout),
-        });
-        return { healthy: true, state: 'connected' };
-      } catch (error) {
-        return { healthy: false, state: 'unreachable', detail: describeError(error) };
-      }
-    });
+        }),
+    );
   }
 
   /**

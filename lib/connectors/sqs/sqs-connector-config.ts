@@ -1,5 +1,6 @@
 import * as t from 'io-ts';
-import { jsonCodec, type PayloadCodec } from '../../core/payload-codec.js';
+import type { PayloadCodec } from '../../core/payload-codec.js';
+import { PayloadCodecSetting } from '../../policy/codecs/payload-codec-setting.js';
 import {
   BooleanFlag,
   type BooleanInput,
@@ -82,18 +83,6 @@ function wholeSeconds(
   ) as t.Type<number, unknown> as t.Type<number, number>;
 }
 
-function isPayloadCodec(u: unknown): u is PayloadCodec {
-  if (typeof u !== 'object' || u === null) return false;
-  const codec = u as Partial<Record<keyof PayloadCodec, unknown>>;
-  return (
-    typeof codec.contentType === 'string' &&
-    typeof codec.encode === 'function' &&
-    typeof codec.decode === 'function'
-  );
-}
-
-const PayloadCodecOption = guardCodec('PayloadCodec (contentType, encode, decode)', isPayloadCodec);
-
 /** Queue names SQS accepts: 1–80 letters, digits, `-` and `_`, `.fifo` at the end of a FIFO queue's. */
 const queueNameText = /^[A-Za-z0-9_-]{1,75}(\.fifo)?$|^[A-Za-z0-9_-]{1,80}$/;
 
@@ -127,7 +116,7 @@ export const SqsConnectorConfigCodec: t.Type<SqsConnectorConfig, SqsConnectorCon
     visibilityTimeout: withDefault(wholeSeconds(PositiveDuration, 1, 43_200), 30_000),
     fetchWait: withDefault(wholeSeconds(NonNegativeDuration, 0, 20), 1000),
     delay: withDefault(wholeSeconds(NonNegativeDuration, 0, 900), 0),
-    codec: withDefault(PayloadCodecOption, jsonCodec),
+    codec: PayloadCodecSetting,
   },
 );
 

@@ -13,8 +13,7 @@ import {
   type SendMessageBatchRequestEntry,
 } from '@aws-sdk/client-sqs';
 import log from 'loglevel';
-import { defer, Observable, type Subscriber } from 'rxjs';
-import { hostAndPort } from '../../core/connection-failures.js';
+import { defer, type Observable, type Subscriber } from 'rxjs';
 import type {
   Connector,
   ConnectorHealth,
@@ -26,16 +25,22 @@ import type {
 import {
   ConnectorClosedError,
   DeliveryLostError,
-  PolicyError,
-  SettlementError,
   type TransactionError,
 } from '../../core/errors.js';
 import type { Logger } from '../../core/logging.js';
 import type { SettleDecision } from '../../core/outcome.js';
 import type { PayloadCodec } from '../../core/payload-codec.js';
-import { describeError, renderValue } from '../../core/renderers.js';
+import { describeError } from '../../core/renderers.js';
 import type { Transaction } from '../../core/transaction.js';
 import { noop, waitAtMost } from '../../core/waiting.js';
+import {
+  awsAddress,
+  awsClientSettings,
+  fetchObservable,
+  probeHealth,
+  refuseConnectionWithClient,
+} from '../aws/aws-connector-skeleton.js';
+import { notHeld, takeDelivery } from '../../core/settle-once.js';
 import { AwsRequests, awsErrorName } from '../aws/aws-requests.js';
 import { SqsQueueError, SqsSendError } from './errors.js';
 import { EntryBatcher, maxBatchEntries, type BatchFailures } from './internal/entry-batcher.js';
@@ -79,6 +84,31 @@ function failuresOf(failed: readonly BatchResultErrorEntry[] | undefined): Batch
     );
   }
   return failures;
+}
+
+/**
+ * Runs `send` on each item one after another (a FIFO queue stores a group's messages in the
+ * order they arrive); after the first rejection the rest are not sent and reject with it.
+ */
+async function inOrder<T, R>(
+  items: readonly T[],
+  send: (item: T) => Promise<R>,
+): Promise<PromiseSettledResult<R>[]> {
+  const results: PromiseSettledResult<R>[] = [];
+  let failure: PromiseRejectedResult | undefined;
+  for (const item of items) {
+    if (failure !== undefined) {
+      results.push(failure);
+      continue;
+    }
+    try {
+      results.push({ status: 'fulfilled', value: await send(item) });
+    } catch (reason) {
+      failure = { status: 'rejected', reason };
+      results.push(failure);
+    }
+  }
+  return results;
 }
 
 function queueNameOf(queue: string): string {
@@ -157,15 +187,7 @@ export class SqsConnector<P = unknown> implements Connector<P> {
     options: { readonly logger?: Logger } = {},
   ) {
     this.config = sqsConnectorConfig(input);
-    if (client !== undefined && input.connection != null) {
-      throw new PolicyError('sqs connector config', [
-        {
-          path: 'connection',
-          expected: 'no connection settings with a shared SQSClient (configure the client)',
-          actual: renderValue(input.connection),
-        },
-      ]);
-    }
+    refuseConnectionWithClient('sqs connector config', 'SQSClient', client, input.connection);
     const { connection, queue, fetchWait } = this.config;
     this.destination = queueNameOf(queue);
     this.fifo = this.destination.endsWith('.fifo');
@@ -173,32 +195,8 @@ export class SqsConnector<P = unknown> implements Connector<P> {
     this.logger = options.logger ?? log.getLogger('ergon.sqs');
     this.ownsClient = client === undefined;
     this.client =
-      client ??
-      new SQSClient({
-        ...(connection.endpoint === null ? {} : { endpoint: connection.endpoint }),
-        region: connection.region,
-        ...(connection.credentials === null
-          ? {}
-          : {
-              credentials: {
-                accessKeyId: connection.credentials.accessKeyId,
-                secretAccessKey: connection.credentials.secretAccessKey,
-                ...(connection.credentials.sessionToken === null
-                  ? {}
-                  : { sessionToken: connection.credentials.sessionToken }),
-              },
-            }),
-        maxAttempts: 1,
-        requestHandler: {
-          connectionTimeout: connection.connectTimeout,
-          requestTimeout: connection.requestTimeout + fetchWait,
-        },
-      });
-    const address =
-      connection.endpoint === null
-        ? `sqs.${connection.region}.amazonaws.com`
-        : hostAndPort(connection.endpoint, 443);
-    this.requests = new AwsRequests('SQS', address, connection, this.logger);
+      client ?? new SQSClient(awsClientSettings(connection, connection.requestTimeout + fetchWait));
+    this.requests = new AwsRequests('SQS', awsAddress(connection, 'sqs'), connection, this.logger);
     this.deletes = new EntryBatcher((entries) => this.deleteBatch(entries));
     this.visibility = new EntryBatcher((changes) => this.visibilityBatch(changes));
   }
@@ -224,35 +222,16 @@ export class SqsConnector<P = unknown> implements Connector<P> {
   }
 
   fetch(request: FetchRequest): Observable<Transaction<P>> {
-    return new Observable<Transaction<P>>((subscriber) => {
-      if (this.closed) {
-        subscriber.error(new ConnectorClosedError('sqs connector is closed'));
-        return;
-      }
-      const cancel = new AbortController();
-      this.fetchInto(subscriber, request.size, cancel.signal).then(
-        () => subscriber.complete(),
-        (error: unknown) =>
-          subscriber.error(
-            this.closed
-              ? new ConnectorClosedError('sqs connector closed during a fetch', { cause: error })
-              : error,
-          ),
-      );
-      return () => cancel.abort(new ConnectorClosedError('fetch unsubscribed'));
-    });
+    return fetchObservable(
+      'sqs',
+      () => this.closed,
+      (subscriber, signal) => this.fetchInto(subscriber, request.size, signal),
+    );
   }
 
   settle(transaction: Transaction<P>, decision: SettleDecision): Promise<void> {
-    const delivery = this.deliveries.get(transaction);
-    if (delivery === undefined) {
-      return Promise.reject(
-        new SettlementError(
-          `transaction ${transaction.id} was settled twice or was not fetched from this connector`,
-        ),
-      );
-    }
-    this.deliveries.delete(transaction);
+    const delivery = takeDelivery(this.deliveries, transaction);
+    if (delivery === undefined) return notHeld(transaction);
     if (this.deliveries.size === 0) this.stopHeartbeat();
     if (this.closed) {
       return Promise.reject(
@@ -286,8 +265,10 @@ export class SqsConnector<P = unknown> implements Connector<P> {
   /**
    * Sends the batch as `SendMessageBatch`es of at most 10 messages and 256 KiB, all at once,
    * and resolves once SQS answered them all. A message the codec cannot encode, or that SQS
-   * refuses, fails alone (in the report); a request that keeps failing fails its messages. A
-   * batch none of whose requests got through rejects (so the engine's retry sends it again).
+   * refuses, fails alone (in the report); a request that keeps failing fails its messages (on
+   * a FIFO queue the requests go one after another, and the first that fails fails the rest of
+   * the batch unsent, so a key's order holds). A batch none of whose requests got through
+   * rejects (so the engine's retry sends it again).
    * `context.signal` stops what was not sent yet.
    */
   async dispatch(
@@ -327,15 +308,14 @@ export class SqsConnector<P = unknown> implements Connector<P> {
       chunk.transactions.push(transaction);
       bytes += size;
     }
-    const results = await Promise.allSettled(
-      chunks.map(({ entries }) =>
-        this.requests.run(
-          () =>
-            this.client.send(new SendMessageBatchCommand({ QueueUrl: queue, Entries: entries })),
-          signal,
-        ),
-      ),
-    );
+    const send = ({ entries }: (typeof chunks)[number]) =>
+      this.requests.run(
+        () => this.client.send(new SendMessageBatchCommand({ QueueUrl: queue, Entries: entries })),
+        signal,
+      );
+    const results = this.fifo
+      ? await inOrder(chunks, send)
+      : await Promise.allSettled(chunks.map(send));
     let reached = false;
     results.forEach((result, i) => {
       const sent = chunks[i] as (typeof chunks)[number];
@@ -379,20 +359,17 @@ export class SqsConnector<P = unknown> implements Connector<P> {
 
   /** One `GetQueueAttributes` without retries: `connected`, or `unreachable` with the error. */
   health(): Observable<ConnectorHealth> {
-    return defer(async (): Promise<ConnectorHealth> => {
-      if (this.closed) return { healthy: false, state: 'closed' };
-      try {
+    return probeHealth(
+      () => this.closed,
+      async () => {
         const { queue } = await this.queues(
           AbortSignal.timeout(this.config.connection.connectTimeout),
         );
         await this.client.send(
           new GetQueueAttributesCommand({ QueueUrl: queue, AttributeNames: ['QueueArn'] }),
         );
-        return { healthy: true, state: 'connected' };
-      } catch (error) {
-        return { healthy: false, state: 'unreachable', detail: describeError(error) };
-      }
-    });
+      },
+    );
   }
 
   /**

@@ -1,34 +1,14 @@
 import { expect } from 'chai';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createTransaction, type Transaction } from '../../../lib/index.js';
 import { PostgresConnector } from '../../../lib/connectors/postgres/index.js';
+import { startWorker, type WorkerProcess } from '../../support/worker-process.js';
 import { requireService, uniqueName } from '../../support/real-service.js';
 import { adminQuery, dropQueue, eventually, queuedIds, testUrl } from './fixtures/queue-fixture.js';
 
-const workerScript = fileURLToPath(new URL('./fixtures/keyed-worker.ts', import.meta.url));
-
-interface Worker {
-  readonly child: ChildProcess;
-  readonly ready: Promise<void>;
-  readonly exited: Promise<number | null>;
-}
-
-function startWorker(table: string, results: string): Worker {
-  const child = spawn(process.execPath, ['--import', 'tsx', workerScript, table, results], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const ready = new Promise<void>((resolve, reject) => {
-    child.stdout?.on('data', (chunk: Buffer) => {
-      if (chunk.toString().includes('ready')) resolve();
-    });
-    child.once('exit', (code) => reject(new Error(`worker exited early with ${String(code)}`)));
-  });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-  return { child, ready, exited };
-}
-
-/** One event of the results table, in the order of its identity column. */
+const workerScript = fileURLToPath(
+  new URL('./fixtures/keyed-worker.ts', import.meta.url),
+); /** One event of the results table, in the order of its identity column. */
 interface Event {
   readonly event: 'start' | 'end';
   readonly pid: number;
@@ -43,7 +23,7 @@ const perKey = 20;
 
 describe('PostgresConnector — order per key across processes (real PostgreSQL)', function () {
   this.timeout(40_000);
-  const workers: Worker[] = [];
+  const workers: WorkerProcess[] = [];
   let table = '';
   let results = '';
   let producer: PostgresConnector<{ n: number }> | undefined;
@@ -73,7 +53,10 @@ describe('PostgresConnector — order per key across processes (real PostgreSQL)
 )`);
     producer = new PostgresConnector<{ n: number }>({ connection: { url: testUrl }, table });
     await producer.migrate();
-    const pair = [startWorker(table, results), startWorker(table, results)];
+    const pair = [
+      startWorker(workerScript, [table, results]),
+      startWorker(workerScript, [table, results]),
+    ];
     workers.push(...pair);
     await Promise.all(pair.map((worker) => worker.ready));
 

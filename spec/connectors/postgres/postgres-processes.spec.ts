@@ -1,58 +1,22 @@
 import { expect } from 'chai';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createTransaction } from '../../../lib/index.js';
 import { PostgresConnector } from '../../../lib/connectors/postgres/index.js';
+import { startWorker, idsIn, type WorkerProcess } from '../../support/worker-process.js';
 import { requireService, uniqueName } from '../../support/real-service.js';
 import { adminQuery, dropQueue, eventually, queuedIds, testUrl } from './fixtures/queue-fixture.js';
 
 const workerScript = fileURLToPath(new URL('./fixtures/consumer-worker.ts', import.meta.url));
-
-interface Worker {
-  readonly child: ChildProcess;
-  readonly ready: Promise<void>;
-  readonly exited: Promise<number | null>;
-}
-
-function startWorker(
-  table: string,
-  idsFile: string,
-  lease: number,
-  delay: number,
-  mode: string,
-): Worker {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', workerScript, table, idsFile, String(lease), String(delay), mode],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  const ready = new Promise<void>((resolve, reject) => {
-    child.stdout?.on('data', (chunk: Buffer) => {
-      if (chunk.toString().includes('ready')) resolve();
-    });
-    child.once('exit', (code) => reject(new Error(`worker exited early with ${String(code)}`)));
-  });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-  return { child, ready, exited };
-}
-
-function idsIn(file: string): string[] {
-  return existsSync(file)
-    ? readFileSync(file, 'utf8')
-        .split('\n')
-        .filter((line) => line !== '')
-    : [];
-}
 
 describe('PostgresConnector across processes (real PostgreSQL)', function () {
   this.timeout(40_000);
   let directory: string;
   let producer: PostgresConnector;
   const tables: string[] = [];
-  const workers: Worker[] = [];
+  const workers: WorkerProcess[] = [];
 
   before(async function () {
     await requireService(this, 'postgres');
@@ -88,7 +52,9 @@ describe('PostgresConnector across processes (real PostgreSQL)', function () {
     const table = uniqueName('ergon_pg_two');
     tables.push(table);
     const files = [join(directory, 'two-a.ids'), join(directory, 'two-b.ids')];
-    const pair = files.map((file) => startWorker(table, file, 30_000, 5, 'continuous'));
+    const pair = files.map((file) =>
+      startWorker(workerScript, [table, file, 30_000, 5, 'continuous']),
+    );
     workers.push(...pair);
     await Promise.all(pair.map((worker) => worker.ready));
     const ids = await fill(table, 600);
@@ -109,7 +75,7 @@ describe('PostgresConnector across processes (real PostgreSQL)', function () {
     const table = uniqueName('ergon_pg_kill');
     const files = [join(directory, 'kill-1.ids'), join(directory, 'kill-2.ids')];
     const ids = await fill(table, 300);
-    const first = startWorker(table, files[0] as string, 1000, 20, 'batch');
+    const first = startWorker(workerScript, [table, files[0] as string, 1000, 20, 'batch']);
     workers.push(first);
     await eventually(() => idsIn(files[0] as string).length >= 50, 20_000, 'first worker progress');
     first.child.kill('SIGKILL');
@@ -119,7 +85,7 @@ describe('PostgresConnector across processes (real PostgreSQL)', function () {
     );
     expect(leased[0]?.n, 'rows leased by the killed worker').to.be.above(0);
 
-    const second = startWorker(table, files[1] as string, 1000, 0, 'batch');
+    const second = startWorker(workerScript, [table, files[1] as string, 1000, 0, 'batch']);
     workers.push(second);
     await eventually(async () => (await queuedIds(table)).length === 0, 30_000, 'an empty table');
     second.child.kill('SIGTERM');

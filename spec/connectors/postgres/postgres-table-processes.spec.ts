@@ -1,43 +1,13 @@
 import { expect } from 'chai';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startWorker, idsIn, type WorkerProcess } from '../../support/worker-process.js';
 import { requireService, uniqueName } from '../../support/real-service.js';
 import { adminQuery, eventually } from './fixtures/queue-fixture.js';
 
 const workerScript = fileURLToPath(new URL('./fixtures/table-worker.ts', import.meta.url));
-
-interface Worker {
-  readonly child: ChildProcess;
-  readonly ready: Promise<void>;
-  readonly exited: Promise<number | null>;
-}
-
-function startWorker(table: string, idsFile: string, lease: number, delay: number): Worker {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', workerScript, table, idsFile, String(lease), String(delay)],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  const ready = new Promise<void>((resolve, reject) => {
-    child.stdout?.on('data', (chunk: Buffer) => {
-      if (chunk.toString().includes('ready')) resolve();
-    });
-    child.once('exit', (code) => reject(new Error(`worker exited early with ${String(code)}`)));
-  });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-  return { child, ready, exited };
-}
-
-function idsIn(file: string): string[] {
-  return existsSync(file)
-    ? readFileSync(file, 'utf8')
-        .split('\n')
-        .filter((line) => line !== '')
-    : [];
-}
 
 async function pending(table: string): Promise<number> {
   const [row] = await adminQuery<{ n: number }>(
@@ -50,7 +20,7 @@ describe('PostgresTableConnector across processes (real PostgreSQL)', function (
   this.timeout(60_000);
   let directory: string;
   const tables: string[] = [];
-  const workers: Worker[] = [];
+  const workers: WorkerProcess[] = [];
 
   before(async function () {
     await requireService(this, 'postgres');
@@ -83,7 +53,7 @@ describe('PostgresTableConnector across processes (real PostgreSQL)', function (
   it('three worker processes share a table without processing any row twice', async () => {
     const { table, ids } = await ordersTable(600);
     const files = ['a', 'b', 'c'].map((name) => join(directory, `three-${name}.ids`));
-    const three = files.map((file) => startWorker(table, file, 30_000, 2));
+    const three = files.map((file) => startWorker(workerScript, [table, file, 30_000, 2]));
     workers.push(...three);
     await Promise.all(three.map((worker) => worker.ready));
     await eventually(async () => (await pending(table)) === 0, 45_000, 'every row done');
@@ -101,7 +71,7 @@ describe('PostgresTableConnector across processes (real PostgreSQL)', function (
   it('a worker killed with SIGKILL mid-batch loses nothing: its claims expire and another worker takes them', async () => {
     const { table, ids } = await ordersTable(300);
     const files = [join(directory, 'kill-1.ids'), join(directory, 'kill-2.ids')];
-    const first = startWorker(table, files[0] as string, 1000, 20);
+    const first = startWorker(workerScript, [table, files[0] as string, 1000, 20]);
     workers.push(first);
     await eventually(() => idsIn(files[0] as string).length >= 50, 20_000, 'first worker progress');
     first.child.kill('SIGKILL');
@@ -111,7 +81,7 @@ describe('PostgresTableConnector across processes (real PostgreSQL)', function (
     );
     expect(claimed?.n, 'rows claimed by the killed worker').to.be.above(0);
 
-    const second = startWorker(table, files[1] as string, 1000, 0);
+    const second = startWorker(workerScript, [table, files[1] as string, 1000, 0]);
     workers.push(second);
     await eventually(async () => (await pending(table)) === 0, 30_000, 'every row done');
     second.child.kill('SIGTERM');

@@ -1,49 +1,16 @@
 import { expect } from 'chai';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createTransaction } from '../../../lib/index.js';
 import { RabbitmqConnector } from '../../../lib/connectors/rabbitmq/index.js';
+import { startWorker, idsIn, until } from '../../support/worker-process.js';
 import { requireService, uniqueName } from '../../support/real-service.js';
 import { BrokerProbe, brokerUrl } from './fixtures/broker.js';
 
 const worker = fileURLToPath(new URL('./fixtures/consume-worker.ts', import.meta.url));
-
-interface Worker {
-  readonly child: ChildProcess;
-  readonly ready: Promise<void>;
-  readonly exited: Promise<number | null>;
-}
-
-function startWorker(queue: string, idsFile: string, processMs: number, concurrency = 4): Worker {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', worker, queue, idsFile, String(processMs), String(concurrency)],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  const ready = new Promise<void>((resolve, reject) => {
-    child.stdout?.on('data', (chunk: Buffer) => {
-      if (chunk.toString().includes('ready')) resolve();
-    });
-    child.once('exit', (code) => reject(new Error(`worker exited (${String(code)}) before ready`)));
-  });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-  return { child, ready, exited };
-}
-
-function idsIn(file: string): string[] {
-  return existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean) : [];
-}
-
-async function until(condition: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 describe('RabbitmqConnector across processes', function () {
   this.timeout(30_000);
@@ -79,7 +46,7 @@ describe('RabbitmqConnector across processes', function () {
     const queue = uniqueName('ergon_rabbitmq_share');
     queues.push(queue);
     const files = [join(directory, 'share-a.ids'), join(directory, 'share-b.ids')];
-    const workers = files.map((file) => startWorker(queue, file, 5));
+    const workers = files.map((file) => startWorker(worker, [queue, file, 5, 4]));
     children.push(...workers.map((w) => w.child));
     await Promise.all(workers.map((w) => w.ready));
     const sent = await publish(queue, 400);
@@ -102,7 +69,7 @@ describe('RabbitmqConnector across processes', function () {
     queues.push(queue);
     const sent = await publish(queue, 100);
     const firstFile = join(directory, 'kill-first.ids');
-    const first = startWorker(queue, firstFile, 40);
+    const first = startWorker(worker, [queue, firstFile, 40, 4]);
     children.push(first.child);
     await until(() => idsIn(firstFile).length >= 20, 15_000);
     first.child.kill('SIGKILL');
@@ -111,7 +78,7 @@ describe('RabbitmqConnector across processes', function () {
     expect(before.length, 'killed mid-run').to.be.below(100);
 
     const secondFile = join(directory, 'kill-second.ids');
-    const second = startWorker(queue, secondFile, 0);
+    const second = startWorker(worker, [queue, secondFile, 0, 4]);
     children.push(second.child);
     expect(await second.exited).to.equal(0);
     const after = idsIn(secondFile);

@@ -1,10 +1,11 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { expect } from 'chai';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startWorker, idsIn, until } from '../../support/worker-process.js';
 import { requireService } from '../../support/real-service.js';
 import {
   adminClient,
@@ -16,30 +17,6 @@ import {
 } from './fixtures/s3-spec-support.js';
 
 const worker = fileURLToPath(new URL('./fixtures/consume-worker.ts', import.meta.url));
-
-function startWorker(bucket: string, idsFile: string, processMs: number) {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', worker, bucket, idsFile, String(processMs)],
-    {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
-  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-  return { child, exited };
-}
-
-function idsIn(file: string): string[] {
-  return existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean) : [];
-}
-
-async function until(condition: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 describe('S3Connector across processes (real S3Mock)', function () {
   this.timeout(60_000);
@@ -73,7 +50,7 @@ describe('S3Connector across processes (real S3Mock)', function () {
       sent.push(...lines.map((_, n) => `in/${file}.jsonl#${n + 1}`));
     }
     const firstFile = join(directory, 'kill-first.ids');
-    const first = startWorker(bucket, firstFile, 30);
+    const first = startWorker(worker, [bucket, firstFile, 30]);
     children.push(first.child);
     await until(() => idsIn(firstFile).length >= 20, 20_000);
     first.child.kill('SIGKILL');
@@ -86,14 +63,14 @@ describe('S3Connector across processes (real S3Mock)', function () {
     ).to.not.deep.equal([]);
 
     const secondFile = join(directory, 'kill-second.ids');
-    const second = startWorker(bucket, secondFile, 0);
+    const second = startWorker(worker, [bucket, secondFile, 0]);
     children.push(second.child);
     // The second worker may find the dead one's claims not lapsed yet: run it until it is all done.
     expect(await second.exited).to.equal(0);
     let after = idsIn(secondFile);
     for (let run = 0; run < 5 && new Set([...before, ...after]).size < sent.length; run++) {
       await new Promise((resolve) => setTimeout(resolve, 1600));
-      const again = startWorker(bucket, secondFile, 0);
+      const again = startWorker(worker, [bucket, secondFile, 0]);
       children.push(again.child);
       expect(await again.exited).to.equal(0);
       after = idsIn(secondFile);

@@ -1,11 +1,12 @@
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { expect } from 'chai';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SqsConnector } from '../../../lib/connectors/sqs/index.js';
+import { startWorker, idsIn, until } from '../../support/worker-process.js';
 import { requireService, uniqueName } from '../../support/real-service.js';
 import {
   adminClient,
@@ -16,40 +17,6 @@ import {
 } from './fixtures/sqs-spec-support.js';
 
 const worker = fileURLToPath(new URL('./fixtures/consume-worker.ts', import.meta.url));
-
-interface Worker {
-  readonly child: ChildProcess;
-  readonly ready: Promise<void>;
-  readonly exited: Promise<number | null>;
-}
-
-function startWorker(queue: string, idsFile: string, processMs: number, concurrency = 4): Worker {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', worker, queue, idsFile, String(processMs), String(concurrency)],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  const ready = new Promise<void>((resolve, reject) => {
-    child.stdout?.on('data', (chunk: Buffer) => {
-      if (chunk.toString().includes('ready')) resolve();
-    });
-    child.once('exit', (code) => reject(new Error(`worker exited (${String(code)}) before ready`)));
-  });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-  return { child, ready, exited };
-}
-
-function idsIn(file: string): string[] {
-  return existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean) : [];
-}
-
-async function until(condition: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 describe('SqsConnector across processes (real ElasticMQ)', function () {
   this.timeout(60_000);
@@ -86,7 +53,7 @@ describe('SqsConnector across processes (real ElasticMQ)', function () {
     const queue = uniqueName('ergon_sqs_share');
     const sent = await publish(queue, 200);
     const files = [join(directory, 'share-a.ids'), join(directory, 'share-b.ids')];
-    const workers = files.map((file) => startWorker(queue, file, 5));
+    const workers = files.map((file) => startWorker(worker, [queue, file, 5, 4]));
     children.push(...workers.map((w) => w.child));
     expect(await Promise.all(workers.map((w) => w.exited))).to.deep.equal([0, 0]);
     const [a, b] = files.map(idsIn) as [string[], string[]];
@@ -104,7 +71,7 @@ describe('SqsConnector across processes (real ElasticMQ)', function () {
     const queue = uniqueName('ergon_sqs_kill');
     const sent = await publish(queue, 100);
     const firstFile = join(directory, 'kill-first.ids');
-    const first = startWorker(queue, firstFile, 40);
+    const first = startWorker(worker, [queue, firstFile, 40, 4]);
     children.push(first.child);
     await until(() => idsIn(firstFile).length >= 20, 20_000);
     first.child.kill('SIGKILL');
@@ -113,7 +80,7 @@ describe('SqsConnector across processes (real ElasticMQ)', function () {
     expect(before.length, 'killed mid-run').to.be.below(100);
 
     const secondFile = join(directory, 'kill-second.ids');
-    const second = startWorker(queue, secondFile, 0);
+    const second = startWorker(worker, [queue, secondFile, 0, 4]);
     children.push(second.child);
     expect(await second.exited).to.equal(0);
     const after = idsIn(secondFile);

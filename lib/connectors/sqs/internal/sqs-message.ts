@@ -55,8 +55,9 @@ export interface SqsTransactionMetadata {
   readonly traceparent?: string;
   readonly tracestate?: string;
   /**
-   * The ordering key: the producer's `metadata.key` (attribute `ergon-key`), else the FIFO
-   * message group; absent when there is neither.
+   * The ordering key: the producer's `metadata.key` (attribute `ergon-key`); for a message
+   * another producer sent (no `ergon-id`), its FIFO message group; absent otherwise (the group
+   * `dispatch` gives a keyless transaction is its id, not a key).
    */
   readonly key?: string;
 }
@@ -107,7 +108,9 @@ export function deliveryTransaction<P>(
 ): Transaction<P> {
   const attributes = stringAttributes(delivery.attributes);
   const sent = Number(message.Attributes?.SentTimestamp);
-  const key = attributes[attributeNames.key] ?? delivery.groupId;
+  const key =
+    attributes[attributeNames.key] ??
+    (attributes[attributeNames.id] === undefined ? delivery.groupId : undefined);
   const metadata: Record<string, unknown> = {
     queue: queueUrl,
     messageId: delivery.messageId,

@@ -1,0 +1,49 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+
+/** A fixture script run as a child process by a multi-process spec. */
+export interface WorkerProcess {
+  readonly child: ChildProcess;
+  /** Resolves once the worker printed `ready`; rejects if it exits before. */
+  readonly ready: Promise<void>;
+  /** The exit code (`null` when a signal ended it). */
+  readonly exited: Promise<number | null>;
+}
+
+/**
+ * Runs `script` (TypeScript, through tsx) with `args` in a child node process, its stdout
+ * watched for `ready` and its stderr shown.
+ */
+export function startWorker(script: string, args: readonly (string | number)[]): WorkerProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args.map(String)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const ready = new Promise<void>((resolve, reject) => {
+    child.stdout?.on('data', (chunk: Buffer) => {
+      if (chunk.toString().includes('ready')) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`worker exited (${String(code)}) before ready`)));
+  });
+  // A worker that never says `ready` (one awaited only for its exit) is no failure.
+  ready.catch(() => undefined);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  return { child, ready, exited };
+}
+
+/** The lines of a worker's ids file (one id a line); none when it does not exist yet. */
+export function idsIn(file: string): string[] {
+  return existsSync(file)
+    ? readFileSync(file, 'utf8')
+        .split('\n')
+        .filter((line) => line !== '')
+    : [];
+}
+
+/** Resolves once `condition` holds (checked every 10 ms); rejects after `timeoutMs`. */
+export async function until(condition: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
