@@ -94,7 +94,7 @@ describe('runTask with workers: dead letters and connector health through the pr
       const probe = await fetch(`${base}/readyz`);
       return probe.status === 503 ? probe.text() : undefined;
     });
-    expect(unready).to.match(/worker \d: connector "orders" unhealthy/);
+    expect(unready).to.match(/worker \d: connector "orders" unhealthy \(reconnecting/);
     expect((await fetch(`${base}/healthz`)).status, 'not a reason to restart').to.equal(200);
     const status = (await (await fetch(`${base}/api/status`)).json()) as DashboardStatus;
     expect(status.health.ready).to.equal(false);
