@@ -77,7 +77,7 @@ export class DashboardRoutes {
 
   constructor(
     private readonly monitor: RunMonitor,
-    private readonly deadLetters?: DeadLetterRoutesOptions,
+    private readonly deadLetters: DeadLetterRoutesOptions,
   ) {}
 
   /** Answers a request; returns `false` for a path that is not the dashboard's. */
@@ -121,9 +121,8 @@ export class DashboardRoutes {
   }
 
   private async listDeadLetters(): Promise<DashboardDeadLetters> {
-    const options = this.deadLetters;
-    if (options === undefined) return { actions: false, connectors: [] };
-    return { actions: options.actions.enabled, connectors: await options.desk.list() };
+    const { actions, desk } = this.deadLetters;
+    return { actions: actions.enabled, connectors: await desk.list() };
   }
 
   private async act(
@@ -131,14 +130,11 @@ export class DashboardRoutes {
     request: IncomingMessage,
     response: ServerResponse,
   ): Promise<void> {
-    const options = this.deadLetters;
-    guardAction(request, options?.actions ?? { enabled: false, allowedHosts: [] });
+    const { actions, desk } = this.deadLetters;
+    guardAction(request, actions);
     const body = await readJson(request);
-    if (options === undefined) throw new DashboardRequestError(404, 'no dead letters here');
     const report =
-      action === 'redrive'
-        ? await options.desk.act('redrive', body)
-        : await options.desk.act('purge', body);
+      action === 'redrive' ? await desk.act('redrive', body) : await desk.act('purge', body);
     json(response, report);
   }
 
@@ -180,10 +176,16 @@ export class DashboardRoutes {
   }
 }
 
-function json(response: ServerResponse, body: unknown, status = 200): void {
+function json(
+  response: ServerResponse,
+  body: unknown,
+  status = 200,
+  headers: Readonly<Record<string, string>> = {},
+): void {
   response.writeHead(status, {
     'content-type': 'application/json; charset=utf-8',
     'cache-control': 'no-cache',
+    ...headers,
   });
   response.end(JSON.stringify(body));
 }
@@ -196,7 +198,7 @@ function fail(response: ServerResponse, error: unknown): void {
   }
   const status = error instanceof DashboardRequestError ? error.status : 500;
   const message = error instanceof DashboardRequestError ? error.message : describeError(error);
-  json(response, { error: message }, status);
+  json(response, { error: message }, status, status === 405 ? { allow: 'POST' } : {});
 }
 
 /** The request's body parsed as JSON, at most 256 KiB. */
@@ -213,7 +215,9 @@ function readJson(request: IncomingMessage): Promise<unknown> {
             `the body is over ${MAX_BODY / 1024} KiB: send fewer ids at a time`,
           ),
         );
-        request.destroy();
+        // Read the rest without keeping it, so that the answer reaches the client.
+        request.removeAllListeners('data');
+        request.resume();
         return;
       }
       chunks.push(chunk);

@@ -156,6 +156,12 @@ describe('dashboard: dead letters API of a running task', function () {
       ],
       ['not JSON', post(task, '/api/dead-letters/purge', '{ids:', json), 400, /not JSON/],
       [
+        'a body too large',
+        post(task, '/api/dead-letters/purge', ' '.repeat(300 * 1024), json),
+        413,
+        /over 256 KiB/,
+      ],
+      [
         'no ids',
         post(
           task,
