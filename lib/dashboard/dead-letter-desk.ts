@@ -18,9 +18,8 @@ const MAX_IDS = 1_000;
 /** One connector of the task as the desk reaches it. */
 interface DeskEntry {
   readonly name: string;
-  /** Opens it (once; again after a failure) or resolves the one the run created. */
+  /** Resolves the one the run created, or opens one (the opener keeps it for the next call). */
   readonly connector: () => Promise<Connector>;
-  opened: Promise<Connector> | undefined;
   /** The list under way, shared by the requests that arrive meanwhile. */
   listing: Promise<DashboardDeadLetterConnector> | undefined;
 }
@@ -47,15 +46,14 @@ export class DeadLetterDesk {
   ) {}
 
   /**
-   * A connector of the task: the one the run created, or a function that opens one (the
-   * primary of a worker pool opens its own on first use; a failed open is tried again on the
-   * next request).
+   * A connector of the task: the one the run created, or a function that resolves one (the
+   * primary of a worker pool opens its own on first use and keeps it; a failed open is tried
+   * again on the next request).
    */
   add(name: string, connector: Connector | (() => Promise<Connector>)): void {
     this.entries.push({
       name,
       connector: typeof connector === 'function' ? connector : () => Promise.resolve(connector),
-      opened: undefined,
       listing: undefined,
     });
   }
@@ -132,16 +130,9 @@ export class DeadLetterDesk {
     }
   }
 
-  /** The entry's connector, opened once (again after a failed open), waited for 15 s at most. */
+  /** The entry's connector, waited for 15 s at most. */
   private open(entry: DeskEntry): Promise<Connector> {
-    if (entry.opened === undefined) {
-      const opened = entry.connector();
-      entry.opened = opened;
-      opened.catch(() => {
-        if (entry.opened === opened) entry.opened = undefined;
-      });
-    }
-    return this.within(entry.opened, `opening connector "${entry.name}"`, 'try again later');
+    return this.within(entry.connector(), `opening connector "${entry.name}"`, 'try again later');
   }
 
   private async within<T>(work: PromiseLike<T>, what: string, advice: string): Promise<T> {

@@ -8,6 +8,7 @@ import { isOutcome, type OutcomeStatus } from '../../core/outcome.js';
 import type { DashboardProblem, DashboardWorker } from '../../dashboard/dashboard-api.js';
 import type { DashboardSettings } from '../../dashboard/dashboard-config.js';
 import type { DashboardRoutes } from '../../dashboard/dashboard-routes.js';
+import { DashboardRequestError } from '../../dashboard/dashboard-errors.js';
 import type { DeadLetterDesk } from '../../dashboard/dead-letter-desk.js';
 import type { RunMonitor } from '../../dashboard/run-monitor.js';
 import type { TelemetryConfigInput } from '../../telemetry/config/telemetry-config.js';
@@ -335,6 +336,11 @@ class PrimaryConnectors {
   ) {}
 
   open(name: string): Promise<TaskConnector> {
+    if (this.abort.signal.aborted) {
+      return Promise.reject(
+        new DashboardRequestError(503, 'the pool is ending: its connectors are closed'),
+      );
+    }
     let opening = this.opening.get(name);
     if (opening === undefined) {
       opening = openTaskConnector(this.definition, name, this.abort.signal);
@@ -358,7 +364,11 @@ class PrimaryConnectors {
     this.opening.clear();
     await Promise.all(
       opened.map(async ([name, opening]) => {
-        const close = opening.then((connector) => closeTaskConnector(connector));
+        // A failed open was logged when it failed: nothing to close.
+        const close = opening.then(
+          (connector) => closeTaskConnector(connector),
+          () => undefined,
+        );
         close.catch((error: unknown) =>
           this.log.warn(
             `connector ${name} of the primary failed to close: ${describeError(error)}`,
