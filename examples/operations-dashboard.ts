@@ -1,9 +1,11 @@
 /**
  * A task with everything operations looks at: the live dashboard on http://127.0.0.1:9400
  * (throughput, latency, in flight vs the adaptive limit, the queue depth, the last failures
- * with their trace ids linked to Jaeger), `/healthz` and `/readyz`, and the run's watchdog.
- * Orders arrive continuously; one in eleven is declined by the card processor and
- * dead-lettered, and the processor sometimes says "too many requests".
+ * with their trace ids linked to Jaeger, the dead letters with redrive and purge buttons),
+ * `/healthz` and `/readyz`, and the run's watchdog. Orders arrive continuously; one in eleven
+ * is declined by the card processor and dead-lettered — redriven from the dashboard, it goes
+ * through (the customer fixed their card) — and the processor sometimes says "too many
+ * requests".
  *
  * Run: npx tsx examples/operations-dashboard.ts [seconds] [port]
  *      (default: until Ctrl-C, port 9400), then open http://127.0.0.1:9400/
@@ -14,6 +16,7 @@ import {
   consumerTask,
   MemoryConnector,
   RateLimitedError,
+  redriveOfKey,
   TransactionError,
   type Transaction,
 } from '../lib/index.js';
@@ -30,13 +33,14 @@ interface Order {
 const throttled = new Set<number>();
 
 /**
- * The card processor: 5–45 ms per charge, declines one order in eleven, and says "too many
- * requests" (retry after 200 ms) the first time it sees one order in 397.
+ * The card processor: 5–45 ms per charge, declines one order in eleven (unless it is a
+ * redrive), and says "too many requests" (retry after 200 ms) the first time it sees one
+ * order in 397.
  */
-async function charge(order: Order, signal: AbortSignal): Promise<string> {
+async function charge(order: Order, redrive: boolean, signal: AbortSignal): Promise<string> {
   await new Promise((resolve) => setTimeout(resolve, 5 + (order.n % 9) * 5));
   signal.throwIfAborted();
-  if (order.n % 11 === 10) {
+  if (order.n % 11 === 10 && !redrive) {
     // The processor answered: a business failure (it does not make the limit shrink).
     throw new TransactionError(`card declined for order ${order.n}`, { category: 'business' });
   }
@@ -49,7 +53,8 @@ async function charge(order: Order, signal: AbortSignal): Promise<string> {
 
 const chargeOrders = consumerTask({
   name: 'charge-orders',
-  process: (tx: Transaction<Order>, { signal }) => charge(tx.payload, signal),
+  process: (tx: Transaction<Order>, { signal }) =>
+    charge(tx.payload, tx.metadata[redriveOfKey] !== undefined, signal),
 });
 
 const orders = new MemoryConnector<Order>({ idPrefix: 'order-' });

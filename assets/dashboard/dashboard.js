@@ -115,8 +115,8 @@
     return tr;
   }
 
-  function fill(id, rows, empty, columns) {
-    const body = byId(id);
+  function fill(target, rows, empty, columns) {
+    const body = typeof target === 'string' ? byId(target) : target;
     body.replaceChildren(...rows);
     if (rows.length === 0) {
       const tr = document.createElement('tr');
@@ -187,12 +187,35 @@
       fill(
         'workers',
         status.workers.map((worker) =>
-          row([worker.workerId, worker.pid, worker.state, worker.inFlight, worker.restarts]),
+          row([
+            worker.workerId,
+            worker.pid,
+            worker.state,
+            worker.inFlight,
+            worker.restarts,
+            connectorHealthCell(worker.connectors),
+          ]),
         ),
         'no workers',
-        5,
+        6,
       );
     }
+  }
+
+  /** A worker's connectors as its heartbeat reported them: the unhealthy ones stand out. */
+  function connectorHealthCell(connectors) {
+    if (connectors.length === 0) return '–';
+    const unhealthy = connectors.filter((connector) => !connector.healthy);
+    if (unhealthy.length === 0) return { text: 'all healthy', className: '' };
+    return {
+      text: unhealthy
+        .map(
+          (connector) =>
+            `${connector.name}: ${connector.state}${connector.detail ? ` (${connector.detail})` : ''}`,
+        )
+        .join('; '),
+      className: 'error',
+    };
   }
 
   function failureRow(failure) {
@@ -239,6 +262,186 @@
     fill('failures', failures.map(failureRow), 'no failures', 7);
   }
 
+  // Dead letters: listed from /api/dead-letters (every 5 s, after each dead-lettered failure
+  // and after each action); redrive and purge are POSTs with a JSON body, which is what the
+  // server's guard asks of a request from this page.
+  const deadLetters = byId('dead-letters');
+  const selected = new Map(); // connector name → Set of ids
+  let listing = false;
+  let listAgain = false;
+
+  function deadLetterMessage(text, bad) {
+    const element = byId('dead-letters-message');
+    element.textContent = text;
+    element.className = bad ? 'sub error' : 'sub';
+  }
+
+  async function act(action, connector, ids) {
+    if (
+      action === 'purge' &&
+      !window.confirm(
+        `Purge ${ids.length} dead letter(s) of ${connector} for good?\n${ids.join('\n')}`,
+      )
+    ) {
+      return;
+    }
+    try {
+      const response = await window.fetch(`api/dead-letters/${action}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ connector, ids }),
+      });
+      const report = await response.json();
+      if (!response.ok) {
+        deadLetterMessage(`${action} failed: ${report.error}`, true);
+      } else if (action === 'redrive') {
+        const skipped = report.skipped.length === 0 ? '' : `, skipped ${report.skipped.join(', ')}`;
+        deadLetterMessage(`redrove ${report.redriven.length} of ${connector}${skipped}`, false);
+      } else {
+        deadLetterMessage(`purged ${report.purged.length} of ${connector}`, false);
+      }
+    } catch (error) {
+      deadLetterMessage(`${action} failed: ${error}`, true);
+    }
+    selected.get(connector)?.clear();
+    void listDeadLetters();
+  }
+
+  function actionButton(label, action, connector, ids) {
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.textContent = label;
+    button.dataset.action = action;
+    button.addEventListener('click', () => {
+      const chosen = ids();
+      if (chosen.length > 0) void act(action, connector, chosen);
+    });
+    return button;
+  }
+
+  function connectorPanel(entry, actions) {
+    const panel = document.createElement('div');
+    panel.className = 'dead-letter-connector';
+    panel.dataset.connector = entry.name;
+    const title = document.createElement('h3');
+    title.textContent = `${entry.name}${entry.available ? ` — ${entry.letters.length}${entry.more ? '+' : ''}` : ''}`;
+    panel.appendChild(title);
+    if (!entry.available) {
+      const note = document.createElement('p');
+      note.className = 'sub unavailable';
+      note.textContent = `not available: ${entry.reason}`;
+      panel.appendChild(note);
+      return panel;
+    }
+    if (entry.error !== undefined) {
+      const note = document.createElement('p');
+      note.className = 'sub error';
+      note.textContent = `could not list them: ${entry.error}`;
+      panel.appendChild(note);
+    }
+    const chosen = selected.get(entry.name) ?? new Set();
+    selected.set(entry.name, chosen);
+    const present = new Set(entry.letters.map((letter) => letter.id));
+    for (const id of [...chosen]) if (!present.has(id)) chosen.delete(id);
+    if (actions) {
+      const bar = document.createElement('div');
+      bar.className = 'bar';
+      bar.append(
+        actionButton('redrive selected', 'redrive', entry.name, () => [...chosen]),
+        actionButton('purge selected', 'purge', entry.name, () => [...chosen]),
+      );
+      panel.appendChild(bar);
+    }
+    const table = document.createElement('table');
+    table.className = 'dead-letters';
+    const head = document.createElement('thead');
+    head.appendChild(
+      row(['', 'transaction', 'error', 'stage', 'dead-lettered', 'deliveries', 'actions']),
+    );
+    const body = document.createElement('tbody');
+    table.append(head, body);
+    fill(
+      body,
+      entry.letters.map((letter) => {
+        const box = document.createElement('input');
+        box.type = 'checkbox';
+        box.checked = chosen.has(letter.id);
+        box.title = 'select';
+        box.addEventListener('change', () =>
+          box.checked ? chosen.add(letter.id) : chosen.delete(letter.id),
+        );
+        const buttons = document.createElement('span');
+        if (actions) {
+          buttons.append(
+            actionButton('redrive', 'redrive', entry.name, () => [letter.id]),
+            actionButton('purge', 'purge', entry.name, () => [letter.id]),
+          );
+        }
+        const tr = row([
+          box,
+          letter.id,
+          { text: letter.error, className: 'error' },
+          letter.stage,
+          clock(letter.deadLetteredAt),
+          letter.deliveryCount,
+          buttons,
+        ]);
+        tr.dataset.transactionId = letter.id;
+        return tr;
+      }),
+      'no dead letters',
+      7,
+    );
+    const scroll = document.createElement('div');
+    scroll.className = 'scroll';
+    scroll.appendChild(table);
+    panel.appendChild(scroll);
+    return panel;
+  }
+
+  async function listDeadLetters() {
+    if (listing) {
+      listAgain = true;
+      return;
+    }
+    listing = true;
+    try {
+      const response = await window.fetch('api/dead-letters');
+      const body = await response.json();
+      if (!response.ok) throw new Error(body.error);
+      deadLetters.replaceChildren(
+        ...(body.connectors.length === 0
+          ? [
+              Object.assign(document.createElement('p'), {
+                className: 'sub',
+                textContent: 'no connectors',
+              }),
+            ]
+          : body.connectors.map((entry) => connectorPanel(entry, body.actions))),
+      );
+    } catch (error) {
+      deadLetterMessage(`could not list the dead letters: ${error}`, true);
+    } finally {
+      listing = false;
+      if (listAgain) {
+        listAgain = false;
+        void listDeadLetters();
+      }
+    }
+  }
+  let listSoon = undefined;
+  /** Lists again within a second (failures may come by the dozen). */
+  function scheduleList() {
+    listSoon ??= window.setTimeout(() => {
+      listSoon = undefined;
+      void listDeadLetters();
+    }, 1000);
+  }
+  void listDeadLetters();
+  window.setInterval(() => {
+    if (!document.hidden) void listDeadLetters();
+  }, 5000);
+
   const source = new EventSource('api/events');
   source.addEventListener('open', () => badge('stream', true, 'live'));
   source.addEventListener('error', () => badge('stream', false, 'reconnecting'));
@@ -256,7 +459,9 @@
     showFailures();
   });
   source.addEventListener('failure', (event) => {
-    failures = [JSON.parse(event.data), ...failures].slice(0, 200);
+    const failure = JSON.parse(event.data);
+    failures = [failure, ...failures].slice(0, 200);
     showFailures();
+    if (failure.deadLettered) scheduleList();
   });
 })();

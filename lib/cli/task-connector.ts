@@ -1,13 +1,12 @@
-import type { Connector } from '../core/connector.js';
 import { describeError } from '../core/renderers.js';
 import type { TaskDefinition } from '../runner/define-task.js';
-import { awaitEventually } from '../runner/internal/await-run.js';
-import { getLogger } from '../telemetry/logging/get-logger.js';
+import {
+  closeTaskConnector,
+  openTaskConnector,
+  type TaskConnector,
+} from '../runner/internal/standalone-connector.js';
 import { CliUsageError } from './cli-errors.js';
 import type { CliIo } from './command.js';
-
-/** A connector of a task definition as a CLI command builds it (`init` and `close` optional). */
-export type TaskConnector = Connector & { init?: () => unknown; close?: () => unknown };
 
 /** The definition's connector `requested` (default: the first declared), checked. */
 function connectorName(
@@ -44,23 +43,14 @@ export async function withTaskConnector<T>(
   use: (connector: TaskConnector, name: string) => Promise<T>,
 ): Promise<T> {
   const name = connectorName(command, definition, requested);
-  const factory = definition.connectors[name] as (typeof definition.connectors)[string];
   const abort = new AbortController();
-  const connector = (await factory({
-    name: definition.name,
-    workerId: 0,
-    workers: 1,
-    policies: definition.policies,
-    logger: getLogger(definition.name),
-    signal: abort.signal,
-  })) as TaskConnector;
+  const connector = await openTaskConnector(definition, name, abort.signal);
   try {
-    if (typeof connector.init === 'function') await awaitEventually(connector.init());
     return await use(connector, name);
   } finally {
     abort.abort();
     try {
-      if (typeof connector.close === 'function') await awaitEventually(connector.close());
+      await closeTaskConnector(connector);
     } catch (error) {
       io.stderr.write(`ergon: connector "${name}" failed to close: ${describeError(error)}\n`);
     }

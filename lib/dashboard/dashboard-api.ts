@@ -39,6 +39,14 @@ export interface DashboardConnector {
   readonly detail?: string;
 }
 
+/** What a connector's `health()` said last, as a pool worker's heartbeat carries it. */
+export interface DashboardConnectorHealth {
+  readonly name: string;
+  readonly healthy: boolean;
+  readonly state: string;
+  readonly detail?: string;
+}
+
 /** A worker process of a pool, as the primary sees it. */
 export interface DashboardWorker {
   readonly workerId: number;
@@ -48,6 +56,8 @@ export interface DashboardWorker {
   readonly inFlight: number;
   readonly restarts: number;
   readonly sinceProgressMs: number | null;
+  /** Its connectors' health, as its last heartbeat said (those that answered `health()`). */
+  readonly connectors: readonly DashboardConnectorHealth[];
 }
 
 /** What the run's watchdog reports (see docs/operations.md). */
@@ -96,8 +106,9 @@ export interface DashboardStatus {
 
 /**
  * One failed transaction (`failed`, `timeout`, `exception`), newest first in
- * `GET /api/failures`. `actions` lists what the page may offer for it: empty today, `redrive`
- * once dead-letter tooling exists (the page already has the column for it).
+ * `GET /api/failures`. `actions` lists what the page may offer on the failure itself: empty
+ * (an outcome does not say which connector it came from, so a dead-lettered one is redriven
+ * from the dead-letter panel, `GET /api/dead-letters`, where its connector is known).
  */
 export interface DashboardFailure {
   /** Epoch ms. */
@@ -118,4 +129,46 @@ export interface DashboardFailure {
 /** `GET /api/failures`. */
 export interface DashboardFailures {
   readonly failures: readonly DashboardFailure[];
+}
+
+/** One dead letter as `GET /api/dead-letters` lists it. */
+export interface DashboardDeadLetter {
+  readonly id: string;
+  readonly error: string;
+  readonly stage: string | null;
+  readonly reason: string;
+  /** Epoch ms. */
+  readonly deadLetteredAt: number;
+  readonly deliveryCount: number;
+  /** Where the connector keeps it (for humans). */
+  readonly location: string;
+}
+
+/** The dead letters of one connector of the task. */
+export interface DashboardDeadLetterConnector {
+  readonly name: string;
+  /** `false`: the connector keeps no dead letters it can read back; `reason` says why. */
+  readonly available: boolean;
+  readonly reason?: string;
+  /** The oldest first, at most `limit` of them. */
+  readonly letters: readonly DashboardDeadLetter[];
+  /** There are more than `letters` holds. */
+  readonly more: boolean;
+  /** Why listing failed this time (the broker did not answer, …). */
+  readonly error?: string;
+}
+
+/** `GET /api/dead-letters`. */
+export interface DashboardDeadLetters {
+  /** Whether redrive and purge are offered (`dashboard.actions`). */
+  readonly actions: boolean;
+  readonly connectors: readonly DashboardDeadLetterConnector[];
+}
+
+/** The body of `POST /api/dead-letters/redrive` and `POST /api/dead-letters/purge`. */
+export interface DashboardDeadLetterAction {
+  /** The connector's name in the task. */
+  readonly connector: string;
+  /** The transaction ids to act on (at least one). */
+  readonly ids: readonly string[];
 }

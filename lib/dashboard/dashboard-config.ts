@@ -1,5 +1,6 @@
 import * as t from 'io-ts';
 import {
+  BooleanFlag,
   NonEmptyText,
   PositiveDuration,
   PositiveInteger,
@@ -14,6 +15,8 @@ export const DASHBOARD_DEFAULTS = {
   host: '127.0.0.1',
   window: 600_000,
   failures: 50,
+  actions: true,
+  allowedHosts: [] as readonly string[],
 } as const;
 
 /** A trace link template: a URL with `{traceId}` in it. */
@@ -25,7 +28,8 @@ const TraceLinkTemplate = t.refinement(
 
 /**
  * The io-ts codec of a task's `dashboard` section: every key checked, defaults filled (`host`
- * `127.0.0.1`, `window` 10 min, `failures` 50, no trace link).
+ * `127.0.0.1`, `window` 10 min, `failures` 50, no trace link, `actions` on, no extra
+ * allowed host names).
  */
 export const DashboardConfigCodec = strictStruct('Dashboard', {
   port: TcpPort,
@@ -33,6 +37,8 @@ export const DashboardConfigCodec = strictStruct('Dashboard', {
   window: withDefault(PositiveDuration, DASHBOARD_DEFAULTS.window),
   failures: withDefault(PositiveInteger, DASHBOARD_DEFAULTS.failures),
   traceLink: optional(TraceLinkTemplate),
+  actions: withDefault(BooleanFlag, DASHBOARD_DEFAULTS.actions),
+  allowedHosts: withDefault(t.readonlyArray(NonEmptyText), DASHBOARD_DEFAULTS.allowedHosts),
 });
 
 /** The dashboard settings as decoded: milliseconds, defaults filled. */
@@ -56,4 +62,16 @@ export interface DashboardConfigInput {
    * (Jaeger) or `http://localhost:3000/explore?…{traceId}…` (Grafana Tempo).
    */
   readonly traceLink?: string;
+  /**
+   * Whether the page may change anything (default `true`): redrive and purge dead letters.
+   * `false` leaves them read-only (`POST /api/dead-letters/…` answers 403).
+   */
+  readonly actions?: boolean | string;
+  /**
+   * Host names (besides `localhost` and IP addresses) under which a browser may reach the
+   * dashboard's actions, e.g. `['ergon.internal']` behind your own proxy. A request whose
+   * `Host` header names anything else is refused: a web page cannot point a name of its own at
+   * this machine (DNS rebinding) and act on the dashboard.
+   */
+  readonly allowedHosts?: readonly string[];
 }

@@ -50,6 +50,11 @@ export {
 export type {
   BreakerState,
   DashboardConnector,
+  DashboardConnectorHealth,
+  DashboardDeadLetter,
+  DashboardDeadLetterAction,
+  DashboardDeadLetterConnector,
+  DashboardDeadLetters,
   DashboardFailure,
   DashboardFailures,
   DashboardProblem,

@@ -121,7 +121,7 @@ export async function runTask<
     let stopDashboard: (() => Promise<void>) | undefined;
     if (pool.dashboard !== undefined) {
       try {
-        stopDashboard = await startPoolDashboard(pool.name, pool.dashboard, supervisor, runnerLog);
+        stopDashboard = await startPoolDashboard(pool, pool.dashboard, supervisor, runnerLog);
       } catch (error) {
         runnerLog.error(`${describeError(error)}. No worker was started`);
         await logging?.shutdown().catch(() => undefined);

@@ -97,25 +97,15 @@ describe('dashboard in a real browser (Debian Chromium, playwright-core)', funct
 
     // A failure appears, linked to its trace.
     await page.locator('#failures tr a').first().waitFor();
-    // Read in one go: newer failures go on top, so two reads could see two different rows.
-    const { traceId, href, transactionId, text } = await page.evaluate<{
-      traceId: string;
-      href: string;
-      transactionId: string;
-      text: string;
-    }>(`(() => {
+    // Read in one go: rows are prepended live, so two reads may see two different rows.
+    const [traceId, href, transactionId, rowText] = await page.evaluate<string[]>(`(() => {
       const link = document.querySelector('#failures tr a');
       const row = link.closest('tr');
-      return {
-        traceId: link.textContent,
-        href: link.getAttribute('href'),
-        transactionId: row.getAttribute('data-transaction-id'),
-        text: row.textContent,
-      };
+      return [link.textContent, link.getAttribute('href'), row.dataset.transactionId, row.textContent];
     })()`);
     expect(traceId).to.match(/^[0-9a-f]{32}$/);
     expect(href).to.equal(`http://jaeger.test/trace/${traceId}`);
-    expect(text).to.match(/card declined for order \d+/);
+    expect(rowText).to.match(/card declined for order \d+/);
     const api = (await (await fetch(`${task!.url}api/failures`)).json()) as DashboardFailures;
     expect(
       api.failures.find((failure) => failure.transactionId === transactionId)?.traceId,
@@ -123,6 +113,71 @@ describe('dashboard in a real browser (Debian Chromium, playwright-core)', funct
 
     await mkdir(output, { recursive: true });
     await page.screenshot({ path: join(output, 'dashboard.png'), fullPage: true });
+    expect(problems).to.deep.equal([]);
+  });
+
+  it('lists a dead letter in its panel; redrive sends it back and it is processed; purge asks first', async () => {
+    const page = await context!.newPage();
+    const problems: string[] = [];
+    page.on('pageerror', (error) => problems.push(error.message));
+    await page.goto(task!.url);
+    const panel = page.locator('#dead-letters .dead-letter-connector[data-connector="orders"]');
+    const firstRow = panel.locator('tr[data-transaction-id]').first();
+    await firstRow.waitFor();
+    const id = (await firstRow.getAttribute('data-transaction-id'))!;
+    const row = panel.locator(`tr[data-transaction-id="${id}"]`);
+    expect(await row.textContent()).to.match(/card declined for order \d+/);
+    expect(await row.locator('td').nth(3).textContent()).to.equal('process');
+    expect(await row.locator('td').nth(5).textContent()).to.equal('1');
+
+    // Redrive: the transaction goes back to the queue, is processed (the success counter moves
+    // past it), and leaves the panel.
+    const successes = Number((await page.textContent('#total-success'))!.replaceAll(',', ''));
+    await row.locator('button[data-action="redrive"]').click();
+    await page.waitForFunction(
+      `document.getElementById('dead-letters-message').textContent === 'redrove 1 of orders'`,
+    );
+    for (let i = 0; i < 100 && !task!.redrivenDone.includes(id); i++) await page.waitForTimeout(50);
+    expect(task!.redrivenDone).to.include(id);
+    await row.waitFor({ state: 'detached' });
+    await page.waitForFunction(`${shown('total-success')} > ${successes}`);
+    expect(await task!.connector.deadLetters().show(id)).to.equal(undefined);
+    await page
+      .locator('section:has(#dead-letters)')
+      .screenshot({ path: join(output, 'dashboard-dead-letters.png') });
+
+    // Purge of a selection: cancelled at the confirmation, nothing goes; accepted, both go.
+    await page.waitForFunction(
+      `document.querySelectorAll('#dead-letters tr[data-transaction-id]').length >= 2`,
+    );
+    const rows = panel.locator('tr[data-transaction-id]');
+    const chosen = [
+      (await rows.nth(0).getAttribute('data-transaction-id'))!,
+      (await rows.nth(1).getAttribute('data-transaction-id'))!,
+    ];
+    for (const each of chosen) {
+      await panel.locator(`tr[data-transaction-id="${each}"] input[type="checkbox"]`).check();
+    }
+    const purge = panel.locator('.bar button[data-action="purge"]');
+    page.once('dialog', (dialog) => void dialog.dismiss());
+    await purge.click();
+    await page.waitForTimeout(300);
+    for (const each of chosen) {
+      expect(await task!.connector.deadLetters().show(each), 'kept').to.not.equal(undefined);
+    }
+    let asked = '';
+    page.once('dialog', (dialog) => {
+      asked = dialog.message();
+      void dialog.accept();
+    });
+    await purge.click();
+    await page.waitForFunction(
+      `document.getElementById('dead-letters-message').textContent === 'purged 2 of orders'`,
+    );
+    expect(asked).to.include('Purge 2 dead letter(s) of orders for good?');
+    for (const each of chosen) {
+      expect(await task!.connector.deadLetters().show(each), 'purged').to.equal(undefined);
+    }
     expect(problems).to.deep.equal([]);
   });
 });

@@ -2,14 +2,18 @@ import { expect } from 'chai';
 import { spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import type { DashboardFailures, DashboardStatus } from '../../lib/runner/index.js';
+import type {
+  DashboardDeadLetters,
+  DashboardFailures,
+  DashboardStatus,
+} from '../../lib/runner/index.js';
 import { freePort } from '../support/free-port.js';
 import { childEnvironment } from '../support/quiet-logs.js';
 
 const example = fileURLToPath(new URL('../../examples/operations-dashboard.ts', import.meta.url));
 
 describe('examples/operations-dashboard.ts', () => {
-  it('serves its dashboard while orders flow, shows declined orders with trace ids, and exits 0', async function () {
+  it('serves its dashboard while orders flow, shows declined orders with trace ids and as dead letters, redrives one, and exits 0', async function () {
     this.timeout(60_000);
     const port = await freePort();
     const child = spawn(process.execPath, ['--import', 'tsx', example, '4', String(port)], {
@@ -38,6 +42,22 @@ describe('examples/operations-dashboard.ts', () => {
     const failure = failures?.failures[0];
     expect(failure?.error).to.match(/card declined for order \d+/);
     expect(failure?.traceUrl).to.equal(`http://localhost:16686/trace/${failure?.traceId}`);
+    const base = `http://127.0.0.1:${port}/api/dead-letters`;
+    const dead = (await (await fetch(base)).json()) as DashboardDeadLetters;
+    const letter = dead.connectors[0]?.letters[0];
+    expect(letter?.error).to.match(/card declined for order \d+/);
+    const redrive = await fetch(`${base}/redrive`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ connector: 'orders', ids: [letter?.id] }),
+    });
+    expect(await redrive.json()).to.deep.equal({ redriven: [letter?.id], skipped: [] });
+    await sleep(500);
+    const again = (await (await fetch(base)).json()) as DashboardDeadLetters;
+    expect(
+      again.connectors[0]?.letters.map((each) => each.id),
+      'processed, not dead-lettered again',
+    ).to.not.include(letter?.id);
     expect(await exited, stderr).to.equal(0);
   });
 });

@@ -10,6 +10,13 @@ export interface HealthProbe {
   readonly detail?: () => string | undefined;
 }
 
+/** Problems as one line, for the body of a 503 (`undefined` when there are none). */
+export function problemsDetail(
+  problems: readonly { readonly detail: string }[],
+): string | undefined {
+  return problems.length === 0 ? undefined : problems.map((problem) => problem.detail).join('; ');
+}
+
 /** More routes on the same server (the dashboard's); returns `false` for a path it does not serve. */
 export type ExtraRoutes = (request: IncomingMessage, response: ServerResponse) => boolean;
 

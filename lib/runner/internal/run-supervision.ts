@@ -2,18 +2,33 @@ import type { Server } from 'node:http';
 import { asyncScheduler, isObservable, tap, type Observable, type SchedulerLike } from 'rxjs';
 import type { Connector } from '../../core/connector.js';
 import type { Logger } from '../../core/logging.js';
+import { describeError } from '../../core/renderers.js';
+import { waitAtMost } from '../../core/waiting.js';
 import { isOutcome, type OutcomeStatus } from '../../core/outcome.js';
-import type { DashboardWorker } from '../../dashboard/dashboard-api.js';
+import type { DashboardProblem, DashboardWorker } from '../../dashboard/dashboard-api.js';
 import type { DashboardSettings } from '../../dashboard/dashboard-config.js';
 import type { DashboardRoutes } from '../../dashboard/dashboard-routes.js';
+import { DashboardRequestError } from '../../dashboard/dashboard-errors.js';
+import type { DeadLetterDesk } from '../../dashboard/dead-letter-desk.js';
 import type { RunMonitor } from '../../dashboard/run-monitor.js';
 import type { TelemetryConfigInput } from '../../telemetry/config/telemetry-config.js';
 import type { SetupTelemetryOptions } from '../../telemetry/setup-telemetry.js';
 import { EndpointListenError } from '../runner-errors.js';
+import type { TaskDefinition } from '../define-task.js';
 import type { SupervisionSettings } from '../supervision-config-codec.js';
 import { EventLoopWatchdog } from './event-loop-watchdog.js';
-import { startHealthServer, stopHealthServer, type HealthProbe } from './health-server.js';
+import {
+  problemsDetail,
+  startHealthServer,
+  stopHealthServer,
+  type HealthProbe,
+} from './health-server.js';
 import { RunWatchdog, type RunPhase } from './run-watchdog.js';
+import {
+  closeTaskConnector,
+  openTaskConnector,
+  type TaskConnector,
+} from './standalone-connector.js';
 import type { WorkerLiveness } from './worker-liveness.js';
 
 /** What {@link RunSupervision} needs of the task and the process. */
@@ -56,6 +71,7 @@ export class RunSupervision {
   private readonly eventLoop: EventLoopWatchdog | undefined;
   private monitor: RunMonitor | undefined;
   private routes: DashboardRoutes | undefined;
+  private desk: DeadLetterDesk | undefined;
   private readonly servers: Server[] = [];
   private readonly scheduler: SchedulerLike;
 
@@ -72,15 +88,18 @@ export class RunSupervision {
       supervision.eventLoopWatchdog && !options.poolWorker
         ? new EventLoopWatchdog(supervision.wedgedAfter)
         : undefined;
+    // A worker's heartbeats carry its connectors' health to the primary (its /readyz).
+    if (options.poolWorker) liveness.reportConnectorHealth(() => this.watchdog.connectorHealth());
   }
 
   /** Loads the dashboard's modules when there is a dashboard (the SDK's metrics come with them). */
   async prepare(): Promise<void> {
     const dashboard = this.options.dashboard;
     if (dashboard === undefined || this.options.poolWorker) return;
-    const [{ RunMonitor }, { DashboardRoutes }] = await Promise.all([
+    const [{ RunMonitor }, { DashboardRoutes }, { DeadLetterDesk }] = await Promise.all([
       import('../../dashboard/run-monitor.js'),
       import('../../dashboard/dashboard-routes.js'),
+      import('../../dashboard/dead-letter-desk.js'),
     ]);
     const { liveness, phase, stopping } = this.options;
     this.monitor = new RunMonitor(
@@ -102,7 +121,11 @@ export class RunSupervision {
       },
       this.scheduler,
     );
-    this.routes = new DashboardRoutes(this.monitor);
+    this.desk = new DeadLetterDesk();
+    this.routes = new DashboardRoutes(this.monitor, {
+      desk: this.desk,
+      actions: { enabled: dashboard.actions, allowedHosts: dashboard.allowedHosts },
+    });
   }
 
   /**
@@ -142,11 +165,9 @@ export class RunSupervision {
     const probe: HealthProbe = {
       alive: () => this.watchdog.alive(),
       ready: () => this.watchdog.ready(),
-      detail: () => {
-        const problems = this.watchdog.problems();
-        if (problems.length > 0) return problems.map((problem) => problem.detail).join('; ');
-        return this.options.stopping() ? 'stopping' : this.options.phase();
-      },
+      detail: () =>
+        problemsDetail(this.watchdog.problems()) ??
+        (this.options.stopping() ? 'stopping' : this.options.phase()),
     };
     const http = this.options.supervision.http;
     if (http !== undefined) {
@@ -161,11 +182,12 @@ export class RunSupervision {
     }
   }
 
-  /** Instruments a connector the runner created: liveness, health, queue depth. */
+  /** Instruments a connector the runner created: liveness, health, queue depth, dead letters. */
   connectorCreated(name: string, connector: Connector): void {
     this.options.liveness.instrumentConnector(connector);
     this.watchdog.watchConnector(name, connector);
     this.monitor?.watchConnector(name, connector);
+    this.desk?.add(name, connector);
   }
 
   /** Counts a run's outcomes (liveness) and hands its failures to the dashboard. */
@@ -214,27 +236,32 @@ export class RunSupervision {
 
 /**
  * The dashboard of a worker pool, served by the primary: the workers (state, in flight,
- * restarts) and the throughput summed from their heartbeats; `/healthz` and `/readyz` answer
- * for the pool. Latency, limits, failures and queue depths live in the workers (their metrics
- * go to Prometheus or OTLP). Resolves the function that stops it.
+ * restarts, their connectors' health) and the throughput summed from their heartbeats;
+ * `/healthz` and `/readyz` answer for the pool. Latency, limits, failures and queue depths
+ * live in the workers (their metrics go to Prometheus or OTLP). The dead-letter panel uses
+ * connectors of the primary's own, built with the task's factories on first use and closed
+ * when the dashboard stops. Resolves the function that stops it.
  *
  * @throws EndpointListenError when it cannot listen.
  */
 export async function startPoolDashboard(
-  task: string,
+  definition: Pick<TaskDefinition, 'name' | 'connectors' | 'policies'>,
   settings: DashboardSettings,
   pool: {
     readonly workers: () => readonly DashboardWorker[];
     readonly ended: () => Readonly<Record<OutcomeStatus, number>>;
     readonly alive: () => boolean;
     readonly ready: () => boolean;
+    readonly problems: () => readonly DashboardProblem[];
   },
   log: Logger,
 ): Promise<() => Promise<void>> {
-  const [{ RunMonitor }, { DashboardRoutes }] = await Promise.all([
+  const [{ RunMonitor }, { DashboardRoutes }, { DeadLetterDesk }] = await Promise.all([
     import('../../dashboard/run-monitor.js'),
     import('../../dashboard/dashboard-routes.js'),
+    import('../../dashboard/dead-letter-desk.js'),
   ]);
+  const task = definition.name;
   let stopping = false;
   const monitor = new RunMonitor(
     settings,
@@ -243,7 +270,7 @@ export async function startPoolDashboard(
       mode: 'pool',
       phase: () => (stopping ? 'stopping' : 'running'),
       inFlight: () => pool.workers().reduce((sum, worker) => sum + worker.inFlight, 0),
-      health: () => ({ alive: pool.alive(), ready: pool.ready(), problems: [] }),
+      health: () => ({ alive: pool.alive(), ready: pool.ready(), problems: pool.problems() }),
       workers: () => pool.workers(),
       read: () => ({
         ended: new Map(Object.entries(pool.ended()) as [OutcomeStatus, number][]),
@@ -256,12 +283,24 @@ export async function startPoolDashboard(
     },
     asyncScheduler,
   );
-  const routes = new DashboardRoutes(monitor);
+  const opened = new PrimaryConnectors(definition, log);
+  const desk = new DeadLetterDesk();
+  for (const name of Object.keys(definition.connectors)) {
+    desk.add(name, () => opened.open(name));
+  }
+  const routes = new DashboardRoutes(monitor, {
+    desk,
+    actions: { enabled: settings.actions, allowedHosts: settings.allowedHosts },
+  });
   let server: Server;
   try {
     server = await startHealthServer(
       settings.port,
-      { alive: () => pool.alive(), ready: () => pool.ready() },
+      {
+        alive: () => pool.alive(),
+        ready: () => pool.ready(),
+        detail: () => problemsDetail(pool.problems()),
+      },
       settings.host,
       (request, response) => routes.handle(request, response),
     );
@@ -275,7 +314,74 @@ export async function startPoolDashboard(
     monitor.stop();
     routes.close();
     await stopHealthServer(server);
+    await opened.closeAll();
   };
+}
+
+/**
+ * The connectors the primary of a pool builds for itself (the dead-letter panel): each opened
+ * once, on first use, with the task's factory; all closed by {@link closeAll}, which also
+ * aborts the factories' signal (an open still under way gives up, and what it still returns
+ * is closed).
+ */
+class PrimaryConnectors {
+  /** How long {@link closeAll} waits for each connector (its open included). */
+  private static readonly closeTime = 5_000;
+  private readonly abort = new AbortController();
+  private readonly opening = new Map<string, Promise<TaskConnector>>();
+
+  constructor(
+    private readonly definition: Pick<TaskDefinition, 'name' | 'connectors' | 'policies'>,
+    private readonly log: Logger,
+  ) {}
+
+  open(name: string): Promise<TaskConnector> {
+    if (this.abort.signal.aborted) {
+      return Promise.reject(
+        new DashboardRequestError(503, 'the pool is ending: its connectors are closed'),
+      );
+    }
+    let opening = this.opening.get(name);
+    if (opening === undefined) {
+      opening = openTaskConnector(this.definition, name, this.abort.signal);
+      this.opening.set(name, opening);
+      opening.then(
+        () => this.log.info(`connector ${name} opened in the primary (dead letters)`),
+        (error: unknown) => {
+          this.opening.delete(name);
+          this.log.warn(
+            `connector ${name} could not be opened in the primary: ${describeError(error)}`,
+          );
+        },
+      );
+    }
+    return opening;
+  }
+
+  async closeAll(): Promise<void> {
+    this.abort.abort();
+    const opened = [...this.opening.entries()];
+    this.opening.clear();
+    await Promise.all(
+      opened.map(async ([name, opening]) => {
+        // A failed open was logged when it failed: nothing to close.
+        const close = opening.then(
+          (connector) => closeTaskConnector(connector),
+          () => undefined,
+        );
+        close.catch((error: unknown) =>
+          this.log.warn(
+            `connector ${name} of the primary failed to close: ${describeError(error)}`,
+          ),
+        );
+        if (!(await waitAtMost(close, PrimaryConnectors.closeTime))) {
+          this.log.warn(
+            `connector ${name} of the primary did not close within ${PrimaryConnectors.closeTime / 1000} s`,
+          );
+        }
+      }),
+    );
+  }
 }
 
 /** A host as it goes in a URL (an IPv6 address in brackets). */

@@ -245,8 +245,13 @@ export class RunWatchdog {
           if (health.healthy) {
             this.clear('connector', name);
           } else {
+            // Kept as it said it (the dashboard and a pool's heartbeats show its state).
             const detail = health.detail === undefined ? '' : `: ${health.detail}`;
-            this.connectorFailed(name, `unhealthy (${health.state}${detail})`);
+            this.raise(
+              'connector',
+              name,
+              `connector "${name}" unhealthy (${health.state}${detail})`,
+            );
           }
         },
         error: (error: unknown) => {

@@ -1,7 +1,8 @@
 import { defer, finalize, isObservable, tap, type Observable } from 'rxjs';
-import type { Connector, FetchRequest } from '../../core/connector.js';
+import type { Connector, ConnectorHealth, FetchRequest } from '../../core/connector.js';
 import { isOutcome, type OutcomeStatus, type SettleDecision } from '../../core/outcome.js';
 import type { Transaction } from '../../core/transaction.js';
+import type { DashboardConnectorHealth } from '../../dashboard/dashboard-api.js';
 import type { WorkerHeartbeat, WorkerState } from './worker-messages.js';
 
 /** A run's activity as {@link WorkerLiveness.activity} reports it; durations in milliseconds. */
@@ -52,6 +53,7 @@ export class WorkerLiveness {
   private lastFetchStarted: number | undefined;
   private lastProgress: number;
   private timer: NodeJS.Timeout | undefined;
+  private connectorHealth: () => ReadonlyMap<string, ConnectorHealth | undefined> = () => new Map();
 
   /**
    * `now` is the clock of progress and fetch times, in milliseconds (default
@@ -85,8 +87,19 @@ export class WorkerLiveness {
     this.beat();
   }
 
+  /** Where the heartbeats read the connectors' health from (the run's watchdog). */
+  reportConnectorHealth(read: () => ReadonlyMap<string, ConnectorHealth | undefined>): void {
+    this.connectorHealth = read;
+  }
+
   /** The heartbeat as it would be sent now. */
   snapshot(): WorkerHeartbeat {
+    const connectors: DashboardConnectorHealth[] = [];
+    for (const [name, health] of this.connectorHealth()) {
+      if (health === undefined) continue;
+      const { healthy, state, detail } = health;
+      connectors.push({ name, healthy, state, ...(detail === undefined ? {} : { detail }) });
+    }
     return {
       type: 'ergon:heartbeat',
       workerId: this.workerId,
@@ -94,6 +107,7 @@ export class WorkerLiveness {
       inFlight: this.inFlight(),
       sinceProgressMs: Math.round(this.now() - this.lastProgress),
       ended: { ...this.ended },
+      connectors,
     };
   }
 

@@ -1,4 +1,5 @@
 import type { OutcomeStatus } from '../../core/outcome.js';
+import type { DashboardConnectorHealth } from '../../dashboard/dashboard-api.js';
 import type { ShutdownSignal } from './shutdown-signals.js';
 
 /** What a worker process is doing, as its heartbeats report it. */
@@ -15,6 +16,11 @@ export interface WorkerHeartbeat {
   readonly sinceProgressMs: number;
   /** Outcomes of the worker's run so far, by status (for the primary's dashboard). */
   readonly ended?: Readonly<Record<OutcomeStatus, number>>;
+  /**
+   * What each connector's `health()` said last (those that answered), for the primary's
+   * `/readyz` and dashboard.
+   */
+  readonly connectors?: readonly DashboardConnectorHealth[];
 }
 
 /** The primary asks a worker to stop (`force: false`: drain) or to stop now (`force: true`). */
@@ -46,7 +52,22 @@ export function isWorkerHeartbeat(message: unknown): message is WorkerHeartbeat 
     typeof message['state'] === 'string' &&
     states.includes(message['state']) &&
     typeof message['inFlight'] === 'number' &&
-    typeof message['sinceProgressMs'] === 'number'
+    typeof message['sinceProgressMs'] === 'number' &&
+    (message['connectors'] === undefined || areConnectorHealths(message['connectors']))
+  );
+}
+
+function areConnectorHealths(value: unknown): value is readonly DashboardConnectorHealth[] {
+  return (
+    Array.isArray(value) &&
+    value.every(
+      (entry: unknown) =>
+        isRecord(entry) &&
+        typeof entry['name'] === 'string' &&
+        typeof entry['healthy'] === 'boolean' &&
+        typeof entry['state'] === 'string' &&
+        (entry['detail'] === undefined || typeof entry['detail'] === 'string'),
+    )
   );
 }
 

@@ -2,7 +2,7 @@ import cluster, { type Worker } from 'node:cluster';
 import type { Server } from 'node:http';
 import { outcomeStatuses, type OutcomeStatus } from '../../core/outcome.js';
 import { describeError } from '../../core/renderers.js';
-import type { DashboardWorker } from '../../dashboard/dashboard-api.js';
+import type { DashboardProblem, DashboardWorker } from '../../dashboard/dashboard-api.js';
 import type { Logger } from '../../core/logging.js';
 import { backoffDelay } from '../../policy/backoff.js';
 import {
@@ -14,7 +14,7 @@ import {
 } from '../runner-errors.js';
 import type { SupervisionSettings } from '../supervision-config-codec.js';
 import { WORKER_ID_VARIABLE, WORKER_RESTARTS_VARIABLE } from '../worker-environment.js';
-import { startHealthServer, stopHealthServer } from './health-server.js';
+import { problemsDetail, startHealthServer, stopHealthServer } from './health-server.js';
 import type { ShutdownSignal } from './shutdown-signals.js';
 import {
   isWorkerHeartbeat,
@@ -33,6 +33,8 @@ interface WorkerSlot {
   startedAt: number;
   lastHeartbeatAt: number | undefined;
   heartbeat: WorkerHeartbeat | undefined;
+  /** Since when (epoch ms) each of its connectors has been unhealthy, by name. */
+  unhealthySince: Map<string, number>;
   killedFor: WorkerUnhealthyReason | undefined;
   restartTimer: NodeJS.Timeout | undefined;
   /** Finished for good: completed, stopped, or out of restarts. */
@@ -86,6 +88,7 @@ export class WorkerPoolSupervisor {
       startedAt: 0,
       lastHeartbeatAt: undefined,
       heartbeat: undefined,
+      unhealthySince: new Map(),
       killedFor: undefined,
       restartTimer: undefined,
       done: false,
@@ -103,7 +106,11 @@ export class WorkerPoolSupervisor {
       try {
         this.server = await startHealthServer(
           http.port,
-          { alive: () => this.alive(), ready: () => this.ready() },
+          {
+            alive: () => this.alive(),
+            ready: () => this.ready(),
+            detail: () => problemsDetail(this.problems()),
+          },
           http.host,
         );
       } catch (error) {
@@ -168,7 +175,30 @@ export class WorkerPoolSupervisor {
       inFlight: slot.worker === undefined ? 0 : (slot.heartbeat?.inFlight ?? 0),
       restarts: slot.restarts,
       sinceProgressMs: slot.heartbeat?.sinceProgressMs ?? null,
+      connectors: slot.worker === undefined ? [] : (slot.heartbeat?.connectors ?? []),
     }));
+  }
+
+  /**
+   * What keeps the pool from being ready besides its workers' states: each connector of a
+   * running worker whose `health()` said unhealthy in the worker's last heartbeat.
+   */
+  problems(): DashboardProblem[] {
+    const problems: DashboardProblem[] = [];
+    for (const slot of this.slots) {
+      if (slot.worker === undefined) continue;
+      for (const connector of slot.heartbeat?.connectors ?? []) {
+        if (connector.healthy) continue;
+        const detail = connector.detail === undefined ? '' : `: ${connector.detail}`;
+        problems.push({
+          kind: 'connector',
+          subject: `worker ${slot.workerId}: ${connector.name}`,
+          detail: `worker ${slot.workerId}: connector "${connector.name}" unhealthy (${connector.state}${detail})`,
+          since: slot.unhealthySince.get(connector.name) ?? Date.now(),
+        });
+      }
+    }
+    return problems;
   }
 
   /**
@@ -190,9 +220,9 @@ export class WorkerPoolSupervisor {
     return this.poolAlive();
   }
 
-  /** `/readyz` of the pool. */
+  /** `/readyz` of the pool: every worker alive and started, and none with an unhealthy connector. */
   ready(): boolean {
-    return this.poolReady();
+    return this.poolReady() && this.problems().length === 0;
   }
 
   /** Asks every worker to stop (or to stop now); none is restarted any more. */
@@ -220,6 +250,7 @@ export class WorkerPoolSupervisor {
   private fork(slot: WorkerSlot): void {
     slot.restartTimer = undefined;
     slot.heartbeat = undefined;
+    slot.unhealthySince.clear();
     slot.lastHeartbeatAt = undefined;
     slot.killedFor = undefined;
     slot.startedAt = Date.now();
@@ -233,6 +264,7 @@ export class WorkerPoolSupervisor {
       if (!isWorkerHeartbeat(message) || slot.worker !== worker) return;
       slot.heartbeat = message;
       slot.lastHeartbeatAt = Date.now();
+      noteUnhealthy(slot.unhealthySince, message, slot.lastHeartbeatAt);
       // A worker still loading its modules when the stop went out had no listener for it.
       if (this.stopRequest !== undefined && message.state !== 'stopping') {
         this.send(slot, this.stopRequest);
@@ -369,4 +401,13 @@ export class WorkerPoolSupervisor {
     else if (this.received === 'SIGTERM') code = ExitCode.terminated;
     this.resolve?.(code);
   }
+}
+
+/** Keeps `since` up to date with a heartbeat: when each connector was first seen unhealthy. */
+function noteUnhealthy(since: Map<string, number>, heartbeat: WorkerHeartbeat, now: number): void {
+  const unhealthy = new Set(
+    (heartbeat.connectors ?? []).filter((c) => !c.healthy).map((c) => c.name),
+  );
+  for (const name of since.keys()) if (!unhealthy.has(name)) since.delete(name);
+  for (const name of unhealthy) if (!since.has(name)) since.set(name, now);
 }

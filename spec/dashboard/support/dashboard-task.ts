@@ -1,6 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { delay, interval, map, of, Subject, take } from 'rxjs';
-import { consume, consumerTask, MemoryConnector, type Transaction } from '../../../lib/index.js';
+import {
+  consume,
+  consumerTask,
+  MemoryConnector,
+  redriveOfKey,
+  type Transaction,
+} from '../../../lib/index.js';
+import type { DashboardConfigInput } from '../../../lib/runner/index.js';
 import { defineTask, runTask, type ExitCodeValue } from '../../../lib/runner/index.js';
 import { freePort } from '../../support/free-port.js';
 
@@ -14,15 +21,26 @@ export interface DashboardTask {
   readonly port: number;
   readonly url: string;
   readonly connector: MemoryConnector<Order>;
+  /** Ids of redriven transactions that were processed (a redriven order succeeds). */
+  readonly redrivenDone: readonly string[];
   /** Stops feeding and the run (graceful), resolves its exit code. */
   readonly stop: () => Promise<ExitCodeValue>;
 }
 
-/** Every `failEvery`-th order fails with "card declined for order N" (dead-lettered). */
+/**
+ * Every `failEvery`-th order fails with "card declined for order N" (dead-lettered); once
+ * redriven, it succeeds. `dashboard` adds to the dashboard's settings.
+ */
 export async function startDashboardTask(
-  options: { readonly failEvery?: number; readonly perTick?: number; readonly name?: string } = {},
+  options: {
+    readonly failEvery?: number;
+    readonly perTick?: number;
+    readonly name?: string;
+    readonly dashboard?: Omit<DashboardConfigInput, 'port'>;
+  } = {},
 ): Promise<DashboardTask> {
   const { failEvery = 7, perTick = 3, name = 'dashboard-orders' } = options;
+  const redrivenDone: string[] = [];
   const port = await freePort();
   const connector = new MemoryConnector<Order>({ idPrefix: `${name}-` });
   const stop$ = new Subject<void>();
@@ -38,7 +56,9 @@ export async function startDashboardTask(
       of(tx.payload.n).pipe(
         delay(2 + (tx.payload.n % 20)),
         map((order) => {
-          if (order % failEvery === failEvery - 1) {
+          if (tx.metadata[redriveOfKey] !== undefined) {
+            redrivenDone.push(tx.id);
+          } else if (order % failEvery === failEvery - 1) {
             throw new Error(`card declined for order ${order}`);
           }
           return order;
@@ -49,7 +69,7 @@ export async function startDashboardTask(
     defineTask({
       name,
       connectors: { orders: () => connector },
-      dashboard: { port, traceLink: 'http://jaeger.test/trace/{traceId}' },
+      dashboard: { port, traceLink: 'http://jaeger.test/trace/{traceId}', ...options.dashboard },
       logLevel: 'warn',
       run: ({ connectors }) =>
         consume(
@@ -79,6 +99,7 @@ export async function startDashboardTask(
     port,
     url,
     connector,
+    redrivenDone,
     stop: async () => {
       feeding.unsubscribe();
       stop$.next();

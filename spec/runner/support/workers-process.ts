@@ -21,7 +21,12 @@ const running = new Set<ChildProcess>();
  * process group, so that {@link killWorkersProcesses} reaches its workers too.
  */
 export function startWorkersProcess(scenario: string, port?: number): WorkersProcess {
-  const args = ['--import', 'tsx', fixture, scenario, ...(port === undefined ? [] : [`${port}`])];
+  return startPoolProcess(fixture, [scenario, ...(port === undefined ? [] : [`${port}`])]);
+}
+
+/** Starts the pool fixture `path` (under tsx) with `args`, as {@link startWorkersProcess} does. */
+export function startPoolProcess(path: string, fixtureArgs: readonly string[]): WorkersProcess {
+  const args = ['--import', 'tsx', path, ...fixtureArgs];
   const child = spawn(process.execPath, args, {
     env: childEnvironment(),
     stdio: ['ignore', 'pipe', 'pipe'],
