@@ -42,7 +42,9 @@ export class StageTelemetry implements StageObserver {
   private span: Span | null = null;
   /**
    * The first attempt, running without a span (`attemptSpans: 'onFailure'`): its number and
-   * start time (epoch ms), for the span recorded if it does not succeed; 0 when none is.
+   * start time (`performance.now()`, the clock the SDK times its own spans with, so the
+   * recorded span and the handler's child spans line up), for the span recorded if it does
+   * not succeed; 0 when none is.
    */
   private unrecordedAttempt = 0;
   private unrecordedStart = 0;
@@ -71,7 +73,7 @@ export class StageTelemetry implements StageObserver {
     this.attempted = true;
     if (first && batch === null && this.run.lazyFirstAttempt) {
       this.unrecordedAttempt = attempt;
-      this.unrecordedStart = Date.now();
+      this.unrecordedStart = performance.now();
       return this.parent;
     }
     this.span = this.startAttemptSpan(attempt, undefined);
