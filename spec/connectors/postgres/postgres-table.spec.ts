@@ -143,14 +143,16 @@ describe('PostgresTableConnector (real PostgreSQL)', function () {
 
   it('gives a crashed worker’s rows to another once the lease expired, and fences the late settlement', async () => {
     const table = await ordersTable(2);
-    const crashed = connect(table, { lease: 200 });
+    // A lease long enough that the survivor's first claim, a round trip or two after the
+    // crash, comes before it ends even on a busy machine.
+    const crashed = connect(table, { lease: 1000 });
     const claimed = await fetchAll(crashed, 2);
     expect(claimed).to.have.length(2);
     // The crashed worker's renewal stops (as if SIGKILLed): take its renewal timer away.
     clearInterval((crashed as unknown as { renewal: NodeJS.Timeout }).renewal);
     const survivor = connect(table);
     expect(await fetchAll(survivor, 2)).to.have.length(0);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await new Promise((resolve) => setTimeout(resolve, 1100));
     const again = await fetchAll(survivor, 2);
     expect(again.map((tx) => tx.id)).to.deep.equal(['1', '2']);
     await crashed.settle(claimed[0] as Transaction<Row>, { type: 'ack' }).then(
@@ -163,9 +165,9 @@ describe('PostgresTableConnector (real PostgreSQL)', function () {
 
   it('renews the lease of a row held longer than the lease', async () => {
     const table = await ordersTable(1);
-    const connector = connect(table, { lease: 150 });
+    const connector = connect(table, { lease: 400 });
     const [tx] = await fetchAll(connector, 1);
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    await new Promise((resolve) => setTimeout(resolve, 1300));
     const other = connect(table);
     expect(await fetchAll(other, 1)).to.have.length(0);
     await connector.settle(tx as Transaction<Row>, { type: 'ack' });
