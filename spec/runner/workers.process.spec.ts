@@ -205,7 +205,7 @@ describe('runTask with workers in real processes', function () {
       await sleep(600);
       await send(pool);
       const { code, stdout, stderr } = await pool.exited;
-      expect(code).to.equal(143);
+      expect(code, stderr).to.equal(143);
       expect(stdout + stderr).to.not.include('stop forced');
       const dones = donesIn(stdout);
       expect(dones.map((d) => d.workerId).sort()).to.deep.equal([1, 2]);
