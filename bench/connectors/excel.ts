@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { consume, consumerTask, createTransaction, type LoopMode } from 'ergon-rx';
 import { ExcelConnector } from 'ergon-rx/excel';
 import { successes } from '../contenders/successes.js';
+import { measureRounds, resultTable, type Contender } from './rounds.js';
 
 const rows = Number(process.argv[2] ?? 20_000);
 const batch = Number(process.argv[3] ?? 500);
@@ -117,55 +118,43 @@ async function rawWrite(): Promise<number> {
   return rows;
 }
 
-const contenders: Record<string, () => Promise<number>> = {
-  'raw exceljs read (WorkbookReader, row objects)': rawRead,
-  'ergon-rx ExcelConnector consume + ack, batch (ledger)': () => ergonRead('batch'),
-  'ergon-rx ExcelConnector consume + ack, continuous (ledger)': () => ergonRead('continuous'),
-  'raw exceljs write (Workbook.writeFile)': rawWrite,
-  'ergon-rx ExcelConnector dispatch (atomic rewrite)': ergonWrite,
-};
-
-/** Rows per second (wall clock) and the process's CPU µs per row over the same run. */
-async function measure(run: () => Promise<number>): Promise<{ rate: number; cpu: number }> {
-  const started = process.hrtime.bigint();
-  const cpu = process.cpuUsage();
-  const done = await run();
-  const used = process.cpuUsage(cpu);
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  if (done !== rows) throw new Error(`handled ${done} of ${rows} rows`);
-  return { rate: rows / seconds, cpu: (used.user + used.system) / rows };
+/** A contender timed over the whole of `run`, checked to have handled every row. */
+function everyRow(run: () => Promise<number>): Contender {
+  return async (watch) => {
+    let done = 0;
+    await watch.time(async () => {
+      done = await run();
+    });
+    if (done !== rows) throw new Error(`handled ${done} of ${rows} rows`);
+  };
 }
 
+const options = { count: rows, rounds, warmUp: true, pick: 'median' } as const;
 try {
-  for (const run of Object.values(contenders)) await measure(run);
-  const results = new Map<string, number[]>();
-  const cpus = new Map<string, number[]>();
-  for (let round = 0; round < rounds; round++) {
-    for (const [name, run] of Object.entries(contenders)) {
-      const { rate, cpu } = await measure(run);
-      results.set(name, [...(results.get(name) ?? []), rate]);
-      cpus.set(name, [...(cpus.get(name) ?? []), cpu]);
-    }
-  }
-  const median = (values: readonly number[]): number =>
-    [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
-  const rate = (name: string): number => median(results.get(name) ?? []);
-  const cpuOf = (name: string): number => median(cpus.get(name) ?? []);
   console.log(
     `${rows} rows × ${headers.length} columns, batch ${batch}, median of ${rounds} after a warm-up round`,
   );
-  console.log('| contender | rows/s | × raw exceljs | CPU µs/row | raw CPU / this CPU |');
-  console.log('|---|---:|---:|---:|---:|');
-  const baselines = [
-    'raw exceljs read (WorkbookReader, row objects)',
-    'raw exceljs write (Workbook.writeFile)',
-  ];
-  Object.keys(contenders).forEach((name, index) => {
-    const baseline = baselines[index < 3 ? 0 : 1] as string;
-    console.log(
-      `| ${name} | ${Math.round(rate(name)).toLocaleString('en-US')} | ${(rate(name) / rate(baseline)).toFixed(2)} | ${cpuOf(name).toFixed(1)} | ${(cpuOf(baseline) / cpuOf(name)).toFixed(2)} |`,
-    );
-  });
+  const rawReadName = 'raw exceljs read (WorkbookReader, row objects)';
+  const read = await measureRounds(
+    {
+      [rawReadName]: everyRow(rawRead),
+      'ergon-rx ExcelConnector consume + ack, batch (ledger)': everyRow(() => ergonRead('batch')),
+      'ergon-rx ExcelConnector consume + ack, continuous (ledger)': everyRow(() =>
+        ergonRead('continuous'),
+      ),
+    },
+    options,
+  );
+  console.log(`\nread\n${resultTable(read, rawReadName, 'rows')}`);
+  const rawWriteName = 'raw exceljs write (Workbook.writeFile)';
+  const written = await measureRounds(
+    {
+      [rawWriteName]: everyRow(rawWrite),
+      'ergon-rx ExcelConnector dispatch (atomic rewrite)': everyRow(ergonWrite),
+    },
+    options,
+  );
+  console.log(`\nwrite\n${resultTable(written, rawWriteName, 'rows')}`);
 } finally {
   rmSync(directory, { recursive: true, force: true });
 }

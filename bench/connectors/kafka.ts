@@ -24,6 +24,14 @@ import { Session } from 'node:inspector/promises';
 import { join } from 'node:path';
 import { consume, consumerTask, type LoopMode } from 'ergon-rx';
 import { KafkaConnector } from 'ergon-rx/kafka';
+import {
+  measureRounds,
+  onFresh,
+  resultTable,
+  type Contender,
+  type Stopwatch,
+  type WindowHooks,
+} from './rounds.js';
 
 const count = Number(process.argv[2] ?? 20_000);
 const rounds = Number(process.argv[3] ?? 3);
@@ -34,42 +42,28 @@ const body = Buffer.from(JSON.stringify({ order: 42, item: 'widget', qty: 3 }));
 
 let topics = 0;
 
-/** A measured run: wall time and the process's CPU time (user + system) over the same window. */
-interface Run {
-  readonly ms: number;
-  readonly cpuMicros: number;
-}
-
 const profileDirectory = process.env['KAFKA_BENCH_PROFILE'];
 const profiler = profileDirectory === undefined ? null : new Session();
 profiler?.connect();
 await profiler?.post('Profiler.enable');
 let profiles = 0;
 
-/** Starts measuring at `start()` (the first record); `stop()` gives the run. */
-function stopwatch(): { start(): void; stop(): Promise<Run> } {
-  let wall = 0;
-  let cpu: NodeJS.CpuUsage | undefined;
-  return {
-    start() {
-      profiler?.post('Profiler.start').catch((error: unknown) => console.error(error));
-      wall = performance.now();
-      cpu = process.cpuUsage();
-    },
-    async stop() {
-      const used = process.cpuUsage(cpu);
-      const run = { ms: performance.now() - wall, cpuMicros: used.user + used.system };
-      if (profiler !== null && profileDirectory !== undefined) {
-        const { profile } = await profiler.post('Profiler.stop');
-        writeFileSync(
-          join(profileDirectory, `window-${++profiles}.cpuprofile`),
-          JSON.stringify(profile),
-        );
-      }
-      return run;
-    },
-  };
-}
+/** With KAFKA_BENCH_PROFILE, a CPU profile of each measured window. */
+const window: WindowHooks | undefined =
+  profiler === null || profileDirectory === undefined
+    ? undefined
+    : {
+        start() {
+          profiler.post('Profiler.start').catch((error: unknown) => console.error(error));
+        },
+        async stop() {
+          const { profile } = await profiler.post('Profiler.stop');
+          writeFileSync(
+            join(profileDirectory, `window-${++profiles}.cpuprofile`),
+            JSON.stringify(profile),
+          );
+        },
+      };
 
 async function freshTopic(): Promise<string> {
   const topic = `ergon_bench_kafka_${process.pid}_${++topics}`;
@@ -102,7 +96,7 @@ async function dropTopic(topic: string): Promise<void> {
   await admin.close();
 }
 
-async function rawDriver(topic: string): Promise<Run> {
+async function rawDriver(topic: string, clock: Stopwatch): Promise<void> {
   const consumer = new Consumer({
     clientId: 'ergon-bench',
     bootstrapBrokers: brokers,
@@ -117,7 +111,6 @@ async function rawDriver(topic: string): Promise<Run> {
   });
   let done = 0;
   let sum = 0;
-  const clock = stopwatch();
   const next = new Map<number, bigint>();
   const commit = (): Promise<void> =>
     consumer.commit({
@@ -153,16 +146,14 @@ async function rawDriver(topic: string): Promise<Run> {
   await commit();
   await stream.close();
   await consumer.close(); // leaves the group, as the connector's close does
-  const run = await clock.stop();
+  clock.stop();
   if (sum !== count * 3) throw new Error(`raw driver: decoded ${sum / 3} of ${count}`);
-  return run;
 }
 
-async function ergon(topic: string, mode: LoopMode): Promise<Run> {
+async function ergon(topic: string, mode: LoopMode, clock: Stopwatch): Promise<void> {
   const connector = new KafkaConnector({ topic, brokers, fetchWait: 1000 });
   const task = consumerTask({ process: () => undefined });
   let outcomes = 0;
-  const clock = stopwatch();
   await new Promise<void>((resolve, reject) =>
     consume(connector, task, {
       loop: { mode, concurrency: { value: batch }, limit: count, streaming: true },
@@ -176,9 +167,8 @@ async function ergon(topic: string, mode: LoopMode): Promise<Run> {
     }),
   );
   await connector.close(); // the last commit
-  const run = await clock.stop();
+  clock.stop();
   if (outcomes !== count) throw new Error(`ergon-rx ${mode}: ${outcomes} outcomes of ${count}`);
-  return run;
 }
 
 async function lag(topic: string): Promise<number> {
@@ -198,58 +188,42 @@ async function lag(topic: string): Promise<number> {
   return Number(ends.reduce((sum, end, p) => sum + end - (commits[p] ?? 0n), 0n));
 }
 
-const contenders: Record<
-  string,
-  { readonly key: string; readonly run: (topic: string) => Promise<Run> }
-> = {
-  'raw @platformatic/kafka (stream, commit every 100)': { key: 'raw', run: rawDriver },
+/** A contender run on a fresh topic, checked to have committed every record. */
+function onFreshTopic(run: (topic: string, clock: Stopwatch) => Promise<void>): Contender {
+  return onFresh(freshTopic, dropTopic, async (topic, clock) => {
+    await run(topic, clock);
+    const left = await lag(topic);
+    if (left !== 0) throw new Error(`${left} records left uncommitted`);
+  });
+}
+
+const rawName = 'raw @platformatic/kafka (stream, commit every 100)';
+const contenders: Record<string, { readonly key: string; readonly run: Contender }> = {
+  [rawName]: { key: 'raw', run: onFreshTopic(rawDriver) },
   'ergon-rx batch (size 100, concurrency 100)': {
     key: 'batch',
-    run: (topic) => ergon(topic, 'batch'),
+    run: onFreshTopic((topic, clock) => ergon(topic, 'batch', clock)),
   },
   'ergon-rx continuous (concurrency 100)': {
     key: 'continuous',
-    run: (topic) => ergon(topic, 'continuous'),
+    run: onFreshTopic((topic, clock) => ergon(topic, 'continuous', clock)),
   },
 };
-
-const rates = new Map<string, number[]>();
-const cpuPerRecord = new Map<string, number[]>();
-const push = (into: Map<string, number[]>, name: string, value: number): void => {
-  into.set(name, [...(into.get(name) ?? []), value]);
-};
-// Round -1 is an untimed warm-up: cold, ergon-rx's path is not optimized yet (several times
-// the CPU per record of a warm run), and neither is the client's.
-for (let round = -1; round < rounds; round++) {
-  for (const [name, { key, run }] of Object.entries(contenders)) {
-    if (only !== undefined && !only.includes(key)) continue;
-    const topic = await freshTopic();
-    const measured = await run(topic);
-    const left = await lag(topic);
-    await dropTopic(topic);
-    if (left !== 0) throw new Error(`${name}: ${left} records left uncommitted`);
-    if (round < 0) continue;
-    push(rates, name, (count / measured.ms) * 1000);
-    push(cpuPerRecord, name, measured.cpuMicros / count);
-  }
-}
-
-const median = (values: readonly number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? 0;
-};
-const rawName = Object.keys(contenders)[0] as string;
-const rawRate = median(rates.get(rawName) ?? []);
-const rawCpu = median(cpuPerRecord.get(rawName) ?? []);
+const chosen = Object.fromEntries(
+  Object.entries(contenders)
+    .filter(([, { key }]) => only === undefined || only.includes(key))
+    .map(([name, { run }]) => [name, run]),
+);
+// The warm-up round matters: cold, ergon-rx's path is not optimized yet (several times the CPU
+// per record of a warm run), and neither is the client's.
+const results = await measureRounds(chosen, {
+  count,
+  rounds,
+  warmUp: true,
+  pick: 'median',
+  ...(window === undefined ? {} : { window }),
+});
 console.log(
   `Kafka consume+commit, ${count} records on 4 partitions, median of ${rounds} rounds after a warm-up`,
 );
-console.log('| contender | msgs/s | vs raw driver | CPU µs/msg | raw CPU / this CPU |');
-console.log('|---|---:|---:|---:|---:|');
-for (const [name, values] of rates) {
-  const rate = median(values);
-  const cpu = median(cpuPerRecord.get(name) ?? []);
-  const wallRatio = rawRate > 0 ? `${((rate / rawRate) * 100).toFixed(0)}%` : 'n/a';
-  const cpuRatio = rawCpu > 0 ? `${((rawCpu / cpu) * 100).toFixed(0)}%` : 'n/a';
-  console.log(`| ${name} | ${Math.round(rate)} | ${wallRatio} | ${cpu.toFixed(1)} | ${cpuRatio} |`);
-}
+console.log(results.has(rawName) ? resultTable(results, rawName) : [...results]);

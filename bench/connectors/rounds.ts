@@ -24,6 +24,12 @@ export interface Stopwatch {
 /** One run of a contender over `count` messages (it throws when it handled fewer). */
 export type Contender = (watch: Stopwatch) => Promise<void>;
 
+/** Called around every measured window, e.g. to profile the hot path alone. */
+export interface WindowHooks {
+  start(): void;
+  stop(): Promise<void>;
+}
+
 export interface RoundsOptions {
   /** Messages per run. */
   readonly count: number;
@@ -32,6 +38,7 @@ export interface RoundsOptions {
   readonly warmUp: boolean;
   /** `median`: the median rate and CPU of the rounds; `best`: the highest rate and least CPU. */
   readonly pick: 'median' | 'best';
+  readonly window?: WindowHooks;
 }
 
 class RunStopwatch implements Stopwatch {
@@ -39,8 +46,13 @@ class RunStopwatch implements Stopwatch {
   private cpuAtStart: NodeJS.CpuUsage | undefined;
   private seconds: number | undefined;
   private cpuMicros = 0;
+  /** The window hook's `stop`, awaited once the run is over. */
+  windowClosed: Promise<void> = Promise.resolve();
+
+  constructor(private readonly window: WindowHooks | undefined) {}
 
   start(): void {
+    this.window?.start();
     this.cpuAtStart = process.cpuUsage();
     this.started = process.hrtime.bigint();
   }
@@ -52,6 +64,7 @@ class RunStopwatch implements Stopwatch {
     this.seconds = Number(process.hrtime.bigint() - this.started) / 1e9;
     const used = process.cpuUsage(this.cpuAtStart);
     this.cpuMicros = used.user + used.system;
+    if (this.window !== undefined) this.windowClosed = this.window.stop();
   }
 
   async time(section: () => Promise<void>): Promise<void> {
@@ -66,9 +79,14 @@ class RunStopwatch implements Stopwatch {
   }
 }
 
-async function runOnce(name: string, contender: Contender, count: number): Promise<Measurement> {
-  const watch = new RunStopwatch();
+async function runOnce(
+  name: string,
+  contender: Contender,
+  { count, window }: RoundsOptions,
+): Promise<Measurement> {
+  const watch = new RunStopwatch(window);
   await contender(watch);
+  await watch.windowClosed;
   return watch.measurement(name, count);
 }
 
@@ -82,12 +100,12 @@ export async function measureRounds(
 ): Promise<Map<string, Measurement>> {
   const entries = Object.entries(contenders);
   if (options.warmUp) {
-    for (const [name, contender] of entries) await runOnce(name, contender, options.count);
+    for (const [name, contender] of entries) await runOnce(name, contender, options);
   }
   const runs = new Map<string, Measurement[]>(entries.map(([name]) => [name, []]));
   for (let round = 0; round < options.rounds; round++) {
     for (const [name, contender] of entries) {
-      runs.get(name)?.push(await runOnce(name, contender, options.count));
+      runs.get(name)?.push(await runOnce(name, contender, options));
     }
   }
   const summed = new Map<string, Measurement>();
@@ -105,8 +123,9 @@ export async function measureRounds(
 }
 
 /**
- * The markdown table of `results`, the ratio taken to the contender named `baseline` (the raw
- * driver). `unit` names what a message is (`msgs`, `rows`).
+ * The markdown table of `results`, the ratios taken to the contender named `baseline` (the raw
+ * driver): of the rates, and of the CPU per message (raw ÷ this, so above 1 is cheaper than
+ * raw). `unit` names what a message is (`msgs`, `rows`).
  */
 export function resultTable(
   results: ReadonlyMap<string, Measurement>,
@@ -116,11 +135,11 @@ export function resultTable(
   const raw = results.get(baseline);
   if (raw === undefined) throw new Error(`no result for the baseline "${baseline}"`);
   return [
-    `| contender | ${unit}/s | × raw | CPU µs/${unit.replace(/s$/, '')} |`,
-    '|---|---:|---:|---:|',
+    `| contender | ${unit}/s | × raw | CPU µs/${unit.replace(/s$/, '')} | × raw by CPU |`,
+    '|---|---:|---:|---:|---:|',
     ...[...results].map(
       ([name, { rate, cpu }]) =>
-        `| ${name} | ${Math.round(rate).toLocaleString('en-US')} | ${(rate / raw.rate).toFixed(2)} | ${cpu.toFixed(1)} |`,
+        `| ${name} | ${Math.round(rate).toLocaleString('en-US')} | ${(rate / raw.rate).toFixed(2)} | ${cpu.toFixed(1)} | ${(raw.cpu / cpu).toFixed(2)} |`,
     ),
   ].join('\n');
 }
