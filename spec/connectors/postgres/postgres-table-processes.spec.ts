@@ -16,6 +16,13 @@ async function pending(table: string): Promise<number> {
   return row?.n ?? -1;
 }
 
+async function claimedRows(table: string): Promise<number> {
+  const [row] = await adminQuery<{ n: number }>(
+    `SELECT count(*)::int AS n FROM public."${table}" WHERE status = 'processing'`,
+  );
+  return row?.n ?? -1;
+}
+
 describe('PostgresTableConnector across processes (real PostgreSQL)', function () {
   this.timeout(60_000);
   let directory: string;
@@ -75,13 +82,15 @@ describe('PostgresTableConnector across processes (real PostgreSQL)', function (
     const files = [join(directory, 'kill-1.ids'), join(directory, 'kill-2.ids')];
     const first = startWorker(workerScript, [table, files[0] as string, 1000, 20]);
     workers.push(first);
-    await eventually(() => idsIn(files[0] as string).length >= 50, 20_000, 'first worker progress');
+    // Killed mid-batch: once it made progress, at a moment it holds claims.
+    await eventually(
+      async () => idsIn(files[0] as string).length >= 50 && (await claimedRows(table)) > 0,
+      20_000,
+      'first worker progress, with rows claimed',
+    );
     first.child.kill('SIGKILL');
     await first.exited;
-    const [claimed] = await adminQuery<{ n: number }>(
-      `SELECT count(*)::int AS n FROM public."${table}" WHERE status = 'processing'`,
-    );
-    expect(claimed?.n, 'rows claimed by the killed worker').to.be.above(0);
+    expect(await claimedRows(table), 'rows claimed by the killed worker').to.be.above(0);
 
     const second = startWorker(workerScript, [table, files[1] as string, 1000, 0]);
     workers.push(second);
