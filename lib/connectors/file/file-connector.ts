@@ -12,13 +12,8 @@ import type {
   DispatchReport,
   FetchRequest,
 } from '../../core/connector.js';
-import {
-  ConnectorClosedError,
-  ScheduleError,
-  SettlementError,
-  type TransactionError,
-} from '../../core/errors.js';
-import { deliveryCountOf, notBeforeOf } from '../../core/delivery-schedule.js';
+import { ConnectorClosedError, SettlementError, type TransactionError } from '../../core/errors.js';
+import { deliveryCountOf, refuseNotBefore } from '../../core/delivery-schedule.js';
 import { FifoQueue } from '../../core/fifo-queue.js';
 import type { SettleDecision } from '../../core/outcome.js';
 import { PayloadDecodeError } from '../../core/payload-codec.js';
@@ -381,12 +376,7 @@ export class FileConnector<P = unknown> implements Connector<P> {
     let text = '';
     for (const transaction of transactions) {
       try {
-        const notBefore = notBeforeOf(transaction);
-        if (notBefore !== undefined && notBefore > Date.now()) {
-          throw new ScheduleError(
-            `transaction ${transaction.id} has metadata.notBefore ${new Date(notBefore).toISOString()}, but the file connector appends at once and cannot hold it back; dispatch it to a connector that can (docs/scheduling.md)`,
-          );
-        }
+        refuseNotBefore(transaction, 'the file connector');
         const line = this.stringify(transaction.payload);
         if (line.includes('\n')) throw new PayloadDecodeError('a rendered payload spans lines');
         text += `${line}\n`;
