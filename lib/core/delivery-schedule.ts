@@ -4,7 +4,7 @@ import type { Transaction } from './transaction.js';
 
 // Reading the scheduling fields of a transaction's metadata: `notBefore` and `priority` (set
 // by producers, honoured by `dispatch` where the connector can), and the delivery count
-// connectors put there (under `deliveryCount` or `deliveries`).
+// connectors put there (under `deliveryCount`, `deliveries` or SQS's `receiveCount`).
 
 /** The highest `metadata.priority`; 0 is the lowest and the default. */
 export const MAX_PRIORITY = 9;
