@@ -15,6 +15,10 @@ import { adminQuery } from '../../spec/connectors/postgres/fixtures/queue-fixtur
 import { adminClient } from '../../spec/connectors/redis/fixtures/redis-spec-support.js';
 import { NatsAdmin } from '../../spec/connectors/nats/fixtures/nats-spec-support.js';
 import { BrokerProbe } from '../../spec/connectors/rabbitmq/fixtures/broker.js';
+import {
+  adminClient as sqsAdmin,
+  deleteQueues,
+} from '../../spec/connectors/sqs/fixtures/sqs-spec-support.js';
 import { delayQueueName } from '../../lib/connectors/rabbitmq/internal/delay-queues.js';
 
 // SIGKILL a worker while 1 000 transactions wait in durable delays (RetryLaterError), start
@@ -93,12 +97,13 @@ function startWorker(options: DurableDelayWorkerOptions): Worker {
 
 const kinds: {
   kind: DurableDelayKind;
-  service: 'postgres' | 'redis' | 'nats' | 'rabbitmq' | null;
+  service: 'postgres' | 'redis' | 'nats' | 'rabbitmq' | 'elasticmq' | null;
 }[] = [
   { kind: 'postgres', service: 'postgres' },
   { kind: 'redis', service: 'redis' },
   { kind: 'nats', service: 'nats' },
   { kind: 'rabbitmq', service: 'rabbitmq' },
+  { kind: 'sqs', service: 'elasticmq' },
   { kind: 'file', service: null },
 ];
 
@@ -174,6 +179,12 @@ async function cleanUp(kind: DurableDelayKind, name: string): Promise<void> {
       await probe.deleteTopology(name);
       await probe.deleteQueue(delayQueueName('', name, delay));
       await probe.close();
+      return;
+    }
+    case 'sqs': {
+      const admin = sqsAdmin();
+      await deleteQueues(admin, [name, `${name}-dlq`]);
+      admin.destroy();
       return;
     }
     case 'file':

@@ -4,7 +4,7 @@ import type { Transaction } from './transaction.js';
 
 // Reading the scheduling fields of a transaction's metadata: `notBefore` and `priority` (set
 // by producers, honoured by `dispatch` where the connector can), and the delivery count
-// connectors put there (under `deliveryCount` or `deliveries`).
+// connectors put there (under `deliveryCount`, `deliveries` or SQS's `receiveCount`).
 
 /** The highest `metadata.priority`; 0 is the lowest and the default. */
 export const MAX_PRIORITY = 9;
@@ -36,6 +36,25 @@ export function notBeforeOf(transaction: Transaction): number | undefined {
 }
 
 /**
+ * For a connector that writes at once and cannot hold a transaction back: throws a
+ * {@link ScheduleError} when `metadata.notBefore` is in the future (or invalid), so the
+ * transaction fails its dispatch rather than being delivered early. `connector` names the
+ * connector in the message (`the Kafka connector`).
+ *
+ * @example
+ * ```ts
+ * for (const tx of batch) refuseNotBefore(tx, 'the Kafka connector');
+ * ```
+ */
+export function refuseNotBefore(transaction: Transaction, connector: string): void {
+  const notBefore = notBeforeOf(transaction);
+  if (notBefore === undefined || notBefore <= Date.now()) return;
+  throw new ScheduleError(
+    `transaction ${transaction.id} has metadata.notBefore ${new Date(notBefore).toISOString()}, but ${connector} writes at once and cannot hold it back; dispatch it to a connector that can (docs/scheduling.md)`,
+  );
+}
+
+/**
  * `metadata.priority` (an integer from 0, the default, to 9, the most urgent), or `undefined`
  * when absent.
  *
@@ -54,10 +73,11 @@ export function priorityOf(transaction: Transaction): number | undefined {
 
 /**
  * How many times the transaction was delivered, this delivery included, as its connector put
- * it in the metadata (`deliveryCount` or `deliveries`); 1 when the connector does not say.
+ * it in the metadata (`deliveryCount`, `deliveries`, or SQS's `receiveCount`); 1 when the
+ * connector does not say.
  */
 export function deliveryCountOf(transaction: Transaction): number {
   const metadata = transaction.metadata;
-  const count = metadata['deliveryCount'] ?? metadata['deliveries'];
+  const count = metadata['deliveryCount'] ?? metadata['deliveries'] ?? metadata['receiveCount'];
   return typeof count === 'number' && Number.isSafeInteger(count) && count >= 1 ? count : 1;
 }

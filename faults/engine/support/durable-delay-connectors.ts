@@ -4,9 +4,11 @@ import { NatsConnector } from '../../../lib/connectors/nats/index.js';
 import { PostgresConnector } from '../../../lib/connectors/postgres/index.js';
 import { RabbitmqConnector } from '../../../lib/connectors/rabbitmq/index.js';
 import { RedisConnector } from '../../../lib/connectors/redis/index.js';
+import { SqsConnector } from '../../../lib/connectors/sqs/index.js';
+import { sqsConnection } from '../../../spec/connectors/sqs/fixtures/sqs-spec-support.js';
 
 /** The connectors of the durable-delay fault spec. */
-export type DurableDelayKind = 'postgres' | 'redis' | 'nats' | 'rabbitmq' | 'file';
+export type DurableDelayKind = 'postgres' | 'redis' | 'nats' | 'rabbitmq' | 'sqs' | 'file';
 
 /**
  * A connector on `name` (a table, stream, queue or file path), the same in the spec and in
@@ -38,6 +40,15 @@ export async function durableDelayConnector(
         connection: { url: 'amqp://guest:guest@127.0.0.1:5672/' },
         queue: name,
         fetchWait: 200,
+      });
+      await connector.declare();
+      return connector;
+    }
+    case 'sqs': {
+      const connector = new SqsConnector<{ n: number }>({
+        connection: sqsConnection,
+        queue: name,
+        fetchWait: '1s',
       });
       await connector.declare();
       return connector;

@@ -3,6 +3,7 @@ import { isUtf8 } from 'node:buffer';
 import { open, type FileHandle } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { context, propagation } from '@opentelemetry/api';
 import { defer, Observable, of, type Subscriber } from 'rxjs';
 import type {
   Connector,
@@ -12,17 +13,14 @@ import type {
   DispatchReport,
   FetchRequest,
 } from '../../core/connector.js';
-import {
-  ConnectorClosedError,
-  ScheduleError,
-  SettlementError,
-  type TransactionError,
-} from '../../core/errors.js';
-import { deliveryCountOf, notBeforeOf } from '../../core/delivery-schedule.js';
+import { ConnectorClosedError, SettlementError, type TransactionError } from '../../core/errors.js';
+import { deliveryCountOf, refuseNotBefore } from '../../core/delivery-schedule.js';
 import { FifoQueue } from '../../core/fifo-queue.js';
 import type { SettleDecision } from '../../core/outcome.js';
 import { PayloadDecodeError } from '../../core/payload-codec.js';
+import { redriveOfKey } from '../../core/dead-letters.js';
 import { describeError } from '../../core/renderers.js';
+import { traceMetadataKeys } from '../../core/trace-headers.js';
 import { createTransaction, markUndecodable, type Transaction } from '../../core/transaction.js';
 import { noop } from '../../core/waiting.js';
 import { FileCursor, type FilePosition } from './file-cursor.js';
@@ -30,6 +28,7 @@ import { appendFileCreatingFolders } from './internal/creating-folders.js';
 import { LineLedger, type LedgerEntry } from './internal/line-ledger.js';
 import { FileDeadLetters } from './file-dead-letters.js';
 import { LineReader, type FileLine, type LineFragment } from './internal/line-reader.js';
+import { readRedriveLine, redriveMetadata } from './internal/redrive-line.js';
 import { RetryFile, type RetryRecord } from './internal/retry-file.js';
 
 /** Options of a {@link FileConnector}. */
@@ -43,9 +42,9 @@ export interface FileConnectorOptions<P> {
   readonly cursorPath?: string;
   /**
    * Where dead-lettered lines go, one JSON object per line with `line`, `id`, `error`,
-   * `stage`, `category`, `deadLetteredAt` and `payload` (and `base64`, the line's bytes, when
-   * they were not valid UTF-8); default `<path>.dead.jsonl`, missing folders are created.
-   * `deadLetters()` reads it.
+   * `stage`, `category`, `deadLetteredAt`, `deliveries`, `metadata` (with the trace context)
+   * and `payload` (and `base64`, the line's bytes, when they were not valid UTF-8); default
+   * `<path>.dead.jsonl`, missing folders are created. `deadLetters()` reads it.
    */
   readonly deadLetterPath?: string;
   /**
@@ -96,7 +95,10 @@ const yieldEveryMs = 1;
  * handler gets a `TransactionError` with stage `decode` naming the line), never a crash. The
  * cursor records a fingerprint of the file, and a cursor that does not fit the file (replaced,
  * truncated, corrupt cursor) fails the fetch with a {@link FileCursorError} saying what to do.
- * `dispatch` appends each batch with one write, a line per payload.
+ * `dispatch` appends each batch with one write, a line per payload. A line a dead-letter
+ * redrive appended (`{"ergon-redrive":{of, id, trace},"line":"<payload line>"}`) is read as
+ * its inner payload line, under the dead letter's id, with its trace context and
+ * `ergon-redrive-of` in the metadata.
  *
  * @example
  * ```ts
@@ -258,6 +260,7 @@ export class FileConnector<P = unknown> implements Connector<P> {
       deliveries: deliveryCountOf(transaction),
       line: typeof line === 'number' ? line : null,
       text: this.stringify(transaction.payload),
+      carried: carriedMetadata(transaction),
     });
   }
 
@@ -345,19 +348,18 @@ export class FileConnector<P = unknown> implements Connector<P> {
     });
   }
 
-  /** Writes the cursor and closes the file; unsettled lines will be read again next run. */
   /**
-   * The dead-letter file to list, show, redrive (appended to this file) and purge; see
-   * {@link FileDeadLetters}.
+   * The dead-letter file to list, show, redrive (appended to this file, with their ids and
+   * trace context) and purge; see {@link FileDeadLetters}.
    */
   deadLetters(): FileDeadLetters<P> {
-    return new FileDeadLetters(this.deadLetterPath, (payloads) =>
-      this.serially(() =>
-        this.append(payloads.map((payload) => ({ id: '', payload, metadata: {} }))),
-      ),
-    );
+    return new FileDeadLetters(this.deadLetterPath, {
+      render: (payload) => this.render(payload),
+      append: (text) => this.serially(() => this.appendText(text)),
+    });
   }
 
+  /** Writes the cursor and closes the file; unsettled lines will be read again next run. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -381,24 +383,29 @@ export class FileConnector<P = unknown> implements Connector<P> {
     let text = '';
     for (const transaction of transactions) {
       try {
-        const notBefore = notBeforeOf(transaction);
-        if (notBefore !== undefined && notBefore > Date.now()) {
-          throw new ScheduleError(
-            `transaction ${transaction.id} has metadata.notBefore ${new Date(notBefore).toISOString()}, but the file connector appends at once and cannot hold it back; dispatch it to a connector that can (docs/scheduling.md)`,
-          );
-        }
-        const line = this.stringify(transaction.payload);
-        if (line.includes('\n')) throw new PayloadDecodeError('a rendered payload spans lines');
-        text += `${line}\n`;
+        refuseNotBefore(transaction, 'the file connector');
+        text += `${this.render(transaction.payload)}\n`;
       } catch (error) {
         failed.push({ transaction, error });
       }
     }
-    if (text !== '') {
-      if (await endsWithoutNewline(this.options.path)) text = `\n${text}`;
-      await appendFileCreatingFolders(this.options.path, text);
-    }
+    await this.appendText(text);
     return { failed };
+  }
+
+  /** A payload as one line, without its newline. */
+  private render(payload: P): string {
+    const line = this.stringify(payload);
+    if (line.includes('\n')) throw new PayloadDecodeError('a rendered payload spans lines');
+    return line;
+  }
+
+  /** Appends complete lines with one write, starting a new line first when the file ends without one. */
+  private async appendText(text: string): Promise<void> {
+    if (text === '') return;
+    if (this.closed) throw new ConnectorClosedError(`${this.name} is closed`);
+    const separator = (await endsWithoutNewline(this.options.path)) ? '\n' : '';
+    await appendFileCreatingFolders(this.options.path, `${separator}${text}`);
   }
 
   /** Runs `work` after every earlier read or append finished. */
@@ -472,6 +479,7 @@ export class FileConnector<P = unknown> implements Connector<P> {
   /** The transaction of a retry record: its id, payload parsed again, the delivery count. */
   private retriedTransaction(record: RetryRecord): Transaction<P> {
     const metadata = {
+      ...record.carried,
       file: this.options.path,
       line: record.line,
       deliveryCount: record.deliveries + 1,
@@ -525,6 +533,8 @@ export class FileConnector<P = unknown> implements Connector<P> {
       ...(error.stage === undefined ? {} : { stage: error.stage }),
       category: error.category,
       deadLetteredAt: new Date().toISOString(),
+      deliveries: deliveryCountOf(transaction),
+      metadata: deadLetterMetadata(transaction),
     };
     const extra = raw === undefined ? {} : { base64: raw.toString('base64') };
     let text: string;
@@ -552,8 +562,12 @@ export class FileConnector<P = unknown> implements Connector<P> {
   }
 
   /** The transaction of a complete line; `undefined` for a blank one. */
-  private lineTransaction(line: FileLine, id: string): Transaction<P> | undefined {
-    const metadata = { file: this.options.path, line: line.number };
+  private lineTransaction(line: FileLine, lineId: string): Transaction<P> | undefined {
+    let id = lineId;
+    let metadata: Readonly<Record<string, unknown>> = {
+      file: this.options.path,
+      line: line.number,
+    };
     const where = `line ${line.number} of ${this.name}`;
     if (line.tooLong) {
       return this.undecodable(
@@ -573,8 +587,14 @@ export class FileConnector<P = unknown> implements Connector<P> {
       this.rawBytes.set(transaction, Buffer.from(line.bytes));
       return transaction;
     }
-    const text = line.bytes.toString('utf8');
+    let text = line.bytes.toString('utf8');
     if (text.trim() === '') return undefined;
+    const redriven = readRedriveLine(text);
+    if (redriven !== undefined) {
+      id = redriven.envelope.id ?? id;
+      metadata = { ...metadata, ...redriveMetadata(redriven.envelope) };
+      text = redriven.line;
+    }
     try {
       return createTransaction(this.parse(text), { id, metadata });
     } catch (error) {
@@ -669,6 +689,33 @@ export class FileConnector<P = unknown> implements Connector<P> {
       await handle.close();
     }
   }
+}
+
+/** What a retry-later keeps of a transaction's metadata: its trace context and redrive origin. */
+function carriedMetadata(transaction: Transaction): Record<string, string> {
+  const carried: Record<string, string> = {};
+  for (const key of [...traceMetadataKeys, redriveOfKey]) {
+    const value = transaction.metadata[key];
+    if (typeof value === 'string') carried[key] = value;
+  }
+  return carried;
+}
+
+/**
+ * The metadata a dead letter keeps: the transaction's entries with plain values (file, line,
+ * trace context, `ergon-redrive-of`…), plus, when it carried no trace context, the context its
+ * settlement runs in (the engine settles in the failed transaction's context), so that a
+ * redrive continues the trace of the failure.
+ */
+function deadLetterMetadata(transaction: Transaction): Record<string, unknown> {
+  const metadata: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(transaction.metadata)) {
+    if (typeof value === 'string' || typeof value === 'boolean' || Number.isFinite(value)) {
+      metadata[key] = value;
+    }
+  }
+  if (typeof metadata['traceparent'] !== 'string') propagation.inject(context.active(), metadata);
+  return metadata;
 }
 
 /** Whether a non-empty file's last byte is not a newline. */

@@ -12,6 +12,7 @@ import { ConnectionFailureLog } from '../../core/connection-failures.js';
 import type {
   Connector,
   ConnectorHealth,
+  ConnectorScheduling,
   DispatchContext,
   DispatchFailure,
   DispatchReport,
@@ -24,6 +25,7 @@ import {
   SettlementError,
   type TransactionError,
 } from '../../core/errors.js';
+import { refuseNotBefore } from '../../core/delivery-schedule.js';
 import { logError, type Logger } from '../../core/logging.js';
 import type { SettleDecision } from '../../core/outcome.js';
 import { describeError } from '../../core/renderers.js';
@@ -143,6 +145,17 @@ const driverRetryDelay = 200;
  */
 export class KafkaConnector<P = unknown> implements Connector<P> {
   readonly system = 'kafka';
+  /**
+   * None: a partition is a log read in order, so a record cannot be held back for later
+   * without holding up the records behind it. A `RetryLaterError` is dead-lettered (to
+   * `deadLetterTopic`, with a `DelayedReleaseUnsupportedError`), `process.retry.durableAfter`
+   * is refused by `consume`, and `dispatch` refuses a future `metadata.notBefore`.
+   */
+  readonly scheduling: ConnectorScheduling = Object.freeze({
+    delayedRelease: false,
+    notBefore: false,
+    priority: false,
+  });
   readonly destination: string;
   readonly config: KafkaConnectorConfig<P>;
   /** Where dead letters go. */
@@ -301,7 +314,8 @@ export class KafkaConnector<P = unknown> implements Connector<P> {
 
   /**
    * Writes one record per transaction to the topic and resolves once all in-sync replicas
-   * have them (idempotent producer, `acks=all`). A payload the codec cannot encode fails that
+   * have them (idempotent producer, `acks=all`). A payload the codec cannot encode, or a
+   * future `metadata.notBefore` (a `ScheduleError`: Kafka cannot hold a record back), fails that
    * transaction only (it is in the report); a produce the cluster refuses fails the batch.
    * A batch whose `context.signal` aborted before it was sent is not sent (rejects with
    * `signal.reason`); one already sent is waited for (a produce cannot be taken back).
@@ -316,6 +330,7 @@ export class KafkaConnector<P = unknown> implements Connector<P> {
     const records: KafkaRecordToProduce[] = [];
     for (const transaction of transactions) {
       try {
+        refuseNotBefore(transaction, 'the Kafka connector');
         records.push(transactionRecord(transaction, this.config.topic, this.config.codec));
       } catch (error) {
         failed.push({ transaction, error });

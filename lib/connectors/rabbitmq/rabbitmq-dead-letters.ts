@@ -41,9 +41,12 @@ const deadLetterHeader = /^x-ergon-/;
  * body, properties and headers (trace context included) minus the `x-ergon-*` dead-letter
  * headers, waits for the broker's confirm, then acks it in the dead-letter queue. A message
  * held by one redrive is invisible to any other reader, so concurrent redrives never send one
- * twice (a crash between the confirm and the ack redelivers it to the next redrive: at least
- * once). `list` holds the messages it reads for a moment too: a redrive running at that
- * instant skips them.
+ * twice. Across a crash it is at least once: a redrive that dies after the broker confirmed a
+ * copy and before its ack reached the broker leaves that dead letter in the queue, and the
+ * next redrive sends it again — both copies with the same transaction id and
+ * `ergon-redrive-of` (`<dead-letter queue>#<id>@<dead-lettered at>`, one per dead letter);
+ * RabbitMQ has no atomic publish-and-ack across two queues (docs/dead-letters.md). `list`
+ * holds the messages it reads for a moment too: a redrive running at that instant skips them.
  *
  * @example
  * ```ts
@@ -155,7 +158,8 @@ export class RabbitmqDeadLetters<P> implements DeadLetters<P> {
     const stage = text(headers['x-ergon-error-stage']);
     const category = text(headers['x-ergon-error-category']);
     const traceparent = text(headers['traceparent']);
-    const at = Date.parse(text(headers['x-ergon-dead-lettered-at']) ?? '');
+    const deadLetteredAt = text(headers['x-ergon-dead-lettered-at']);
+    const at = Date.parse(deadLetteredAt ?? '');
     return Object.freeze({
       id,
       payload,
@@ -166,7 +170,8 @@ export class RabbitmqDeadLetters<P> implements DeadLetters<P> {
       deadLetteredAt: new Date(Number.isNaN(at) ? 0 : at),
       deliveryCount: Number(text(headers['x-ergon-delivery-count']) ?? 0),
       ...(traceparent === undefined ? {} : { traceparent }),
-      location: `${this.target.queue}#${id}`,
+      // Names this dead letter (not just its transaction): what `ergon-redrive-of` carries.
+      location: `${this.target.queue}#${id}${deadLetteredAt === undefined ? '' : `@${deadLetteredAt}`}`,
     });
   }
 }

@@ -71,7 +71,10 @@ import { notBeforeOf } from '../../core/delivery-schedule.js';
 export interface RedisTransactionMetadata extends EntrySource {
   /** The stream entry id (`<ms>-<seq>`). */
   readonly entryId: string;
-  /** Deliveries of this entry to the group, this one included. */
+  /**
+   * Deliveries of this transaction to the group, this one included: this entry's, plus those
+   * of the entries it came back from after a retry-later (`maxDeliveries` counts them all).
+   */
   readonly deliveries: number;
   /** `deliveries > 1`. */
   readonly redelivered: boolean;
@@ -492,8 +495,8 @@ export class RedisConnector<P = unknown> implements Connector<P> {
   private async promoteDue(size: number): Promise<number> {
     const reply = await promoteScript.run(
       this.service.commands,
-      [this.config.stream, this.delayedSet],
-      [size],
+      [this.config.stream, this.delayedSet, this.deadLetterStream],
+      [size, this.config.maxDeliveries],
     );
     const wait: unknown = Array.isArray(reply) ? reply[1] : undefined;
     if (typeof wait !== 'number') {

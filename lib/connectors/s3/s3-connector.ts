@@ -15,6 +15,7 @@ import { defer, type Observable, type Subscriber } from 'rxjs';
 import type {
   Connector,
   ConnectorHealth,
+  ConnectorScheduling,
   DispatchContext,
   DispatchFailure,
   DispatchReport,
@@ -25,6 +26,7 @@ import {
   DeliveryLostError,
   type TransactionError,
 } from '../../core/errors.js';
+import { refuseNotBefore } from '../../core/delivery-schedule.js';
 import type { Logger } from '../../core/logging.js';
 import type { SettleDecision } from '../../core/outcome.js';
 import type { PayloadCodec } from '../../core/payload-codec.js';
@@ -137,6 +139,17 @@ function copySource(bucket: string, key: string): string {
  */
 export class S3Connector<P = unknown> implements Connector<P> {
   readonly system = 'aws_s3';
+  /**
+   * None: an object is claimed and settled where it lies, and this connector holds none back
+   * for a later time. A `RetryLaterError` is dead-lettered (moved under `failedPrefix`, with
+   * a `DelayedReleaseUnsupportedError`), `process.retry.durableAfter` is refused by `consume`,
+   * and `dispatch` refuses a future `metadata.notBefore`.
+   */
+  readonly scheduling: ConnectorScheduling = Object.freeze({
+    delayedRelease: false,
+    notBefore: false,
+    priority: false,
+  });
   /** `bucket/prefix`. */
   readonly destination: string;
   readonly config: S3ConnectorConfig<P>;
@@ -241,8 +254,9 @@ export class S3Connector<P = unknown> implements Connector<P> {
   /**
    * Writes the batch: one object per transaction (`<prefix><id><suffix>`, at most 16 at once),
    * or in JSON-lines mode one object `<prefix><time>-<first id><suffix>` with a line per
-   * transaction. A transaction whose payload cannot be encoded, or whose object S3 refused,
-   * fails alone (in the report). Rewriting an object of the same id is harmless, so a retried
+   * transaction. A transaction whose payload cannot be encoded, whose object S3 refused, or
+   * with a future `metadata.notBefore` (a `ScheduleError`: S3 cannot hold it back), fails alone
+   * (in the report). Rewriting an object of the same id is harmless, so a retried
    * batch never duplicates a transaction. `context.signal` stops what was not written yet.
    */
   async dispatch(
@@ -714,6 +728,7 @@ export class S3Connector<P = unknown> implements Connector<P> {
       await Promise.all(
         group.map(async (transaction) => {
           try {
+            refuseNotBefore(transaction, 'the S3 connector');
             const body = this.codec.encode(transaction.payload);
             await this.requests.run(
               () =>
@@ -756,6 +771,7 @@ export class S3Connector<P = unknown> implements Connector<P> {
     let first: Transaction<P> | undefined;
     for (const transaction of transactions) {
       try {
+        refuseNotBefore(transaction, 'the S3 connector');
         const line = Buffer.from(this.codec.encode(transaction.payload));
         if (line.includes(0x0a)) {
           throw new S3LineError(

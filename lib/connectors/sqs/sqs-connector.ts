@@ -17,6 +17,7 @@ import { defer, type Observable, type Subscriber } from 'rxjs';
 import type {
   Connector,
   ConnectorHealth,
+  ConnectorScheduling,
   DispatchContext,
   DispatchFailure,
   DispatchReport,
@@ -25,8 +26,10 @@ import type {
 import {
   ConnectorClosedError,
   DeliveryLostError,
+  ScheduleError,
   type TransactionError,
 } from '../../core/errors.js';
+import { notBeforeOf } from '../../core/delivery-schedule.js';
 import type { Logger } from '../../core/logging.js';
 import type { SettleDecision } from '../../core/outcome.js';
 import type { PayloadCodec } from '../../core/payload-codec.js';
@@ -62,6 +65,10 @@ import {
 const maxBatchBytes = 262_144;
 /** How long `close` waits for SQS to take back what this connector holds. */
 const closeGrace = 2000;
+/** The longest SQS hides a received message, counted from its receive (12 h), in seconds. */
+const maxVisibilitySeconds = 43_200;
+/** The longest SQS delays a message it is sent (`DelaySeconds`, 15 min), in seconds. */
+const maxDelaySeconds = 900;
 
 /** The URLs of the queue and its dead-letter queue, once known. */
 interface QueueUrls {
@@ -130,15 +137,18 @@ function defaultDeadLetterQueue(queue: string): string {
  *   extended by `visibilityTimeout` every third of it, so a long transaction is never
  *   delivered twice; the extension stops when it is settled.
  * - `settle`: `ack` deletes the message (`DeleteMessageBatch`), `release` makes it visible
- *   again at once (`ChangeMessageVisibilityBatch` to 0), `deadLetter` sends it with the error
+ *   again at once (`ChangeMessageVisibilityBatch` to 0) or, with a delay (a retry-later), when
+ *   the delay is over (its visibility timeout set to the delay), `deadLetter` sends it with the error
  *   as message attributes (`ergon-error`, `ergon-error-category`, `ergon-error-stage`,
  *   `ergon-source-queue`, …) to the dead-letter queue, then deletes it. The queue's redrive
  *   policy also moves a message received `maxReceiveCount` times there (a consumer that keeps
  *   dying on it).
  * - `dispatch` sends `SendMessageBatch`es of ≤ 10 messages (≤ 256 KiB), with the transaction
  *   id, `metadata.key` and the W3C trace context as message attributes; a message SQS refuses
- *   fails alone (`SqsSendError`). On a FIFO queue (`.fifo`) MessageGroupId is `metadata.key`
- *   and MessageDeduplicationId the transaction id.
+ *   fails alone (`SqsSendError`). A future `metadata.notBefore` becomes the message's
+ *   `DelaySeconds` (at most 15 min; a later one fails that transaction with a `ScheduleError`).
+ *   On a FIFO queue (`.fifo`) MessageGroupId is `metadata.key` and MessageDeduplicationId the
+ *   transaction id (FIFO queues have no per-message delay: a future `notBefore` is refused).
  *
  * Requests that fail transiently (network, 5xx, throttling) are repeated with capped backoff;
  * a server never reached fails a fetch after `connectTimeout` with `ConnectionUnavailableError`.
@@ -154,6 +164,17 @@ function defaultDeadLetterQueue(queue: string): string {
  */
 export class SqsConnector<P = unknown> implements Connector<P> {
   readonly system = 'aws_sqs';
+  /**
+   * A retry-later keeps the message in the queue, hidden for the delay
+   * (`ChangeMessageVisibility`): SQS hides a message at most 12 h from its receive, so a longer
+   * delay is cut to what is left of those 12 h (logged at `warn`). `metadata.notBefore` is the
+   * message's `DelaySeconds`, at most 15 min ahead (standard queues only). No priorities.
+   */
+  readonly scheduling: ConnectorScheduling = Object.freeze({
+    delayedRelease: true,
+    notBefore: true,
+    priority: false,
+  });
   /** The queue's name. */
   readonly destination: string;
   readonly config: SqsConnectorConfig<P>;
@@ -248,7 +269,10 @@ export class SqsConnector<P = unknown> implements Connector<P> {
         if (this.deliveries.size === 0) this.deletes.flushSoon();
         break;
       case 'release':
-        settled = this.visibility.add({ delivery, seconds: 0 });
+        settled = this.visibility.add({
+          delivery,
+          seconds: this.hiddenFor(transaction, delivery, decision.delay ?? 0),
+        });
         break;
       case 'deadLetter':
         settled = this.deadLetter(delivery, decision.error);
@@ -284,11 +308,11 @@ export class SqsConnector<P = unknown> implements Connector<P> {
       [];
     let chunk: (typeof chunks)[number] | null = null;
     let bytes = 0;
-    const options = { fifo: this.fifo, delaySeconds: this.config.delay / 1000 };
     for (const transaction of transactions) {
       let entry: SendMessageBatchRequestEntry;
       try {
-        entry = sendEntry(transaction, '', this.codec, options);
+        const delaySeconds = this.delaySecondsOf(transaction);
+        entry = sendEntry(transaction, '', this.codec, { fifo: this.fifo, delaySeconds });
       } catch (error) {
         failed.push({ transaction, error });
         continue;
@@ -336,6 +360,48 @@ export class SqsConnector<P = unknown> implements Connector<P> {
       throw firstRejected.reason;
     }
     return { failed };
+  }
+
+  /**
+   * The visibility timeout (s) that holds a released message back for `delay` ms: 0 without a
+   * delay; else the delay in whole seconds (rounded up, so never early), cut to what is left of
+   * the 12 h SQS allows from the receive (the transaction then comes back early; logged).
+   */
+  private hiddenFor(transaction: Transaction<P>, delivery: Delivery, delay: number): number {
+    if (delay <= 0) return 0;
+    const wanted = Math.ceil(delay / 1000);
+    const left = maxVisibilitySeconds - Math.ceil((Date.now() - delivery.receivedAt) / 1000);
+    if (wanted <= left) return wanted;
+    this.logger.warn(
+      `SQS: transaction ${transaction.id} was to be retried in ${wanted} s, but SQS hides a message at most 12 h from its receive: it comes back in ${left} s`,
+    );
+    return Math.max(0, left);
+  }
+
+  /**
+   * The `DelaySeconds` of a transaction: its future `metadata.notBefore` (whole seconds,
+   * rounded up) or the configured `delay`, whichever is later.
+   *
+   * @throws ScheduleError when `notBefore` is invalid, more than 15 min ahead, or set on a
+   * FIFO queue.
+   */
+  private delaySecondsOf(transaction: Transaction<P>): number {
+    const configured = this.config.delay / 1000;
+    const notBefore = notBeforeOf(transaction);
+    if (notBefore === undefined || notBefore <= Date.now()) return configured;
+    const seconds = Math.ceil((notBefore - Date.now()) / 1000);
+    const when = new Date(notBefore).toISOString();
+    if (this.fifo) {
+      throw new ScheduleError(
+        `transaction ${transaction.id} has metadata.notBefore ${when}, but SQS FIFO queue ${this.destination} has no per-message delay; use a standard queue, or a connector that can hold it back (docs/scheduling.md)`,
+      );
+    }
+    if (seconds > maxDelaySeconds) {
+      throw new ScheduleError(
+        `transaction ${transaction.id} has metadata.notBefore ${when}, ${seconds} s ahead, but SQS delays a message at most ${maxDelaySeconds} s (15 min); dispatch it closer to its time, or to a connector that can hold it longer (PostgreSQL, Redis, NATS, RabbitMQ; docs/scheduling.md)`,
+      );
+    }
+    return Math.max(configured, seconds);
   }
 
   /**

@@ -166,7 +166,15 @@ export class LifecyclePool<P, R, A = undefined> implements LifecycleHost<P, R, A
     }
     let pending: Eventually<void>;
     try {
-      pending = settler.settle(outcome.transaction, settleDecisionFor(outcome));
+      // In the transaction's context (telemetry on): what the connector does to settle it
+      // belongs to its trace, and a connector that keeps no trace context of its own (the
+      // file connector) records the failed transaction's in its dead letter.
+      const context = lifecycle?.context ?? null;
+      const decision = settleDecisionFor(outcome);
+      pending =
+        context === null
+          ? settler.settle(outcome.transaction, decision)
+          : otelContext.with(context, settler.settle, settler, outcome.transaction, decision);
     } catch (error) {
       this.deliver(settleFailed(outcome, error, this.plan.scope.logger), lifecycle);
       return;

@@ -300,7 +300,15 @@ describe('FileConnector', () => {
       );
       expect(Date.parse(String(dead[0]?.['deadLetteredAt']))).to.be.closeTo(Date.now(), 60_000);
       expect(dead.map(({ deadLetteredAt: _at, ...rest }) => rest)).to.deep.equal([
-        { line: 1, id: one?.id, error: 'could not ship', category: 'system', payload: { n: 1 } },
+        {
+          line: 1,
+          id: one?.id,
+          error: 'could not ship',
+          category: 'system',
+          deliveries: 1,
+          metadata: { file: path, line: 1 },
+          payload: { n: 1 },
+        },
       ]);
       expect((await fetch(connect(), 5)).map((t) => plain(t.id))).to.deep.equal(['orders.jsonl:2']);
     });

@@ -5,6 +5,7 @@ import {
   consume,
   consumerTask,
   DeliveryLostError,
+  RetryLaterError,
   TransactionError,
   type Outcome,
   type Stage,
@@ -286,6 +287,74 @@ describe('RedisConnector settlement (real Redis)', function () {
       const dead = await entriesOf(admin, `${stream}:dead`);
       expect(dead.map((entry) => entry.fields['reason'])).to.deep.equal(['maxDeliveries']);
       expect(await pendingCount(admin, stream, 'ergon')).to.equal(0);
+    });
+    it('retry-laters count toward maxDeliveries across the delayed set: the transaction is poisoned at the limit, and a redrive counts afresh', async () => {
+      const stream = uniqueName('ergon_redis');
+      streams.push(`${stream}:delayed`);
+      const connector = connectorFor(stream, { claimIdle: 60_000, maxDeliveries: 3 });
+      await connector.dispatch(numbered('later', 1));
+      const seen: number[] = [];
+      const outcomes = await lastValueFrom(
+        consume(
+          connector,
+          consumerTask({
+            process: (tx: Transaction<Payload>) => {
+              seen.push(metadataOf(tx).deliveries);
+              throw new RetryLaterError(20, 'not yet');
+            },
+          }),
+          {
+            loop: { mode: 'continuous', streaming: true, limit: 3 },
+            fetch: { empty: { backoff: 10, backoffMultiplier: 1 } },
+          },
+        ).pipe(toArray()),
+      );
+      expect(outcomes.map((outcome) => outcome.status)).to.deep.equal(Array(3).fill('released'));
+      expect(seen).to.deep.equal([1, 2, 3]);
+      // Due again: the fourth delivery would be one too many, so it goes to the dead letters.
+      await new Promise((resolve) => setTimeout(resolve, 40));
+      expect(await fetchAll(connector, 1)).to.deep.equal([]);
+      expect(await admin.zcard(`${stream}:delayed`)).to.equal(0);
+      const dead = await entriesOf(admin, `${stream}:dead`);
+      expect(dead.map((entry) => entry.fields['reason'])).to.deep.equal(['maxDeliveries']);
+      expect(dead[0]?.fields).to.include({ id: 'later-0', deliveries: '3' });
+      expect(dead[0]?.fields).to.not.have.property('ergon-deliveries');
+      expect(dead[0]?.fields['error']).to.match(/delivered 3 times and retried later/);
+
+      await connector.deadLetters().redrive();
+      const [again] = await fetchAll(connector, 1);
+      expect(again?.id).to.equal('later-0');
+      expect(metadataOf(again as Transaction).deliveries).to.equal(1);
+    });
+
+    it('a transaction back from a retry-later and then released is claimed with its earlier deliveries counted', async () => {
+      const stream = uniqueName('ergon_redis');
+      streams.push(`${stream}:delayed`);
+      const connector = connectorFor(stream, { claimIdle: 60_000, maxDeliveries: 3 });
+      await connector.dispatch(numbered('mixed', 1));
+      for (let delivery = 1; delivery <= 2; delivery++) {
+        const [tx] = await fetchAll(connector, 1);
+        expect(metadataOf(tx as Transaction).deliveries).to.equal(delivery);
+        await connector.settle(tx as Transaction<Payload>, {
+          type: 'release',
+          reason: 'retryLater',
+          delay: 1,
+        });
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      const [third] = await fetchAll(connector, 1);
+      expect(metadataOf(third as Transaction).deliveries).to.equal(3);
+      await connector.settle(third as Transaction<Payload>, {
+        type: 'release',
+        reason: 'shutdown',
+      });
+      // Claimed again: its entry's second delivery, the transaction's fourth.
+      expect(await fetchAll(connector, 1)).to.deep.equal([]);
+      const dead = await entriesOf(admin, `${stream}:dead`);
+      expect(
+        dead.map((entry) => [entry.fields['reason'], entry.fields['deliveries']]),
+      ).to.deep.equal([['maxDeliveries', '4']]);
+      expect(dead[0]?.fields['error']).to.match(/delivered 4 times, more than maxDeliveries \(3\)/);
     });
   });
 

@@ -14,12 +14,19 @@ import { delayBucket } from '../../../lib/connectors/rabbitmq/internal/delay-que
 import { BrokerProbe, brokerUrl } from '../rabbitmq/fixtures/broker.js';
 import { uniqueName } from '../../support/real-service.js';
 import { dropQueue, testUrl } from '../postgres/fixtures/queue-fixture.js';
+import { SqsConnector } from '../../../lib/connectors/sqs/index.js';
+import {
+  adminClient as sqsAdmin,
+  deleteQueues,
+  messagesIn,
+  sqsConnection,
+} from '../sqs/fixtures/sqs-spec-support.js';
 
 /** One connector under the durable-delay specs (spec/connectors/durable-delays.spec.ts). */
 export interface DurableSubject {
   readonly name: string;
   /** The server it needs (`null`: none, the disk). */
-  readonly service: 'postgres' | 'redis' | 'rabbitmq' | 'nats' | null;
+  readonly service: 'postgres' | 'redis' | 'rabbitmq' | 'nats' | 'elasticmq' | null;
   /** What its `scheduling` must say. */
   readonly scheduling: ConnectorScheduling;
   /** Whether it orders by `metadata.priority` when opened with `priority: true`. */
@@ -176,11 +183,49 @@ function file(): DurableSubject {
   };
 }
 
+function sqs(): DurableSubject {
+  const queues = new Set<string>();
+  return {
+    name: 'SQS',
+    service: 'elasticmq',
+    scheduling: { delayedRelease: true, notBefore: true, priority: false },
+    priorities: false,
+    async open(queue) {
+      queues.add(queue);
+      const connector = new SqsConnector<{ n: number }>({
+        connection: sqsConnection,
+        queue,
+        fetchWait: '1s',
+      });
+      await connector.declare();
+      return connector;
+    },
+    async pending(_connector, queue) {
+      const admin = sqsAdmin();
+      try {
+        return await messagesIn(admin, queue);
+      } finally {
+        admin.destroy();
+      }
+    },
+    async cleanup() {
+      const admin = sqsAdmin();
+      await deleteQueues(
+        admin,
+        [...queues].flatMap((queue) => [queue, `${queue}-dlq`]),
+      );
+      admin.destroy();
+      queues.clear();
+    },
+  };
+}
+
 /** Every connector of the durable-delay specs. */
 export const durableSubjects: readonly DurableSubject[] = [
   postgres(),
   nats(),
   redis(),
   rabbitmq(),
+  sqs(),
   file(),
 ];

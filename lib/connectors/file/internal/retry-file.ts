@@ -13,6 +13,8 @@ export interface RetryRecord {
   readonly line: number | null;
   /** The payload rendered as a line (the connector's `stringify`). */
   readonly text: string;
+  /** Its trace context and `ergon-redrive-of`, given back with it (absent in older files). */
+  readonly carried?: Readonly<Record<string, string>>;
 }
 
 /**

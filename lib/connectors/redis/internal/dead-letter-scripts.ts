@@ -1,10 +1,12 @@
 import { redriveOfKey } from '../../../core/dead-letters.js';
+import { deliveriesField } from './stream-entry.js';
 import { deadLetterFields, LuaScript } from './stream-scripts.js';
 
 /**
  * Sends dead-letter entries back to the source stream: for each entry id still in the
- * dead-letter stream, `XADD`s its original fields (without the dead-letter fields, with
- * `ergon-redrive-of` = `<dead stream>#<entry id>`) to the stream, then `XDEL`s it from the
+ * dead-letter stream, `XADD`s its original fields (without the dead-letter fields and the
+ * earlier deliveries, so the count starts afresh; with `ergon-redrive-of` =
+ * `<dead stream>#<entry id>`) to the stream, then `XDEL`s it from the
  * dead-letter stream — atomically, so two redrives never send one entry twice: the second
  * finds it gone.
  *
@@ -15,7 +17,7 @@ export const redriveScript = new LuaScript(
   'redrive',
   `
 local stream, dead = KEYS[1], KEYS[2]
-local skip = { ['${redriveOfKey}'] = true }
+local skip = { ['${redriveOfKey}'] = true, ['${deliveriesField}'] = true }
 for _, name in ipairs({ ${deadLetterFields.map((name) => `'${name}'`).join(', ')} }) do
   skip[name] = true
 end

@@ -62,16 +62,28 @@ export const deadLetterFields = [
 ] as const;
 
 /**
- * Lua: `deadLetter(stream, dead, group, id, fields, error, reason, category, stage, deliveries,
- * deleteOnAck)` copies the entry's fields plus the dead-letter fields to the dead-letter stream,
- * then acks (and optionally deletes) the entry, all within the calling script (atomically).
+ * Lua: `priorDeliveries(fields)` is what a retry-later recorded in the field
+ * `ergon-deliveries` (the deliveries of the entries it came back from; 0 when absent), so
+ * `maxDeliveries` and the dead letters count across the delayed set.
+ *
+ * `deadLetterEntry(stream, dead, group, id, fields, error, reason, category, stage, deliveries)`
+ * copies the entry's fields plus the dead-letter fields to the dead-letter stream, with the
+ * prior deliveries added to `deliveries` (and their field left out, so a redrive starts
+ * counting afresh). `deadLetter(…, deleteOnAck)` does the same for an entry of the group, then
+ * acks (and optionally deletes) it, all within the calling script (atomically).
  */
 const deadLetterFunction = `
-local deadFieldNames = {}
+local deadFieldNames = { ['${deliveriesField}'] = true }
 for _, name in ipairs({ ${deadLetterFields.map((name) => `'${name}'`).join(', ')} }) do
   deadFieldNames[name] = true
 end
-local function deadLetter(stream, dead, group, id, fields, err, reason, category, stage, deliveries, deleteOnAck)
+local function priorDeliveries(fields)
+  for i = 1, #fields, 2 do
+    if fields[i] == '${deliveriesField}' then return tonumber(fields[i + 1]) or 0 end
+  end
+  return 0
+end
+local function deadLetterEntry(stream, dead, group, id, fields, err, reason, category, stage, deliveries)
   local args = { dead, '*' }
   for i = 1, #fields, 2 do
     if not deadFieldNames[fields[i]] then
@@ -79,8 +91,9 @@ local function deadLetter(stream, dead, group, id, fields, err, reason, category
       args[#args + 1] = fields[i + 1]
     end
   end
+  local total = tostring((tonumber(deliveries) or 0) + priorDeliveries(fields))
   local extra = { 'error', err, 'reason', reason, 'errorCategory', category, 'errorStage', stage,
-    'deliveries', deliveries, 'sourceStream', stream, 'sourceGroup', group, 'sourceEntryId', id }
+    'deliveries', total, 'sourceStream', stream, 'sourceGroup', group, 'sourceEntryId', id }
   for i = 1, #extra, 2 do
     if extra[i + 1] ~= '' then
       args[#args + 1] = extra[i]
@@ -88,6 +101,9 @@ local function deadLetter(stream, dead, group, id, fields, err, reason, category
     end
   end
   redis.call('XADD', unpack(args))
+end
+local function deadLetter(stream, dead, group, id, fields, err, reason, category, stage, deliveries, deleteOnAck)
+  deadLetterEntry(stream, dead, group, id, fields, err, reason, category, stage, deliveries)
   redis.call('XACK', stream, group, id)
   if deleteOnAck then redis.call('XDEL', stream, id) end
 end
@@ -96,7 +112,8 @@ end
 /**
  * Claims entries idle for at least `minIdle` ms (from dead consumers, or released) with
  * `XAUTOCLAIM`, looks up each one's delivery count, and dead-letters those delivered more than
- * `maxDeliveries` times instead of returning them.
+ * `maxDeliveries` times (counting the deliveries before a retry-later, `ergon-deliveries`)
+ * instead of returning them. The deliveries returned are the entry's own.
  *
  * KEYS: stream, dead-letter stream. ARGV: group, consumer, minIdle, cursor, count,
  * maxDeliveries, deleteOnAck (`1`/`0`).
@@ -116,11 +133,12 @@ for _, entry in ipairs(claimed[2]) do
   local id, fields = entry[1], entry[2]
   local pending = redis.call('XPENDING', stream, group, id, id, 1)[1]
   local deliveries = pending and pending[4] or 1
+  local total = fields and deliveries + priorDeliveries(fields) or deliveries
   if not fields then
     redis.call('XACK', stream, group, id)
-  elseif deliveries > maxDeliveries then
+  elseif total > maxDeliveries then
     deadLetter(stream, dead, group, id, fields,
-      'delivered ' .. deliveries .. ' times, more than maxDeliveries (' .. maxDeliveries .. ')',
+      'delivered ' .. total .. ' times, more than maxDeliveries (' .. maxDeliveries .. ')',
       'maxDeliveries', '', '', deliveries, deleteOnAck)
     deadLettered = deadLettered + 1
   else
@@ -359,20 +377,31 @@ return redis.call('ZADD', KEYS[1], ARGV[1], cmsgpack.pack({ unpack(ARGV, 2) }))
 /**
  * Moves up to `limit` due entries from the delayed set back into the stream (a new entry
  * each, with the fields it was held with), in due order, atomically: an entry is in the set
- * or in the stream, never both, never neither.
+ * or in the stream, never both, never neither. An entry already delivered `maxDeliveries`
+ * times (its `ergon-deliveries`) goes to the dead-letter stream instead (reason
+ * `maxDeliveries`): its next delivery would be one too many.
  *
- * KEYS: stream, delayed set. ARGV: limit.
+ * KEYS: stream, delayed set, dead-letter stream. ARGV: limit, maxDeliveries.
  * Returns `{ moved, msUntilNext }` (`msUntilNext` is -1 when nothing else waits).
  */
 export const promoteScript = new LuaScript(
   'promote',
-  `${serverClockFunction}
-local stream, delayed = KEYS[1], KEYS[2]
+  `${deadLetterFunction}${serverClockFunction}
+local stream, delayed, dead = KEYS[1], KEYS[2], KEYS[3]
+local maxDeliveries = tonumber(ARGV[2])
 local now = serverMs()
 local due = redis.call('ZRANGEBYSCORE', delayed, '-inf', now, 'LIMIT', 0, tonumber(ARGV[1]))
 for _, member in ipairs(due) do
   local held = cmsgpack.unpack(member)
-  redis.call('XADD', stream, '*', unpack(held, 2))
+  local fields = { unpack(held, 2) }
+  local prior = priorDeliveries(fields)
+  if prior >= maxDeliveries then
+    deadLetterEntry(stream, dead, '', held[1], fields,
+      'delivered ' .. prior .. ' times and retried later, but maxDeliveries is ' .. maxDeliveries,
+      'maxDeliveries', '', '', 0)
+  else
+    redis.call('XADD', stream, '*', unpack(fields))
+  end
   redis.call('ZREM', delayed, member)
 end
 local next = redis.call('ZRANGE', delayed, 0, 0, 'WITHSCORES')

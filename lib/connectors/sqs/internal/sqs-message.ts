@@ -70,6 +70,8 @@ export interface Delivery {
   readonly attributes: Readonly<Record<string, MessageAttributeValue>>;
   readonly groupId: string | undefined;
   readonly receiveCount: number;
+  /** When this connector received it (ms since the epoch): SQS hides it at most 12 h from then. */
+  readonly receivedAt: number;
 }
 
 const textEncoder = new TextEncoder();
@@ -96,6 +98,7 @@ export function deliveryOf(message: Message): Delivery | undefined {
     attributes: message.MessageAttributes ?? {},
     groupId: system.MessageGroupId,
     receiveCount: Number(system.ApproximateReceiveCount ?? 1),
+    receivedAt: Date.now(),
   };
 }
 
