@@ -103,10 +103,11 @@ describe('RabbitmqConnector redrive across a crash (real RabbitMQ, SIGKILL)', fu
     // one marker between them: the dead letter they both came from.
     const twice = [...copies].filter(([, markers]) => markers.length > 1);
     // The kill lands while the redrive waits for a confirm (nearly all of its time): that
-    // message's copy is in the queue, its dead letter not acked.
+    // message's copy is in the queue, its dead letter not acked. (Nearly: a kill between an ack
+    // and the next publish leaves no copy twice, so none is asked for.)
     expect(delivered.length - count)
       .to.equal(twice.length)
-      .and.to.be.within(1, 3);
+      .and.to.be.within(0, 3);
     for (const [id, markers] of twice) {
       expect(markers, id).to.have.length(2);
       expect(markers[0], id).to.equal(markers[1]);
