@@ -1,4 +1,3 @@
-import { Admin } from '@platformatic/kafka';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { expect } from 'chai';
 import { lastValueFrom, toArray } from 'rxjs';
@@ -13,9 +12,10 @@ import {
   type DispatchReport,
   type Transaction,
 } from '../../lib/index.js';
-import { KafkaConnector } from '../../lib/connectors/kafka/index.js';
+import type { KafkaConnector } from '../../lib/connectors/kafka/index.js';
 import { S3Connector } from '../../lib/connectors/s3/index.js';
-import { requireService, uniqueName } from '../support/real-service.js';
+import { requireService } from '../support/real-service.js';
+import { kafkaSuite } from './kafka/fixtures/kafka-suite.js';
 import {
   adminClient as s3Admin,
   bucketName,
@@ -122,43 +122,11 @@ function withoutDelays<
 
 describe('connectors without delays: Kafka (real Kafka)', function () {
   this.timeout(60_000);
-  const connectors: KafkaConnector<Payload>[] = [];
-  const topics: string[] = [];
-
-  before(async function () {
-    await requireService(this, 'kafka');
-  });
-
-  afterEach(async () => {
-    await Promise.all(connectors.splice(0).map((connector) => connector.close()));
-  });
-
-  after(async () => {
-    if (topics.length === 0) return;
-    const admin = new Admin({ clientId: 'ergon-spec', bootstrapBrokers: ['127.0.0.1:9092'] });
-    const existing = new Set(await admin.listTopics());
-    const gone = topics.flatMap((t) => [t, `${t}.dead`]).filter((t) => existing.has(t));
-    if (gone.length > 0) await admin.deleteTopics({ topics: gone });
-    await admin.close();
-  });
-
-  function open(topic: string): KafkaConnector<Payload> {
-    const connector = new KafkaConnector<Payload>({
-      topic,
-      fetchWait: 200,
-      sessionTimeout: 6000,
-      heartbeatInterval: 500,
-    });
-    connectors.push(connector);
-    return connector;
-  }
+  const suite = kafkaSuite<Payload>();
+  const open = (topic: string): KafkaConnector<Payload> => suite.open({ topic });
 
   withoutDelays(
-    () => {
-      const topic = uniqueName('ergon_nodelay');
-      topics.push(topic);
-      return Promise.resolve(open(topic));
-    },
+    () => Promise.resolve(open(suite.newTopic('ergon_nodelay'))),
     3,
     async (connector) => {
       const dead = open(connector.deadLetterTopic);

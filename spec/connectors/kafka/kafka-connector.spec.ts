@@ -1,17 +1,17 @@
 import { expect } from 'chai';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Admin, Consumer } from '@platformatic/kafka';
+import { Consumer } from '@platformatic/kafka';
 import { lastValueFrom, toArray } from 'rxjs';
 import { consume, consumerTask, createTransaction, type Transaction } from '../../../lib/index.js';
+import type { KafkaConnector } from '../../../lib/connectors/kafka/index.js';
 import {
-  KafkaConnector,
   KafkaTopicError,
-  type KafkaConnectorConfigInput,
   type KafkaTransactionMetadata,
 } from '../../../lib/connectors/kafka/index.js';
-import { requireService, uniqueName } from '../../support/real-service.js';
+import { uniqueName } from '../../support/real-service.js';
+import { kafkaBrokers, kafkaSuite } from './fixtures/kafka-suite.js';
 
-const brokers = ['127.0.0.1:9092'];
+const brokers = kafkaBrokers;
 type Payload = { n: number; key?: string };
 
 const meta = (tx: Transaction): KafkaTransactionMetadata =>
@@ -19,44 +19,9 @@ const meta = (tx: Transaction): KafkaTransactionMetadata =>
 
 describe('KafkaConnector (real Kafka)', function () {
   this.timeout(60_000);
-  const connectors: KafkaConnector<Payload>[] = [];
-  const topics: string[] = [];
-
-  before(async function () {
-    await requireService(this, 'kafka');
-  });
-
-  afterEach(async () => {
-    await Promise.all(connectors.splice(0).map((connector) => connector.close()));
-  });
-
-  after(async () => {
-    if (topics.length === 0) return;
-    const admin = new Admin({ clientId: 'ergon-spec', bootstrapBrokers: brokers });
-    const existing = new Set(await admin.listTopics());
-    const gone = topics.flatMap((t) => [t, `${t}.dead`]).filter((t) => existing.has(t));
-    if (gone.length > 0) await admin.deleteTopics({ topics: gone });
-    await admin.close();
-  });
-
-  function connector(
-    input: Partial<KafkaConnectorConfigInput<Payload>> & { topic: string },
-  ): KafkaConnector<Payload> {
-    const created = new KafkaConnector<Payload>({
-      fetchWait: 200,
-      sessionTimeout: 6000,
-      heartbeatInterval: 500,
-      ...input,
-    });
-    connectors.push(created);
-    return created;
-  }
-
-  function newTopic(): string {
-    const topic = uniqueName('ergon_kafka');
-    topics.push(topic);
-    return topic;
-  }
+  const suite = kafkaSuite<Payload>();
+  const connector = suite.open;
+  const newTopic = (): string => suite.newTopic();
 
   async function fetchSome(
     from: KafkaConnector<Payload>,
