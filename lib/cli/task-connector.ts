@@ -1,7 +1,7 @@
 import type { Connector } from '../core/connector.js';
 import { describeError } from '../core/renderers.js';
 import type { TaskDefinition } from '../runner/define-task.js';
-import { awaitEventually } from '../runner/internal/await-run.js';
+import { awaitEventually } from '../core/connector.js';
 import { getLogger } from '../telemetry/logging/get-logger.js';
 import { CliUsageError } from './cli-errors.js';
 import type { CliIo } from './command.js';
