@@ -5,6 +5,7 @@ import { quoteIdentifier, SqlIdentifier } from '../connectors/postgres/sql-ident
 import { describeError } from '../core/renderers.js';
 import { decodePolicy, strictStruct, withDefault } from '../policy/codecs/structures.js';
 import { parseDuration, scalarCodec } from '../policy/codecs/values.js';
+import { EffectivelyOnceError } from './errors.js';
 
 /** Everything an {@link Inbox} needs, decoded with defaults filled in. */
 export interface InboxConfig {
@@ -55,6 +56,9 @@ const InboxConfigCodec = strictStruct('InboxConfig', {
   retention: withDefault(LongDuration, 7 * day),
   expireEvery: withDefault(LongDuration, 0),
 }) as t.Type<InboxConfig, InboxConfig>;
+
+/** SQLSTATE of `undefined_table`. */
+const undefinedTable = '42P01';
 
 /** How many rows one expiry statement deletes (short locks on a big backlog). */
 const expiryChunk = 10_000;
@@ -109,8 +113,16 @@ CREATE INDEX IF NOT EXISTS ${index} ON ${this.tableName} (received_at)`);
    * it uncommitted, this waits for that one to commit (then `false`) or roll back (then `true`).
    */
   async record(client: pg.ClientBase, id: string): Promise<boolean> {
-    const result = await client.query({ text: this.recordText, values: [id] });
-    return result.rowCount === 1;
+    try {
+      const result = await client.query({ text: this.recordText, values: [id] });
+      return result.rowCount === 1;
+    } catch (error) {
+      if ((error as { code?: unknown } | null)?.code !== undefinedTable) throw error;
+      throw new EffectivelyOnceError(
+        `inbox table ${this.tableName} does not exist: call migrate() on the inbox first`,
+        { cause: error },
+      );
+    }
   }
 
   /** Deletes the ids recorded more than `retention` ago; resolves with how many. */

@@ -9,7 +9,7 @@ import {
   type Transaction,
 } from '../../lib/index.js';
 import { RabbitmqConnector } from '../../lib/connectors/rabbitmq/index.js';
-import { inbox, transactional } from '../../lib/effectively-once/index.js';
+import { EffectivelyOnceError, inbox, transactional } from '../../lib/effectively-once/index.js';
 import { requireService, uniqueName } from '../support/real-service.js';
 import { adminQuery, testUrl } from '../connectors/postgres/fixtures/queue-fixture.js';
 import { BrokerProbe, brokerUrl } from '../connectors/rabbitmq/fixtures/broker.js';
@@ -112,6 +112,23 @@ describe('inbox (real PostgreSQL)', function () {
     expect(left.map((row) => row.id)).to.deep.equal(['new', 'recent']);
     expect(seen.config.retention).to.equal(3_600_000);
     expect(seen.config.expireEvery).to.equal(360_000);
+  });
+
+  it('says to call migrate() when the inbox table is missing', async () => {
+    const connector = new MemoryConnector<string>();
+    connector.enqueue(createTransaction('x', { id: 'x' }));
+    const missing = inbox(pool, { table: uniqueName('missing_inbox') });
+    const consumer = transactional(connector, { inbox: missing });
+    const [outcome] = await lastValueFrom(
+      consumer
+        .consume({ process: () => 'never' }, { process: { retry: { maxAttempts: 1 } } })
+        .pipe(toArray()),
+    );
+    await consumer.close();
+    expect(outcome?.status).to.equal('failed');
+    const error = outcome?.status === 'failed' ? outcome.error.cause : undefined;
+    expect(error).to.be.instanceOf(EffectivelyOnceError);
+    expect((error as Error).message).to.match(/does not exist: call migrate\(\)/);
   });
 
   it('reads retention as ms, "36h" or "7d", and names a bad one', () => {
