@@ -15,7 +15,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { lastValueFrom, merge, Subject, take, tap, toArray } from 'rxjs';
+import { filter, lastValueFrom, merge, Subject, take, tap, toArray } from 'rxjs';
 import { createTransaction, type Transaction } from '../lib/index.js';
 import { PostgresConnector } from '../lib/connectors/postgres/index.js';
 import { RabbitmqConnector } from '../lib/connectors/rabbitmq/index.js';
@@ -90,6 +90,7 @@ await lastValueFrom(
       { stop$ },
     ),
     relayOutbox(outbox, shipments, undefined, { stop$ }).pipe(
+      filter((outcome) => outcome.status === 'success'), // a refused publish is tried again
       take(count),
       tap({ complete: () => stop$.next() }),
     ),
@@ -98,11 +99,17 @@ await lastValueFrom(
 );
 
 // The consumer of the shipments queue dedupes by id (it could use an inbox of its own).
-const received = await lastValueFrom(
-  shipments.fetch({ size: count + 10, extra: {} }).pipe(toArray()),
-);
-for (const tx of received) await shipments.settle(tx, { type: 'ack' });
-const distinct = new Set(received.map((tx) => tx.id));
+const received: Transaction<Shipment>[] = [];
+const distinct = new Set<string>();
+while (distinct.size < count) {
+  const batch = await lastValueFrom(shipments.fetch({ size: 50, extra: {} }).pipe(toArray()));
+  if (batch.length === 0) break; // fetchWait passed without a message: nothing more is coming
+  for (const tx of batch) {
+    await shipments.settle(tx, { type: 'ack' });
+    received.push(tx);
+    distinct.add(tx.id);
+  }
+}
 
 const rows = await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${ordersTable}`);
 console.log(`${count} orders, ${count + 1} deliveries (order-1 twice)`);
