@@ -5,8 +5,8 @@
  *
  * Usage: node .bench/suite.js [--only engine,io,…] [--repeats n] [--scale x] [--no-write]
  *   --only      run only these scenarios (ids: engine, io, retries, tracing, memory, redis,
- *               postgres, rabbitmq, batch-insert, graphile-worker, scaling, adaptive,
- *               outage);
+ *               postgres, rabbitmq, batch-insert, transactional-ack, graphile-worker, scaling,
+ *               adaptive, outage);
  *               implies --no-write
  *   --repeats   runs per contender (default 3)
  *   --scale     factor on every transaction count (default 1); not 1 implies --no-write
@@ -29,6 +29,7 @@ import { retries } from './suite/retries.js';
 import { workerScaling } from './suite/scaling.js';
 import type { Scenario, ScenarioOptions, TargetCheck } from './suite/scenario.js';
 import { tracing } from './suite/tracing.js';
+import { transactionalAck } from './suite/transactional-ack.js';
 
 const scenarios: readonly Scenario[] = [
   engineOverhead,
@@ -40,6 +41,7 @@ const scenarios: readonly Scenario[] = [
   brokerPostgres,
   brokerRabbitmq,
   batchInsert,
+  transactionalAck,
   graphileWorkerDrain,
   workerScaling,
   adaptiveConcurrency,

@@ -25,6 +25,7 @@ const entries = {
   sqs: ['SqsConnector', 'sqsConnectorConfig'],
   s3: ['S3Connector', 's3ConnectorConfig'],
   kafka: ['KafkaConnector', 'kafkaConnectorConfig'],
+  'effectively-once': ['transactional', 'inbox', 'relayOutbox'],
 };
 
 const failures = [];

@@ -1,4 +1,4 @@
-import type { Observable, ObservableInput } from 'rxjs';
+import { isObservable, lastValueFrom, type Observable, type ObservableInput } from 'rxjs';
 import type { SettleDecision } from './outcome.js';
 import type { Transaction } from './transaction.js';
 import type { DeadLetters } from './dead-letters.js';
@@ -153,3 +153,12 @@ export interface DispatchReceipt<P = unknown> {
  * whose last value it is (an Observable that completes empty means `undefined`).
  */
 export type Eventually<T> = T | PromiseLike<T> | Observable<T>;
+
+/**
+ * Waits for an {@link Eventually}: a value, a Promise, or the last value of an Observable
+ * (`undefined` when it completes empty).
+ */
+export async function awaitEventually<T>(value: Eventually<T>): Promise<T | undefined> {
+  if (isObservable(value)) return lastValueFrom(value, { defaultValue: undefined });
+  return value;
+}

@@ -17,6 +17,7 @@ import type {
   Eventually,
   FetchRequest,
 } from './connector.js';
+import { awaitEventually } from './connector.js';
 import {
   ConnectorClosedError,
   ConnectorContractError,
@@ -50,12 +51,6 @@ export interface WorkerSlot {
   readonly workerId: number;
   /** How many worker processes consume the partitions. */
   readonly workers: number;
-}
-
-/** The last value of an {@link Eventually} (`undefined` for an Observable that completes empty). */
-function eventually<T>(value: Eventually<T>): Promise<T | undefined> {
-  if (isObservable(value)) return lastValueFrom(value, { defaultValue: undefined });
-  return Promise.resolve(value);
 }
 
 function isConnector(value: unknown): value is Connector {
@@ -219,7 +214,7 @@ export class PartitionedConnector<P = unknown> implements Connector<P> {
     const entries = [...shares];
     const results = await Promise.allSettled(
       entries.map(async ([index, share]) =>
-        eventually((this.partitions[index] as Connector<P>).dispatch?.(share, context)),
+        awaitEventually((this.partitions[index] as Connector<P>).dispatch?.(share, context)),
       ),
     );
     const firstRejection = results.find((result) => result.status === 'rejected');
@@ -329,7 +324,7 @@ export class PartitionedConnector<P = unknown> implements Connector<P> {
       this.partitions.map(async (partition) => {
         const init: unknown = (partition as { init?: unknown }).init;
         if (typeof init === 'function') {
-          await eventually(
+          await awaitEventually(
             (init as (options: { readonly signal?: AbortSignal }) => Eventually<unknown>).call(
               partition,
               options,
@@ -347,7 +342,7 @@ export class PartitionedConnector<P = unknown> implements Connector<P> {
   close(): Promise<void> {
     this.closing ??= (async () => {
       const results = await Promise.allSettled(
-        this.partitions.map((partition) => eventually(partition.close?.())),
+        this.partitions.map((partition) => awaitEventually(partition.close?.())),
       );
       const failure = results.find((result) => result.status === 'rejected');
       if (failure !== undefined) throw failure.reason;

@@ -19,7 +19,8 @@ import {
   type TaskDefinition,
   type TaskPolicies,
 } from './define-task.js';
-import { awaitEventually, awaitRun } from './internal/await-run.js';
+import { awaitRun } from './internal/await-run.js';
+import { awaitEventually } from '../core/connector.js';
 import { ResourceStack, runnerSpan } from './internal/resource-stack.js';
 import {
   finishedBeforeCutoff,

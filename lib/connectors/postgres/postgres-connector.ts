@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type pg from 'pg';
 import { hostname } from 'node:os';
 import { defer, from, map, type Observable, type Subscriber } from 'rxjs';
 import {
@@ -268,38 +269,7 @@ export class PostgresConnector<P = unknown> implements Connector<P> {
     const signal = context?.signal;
     signal?.throwIfAborted();
     const failed: DispatchFailure<P>[] = [];
-    const rows: EncodedRow<P>[] = [];
-    const seen = new Map<string, EncodedRow<P>>();
-    for (const transaction of transactions) {
-      let row: EncodedRow<P>;
-      try {
-        const notBefore = notBeforeOf(transaction);
-        row = {
-          transaction,
-          payload: this.column.encode(transaction.payload),
-          headers: JSON.stringify({ ...headersOf(transaction), ...traceHeaders(transaction) }),
-          key: queueKey(transaction) ?? null,
-          notBefore: notBefore === undefined ? null : new Date(notBefore).toISOString(),
-          priority: priorityOf(transaction) ?? null,
-        };
-      } catch (error) {
-        failed.push({ transaction, error });
-        continue;
-      }
-      const first = seen.get(transaction.id);
-      if (first === undefined) {
-        seen.set(transaction.id, row);
-        rows.push(row);
-      } else if (!samePayload(first.payload, row.payload)) {
-        failed.push({
-          transaction,
-          error: new DispatchConflictError(
-            transaction.id,
-            `the same batch (for ${this.tableName})`,
-          ),
-        });
-      }
-    }
+    const rows = this.encodeRows(transactions, failed);
     const size = this.config.dispatchBatch;
     const record = (conflicts: readonly string[], chunk: readonly EncodedRow<P>[]): void => {
       if (conflicts.length === 0) return;
@@ -337,6 +307,57 @@ export class PostgresConnector<P = unknown> implements Connector<P> {
       }
     }
     return { failed };
+  }
+
+  /**
+   * Inserts the transactions inside the caller's database transaction (`client` has run
+   * `BEGIN`): they are queued when, and only if, it commits. The rows are the ones
+   * {@link dispatch} writes (ordering key, `notBefore`, priority, trace headers); an id
+   * already queued with the same payload is skipped. Nothing is retried here: a failure
+   * belongs to the caller's transaction, which must roll back.
+   *
+   * @throws DispatchConflictError (rejects) when an id is queued (or given twice) with a
+   *   different payload; the payload codec's error for a payload it cannot encode; the
+   *   driver's error for a failed statement.
+   */
+  async dispatchWithin(
+    client: pg.ClientBase,
+    transactions: readonly Transaction<P>[],
+  ): Promise<void> {
+    const failed: DispatchFailure<P>[] = [];
+    const rows = this.encodeRows(transactions, failed);
+    const first = failed[0];
+    if (first !== undefined) throw first.error;
+    const size = this.config.dispatchBatch;
+    for (let start = 0; start < rows.length; start += size) {
+      const chunk = rows.slice(start, start + size);
+      const result = await client.query<{ id: string }>(this.insertStatement(chunk));
+      const conflict = result.rows[0];
+      if (conflict !== undefined) throw new DispatchConflictError(conflict.id, this.tableName);
+    }
+  }
+
+  /**
+   * Acks a fetched transaction inside the caller's database transaction (`client` has run
+   * `BEGIN`): the row is deleted when, and only if, it commits. Commit right after it
+   * resolves; if the commit fails, the row's lease runs out and it is delivered again.
+   *
+   * @throws SettlementError (rejects) for a transaction this connector did not fetch, or
+   *   settled already.
+   * @throws DeliveryLostError (rejects) when the row is no longer leased to this connector
+   *   (another consumer claimed it after the lease ran out): roll back, the other delivery
+   *   is the one that counts.
+   */
+  async ackWithin(client: pg.ClientBase, transaction: Transaction<P>): Promise<void> {
+    const lease = takeDelivery(this.held, transaction);
+    if (lease === undefined) return notHeld(transaction);
+    if (lease.lost !== null) throw new DeliveryLostError(lease.lost);
+    const result = await client.query(this.statements.ack(leaseKeys([lease]), this.owner));
+    if (result.rows.length > 0) {
+      throw new DeliveryLostError(
+        `row ${lease.id} is no longer leased to this consumer (its lease expired and it was claimed again)`,
+      );
+    }
   }
 
   /** The queued row with this id (not claimed: settling it is an error), or `undefined`. */
@@ -526,6 +547,49 @@ export class PostgresConnector<P = unknown> implements Connector<P> {
   }
 
   /**
+   * The rows to insert for `transactions`, one per id; a transaction that cannot be encoded,
+   * or repeats an id with another payload, goes to `failed` instead.
+   */
+  private encodeRows(
+    transactions: readonly Transaction<P>[],
+    failed: DispatchFailure<P>[],
+  ): EncodedRow<P>[] {
+    const rows: EncodedRow<P>[] = [];
+    const seen = new Map<string, EncodedRow<P>>();
+    for (const transaction of transactions) {
+      let row: EncodedRow<P>;
+      try {
+        const notBefore = notBeforeOf(transaction);
+        row = {
+          transaction,
+          payload: this.column.encode(transaction.payload),
+          headers: JSON.stringify({ ...headersOf(transaction), ...traceHeaders(transaction) }),
+          key: queueKey(transaction) ?? null,
+          notBefore: notBefore === undefined ? null : new Date(notBefore).toISOString(),
+          priority: priorityOf(transaction) ?? null,
+        };
+      } catch (error) {
+        failed.push({ transaction, error });
+        continue;
+      }
+      const first = seen.get(transaction.id);
+      if (first === undefined) {
+        seen.set(transaction.id, row);
+        rows.push(row);
+      } else if (!samePayload(first.payload, row.payload)) {
+        failed.push({
+          transaction,
+          error: new DispatchConflictError(
+            transaction.id,
+            `the same batch (for ${this.tableName})`,
+          ),
+        });
+      }
+    }
+    return rows;
+  }
+
+  /**
    * Inserts rows in their order (a batch with keys in the statement that keeps it); resolves
    * with the ids queued already with a different payload.
    */
@@ -533,9 +597,19 @@ export class PostgresConnector<P = unknown> implements Connector<P> {
     rows: readonly EncodedRow<P>[],
     signal: AbortSignal | undefined,
   ): Promise<string[]> {
+    const query = this.insertStatement(rows);
+    const result = await this.service.retrying(() => this.service.query<{ id: string }>(query), {
+      deadline: Date.now() + this.service.config.queryTimeout,
+      ...(signal === undefined ? {} : { signal }),
+    });
+    return result.rows.map((row) => row.id);
+  }
+
+  /** The INSERT of `rows`, in their order (keyed or scheduled rows in the statement that keeps it). */
+  private insertStatement(rows: readonly EncodedRow<P>[]): pg.QueryConfig<unknown[]> {
     const keyed = rows.some((row) => row.key !== null);
     const scheduled = rows.some((row) => row.notBefore !== null || row.priority !== null);
-    const query = this.statements.insert(
+    return this.statements.insert(
       rows.map((row) => row.transaction.id),
       rows.map((row) => row.payload),
       rows.map((row) => row.headers),
@@ -547,11 +621,6 @@ export class PostgresConnector<P = unknown> implements Connector<P> {
           }
         : null,
     );
-    const result = await this.service.retrying(() => this.service.query<{ id: string }>(query), {
-      deadline: Date.now() + this.service.config.queryTimeout,
-      ...(signal === undefined ? {} : { signal }),
-    });
-    return result.rows.map((row) => row.id);
   }
 
   /** A missing queue table gets an error that says what to do. */

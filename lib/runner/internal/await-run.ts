@@ -1,5 +1,4 @@
-import { isObservable, lastValueFrom, type Observable, type Subscription } from 'rxjs';
-import type { Eventually } from '../../core/connector.js';
+import { isObservable, type Observable, type Subscription } from 'rxjs';
 import { RunResultError } from '../runner-errors.js';
 import type { ShutdownSignals } from './shutdown-signals.js';
 
@@ -61,13 +60,4 @@ export function awaitRun(
       finish(() => reject(new RunResultError(run)));
     }
   });
-}
-
-/**
- * Waits for an {@link Eventually}: a value, a Promise, or the last value of an Observable
- * (`undefined` when it completes empty).
- */
-export async function awaitEventually<T>(value: Eventually<T>): Promise<T | undefined> {
-  if (isObservable(value)) return lastValueFrom(value, { defaultValue: undefined });
-  return value;
 }

@@ -4,7 +4,7 @@ import { describeError } from '../../core/renderers.js';
 import { failSpan } from '../../engine/internal/instrumentation/run-telemetry.js';
 import type { ResourceContext } from '../define-task.js';
 import { ResourceInitError, StartupCancelledError } from '../runner-errors.js';
-import { awaitEventually } from './await-run.js';
+import { awaitEventually } from '../../core/connector.js';
 import { finishedBeforeCutoff, type ShutdownSignals } from './shutdown-signals.js';
 
 /** What the runner may call on a connector or service besides its own API. */

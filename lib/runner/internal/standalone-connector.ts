@@ -1,7 +1,7 @@
 import type { Connector } from '../../core/connector.js';
 import { getLogger } from '../../telemetry/logging/get-logger.js';
 import type { TaskDefinition } from '../define-task.js';
-import { awaitEventually } from './await-run.js';
+import { awaitEventually } from '../../core/connector.js';
 
 /** A connector of a task as a tool builds it outside the run (`init` and `close` optional). */
 export type TaskConnector = Connector & { init?: () => unknown; close?: () => unknown };
