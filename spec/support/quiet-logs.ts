@@ -31,3 +31,18 @@ export function childEnvironment(): NodeJS.ProcessEnv {
   else env['ERGON_LOG_LEVEL'] = startingLogLevel;
   return env;
 }
+
+/**
+ * Mocha root hooks. With `--parallel`, a root `beforeAll` runs before each spec file, so the
+ * levels one file left on its loggers (a task logger set to `info` by a run) do not make the
+ * next file in the same worker print: every logger goes back to where the suite started.
+ * Without `--parallel` it runs once, before everything, when nothing has changed yet.
+ */
+export const mochaHooks = {
+  beforeAll(): void {
+    process.env['ERGON_LOG_LEVEL'] = startingLogLevel ?? 'silent';
+    if (startingLogLevel !== undefined) return;
+    log.setLevel('silent', false);
+    for (const logger of Object.values(log.getLoggers())) logger.setLevel('silent', false);
+  },
+};
