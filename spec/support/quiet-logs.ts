@@ -33,16 +33,17 @@ export function childEnvironment(): NodeJS.ProcessEnv {
 }
 
 /**
- * Mocha root hooks. With `--parallel`, a root `beforeAll` runs before each spec file, so the
- * levels one file left on its loggers (a task logger set to `info` by a run) do not make the
- * next file in the same worker print: every logger goes back to where the suite started.
- * Without `--parallel` it runs once, before everything, when nothing has changed yet.
+ * Mocha root hooks. With `--parallel`, a root `beforeAll` runs before each spec file, so a root
+ * level one file left behind (a run that applied `info` while `ERGON_LOG_LEVEL` was unset for
+ * it) does not make the next file in the same worker print: the root level, which loggers
+ * without a level of their own follow, goes back to where the suite started. Without
+ * `--parallel` it runs once, before everything, when nothing has changed yet.
  */
 export const mochaHooks = {
   beforeAll(): void {
-    process.env['ERGON_LOG_LEVEL'] = startingLogLevel ?? 'silent';
-    if (startingLogLevel !== undefined) return;
+    if (startingLogLevel !== undefined) return; // the suite was asked for a level: keep it
+    process.env['ERGON_LOG_LEVEL'] = 'silent';
     log.setLevel('silent', false);
-    for (const logger of Object.values(log.getLoggers())) logger.setLevel('silent', false);
+    log.rebuild();
   },
 };
