@@ -4,7 +4,7 @@ import { contendersOf } from './contender-ref.js';
 import { measureRepeatedly } from './repeated-measurement.js';
 import { ratioTarget } from './broker-scenario.js';
 import { scaled, type Scenario } from './scenario.js';
-import { throughputCells } from './throughput-cells.js';
+import { throughputTable } from './throughput-cells.js';
 
 const pipeline = contendersOf<typeof batchInsertContenders>('contenders/batch-insert.js');
 const perTransaction = 'process: one INSERT per transaction';
@@ -36,26 +36,8 @@ export const batchInsert: Scenario = {
       options.repeats,
       240_000,
     );
-    const baseline = summaries.get(perTransaction).throughput.median;
     return {
-      tables: [
-        {
-          headers: [
-            'contender',
-            'msgs/s median (min–max)',
-            'p50',
-            'p99',
-            'peak RSS MiB',
-            'CPU µs/msg',
-            '× per-transaction',
-          ],
-          align: ['left', 'right', 'right', 'right', 'right', 'right', 'right'],
-          rows: [...summaries.entries()].map(([label, summary]) => [
-            label,
-            ...throughputCells(summary, [baseline]),
-          ]),
-        },
-      ],
+      tables: [throughputTable(summaries, { '× per-transaction': perTransaction })],
       targets: [
         ratioTarget(
           summaries,

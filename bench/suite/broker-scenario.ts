@@ -2,7 +2,7 @@ import type { EndToEndRun } from '../contenders/end-to-end.js';
 import type { ContenderRef } from './contender-ref.js';
 import { formatRatio } from './number-format.js';
 import { measureRepeatedly, type Summaries } from './repeated-measurement.js';
-import { throughputCells } from './throughput-cells.js';
+import { throughputTable } from './throughput-cells.js';
 import { scaled, type Scenario, type ScenarioOptions, type TargetCheck } from './scenario.js';
 
 /** What sets one broker's scenario apart from another's. */
@@ -38,30 +38,9 @@ export function brokerScenario(spec: BrokerScenarioSpec): Scenario {
         options.repeats,
         240_000,
       );
-      const rates = spec.baselines.map((label) => summaries.get(label).throughput.median);
-      const rows = [...summaries.entries()].map(([label, summary]) => [
-        label,
-        ...throughputCells(summary, rates),
-      ]);
+      const baselines = Object.fromEntries(spec.baselines.map((label) => [`× ${label}`, label]));
       return {
-        tables: [
-          {
-            headers: [
-              'contender',
-              'msgs/s median (min–max)',
-              'p50',
-              'p99',
-              'peak RSS MiB',
-              'CPU µs/msg',
-              ...spec.baselines.map((label) => `× ${label}`),
-            ],
-            align: [
-              'left',
-              ...Array.from({ length: 5 + spec.baselines.length }, () => 'right' as const),
-            ],
-            rows,
-          },
-        ],
+        tables: [throughputTable(summaries, baselines)],
         targets: spec.targets(summaries),
       };
     },

@@ -4,7 +4,7 @@ import { ratioTarget } from './broker-scenario.js';
 import { contendersOf } from './contender-ref.js';
 import { measureRepeatedly } from './repeated-measurement.js';
 import { scaled, type Scenario } from './scenario.js';
-import { throughputCells } from './throughput-cells.js';
+import { throughputTable } from './throughput-cells.js';
 
 const drain = contendersOf<typeof drainContenders>('contenders/graphile-worker.js');
 const ergonEach = 'ergon-rx process (one per call)';
@@ -32,29 +32,9 @@ export const graphileWorkerDrain: Scenario = {
       options.repeats,
       240_000,
     );
-    const baselines = [
-      summaries.get(workerEach).throughput.median,
-      summaries.get(workerBatch).throughput.median,
-    ];
     return {
       tables: [
-        {
-          headers: [
-            'contender',
-            'jobs/s median (min–max)',
-            'p50',
-            'p99',
-            'peak RSS MiB',
-            'CPU µs/job',
-            '× unbatched',
-            '× batched',
-          ],
-          align: ['left', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
-          rows: [...summaries.entries()].map(([label, summary]) => [
-            label,
-            ...throughputCells(summary, baselines),
-          ]),
-        },
+        throughputTable(summaries, { '× unbatched': workerEach, '× batched': workerBatch }, 'job'),
       ],
       targets: [
         ratioTarget(

@@ -3,7 +3,7 @@ import type { TransactionalAckRun } from '../contenders/transactional-ack.js';
 import { contendersOf } from './contender-ref.js';
 import { measureRepeatedly } from './repeated-measurement.js';
 import { scaled, type Scenario } from './scenario.js';
-import { throughputCells } from './throughput-cells.js';
+import { throughputTable } from './throughput-cells.js';
 
 const pipeline = contendersOf<typeof transactionalAckContenders>('contenders/transactional-ack.js');
 const plain = 'plain ack (write on the pool, acks batched)';
@@ -30,26 +30,8 @@ export const transactionalAck: Scenario = {
       options.repeats,
       240_000,
     );
-    const baseline = summaries.get(plain).throughput.median;
     return {
-      tables: [
-        {
-          headers: [
-            'contender',
-            'msgs/s median (min–max)',
-            'p50',
-            'p99',
-            'peak RSS MiB',
-            'CPU µs/msg',
-            '× plain ack',
-          ],
-          align: ['left', 'right', 'right', 'right', 'right', 'right', 'right'],
-          rows: [...summaries.entries()].map(([label, summary]) => [
-            label,
-            ...throughputCells(summary, [baseline]),
-          ]),
-        },
-      ],
+      tables: [throughputTable(summaries, { '× plain ack': plain })],
       targets: [],
     };
   },
