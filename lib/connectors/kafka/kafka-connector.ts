@@ -22,7 +22,6 @@ import {
   ConnectorClosedError,
   DeliveryLostError,
   PolicyError,
-  SettlementError,
   type TransactionError,
 } from '../../core/errors.js';
 import { refuseNotBefore } from '../../core/delivery-schedule.js';
@@ -32,6 +31,7 @@ import { describeError } from '../../core/renderers.js';
 import type { Transaction } from '../../core/transaction.js';
 import { FifoQueue } from '../../core/fifo-queue.js';
 import { noop, sleep, waitAtMost } from '../../core/waiting.js';
+import { notHeld, takeDelivery } from '../../core/settle-once.js';
 import { backoffDelay } from '../../policy/backoff.js';
 import { KafkaConnectionError, KafkaDeadLetterError, KafkaTopicError } from './errors.js';
 import {
@@ -283,15 +283,8 @@ export class KafkaConnector<P = unknown> implements Connector<P> {
   }
 
   settle(transaction: Transaction<P>, decision: SettleDecision): Promise<void> {
-    const delivery = this.deliveries.get(transaction);
-    if (delivery === undefined) {
-      return Promise.reject(
-        new SettlementError(
-          `transaction ${transaction.id} was settled twice or was not fetched from this connector`,
-        ),
-      );
-    }
-    this.deliveries.delete(transaction);
+    const delivery = takeDelivery(this.deliveries, transaction);
+    if (delivery === undefined) return notHeld(transaction);
     const { message } = delivery;
     if (this.closed) {
       return Promise.reject(

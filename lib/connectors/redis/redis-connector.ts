@@ -1,10 +1,5 @@
 import { defer, Observable, of, type Subscriber } from 'rxjs';
-import {
-  ConnectorClosedError,
-  DeliveryLostError,
-  PolicyError,
-  SettlementError,
-} from '../../core/errors.js';
+import { ConnectorClosedError, DeliveryLostError, PolicyError } from '../../core/errors.js';
 import type {
   Connector,
   ConnectorHealth,
@@ -57,6 +52,7 @@ import {
   stampIdleScript,
 } from './internal/stream-scripts.js';
 import { notBeforeOf } from '../../core/delivery-schedule.js';
+import { notHeld, takeDelivery } from '../../core/settle-once.js';
 
 /**
  * The metadata of a transaction fetched from a Redis stream (a `Transaction`'s metadata is a
@@ -237,15 +233,8 @@ export class RedisConnector<P = unknown> implements Connector<P> {
   }
 
   settle(transaction: Transaction<P>, decision: SettleDecision): Promise<void> {
-    const entry = this.deliveries.get(transaction);
-    if (entry === undefined) {
-      return Promise.reject(
-        new SettlementError(
-          `transaction ${transaction.id} was settled twice or was not fetched from this connector`,
-        ),
-      );
-    }
-    this.deliveries.delete(transaction);
+    const entry = takeDelivery(this.deliveries, transaction);
+    if (entry === undefined) return notHeld(transaction);
     const { entryId } = entry;
     if (this.closed) {
       return Promise.reject(
