@@ -13,10 +13,18 @@ export const brokerRabbitmq = brokerScenario({
   contenders:
     'Classic durable queue, persistent messages, publisher confirms, prefetch = concurrency, one ack per message. ergon-rx: `dispatchTo(RabbitmqConnector)` and `consume`. Raw amqplib: a confirm channel publishing each batch then `waitForConfirms`; a consumer that parses the JSON body, runs the handler and acks.',
   run: { count: 20_000, concurrency: 100, dispatchBatch: 500 },
-  refs: (run) => ({
-    'ergon-rx continuous': rabbitmq('ergonRabbitmq', { ...run, mode: 'continuous' }),
-    'ergon-rx batch': rabbitmq('ergonRabbitmq', { ...run, mode: 'batch' }),
-    'raw amqplib': rabbitmq('rawRabbitmq', run),
+  refs: (run, warmup) => ({
+    'ergon-rx continuous': rabbitmq(
+      'ergonRabbitmq',
+      { ...run, mode: 'continuous' },
+      { warmup: { ...warmup, mode: 'continuous' } },
+    ),
+    'ergon-rx batch': rabbitmq(
+      'ergonRabbitmq',
+      { ...run, mode: 'batch' },
+      { warmup: { ...warmup, mode: 'batch' } },
+    ),
+    'raw amqplib': rabbitmq('rawRabbitmq', run, { warmup }),
   }),
   baselines: ['raw amqplib'],
   targets: (summaries) =>

@@ -11,11 +11,19 @@ export const brokerRedis = brokerScenario({
   contenders:
     'ergon-rx: `dispatchTo(RedisConnector)` (pipelined XADDs) and `consume` of the same stream (XREADGROUP, one XACK per settled batch). Raw ioredis: pipelines of XADDs; XREADGROUP, JSON.parse, handler, XACK per read. BullMQ: `Queue.addBulk` and a `Worker` at the same concurrency, jobs removed on completion.',
   run: { count: 20_000, concurrency: 100, dispatchBatch: 500 },
-  refs: (run) => ({
-    'ergon-rx continuous': redis('ergonRedis', { ...run, mode: 'continuous' }),
-    'ergon-rx batch': redis('ergonRedis', { ...run, mode: 'batch' }),
-    'raw ioredis': redis('rawRedis', run),
-    BullMQ: redis('bullmq', run),
+  refs: (run, warmup) => ({
+    'ergon-rx continuous': redis(
+      'ergonRedis',
+      { ...run, mode: 'continuous' },
+      { warmup: { ...warmup, mode: 'continuous' } },
+    ),
+    'ergon-rx batch': redis(
+      'ergonRedis',
+      { ...run, mode: 'batch' },
+      { warmup: { ...warmup, mode: 'batch' } },
+    ),
+    'raw ioredis': redis('rawRedis', run, { warmup }),
+    BullMQ: redis('bullmq', run, { warmup }),
   }),
   baselines: ['raw ioredis', 'BullMQ'],
   targets: (summaries) =>

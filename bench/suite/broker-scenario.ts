@@ -13,7 +13,11 @@ export interface BrokerScenarioSpec {
   readonly contenders: string;
   /** The full-size run (`count` is scaled). */
   readonly run: EndToEndRun;
-  readonly refs: (run: EndToEndRun) => Record<string, ContenderRef>;
+  /**
+   * The contenders of a run; each gets `warmup` (the run with a fifth of its count, each
+   * contender adding what it adds to `run`) as its warm-up run.
+   */
+  readonly refs: (run: EndToEndRun, warmup: EndToEndRun) => Record<string, ContenderRef>;
   /** Labels of the contenders every row is compared with. */
   readonly baselines: readonly string[];
   readonly targets: (summaries: Summaries) => TargetCheck[];
@@ -30,11 +34,12 @@ export function brokerScenario(spec: BrokerScenarioSpec): Scenario {
     title: spec.title,
     description: (options) => {
       const run = runOf(options);
-      return `${run.count.toLocaleString('en-US')} messages produced and consumed end to end, at the same time, on the local server (which shares the two cores): producer batches of ${run.dispatchBatch}, consumer concurrency ${run.concurrency}, a no-op \`async\` handler. The clock runs from the start of both to the last acknowledgement. ${spec.contenders}`;
+      return `${run.count.toLocaleString('en-US')} messages produced and consumed end to end, at the same time, on the local server (which shares the two cores): producer batches of ${run.dispatchBatch}, consumer concurrency ${run.concurrency}, a no-op \`async\` handler. The clock runs from the start of both to the last acknowledgement. Each run is a fresh process with a warm-up run of a fifth of the count first, of the same shape (on a stream, queue or table of its own), as a long-running worker would have. ${spec.contenders}`;
     },
     run: async (options) => {
+      const run = runOf(options);
       const summaries = await measureRepeatedly(
-        spec.refs(runOf(options)),
+        spec.refs(run, { ...run, count: Math.max(1, Math.round(run.count / 5)) }),
         options.repeats,
         240_000,
       );

@@ -158,6 +158,13 @@ export class RedisConnector<P = unknown> implements Connector<P> {
   private recoverDue = true;
   private sweepDue = true;
   private nextSweepAt = 0;
+  /**
+   * When the delayed set is next looked at (`Date.now()` ms): at once while entries are due,
+   * at the next one's time, and otherwise after `fetchWait` — the longest an idle consumer's
+   * blocking read already leaves an entry another process held back. A busy consumer thus
+   * runs the promote script a few times a second, not before every read.
+   */
+  private promoteAt = 0;
   private claimCursor = '0-0';
   /** The last `XREADGROUP`, settled or not: a fetch waits for it, so reads never overlap. */
   private lastRead: Promise<unknown> = Promise.resolve();
@@ -292,6 +299,7 @@ export class RedisConnector<P = unknown> implements Connector<P> {
         continue;
       }
       if (notBefore !== undefined && notBefore > now) {
+        this.promoteBy(notBefore);
         scheduled.push(
           scheduleScript
             .run(this.service.commands, [this.delayedSet], [notBefore, transaction.id, ...fields])
@@ -439,18 +447,13 @@ export class RedisConnector<P = unknown> implements Connector<P> {
     await this.lastRead;
     if (this.recoverDue) await this.recover();
     if (run.cancelled) return;
-    const untilNextDue = await this.promoteDue(size);
+    const untilNextLook = await this.promoteWhenDue(size);
     let emitted = 0;
     if (this.sweepDue || Date.now() >= this.nextSweepAt) {
       emitted = this.emit(subscriber, await this.claim(size), run);
     }
     if (emitted >= size || run.cancelled) return;
-    const wait =
-      emitted > 0
-        ? 0
-        : untilNextDue < 0
-          ? this.config.fetchWait
-          : Math.min(this.config.fetchWait, Math.max(1, untilNextDue));
+    const wait = emitted > 0 ? 0 : Math.min(this.config.fetchWait, Math.max(1, untilNextLook));
     this.emit(subscriber, await this.readNew(size - emitted, wait, run), run);
   }
 
@@ -478,20 +481,32 @@ export class RedisConnector<P = unknown> implements Connector<P> {
   }
 
   /**
-   * Moves up to `size` held-back entries that are due into the stream; returns how long until
-   * the next one is due (-1: none waits), so a blocking read does not sleep past it.
+   * Moves up to `size` held-back entries that are due into the stream, when one may be due
+   * (see {@link promoteAt}); returns how long until the delayed set is looked at again, so a
+   * blocking read does not sleep past it.
    */
-  private async promoteDue(size: number): Promise<number> {
+  private async promoteWhenDue(size: number): Promise<number> {
+    const now = Date.now();
+    if (now < this.promoteAt) return this.promoteAt - now;
     const reply = await promoteScript.run(
       this.service.commands,
       [this.config.stream, this.delayedSet, this.deadLetterStream],
       [size, this.config.maxDeliveries],
     );
+    const promoted: unknown = Array.isArray(reply) ? reply[0] : undefined;
     const wait: unknown = Array.isArray(reply) ? reply[1] : undefined;
-    if (typeof wait !== 'number') {
+    if (typeof promoted !== 'number' || typeof wait !== 'number') {
       throw new UnexpectedReplyError(`unexpected reply to the promote script: ${String(reply)}`);
     }
-    return wait;
+    const { fetchWait } = this.config;
+    const next = promoted >= size ? 0 : wait < 0 ? fetchWait : Math.min(wait, fetchWait);
+    this.promoteAt = Date.now() + next;
+    return next;
+  }
+
+  /** Looks at the delayed set again by `dueAt` (an entry this connector just held back). */
+  private promoteBy(dueAt: number): void {
+    if (dueAt < this.promoteAt) this.promoteAt = dueAt;
   }
 
   private async readNew(count: number, wait: number, run: FetchRun): Promise<StreamEntry[]> {
@@ -576,6 +591,7 @@ export class RedisConnector<P = unknown> implements Connector<P> {
         ]);
       case 'release':
         if ((decision.delay ?? 0) > 0) {
+          this.promoteBy(Date.now() + (decision.delay ?? 0));
           return delayScript.run(
             this.service.commands,
             [stream, this.delayedSet],
