@@ -8,7 +8,13 @@ import {
   type Tracer,
 } from '@opentelemetry/api';
 import type { CancellationError, Stage } from '../../../core/errors.js';
-import { failSpan, sampledUnder, tracerRegistered, type RunTelemetry } from './run-telemetry.js';
+import {
+  failSpan,
+  sampledUnder,
+  tracerRegistered,
+  type RunTelemetry,
+  type TransactionTrace,
+} from './run-telemetry.js';
 import type { StageMetrics } from './metrics.js';
 
 /** What a stage run reports about its attempts; see {@link StageTelemetry}. */
@@ -22,6 +28,34 @@ export interface StageObserver {
   /** The stage ended after its last attempt (or was cancelled, `ok` false). */
   stageEnded(ok: boolean): void;
 }
+
+/**
+ * The observer of one stage of a transaction: the transaction's own trace when there is
+ * nothing to record per attempt (no span: tracing off or not sampled; no metrics), so such a
+ * transaction makes no object per stage; otherwise a {@link StageTelemetry}.
+ */
+export function stageObserver(
+  run: RunTelemetry,
+  transaction: TransactionTrace,
+  stage: Stage,
+): StageObserver {
+  return transaction.span === null && run.metrics === null
+    ? transaction
+    : new StageTelemetry(run, transaction, stage);
+}
+
+/** The name of a stage's attempt spans, made once. */
+const attemptSpanNames: Readonly<Record<Stage, string>> = {
+  fetch: 'fetch attempt',
+  decode: 'decode attempt',
+  process: 'process attempt',
+  prepare: 'prepare attempt',
+  dispatch: 'dispatch attempt',
+  success: 'success attempt',
+  exception: 'exception attempt',
+  key: 'key attempt',
+  attempt: 'attempt attempt',
+};
 
 /** How the attempt span of a batch differs from a transaction's. */
 interface BatchSpanShape {
@@ -99,7 +133,7 @@ export class StageTelemetry implements StageObserver {
   private startAttemptSpan(attempt: number, startTime: number | undefined): Span {
     const batch = this.batch;
     return this.run.startSpan(
-      batch === null ? `${this.stage} attempt` : batch.name,
+      batch === null ? attemptSpanNames[this.stage] : batch.name,
       SpanKind.INTERNAL,
       batch === null
         ? { 'ergon.stage': this.stage, 'ergon.attempt': attempt }
