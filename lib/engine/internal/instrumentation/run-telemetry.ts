@@ -117,6 +117,7 @@ export class RunTelemetry {
   private readonly system: string;
   private readonly destination: string | undefined;
   private readonly transactionSpanName: string;
+  private readonly batchSpanName: string;
   private readonly operationName: string;
   private readonly runSpan: Span | null;
   /** A link to the run span, for traces a run starts (empty without a run span). */
@@ -149,6 +150,7 @@ export class RunTelemetry {
     this.system = identity.system ?? 'ergon';
     this.destination = identity.destination;
     this.transactionSpanName = `process ${taskName}`;
+    this.batchSpanName = `batch ${taskName}`;
     this.operationName = kind === 'consumer' ? 'process' : 'prepare';
     this.attributes = {
       'ergon.task.name': taskName,
@@ -199,23 +201,21 @@ export class RunTelemetry {
    */
   startBatch(transactions: readonly Transaction[]): Span | null {
     if (!this.tracing) return null;
-    const links: Link[] = [...this.runLink];
-    for (const transaction of transactions.slice(0, maxLinks - 1)) {
-      const producer = producerContext(transaction);
-      if (producer !== undefined) links.push({ context: producer });
+    // A run calls this once per batch: few calls, so it stays simple for the interpreter too.
+    let links = this.runLink;
+    for (let index = 0; index < transactions.length && links.length < maxLinks; index++) {
+      const producer = producerContext(transactions[index] as Transaction);
+      if (producer === undefined) continue;
+      if (links === this.runLink) links = [...this.runLink];
+      links.push({ context: producer });
     }
     return this.tracer.startSpan(
-      `batch ${this.taskName}`,
+      this.batchSpanName,
       {
         kind: SpanKind.CONSUMER,
         root: true,
         links,
-        attributes: {
-          ...this.attributes,
-          'messaging.operation.type': 'process',
-          'messaging.operation.name': 'process',
-          'messaging.batch.message_count': transactions.length,
-        },
+        attributes: this.operationAttributes('process', 'process', transactions.length),
       },
       this.runContext,
     );
@@ -285,7 +285,7 @@ export class RunTelemetry {
   }
 
   /** The run's context with `batch` as its span: made once per batch, shared by its transactions. */
-  private contextOfBatch(batch: Span): Context {
+  contextOfBatch(batch: Span): Context {
     if (batch !== this.batch) {
       this.batch = batch;
       this.batchContext = trace.setSpan(this.runContext, batch);
@@ -315,6 +315,29 @@ export class RunTelemetry {
           'messaging.operation.name': this.operationName,
           'messaging.message.id': id,
           'ergon.transaction.id': id,
+        };
+  }
+
+  /**
+   * The attributes of a span over a batch or a fetch: the run's, the messaging operation and
+   * the batch's size, in one literal (no spread of the run's attributes per span).
+   */
+  operationAttributes(type: string, name: string, count: number): Attributes {
+    return this.destination === undefined
+      ? {
+          'ergon.task.name': this.taskName,
+          'messaging.system': this.system,
+          'messaging.operation.type': type,
+          'messaging.operation.name': name,
+          'messaging.batch.message_count': count,
+        }
+      : {
+          'ergon.task.name': this.taskName,
+          'messaging.system': this.system,
+          'messaging.destination.name': this.destination,
+          'messaging.operation.type': type,
+          'messaging.operation.name': name,
+          'messaging.batch.message_count': count,
         };
   }
 

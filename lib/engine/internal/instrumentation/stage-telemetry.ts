@@ -202,19 +202,15 @@ export class FetchTelemetry implements StageObserver {
     const received = this.progress.received();
     if (error === undefined && received === 0) return;
     const batch = this.progress.batch();
-    const parent = batch === null ? this.run.runContext : trace.setSpan(this.run.runContext, batch);
+    const parent = batch === null ? this.run.runContext : this.run.contextOfBatch(batch);
     if (!sampledUnder(parent)) return;
+    const attributes = this.run.operationAttributes('receive', 'fetch', received);
+    attributes['ergon.stage'] = 'fetch';
+    attributes['ergon.attempt'] = this.attempt;
     const span = this.run.startSpan(
       'fetch attempt',
       SpanKind.CLIENT,
-      {
-        ...this.run.attributes,
-        'ergon.stage': 'fetch',
-        'ergon.attempt': this.attempt,
-        'messaging.operation.type': 'receive',
-        'messaging.operation.name': 'fetch',
-        'messaging.batch.message_count': received,
-      },
+      attributes,
       parent,
       undefined,
       this.attemptStart,
