@@ -111,8 +111,6 @@ export class RunTelemetry {
   readonly lazyFirstAttempt: boolean;
   readonly metrics: RunMetrics | null;
   readonly runContext: Context;
-  /** Span attributes every span of the run carries. */
-  readonly attributes: Attributes;
   private readonly tracer: Tracer;
   private readonly system: string;
   private readonly destination: string | undefined;
@@ -152,7 +150,7 @@ export class RunTelemetry {
     this.transactionSpanName = `process ${taskName}`;
     this.batchSpanName = `batch ${taskName}`;
     this.operationName = kind === 'consumer' ? 'process' : 'prepare';
-    this.attributes = {
+    const attributes: Attributes = {
       'ergon.task.name': taskName,
       'messaging.system': identity.system ?? 'ergon',
       ...(identity.destination === undefined
@@ -166,7 +164,7 @@ export class RunTelemetry {
             `${kind === 'consumer' ? 'consume' : 'produce'} ${taskName}`,
             {
               kind: SpanKind.INTERNAL,
-              attributes: this.attributes,
+              attributes,
             },
             base,
           )

@@ -278,17 +278,13 @@ export class DispatchTelemetry implements StageObserver {
 
   attemptStarted(attempt: number): Context {
     if (!this.tracing) return this.parent;
+    const attributes = this.run.operationAttributes('send', 'dispatch', this.size);
+    attributes['ergon.stage'] = 'dispatch';
+    attributes['ergon.attempt'] = attempt;
     this.span = this.run.startSpan(
       `send ${this.run.taskName}`,
       SpanKind.PRODUCER,
-      {
-        ...this.run.attributes,
-        'ergon.stage': 'dispatch',
-        'ergon.attempt': attempt,
-        'messaging.operation.type': 'send',
-        'messaging.operation.name': 'dispatch',
-        'messaging.batch.message_count': this.size,
-      },
+      attributes,
       this.parent,
       this.links,
     );
