@@ -4,6 +4,8 @@
  * - `api-only`: nothing registered; the engine detects it and does no span, context or clock work;
  * - `context-manager`: an AsyncLocalStorage context manager only (logs carry transaction ids);
  * - `tracing`: a tracer provider with a `BatchSpanProcessor` to an exporter that drops everything;
+ *   the processor has its defaults (queue of 2048, export batches of 512), as `setupTelemetry`
+ *   builds it;
  * - `tracing 1 %`: the same provider sampling 1 % of the traces (parent-based, trace id ratio),
  *   as a high-throughput deployment would;
  * - `tracing+metrics`: plus a meter provider with a periodic reader, given an
@@ -98,9 +100,7 @@ function register(setup: TelemetrySetup): InstalledTelemetry {
     ...(setup === 'tracing 1 %'
       ? { sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(0.01) }) }
       : {}),
-    spanProcessors: [
-      new BatchSpanProcessor(exporter, { maxQueueSize: 65_536, maxExportBatchSize: 4096 }),
-    ],
+    spanProcessors: [new BatchSpanProcessor(exporter)],
   });
   trace.setGlobalTracerProvider(provider);
   if (setup === 'tracing+metrics, attempt spans onFailure') setAttemptSpans('onFailure');

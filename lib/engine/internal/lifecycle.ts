@@ -12,7 +12,7 @@ import type { Deadline, DeadlineTarget, EngineClock } from './engine-clock.js';
 import type { AttemptContext, HandlerScope } from '../handler-context.js';
 import type { SlowNoticeSetting } from './transaction-log.js';
 import type { RunTelemetry, TransactionTrace } from './instrumentation/run-telemetry.js';
-import { StageTelemetry } from './instrumentation/stage-telemetry.js';
+import { stageObserver } from './instrumentation/stage-telemetry.js';
 import { firstAttemptOf, isHandBack, StageRun, type StageOwner } from './stage-run.js';
 import type { BatchMember, ProcessBatcher } from './process-batcher.js';
 import type { Downstream } from './flow-gates.js';
@@ -125,7 +125,7 @@ export class Lifecycle<P, R, A = undefined>
 
   /** The transaction's context (span, id), when telemetry is on. */
   get context(): Context | null {
-    return this.trace === null ? null : this.trace.context;
+    return this.trace;
   }
 
   /** The stage running now (`dispatch`: a producer's dispatch). */
@@ -445,9 +445,7 @@ export class Lifecycle<P, R, A = undefined>
       stage,
       this.host.plan.scope,
       this,
-      this.trace === null
-        ? null
-        : new StageTelemetry(this.host.telemetry, this.trace.context, stage),
+      this.trace === null ? null : stageObserver(this.host.telemetry, this.trace, stage),
       stage === 'process' ? (this.host.plan.downstream ?? null) : null,
     );
     this.run = run;

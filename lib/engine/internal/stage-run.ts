@@ -156,8 +156,13 @@ export class StageRun<T> implements DeadlineTarget {
       this.invoke(context);
     } else {
       this.attemptContext = this.observer.attemptStarted(context.attempt);
-      otelContext.with(this.attemptContext, this.invoke, this, context);
+      // Through a static function: `with` would bind a method to its `this` on every call.
+      otelContext.with(this.attemptContext, StageRun.invokeIn, undefined, this, context);
     }
+  }
+
+  private static invokeIn(this: void, run: StageRun<unknown>, context: AttemptContext): void {
+    run.invoke(context);
   }
 
   /**

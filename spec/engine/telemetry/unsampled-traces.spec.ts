@@ -22,6 +22,7 @@ import {
   traceHeaders,
   type Transaction,
 } from '../../../lib/index.js';
+import { transactionIdIn } from '../../../lib/telemetry/index.js';
 import { inVirtualTime, record } from '../support/virtual-time.js';
 import { installOtel, named, renderTree, type InstalledOtel } from './support/otel.js';
 
@@ -62,6 +63,8 @@ interface Seen {
   readonly spanId: string | undefined;
   readonly sampled: boolean | undefined;
   readonly sent: string | undefined;
+  /** The transaction id the active context names (what log records carry). */
+  readonly transactionId: string | undefined;
 }
 
 const observingTask = (seen: Map<string, Seen>, name = 'sampled') =>
@@ -74,6 +77,7 @@ const observingTask = (seen: Map<string, Seen>, name = 'sampled') =>
         spanId: active?.spanId,
         sampled: active === undefined ? undefined : (active.traceFlags & 1) === 1,
         sent: traceHeaders(createTransaction('out'))['traceparent'],
+        transactionId: transactionIdIn(context.active()),
       });
       return tx.payload;
     },
@@ -142,6 +146,13 @@ describe('engine telemetry: unsampled traces skip the SDK', () => {
       expect(c?.traceId, 'the next batch is another trace').not.to.equal(a?.traceId);
       // What a handler sends on continues the batch's trace, unsampled.
       expect(a?.sent).to.equal(`00-${String(a?.traceId)}-${String(a?.spanId)}-00`);
+      // Its logs name the transaction.
+      expect([...seen].map(([id, entry]) => [id, entry.transactionId])).to.deep.equal([
+        ['a', 'a'],
+        ['b', 'b'],
+        ['c', 'c'],
+        ['d', 'd'],
+      ]);
     });
   });
 
@@ -178,6 +189,7 @@ describe('engine telemetry: unsampled traces skip the SDK', () => {
         spanId: hex(2, 16),
         sampled: false,
         sent: traceparent(1, false),
+        transactionId: 'off',
       });
       expect(seen.get('on')?.traceId).to.equal(hex(3, 32));
       expect(seen.get('on')?.sampled).to.equal(true);

@@ -17,8 +17,9 @@ import {
 import { describeError, describeErrorType, errorParts } from '../../../core/renderers.js';
 import type { Outcome } from '../../../core/outcome.js';
 import type { Transaction } from '../../../core/transaction.js';
-import { taskNameKey, withTransactionId } from '../../../core/transaction-context.js';
+import { taskNameKey, transactionIdKey } from '../../../core/transaction-context.js';
 import { EngineMetrics, RunMetrics } from './metrics.js';
+import type { StageObserver } from './stage-telemetry.js';
 
 /** Where a run's transactions come from or go to, for span attributes. */
 export interface MessagingIdentity {
@@ -34,13 +35,6 @@ export interface RunTelemetryOptions {
   readonly runSpan?: boolean;
   /** `false`: no spans at all, whatever is registered (`EngineOptions.traces`; default `true`). */
   readonly traces?: boolean;
-}
-
-/** One transaction's telemetry: its context (span, id and task for logs) and start time. */
-export interface TransactionTrace {
-  readonly context: Context;
-  readonly span: Span | null;
-  readonly started: number;
 }
 
 /**
@@ -117,17 +111,19 @@ export class RunTelemetry {
   readonly lazyFirstAttempt: boolean;
   readonly metrics: RunMetrics | null;
   readonly runContext: Context;
-  /** Span attributes every span of the run carries. */
-  readonly attributes: Attributes;
   private readonly tracer: Tracer;
   private readonly system: string;
   private readonly destination: string | undefined;
   private readonly transactionSpanName: string;
+  private readonly batchSpanName: string;
   private readonly operationName: string;
   private readonly runSpan: Span | null;
   /** A link to the run span, for traces a run starts (empty without a run span). */
   private readonly runLink: Link[];
   private ended = false;
+  /** The last batch span a transaction was started under, and the run's context with it. */
+  private batch: Span | null = null;
+  private batchContext: Context;
 
   constructor(
     readonly kind: 'consumer' | 'producer',
@@ -152,8 +148,9 @@ export class RunTelemetry {
     this.system = identity.system ?? 'ergon';
     this.destination = identity.destination;
     this.transactionSpanName = `process ${taskName}`;
+    this.batchSpanName = `batch ${taskName}`;
     this.operationName = kind === 'consumer' ? 'process' : 'prepare';
-    this.attributes = {
+    const attributes: Attributes = {
       'ergon.task.name': taskName,
       'messaging.system': identity.system ?? 'ergon',
       ...(identity.destination === undefined
@@ -167,13 +164,14 @@ export class RunTelemetry {
             `${kind === 'consumer' ? 'consume' : 'produce'} ${taskName}`,
             {
               kind: SpanKind.INTERNAL,
-              attributes: this.attributes,
+              attributes,
             },
             base,
           )
         : null;
     this.runContext = this.runSpan === null ? base : trace.setSpan(base, this.runSpan);
     this.runLink = this.runSpan === null ? [] : [{ context: this.runSpan.spanContext() }];
+    this.batchContext = this.runContext;
   }
 
   get enabled(): boolean {
@@ -201,23 +199,21 @@ export class RunTelemetry {
    */
   startBatch(transactions: readonly Transaction[]): Span | null {
     if (!this.tracing) return null;
-    const links: Link[] = [...this.runLink];
-    for (const transaction of transactions.slice(0, maxLinks - 1)) {
-      const producer = producerContext(transaction);
-      if (producer !== undefined) links.push({ context: producer });
+    // A run calls this once per batch: few calls, so it stays simple for the interpreter too.
+    let links = this.runLink;
+    for (let index = 0; index < transactions.length && links.length < maxLinks; index++) {
+      const producer = producerContext(transactions[index] as Transaction);
+      if (producer === undefined) continue;
+      if (links === this.runLink) links = [...this.runLink];
+      links.push({ context: producer });
     }
     return this.tracer.startSpan(
-      `batch ${this.taskName}`,
+      this.batchSpanName,
       {
         kind: SpanKind.CONSUMER,
         root: true,
         links,
-        attributes: {
-          ...this.attributes,
-          'messaging.operation.type': 'process',
-          'messaging.operation.name': 'process',
-          'messaging.batch.message_count': transactions.length,
-        },
+        attributes: this.operationAttributes('process', 'process', transactions.length),
       },
       this.runContext,
     );
@@ -256,7 +252,7 @@ export class RunTelemetry {
         sampled = isSampled(producer.traceFlags);
         links = batch === null ? this.runLink : [{ context: batch.spanContext() }];
       } else if (batch !== null) {
-        parent = trace.setSpan(this.runContext, batch);
+        parent = this.contextOfBatch(batch);
         sampled = isSampled(batch.spanContext().traceFlags);
       } else {
         links = this.runLink;
@@ -268,15 +264,7 @@ export class RunTelemetry {
             kind: SpanKind.CONSUMER,
             root: producer === undefined && batch === null,
             links,
-            attributes: {
-              'ergon.task.name': this.taskName,
-              'messaging.system': this.system,
-              'messaging.destination.name': this.destination,
-              'messaging.operation.type': 'process',
-              'messaging.operation.name': this.operationName,
-              'messaging.message.id': transaction.id,
-              'ergon.transaction.id': transaction.id,
-            },
+            attributes: this.transactionAttributes(transaction.id),
           },
           parent,
         );
@@ -286,11 +274,69 @@ export class RunTelemetry {
         if (!span.isRecording()) span = null;
       }
     }
-    return {
-      context: withTransactionId(parent, transaction.id),
+    return new TransactionTrace(
+      parent,
+      transaction.id,
       span,
-      started: this.measuring ? performance.now() : 0,
-    };
+      this.measuring ? performance.now() : 0,
+    );
+  }
+
+  /** The run's context with `batch` as its span: made once per batch, shared by its transactions. */
+  contextOfBatch(batch: Span): Context {
+    if (batch !== this.batch) {
+      this.batch = batch;
+      this.batchContext = trace.setSpan(this.runContext, batch);
+    }
+    return this.batchContext;
+  }
+
+  /**
+   * A transaction span's attributes, passed whole to `startSpan` (which copies them once more
+   * and sets them one by one): no key without a value.
+   */
+  private transactionAttributes(id: string): Attributes {
+    return this.destination === undefined
+      ? {
+          'ergon.task.name': this.taskName,
+          'messaging.system': this.system,
+          'messaging.operation.type': 'process',
+          'messaging.operation.name': this.operationName,
+          'messaging.message.id': id,
+          'ergon.transaction.id': id,
+        }
+      : {
+          'ergon.task.name': this.taskName,
+          'messaging.system': this.system,
+          'messaging.destination.name': this.destination,
+          'messaging.operation.type': 'process',
+          'messaging.operation.name': this.operationName,
+          'messaging.message.id': id,
+          'ergon.transaction.id': id,
+        };
+  }
+
+  /**
+   * The attributes of a span over a batch or a fetch: the run's, the messaging operation and
+   * the batch's size, in one literal (no spread of the run's attributes per span).
+   */
+  operationAttributes(type: string, name: string, count: number): Attributes {
+    return this.destination === undefined
+      ? {
+          'ergon.task.name': this.taskName,
+          'messaging.system': this.system,
+          'messaging.operation.type': type,
+          'messaging.operation.name': name,
+          'messaging.batch.message_count': count,
+        }
+      : {
+          'ergon.task.name': this.taskName,
+          'messaging.system': this.system,
+          'messaging.destination.name': this.destination,
+          'messaging.operation.type': type,
+          'messaging.operation.name': name,
+          'messaging.batch.message_count': count,
+        };
   }
 
   /** Ends a transaction's telemetry with its outcome. */
@@ -405,4 +451,35 @@ export class ChainedContext implements Context {
   deleteValue(key: symbol): Context {
     return new ChainedContext(this, key, undefined);
   }
+}
+
+/**
+ * One transaction's telemetry: its context (the id of the transaction, for log records, over
+ * its span's or its parent's context: a single object, the context entered around its
+ * handlers), its span (`null` when it has none: not sampled, or no tracer provider) and its
+ * start time (for the metrics; 0 without them).
+ *
+ * It is also the observer of the transaction's stages when there is nothing to record per
+ * attempt (no span, no metrics: see `stageObserver`): each attempt then runs in this context
+ * and no object is made per stage.
+ */
+export class TransactionTrace extends ChainedContext implements StageObserver {
+  constructor(
+    parent: Context,
+    id: string,
+    readonly span: Span | null,
+    readonly started: number,
+  ) {
+    super(parent, transactionIdKey, id);
+  }
+
+  attemptStarted(): Context {
+    return this;
+  }
+
+  attemptEnded(): void {}
+
+  attemptCancelled(): void {}
+
+  stageEnded(): void {}
 }

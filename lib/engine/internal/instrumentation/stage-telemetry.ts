@@ -8,7 +8,13 @@ import {
   type Tracer,
 } from '@opentelemetry/api';
 import type { CancellationError, Stage } from '../../../core/errors.js';
-import { failSpan, sampledUnder, tracerRegistered, type RunTelemetry } from './run-telemetry.js';
+import {
+  failSpan,
+  sampledUnder,
+  tracerRegistered,
+  type RunTelemetry,
+  type TransactionTrace,
+} from './run-telemetry.js';
 import type { StageMetrics } from './metrics.js';
 
 /** What a stage run reports about its attempts; see {@link StageTelemetry}. */
@@ -22,6 +28,34 @@ export interface StageObserver {
   /** The stage ended after its last attempt (or was cancelled, `ok` false). */
   stageEnded(ok: boolean): void;
 }
+
+/**
+ * The observer of one stage of a transaction: the transaction's own trace when there is
+ * nothing to record per attempt (no span: tracing off or not sampled; no metrics), so such a
+ * transaction makes no object per stage; otherwise a {@link StageTelemetry}.
+ */
+export function stageObserver(
+  run: RunTelemetry,
+  transaction: TransactionTrace,
+  stage: Stage,
+): StageObserver {
+  return transaction.span === null && run.metrics === null
+    ? transaction
+    : new StageTelemetry(run, transaction, stage);
+}
+
+/** The name of a stage's attempt spans, made once. */
+const attemptSpanNames: Readonly<Record<Stage, string>> = {
+  fetch: 'fetch attempt',
+  decode: 'decode attempt',
+  process: 'process attempt',
+  prepare: 'prepare attempt',
+  dispatch: 'dispatch attempt',
+  success: 'success attempt',
+  exception: 'exception attempt',
+  key: 'key attempt',
+  attempt: 'attempt attempt',
+};
 
 /** How the attempt span of a batch differs from a transaction's. */
 interface BatchSpanShape {
@@ -99,7 +133,7 @@ export class StageTelemetry implements StageObserver {
   private startAttemptSpan(attempt: number, startTime: number | undefined): Span {
     const batch = this.batch;
     return this.run.startSpan(
-      batch === null ? `${this.stage} attempt` : batch.name,
+      batch === null ? attemptSpanNames[this.stage] : batch.name,
       SpanKind.INTERNAL,
       batch === null
         ? { 'ergon.stage': this.stage, 'ergon.attempt': attempt }
@@ -168,19 +202,15 @@ export class FetchTelemetry implements StageObserver {
     const received = this.progress.received();
     if (error === undefined && received === 0) return;
     const batch = this.progress.batch();
-    const parent = batch === null ? this.run.runContext : trace.setSpan(this.run.runContext, batch);
+    const parent = batch === null ? this.run.runContext : this.run.contextOfBatch(batch);
     if (!sampledUnder(parent)) return;
+    const attributes = this.run.operationAttributes('receive', 'fetch', received);
+    attributes['ergon.stage'] = 'fetch';
+    attributes['ergon.attempt'] = this.attempt;
     const span = this.run.startSpan(
       'fetch attempt',
       SpanKind.CLIENT,
-      {
-        ...this.run.attributes,
-        'ergon.stage': 'fetch',
-        'ergon.attempt': this.attempt,
-        'messaging.operation.type': 'receive',
-        'messaging.operation.name': 'fetch',
-        'messaging.batch.message_count': received,
-      },
+      attributes,
       parent,
       undefined,
       this.attemptStart,
@@ -248,17 +278,13 @@ export class DispatchTelemetry implements StageObserver {
 
   attemptStarted(attempt: number): Context {
     if (!this.tracing) return this.parent;
+    const attributes = this.run.operationAttributes('send', 'dispatch', this.size);
+    attributes['ergon.stage'] = 'dispatch';
+    attributes['ergon.attempt'] = attempt;
     this.span = this.run.startSpan(
       `send ${this.run.taskName}`,
       SpanKind.PRODUCER,
-      {
-        ...this.run.attributes,
-        'ergon.stage': 'dispatch',
-        'ergon.attempt': attempt,
-        'messaging.operation.type': 'send',
-        'messaging.operation.name': 'dispatch',
-        'messaging.batch.message_count': this.size,
-      },
+      attributes,
       this.parent,
       this.links,
     );
