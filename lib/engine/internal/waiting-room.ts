@@ -346,7 +346,9 @@ export function waitingRoom<P>(
  * @throws what the function throws, or a TypeError naming anything else it returned.
  */
 function keyFor<P>(keyOf: KeyFunction<P>, transaction: Transaction<P>): TransactionKey {
-  const key: unknown = keyOf(transaction);
+  // Through `call`, as the stages call handlers (see task-plan.ts): a task made anew for the
+  // next run must not throw away the waiting room's optimized code (`wrong call target`).
+  const key: unknown = keyOf.call(undefined, transaction);
   if (typeof key === 'string') return key;
   if (key === undefined || key === null) return undefined;
   throw new TypeError(
