@@ -1,3 +1,5 @@
+import { objectArray } from './object-array.js';
+
 /**
  * An array-backed first-in-first-out queue with O(1) amortised `shift` (unlike
  * `Array.prototype.shift`, which copies the whole array and collapses throughput on long
@@ -7,7 +9,8 @@
  * queue's work); a larger one, left by a burst, is dropped.
  */
 export class FifoQueue<T> {
-  private items: (T | undefined)[] = [];
+  /** Emptied and compacted in place, never replaced: one array, one map, for the queue's life. */
+  private readonly items: (T | undefined)[] = objectArray();
   private head = 0;
   private tail = 0;
 
@@ -25,11 +28,12 @@ export class FifoQueue<T> {
     this.items[this.head++] = undefined;
     if (this.head === this.tail) {
       // Keep a small array for the next fill; let a burst's large one go.
-      if (this.items.length > 1024) this.items = [];
+      if (this.items.length > 1024) this.items.length = 0;
       this.head = this.tail = 0;
     } else if (this.head >= 1024 && this.head * 2 >= this.tail) {
-      this.items = this.items.slice(this.head, this.tail);
+      this.items.copyWithin(0, this.head, this.tail);
       this.tail -= this.head;
+      this.items.length = this.tail;
       this.head = 0;
     }
     return item;
@@ -43,7 +47,7 @@ export class FifoQueue<T> {
   /** Removes and returns every item, oldest first. */
   drain(): T[] {
     const all = this.items.slice(this.head, this.tail) as T[];
-    this.items = [];
+    this.items.length = 0;
     this.head = this.tail = 0;
     return all;
   }

@@ -138,9 +138,14 @@ export class ConsumeLoop<P, R>
     );
     this.capacity =
       task.key === undefined ? most : most + (policy.loop.keyBacklog ?? 4 * concurrency.value);
+    clock.prepare([policy.fetch.retry.timeout]);
     this.fetchBatchSize = policy.fetch.batch.size ?? concurrency.value;
     this.refillLowWater = Math.ceil(concurrency.value / 8);
     this.telemetry.metrics?.observeConcurrencyLimit(() => this.concurrency);
+    // Flags that change once, as the source runs dry: ordinary fields from the start (see
+    // EngineRun's constructor).
+    this.draining = this.awaitingCompletion = true;
+    this.draining = this.awaitingCompletion = false;
   }
 
   /** Most transactions in flight now. */
@@ -482,11 +487,13 @@ export class ConsumeLoop<P, R>
   }
 
   private disposeTimers(): void {
+    // Unsubscribed and left in their fields (a finished run starts nothing): storing into a
+    // field that never changed during the run, even the same `null`, makes V8 drop the
+    // optimized code that read it (`pause`: the whole loop; see EngineRun's constructor).
     this.stopSubscription?.unsubscribe();
     this.loopTimer?.unsubscribe();
     this.graceTimer?.unsubscribe();
     this.pause?.unsubscribe();
     this.downstream.dispose();
-    this.stopSubscription = this.loopTimer = this.graceTimer = this.pause = null;
   }
 }

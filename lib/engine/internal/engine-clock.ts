@@ -1,4 +1,5 @@
 import { asyncScheduler, type SchedulerLike, type Subscription } from 'rxjs';
+import { objectArray } from '../../core/object-array.js';
 
 /**
  * The time source of one engine run: its scheduler plus one {@link DeadlineQueue} per
@@ -17,20 +18,36 @@ export class EngineClock {
   /** Passes under way (nested when a pass re-enters the clock): registrations wait for the stamp. */
   private passes = 0;
   /** Queues holding deadlines registered in the current pass, to stamp at its end. */
-  private readonly unstamped: DeadlineQueue[] = [];
+  private readonly unstamped: DeadlineQueue[] = objectArray();
 
   constructor(readonly scheduler: SchedulerLike = asyncScheduler) {}
 
+  /**
+   * Makes the queue of each duration (`null`: none) before the first deadline. A run that
+   * knows its durations makes them here, when it starts: made by the first deadline, they
+   * were made in a process's first run before any code was optimized, and in every later run
+   * inside optimized code that had never taken that branch, which threw it away (`Insufficient
+   * type feedback` in `--trace-deopt`, for everything that inlined {@link deadline}).
+   */
+  prepare(durations: readonly (number | null)[]): void {
+    for (const duration of durations) if (duration !== null) this.queueFor(duration);
+  }
+
   /** A deadline `durationMs` from now; `subject` is handed back to `target` with it. */
   deadline(durationMs: number, target: DeadlineTarget, subject?: unknown): Deadline {
+    const queue = this.queues.get(durationMs) ?? this.queueFor(durationMs);
+    if (this.passes === 0) return queue.add(target, subject);
+    if (!queue.awaitsStamp) this.unstamped.push(queue);
+    return queue.addUnstamped(target, subject);
+  }
+
+  private queueFor(durationMs: number): DeadlineQueue {
     let queue = this.queues.get(durationMs);
     if (queue === undefined) {
       queue = new DeadlineQueue(this.scheduler, durationMs);
       this.queues.set(durationMs, queue);
     }
-    if (this.passes === 0) return queue.add(target, subject);
-    if (!queue.awaitsStamp) this.unstamped.push(queue);
-    return queue.addUnstamped(target, subject);
+    return queue;
   }
 
   /** A pass begins: deadlines registered until the matching {@link endPass} share one stamp. */
@@ -88,7 +105,8 @@ export class Deadline {
  * {@link stamp} gives them their time.
  */
 export class DeadlineQueue {
-  private entries: Deadline[] = [];
+  /** Compacted in place, never replaced (see `objectArray` and EngineRun's constructor). */
+  private readonly entries: Deadline[] = objectArray();
   private head = 0;
   private live = 0;
   private action: Subscription | null = null;
@@ -153,12 +171,16 @@ export class DeadlineQueue {
     while (this.head < this.entries.length && (this.entries[this.head] as Deadline).target === null)
       this.head++;
     if (this.head >= 1024 && this.head * 2 >= this.entries.length) {
-      this.entries = this.entries.slice(this.head);
+      this.entries.copyWithin(0, this.head);
+      this.entries.length -= this.head;
       this.head = 0;
     } else if (this.entries.length - this.head > 2 * this.live + 64) {
-      this.entries = this.entries.filter(
-        (entry, index) => index >= this.head && entry.target !== null,
-      );
+      let kept = 0;
+      for (let index = this.head; index < this.entries.length; index++) {
+        const entry = this.entries[index] as Deadline;
+        if (entry.target !== null) this.entries[kept++] = entry;
+      }
+      this.entries.length = kept;
       this.head = 0;
     }
   }
@@ -166,7 +188,7 @@ export class DeadlineQueue {
   /** Cancels the scheduled action; registered deadlines will not expire. */
   dispose(): void {
     this.disarm();
-    this.entries = [];
+    this.entries.length = 0;
     this.head = 0;
     this.live = 0;
     this.awaitsStamp = false;

@@ -70,7 +70,16 @@ export abstract class EngineRun<O> {
     protected readonly subscriber: Subscriber<O>,
     protected readonly clock: EngineClock,
     protected readonly telemetry: RunTelemetry,
-  ) {}
+  ) {
+    // V8 treats a field that was never rewritten as a constant of its class, and its first
+    // change throws away every optimized function that read it (`code dependencies` in
+    // `--trace-deopt`). A flag that changes once, when a run ends, thus discarded the whole hot
+    // path at the end of a process's first run, to be optimized again during the next one.
+    // Flags like that are written once here, so they are ordinary fields before any code is
+    // optimized (subclasses do the same with theirs).
+    this.finished = true;
+    this.finished = false;
+  }
 
   /** Hard stop (unsubscribe): cancel everything now; nothing more is emitted. */
   teardown(): void {
@@ -142,10 +151,16 @@ export abstract class EngineRun<O> {
 }
 
 /** An {@link EngineRun} fed by a source Observable (see {@link engineOperator}). */
-// eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- I types `take` for each subclass and ties a run to its operator's input in engineOperator
 export abstract class SourceRun<I, O> extends EngineRun<O> {
   /** The source completed or failed: nothing more comes in. */
   protected sourceDone = false;
+
+  constructor(subscriber: Subscriber<O>, clock: EngineClock, telemetry: RunTelemetry) {
+    super(subscriber, clock, telemetry);
+    // Changes once, at the source's end: an ordinary field from the start (see EngineRun).
+    this.sourceDone = true;
+    this.sourceDone = false;
+  }
 
   /** A value of the source. */
   abstract take(input: I): void;

@@ -60,6 +60,12 @@ export class LifecyclePool<P, R, A = undefined> implements LifecycleHost<P, R, A
     private readonly listener: PoolListener<P, R, A>,
   ) {
     telemetry.metrics?.observeInFlight(() => this.inFlight);
+    const { prepare, process, success, exception } = plan.stages;
+    clock.prepare([
+      plan.budget,
+      plan.slowNotice?.after ?? null,
+      ...[prepare, process, success, exception].map((stage) => stage?.retry.timeout ?? null),
+    ]);
     this.notice =
       plan.slowNotice === null ? null : new SlowTransactionNotice<P, R, A>(plan.slowNotice, clock);
   }

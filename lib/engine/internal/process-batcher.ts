@@ -14,6 +14,7 @@ import type { RunTelemetry } from './instrumentation/run-telemetry.js';
 import { processBatchTelemetry } from './instrumentation/stage-telemetry.js';
 import { firstAttemptOf, isHandBack, StageRun, type StageOwner } from './stage-run.js';
 import type { Downstream } from './flow-gates.js';
+import { objectArray } from '../../core/object-array.js';
 
 /** A lifecycle whose process stage runs in a batch. */
 export interface BatchMember<P> {
@@ -53,7 +54,7 @@ export interface BatcherSettings {
  * (its signal aborts).
  */
 export class ProcessBatcher<P> {
-  private forming: BatchMember<P>[] = [];
+  private forming: BatchMember<P>[] = objectArray();
   private wait: Subscription | null = null;
   /** Which running batch holds each member that is not forming. */
   private readonly running = new Map<BatchMember<P>, BatchRun<P>>();
@@ -99,7 +100,7 @@ export class ProcessBatcher<P> {
     this.disarm();
     if (this.forming.length === 0) return;
     const members = this.forming;
-    this.forming = [];
+    this.forming = objectArray();
     this.start(members);
   }
 
@@ -138,7 +139,7 @@ export class ProcessBatcher<P> {
 class BatchRun<P> implements StageOwner<unknown> {
   private run: StageRun<unknown> | null = null;
   /** The members the current attempt was called with, in the order of its results. */
-  private sent: BatchMember<P>[] = [];
+  private sent: BatchMember<P>[] = objectArray();
   /** Members that left while a call ran: they end with that call and join no retry. */
   private readonly left = new Set<BatchMember<P>>();
 

@@ -5,6 +5,7 @@ import type { Transaction } from '../../core/transaction.js';
 import { timer, type SchedulerLike, type Subscription } from 'rxjs';
 import type { RateLimit } from '../../policy/policy-sections.js';
 import { RateSchedule } from './flow-gates.js';
+import { objectArray } from '../../core/object-array.js';
 
 /** A transaction's key as the run keeps it: `undefined` for none. */
 export type TransactionKey = string | undefined;
@@ -93,7 +94,7 @@ interface KeyedEntry<P> {
 
 /** A binary min-heap of entries on their intake `order`. */
 class OrderHeap<P> {
-  private readonly items: KeyedEntry<P>[] = [];
+  private readonly items: KeyedEntry<P>[] = objectArray();
 
   get length(): number {
     return this.items.length;
@@ -345,7 +346,9 @@ export function waitingRoom<P>(
  * @throws what the function throws, or a TypeError naming anything else it returned.
  */
 function keyFor<P>(keyOf: KeyFunction<P>, transaction: Transaction<P>): TransactionKey {
-  const key: unknown = keyOf(transaction);
+  // Through `call`, as the stages call handlers (see task-plan.ts): a task made anew for the
+  // next run must not throw away the waiting room's optimized code (`wrong call target`).
+  const key: unknown = keyOf.call(undefined, transaction);
   if (typeof key === 'string') return key;
   if (key === undefined || key === null) return undefined;
   throw new TypeError(
