@@ -666,6 +666,7 @@ export class KafkaConnector<P = unknown> implements Connector<P> {
           fallbackMode: this.config.startFrom,
           autocommit: false,
           highWaterMark: this.config.prefetch,
+          maxBytesPerPartition: this.config.partitionFetchBytes,
           maxWaitTime: Math.max(10, Math.min(this.config.fetchWait, 5000)),
         });
         if (this.closed) {
