@@ -30,13 +30,19 @@
  * profile of each measured window (not of the set-up) is written there, for `--cpu-prof`-like
  * analysis of the hot path alone.
  */
-import { Admin, Consumer, Producer, ProduceAcks } from '@platformatic/kafka';
+import { Consumer } from '@platformatic/kafka';
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
-import { tracingChannel } from 'node:diagnostics_channel';
 import { join } from 'node:path';
 import { consume, consumerTask, type LoopMode, type Transaction } from 'ergon-rx';
 import { KafkaConnector } from 'ergon-rx/kafka';
+import {
+  ClientActivity,
+  dropTopic,
+  fillTopic,
+  groupLag,
+  kafkaBrokers as brokers,
+} from '../contenders/kafka-topics.js';
 import {
   measureRounds,
   onFresh,
@@ -52,7 +58,6 @@ const only = process.argv[4]?.split(',');
 const batch = 100;
 /** Kafka's default `max.partition.fetch.bytes`. */
 const partitionFetchBytes = 1_048_576;
-const brokers = ['127.0.0.1:9092'];
 const body = Buffer.from(JSON.stringify({ order: 42, item: 'widget', qty: 3 }));
 
 let topics = 0;
@@ -82,86 +87,9 @@ const window: WindowHooks | undefined =
 
 async function freshTopic(): Promise<string> {
   const topic = `ergon_bench_kafka_${process.pid}_${++topics}`;
-  const admin = new Admin({ clientId: 'ergon-bench', bootstrapBrokers: brokers });
-  await admin.createTopics({ topics: [topic, `${topic}.dead`], partitions: 4, replicas: 1 });
-  await admin.close();
-  const producer = new Producer({
-    clientId: 'ergon-bench',
-    bootstrapBrokers: brokers,
-    idempotent: true,
-    acks: ProduceAcks.ALL,
-  });
-  for (let sent = 0; sent < count; sent += 1000) {
-    const chunk = Math.min(1000, count - sent);
-    await producer.send({
-      messages: Array.from({ length: chunk }, (_, i) => ({
-        topic,
-        key: Buffer.from(`k${(sent + i) % 64}`),
-        value: body,
-      })),
-    });
-  }
-  await producer.close();
+  await fillTopic(topic, 4, count, () => body);
   return topic;
 }
-
-async function dropTopic(topic: string): Promise<void> {
-  const admin = new Admin({ clientId: 'ergon-bench', bootstrapBrokers: brokers });
-  await admin.deleteTopics({ topics: [topic, `${topic}.dead`] });
-  await admin.close();
-}
-
-/**
- * What the clients of this process do besides handing out records, seen through the client's
- * diagnostics channels: the wall and CPU time spent in `joinGroup` (the broker holds a new
- * group's first join for `group.initial.rebalance.delay.ms`; overlapping joins count once),
- * and the fetch requests sent.
- */
-class ClientActivity {
-  private joining = 0;
-  private since = 0n;
-  private cpuSince: NodeJS.CpuUsage = process.cpuUsage();
-  private joinNanos = 0n;
-  joinCpuMicros = 0;
-  fetches = 0;
-
-  constructor() {
-    tracingChannel<string, { operation?: string }>('plt:kafka:consumer:group').subscribe({
-      start: (context) => {
-        if (context.operation === 'joinGroup' && this.joining++ === 0) {
-          this.since = process.hrtime.bigint();
-          this.cpuSince = process.cpuUsage();
-        }
-      },
-      end: noop,
-      asyncStart: noop,
-      asyncEnd: (context) => {
-        if (context.operation === 'joinGroup' && --this.joining === 0) {
-          this.joinNanos += process.hrtime.bigint() - this.since;
-          const used = process.cpuUsage(this.cpuSince);
-          this.joinCpuMicros += used.user + used.system;
-        }
-      },
-      error: noop,
-    });
-    tracingChannel('plt:kafka:consumer:fetches').subscribe({
-      start: () => {
-        this.fetches++;
-      },
-      end: noop,
-      asyncStart: noop,
-      asyncEnd: noop,
-      error: noop,
-    });
-  }
-
-  /** Seconds spent joining so far. */
-  get joinSeconds(): number {
-    return Number(this.joinNanos) / 1e9;
-  }
-}
-
-function noop(): void {}
 
 const activity = new ClientActivity();
 /** Per measured run: the join's wall seconds and CPU µs, and the fetch requests. */
@@ -338,28 +266,11 @@ async function ergon(topic: string, mode: LoopMode, clock: Stopwatch): Promise<v
   if (outcomes !== count) throw new Error(`ergon-rx ${mode}: ${outcomes} outcomes of ${count}`);
 }
 
-async function lag(topic: string): Promise<number> {
-  const consumer = new Consumer({
-    clientId: 'ergon-bench',
-    bootstrapBrokers: brokers,
-    groupId: `ergon-${topic}`,
-  });
-  const ends = (await consumer.listOffsets({ topics: [topic] })).get(topic) ?? [];
-  const commits =
-    (
-      await consumer.listCommittedOffsets({
-        topics: [{ topic, partitions: ends.map((_, p) => p) }],
-      })
-    ).get(topic) ?? [];
-  await consumer.close();
-  return Number(ends.reduce((sum, end, p) => sum + end - (commits[p] ?? 0n), 0n));
-}
-
 /** A contender run on a fresh topic, checked to have committed every record. */
 function onFreshTopic(run: (topic: string, clock: Stopwatch) => Promise<void>): Contender {
   return onFresh(freshTopic, dropTopic, async (topic, clock) => {
     await run(topic, clock);
-    const left = await lag(topic);
+    const left = await groupLag(topic, `ergon-${topic}`);
     if (left !== 0) throw new Error(`${left} records left uncommitted`);
   });
 }
