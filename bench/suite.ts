@@ -5,8 +5,8 @@
  *
  * Usage: node .bench/suite.js [--only engine,io,…] [--repeats n] [--scale x] [--no-write]
  *   --only      run only these scenarios (ids: engine, io, retries, tracing, memory, redis,
- *               postgres, rabbitmq, batch-insert, transactional-ack, graphile-worker, scaling,
- *               adaptive, outage);
+ *               postgres, rabbitmq, batch-insert, kafka-postgres, transactional-ack,
+ *               graphile-worker, scaling, adaptive, outage);
  *               implies --no-write
  *   --repeats   runs per contender (default 3)
  *   --scale     factor on every transaction count (default 1); not 1 implies --no-write
@@ -22,6 +22,7 @@ import { brokerRedis } from './suite/broker-redis.js';
 import { engineOverhead } from './suite/engine-overhead.js';
 import { adaptiveConcurrency, downstreamOutage } from './suite/flow-control.js';
 import { ioBound } from './suite/io-bound.js';
+import { kafkaPostgres } from './suite/kafka-postgres.js';
 import { describeMachine } from './suite/machine.js';
 import { renderTable } from './suite/markdown-table.js';
 import { memoryBound } from './suite/memory-bound.js';
@@ -41,6 +42,7 @@ const scenarios: readonly Scenario[] = [
   brokerPostgres,
   brokerRabbitmq,
   batchInsert,
+  kafkaPostgres,
   transactionalAck,
   graphileWorkerDrain,
   workerScaling,

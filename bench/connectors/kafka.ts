@@ -1,16 +1,28 @@
 /**
- * Kafka consume+commit throughput: ergon-rx's KafkaConnector under `consume` with a no-op
- * handler against the raw @platformatic/kafka client doing the same work (a consumer group
- * stream of the same topic, JSON decoding of each value, a commit of the consumed offsets
- * every 100 records with one commit in flight at a time, and a last one at the end), in one
- * process against the local broker. Each contender drains a fresh topic of 4 partitions
- * holding N records; the clock starts at the first record (joining the group, 3 s with the
- * broker's initial rebalance delay, is not measured) and stops once the last commit is done
- * and the consumer left the group.
+ * Kafka consume+commit cost: ergon-rx's KafkaConnector under `consume` with an async no-op
+ * handler against a hand-written at-least-once consumer on the raw @platformatic/kafka client
+ * doing the same job, in one process against the local broker. Each contender drains a fresh
+ * topic of 4 partitions holding N records (200 000 by default), in a fresh group, reading
+ * with the same fetch settings (`highWaterMark` 512 records, at most 1 MiB per partition per
+ * fetch, Kafka's `max.partition.fetch.bytes` default: 200 000 records arrive in four fetches
+ * while the window runs). Both:
+ *
+ * - decode each value as JSON and call an `async` no-op handler with it, at most 100 at a
+ *   time (the raw loop stops reading while 100 are pending);
+ * - commit, per partition, only the contiguous prefix of settled offsets (a pending earlier
+ *   record holds back every later one: at-least-once with concurrency), at most one commit in
+ *   flight and at most one per 100 ms, and a last one at the end;
+ * - leave the group at the end.
+ *
+ * The window starts when the contender starts consuming (joining the group, the first fetch
+ * and its decoding are in it) and stops once the last commit is done and the consumer left
+ * the group. Joining waits about 3 s for the broker's `group.initial.rebalance.delay.ms`: that
+ * idle wait (the wall time of the client's `joinGroup`, seen through its diagnostics channel)
+ * is left out of msgs/s, its CPU (little) stays in the CPU per record.
  *
  * Besides msgs/s (wall clock, sensitive to other load on the machine) each row gives the CPU
- * time of the process per record over the same window (`process.cpuUsage`), which another
- * process sharing the cores does not inflate.
+ * time of the process per record over the window (`process.cpuUsage`), which another process
+ * sharing the cores does not inflate.
  *
  * Usage: npm run -s build && npx tsc -p tsconfig.bench.json &&
  *        node .bench/connectors/kafka.js [count] [rounds] [raw,batch,continuous]
@@ -18,12 +30,19 @@
  * profile of each measured window (not of the set-up) is written there, for `--cpu-prof`-like
  * analysis of the hot path alone.
  */
-import { Admin, Consumer, Producer, ProduceAcks } from '@platformatic/kafka';
+import { Consumer } from '@platformatic/kafka';
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { join } from 'node:path';
-import { consume, consumerTask, type LoopMode } from 'ergon-rx';
+import { consume, consumerTask, type LoopMode, type Transaction } from 'ergon-rx';
 import { KafkaConnector } from 'ergon-rx/kafka';
+import {
+  ClientActivity,
+  dropTopic,
+  fillTopic,
+  groupLag,
+  kafkaBrokers as brokers,
+} from '../contenders/kafka-topics.js';
 import {
   measureRounds,
   onFresh,
@@ -33,11 +52,12 @@ import {
   type WindowHooks,
 } from './rounds.js';
 
-const count = Number(process.argv[2] ?? 20_000);
+const count = Number(process.argv[2] ?? 200_000);
 const rounds = Number(process.argv[3] ?? 3);
 const only = process.argv[4]?.split(',');
 const batch = 100;
-const brokers = ['127.0.0.1:9092'];
+/** Kafka's default `max.partition.fetch.bytes`. */
+const partitionFetchBytes = 1_048_576;
 const body = Buffer.from(JSON.stringify({ order: 42, item: 'widget', qty: 3 }));
 
 let topics = 0;
@@ -67,137 +87,195 @@ const window: WindowHooks | undefined =
 
 async function freshTopic(): Promise<string> {
   const topic = `ergon_bench_kafka_${process.pid}_${++topics}`;
-  const admin = new Admin({ clientId: 'ergon-bench', bootstrapBrokers: brokers });
-  await admin.createTopics({ topics: [topic, `${topic}.dead`], partitions: 4, replicas: 1 });
-  await admin.close();
-  const producer = new Producer({
-    clientId: 'ergon-bench',
-    bootstrapBrokers: brokers,
-    idempotent: true,
-    acks: ProduceAcks.ALL,
-  });
-  for (let sent = 0; sent < count; sent += 1000) {
-    const chunk = Math.min(1000, count - sent);
-    await producer.send({
-      messages: Array.from({ length: chunk }, (_, i) => ({
-        topic,
-        key: Buffer.from(`k${(sent + i) % 64}`),
-        value: body,
-      })),
-    });
-  }
-  await producer.close();
+  await fillTopic(topic, 4, count, () => body);
   return topic;
 }
 
-async function dropTopic(topic: string): Promise<void> {
-  const admin = new Admin({ clientId: 'ergon-bench', bootstrapBrokers: brokers });
-  await admin.deleteTopics({ topics: [topic, `${topic}.dead`] });
-  await admin.close();
+const activity = new ClientActivity();
+/** Per measured run: the join's wall seconds and CPU µs, and the fetch requests. */
+const runActivity: { join: number; joinCpu: number; fetches: number }[] = [];
+
+/** Times `run` from the start of consumption, leaving the group joins' idle wait out of the rate. */
+async function timed(clock: Stopwatch, run: () => Promise<void>): Promise<void> {
+  const { joinSeconds, joinCpuMicros, fetches } = activity;
+  clock.start();
+  await run();
+  const join = activity.joinSeconds - joinSeconds;
+  clock.leaveOut(join);
+  clock.stop();
+  runActivity.push({
+    join,
+    joinCpu: activity.joinCpuMicros - joinCpuMicros,
+    fetches: activity.fetches - fetches,
+  });
 }
 
+/** The handler both contenders call per record: async, doing nothing. */
+async function handle(_order: { qty: number }): Promise<void> {}
+
+/** The records of one partition handed to the handler, in offset order, until they settle. */
+class PendingOffsets {
+  private offsets: bigint[] = [];
+  private settled: boolean[] = [];
+  /** The slot of `offsets[0]`: the settled prefix is dropped now and then. */
+  private base = 0;
+  private head = 0;
+  /** One past the contiguous settled prefix (`-1n`: nothing settled yet). */
+  commitable = -1n;
+  committed = -1n;
+
+  /** Holds `offset`; returns its slot for {@link settle}. */
+  hold(offset: bigint): number {
+    this.settled.push(false);
+    return this.base + this.offsets.push(offset) - 1;
+  }
+
+  settle(slot: number): void {
+    const { settled } = this;
+    settled[slot - this.base] = true;
+    let head = this.head;
+    while (head < settled.length && settled[head] === true) head++;
+    if (head === this.head) return;
+    this.commitable = (this.offsets[head - 1] as bigint) + 1n;
+    if (head >= 1024) {
+      this.offsets = this.offsets.slice(head);
+      this.settled = settled.slice(head);
+      this.base += head;
+      head = 0;
+    }
+    this.head = head;
+  }
+}
+
+/**
+ * A hand-written at-least-once consumer: the group stream, `handle` per record with at most
+ * 100 pending, commits of each partition's contiguous settled prefix (one in flight, at most
+ * one per 100 ms, a last one at the end).
+ */
 async function rawDriver(topic: string, clock: Stopwatch): Promise<void> {
   const consumer = new Consumer({
     clientId: 'ergon-bench',
     bootstrapBrokers: brokers,
     groupId: `ergon-${topic}`,
   });
-  const stream = await consumer.consume({
-    topics: [topic],
-    mode: 'committed',
-    fallbackMode: 'earliest',
-    autocommit: false,
-    highWaterMark: 512,
-  });
   let done = 0;
+  let settled = 0;
   let sum = 0;
-  const next = new Map<number, bigint>();
-  const commit = (): Promise<void> =>
-    consumer.commit({
-      offsets: [...next].map(([partition, offset]) => ({
-        topic,
-        partition,
-        offset,
-        leaderEpoch: -1,
-      })),
+  await timed(clock, async () => {
+    const stream = await consumer.consume({
+      topics: [topic],
+      mode: 'committed',
+      fallbackMode: 'earliest',
+      autocommit: false,
+      highWaterMark: 512,
+      maxBytesPerPartition: partitionFetchBytes,
     });
-  const commits: { running: Promise<void> | null; due: boolean } = { running: null, due: false };
-  const commitSoon = (): void => {
-    if (commits.running !== null) {
-      commits.due = true;
-      return;
-    }
-    commits.running = commit().finally(() => {
-      commits.running = null;
-      if (commits.due) {
-        commits.due = false;
-        commitSoon();
+    const partitions = new Map<number, PendingOffsets>();
+    const commits = { running: null as Promise<void> | null, timer: null as NodeJS.Timeout | null };
+    let lastCommitAt = 0;
+    const commit = async (): Promise<void> => {
+      const offsets = [];
+      for (const [partition, pending] of partitions) {
+        if (pending.commitable > pending.committed) {
+          offsets.push({ topic, partition, offset: pending.commitable, leaderEpoch: -1 });
+        }
       }
-    });
-  };
-  for await (const message of stream) {
-    if (done === 0) clock.start();
-    sum += (JSON.parse(message.value.toString()) as { qty: number }).qty;
-    next.set(message.partition, message.offset + 1n);
-    if (++done % batch === 0) commitSoon();
-    if (done === count) break;
+      if (offsets.length === 0) return;
+      lastCommitAt = Date.now();
+      await consumer.commit({ offsets });
+      for (const { partition, offset } of offsets) {
+        const pending = partitions.get(partition);
+        if (pending !== undefined && offset > pending.committed) pending.committed = offset;
+      }
+    };
+    const commitSoon = (): void => {
+      if (commits.running !== null || commits.timer !== null) return;
+      commits.timer = setTimeout(
+        () => {
+          commits.timer = null;
+          commits.running = commit().finally(() => {
+            commits.running = null;
+          });
+        },
+        Math.max(0, lastCommitAt + 100 - Date.now()),
+      );
+    };
+    let pending = 0;
+    let slotFree: (() => void) | null = null;
+    for await (const message of stream) {
+      const order = JSON.parse(message.value.toString()) as { qty: number };
+      sum += order.qty;
+      let offsets = partitions.get(message.partition);
+      if (offsets === undefined) {
+        offsets = new PendingOffsets();
+        partitions.set(message.partition, offsets);
+      }
+      const slot = offsets.hold(message.offset);
+      const held = offsets;
+      pending++;
+      handle(order).then(
+        () => {
+          held.settle(slot);
+          settled++;
+          pending--;
+          commitSoon();
+          if (slotFree !== null) {
+            const free = slotFree;
+            slotFree = null;
+            free();
+          }
+        },
+        (error: unknown) => console.error(error),
+      );
+      if (++done === count) break;
+      if (pending >= batch) await new Promise<void>((resolve) => (slotFree = resolve));
+    }
+    while (pending > 0) await new Promise<void>((resolve) => (slotFree = resolve));
+    if (commits.timer !== null) clearTimeout(commits.timer);
+    await commits.running;
+    await commit();
+    await stream.close();
+    await consumer.close(); // leaves the group, as the connector's close does
+  });
+  if (sum !== count * 3 || settled !== count) {
+    throw new Error(`raw driver: decoded ${sum / 3}, settled ${settled} of ${count}`);
   }
-  while (commits.running !== null) await commits.running;
-  await commit();
-  await stream.close();
-  await consumer.close(); // leaves the group, as the connector's close does
-  clock.stop();
-  if (sum !== count * 3) throw new Error(`raw driver: decoded ${sum / 3} of ${count}`);
 }
 
 async function ergon(topic: string, mode: LoopMode, clock: Stopwatch): Promise<void> {
-  const connector = new KafkaConnector({ topic, brokers, fetchWait: 1000 });
-  const task = consumerTask({ process: () => undefined });
-  let outcomes = 0;
-  await new Promise<void>((resolve, reject) =>
-    consume(connector, task, {
-      loop: { mode, concurrency: { value: batch }, limit: count, streaming: true },
-      fetch: { batch: { size: batch } },
-    }).subscribe({
-      next: () => {
-        if (outcomes++ === 0) clock.start();
-      },
-      error: reject,
-      complete: resolve,
-    }),
-  );
-  await connector.close(); // the last commit
-  clock.stop();
-  if (outcomes !== count) throw new Error(`ergon-rx ${mode}: ${outcomes} outcomes of ${count}`);
-}
-
-async function lag(topic: string): Promise<number> {
-  const consumer = new Consumer({
-    clientId: 'ergon-bench',
-    bootstrapBrokers: brokers,
-    groupId: `ergon-${topic}`,
+  const connector = new KafkaConnector({ topic, brokers, fetchWait: 1000, partitionFetchBytes });
+  const task = consumerTask({
+    process: (transaction: Transaction<{ qty: number }>) => handle(transaction.payload),
   });
-  const ends = (await consumer.listOffsets({ topics: [topic] })).get(topic) ?? [];
-  const commits =
-    (
-      await consumer.listCommittedOffsets({
-        topics: [{ topic, partitions: ends.map((_, p) => p) }],
-      })
-    ).get(topic) ?? [];
-  await consumer.close();
-  return Number(ends.reduce((sum, end, p) => sum + end - (commits[p] ?? 0n), 0n));
+  let outcomes = 0;
+  await timed(clock, async () => {
+    await new Promise<void>((resolve, reject) =>
+      consume(connector, task, {
+        loop: { mode, concurrency: { value: batch }, limit: count, streaming: true },
+        fetch: { batch: { size: batch } },
+      }).subscribe({
+        next: () => {
+          outcomes++;
+        },
+        error: reject,
+        complete: resolve,
+      }),
+    );
+    await connector.close(); // the last commit, leaving the group
+  });
+  if (outcomes !== count) throw new Error(`ergon-rx ${mode}: ${outcomes} outcomes of ${count}`);
 }
 
 /** A contender run on a fresh topic, checked to have committed every record. */
 function onFreshTopic(run: (topic: string, clock: Stopwatch) => Promise<void>): Contender {
   return onFresh(freshTopic, dropTopic, async (topic, clock) => {
     await run(topic, clock);
-    const left = await lag(topic);
+    const left = await groupLag(topic, `ergon-${topic}`);
     if (left !== 0) throw new Error(`${left} records left uncommitted`);
   });
 }
 
-const rawName = 'raw @platformatic/kafka (stream, commit every 100)';
+const rawName = 'raw @platformatic/kafka (stream, 100 pending, prefix commits)';
 const contenders: Record<string, { readonly key: string; readonly run: Contender }> = {
   [rawName]: { key: 'raw', run: onFreshTopic(rawDriver) },
   'ergon-rx batch (size 100, concurrency 100)': {
@@ -227,3 +305,10 @@ console.log(
   `Kafka consume+commit, ${count} records on 4 partitions, median of ${rounds} rounds after a warm-up`,
 );
 console.log(results.has(rawName) ? resultTable(results, rawName) : [...results]);
+const range = (values: readonly number[]): string =>
+  `${Math.min(...values).toFixed(0)}–${Math.max(...values).toFixed(0)}`;
+console.log(
+  `Per run: joining the group ${range(runActivity.map((r) => r.join * 1000))} ms wall (left out of msgs/s), ` +
+    `${range(runActivity.map((r) => r.joinCpu / 1000))} ms CPU (counted); ` +
+    `${range(runActivity.map((r) => r.fetches))} fetch requests.`,
+);

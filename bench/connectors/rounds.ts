@@ -19,6 +19,11 @@ export interface Stopwatch {
   stop(): void;
   /** Starts, runs `section`, stops. */
   time(section: () => Promise<void>): Promise<void>;
+  /**
+   * Leaves `seconds` of idle waiting inside the window out of the rate (e.g. a broker's
+   * deliberate delay); the CPU spent meanwhile stays in.
+   */
+  leaveOut(seconds: number): void;
 }
 
 /** One run of a contender over `count` messages (it throws when it handled fewer). */
@@ -45,6 +50,7 @@ class RunStopwatch implements Stopwatch {
   private started: bigint | undefined;
   private cpuAtStart: NodeJS.CpuUsage | undefined;
   private seconds: number | undefined;
+  private leftOut = 0;
   private cpuMicros = 0;
   /** The window hook's `stop`, awaited once the run is over. */
   windowClosed: Promise<void> = Promise.resolve();
@@ -61,7 +67,7 @@ class RunStopwatch implements Stopwatch {
     if (this.started === undefined || this.cpuAtStart === undefined) {
       throw new Error('stopwatch stopped before it was started');
     }
-    this.seconds = Number(process.hrtime.bigint() - this.started) / 1e9;
+    this.seconds = Number(process.hrtime.bigint() - this.started) / 1e9 - this.leftOut;
     const used = process.cpuUsage(this.cpuAtStart);
     this.cpuMicros = used.user + used.system;
     if (this.window !== undefined) this.windowClosed = this.window.stop();
@@ -71,6 +77,10 @@ class RunStopwatch implements Stopwatch {
     this.start();
     await section();
     this.stop();
+  }
+
+  leaveOut(seconds: number): void {
+    this.leftOut += seconds;
   }
 
   measurement(name: string, count: number): Measurement {

@@ -49,6 +49,11 @@ export interface KafkaConnectorConfig<P = unknown> {
   readonly fetchWait: number;
   /** Most records the client reads ahead of the loop (the stream's high-water mark). */
   readonly prefetch: number;
+  /**
+   * Most bytes one fetch request returns per partition (Kafka's `max.partition.fetch.bytes`):
+   * the client decodes a whole response before it hands out its first record.
+   */
+  readonly partitionFetchBytes: number;
   /** Least time between two commits, in ms (`0`: as soon as the previous one is done). */
   readonly commitInterval: number;
   /** The group session timeout, in ms: a consumer silent that long is dropped from the group. */
@@ -96,6 +101,8 @@ export interface KafkaConnectorConfigInput<P = unknown> {
   readonly fetchWait?: DurationInput;
   /** Default 512. */
   readonly prefetch?: IntegerInput;
+  /** Default 1 MiB (1048576), Kafka's default. */
+  readonly partitionFetchBytes?: IntegerInput;
   /** Default 100 ms. */
   readonly commitInterval?: DurationInput;
   /** Default 30 s. */
@@ -165,6 +172,7 @@ export const KafkaConnectorConfigCodec: t.Type<KafkaConnectorConfig, KafkaConnec
     startFrom: withDefault(StartFrom, 'earliest'),
     fetchWait: withDefault(NonNegativeDuration, 500),
     prefetch: withDefault(PositiveInteger, 512),
+    partitionFetchBytes: withDefault(PositiveInteger, 1_048_576),
     commitInterval: withDefault(NonNegativeDuration, 100),
     sessionTimeout: withDefault(PositiveDuration, 30_000),
     heartbeatInterval: withDefault(PositiveDuration, 3000),

@@ -88,13 +88,13 @@ export interface KafkaConnectorOptions {
   readonly logger?: Logger;
 }
 
-/** A fetched record this connector holds until it is settled. */
-interface Delivery {
+/** A fetched record this connector holds until it is settled (its own held offset). */
+interface Delivery extends HeldOffset {
   readonly message: KafkaMessage;
-  readonly held: HeldOffset;
   /** The partition's offsets when it was fetched: stale once the partition was revoked. */
   readonly offsets: PartitionOffsets;
-  readonly deliveries: number;
+  /** Deliveries so far, this one included (a release delivers it again). */
+  deliveries: number;
 }
 
 /** One subscription of `fetch`: cancelled when the subscriber unsubscribes. */
@@ -452,9 +452,9 @@ export class KafkaConnector<P = unknown> implements Connector<P> {
       const { partition } = again.message;
       // Revoked meanwhile: left unsettled (uncommitted) for the new owner.
       if (this.owned.get(partition) !== again.offsets || this.draining.has(partition)) continue;
-      again.offsets.redelivered(again.held);
-      const delivery: Delivery = { ...again, deliveries: again.deliveries + 1 };
-      this.deliver(subscriber, delivery);
+      again.offsets.redelivered(again);
+      again.deliveries++;
+      this.deliver(subscriber, again);
       emitted++;
     }
     while (emitted < size && !this.stopped(subscriber, run) && this.stream === stream) {
@@ -496,9 +496,14 @@ export class KafkaConnector<P = unknown> implements Connector<P> {
       offsets = new PartitionOffsets();
       this.owned.set(partition, offsets);
     }
-    const held = offsets.hold(message.offset);
-    if (held === undefined) return undefined;
-    return { message, held, offsets, deliveries: 1 };
+    return offsets.hold<Delivery>({
+      offset: message.offset,
+      settled: false,
+      inFlight: true,
+      message,
+      offsets,
+      deliveries: 1,
+    });
   }
 
   /** Waits for records (the stream's `readable`, a release) or the end of `timeout`. */
@@ -520,7 +525,7 @@ export class KafkaConnector<P = unknown> implements Connector<P> {
 
   private settled(delivery: Delivery): void {
     const { partition } = delivery.message;
-    delivery.offsets.settle(delivery.held);
+    delivery.offsets.settle(delivery);
     if (this.owned.get(partition) !== delivery.offsets) return;
     this.scheduleCommit();
     if (this.drainWaker !== null && this.draining.has(partition)) this.drainWaker();
@@ -528,7 +533,7 @@ export class KafkaConnector<P = unknown> implements Connector<P> {
 
   private release(delivery: Delivery): void {
     const { partition } = delivery.message;
-    delivery.offsets.released(delivery.held);
+    delivery.offsets.released(delivery);
     // A revoked partition's record is delivered again by its new owner (nothing committed it).
     if (this.owned.get(partition) !== delivery.offsets) return;
     if (this.draining.has(partition)) {
@@ -666,6 +671,7 @@ export class KafkaConnector<P = unknown> implements Connector<P> {
           fallbackMode: this.config.startFrom,
           autocommit: false,
           highWaterMark: this.config.prefetch,
+          maxBytesPerPartition: this.config.partitionFetchBytes,
           maxWaitTime: Math.max(10, Math.min(this.config.fetchWait, 5000)),
         });
         if (this.closed) {

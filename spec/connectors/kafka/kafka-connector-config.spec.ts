@@ -17,6 +17,7 @@ describe('kafkaConnectorConfig', () => {
       startFrom: 'earliest',
       fetchWait: 500,
       prefetch: 512,
+      partitionFetchBytes: 1_048_576,
       commitInterval: 100,
       sessionTimeout: 30_000,
       heartbeatInterval: 3000,

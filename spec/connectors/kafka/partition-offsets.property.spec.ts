@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import {
   PartitionOffsets,
+  heldOffset,
   type HeldOffset,
 } from '../../../lib/connectors/kafka/internal/partition-offsets.js';
 
@@ -25,7 +26,7 @@ describe('PartitionOffsets (the contiguous settled prefix of a partition)', () =
         ),
         ([offsets, settleOrder]) => {
           const partition = new PartitionOffsets();
-          const held = offsets.map((offset) => partition.hold(offset) as HeldOffset);
+          const held = offsets.map((offset) => partition.hold(heldOffset(offset)) as HeldOffset);
           const settled = new Set<number>();
           for (const index of settleOrder) {
             partition.settle(held[index] as HeldOffset);
@@ -54,9 +55,9 @@ describe('PartitionOffsets (the contiguous settled prefix of a partition)', () =
       fc.property(offsetsArbitrary, fc.nat(), (offsets, pick) => {
         fc.pre(offsets.length > 0);
         const partition = new PartitionOffsets();
-        const held = offsets.map((offset) => partition.hold(offset) as HeldOffset);
+        const held = offsets.map((offset) => partition.hold(heldOffset(offset)) as HeldOffset);
         const again = offsets[pick % offsets.length] as bigint;
-        expect(partition.hold(again)).to.equal(undefined);
+        expect(partition.hold(heldOffset(again))).to.equal(undefined);
         const first = held[0] as HeldOffset;
         partition.settle(first);
         partition.settle(first);
@@ -74,7 +75,7 @@ describe('PartitionOffsets (the contiguous settled prefix of a partition)', () =
         }),
         (offsets, steps) => {
           const partition = new PartitionOffsets();
-          const held = offsets.map((offset) => partition.hold(offset) as HeldOffset);
+          const held = offsets.map((offset) => partition.hold(heldOffset(offset)) as HeldOffset);
           const state = held.map((): 'out' | 'released' | 'settled' => 'out');
           for (const [step, pick] of steps) {
             if (held.length === 0) break;
@@ -101,7 +102,10 @@ describe('PartitionOffsets (the contiguous settled prefix of a partition)', () =
 
   it('offers nothing new once its offset was committed', () => {
     const partition = new PartitionOffsets();
-    const [a, b] = [partition.hold(7n), partition.hold(9n)] as [HeldOffset, HeldOffset];
+    const [a, b] = [partition.hold(heldOffset(7n)), partition.hold(heldOffset(9n))] as [
+      HeldOffset,
+      HeldOffset,
+    ];
     partition.settle(a);
     expect(partition.commitOffset).to.equal(8n);
     partition.committed(8n);

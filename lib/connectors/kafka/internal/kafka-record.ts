@@ -39,16 +39,20 @@ export function recordTransaction<P>(
 ): Transaction<P> {
   let id: string | undefined;
   let headers: Record<string, string> | undefined;
-  for (const [name, value] of message.headers) {
-    const header = name.toString('utf8');
-    if (header === idHeader) id = value.toString('utf8');
-    else (headers ??= {})[header] = value.toString('utf8');
+  // Most records carry no header: skip the Map iterator then.
+  if (message.headers.size > 0) {
+    for (const [name, value] of message.headers) {
+      const header = name.toString('utf8');
+      if (header === idHeader) id = value.toString('utf8');
+      else (headers ??= {})[header] = value.toString('utf8');
+    }
   }
-  const { topic, partition, offset } = message;
+  const { topic, partition } = message;
+  const offset = message.offset.toString();
   const metadata: Record<string, unknown> = {
     topic,
     partition,
-    offset: offset.toString(),
+    offset,
     timestamp: Number(message.timestamp),
     group: source.group,
     deliveries,
@@ -56,7 +60,7 @@ export function recordTransaction<P>(
     headers: headers ?? noHeaders,
   };
   if (headers !== undefined) Object.assign(metadata, traceMetadata(headers));
-  const key = message.key as Buffer | undefined;
+  const key = message.key as Buffer | undefined | null;
   if (key !== undefined && key !== null && key.length > 0) metadata['key'] = key.toString('utf8');
   Object.freeze(metadata);
   const transactionId = id === undefined || id === '' ? `${topic}-${partition}@${offset}` : id;

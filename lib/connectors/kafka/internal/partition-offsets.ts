@@ -8,6 +8,11 @@ export interface HeldOffset {
   inFlight: boolean;
 }
 
+/** A newly fetched record's {@link HeldOffset}, for {@link PartitionOffsets.hold}. */
+export function heldOffset(offset: bigint): HeldOffset {
+  return { offset, settled: false, inFlight: true };
+}
+
 /**
  * The offsets of one partition that this consumer fetched while it owned the partition, in
  * fetch order, and the offset it may commit: one past the last record of the longest settled
@@ -23,22 +28,23 @@ export interface HeldOffset {
  * @example
  * ```ts
  * const offsets = new PartitionOffsets();
- * const a = offsets.hold(5n)!, b = offsets.hold(6n)!;
+ * const a = offsets.hold(heldOffset(5n))!, b = offsets.hold(heldOffset(6n))!;
  * offsets.settle(b); offsets.commitOffset; // null: 5 is not settled
  * offsets.settle(a); offsets.commitOffset; // 7n
  * ```
  */
 export class PartitionOffsets {
   private readonly held = new FifoQueue<HeldOffset>();
-  private settledPrefixEnd: bigint | null = null;
+  /** The last offset of the settled prefix (kept rather than one past it: no BigInt per record). */
+  private settledPrefixLast: bigint | null = null;
   private committedOffset: bigint | null = null;
-  private nextOffset: bigint | null = null;
+  private lastOffset: bigint | null = null;
   private unsettledCount = 0;
   private inFlightCount = 0;
 
   /** The offset after the last record held, `null` before the first. */
   get next(): bigint | null {
-    return this.nextOffset;
+    return this.lastOffset === null ? null : this.lastOffset + 1n;
   }
 
   /** Records held and not settled yet. */
@@ -52,14 +58,15 @@ export class PartitionOffsets {
   }
 
   /**
-   * Holds a newly fetched record; `undefined` when its offset is below {@link next} (fetched
-   * already).
+   * Holds a newly fetched record (`held`, unsettled and in flight, as {@link heldOffset} makes
+   * it, or an object that extends it); `undefined` when its offset is below {@link next}
+   * (fetched already).
    */
-  hold(offset: bigint): HeldOffset | undefined {
-    if (this.nextOffset !== null && offset < this.nextOffset) return undefined;
-    const held: HeldOffset = { offset, settled: false, inFlight: true };
+  hold<H extends HeldOffset>(held: H): H | undefined {
+    const { offset } = held;
+    if (this.lastOffset !== null && offset <= this.lastOffset) return undefined;
     this.held.push(held);
-    this.nextOffset = offset + 1n;
+    this.lastOffset = offset;
     this.unsettledCount++;
     this.inFlightCount++;
     return held;
@@ -90,15 +97,15 @@ export class PartitionOffsets {
     }
     for (let head = this.held.peek(); head?.settled === true; head = this.held.peek()) {
       this.held.shift();
-      this.settledPrefixEnd = head.offset + 1n;
+      this.settledPrefixLast = head.offset;
     }
   }
 
   /** The offset to commit now (one past the settled prefix), `null` when there is nothing new. */
   get commitOffset(): bigint | null {
-    const end = this.settledPrefixEnd;
-    if (end === null) return null;
-    return this.committedOffset !== null && end <= this.committedOffset ? null : end;
+    const last = this.settledPrefixLast;
+    if (last === null) return null;
+    return this.committedOffset !== null && last < this.committedOffset ? null : last + 1n;
   }
 
   /** Records that `offset` was committed. */
