@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import ExcelJS from 'exceljs';
+import { createHash } from 'node:crypto';
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -149,6 +150,75 @@ describe('ExcelConnector', function () {
     const second = new ExcelConnector({ path, idColumn: 'n' });
     expect((await fetchAll(second, 10)).map((tx) => tx.id)).to.deep.equal(['3', '4', '5']);
     await second.close();
+  });
+
+  it('resumes over a ledger an earlier version wrote, and writes lines of the same format', async () => {
+    const path = await workbook({
+      Sheet1: [
+        ['n', 's'],
+        [1, 'a'],
+        [2, 'b'],
+        [3, 'c'],
+        [4, 'd'],
+      ],
+    });
+    // The format ledgers have always had: one JSON line per settlement with its own time, the
+    // row hash the SHA-256 (hex) of the cells' fingerprint (\u0001, the type, the value).
+    const rowHash = (n: number, s: string): string =>
+      createHash('sha256').update(`\u0001number${n}\u0001string${s}`).digest('hex');
+    const old = [
+      { sheet: 'Sheet1', row: 2, hash: rowHash(1, 'a'), outcome: 'ack', id: 'book:Sheet1!2' },
+      {
+        sheet: 'Sheet1',
+        row: 3,
+        hash: rowHash(2, 'b'),
+        outcome: 'deadLetter',
+        id: 'x',
+        error: 'e',
+      },
+      { sheet: 'Sheet1', row: 4, hash: rowHash(3, 'c'), outcome: 'release', id: 'y' },
+    ].map((entry, n) => `${JSON.stringify({ ...entry, at: `2026-01-0${n + 1}T00:00:00.000Z` })}\n`);
+    writeFileSync(`${path}.ledger.jsonl`, old.join(''));
+    const connector = new ExcelConnector({ path, idColumn: 'n' });
+    const rows = await fetchAll(connector);
+    expect(rows.map((tx) => tx.id)).to.deep.equal(['3', '4']);
+    const [three, four] = rows as [Transaction<ExcelRow>, Transaction<ExcelRow>];
+    await Promise.all([
+      connector.settle(three, { type: 'ack' }),
+      connector.settle(four, failure('said "no"\non two lines')),
+    ]);
+    await connector.close();
+    const lines = readFileSync(`${path}.ledger.jsonl`, 'utf8').split('\n').slice(3, -1);
+    expect(lines).to.have.length(2);
+    for (const line of lines) expect(JSON.stringify(JSON.parse(line))).to.equal(line);
+    expect(lines.map((line) => JSON.parse(line) as Record<string, unknown>)).to.deep.equal(
+      [
+        { row: 4, hash: rowHash(3, 'c'), outcome: 'ack', id: '3' },
+        {
+          row: 5,
+          hash: rowHash(4, 'd'),
+          outcome: 'deadLetter',
+          id: '4',
+          error: 'said "no"\non two lines',
+        },
+      ].map((entry, n) => ({
+        sheet: 'Sheet1',
+        ...entry,
+        at: (JSON.parse(lines[n] as string) as { at: string }).at,
+      })),
+    );
+    expect(Object.keys(JSON.parse(lines[1] as string) as object)).to.deep.equal([
+      'sheet',
+      'row',
+      'hash',
+      'outcome',
+      'id',
+      'error',
+      'at',
+    ]);
+    const again = new ExcelConnector({ path, idColumn: 'n' });
+    expect(await fetchAll(again)).to.deep.equal([]);
+    await again.close();
   });
 
   it('processes a row again when it was edited after it was settled, and reads a replaced workbook anew', async () => {

@@ -5,16 +5,21 @@ import { ExcelLedgerError } from '../errors.js';
 /** How a row was settled. */
 export type LedgerOutcome = 'ack' | 'deadLetter' | 'release';
 
-/** One line of the ledger. */
-export interface LedgerLine {
+/** A settlement to record: a line of the ledger without its time. */
+export interface LedgerEntry {
   readonly sheet: string;
   readonly row: number;
   /** The row's content hash when it was settled: an edited row is processed again. */
   readonly hash: string;
   readonly outcome: LedgerOutcome;
   readonly id: string;
-  readonly error?: string;
-  /** When (ISO 8601). */
+  /** A dead letter's error message. */
+  readonly error?: string | undefined;
+}
+
+/** One line of the ledger. */
+export interface LedgerLine extends LedgerEntry {
+  /** When it was written (ISO 8601). */
   readonly at: string;
 }
 
@@ -25,14 +30,18 @@ const outcomes: readonly string[] = ['ack', 'deadLetter', 'release'] satisfies L
  * per settlement. A row whose last line is an `ack` or `deadLetter` with the row's current
  * content hash is done and skipped by the next run; a `release` line records the release
  * (the row is read again). A torn last line (a crash during the append) is ignored: that
- * row is processed again (at-least-once). Appends of one turn go out in one write.
+ * row is processed again (at-least-once). The entries appended while a write is under way, or
+ * in one turn, go out in the next write: one append of their lines, all with that write's
+ * time (`at`).
  */
 export class RowLedger {
-  /** `sheet!row` → hash of the rows that are done. */
-  private readonly done = new Map<string, string>();
-  private queued: string[] = [];
+  /** Sheet → row → hash of the rows that are done. */
+  private readonly done = new Map<string, Map<number, string>>();
+  private queued: LedgerEntry[] = [];
+  /** The write the queued entries go out in (not started yet), shared by them. */
+  private pending: Promise<void> | null = null;
+  /** The last write asked for (never rejects). */
   private writing: Promise<void> = Promise.resolve();
-  private waiting: Promise<void> | null = null;
   /** Why the last write failed, until one succeeds. */
   error: unknown = undefined;
 
@@ -65,46 +74,62 @@ export class RowLedger {
 
   /** Whether the row with this content was acked or dead-lettered. */
   isDone(sheet: string, row: number, hash: string): boolean {
-    return this.done.get(`${sheet}!${row}`) === hash;
+    return this.done.get(sheet)?.get(row) === hash;
   }
 
-  /** Appends an entry; resolves once it is written (with the other entries of its turn). */
-  append(entry: LedgerLine): Promise<void> {
-    this.queued.push(`${JSON.stringify(entry)}\n`);
-    this.waiting ??= this.writing.then(() => {
-      const text = this.queued.join('');
-      this.queued = [];
-      this.waiting = null;
-      return appendFileCreatingFolders(this.path, text);
-    });
-    const written = this.waiting.then(
-      () => {
-        this.error = undefined;
-        this.record(entry);
-      },
-      (error: unknown) => {
-        this.error = error;
-        throw error;
-      },
-    );
-    this.writing = written.catch(() => undefined);
-    return written;
+  /**
+   * Queues an entry for the next write; resolves once it is written (the promise is shared by
+   * the entries of that write; a failed write sets {@link error}, and needs no handler).
+   */
+  append(entry: LedgerEntry): Promise<void> {
+    this.queued.push(entry);
+    if (this.pending === null) {
+      this.pending = this.writing.then(() => this.writeQueued());
+      this.writing = this.pending.catch(() => undefined);
+    }
+    return this.pending;
   }
 
   /** Resolves once every append asked for so far was written (or failed). */
-  async flushed(): Promise<void> {
-    await this.writing;
-    await this.waiting?.catch(() => undefined);
+  flushed(): Promise<void> {
+    return this.writing;
   }
 
-  private record(entry: LedgerLine): void {
-    const key = `${entry.sheet}!${entry.row}`;
+  private async writeQueued(): Promise<void> {
+    const entries = this.queued;
+    this.queued = [];
+    this.pending = null;
+    const at = `,"at":"${new Date().toISOString()}"}\n`;
+    let text = '';
+    for (const entry of entries) text += ledgerLine(entry, at);
+    try {
+      await appendFileCreatingFolders(this.path, text);
+    } catch (error) {
+      this.error = error;
+      throw error;
+    }
+    this.error = undefined;
+    for (const entry of entries) this.record(entry);
+  }
+
+  private record(entry: LedgerEntry): void {
+    let rows = this.done.get(entry.sheet);
+    if (rows === undefined) this.done.set(entry.sheet, (rows = new Map<number, string>()));
     if (entry.outcome === 'release') {
-      if (this.done.get(key) === entry.hash) this.done.delete(key);
+      if (rows.get(entry.row) === entry.hash) rows.delete(entry.row);
     } else {
-      this.done.set(key, entry.hash);
+      rows.set(entry.row, entry.hash);
     }
   }
+}
+
+/**
+ * The entry's line as `JSON.stringify({ sheet, row, hash, outcome, id, error?, at })` writes
+ * it (the format every ledger has), ending with `at` (`,"at":"<ISO time>"}` and the newline).
+ */
+function ledgerLine({ sheet, row, hash, outcome, id, error }: LedgerEntry, at: string): string {
+  const failure = error === undefined ? '' : `,"error":${JSON.stringify(error)}`;
+  return `{"sheet":${JSON.stringify(sheet)},"row":${row},"hash":"${hash}","outcome":"${outcome}","id":${JSON.stringify(id)}${failure}${at}`;
 }
 
 function parseLine(line: string): LedgerLine | undefined {
