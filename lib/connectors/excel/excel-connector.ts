@@ -15,12 +15,17 @@ import { FifoQueue } from '../../core/fifo-queue.js';
 import type { SettleDecision } from '../../core/outcome.js';
 import { PayloadDecodeError } from '../../core/payload-codec.js';
 import { describeError } from '../../core/renderers.js';
-import { createTransaction, markUndecodable, type Transaction } from '../../core/transaction.js';
+import {
+  createTransaction,
+  markUndecodable,
+  type Transaction,
+  type TransactionInit,
+} from '../../core/transaction.js';
 import { noop } from '../../core/waiting.js';
 import { isPlainObject } from '../../policy/codecs/structures.js';
 import { ExcelWorkbookError } from './errors.js';
 import type { ExcelCell } from './internal/cell-values.js';
-import { RowLedger, type LedgerOutcome } from './internal/row-ledger.js';
+import { RowLedger, type LedgerOutcome, type LedgerRow } from './internal/row-ledger.js';
 import { RowVersions } from './internal/row-versions.js';
 import { SheetRows, type SheetRow } from './internal/sheet-rows.js';
 import { appendRows } from './internal/workbook-append.js';
@@ -55,12 +60,9 @@ export interface ExcelConnectorOptions<P> {
   readonly parse?: (row: ExcelRow, metadata: ExcelRowMetadata) => P;
 }
 
-/** A row read from the sheet, as a transaction. */
-interface RowEntry<P> {
+/** A row read from the sheet, as a transaction (and as the ledger names it). */
+interface RowEntry<P> extends LedgerRow {
   readonly transaction: Transaction<P>;
-  readonly sheet: string;
-  readonly row: number;
-  readonly hash: string;
 }
 
 /**
@@ -260,8 +262,7 @@ export class ExcelConnector<P = ExcelRow> implements Connector<P> {
   }
 
   private record(entry: RowEntry<P>, outcome: LedgerOutcome, error?: string): Promise<void> {
-    const { sheet, row, hash, transaction } = entry;
-    return this.ledger.append({ sheet, row, hash, outcome, id: transaction.id, error });
+    return this.ledger.append(entry, outcome, error);
   }
 
   /** Runs `work` after every earlier read or append finished. */
@@ -311,11 +312,13 @@ export class ExcelConnector<P = ExcelRow> implements Connector<P> {
         continue;
       }
       this.outstanding.add(row.number, row.hash);
+      const transaction = this.rowTransaction(row, rows.sheetName);
       this.readAhead.push({
-        transaction: this.rowTransaction(row, rows.sheetName),
+        transaction,
         sheet: rows.sheetName,
         row: row.number,
         hash: row.hash,
+        id: transaction.id,
       });
     }
   }
@@ -352,31 +355,48 @@ export class ExcelConnector<P = ExcelRow> implements Connector<P> {
     const metadata: ExcelRowMetadata = { file: this.options.path, sheet, row: row.number };
     const { idColumn, parse } = this.options;
     const idCell = idColumn === undefined ? undefined : row.cells[idColumn];
-    const id =
-      idCell === undefined || idCell === null
-        ? `${this.name}:${sheet}!${row.number}`
-        : idCell instanceof Date
-          ? idCell.toISOString()
-          : String(idCell);
-    const undecodable = (message: string, cause?: unknown): Transaction<P> =>
-      markUndecodable(
-        createTransaction(row.cells as P, { id, metadata }),
-        new PayloadDecodeError(message, cause === undefined ? undefined : { cause }),
-      );
-    if (row.problem !== undefined) return undecodable(`row ${row.number}: ${row.problem}`);
+    const init = {
+      id:
+        idCell === undefined || idCell === null
+          ? `${this.name}:${sheet}!${row.number}`
+          : idCell instanceof Date
+            ? idCell.toISOString()
+            : String(idCell),
+      metadata,
+    };
+    if (row.problem !== undefined) {
+      return undecodable(row, init, `row ${row.number}: ${row.problem}`);
+    }
     if (idColumn !== undefined && (idCell === undefined || idCell === null)) {
       return undecodable(
+        row,
+        init,
         `row ${row.number} of sheet ${JSON.stringify(sheet)} in ${this.name} has no ${JSON.stringify(idColumn)} (the idColumn)`,
       );
     }
-    if (parse === undefined) return createTransaction(row.cells as P, { id, metadata });
+    if (parse === undefined) return createTransaction(row.cells as P, init);
     try {
-      return createTransaction(parse(row.cells, metadata), { id, metadata });
+      return createTransaction(parse(row.cells, metadata), init);
     } catch (error) {
       return undecodable(
+        row,
+        init,
         `row ${row.number} of sheet ${JSON.stringify(sheet)} in ${this.name} is not valid: ${describeError(error)}`,
         error,
       );
     }
   }
+}
+
+/** The row as an undecodable transaction (its payload the cells), failing with `message`. */
+function undecodable<P>(
+  row: SheetRow,
+  init: TransactionInit,
+  message: string,
+  cause?: unknown,
+): Transaction<P> {
+  return markUndecodable(
+    createTransaction(row.cells as P, init),
+    new PayloadDecodeError(message, cause === undefined ? undefined : { cause }),
+  );
 }

@@ -5,20 +5,21 @@ import { ExcelLedgerError } from '../errors.js';
 /** How a row was settled. */
 export type LedgerOutcome = 'ack' | 'deadLetter' | 'release';
 
-/** A settlement to record: a line of the ledger without its time. */
-export interface LedgerEntry {
+/** The row a ledger line is about. */
+export interface LedgerRow {
   readonly sheet: string;
   readonly row: number;
   /** The row's content hash when it was settled: an edited row is processed again. */
   readonly hash: string;
-  readonly outcome: LedgerOutcome;
+  /** The transaction's id. */
   readonly id: string;
-  /** A dead letter's error message. */
-  readonly error?: string | undefined;
 }
 
 /** One line of the ledger. */
-export interface LedgerLine extends LedgerEntry {
+export interface LedgerLine extends LedgerRow {
+  readonly outcome: LedgerOutcome;
+  /** A dead letter's error message. */
+  readonly error?: string;
   /** When it was written (ISO 8601). */
   readonly at: string;
 }
@@ -37,7 +38,10 @@ const outcomes: readonly string[] = ['ack', 'deadLetter', 'release'] satisfies L
 export class RowLedger {
   /** Sheet → row → hash of the rows that are done. */
   private readonly done = new Map<string, Map<number, string>>();
-  private queued: LedgerEntry[] = [];
+  /** The settlements to write next: the rows, their outcomes, dead letters' errors. */
+  private queued: LedgerRow[] = [];
+  private outcomes: LedgerOutcome[] = [];
+  private errors: (string | undefined)[] = [];
   /** The write the queued entries go out in (not started yet), shared by them. */
   private pending: Promise<void> | null = null;
   /** The last write asked for (never rejects). */
@@ -68,7 +72,7 @@ export class RowLedger {
             'Remove that line (its row is then processed again), or delete the ledger to process every row again',
         );
       }
-      this.record(entry);
+      this.record(entry, entry.outcome);
     });
   }
 
@@ -78,11 +82,13 @@ export class RowLedger {
   }
 
   /**
-   * Queues an entry for the next write; resolves once it is written (the promise is shared by
-   * the entries of that write; a failed write sets {@link error}, and needs no handler).
+   * Queues a settlement for the next write; resolves once it is written (the promise is shared
+   * by the settlements of that write; a failed write sets {@link error}, and needs no handler).
    */
-  append(entry: LedgerEntry): Promise<void> {
-    this.queued.push(entry);
+  append(row: LedgerRow, outcome: LedgerOutcome, error?: string): Promise<void> {
+    this.queued.push(row);
+    this.outcomes.push(outcome);
+    this.errors.push(error);
     if (this.pending === null) {
       this.pending = this.writing.then(() => this.writeQueued());
       this.writing = this.pending.catch(() => undefined);
@@ -96,12 +102,16 @@ export class RowLedger {
   }
 
   private async writeQueued(): Promise<void> {
-    const entries = this.queued;
+    const { queued: rows, outcomes, errors } = this;
     this.queued = [];
+    this.outcomes = [];
+    this.errors = [];
     this.pending = null;
     const at = `,"at":"${new Date().toISOString()}"}\n`;
     let text = '';
-    for (const entry of entries) text += ledgerLine(entry, at);
+    for (let n = 0; n < rows.length; n++) {
+      text += ledgerLine(rows[n] as LedgerRow, outcomes[n] as LedgerOutcome, errors[n], at);
+    }
     try {
       await appendFileCreatingFolders(this.path, text);
     } catch (error) {
@@ -109,25 +119,32 @@ export class RowLedger {
       throw error;
     }
     this.error = undefined;
-    for (const entry of entries) this.record(entry);
+    for (let n = 0; n < rows.length; n++) {
+      this.record(rows[n] as LedgerRow, outcomes[n] as LedgerOutcome);
+    }
   }
 
-  private record(entry: LedgerEntry): void {
-    let rows = this.done.get(entry.sheet);
-    if (rows === undefined) this.done.set(entry.sheet, (rows = new Map<number, string>()));
-    if (entry.outcome === 'release') {
-      if (rows.get(entry.row) === entry.hash) rows.delete(entry.row);
+  private record({ sheet, row, hash }: LedgerRow, outcome: LedgerOutcome): void {
+    let rows = this.done.get(sheet);
+    if (rows === undefined) this.done.set(sheet, (rows = new Map<number, string>()));
+    if (outcome === 'release') {
+      if (rows.get(row) === hash) rows.delete(row);
     } else {
-      rows.set(entry.row, entry.hash);
+      rows.set(row, hash);
     }
   }
 }
 
 /**
- * The entry's line as `JSON.stringify({ sheet, row, hash, outcome, id, error?, at })` writes
+ * The settlement's line as `JSON.stringify({ sheet, row, hash, outcome, id, error?, at })` writes
  * it (the format every ledger has), ending with `at` (`,"at":"<ISO time>"}` and the newline).
  */
-function ledgerLine({ sheet, row, hash, outcome, id, error }: LedgerEntry, at: string): string {
+function ledgerLine(
+  { sheet, row, hash, id }: LedgerRow,
+  outcome: LedgerOutcome,
+  error: string | undefined,
+  at: string,
+): string {
   const failure = error === undefined ? '' : `,"error":${JSON.stringify(error)}`;
   return `{"sheet":${JSON.stringify(sheet)},"row":${row},"hash":"${hash}","outcome":"${outcome}","id":${JSON.stringify(id)}${failure}${at}`;
 }
