@@ -153,30 +153,47 @@ describe('ExcelConnector', function () {
   });
 
   it('resumes over a ledger an earlier version wrote, and writes lines of the same format', async () => {
+    const due = new Date(Date.UTC(2026, 2, 1));
     const path = await workbook({
       Sheet1: [
-        ['n', 's'],
-        [1, 'a'],
-        [2, 'b'],
-        [3, 'c'],
-        [4, 'd'],
+        ['n', 's', 'paid', 'due', 'note'],
+        [1, 'a', true, due, null],
+        [2, 'b', false, due, 'x'],
+        [3, 'c', true, null, null],
+        [4, 'd', false, due, null],
       ],
     });
     // The format ledgers have always had: one JSON line per settlement with its own time, the
-    // row hash the SHA-256 (hex) of the cells' fingerprint (\u0001, the type, the value).
-    const rowHash = (n: number, s: string): string =>
-      createHash('sha256').update(`\u0001number${n}\u0001string${s}`).digest('hex');
+    // row hash the SHA-256 (hex) of the cells' fingerprint, made as the first version made it.
+    const cells: Record<number, (string | number | boolean | Date | null)[]> = {
+      1: [1, 'a', true, due, null],
+      2: [2, 'b', false, due, 'x'],
+      3: [3, 'c', true, null, null],
+      4: [4, 'd', false, due, null],
+    };
+    const rowHash = (n: number): string =>
+      createHash('sha256')
+        .update(
+          (cells[n] ?? [])
+            .map((value) =>
+              value instanceof Date
+                ? `\u0001d${value.getTime()}`
+                : `\u0001${typeof value}${String(value)}`,
+            )
+            .join(''),
+        )
+        .digest('hex');
     const old = [
-      { sheet: 'Sheet1', row: 2, hash: rowHash(1, 'a'), outcome: 'ack', id: 'book:Sheet1!2' },
+      { sheet: 'Sheet1', row: 2, hash: rowHash(1), outcome: 'ack', id: 'book:Sheet1!2' },
       {
         sheet: 'Sheet1',
         row: 3,
-        hash: rowHash(2, 'b'),
+        hash: rowHash(2),
         outcome: 'deadLetter',
         id: 'x',
         error: 'e',
       },
-      { sheet: 'Sheet1', row: 4, hash: rowHash(3, 'c'), outcome: 'release', id: 'y' },
+      { sheet: 'Sheet1', row: 4, hash: rowHash(3), outcome: 'release', id: 'y' },
     ].map((entry, n) => `${JSON.stringify({ ...entry, at: `2026-01-0${n + 1}T00:00:00.000Z` })}\n`);
     writeFileSync(`${path}.ledger.jsonl`, old.join(''));
     const connector = new ExcelConnector({ path, idColumn: 'n' });
@@ -193,10 +210,10 @@ describe('ExcelConnector', function () {
     for (const line of lines) expect(JSON.stringify(JSON.parse(line))).to.equal(line);
     expect(lines.map((line) => JSON.parse(line) as Record<string, unknown>)).to.deep.equal(
       [
-        { row: 4, hash: rowHash(3, 'c'), outcome: 'ack', id: '3' },
+        { row: 4, hash: rowHash(3), outcome: 'ack', id: '3' },
         {
           row: 5,
-          hash: rowHash(4, 'd'),
+          hash: rowHash(4),
           outcome: 'deadLetter',
           id: '4',
           error: 'said "no"\non two lines',

@@ -254,10 +254,7 @@ export class SheetRows {
         empty = false;
         continue;
       }
-      fingerprint +=
-        value instanceof Date
-          ? `\u0001d${value.getTime()}`
-          : `\u0001${typeof value}${String(value)}`;
+      fingerprint += cellFingerprint(value);
       if (value !== null) empty = false;
       if (header === undefined || header === null) {
         if (value !== null) {
@@ -281,6 +278,24 @@ export class SheetRows {
       hash: digest,
       problem: `${problems.join('; ')} (${where})`,
     };
+  }
+}
+
+/**
+ * A cell's part of the row's fingerprint, as the ledger's hashes have always been made:
+ * `\u0001`, then `d` and the time of a date, else the value's `typeof` and its text
+ * (`\u0001objectnull` for an empty cell).
+ */
+function cellFingerprint(value: ExcelCell): string {
+  switch (typeof value) {
+    case 'string':
+      return '\u0001string' + value;
+    case 'number':
+      return '\u0001number' + String(value);
+    case 'boolean':
+      return value ? '\u0001booleantrue' : '\u0001booleanfalse';
+    default:
+      return value === null ? '\u0001objectnull' : '\u0001d' + String(value.getTime());
   }
 }
 
