@@ -268,6 +268,48 @@ describe('ExcelConnector', function () {
     await connector.close();
   });
 
+  it('hands out an edited row while its old version is still out, and neither twice', async () => {
+    const path = await workbook({
+      Sheet1: [
+        ['name', 'qty'],
+        ['a', 1],
+        ['b', 2],
+      ],
+    });
+    const { renameSync } = await import('node:fs');
+    const replace = async (qty: number): Promise<void> => {
+      renameSync(
+        await workbook({
+          Sheet1: [
+            ['name', 'qty'],
+            ['a', 1],
+            ['b', qty],
+          ],
+        }),
+        path,
+      );
+    };
+    const connector = new ExcelConnector({ path });
+    const [a, b] = (await fetchAll(connector)) as [Transaction<ExcelRow>, Transaction<ExcelRow>];
+    await connector.settle(a, { type: 'ack' });
+    await replace(20);
+    const [edited, ...more] = await fetchAll(connector);
+    expect(more).to.deep.equal([]);
+    expect(edited?.payload).to.deep.equal({ name: 'b', qty: 20 });
+    // Each version is out: reading either again hands out nothing.
+    await replace(2);
+    expect(await fetchAll(connector)).to.deep.equal([]);
+    await replace(20);
+    expect(await fetchAll(connector)).to.deep.equal([]);
+    await connector.settle(b, { type: 'ack' });
+    await replace(2);
+    expect(await fetchAll(connector)).to.deep.equal([]);
+    await connector.settle(edited as Transaction<ExcelRow>, { type: 'ack' });
+    await replace(20);
+    expect(await fetchAll(connector)).to.deep.equal([]);
+    await connector.close();
+  });
+
   it('appends dispatched rows keeping the header order, adding new columns at the end', async () => {
     const path = join(directory, 'out', 'results.xlsx');
     const sink = new ExcelConnector<unknown>({ path, sheet: 'Results' });
