@@ -108,12 +108,19 @@ export class RowLedger {
     this.errors = [];
     this.pending = null;
     const at = `,"at":"${new Date().toISOString()}"}\n`;
-    let text = '';
+    const lines = new Array<string>(rows.length);
+    let sheet: string | undefined;
+    let start = '';
     for (let n = 0; n < rows.length; n++) {
-      text += ledgerLine(rows[n] as LedgerRow, outcomes[n] as LedgerOutcome, errors[n], at);
+      const row = rows[n] as LedgerRow;
+      if (row.sheet !== sheet) {
+        sheet = row.sheet;
+        start = `{"sheet":${JSON.stringify(sheet)},"row":`;
+      }
+      lines[n] = ledgerLine(start, row, outcomes[n] as LedgerOutcome, errors[n], at);
     }
     try {
-      await appendFileCreatingFolders(this.path, text);
+      await appendFileCreatingFolders(this.path, lines.join(''));
     } catch (error) {
       this.error = error;
       throw error;
@@ -137,16 +144,29 @@ export class RowLedger {
 
 /**
  * The settlement's line as `JSON.stringify({ sheet, row, hash, outcome, id, error?, at })` writes
- * it (the format every ledger has), ending with `at` (`,"at":"<ISO time>"}` and the newline).
+ * it (the format every ledger has): `start` is its beginning up to the row number
+ * (`{"sheet":"<sheet>","row":`), `at` its end (`,"at":"<ISO time>"}` and the newline).
  */
 function ledgerLine(
-  { sheet, row, hash, id }: LedgerRow,
+  start: string,
+  { row, hash, id }: LedgerRow,
   outcome: LedgerOutcome,
   error: string | undefined,
   at: string,
 ): string {
-  const failure = error === undefined ? '' : `,"error":${JSON.stringify(error)}`;
-  return `{"sheet":${JSON.stringify(sheet)},"row":${row},"hash":"${hash}","outcome":"${outcome}","id":${JSON.stringify(id)}${failure}${at}`;
+  const failure = error === undefined ? '' : ',"error":' + JSON.stringify(error);
+  return (
+    start +
+    String(row) +
+    ',"hash":"' +
+    hash +
+    '","outcome":"' +
+    outcome +
+    '","id":' +
+    JSON.stringify(id) +
+    failure +
+    at
+  );
 }
 
 function parseLine(line: string): LedgerLine | undefined {
