@@ -1,11 +1,18 @@
 /**
  * Excel connector throughput against exceljs itself, on the same workbook in the same process.
  * Read: ergon-rx (ExcelConnector under `consume`, a no-op async handler, every row acked, so
- * every row is recorded in the side ledger) against a raw exceljs `WorkbookReader` loop that
- * streams the same sheet and builds the same header-named row objects (no progress kept at
- * all). Write: `ExcelConnector.dispatch` of the rows in batches against exceljs writing the
- * same rows with `Workbook.xlsx.writeFile` once. Every contender runs one untimed warm-up
- * round, then `rounds` timed ones (median).
+ * every row is recorded in the side ledger: a SHA-256 of the row's cells and a JSON line per
+ * row, appended once per settled burst) against raw exceljs `WorkbookReader` loops over the
+ * same sheet that do the rest of the same job: every row's cells converted to typed values
+ * as the connector converts them (a formula's result, rich text's text, '' as null; empty rows
+ * skipped), an object of them by header name, and `await` of an async no-op handler per row,
+ * one row at a time; they keep no progress at all (a restart reads everything again). The
+ * first raw loop is exceljs' documented one (`for await` over the worksheet's rows, one async
+ * generator step per row); the second reads the worksheet's event chunks
+ * (`WorksheetReader.parse()`, the typed API the connector reads through), a cheaper loop over
+ * the same rows. Write: `ExcelConnector.dispatch` of the rows in one batch against exceljs
+ * writing the same rows with `Workbook.xlsx.writeFile` once. Every contender runs one untimed
+ * warm-up round, then `rounds` timed ones (median).
  *
  * Usage: npm run -s build && npx tsc -p tsconfig.bench.json &&
  *        node .bench/connectors/excel.js [rows] [batch]
@@ -67,31 +74,74 @@ async function ergonRead(mode: LoopMode): Promise<number> {
   }
 }
 
-async function rawRead(): Promise<number> {
-  const reader = new ExcelJS.stream.xlsx.WorkbookReader(source, {
+type Typed = string | number | boolean | Date | null;
+
+/** A cell's value as the connector hands it out (its `plainCell`, without the error cases). */
+function typed(value: ExcelJS.CellValue): Typed {
+  if (typeof value === 'string') return value === '' ? null : value;
+  if (typeof value === 'number' || typeof value === 'boolean') return value;
+  if (value === undefined || value === null) return null;
+  if (value instanceof Date) return value;
+  if ('richText' in value) return value.richText.map((run) => run.text).join('');
+  if ('formula' in value || 'sharedFormula' in value) return typed(value.result);
+  if ('hyperlink' in value) return value.text;
+  throw new Error(`a cell of an unexpected kind: ${JSON.stringify(value)}`);
+}
+
+/** What the raw loops do with each row: typed cells by header name, then the no-op handler. */
+class RawRows {
+  private names: string[] = [];
+  done = 0;
+
+  async row(sheetRow: { number: number; values: unknown }): Promise<void> {
+    const values = sheetRow.values as ExcelJS.CellValue[];
+    if (sheetRow.number === 1) {
+      this.names = values.map(String);
+      return;
+    }
+    const record: Record<string, Typed> = {};
+    let empty = true;
+    for (let column = 1; column < this.names.length; column++) {
+      const value = typed(values[column]);
+      if (value !== null) empty = false;
+      record[this.names[column] as string] = value;
+    }
+    if (empty) return;
+    await noop();
+    this.done++;
+  }
+}
+
+function rawReader(): ExcelJS.stream.xlsx.WorkbookReader {
+  return new ExcelJS.stream.xlsx.WorkbookReader(source, {
     worksheets: 'emit',
     sharedStrings: 'cache',
     styles: 'cache',
     hyperlinks: 'ignore',
   });
-  let done = 0;
-  for await (const sheet of reader) {
-    let names: string[] = [];
-    for await (const sheetRow of sheet) {
-      const values = sheetRow.values as unknown[];
-      if (sheetRow.number === 1) {
-        names = values.map(String);
-        continue;
+}
+
+/** exceljs' documented loop: one `for await` step per row. */
+async function rawRead(): Promise<number> {
+  const rows = new RawRows();
+  for await (const sheet of rawReader()) {
+    for await (const sheetRow of sheet) await rows.row(sheetRow);
+  }
+  return rows.done;
+}
+
+/** The same over the worksheet's event chunks (`parse()`), as the connector reads. */
+async function rawReadChunks(): Promise<number> {
+  const rows = new RawRows();
+  for await (const sheet of rawReader()) {
+    const chunks = sheet.parse() as AsyncIterator<{ eventType: string; value: ExcelJS.Row }[]>;
+    for (let chunk = await chunks.next(); chunk.done !== true; chunk = await chunks.next()) {
+      for (const { eventType, value } of chunk.value) {
+        if (eventType === 'row') await rows.row(value);
       }
-      const record: Record<string, unknown> = {};
-      for (let column = 1; column < names.length; column++) {
-        record[names[column] as string] = values[column] ?? null;
-      }
-      await noop();
-      done++;
     }
   }
-  return done;
+  return rows.done;
 }
 
 async function ergonWrite(): Promise<number> {
@@ -138,6 +188,7 @@ try {
   const read = await measureRounds(
     {
       [rawReadName]: everyRow(rawRead),
+      'raw exceljs read (WorksheetReader.parse() chunks, row objects)': everyRow(rawReadChunks),
       'ergon-rx ExcelConnector consume + ack, batch (ledger)': everyRow(() => ergonRead('batch')),
       'ergon-rx ExcelConnector consume + ack, continuous (ledger)': everyRow(() =>
         ergonRead('continuous'),

@@ -10,16 +10,23 @@ import type {
   FetchRequest,
 } from '../../core/connector.js';
 import { ConnectorClosedError, SettlementError } from '../../core/errors.js';
+import { takeDelivery } from '../../core/settle-once.js';
 import { FifoQueue } from '../../core/fifo-queue.js';
 import type { SettleDecision } from '../../core/outcome.js';
 import { PayloadDecodeError } from '../../core/payload-codec.js';
 import { describeError } from '../../core/renderers.js';
-import { createTransaction, markUndecodable, type Transaction } from '../../core/transaction.js';
+import {
+  createTransaction,
+  markUndecodable,
+  type Transaction,
+  type TransactionInit,
+} from '../../core/transaction.js';
 import { noop } from '../../core/waiting.js';
 import { isPlainObject } from '../../policy/codecs/structures.js';
 import { ExcelWorkbookError } from './errors.js';
 import type { ExcelCell } from './internal/cell-values.js';
-import { RowLedger, type LedgerOutcome } from './internal/row-ledger.js';
+import { RowLedger, type LedgerOutcome, type LedgerRow } from './internal/row-ledger.js';
+import { RowVersions } from './internal/row-versions.js';
 import { SheetRows, type SheetRow } from './internal/sheet-rows.js';
 import { appendRows } from './internal/workbook-append.js';
 
@@ -53,13 +60,9 @@ export interface ExcelConnectorOptions<P> {
   readonly parse?: (row: ExcelRow, metadata: ExcelRowMetadata) => P;
 }
 
-type EntryState = 'out' | 'released' | 'settling' | 'settled';
-
-interface RowEntry {
-  readonly sheet: string;
-  readonly row: number;
-  readonly hash: string;
-  state: EntryState;
+/** A row read from the sheet, as a transaction (and as the ledger names it). */
+interface RowEntry<P> extends LedgerRow {
+  readonly transaction: Transaction<P>;
 }
 
 /**
@@ -98,11 +101,12 @@ export class ExcelConnector<P = ExcelRow> implements Connector<P> {
   private rows: SheetRows | null = null;
   /** The file last read to its end, to tell whether it was replaced since. */
   private readTo: { ino: number; size: number; mtimeMs: number } | null = null;
-  private readonly entries = new WeakMap<Transaction<P>, RowEntry>();
-  /** `row:hash` of rows handed out this run and not settled (never handed out twice). */
-  private readonly outstanding = new Set<string>();
-  private readonly redelivery = new FifoQueue<Transaction<P>>();
-  private readonly readAhead = new FifoQueue<Transaction<P>>();
+  /** The rows handed out and not settled (nor being dead-lettered), by their transaction. */
+  private readonly held = new Map<Transaction<P>, RowEntry<P>>();
+  /** The rows handed out this run and not settled (never handed out twice). */
+  private readonly outstanding = new RowVersions();
+  private readonly redelivery = new FifoQueue<RowEntry<P>>();
+  private readonly readAhead = new FifoQueue<RowEntry<P>>();
   private exclusive: Promise<unknown> = Promise.resolve();
   private closed = false;
 
@@ -141,16 +145,16 @@ export class ExcelConnector<P = ExcelRow> implements Connector<P> {
         await this.fill(request.size, () => subscriber.closed);
         let again = Math.min(request.size, this.redelivery.length);
         for (let emitted = 0; emitted < request.size && !subscriber.closed; emitted++) {
-          let transaction: Transaction<P> | undefined;
+          let entry: RowEntry<P> | undefined;
           if (again > 0) {
             again--;
-            transaction = this.redelivery.shift();
+            entry = this.redelivery.shift();
           } else {
-            transaction = this.readAhead.shift();
+            entry = this.readAhead.shift();
           }
-          if (transaction === undefined) return;
-          (this.entries.get(transaction) as RowEntry).state = 'out';
-          subscriber.next(transaction);
+          if (entry === undefined) return;
+          this.held.set(entry.transaction, entry);
+          subscriber.next(entry.transaction);
         }
       }).then(
         () => subscriber.complete(),
@@ -169,8 +173,8 @@ export class ExcelConnector<P = ExcelRow> implements Connector<P> {
    *   or (rejects) when a dead letter's line could not be written (the row is processed again).
    */
   settle(transaction: Transaction<P>, decision: SettleDecision): Promise<void> | void {
-    const entry = this.entries.get(transaction);
-    if (entry?.state !== 'out') {
+    const entry = takeDelivery(this.held, transaction);
+    if (entry === undefined) {
       throw new SettlementError(
         `transaction ${transaction.id} was settled twice or was not fetched from ${this.name}`,
       );
@@ -178,24 +182,17 @@ export class ExcelConnector<P = ExcelRow> implements Connector<P> {
     if (decision.type !== 'deadLetter') {
       // Recorded in the background: a line lost to a crash means the row is processed again
       // (at-least-once), never lost; close() waits for the writes, health() reports a failing one.
-      this.record(transaction, entry, decision.type).catch(noop);
-      if (decision.type === 'release') {
-        entry.state = 'released';
-        this.redelivery.push(transaction);
-      } else {
-        entry.state = 'settled';
-        this.outstanding.delete(`${entry.row}:${entry.hash}`);
-      }
+      void this.record(entry, decision.type);
+      if (decision.type === 'release') this.redelivery.push(entry);
+      else this.outstanding.delete(entry.row, entry.hash);
       return;
     }
-    entry.state = 'settling';
-    return this.record(transaction, entry, 'deadLetter', decision.error.message).then(
+    return this.record(entry, 'deadLetter', decision.error.message).then(
       () => {
-        entry.state = 'settled';
-        this.outstanding.delete(`${entry.row}:${entry.hash}`);
+        this.outstanding.delete(entry.row, entry.hash);
       },
       (problem: unknown) => {
-        entry.state = 'out';
+        this.held.set(transaction, entry);
         throw new SettlementError(
           `${transaction.id} could not be dead-lettered in the ledger ${this.ledger.path} (${describeError(problem)}); ` +
             'it stays unsettled: the next run processes it again',
@@ -264,21 +261,8 @@ export class ExcelConnector<P = ExcelRow> implements Connector<P> {
     this.rows = null;
   }
 
-  private record(
-    transaction: Transaction<P>,
-    entry: RowEntry,
-    outcome: LedgerOutcome,
-    error?: string,
-  ): Promise<void> {
-    return this.ledger.append({
-      sheet: entry.sheet,
-      row: entry.row,
-      hash: entry.hash,
-      outcome,
-      id: transaction.id,
-      ...(error === undefined ? {} : { error }),
-      at: new Date().toISOString(),
-    });
+  private record(entry: RowEntry<P>, outcome: LedgerOutcome, error?: string): Promise<void> {
+    return this.ledger.append(entry, outcome, error);
   }
 
   /** Runs `work` after every earlier read or append finished. */
@@ -295,7 +279,7 @@ export class ExcelConnector<P = ExcelRow> implements Connector<P> {
       if (rows === undefined) return;
       let row: SheetRow | undefined;
       try {
-        row = await rows.next();
+        row = rows.read() ?? (await rows.next());
       } catch (error) {
         // The next fetch opens the workbook again and reads it from the start (rows handed
         // out already, or done, are skipped), so a failed read never ends the sheet early.
@@ -321,19 +305,21 @@ export class ExcelConnector<P = ExcelRow> implements Connector<P> {
         this.readTo = { ino, size: bytes, mtimeMs };
         return;
       }
-      const key = `${row.number}:${row.hash}`;
-      if (this.outstanding.has(key) || this.ledger.isDone(rows.sheetName, row.number, row.hash)) {
+      if (
+        this.outstanding.has(row.number, row.hash) ||
+        this.ledger.isDone(rows.sheetName, row.number, row.hash)
+      ) {
         continue;
       }
-      this.outstanding.add(key);
+      this.outstanding.add(row.number, row.hash);
       const transaction = this.rowTransaction(row, rows.sheetName);
-      this.entries.set(transaction, {
+      this.readAhead.push({
+        transaction,
         sheet: rows.sheetName,
         row: row.number,
         hash: row.hash,
-        state: 'released',
+        id: transaction.id,
       });
-      this.readAhead.push(transaction);
     }
   }
 
@@ -369,31 +355,48 @@ export class ExcelConnector<P = ExcelRow> implements Connector<P> {
     const metadata: ExcelRowMetadata = { file: this.options.path, sheet, row: row.number };
     const { idColumn, parse } = this.options;
     const idCell = idColumn === undefined ? undefined : row.cells[idColumn];
-    const id =
-      idCell === undefined || idCell === null
-        ? `${this.name}:${sheet}!${row.number}`
-        : idCell instanceof Date
-          ? idCell.toISOString()
-          : String(idCell);
-    const undecodable = (message: string, cause?: unknown): Transaction<P> =>
-      markUndecodable(
-        createTransaction(row.cells as P, { id, metadata }),
-        new PayloadDecodeError(message, cause === undefined ? undefined : { cause }),
-      );
-    if (row.problem !== undefined) return undecodable(`row ${row.number}: ${row.problem}`);
+    const init = {
+      id:
+        idCell === undefined || idCell === null
+          ? `${this.name}:${sheet}!${row.number}`
+          : idCell instanceof Date
+            ? idCell.toISOString()
+            : String(idCell),
+      metadata,
+    };
+    if (row.problem !== undefined) {
+      return undecodable(row, init, `row ${row.number}: ${row.problem}`);
+    }
     if (idColumn !== undefined && (idCell === undefined || idCell === null)) {
       return undecodable(
+        row,
+        init,
         `row ${row.number} of sheet ${JSON.stringify(sheet)} in ${this.name} has no ${JSON.stringify(idColumn)} (the idColumn)`,
       );
     }
-    if (parse === undefined) return createTransaction(row.cells as P, { id, metadata });
+    if (parse === undefined) return createTransaction(row.cells as P, init);
     try {
-      return createTransaction(parse(row.cells, metadata), { id, metadata });
+      return createTransaction(parse(row.cells, metadata), init);
     } catch (error) {
       return undecodable(
+        row,
+        init,
         `row ${row.number} of sheet ${JSON.stringify(sheet)} in ${this.name} is not valid: ${describeError(error)}`,
         error,
       );
     }
   }
+}
+
+/** The row as an undecodable transaction (its payload the cells), failing with `message`. */
+function undecodable<P>(
+  row: SheetRow,
+  init: TransactionInit,
+  message: string,
+  cause?: unknown,
+): Transaction<P> {
+  return markUndecodable(
+    createTransaction(row.cells as P, init),
+    new PayloadDecodeError(message, cause === undefined ? undefined : { cause }),
+  );
 }

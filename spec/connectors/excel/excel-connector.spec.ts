@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import ExcelJS from 'exceljs';
+import { createHash } from 'node:crypto';
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -151,6 +152,92 @@ describe('ExcelConnector', function () {
     await second.close();
   });
 
+  it('resumes over a ledger an earlier version wrote, and writes lines of the same format', async () => {
+    const due = new Date(Date.UTC(2026, 2, 1));
+    const path = await workbook({
+      Sheet1: [
+        ['n', 's', 'paid', 'due', 'note'],
+        [1, 'a', true, due, null],
+        [2, 'b', false, due, 'x'],
+        [3, 'c', true, null, null],
+        [4, 'd', false, due, null],
+      ],
+    });
+    // The format ledgers have always had: one JSON line per settlement with its own time, the
+    // row hash the SHA-256 (hex) of the cells' fingerprint, made as the first version made it.
+    const cells: Record<number, (string | number | boolean | Date | null)[]> = {
+      1: [1, 'a', true, due, null],
+      2: [2, 'b', false, due, 'x'],
+      3: [3, 'c', true, null, null],
+      4: [4, 'd', false, due, null],
+    };
+    const rowHash = (n: number): string =>
+      createHash('sha256')
+        .update(
+          (cells[n] ?? [])
+            .map((value) =>
+              value instanceof Date
+                ? `\u0001d${value.getTime()}`
+                : `\u0001${typeof value}${String(value)}`,
+            )
+            .join(''),
+        )
+        .digest('hex');
+    const old = [
+      { sheet: 'Sheet1', row: 2, hash: rowHash(1), outcome: 'ack', id: 'book:Sheet1!2' },
+      {
+        sheet: 'Sheet1',
+        row: 3,
+        hash: rowHash(2),
+        outcome: 'deadLetter',
+        id: 'x',
+        error: 'e',
+      },
+      { sheet: 'Sheet1', row: 4, hash: rowHash(3), outcome: 'release', id: 'y' },
+    ].map((entry, n) => `${JSON.stringify({ ...entry, at: `2026-01-0${n + 1}T00:00:00.000Z` })}\n`);
+    writeFileSync(`${path}.ledger.jsonl`, old.join(''));
+    const connector = new ExcelConnector({ path, idColumn: 'n' });
+    const rows = await fetchAll(connector);
+    expect(rows.map((tx) => tx.id)).to.deep.equal(['3', '4']);
+    const [three, four] = rows as [Transaction<ExcelRow>, Transaction<ExcelRow>];
+    await Promise.all([
+      connector.settle(three, { type: 'ack' }),
+      connector.settle(four, failure('said "no"\non two lines')),
+    ]);
+    await connector.close();
+    const lines = readFileSync(`${path}.ledger.jsonl`, 'utf8').split('\n').slice(3, -1);
+    expect(lines).to.have.length(2);
+    for (const line of lines) expect(JSON.stringify(JSON.parse(line))).to.equal(line);
+    expect(lines.map((line) => JSON.parse(line) as Record<string, unknown>)).to.deep.equal(
+      [
+        { row: 4, hash: rowHash(3), outcome: 'ack', id: '3' },
+        {
+          row: 5,
+          hash: rowHash(4),
+          outcome: 'deadLetter',
+          id: '4',
+          error: 'said "no"\non two lines',
+        },
+      ].map((entry, n) => ({
+        sheet: 'Sheet1',
+        ...entry,
+        at: (JSON.parse(lines[n] as string) as { at: string }).at,
+      })),
+    );
+    expect(Object.keys(JSON.parse(lines[1] as string) as object)).to.deep.equal([
+      'sheet',
+      'row',
+      'hash',
+      'outcome',
+      'id',
+      'error',
+      'at',
+    ]);
+    const again = new ExcelConnector({ path, idColumn: 'n' });
+    expect(await fetchAll(again)).to.deep.equal([]);
+    await again.close();
+  });
+
   it('processes a row again when it was edited after it was settled, and reads a replaced workbook anew', async () => {
     const path = await workbook({
       Sheet1: [
@@ -178,6 +265,48 @@ describe('ExcelConnector', function () {
       [3, 20],
       [4, 3],
     ]);
+    await connector.close();
+  });
+
+  it('hands out an edited row while its old version is still out, and neither twice', async () => {
+    const path = await workbook({
+      Sheet1: [
+        ['name', 'qty'],
+        ['a', 1],
+        ['b', 2],
+      ],
+    });
+    const { renameSync } = await import('node:fs');
+    const replace = async (qty: number): Promise<void> => {
+      renameSync(
+        await workbook({
+          Sheet1: [
+            ['name', 'qty'],
+            ['a', 1],
+            ['b', qty],
+          ],
+        }),
+        path,
+      );
+    };
+    const connector = new ExcelConnector({ path });
+    const [a, b] = (await fetchAll(connector)) as [Transaction<ExcelRow>, Transaction<ExcelRow>];
+    await connector.settle(a, { type: 'ack' });
+    await replace(20);
+    const [edited, ...more] = await fetchAll(connector);
+    expect(more).to.deep.equal([]);
+    expect(edited?.payload).to.deep.equal({ name: 'b', qty: 20 });
+    // Each version is out: reading either again hands out nothing.
+    await replace(2);
+    expect(await fetchAll(connector)).to.deep.equal([]);
+    await replace(20);
+    expect(await fetchAll(connector)).to.deep.equal([]);
+    await connector.settle(b, { type: 'ack' });
+    await replace(2);
+    expect(await fetchAll(connector)).to.deep.equal([]);
+    await connector.settle(edited as Transaction<ExcelRow>, { type: 'ack' });
+    await replace(20);
+    expect(await fetchAll(connector)).to.deep.equal([]);
     await connector.close();
   });
 

@@ -12,33 +12,33 @@ export function columnLetters(column: number): string {
   return letters;
 }
 
+/** Why a cell has no plain value (see {@link plainCell}). */
+export class UnreadableCell {
+  constructor(readonly reason: string) {}
+}
+
 /**
  * The plain value of a cell as exceljs reads it: a formula's cached result, rich text's text,
  * a hyperlink's text; `undefined`/empty → `null`. A cell holding an error (`#DIV/0!`, `#N/A`)
- * or a formula never calculated has no value: `{ error }` says why.
+ * or a formula never calculated has no value: an {@link UnreadableCell} says why. (Plain
+ * values, nearly every cell, are returned as they are: nothing is allocated for them.)
  */
-export function plainCell(value: CellValue): { value: ExcelCell } | { error: string } {
-  if (value === undefined || value === null) return { value: null };
-  if (
-    typeof value === 'string' ||
-    typeof value === 'number' ||
-    typeof value === 'boolean' ||
-    value instanceof Date
-  ) {
-    return { value: value === '' ? null : value };
-  }
-  if ('error' in value) return { error: `holds the error ${value.error}` };
-  if ('richText' in value) {
-    return { value: value.richText.map((run) => run.text).join('') };
-  }
+export function plainCell(value: CellValue): ExcelCell | UnreadableCell {
+  if (typeof value === 'string') return value === '' ? null : value;
+  if (typeof value === 'number' || typeof value === 'boolean') return value;
+  if (value === undefined || value === null) return null;
+  if (value instanceof Date) return value;
+  if ('error' in value) return new UnreadableCell(`holds the error ${value.error}`);
+  if ('richText' in value) return value.richText.map((run) => run.text).join('');
   if ('formula' in value || 'sharedFormula' in value) {
     const result: unknown = value.result;
     if (result === undefined) {
-      return { error: 'is a formula without a calculated value (open and save it in Excel)' };
+      return new UnreadableCell(
+        'is a formula without a calculated value (open and save it in Excel)',
+      );
     }
     return plainCell(result as CellValue);
   }
-  if ('hyperlink' in value)
-    return { value: (value as { text?: unknown }).text?.toString() ?? null };
-  return { error: `holds a value of an unknown kind (${JSON.stringify(value)})` };
+  if ('hyperlink' in value) return (value as { text?: unknown }).text?.toString() ?? null;
+  return new UnreadableCell(`holds a value of an unknown kind (${JSON.stringify(value)})`);
 }

@@ -1,9 +1,9 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { Stats } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import ExcelJS from 'exceljs';
 import { ExcelWorkbookError } from '../errors.js';
-import { columnLetters, type ExcelCell, plainCell } from './cell-values.js';
+import { columnLetters, type ExcelCell, plainCell, UnreadableCell } from './cell-values.js';
 
 /** A data row of the sheet: its cells by header, or why it cannot be read. */
 export interface SheetRow {
@@ -29,6 +29,9 @@ interface StreamedRow {
   readonly values: unknown;
 }
 
+/** What exceljs' `WorksheetReader.parse()` yields: the events of one chunk of the sheet. */
+type SheetEvents = readonly { readonly eventType: string; readonly value: unknown }[];
+
 /**
  * Reads the data rows of one sheet, streaming (exceljs `WorkbookReader`): the workbook is read
  * through one open file handle, so a writer that replaces the file (Excel, LibreOffice and
@@ -39,8 +42,12 @@ export class SheetRows {
   /** The sheet's name (known once the first row was asked for). */
   sheetName = '';
   private headers: (string | null)[] = [];
-  private rows: AsyncIterator<StreamedRow> | null = null;
+  /** The sheet's events, a chunk of the file at a time (`null` until the sheet was found). */
+  private chunks: AsyncIterator<SheetEvents> | null = null;
   private sheets: AsyncIterator<ExcelJS.stream.xlsx.WorksheetReader> | null = null;
+  /** The events of the chunk being read, and the next one to look at. */
+  private events: SheetEvents = [];
+  private event = 0;
   private done = false;
 
   private constructor(
@@ -63,22 +70,41 @@ export class SheetRows {
     return new SheetRows(path, handle, await handle.stat(), selection);
   }
 
+  /**
+   * The next data row of the part of the file read already; `undefined` when that part has no
+   * more (then {@link next} reads on). Reads nothing: rows come from it without a wait.
+   */
+  read(): SheetRow | undefined {
+    while (this.event < this.events.length) {
+      const { eventType, value } = this.events[this.event++] as SheetEvents[number];
+      if (eventType !== 'row') continue;
+      const row = this.dataRow(value as StreamedRow);
+      if (row !== undefined) return row;
+    }
+    return undefined;
+  }
+
   /** The next data row, `undefined` after the last one. */
   async next(): Promise<SheetRow | undefined> {
-    if (this.done) return undefined;
     try {
-      this.rows ??= await this.findSheet();
       for (;;) {
-        const next = await this.rows.next();
-        if (next.done === true) {
+        const row = this.read();
+        if (row !== undefined || this.done) return row;
+        if (this.chunks === null) {
+          this.chunks = await this.findSheet();
+          continue;
+        }
+        const chunk = await this.chunks.next();
+        if (chunk.done === true) {
           this.done = true;
           return undefined;
         }
-        const row = this.dataRow(next.value);
-        if (row !== undefined) return row;
+        this.events = chunk.value;
+        this.event = 0;
       }
     } catch (error) {
       this.done = true;
+      this.events = [];
       if (error instanceof ExcelWorkbookError) throw error;
       throw new ExcelWorkbookError(
         this.path,
@@ -98,13 +124,17 @@ export class SheetRows {
 
   async close(): Promise<void> {
     this.done = true;
-    await this.rows?.return?.();
+    this.events = [];
+    await this.chunks?.return?.();
     await this.sheets?.return?.();
     await this.handle.close();
   }
 
-  /** Skips the sheets before the one asked for and reads its header row. */
-  private async findSheet(): Promise<AsyncIterator<StreamedRow>> {
+  /**
+   * Skips the sheets before the one asked for, reads its header row and gives its events from
+   * there (the rows in the header row's chunk after it are left in {@link events}).
+   */
+  private async findSheet(): Promise<AsyncIterator<SheetEvents>> {
     const reader = new ExcelJS.stream.xlsx.WorkbookReader(
       this.handle.createReadStream({ start: 0, autoClose: false }),
       { worksheets: 'emit', sharedStrings: 'cache', styles: 'cache', hyperlinks: 'ignore' },
@@ -115,15 +145,15 @@ export class SheetRows {
       const next = await this.sheets.next();
       if (next.done === true) break;
       const name = (next.value as unknown as { name?: string }).name ?? `sheet ${seen.length + 1}`;
-      const rows = next.value[Symbol.asyncIterator]() as AsyncIterator<StreamedRow>;
+      const chunks = next.value.parse() as AsyncIterator<SheetEvents>;
       if (this.selection.sheet === null || this.selection.sheet === name) {
         this.sheetName = name;
-        await this.readHeader(rows);
-        return rows;
+        await this.readHeader(chunks);
+        return chunks;
       }
       seen.push(name);
       // Not the sheet: read through it (the zip is one stream) and go on.
-      while ((await rows.next()).done !== true);
+      while ((await chunks.next()).done !== true);
     }
     throw new ExcelWorkbookError(
       this.path,
@@ -134,13 +164,27 @@ export class SheetRows {
     );
   }
 
+  /** The next row of the sheet (with nothing done to it), `undefined` after the last. */
+  private async nextStreamed(chunks: AsyncIterator<SheetEvents>): Promise<StreamedRow | undefined> {
+    for (;;) {
+      while (this.event < this.events.length) {
+        const { eventType, value } = this.events[this.event++] as SheetEvents[number];
+        if (eventType === 'row') return value as StreamedRow;
+      }
+      const chunk = await chunks.next();
+      if (chunk.done === true) return undefined;
+      this.events = chunk.value;
+      this.event = 0;
+    }
+  }
+
   /** Reads the header row: every name non-empty (between the first and last) and unique. */
-  private async readHeader(rows: AsyncIterator<StreamedRow>): Promise<void> {
+  private async readHeader(chunks: AsyncIterator<SheetEvents>): Promise<void> {
     const { headerRow } = this.selection;
     let header: StreamedRow | undefined;
     while (header === undefined) {
-      const next = await rows.next();
-      if (next.done === true || next.value.number > headerRow) {
+      const next = await this.nextStreamed(chunks);
+      if (next === undefined || next.number > headerRow) {
         throw new ExcelWorkbookError(
           this.path,
           `row ${headerRow} of sheet ${JSON.stringify(this.sheetName)} in ${this.path} is empty: ` +
@@ -148,7 +192,7 @@ export class SheetRows {
           { sheet: this.sheetName, cell: `A${headerRow}` },
         );
       }
-      if (next.value.number === headerRow) header = next.value;
+      if (next.number === headerRow) header = next;
     }
     const values = valuesOf(header.values);
     const names: (string | null)[] = [null];
@@ -156,7 +200,7 @@ export class SheetRows {
     let last = 0;
     for (let column = 1; column < values.length; column++) {
       const read = plainCell(values[column] as ExcelJS.CellValue);
-      const name = 'value' in read && read.value !== null ? cellText(read.value).trim() : '';
+      const name = read === null || read instanceof UnreadableCell ? '' : cellText(read).trim();
       names.push(name === '' ? null : name);
       if (name !== '') last = column;
     }
@@ -203,18 +247,14 @@ export class SheetRows {
     let fingerprint = '';
     const columns = Math.max(values.length, this.headers.length);
     for (let column = 1; column < columns; column++) {
-      const read = plainCell(values[column] as ExcelJS.CellValue);
+      const value = plainCell(values[column] as ExcelJS.CellValue);
       const header = this.headers[column];
-      if ('error' in read) {
-        (problems ??= []).push(`cell ${columnLetters(column)}${row.number} ${read.error}`);
+      if (value instanceof UnreadableCell) {
+        (problems ??= []).push(`cell ${columnLetters(column)}${row.number} ${value.reason}`);
         empty = false;
         continue;
       }
-      const value = read.value;
-      fingerprint +=
-        value instanceof Date
-          ? `\u0001d${value.getTime()}`
-          : `\u0001${typeof value}${String(value)}`;
+      fingerprint += cellFingerprint(value);
       if (value !== null) empty = false;
       if (header === undefined || header === null) {
         if (value !== null) {
@@ -228,10 +268,34 @@ export class SheetRows {
     }
     if (empty) return undefined;
     if (problems !== undefined) fingerprint += JSON.stringify(values.slice(1));
-    const hash = createHash('sha256').update(fingerprint).digest('hex');
-    if (problems === undefined) return { number: row.number, cells, hash };
+    // The ledger's row hash: SHA-256 (hex) of the fingerprint's UTF-8, as it always was.
+    const digest = hash('sha256', fingerprint);
+    if (problems === undefined) return { number: row.number, cells, hash: digest };
     const where = `sheet ${JSON.stringify(this.sheetName)} of ${this.path}`;
-    return { number: row.number, cells, hash, problem: `${problems.join('; ')} (${where})` };
+    return {
+      number: row.number,
+      cells,
+      hash: digest,
+      problem: `${problems.join('; ')} (${where})`,
+    };
+  }
+}
+
+/**
+ * A cell's part of the row's fingerprint, as the ledger's hashes have always been made:
+ * `\u0001`, then `d` and the time of a date, else the value's `typeof` and its text
+ * (`\u0001objectnull` for an empty cell).
+ */
+function cellFingerprint(value: ExcelCell): string {
+  switch (typeof value) {
+    case 'string':
+      return '\u0001string' + value;
+    case 'number':
+      return '\u0001number' + String(value);
+    case 'boolean':
+      return value ? '\u0001booleantrue' : '\u0001booleanfalse';
+    default:
+      return value === null ? '\u0001objectnull' : '\u0001d' + String(value.getTime());
   }
 }
 

@@ -3,7 +3,7 @@ import { access, mkdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import ExcelJS from 'exceljs';
 import { ExcelWorkbookError } from '../errors.js';
-import { columnLetters, plainCell } from './cell-values.js';
+import { columnLetters, plainCell, UnreadableCell } from './cell-values.js';
 
 /** A value as written to a cell: objects and arrays as JSON text. */
 function cellValue(value: unknown): ExcelJS.CellValue {
@@ -77,8 +77,8 @@ export async function appendRows(
   let last = 0;
   header.eachCell((cell, column) => {
     const read = plainCell(cell.value);
-    if ('value' in read && read.value !== null) {
-      columns.set(String(read.value).trim(), column);
+    if (read !== null && !(read instanceof UnreadableCell)) {
+      columns.set(String(read).trim(), column);
       last = Math.max(last, column);
     }
   });
