@@ -31,12 +31,41 @@ export class LatencyRecorder {
     if (this.size < this.samples.length) this.samples[this.size++] = milliseconds;
   }
 
-  /** The median and 99th percentile of the samples (nearest rank), or `null` when there are none. */
+  /**
+   * The median and 99th percentile of the samples (nearest rank), or `null` when there are
+   * none. The samples are sorted when a percentile is first read (or the summary is turned into
+   * JSON), not here: a contender returns its summary from inside its measured window, and
+   * sorting 100,000 samples is the measurement's work, not the contender's.
+   */
   summary(): LatencySummary | null {
-    if (this.size === 0) return null;
-    const sorted = this.samples.subarray(0, this.size).sort();
-    const rank = (quantile: number): number =>
-      sorted[Math.min(this.size - 1, Math.ceil(quantile * this.size) - 1)] as number;
-    return { p50: rank(0.5), p99: rank(0.99) };
+    return this.size === 0 ? null : new SortedOnRead(this.samples.subarray(0, this.size));
+  }
+}
+
+/** A {@link LatencySummary} whose samples are sorted on the first read of a percentile. */
+class SortedOnRead implements LatencySummary {
+  private sorted = false;
+
+  constructor(private readonly samples: Float64Array) {}
+
+  get p50(): number {
+    return this.rank(0.5);
+  }
+
+  get p99(): number {
+    return this.rank(0.99);
+  }
+
+  toJSON(): LatencySummary {
+    return { p50: this.p50, p99: this.p99 };
+  }
+
+  private rank(quantile: number): number {
+    if (!this.sorted) {
+      this.samples.sort();
+      this.sorted = true;
+    }
+    const { length } = this.samples;
+    return this.samples[Math.min(length - 1, Math.ceil(quantile * length) - 1)] as number;
   }
 }
