@@ -1,7 +1,7 @@
 /**
- * The ergon-rx side of the broker scripts (Redis, SQS): a connector's `consume` with a no-op
- * handler, and its `dispatch` in batches, each timed by the run's stopwatch, checked, and
- * followed (untimed) by the connector's `close`.
+ * The ergon-rx side of the connector scripts: a connector's `consume` with a no-op handler
+ * (timed here, for Redis and SQS; or as a {@link ConsumeRun}, for PostgreSQL), and its
+ * `dispatch` in batches, each checked and followed (untimed) by the connector's `close`.
  */
 import { randomBytes } from 'node:crypto';
 import {
@@ -14,12 +14,16 @@ import {
   type Transaction,
 } from 'ergon-rx';
 import { successes } from '../contenders/successes.js';
-import type { Stopwatch } from './rounds.js';
+import type { ConsumeRun, Stopwatch } from './rounds.js';
 
-/** A connector that can be timed: it sends, and it is closed after its run. */
-export interface BenchConnector extends Connector {
-  dispatch(transactions: readonly Transaction[]): Promise<DispatchReport>;
+/** A connector closed after its run. */
+export interface ClosingConnector extends Connector {
   close(): Promise<void>;
+}
+
+/** A connector that also sends. */
+export interface BenchConnector extends ClosingConnector {
+  dispatch(transactions: readonly Transaction[]): Promise<DispatchReport>;
 }
 
 /** `ergon_bench_<prefix>_<8 hex digits>`: a queue or stream name of its own for every run. */
@@ -51,6 +55,29 @@ export async function timeErgonConsume(
   });
   await connector.close();
   if (outcomes !== count) throw new Error(`ergon-rx ${mode}: ${outcomes} outcomes`);
+}
+
+/**
+ * `consume` over `source` until its queue is empty (loop `mode`, concurrency and fetch batch
+ * `batch`, a no-op async handler), as a run for `consumeContender` (which times and checks it);
+ * closing it closes `source`.
+ */
+export function ergonConsumeRun(
+  source: ClosingConnector,
+  mode: LoopMode,
+  batch: number,
+): ConsumeRun {
+  const handler = async (): Promise<void> => {};
+  return {
+    consume: () =>
+      successes(
+        consume(source, consumerTask({ process: handler }), {
+          loop: { mode, concurrency: { value: batch } },
+          fetch: { batch: { size: batch } },
+        }),
+      ),
+    close: () => source.close(),
+  };
 }
 
 /**
