@@ -1,5 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 /** A fixture script run as a child process by a multi-process spec. */
 export interface WorkerProcess {
@@ -28,6 +30,45 @@ export function startWorker(script: string, args: readonly (string | number)[]):
   ready.catch(() => undefined);
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
   return { child, ready, exited };
+}
+
+/** The scratch folder and the workers of a multi-process suite (see {@link workerSuite}). */
+export interface WorkerSuite {
+  /** The path of `name` in the suite's own temporary folder. */
+  file(name: string): string;
+  /** {@link startWorker}; the worker is killed (SIGKILL) after the suite if it still runs. */
+  start(script: string, args: readonly (string | number)[]): WorkerProcess;
+}
+
+/**
+ * Registers the hooks of a multi-process suite (call it inside `describe`, before the suite's
+ * own hooks): a temporary folder `ergon-<prefix>-…` made before the suite; after it, the
+ * workers still running killed and the folder removed.
+ */
+export function workerSuite(prefix: string): WorkerSuite {
+  let directory: string | undefined;
+  const children: ChildProcess[] = [];
+
+  before(() => {
+    directory = mkdtempSync(join(tmpdir(), `ergon-${prefix}-`));
+  });
+
+  after(() => {
+    for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+    if (directory !== undefined) rmSync(directory, { recursive: true, force: true });
+  });
+
+  return {
+    file(name) {
+      if (directory === undefined) throw new Error('workerSuite: the suite has not started');
+      return join(directory, name);
+    },
+    start(script, args) {
+      const worker = startWorker(script, args);
+      children.push(worker.child);
+      return worker;
+    },
+  };
 }
 
 /** The lines of a worker's ids file (one id a line); none when it does not exist yet. */
