@@ -2,31 +2,18 @@ import { expect } from 'chai';
 import { jetstream } from '@nats-io/jetstream';
 import { headers } from '@nats-io/transport-node';
 import { createTransaction, type Transaction } from '../../../lib/index.js';
-import { NatsConnector, type NatsTransactionMetadata } from '../../../lib/connectors/nats/index.js';
-import { requireService } from '../../support/real-service.js';
-import { fetchAll, NatsAdmin } from './fixtures/nats-spec-support.js';
+import type { NatsConnector, NatsTransactionMetadata } from '../../../lib/connectors/nats/index.js';
+import { fetchAll } from './fixtures/nats-spec-support.js';
+import { natsSuite } from './fixtures/nats-suite.js';
 
 type Payload = { n: number };
 
 describe('NatsConnector — metadata.key travels as the Ergon-Key header (real NATS JetStream)', function () {
   this.timeout(20_000);
-  let admin: NatsAdmin;
-  const connectors: NatsConnector<Payload>[] = [];
-
-  before(async function () {
-    await requireService(this, 'nats');
-    admin = await NatsAdmin.open();
-  });
-
-  after(async () => {
-    await Promise.all(connectors.map((connector) => connector.close()));
-    await admin?.close();
-  });
+  const suite = natsSuite(250);
 
   function connectorFor(): NatsConnector<Payload> {
-    const made = new NatsConnector<Payload>({ stream: admin.streamName(), fetchWait: 250 });
-    connectors.push(made);
-    return made;
+    return suite.connector<Payload>({ stream: suite.admin.streamName() });
   }
 
   async function fetchAcked(connector: NatsConnector<Payload>): Promise<Transaction<Payload>[]> {
@@ -58,7 +45,7 @@ describe('NatsConnector — metadata.key travels as the Ergon-Key header (real N
   it("a header named 'Key' stays a header and is not taken for the ordering key", async () => {
     const connector = connectorFor();
     await fetchAcked(connector); // declares the stream and the consumer
-    const js = jetstream(admin.connection);
+    const js = jetstream(suite.admin.connection);
     const subject = connector.config.subject ?? connector.config.stream;
     const both = headers();
     both.set('Key', 'mine');
