@@ -1,13 +1,14 @@
 import { expect } from 'chai';
 import { lastValueFrom, toArray } from 'rxjs';
 import type { Redis } from 'ioredis';
-import { createTransaction, type Transaction } from '../../../lib/index.js';
+import type { Transaction } from '../../../lib/index.js';
 import {
   RedisConnector,
   type RedisTransactionMetadata,
 } from '../../../lib/connectors/redis/index.js';
 import { requireService, uniqueName } from '../../support/real-service.js';
 import { adminClient } from './fixtures/redis-spec-support.js';
+import { expectKeyOnlyInMetadata, keyedTransactions } from '../support/key-round-trip.js';
 
 type Payload = { n: number };
 
@@ -44,20 +45,12 @@ describe('RedisConnector — metadata.key travels as the ergon-key field (real R
 
   it('dispatch with a key: fetch shows it as metadata.key, not in metadata.headers; without a key: no key', async () => {
     const connector = connectorFor();
-    const keyed = createTransaction({ n: 1 }, { metadata: { key: 'customer-7' } });
-    const keyless = createTransaction({ n: 2 });
-    const emptyKey = createTransaction({ n: 3 }, { metadata: { key: '' } });
+    const sent = keyedTransactions();
+    const { keyed, keyless, emptyKey } = sent;
     expect((await connector.dispatch([keyed, keyless, emptyKey])).failed).to.deep.equal([]);
-
-    const [first, second, third] = await fetchAll(connector);
-    const metadata = first?.metadata as unknown as RedisTransactionMetadata;
-    expect(first?.id).to.equal(keyed.id);
-    expect(metadata.key).to.equal('customer-7');
-    expect(metadata.headers).to.not.have.property('ergon-key');
-    expect(second?.id).to.equal(keyless.id);
-    expect(second?.metadata).to.not.have.property('key');
-    expect(third?.id).to.equal(emptyKey.id);
-    expect(third?.metadata).to.not.have.property('key');
+    expectKeyOnlyInMetadata(sent, await fetchAll(connector), 'ergon-key', (tx) =>
+      Object.keys((tx.metadata as unknown as RedisTransactionMetadata).headers),
+    );
   });
 
   it("a field named 'key' stays a header and is not taken for the ordering key", async () => {
