@@ -1,40 +1,22 @@
 import { expect } from 'chai';
 import { lastValueFrom, toArray } from 'rxjs';
-import type { Redis } from 'ioredis';
 import type { Transaction } from '../../../lib/index.js';
-import {
+import type {
   RedisConnector,
-  type RedisTransactionMetadata,
+  RedisTransactionMetadata,
 } from '../../../lib/connectors/redis/index.js';
-import { requireService, uniqueName } from '../../support/real-service.js';
-import { adminClient } from './fixtures/redis-spec-support.js';
+import { uniqueName } from '../../support/real-service.js';
 import { expectKeyOnlyInMetadata, keyedTransactions } from '../support/key-round-trip.js';
+import { redisSuite } from './fixtures/redis-suite.js';
 
 type Payload = { n: number };
 
 describe('RedisConnector — metadata.key travels as the ergon-key field (real Redis)', function () {
   this.timeout(20_000);
-  let admin: Redis;
-  const streams: string[] = [];
-  const connectors: RedisConnector<Payload>[] = [];
-
-  before(async function () {
-    await requireService(this, 'redis');
-    admin = adminClient();
-  });
-
-  after(async () => {
-    await Promise.all(connectors.map((connector) => connector.close()));
-    if (streams.length > 0) await admin?.del(...streams);
-    admin?.disconnect();
-  });
+  const suite = redisSuite(100);
 
   function connectorFor(): RedisConnector<Payload> {
-    const stream = uniqueName('ergon_redis_key');
-    streams.push(stream, `${stream}:dead`);
-    const connector = new RedisConnector<Payload>({ stream, fetchWait: 100 });
-    connectors.push(connector);
-    return connector;
+    return suite.connector<Payload>(uniqueName('ergon_redis_key'));
   }
 
   async function fetchAll(connector: RedisConnector<Payload>): Promise<Transaction<Payload>[]> {
@@ -57,7 +39,7 @@ describe('RedisConnector — metadata.key travels as the ergon-key field (real R
     const connector = connectorFor();
     await fetchAll(connector); // creates the group before the entries are added
     const stream = connector.config.stream;
-    await admin.xadd(
+    await suite.admin.xadd(
       stream,
       '*',
       'id',
@@ -69,7 +51,7 @@ describe('RedisConnector — metadata.key travels as the ergon-key field (real R
       'ergon-key',
       'theirs',
     );
-    await admin.xadd(stream, '*', 'id', 'raw-2', 'body', '{"n":5}', 'key', 'only-mine');
+    await suite.admin.xadd(stream, '*', 'id', 'raw-2', 'body', '{"n":5}', 'key', 'only-mine');
     const [withBoth, userOnly] = await fetchAll(connector);
     expect(withBoth?.metadata['key']).to.equal('theirs');
     expect(withBoth?.metadata['headers']).to.deep.equal({ key: 'mine' });
