@@ -1,3 +1,4 @@
+import { expect } from 'chai';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -38,6 +39,27 @@ export interface WorkerSuite {
   file(name: string): string;
   /** {@link startWorker}; the worker is killed (SIGKILL) after the suite if it still runs. */
   start(script: string, args: readonly (string | number)[]): WorkerProcess;
+  /**
+   * Starts `script` with `args(file)` (`file`: the suite's file `name`), kills it (SIGKILL) once
+   * that file holds `atLeast` ids (waiting at most `timeoutMs`), checks that the signal ended
+   * it, and resolves with the ids it recorded.
+   */
+  killedMidRun(
+    script: string,
+    name: string,
+    args: (file: string) => readonly (string | number)[],
+    atLeast: number,
+    timeoutMs: number,
+  ): Promise<string[]>;
+  /**
+   * Runs `script` with `args(file)` (`file`: the suite's file `name`) to its end, checks that it
+   * exited with 0, and resolves with the ids it recorded.
+   */
+  ranToEnd(
+    script: string,
+    name: string,
+    args: (file: string) => readonly (string | number)[],
+  ): Promise<string[]>;
 }
 
 /**
@@ -58,7 +80,7 @@ export function workerSuite(prefix: string): WorkerSuite {
     if (directory !== undefined) rmSync(directory, { recursive: true, force: true });
   });
 
-  return {
+  const suite: WorkerSuite = {
     file(name) {
       if (directory === undefined) throw new Error('workerSuite: the suite has not started');
       return join(directory, name);
@@ -68,7 +90,22 @@ export function workerSuite(prefix: string): WorkerSuite {
       children.push(worker.child);
       return worker;
     },
+    async killedMidRun(script, name, args, atLeast, timeoutMs) {
+      const file = suite.file(name);
+      const worker = suite.start(script, args(file));
+      await until(() => idsIn(file).length >= atLeast, timeoutMs);
+      worker.child.kill('SIGKILL');
+      expect(await worker.exited).to.equal(null);
+      return idsIn(file);
+    },
+    async ranToEnd(script, name, args) {
+      const file = suite.file(name);
+      const worker = suite.start(script, args(file));
+      expect(await worker.exited).to.equal(0);
+      return idsIn(file);
+    },
   };
+  return suite;
 }
 
 /** The lines of a worker's ids file (one id a line); none when it does not exist yet. */

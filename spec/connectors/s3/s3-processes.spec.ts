@@ -1,7 +1,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { expect } from 'chai';
 import { fileURLToPath } from 'node:url';
-import { idsIn, until, workerSuite } from '../../support/worker-process.js';
+import { idsIn, workerSuite } from '../../support/worker-process.js';
 import { requireService } from '../../support/real-service.js';
 import {
   adminClient,
@@ -41,12 +41,13 @@ describe('S3Connector across processes (real S3Mock)', function () {
       await put(admin, bucket, `in/${file}.jsonl`, `${lines.join('\n')}\n`);
       sent.push(...lines.map((_, n) => `in/${file}.jsonl#${n + 1}`));
     }
-    const firstFile = processes.file('kill-first.ids');
-    const first = processes.start(worker, [bucket, firstFile, 30]);
-    await until(() => idsIn(firstFile).length >= 20, 20_000);
-    first.child.kill('SIGKILL');
-    expect(await first.exited).to.equal(null);
-    const before = idsIn(firstFile);
+    const before = await processes.killedMidRun(
+      worker,
+      'kill-first.ids',
+      (file) => [bucket, file, 30],
+      20,
+      20_000,
+    );
     expect(before.length, 'killed mid-run').to.be.below(80);
     expect(
       await keysOf(admin, bucket, 'claims/'),

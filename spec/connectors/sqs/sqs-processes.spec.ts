@@ -2,7 +2,7 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import { expect } from 'chai';
 import { fileURLToPath } from 'node:url';
 import { SqsConnector } from '../../../lib/connectors/sqs/index.js';
-import { idsIn, until, workerSuite } from '../../support/worker-process.js';
+import { idsIn, workerSuite } from '../../support/worker-process.js';
 import { requireService, uniqueName } from '../../support/real-service.js';
 import {
   adminClient,
@@ -61,18 +61,21 @@ describe('SqsConnector across processes (real ElasticMQ)', function () {
   it('a consumer killed with SIGKILL mid-batch loses nothing: after a restart every message is processed', async () => {
     const queue = uniqueName('ergon_sqs_kill');
     const sent = await publish(queue, 100);
-    const firstFile = processes.file('kill-first.ids');
-    const first = processes.start(worker, [queue, firstFile, 40, 4]);
-    await until(() => idsIn(firstFile).length >= 20, 20_000);
-    first.child.kill('SIGKILL');
-    expect(await first.exited).to.equal(null);
-    const before = idsIn(firstFile);
+    const before = await processes.killedMidRun(
+      worker,
+      'kill-first.ids',
+      (file) => [queue, file, 40, 4],
+      20,
+      20_000,
+    );
     expect(before.length, 'killed mid-run').to.be.below(100);
 
-    const secondFile = processes.file('kill-second.ids');
-    const second = processes.start(worker, [queue, secondFile, 0, 4]);
-    expect(await second.exited).to.equal(0);
-    const after = idsIn(secondFile);
+    const after = await processes.ranToEnd(worker, 'kill-second.ids', (file) => [
+      queue,
+      file,
+      0,
+      4,
+    ]);
     expect([...new Set([...before, ...after])].sort()).to.deep.equal([...sent].sort());
     expect(
       before.filter((id) => after.includes(id)).length,
