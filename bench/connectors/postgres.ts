@@ -11,29 +11,18 @@
  *        node .bench/connectors/postgres.js [count] [batch]
  * Needs PostgreSQL on 127.0.0.1:5432 (database `test`; ERGON_POSTGRES_URL overrides).
  */
-import pg from 'pg';
-import { consume, consumerTask, createTransaction, type LoopMode } from 'ergon-rx';
+import { createTransaction } from 'ergon-rx';
 import { PostgresConnector } from 'ergon-rx/postgres';
-import { successes } from '../contenders/successes.js';
-import {
-  consumeContender,
-  measureRounds,
-  resultTable,
-  type ConsumeRun,
-  type Contender,
-} from './rounds.js';
+import { ergonConsumeRun } from './ergon-runs.js';
+import { onFreshTables, postgresUrl as url, rawClaimRun } from './postgres-runs.js';
+import { measureRounds, resultTable, type ConsumeRun } from './rounds.js';
 
-const url = process.env['ERGON_POSTGRES_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
 const count = Number(process.argv[2] ?? 20_000);
 const batch = Number(process.argv[3] ?? 100);
 const poolSize = 4;
 const rounds = 5;
-/** Every run gets a fresh table, so no run pays for the dead rows of the one before. */
-let table = '';
-let tables = 0;
-const noop = async (): Promise<void> => {};
 
-function connector(): PostgresConnector {
+function connector(table: string): PostgresConnector {
   return new PostgresConnector({
     connection: { url, poolSize, applicationName: 'ergon-bench' },
     table,
@@ -41,8 +30,8 @@ function connector(): PostgresConnector {
   });
 }
 
-async function fill(): Promise<void> {
-  const producer = connector();
+async function fill(table: string): Promise<void> {
+  const producer = connector(table);
   await producer.migrate();
   for (let start = 0; start < count; start += 5000) {
     const size = Math.min(5000, count - start);
@@ -57,25 +46,13 @@ async function fill(): Promise<void> {
   await producer.close();
 }
 
-function ergonRun(mode: LoopMode): ConsumeRun {
-  const source = connector();
-  return {
-    consume: () =>
-      successes(
-        consume(source, consumerTask({ process: noop }), {
-          loop: { mode, concurrency: { value: batch } },
-          fetch: { batch: { size: batch } },
-        }),
-      ),
-    close: () => source.close(),
-  };
-}
-
-function rawRun(): ConsumeRun {
-  const pool = new pg.Pool({ connectionString: url, max: poolSize, application_name: 'raw-bench' });
-  const claim = {
-    name: 'raw_claim',
-    text: `WITH picked AS (
+function rawRun(table: string): ConsumeRun {
+  return rawClaimRun(
+    poolSize,
+    (pool) =>
+      pool.query<{ id: string; payload: unknown; deliveries: number }>({
+        name: 'raw_claim',
+        text: `WITH picked AS (
   SELECT id FROM public."${table}" WHERE available_at <= now()
   ORDER BY available_at LIMIT $1 FOR UPDATE SKIP LOCKED
 )
@@ -84,53 +61,32 @@ SET deliveries = q.deliveries + 1, lease_owner = $2,
   lease_until = now() + interval '30 seconds', available_at = now() + interval '30 seconds'
 FROM picked p WHERE q.id = p.id
 RETURNING q.id, q.payload, q.deliveries`,
-  };
-  const remove = {
-    name: 'raw_delete',
-    text: `DELETE FROM public."${table}" WHERE id = ANY($1::text[]) AND lease_owner = $2`,
-  };
-  return {
-    consume: async () => {
-      let done = 0;
-      for (;;) {
-        const { rows } = await pool.query<{ id: string; payload: unknown; deliveries: number }>({
-          ...claim,
-          values: [batch, 'raw'],
-        });
-        if (rows.length === 0) break;
-        await Promise.all(rows.map(() => noop()));
-        await pool.query({ ...remove, values: [rows.map((row) => row.id), 'raw'] });
-        done += rows.length;
-      }
-      return done;
-    },
-    close: () => pool.end(),
-  };
+        values: [batch, 'raw'],
+      }),
+    (rows) => ({
+      name: 'raw_delete',
+      text: `DELETE FROM public."${table}" WHERE id = ANY($1::text[]) AND lease_owner = $2`,
+      values: [rows.map((row) => row.id), 'raw'],
+    }),
+  );
 }
 
-async function dropTable(): Promise<void> {
-  const admin = new pg.Client({ connectionString: url });
-  await admin.connect();
-  await admin.query(`DROP TABLE IF EXISTS public."${table}", public."${table}_dead"`);
-  await admin.end();
-}
-
-/** A contender run on a fresh, filled table, dropped afterwards. */
-function onFreshTable(open: () => ConsumeRun): Contender {
-  const setUp = async (): Promise<ConsumeRun> => {
-    table = `ergon_bench_${process.pid}_${++tables}`;
-    await fill();
-    return open();
-  };
-  return consumeContender(setUp, count, dropTable);
-}
-
+const onFreshTable = onFreshTables({
+  prefix: 'ergon_bench',
+  count,
+  fill,
+  dropped: (table) => [table, `${table}_dead`],
+});
 const rawName = 'raw pg (claim batch, handler, delete batch)';
 const results = await measureRounds(
   {
     [rawName]: onFreshTable(rawRun),
-    'ergon-rx consume (batch)': onFreshTable(() => ergonRun('batch')),
-    'ergon-rx consume (continuous)': onFreshTable(() => ergonRun('continuous')),
+    'ergon-rx consume (batch)': onFreshTable((table) =>
+      ergonConsumeRun(connector(table), 'batch', batch),
+    ),
+    'ergon-rx consume (continuous)': onFreshTable((table) =>
+      ergonConsumeRun(connector(table), 'continuous', batch),
+    ),
   },
   { count, rounds, warmUp: true, pick: 'median' },
 );

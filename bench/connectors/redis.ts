@@ -10,13 +10,12 @@
  *
  * Usage: npm run -s build && npx tsc -p tsconfig.bench.json && node .bench/connectors/redis.js [count] [prefetch]
  */
-import { randomBytes } from 'node:crypto';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
-import { consume, consumerTask, createTransaction, type LoopMode } from 'ergon-rx';
+import type { LoopMode } from 'ergon-rx';
 import { RedisConnector } from 'ergon-rx/redis';
 import { consumerGroup as group, rawRedisConsume, rawRedisProduce } from '../contenders/redis.js';
-import { successes } from '../contenders/successes.js';
+import { timeErgonConsume, timeErgonDispatch, uniqueName } from './ergon-runs.js';
 import { measureRounds, onFresh, resultTable, type Contender, type Stopwatch } from './rounds.js';
 
 const count = Number(process.argv[2] ?? 20_000);
@@ -26,10 +25,6 @@ const rounds = 5;
 const dispatchBatch = 1000;
 
 const redis = new Redis({ host: '127.0.0.1', port: 6379, protocol: 2 });
-
-function uniqueName(prefix: string): string {
-  return `ergon_bench_${prefix}_${randomBytes(4).toString('hex')}`;
-}
 
 /** Fills a stream with `count` entries in the connector's format (id + JSON body). */
 async function fill(stream: string): Promise<void> {
@@ -45,18 +40,7 @@ async function rawConsume(stream: string, watch: Stopwatch): Promise<void> {
 
 async function ergonConsume(stream: string, mode: LoopMode, watch: Stopwatch): Promise<void> {
   const connector = new RedisConnector({ stream, group, consumer: 'ergon' });
-  const task = consumerTask({ process: () => undefined });
-  let outcomes = 0;
-  await watch.time(async () => {
-    outcomes = await successes(
-      consume(connector, task, {
-        loop: { mode, concurrency: { value: prefetch }, limit: count },
-        fetch: { batch: { size: prefetch } },
-      }),
-    );
-  });
-  await connector.close();
-  if (outcomes !== count) throw new Error(`ergon-rx ${mode}: ${outcomes} outcomes`);
+  await timeErgonConsume(connector, mode, prefetch, count, watch);
 }
 
 async function bullmqConsume(watch: Stopwatch): Promise<void> {
@@ -95,18 +79,7 @@ async function rawDispatch(stream: string, watch: Stopwatch): Promise<void> {
 }
 
 async function ergonDispatch(stream: string, watch: Stopwatch): Promise<void> {
-  const connector = new RedisConnector({ stream, group });
-  await watch.time(async () => {
-    for (let start = 0; start < count; start += dispatchBatch) {
-      const batch = [];
-      for (let i = start; i < Math.min(count, start + dispatchBatch); i++) {
-        batch.push(createTransaction({ n: i }, { id: `tx-${i}` }));
-      }
-      const report = await connector.dispatch(batch);
-      if (report.failed.length > 0) throw new Error('dispatch failed');
-    }
-  });
-  await connector.close();
+  await timeErgonDispatch(new RedisConnector({ stream, group }), dispatchBatch, count, watch);
 }
 
 /** A contender run on a fresh stream (filled beforehand when `prefill`), deleted afterwards. */

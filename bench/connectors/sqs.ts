@@ -17,10 +17,9 @@ import {
   SendMessageBatchCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
-import { randomBytes } from 'node:crypto';
-import { consume, consumerTask, createTransaction, type LoopMode } from 'ergon-rx';
+import type { LoopMode } from 'ergon-rx';
 import { SqsConnector } from 'ergon-rx/sqs';
-import { successes } from '../contenders/successes.js';
+import { timeErgonConsume, timeErgonDispatch, uniqueName } from './ergon-runs.js';
 import { measureRounds, onFresh, resultTable, type Contender, type Stopwatch } from './rounds.js';
 
 const count = Number(process.argv[2] ?? 3000);
@@ -33,10 +32,6 @@ const credentials = (): { accessKeyId: string; secretAccessKey: string } => ({
   secretAccessKey: 'bench',
 });
 const client = new SQSClient({ endpoint, region: 'us-east-1', credentials: credentials() });
-
-function uniqueName(prefix: string): string {
-  return `ergon_bench_${prefix}_${randomBytes(4).toString('hex')}`;
-}
 
 /** Creates the queue (the connector's redrive policy is left out: neither side needs it). */
 async function createQueue(name: string): Promise<string> {
@@ -102,18 +97,7 @@ async function ergonConsume(queue: string, mode: LoopMode, watch: Stopwatch): Pr
     fetchWait: '1s',
     connection: { endpoint, credentials: credentials() },
   });
-  const task = consumerTask({ process: () => undefined });
-  let outcomes = 0;
-  await watch.time(async () => {
-    outcomes = await successes(
-      consume(connector, task, {
-        loop: { mode, concurrency: { value: 10 }, limit: count },
-        fetch: { batch: { size: 10 } },
-      }),
-    );
-  });
-  await connector.close();
-  if (outcomes !== count) throw new Error(`ergon-rx ${mode}: ${outcomes} outcomes`);
+  await timeErgonConsume(connector, mode, 10, count, watch);
 }
 
 async function rawDispatch(queue: string, watch: Stopwatch): Promise<void> {
@@ -131,17 +115,7 @@ async function ergonDispatch(queue: string, watch: Stopwatch): Promise<void> {
     deadLetterQueue: queue,
     connection: { endpoint, credentials: credentials() },
   });
-  await watch.time(async () => {
-    for (let start = 0; start < count; start += dispatchBatch) {
-      const batch = [];
-      for (let i = start; i < Math.min(count, start + dispatchBatch); i++) {
-        batch.push(createTransaction({ n: i }, { id: `tx-${i}` }));
-      }
-      const report = await connector.dispatch(batch);
-      if (report.failed.length > 0) throw new Error('dispatch failed');
-    }
-  });
-  await connector.close();
+  await timeErgonDispatch(connector, dispatchBatch, count, watch);
 }
 
 /** A contender run on a fresh queue (filled beforehand when `prefill`), deleted afterwards. */

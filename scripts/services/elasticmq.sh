@@ -12,14 +12,9 @@ port=${ELASTICMQ_PORT:-9324}
 home=${ERGON_SERVICES_CACHE:-$HOME/.cache/ergon-rx}/elasticmq-$version
 pidfile=$home/server.pid
 
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-if [ "${1:-start}" = stop ]; then
-  if [ -f "$pidfile" ]; then kill "$(cat "$pidfile")" 2>/dev/null || true; rm -f "$pidfile"; fi
-  exit 0
-fi
-
-port_open "$port" && exit 0
+# shellcheck source=background-service.sh
+source "$(dirname "${BASH_SOURCE[0]}")/background-service.sh"
+service_stop_or_skip "${1:-start}" "$port" "$pidfile"
 
 if [ ! -f "$home/ready" ]; then
   mkdir -p "$home"
@@ -51,14 +46,5 @@ rest-sqs { enabled = true, bind-port = $port, bind-hostname = "127.0.0.1", sqs-l
 rest-stats { enabled = false }
 CONF
 
-nohup java -Xmx512m -Dconfig.file="$home/server.conf" -cp "$home/lib/*" org.elasticmq.server.Main \
-  >"$home/server.log" 2>&1 </dev/null &
-echo $! >"$pidfile"
-
-for _ in $(seq 1 120); do
-  port_open "$port" && exit 0
-  kill -0 "$(cat "$pidfile")" 2>/dev/null || { tail -20 "$home/server.log" >&2; exit 1; }
-  sleep 0.5
-done
-echo "ElasticMQ did not come up on 127.0.0.1:$port (log: $home/server.log)" >&2
-exit 1
+service_start ElasticMQ "$port" "$pidfile" "$home/server.log" 120 \
+  java -Xmx512m -Dconfig.file="$home/server.conf" -cp "$home/lib/*" org.elasticmq.server.Main

@@ -14,14 +14,9 @@ home=${ERGON_SERVICES_CACHE:-$HOME/.cache/ergon-rx}/s3mock-$version
 jar=$home/s3mock-$version-exec.jar
 pidfile=$home/server.pid
 
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-if [ "${1:-start}" = stop ]; then
-  if [ -f "$pidfile" ]; then kill "$(cat "$pidfile")" 2>/dev/null || true; rm -f "$pidfile"; fi
-  exit 0
-fi
-
-port_open "$port" && exit 0
+# shellcheck source=background-service.sh
+source "$(dirname "${BASH_SOURCE[0]}")/background-service.sh"
+service_stop_or_skip "${1:-start}" "$port" "$pidfile"
 
 if [ ! -f "$jar" ]; then
   mkdir -p "$home"
@@ -30,19 +25,10 @@ if [ ! -f "$jar" ]; then
 fi
 mkdir -p "$home/data"
 
-nohup java -Xmx512m -XX:TieredStopAtLevel=1 -jar "$jar" \
+service_start S3Mock "$port" "$pidfile" "$home/server.log" 180 \
+  java -Xmx512m -XX:TieredStopAtLevel=1 -jar "$jar" \
   --server.address=127.0.0.1 \
   --com.adobe.testing.s3mock.httpPort="$port" \
   --com.adobe.testing.s3mock.store.root="$home/data" \
   --com.adobe.testing.s3mock.store.retainFilesOnExit=false \
-  --logging.level.root=WARN \
-  >"$home/server.log" 2>&1 </dev/null &
-echo $! >"$pidfile"
-
-for _ in $(seq 1 180); do
-  port_open "$port" && exit 0
-  kill -0 "$(cat "$pidfile")" 2>/dev/null || { tail -20 "$home/server.log" >&2; exit 1; }
-  sleep 0.5
-done
-echo "S3Mock did not come up on 127.0.0.1:$port (log: $home/server.log)" >&2
-exit 1
+  --logging.level.root=WARN

@@ -52,6 +52,39 @@ interface Pair {
 }
 
 /**
+ * The pair of `consumer` (on `service`, its own connection through the proxy, when it has one)
+ * and `producer`; `close` closes the consumer, then the service, then the producer.
+ */
+function pairOf(
+  consumer: Connector<Payload> & { close(): Promise<void> },
+  producer: Connector<Payload> & { close(): Promise<void> },
+  service: { close(): Promise<void> } | null,
+  prepare?: () => Promise<void>,
+): Pair {
+  return {
+    producer,
+    consumer,
+    ...(prepare === undefined ? {} : { prepare }),
+    close: async () => {
+      await consumer.close();
+      await service?.close();
+      await producer.close();
+    },
+  };
+}
+
+/** The connection settings of an AWS connector to the server on 127.0.0.1:`port`. */
+function awsConnection(port: number) {
+  return {
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'ergon', secretAccessKey: 'ergon' },
+    connectTimeout,
+    reconnect,
+    endpoint: `http://127.0.0.1:${port}`,
+  };
+}
+
+/**
  * Kafka is not here: its clients connect to the addresses the cluster advertises, not to the
  * bootstrap address, so a proxy in front of the shared broker sees only the first request (its
  * outage is the private-broker restart of faults/brokers/kafka.fault.ts).
@@ -65,15 +98,7 @@ const pairs: Record<Exclude<ServiceName, 'kafka'>, (port: number) => Pair> = {
     );
     const consumer = new RedisConnector<Payload>({ stream, fetchWait: 100 }, service);
     const producer = new RedisConnector<Payload>({ stream });
-    return {
-      producer,
-      consumer,
-      close: async () => {
-        await consumer.close();
-        await service.close();
-        await producer.close();
-      },
-    };
+    return pairOf(consumer, producer, service);
   },
   postgres: (port) => {
     const table = uniqueName('outage');
@@ -90,16 +115,7 @@ const pairs: Record<Exclude<ServiceName, 'kafka'>, (port: number) => Pair> = {
       table,
       connection: { url: 'postgres://postgres@127.0.0.1:5432/test' },
     });
-    return {
-      producer,
-      consumer,
-      prepare: () => producer.migrate(),
-      close: async () => {
-        await consumer.close();
-        await service.close();
-        await producer.close();
-      },
-    };
+    return pairOf(consumer, producer, service, () => producer.migrate());
   },
   rabbitmq: (port) => {
     const queue = uniqueName('outage');
@@ -112,15 +128,7 @@ const pairs: Record<Exclude<ServiceName, 'kafka'>, (port: number) => Pair> = {
       { service, logger: silent },
     );
     const producer = new RabbitmqConnector<Payload>({ queue });
-    return {
-      producer,
-      consumer,
-      close: async () => {
-        await consumer.close();
-        await service.close();
-        await producer.close();
-      },
-    };
+    return pairOf(consumer, producer, service);
   },
   nats: (port) => {
     const stream = uniqueName('OUTAGE');
@@ -133,81 +141,45 @@ const pairs: Record<Exclude<ServiceName, 'kafka'>, (port: number) => Pair> = {
       { service },
     );
     const producer = new NatsConnector<Payload>({ stream });
-    return {
-      producer,
-      consumer,
-      close: async () => {
-        await consumer.close();
-        await service.close();
-        await producer.close();
-      },
-    };
+    return pairOf(consumer, producer, service);
   },
   elasticmq: (port) => {
     const queue = uniqueName('outage');
-    const connection = {
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'ergon', secretAccessKey: 'ergon' },
-      connectTimeout,
-      reconnect,
-    };
     // A receive whose reply the cut lost leaves its messages invisible: back after 1 s.
     const consumer = new SqsConnector<Payload>(
       {
         queue,
         fetchWait: '1s',
         visibilityTimeout: '1s',
-        connection: { ...connection, endpoint: `http://127.0.0.1:${port}` },
+        connection: awsConnection(port),
       },
       undefined,
       { logger: silent },
     );
     const producer = new SqsConnector<Payload>({
       queue,
-      connection: { ...connection, endpoint: 'http://127.0.0.1:9324' },
+      connection: awsConnection(9324),
     });
-    return {
-      producer,
-      consumer,
-      prepare: () => producer.declare(),
-      close: async () => {
-        await consumer.close();
-        await producer.close();
-      },
-    };
+    return pairOf(consumer, producer, null, () => producer.declare());
   },
   s3: (port) => {
     const bucket = uniqueName('outage').replace(/_/g, '-');
-    const connection = {
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'ergon', secretAccessKey: 'ergon' },
-      connectTimeout,
-      reconnect,
-    };
     const consumer = new S3Connector<Payload>(
       {
         bucket,
         claimTtl: '3s',
-        connection: { ...connection, endpoint: `http://127.0.0.1:${port}` },
+        connection: awsConnection(port),
       },
       undefined,
       { logger: silent },
     );
     const producer = new S3Connector<Payload>({
       bucket,
-      connection: { ...connection, endpoint: 'http://127.0.0.1:9090' },
+      connection: awsConnection(9090),
     });
-    return {
-      producer,
-      consumer,
-      prepare: async () => {
-        await producer.client.send(new CreateBucketCommand({ Bucket: bucket }));
-      },
-      close: async () => {
-        await consumer.close();
-        await producer.close();
-      },
-    };
+    return pairOf(consumer, producer, null, async () => {
+      await producer.client.send(new CreateBucketCommand({ Bucket: bucket }));
+    });
   },
 };
 

@@ -1,7 +1,6 @@
 import { expect } from 'chai';
 import { catchError, NEVER, type Observable, type ObservableInput, of } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
-import sinon from 'sinon';
 import {
   attempt,
   AttemptTimeoutError,
@@ -11,6 +10,7 @@ import {
   type AttemptInfo,
 } from '../../lib/index.js';
 import { inVirtualTime, now } from './support/virtual-time.js';
+import { fakeTimersEachSpec } from './support/fake-timers.js';
 
 /** Turns an error into a value naming its class, so marbles can show it. */
 function errorKind<T>(source: Observable<T>): Observable<T | string> {
@@ -437,13 +437,7 @@ describe('attempt', () => {
   });
 
   describe('promise results (fake timers)', () => {
-    let clock: sinon.SinonFakeTimers;
-    beforeEach(() => {
-      clock = sinon.useFakeTimers({
-        toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'],
-      });
-    });
-    afterEach(() => clock.restore());
+    const timers = fakeTimersEachSpec();
 
     /** Subscribes and records what the attempt emits. */
     function observe<T>(source: ObservableInput<T> & Observable<T>) {
@@ -458,7 +452,7 @@ describe('attempt', () => {
 
     it('emits the resolved value', async () => {
       const seen = observe(attempt(() => Promise.resolve(7)));
-      await clock.tickAsync(0);
+      await timers.clock.tickAsync(0);
       expect(seen.values).to.deep.equal([7]);
       expect(seen.completed).to.equal(true);
     });
@@ -471,11 +465,11 @@ describe('attempt', () => {
           backoff: 10,
         }),
       );
-      await clock.tickAsync(9);
+      await timers.clock.tickAsync(9);
       expect(calls).to.equal(1);
-      await clock.tickAsync(1);
+      await timers.clock.tickAsync(1);
       expect(calls).to.equal(2);
-      await clock.tickAsync(20);
+      await timers.clock.tickAsync(20);
       expect(calls).to.equal(3);
       expect(seen.values).to.deep.equal(['yes']);
     });
@@ -491,10 +485,10 @@ describe('attempt', () => {
           { timeout: 20 },
         ),
       );
-      await clock.tickAsync(19);
+      await timers.clock.tickAsync(19);
       expect(seen.error).to.equal(undefined);
       expect(signal?.aborted).to.equal(false);
-      await clock.tickAsync(1);
+      await timers.clock.tickAsync(1);
       expect(seen.error).to.be.instanceOf(AttemptTimeoutError);
       expect(signal?.aborted).to.equal(true);
     });
@@ -513,7 +507,7 @@ describe('attempt', () => {
         ),
       );
       // attempt 1 times out at 20; attempt 2 runs 20–35; attempt 1 resolves 'late' at 30.
-      await clock.tickAsync(100);
+      await timers.clock.tickAsync(100);
       expect(calls).to.equal(2);
       expect(seen.values).to.deep.equal(['fresh']);
       expect(seen.error).to.equal(undefined);
@@ -537,7 +531,7 @@ describe('attempt', () => {
           { timeout: 10 },
         ),
       );
-      await clock.tickAsync(2000);
+      await timers.clock.tickAsync(2000);
       expect(finished).to.equal(false);
     });
   });

@@ -9,26 +9,44 @@ import {
   type Connector,
   type ConsumerPolicyInput,
   type FetchRequest,
+  type Outcome,
   type Transaction,
 } from '../../lib/index.js';
 import { letters, timedTask } from './support/handlers.js';
-import { settledExactlyOnce, statusOf, TestConnector } from './support/test-connector.js';
-import { inVirtualTime, record } from './support/virtual-time.js';
+import {
+  settledExactlyOnce,
+  statusOf,
+  TestConnector,
+  type TestConnectorOptions,
+} from './support/test-connector.js';
+import { inVirtualTime, record, type Recording } from './support/virtual-time.js';
 
 const batch = (policy: ConsumerPolicyInput = {}): ConsumerPolicyInput => ({
   ...policy,
   loop: { mode: 'batch', ...policy.loop },
 });
 
+/**
+ * Runs a batch-mode `consume` (`policy`) of a TestConnector (`options`) with a timed task in
+ * virtual time to its end, then `check`s the connector and what the run recorded.
+ */
+function afterBatchRun(
+  options: TestConnectorOptions<string>,
+  policy: ConsumerPolicyInput,
+  check: (connector: TestConnector<string>, run: Recording<Outcome<string>>) => void,
+): void {
+  inVirtualTime((_h, scheduler) => {
+    const connector = new TestConnector<string>(options);
+    const run = record(consume(connector, timedTask().task, batch(policy)));
+    scheduler.flush();
+    check(connector, run);
+  });
+}
+
 describe('consume — batch mode', () => {
   describe('fetching', () => {
     it('5 items, batch 5, non-streaming → 5 outcomes and exactly 2 fetches (reference case 37)', () => {
-      inVirtualTime((_h, scheduler) => {
-        const connector = new TestConnector({ source: letters(5) });
-        const run = record(
-          consume(connector, timedTask().task, batch({ fetch: { batch: { size: 5 } } })),
-        );
-        scheduler.flush();
+      afterBatchRun({ source: letters(5) }, { fetch: { batch: { size: 5 } } }, (connector, run) => {
         expect(run.values.map((o) => o.status)).to.deep.equal(Array(5).fill('success'));
         expect(connector.calls.map((c) => c.returned)).to.deep.equal([5, 0]);
         expect(connector.memory.counts).to.deep.equal({ ack: 5, deadLetter: 0, release: 0 });
@@ -37,21 +55,16 @@ describe('consume — batch mode', () => {
     });
 
     it('10 items, batch 3 → all 10, each fetch asks for 3 (reference case 38)', () => {
-      inVirtualTime((_h, scheduler) => {
-        const connector = new TestConnector({ source: letters(10) });
-        const run = record(
-          consume(
-            connector,
-            timedTask().task,
-            batch({ loop: { concurrency: { value: 2 } }, fetch: { batch: { size: 3 } } }),
-          ),
-        );
-        scheduler.flush();
-        expect(run.values).to.have.length(10);
-        expect(connector.sizes).to.deep.equal([3, 3, 3, 3, 3]);
-        expect(connector.calls.map((c) => c.returned)).to.deep.equal([3, 3, 3, 1, 0]);
-        expect(settledExactlyOnce(connector)).to.equal(null);
-      });
+      afterBatchRun(
+        { source: letters(10) },
+        { loop: { concurrency: { value: 2 } }, fetch: { batch: { size: 3 } } },
+        (connector, run) => {
+          expect(run.values).to.have.length(10);
+          expect(connector.sizes).to.deep.equal([3, 3, 3, 3, 3]);
+          expect(connector.calls.map((c) => c.returned)).to.deep.equal([3, 3, 3, 1, 0]);
+          expect(settledExactlyOnce(connector)).to.equal(null);
+        },
+      );
     });
 
     it('the batch size defaults to the concurrency', () => {
@@ -118,20 +131,15 @@ describe('consume — batch mode', () => {
     });
 
     it('the barrier includes settlement: the next fetch waits for the last settle to finish', () => {
-      inVirtualTime((_h, scheduler) => {
-        const connector = new TestConnector({ source: letters(4), settleDelay: 10 });
-        const run = record(
-          consume(
-            connector,
-            timedTask().task,
-            batch({ loop: { concurrency: { value: 2 } }, fetch: { batch: { size: 2 } } }),
-          ),
-        );
-        scheduler.flush();
-        expect(connector.fetchTimes).to.deep.equal([0, 10, 20]);
-        expect(run.times).to.deep.equal([10, 10, 20, 20]);
-        expect(run.completedAt).to.equal(20);
-      });
+      afterBatchRun(
+        { source: letters(4), settleDelay: 10 },
+        { loop: { concurrency: { value: 2 } }, fetch: { batch: { size: 2 } } },
+        (connector, run) => {
+          expect(connector.fetchTimes).to.deep.equal([0, 10, 20]);
+          expect(run.times).to.deep.equal([10, 10, 20, 20]);
+          expect(run.completedAt).to.equal(20);
+        },
+      );
     });
 
     it('a batch larger than the concurrency waits in line and starts as slots free', () => {
@@ -154,49 +162,33 @@ describe('consume — batch mode', () => {
 
   describe('limit', () => {
     it('limit 5 of 20 with batch 10 → fetches only 5; 5 outcomes, 5 acks, 15 remain (reference case 41)', () => {
-      inVirtualTime((_h, scheduler) => {
-        const connector = new TestConnector({ source: letters(20) });
-        const run = record(
-          consume(
-            connector,
-            timedTask().task,
-            batch({
-              loop: { limit: 5, concurrency: { value: 5 } },
-              fetch: { batch: { size: 10 } },
-            }),
-          ),
-        );
-        scheduler.flush();
-        expect(connector.sizes).to.deep.equal([5]);
-        expect(run.values).to.have.length(5);
-        expect(connector.memory.counts).to.deep.equal({ ack: 5, deadLetter: 0, release: 0 });
-        expect(connector.remaining()).to.equal(15);
-        expect(run.completedAt).to.equal(0);
-      });
+      afterBatchRun(
+        { source: letters(20) },
+        { loop: { limit: 5, concurrency: { value: 5 } }, fetch: { batch: { size: 10 } } },
+        (connector, run) => {
+          expect(connector.sizes).to.deep.equal([5]);
+          expect(run.values).to.have.length(5);
+          expect(connector.memory.counts).to.deep.equal({ ack: 5, deadLetter: 0, release: 0 });
+          expect(connector.remaining()).to.equal(15);
+          expect(run.completedAt).to.equal(0);
+        },
+      );
     });
 
     it('limit 5 with batch 3 → asks for 3 then 2 (the reference overshoots to 6)', () => {
-      inVirtualTime((_h, scheduler) => {
-        const connector = new TestConnector({ source: letters(20) });
-        const run = record(
-          consume(
-            connector,
-            timedTask().task,
-            batch({ loop: { limit: 5 }, fetch: { batch: { size: 3 } } }),
-          ),
-        );
-        scheduler.flush();
-        expect(connector.sizes).to.deep.equal([3, 2]);
-        expect(run.values).to.have.length(5);
-        expect(connector.remaining()).to.equal(15);
-      });
+      afterBatchRun(
+        { source: letters(20) },
+        { loop: { limit: 5 }, fetch: { batch: { size: 3 } } },
+        (connector, run) => {
+          expect(connector.sizes).to.deep.equal([3, 2]);
+          expect(run.values).to.have.length(5);
+          expect(connector.remaining()).to.equal(15);
+        },
+      );
     });
 
     it('limit 0 fetches nothing and completes at once', () => {
-      inVirtualTime((_h, scheduler) => {
-        const connector = new TestConnector({ source: letters(3) });
-        const run = record(consume(connector, timedTask().task, batch({ loop: { limit: 0 } })));
-        scheduler.flush();
+      afterBatchRun({ source: letters(3) }, { loop: { limit: 0 } }, (connector, run) => {
         expect(connector.calls).to.deep.equal([]);
         expect(run.values).to.deep.equal([]);
         expect(run.completedAt).to.equal(0);
@@ -204,42 +196,29 @@ describe('consume — batch mode', () => {
     });
 
     it('a limit larger than the source ends at the first empty fetch', () => {
-      inVirtualTime((_h, scheduler) => {
-        const connector = new TestConnector({ source: letters(3) });
-        const run = record(
-          consume(
-            connector,
-            timedTask().task,
-            batch({ loop: { limit: 10 }, fetch: { batch: { size: 2 } } }),
-          ),
-        );
-        scheduler.flush();
-        expect(connector.sizes).to.deep.equal([2, 2, 2]);
-        expect(run.values).to.have.length(3);
-        expect(run.completedAt).to.equal(0);
-      });
+      afterBatchRun(
+        { source: letters(3) },
+        { loop: { limit: 10 }, fetch: { batch: { size: 2 } } },
+        (connector, run) => {
+          expect(connector.sizes).to.deep.equal([2, 2, 2]);
+          expect(run.values).to.have.length(3);
+          expect(run.completedAt).to.equal(0);
+        },
+      );
     });
   });
 
   describe('batch interval', () => {
     it('pauses fetch.batch.interval after each non-empty batch (reference case 42)', () => {
-      inVirtualTime((_h, scheduler) => {
-        const connector = new TestConnector({ source: letters(6) });
-        const run = record(
-          consume(
-            connector,
-            timedTask().task,
-            batch({
-              fetch: { batch: { size: 3, interval: 500 } },
-              loop: { concurrency: { value: 3 } },
-            }),
-          ),
-        );
-        scheduler.flush();
-        expect(connector.fetchTimes).to.deep.equal([0, 500, 1000]);
-        expect(run.times).to.deep.equal([0, 0, 0, 500, 500, 500]);
-        expect(run.completedAt).to.equal(1000);
-      });
+      afterBatchRun(
+        { source: letters(6) },
+        { fetch: { batch: { size: 3, interval: 500 } }, loop: { concurrency: { value: 3 } } },
+        (connector, run) => {
+          expect(connector.fetchTimes).to.deep.equal([0, 500, 1000]);
+          expect(run.times).to.deep.equal([0, 0, 0, 500, 500, 500]);
+          expect(run.completedAt).to.equal(1000);
+        },
+      );
     });
 
     it('the pause starts when the batch is done, not when it was fetched', () => {
@@ -322,14 +301,15 @@ describe('consume — batch mode', () => {
     });
 
     it('cancels a fetch in progress at the deadline', () => {
-      inVirtualTime((_h, scheduler) => {
-        const connector = new TestConnector({ source: letters(2), fetchDelay: 1000 });
-        const run = record(consume(connector, timedTask().task, batch({ loop: { timeout: 300 } })));
-        scheduler.flush();
-        expect(run.erroredAt).to.equal(300);
-        expect(connector.calls.map((c) => c.cancelled)).to.deep.equal([true]);
-        expect(connector.delivered).to.deep.equal([]);
-      });
+      afterBatchRun(
+        { source: letters(2), fetchDelay: 1000 },
+        { loop: { timeout: 300 } },
+        (connector, run) => {
+          expect(run.erroredAt).to.equal(300);
+          expect(connector.calls.map((c) => c.cancelled)).to.deep.equal([true]);
+          expect(connector.delivered).to.deep.equal([]);
+        },
+      );
     });
 
     it('a loop that finishes in time does not error later', () => {
@@ -390,22 +370,17 @@ describe('consume — batch mode', () => {
     });
 
     it('a fetch whose last attempt times out → FetchError with timedOut, the fetch cancelled', () => {
-      inVirtualTime((_h, scheduler) => {
-        const connector = new TestConnector({ source: letters(2), fetchDelay: 100 });
-        const run = record(
-          consume(
-            connector,
-            timedTask().task,
-            batch({ fetch: { retry: { timeout: 20, maxAttempts: 2 } } }),
-          ),
-        );
-        scheduler.flush();
-        expect(run.erroredAt).to.equal(40);
-        expect(run.error).to.be.instanceOf(FetchError);
-        expect((run.error as FetchError).timedOut).to.equal(true);
-        expect(connector.calls.map((c) => c.cancelled)).to.deep.equal([true, true]);
-        expect(connector.unsettled).to.equal(0);
-      });
+      afterBatchRun(
+        { source: letters(2), fetchDelay: 100 },
+        { fetch: { retry: { timeout: 20, maxAttempts: 2 } } },
+        (connector, run) => {
+          expect(run.erroredAt).to.equal(40);
+          expect(run.error).to.be.instanceOf(FetchError);
+          expect((run.error as FetchError).timedOut).to.equal(true);
+          expect(connector.calls.map((c) => c.cancelled)).to.deep.equal([true, true]);
+          expect(connector.unsettled).to.equal(0);
+        },
+      );
     });
 
     it('a fetch that emits some transactions and then fails keeps them and asks only for the rest', () => {

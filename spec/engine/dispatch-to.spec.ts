@@ -1,5 +1,4 @@
 import { expect } from 'chai';
-import sinon from 'sinon';
 import { EMPTY, from, lastValueFrom, map, Subject, tap, toArray } from 'rxjs';
 import {
   ConnectorContractError,
@@ -15,6 +14,7 @@ import {
 import { letters } from './support/handlers.js';
 import { loggingConnector, SlowConnector } from './support/dispatch-connectors.js';
 import { inVirtualTime, record } from './support/virtual-time.js';
+import { fakeTimersEachSpec } from './support/fake-timers.js';
 
 const tx = (id: string): Transaction<string> => createTransaction(id, { id });
 
@@ -394,13 +394,7 @@ describe('dispatchTo', () => {
   });
 
   describe('no timers left behind (fake timers)', () => {
-    let clock: sinon.SinonFakeTimers;
-    beforeEach(() => {
-      clock = sinon.useFakeTimers({
-        toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'],
-      });
-    });
-    afterEach(() => clock.restore());
+    const timers = fakeTimersEachSpec();
 
     it('after completing', async () => {
       let completed = false;
@@ -412,9 +406,9 @@ describe('dispatchTo', () => {
           }),
         )
         .subscribe({ complete: () => (completed = true) });
-      await clock.tickAsync(0);
+      await timers.clock.tickAsync(0);
       expect(completed).to.equal(true);
-      expect(clock.countTimers()).to.equal(0);
+      expect(timers.clock.countTimers()).to.equal(0);
     });
 
     it('after unsubscribing with a batch forming and one waiting to retry', async () => {
@@ -436,11 +430,11 @@ describe('dispatchTo', () => {
         )
         .subscribe();
       for (const id of ['a', 'b', 'c']) subject.next(tx(id));
-      await clock.tickAsync(10);
+      await timers.clock.tickAsync(10);
       expect(memory.dispatchCount).to.equal(1);
       subscription.unsubscribe();
-      await clock.tickAsync(0);
-      expect(clock.countTimers()).to.equal(0);
+      await timers.clock.tickAsync(0);
+      expect(timers.clock.countTimers()).to.equal(0);
     });
   });
 });

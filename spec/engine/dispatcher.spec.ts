@@ -1,5 +1,4 @@
 import { expect } from 'chai';
-import sinon from 'sinon';
 import { EMPTY, map, type Observable, switchMap, timer, toArray, lastValueFrom } from 'rxjs';
 import {
   ConnectorContractError,
@@ -16,6 +15,7 @@ import {
 import { settledExactlyOnce, statusOf, TestConnector } from './support/test-connector.js';
 import { loggingConnector, SlowConnector } from './support/dispatch-connectors.js';
 import { inVirtualTime, record } from './support/virtual-time.js';
+import { fakeTimersEachSpec } from './support/fake-timers.js';
 
 const tx = (id: string): Transaction<string> => createTransaction(id, { id });
 
@@ -436,13 +436,7 @@ describe('createDispatcher', () => {
   });
 
   describe('no timers left behind (fake timers)', () => {
-    let clock: sinon.SinonFakeTimers;
-    beforeEach(() => {
-      clock = sinon.useFakeTimers({
-        toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'],
-      });
-    });
-    afterEach(() => clock.restore());
+    const timers = fakeTimersEachSpec();
 
     it('once every send finished', async () => {
       const dispatcher = createDispatcher(
@@ -455,9 +449,9 @@ describe('createDispatcher', () => {
       let done = 0;
       for (const id of ['a', 'b', 'c'])
         dispatcher.send(tx(id)).subscribe({ complete: () => done++ });
-      await clock.tickAsync(1_000);
+      await timers.clock.tickAsync(1_000);
       expect(done).to.equal(3);
-      expect(clock.countTimers()).to.equal(0);
+      expect(timers.clock.countTimers()).to.equal(0);
     });
 
     it('once the only forming send was withdrawn', async () => {
@@ -467,8 +461,8 @@ describe('createDispatcher', () => {
       );
       const subscription = dispatcher.send(tx('a')).subscribe();
       subscription.unsubscribe();
-      await clock.tickAsync(0);
-      expect(clock.countTimers()).to.equal(0);
+      await timers.clock.tickAsync(0);
+      expect(timers.clock.countTimers()).to.equal(0);
     });
   });
 });

@@ -1,6 +1,5 @@
 import { expect } from 'chai';
 import { BehaviorSubject, from, interval, NEVER, startWith, Subject } from 'rxjs';
-import sinon from 'sinon';
 import {
   attempt,
   consume,
@@ -13,26 +12,21 @@ import {
   type Connector,
   type Transaction,
 } from '../../lib/index.js';
+import { fakeTimersEachSpec } from './support/fake-timers.js';
 
 /**
  * A timer left armed after a run ends keeps a Node process alive (the default runtime budget
  * is 60 s): every run must clean up after itself.
  */
 describe('no timers left behind', () => {
-  let clock: sinon.SinonFakeTimers;
-  beforeEach(() => {
-    clock = sinon.useFakeTimers({
-      toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'],
-    });
-  });
-  afterEach(() => clock.restore());
+  const timers = fakeTimersEachSpec();
 
   const task = consumerTask({ process: (tx: Transaction<number>) => tx.payload });
 
   it('attempt with a long timeout that succeeded', async () => {
     attempt(() => Promise.resolve(1), { timeout: 60_000, maxAttempts: 3 }).subscribe();
-    await clock.tickAsync(0);
-    expect(clock.countTimers()).to.equal(0);
+    await timers.clock.tickAsync(0);
+    expect(timers.clock.countTimers()).to.equal(0);
   });
 
   it('attempt unsubscribed during its backoff', async () => {
@@ -43,8 +37,8 @@ describe('no timers left behind', () => {
       { maxAttempts: 3, backoff: 10_000 },
     ).subscribe({ error: () => undefined });
     subscription.unsubscribe();
-    await clock.tickAsync(0);
-    expect(clock.countTimers()).to.equal(0);
+    await timers.clock.tickAsync(0);
+    expect(timers.clock.countTimers()).to.equal(0);
   });
 
   it('a consume loop that completed (default 60 s runtime budget)', async () => {
@@ -52,9 +46,9 @@ describe('no timers left behind', () => {
     consume(new MemoryConnector({ source: [1, 2, 3] }), task, {
       loop: { concurrency: { value: 2 }, timeout: 120_000 },
     }).subscribe({ complete: () => (completed = true) });
-    await clock.tickAsync(0);
+    await timers.clock.tickAsync(0);
     expect(completed).to.equal(true);
-    expect(clock.countTimers()).to.equal(0);
+    expect(timers.clock.countTimers()).to.equal(0);
   });
 
   it('a streaming consume loop stopped by stop$', async () => {
@@ -68,20 +62,20 @@ describe('no timers left behind', () => {
     ).subscribe({
       complete: () => (completed = true),
     });
-    await clock.tickAsync(150);
+    await timers.clock.tickAsync(150);
     stop$.next();
-    await clock.tickAsync(0);
+    await timers.clock.tickAsync(0);
     expect(completed).to.equal(true);
-    expect(clock.countTimers()).to.equal(0);
+    expect(timers.clock.countTimers()).to.equal(0);
   });
 
   it('a consume loop unsubscribed while work hangs', async () => {
     const hung = consumerTask({ process: () => new Promise<never>(() => undefined) });
     const subscription = consume(new MemoryConnector({ source: [1] }), hung).subscribe();
-    await clock.tickAsync(10);
+    await timers.clock.tickAsync(10);
     subscription.unsubscribe();
-    await clock.tickAsync(0);
-    expect(clock.countTimers()).to.equal(0);
+    await timers.clock.tickAsync(0);
+    expect(timers.clock.countTimers()).to.equal(0);
   });
 
   it('processWith after its source completed', async () => {
@@ -89,9 +83,9 @@ describe('no timers left behind', () => {
     from([createTransaction(1), createTransaction(2)])
       .pipe(processWith(task))
       .subscribe({ complete: () => (completed = true) });
-    await clock.tickAsync(0);
+    await timers.clock.tickAsync(0);
     expect(completed).to.equal(true);
-    expect(clock.countTimers()).to.equal(0);
+    expect(timers.clock.countTimers()).to.equal(0);
   });
 
   it('createDispatcher after its send completed (dispatch retry.timeout armed)', async () => {
@@ -99,9 +93,9 @@ describe('no timers left behind', () => {
     createDispatcher(new MemoryConnector<number>(), { maxWait: 0, retry: { timeout: 60_000 } })
       .send(createTransaction(1))
       .subscribe({ complete: () => (completed = true) });
-    await clock.tickAsync(0);
+    await timers.clock.tickAsync(0);
     expect(completed).to.equal(true);
-    expect(clock.countTimers()).to.equal(0);
+    expect(timers.clock.countTimers()).to.equal(0);
   });
 
   describe('a stop$ that emits on subscription is unsubscribed', () => {
@@ -114,9 +108,9 @@ describe('no timers left behind', () => {
           { loop: { mode, streaming: true } },
           { stop$: interval(1000).pipe(startWith(0)) },
         ).subscribe({ complete: () => (completed = true) });
-        await clock.tickAsync(0);
+        await timers.clock.tickAsync(0);
         expect(completed).to.equal(true);
-        expect(clock.countTimers()).to.equal(0);
+        expect(timers.clock.countTimers()).to.equal(0);
       });
 
       it(`a BehaviorSubject keeps no observer, run after run (${mode})`, async () => {
@@ -129,7 +123,7 @@ describe('no timers left behind', () => {
             { stop$ },
           ).subscribe();
         }
-        await clock.tickAsync(0);
+        await timers.clock.tickAsync(0);
         expect(stop$.observed).to.equal(false);
       });
     }
@@ -146,12 +140,12 @@ describe('no timers left behind', () => {
         { loop: { streaming: true } },
         { stop$ },
       ).subscribe({ complete: () => (completed = true) });
-      await clock.tickAsync(10);
+      await timers.clock.tickAsync(10);
       stop$.next();
       expect(stop$.observed).to.equal(false);
-      await clock.tickAsync(50);
+      await timers.clock.tickAsync(50);
       expect(completed).to.equal(true);
-      expect(clock.countTimers()).to.equal(0);
+      expect(timers.clock.countTimers()).to.equal(0);
     });
   });
 
@@ -168,7 +162,7 @@ describe('no timers left behind', () => {
     for (let n = 1; n <= 3; n++) source.next(createTransaction(n));
     subscription.unsubscribe();
     resolve();
-    await clock.tickAsync(0);
-    expect(clock.countTimers()).to.equal(0);
+    await timers.clock.tickAsync(0);
+    expect(timers.clock.countTimers()).to.equal(0);
   });
 });

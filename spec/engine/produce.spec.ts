@@ -1,5 +1,4 @@
 import { expect } from 'chai';
-import sinon from 'sinon';
 import {
   defer,
   EMPTY,
@@ -38,6 +37,7 @@ import {
 import { after, letters } from './support/handlers.js';
 import { statusOf } from './support/test-connector.js';
 import { Gauge, inVirtualTime, now, record } from './support/virtual-time.js';
+import { fakeTimersEachSpec } from './support/fake-timers.js';
 
 const tx = (id: string): Transaction<string> =>
   createTransaction(id, { id, metadata: { origin: `source-${id}` } });
@@ -1174,13 +1174,7 @@ describe('produce', () => {
   });
 
   describe('no timers left behind (fake timers)', () => {
-    let clock: sinon.SinonFakeTimers;
-    beforeEach(() => {
-      clock = sinon.useFakeTimers({
-        toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'],
-      });
-    });
-    afterEach(() => clock.restore());
+    const timers = fakeTimersEachSpec();
 
     it('a completed run (loop timeout, runtime budget and maxWait armed on the way)', async () => {
       let completed = false;
@@ -1196,9 +1190,9 @@ describe('produce', () => {
           ),
         )
         .subscribe({ complete: () => (completed = true) });
-      await clock.tickAsync(0);
+      await timers.clock.tickAsync(0);
       expect(completed).to.equal(true);
-      expect(clock.countTimers()).to.equal(0);
+      expect(timers.clock.countTimers()).to.equal(0);
     });
 
     it('a run unsubscribed while a batch waits to retry and another is forming', async () => {
@@ -1222,11 +1216,11 @@ describe('produce', () => {
           }),
         )
         .subscribe();
-      await clock.tickAsync(10);
+      await timers.clock.tickAsync(10);
       expect(memory.dispatchCount).to.equal(1);
       subscription.unsubscribe();
-      await clock.tickAsync(0);
-      expect(clock.countTimers()).to.equal(0);
+      await timers.clock.tickAsync(0);
+      expect(timers.clock.countTimers()).to.equal(0);
     });
   });
 });

@@ -1,13 +1,10 @@
-import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
-import { hostname } from 'node:os';
 import { defer, from, map, type Observable, type Subscriber } from 'rxjs';
 import {
   CancellationError,
   ConnectorClosedError,
   DeliveryLostError,
   DispatchConflictError,
-  PolicyError,
 } from '../../core/errors.js';
 import type {
   ConnectorScheduling,
@@ -36,7 +33,8 @@ import {
   type PostgresConnectorConfigInput,
 } from './postgres-connector-config.js';
 import { PostgresQueueError } from './errors.js';
-import { PostgresService } from './postgres-service.js';
+import { connectorService, workerOwner } from './internal/connector-service.js';
+import type { PostgresService } from './postgres-service.js';
 import { migrateQueue, QueueStatements } from './internal/queue-statements.js';
 import { waitAtMost } from '../../core/waiting.js';
 import { SettleQueue } from './internal/settle-queue.js';
@@ -166,18 +164,15 @@ export class PostgresConnector<P = unknown> implements Connector<P> {
    */
   constructor(input: PostgresConnectorConfigInput<P>, options: PostgresConnectorOptions = {}) {
     this.config = postgresConnectorConfig(input);
-    if (options.service !== undefined && input.connection != null) {
-      throw new PolicyError('PostgreSQL connector config', [
-        {
-          path: 'connection',
-          expected: 'nothing when a service is given (configure the service instead)',
-          actual: 'connection settings', // not the settings themselves: they may hold a password
-        },
-      ]);
-    }
-    this.ownsService = options.service === undefined;
-    this.service = options.service ?? new PostgresService(this.config.connection);
-    this.owner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+    const { service, owned } = connectorService(
+      'PostgreSQL connector config',
+      options.service,
+      input.connection,
+      this.config.connection,
+    );
+    this.service = service;
+    this.ownsService = owned;
+    this.owner = workerOwner();
     this.statements = new QueueStatements(this.config);
     this.column = new PayloadColumn(this.config.payloadType, this.config.codec);
     this.tableName = `${this.config.schema}.${this.config.table}`;

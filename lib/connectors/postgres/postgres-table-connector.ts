@@ -1,12 +1,5 @@
-import { randomUUID } from 'node:crypto';
-import { hostname } from 'node:os';
 import { defer, type Observable, type Subscriber } from 'rxjs';
-import {
-  CancellationError,
-  ConnectorClosedError,
-  DeliveryLostError,
-  PolicyError,
-} from '../../core/errors.js';
+import { CancellationError, ConnectorClosedError, DeliveryLostError } from '../../core/errors.js';
 import type {
   Connector,
   ConnectorHealth,
@@ -28,7 +21,8 @@ import {
   type TableClaimToken,
   type TableShape,
 } from './internal/table-statements.js';
-import { PostgresService } from './postgres-service.js';
+import { connectorService, workerOwner } from './internal/connector-service.js';
+import type { PostgresService } from './postgres-service.js';
 import { serviceHealth, trackedFetch, type FetchesUnderWay } from './internal/tracked-fetch.js';
 import { notHeld, takeDelivery } from '../../core/settle-once.js';
 import {
@@ -118,18 +112,15 @@ export class PostgresTableConnector<P = Readonly<Record<string, unknown>>> imple
    */
   constructor(input: PostgresTableConfigInput<P>, options: PostgresTableConnectorOptions = {}) {
     this.config = postgresTableConfig(input);
-    if (options.service !== undefined && input.connection != null) {
-      throw new PolicyError('PostgreSQL table connector config', [
-        {
-          path: 'connection',
-          expected: 'nothing when a service is given (configure the service instead)',
-          actual: 'connection settings',
-        },
-      ]);
-    }
-    this.ownsService = options.service === undefined;
-    this.service = options.service ?? new PostgresService(this.config.connection);
-    this.owner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+    const { service, owned } = connectorService(
+      'PostgreSQL table connector config',
+      options.service,
+      input.connection,
+      this.config.connection,
+    );
+    this.service = service;
+    this.ownsService = owned;
+    this.owner = workerOwner();
     this.destination = `${this.config.schema}.${this.config.table}`;
     this.renewal = setInterval(
       () => {

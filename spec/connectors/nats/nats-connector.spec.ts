@@ -10,12 +10,12 @@ import {
   TransactionError,
   type Transaction,
 } from '../../../lib/index.js';
-import {
+import type {
   NatsConnector,
-  type NatsConnectorConfigInput,
+  NatsConnectorConfigInput,
 } from '../../../lib/connectors/nats/index.js';
-import { requireService } from '../../support/real-service.js';
-import { fetchAll, NatsAdmin, sleep, waitFor } from './fixtures/nats-spec-support.js';
+import { fetchAll, sleep, waitFor } from './fixtures/nats-spec-support.js';
+import { natsSuite } from './fixtures/nats-suite.js';
 
 type Payload = { n: number };
 
@@ -23,23 +23,10 @@ const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
 
 describe('NatsConnector (real NATS JetStream)', function () {
   this.timeout(20_000);
-  let admin: NatsAdmin;
-  const connectors: NatsConnector[] = [];
-
-  before(async function () {
-    await requireService(this, 'nats');
-    admin = await NatsAdmin.open();
-  });
-
-  after(async () => {
-    await Promise.all(connectors.map((connector) => connector.close()));
-    await admin?.close();
-  });
+  const suite = natsSuite(250);
 
   function connector<P = Payload>(config: NatsConnectorConfigInput<P>): NatsConnector<P> {
-    const made = new NatsConnector<P>({ fetchWait: 250, ...config });
-    connectors.push(made);
-    return made;
+    return suite.connector(config);
   }
 
   function numbered(count: number, prefix = 'tx'): Transaction<Payload>[] {
@@ -49,7 +36,7 @@ describe('NatsConnector (real NATS JetStream)', function () {
   }
 
   it('round trip: dispatch → consume → ack keeps ids, payloads and the trace parent, and empties the stream', async () => {
-    const stream = admin.streamName();
+    const stream = suite.admin.streamName();
     const nats = connector({ stream });
     const sent = numbered(50);
     const report = await nats.dispatch(sent);
@@ -80,12 +67,12 @@ describe('NatsConnector (real NATS JetStream)', function () {
       // Serialisable: no broker handle hides in the metadata.
       expect(JSON.parse(JSON.stringify(got.metadata))).to.deep.equal(got.metadata);
     }
-    await admin.drained(stream, `${stream}_ergon`);
+    await suite.admin.drained(stream, `${stream}_ergon`);
     expect(await lastValueFrom(nats.count())).to.equal(0);
   });
 
   it('fetch returns at most size at once, waits fetchWait on an empty stream, and a cancelled fetch swallows nothing', async () => {
-    const stream = admin.streamName();
+    const stream = suite.admin.streamName();
     const nats = connector({ stream, fetchWait: 400 });
     await nats.declare();
     await nats.dispatch(numbered(5));
@@ -127,11 +114,11 @@ describe('NatsConnector (real NATS JetStream)', function () {
     );
     expect(Date.now() - started).to.be.below(3000);
     for (const tx of [...taken, ...handedBack]) await nats.settle(tx, { type: 'ack' });
-    await admin.drained(stream);
+    await suite.admin.drained(stream);
   });
 
   it('settles: ack removes, deadLetter copies to the dead-letter stream with the error, release redelivers', async () => {
-    const stream = admin.streamName();
+    const stream = suite.admin.streamName();
     const nats = connector({ stream });
     await nats.dispatch(numbered(3));
     const [acked, dead, released] = (await fetchAll(nats, 3)) as [
@@ -154,9 +141,9 @@ describe('NatsConnector (real NATS JetStream)', function () {
     expect(again.map((tx) => tx.id)).to.deep.equal([released.id]);
     expect(again[0]?.metadata).to.include({ deliveryCount: 2, redelivered: true });
     await nats.settle(again[0] as Transaction<Payload>, { type: 'ack' });
-    await admin.drained(stream);
+    await suite.admin.drained(stream);
 
-    const [copy] = await admin.stored(`${stream}_DEAD`);
+    const [copy] = await suite.admin.stored(`${stream}_DEAD`);
     expect(copy?.json()).to.deep.equal(dead.payload);
     const header = (name: string): string | undefined => copy?.header.get(name);
     expect(header('Ergon-Error')).to.equal(error.message);
@@ -172,7 +159,7 @@ describe('NatsConnector (real NATS JetStream)', function () {
   });
 
   it('dead-letters a poison message after maxDeliveries deliveries, counting abandoned ones', async () => {
-    const stream = admin.streamName();
+    const stream = suite.admin.streamName();
     const nats = connector({ stream, maxDeliveries: 2, ackWait: 1000, renewLease: false });
     await nats.dispatch([createTransaction({ n: 1 }, { id: 'poison' })]);
 
@@ -185,9 +172,17 @@ describe('NatsConnector (real NATS JetStream)', function () {
     await sleep(1200);
 
     expect(await fetchAll(nats, 1)).to.deep.equal([]);
-    await waitFor(async () => (await admin.messages(`${stream}_DEAD`)) === 1, 5000, 'dead letter');
-    await waitFor(async () => (await admin.messages(stream)) === 0, 5000, 'terminated original');
-    const [copy] = await admin.stored(`${stream}_DEAD`);
+    await waitFor(
+      async () => (await suite.admin.messages(`${stream}_DEAD`)) === 1,
+      5000,
+      'dead letter',
+    );
+    await waitFor(
+      async () => (await suite.admin.messages(stream)) === 0,
+      5000,
+      'terminated original',
+    );
+    const [copy] = await suite.admin.stored(`${stream}_DEAD`);
     expect(copy?.header.get('Ergon-Error-Type')).to.equal('MaxDeliveriesExceeded');
     expect(copy?.header.get('Ergon-Delivery-Count')).to.equal('3');
     expect(copy?.header.get('Ergon-Error')).to.match(/delivered 3 times \(maxDeliveries 2\)/);
@@ -196,10 +191,10 @@ describe('NatsConnector (real NATS JetStream)', function () {
   });
 
   it('routes an undecodable body to the exception handler (stage decode) and settles it', async () => {
-    const stream = admin.streamName();
+    const stream = suite.admin.streamName();
     const nats = connector({ stream });
     await nats.declare();
-    const js = jetstream(admin.connection);
+    const js = jetstream(suite.admin.connection);
     await js.publish(stream, 'not json {', { msgID: 'garbled-1' });
     await js.publish(stream, new Uint8Array([0xff, 0xfe]), { msgID: 'garbled-2' });
 
@@ -225,15 +220,15 @@ describe('NatsConnector (real NATS JetStream)', function () {
     expect(seen).to.have.length(1);
     expect(seen[0]?.stage).to.equal('decode');
     expect(seen[0]?.cause).to.be.instanceOf(PayloadDecodeError);
-    await admin.drained(stream);
-    const [copy] = await admin.stored(`${stream}_DEAD`);
+    await suite.admin.drained(stream);
+    const [copy] = await suite.admin.stored(`${stream}_DEAD`);
     expect(copy?.header.get('Ergon-Transaction-Id')).to.equal('garbled-2');
     expect(copy?.header.get('Ergon-Error-Stage')).to.equal('decode');
     expect([...(copy?.data ?? [])]).to.deep.equal([0xff, 0xfe]);
   });
 
   it('dispatch reports per-transaction failures and drops a re-sent id', async () => {
-    const stream = admin.streamName();
+    const stream = suite.admin.streamName();
     const nats = connector<unknown>({ stream });
     const good = createTransaction({ n: 1 }, { id: 'good' });
     const bad = createTransaction({ n: 10n }, { id: 'bad' });
@@ -246,11 +241,11 @@ describe('NatsConnector (real NATS JetStream)', function () {
     expect(report.failed[0]?.error).to.be.instanceOf(TypeError);
 
     expect((await nats.dispatch([good])).failed).to.deep.equal([]);
-    expect(await admin.messages(stream)).to.equal(2);
+    expect(await suite.admin.messages(stream)).to.equal(2);
   });
 
   it('close() is prompt and releases unsettled messages to another consumer at once', async () => {
-    const stream = admin.streamName();
+    const stream = suite.admin.streamName();
     const first = connector({ stream });
     await first.dispatch(numbered(5));
     const held = await fetchAll(first, 5);
@@ -277,7 +272,7 @@ describe('NatsConnector (real NATS JetStream)', function () {
   });
 
   it('renews the lease of a slow transaction so no other worker gets it meanwhile', async () => {
-    const stream = admin.streamName();
+    const stream = suite.admin.streamName();
     const slow = connector({ stream, ackWait: 900 });
     const other = connector({ stream, ackWait: 900 });
     await slow.dispatch(numbered(1));
@@ -287,15 +282,15 @@ describe('NatsConnector (real NATS JetStream)', function () {
       expect(await fetchAll(other, 1)).to.deep.equal([]);
     }
     await slow.settle(held as Transaction<Payload>, { type: 'ack' });
-    await admin.drained(stream, `${stream}_ergon`);
+    await suite.admin.drained(stream, `${stream}_ergon`);
   });
 
   it('confirms acks with ackConfirm', async () => {
-    const stream = admin.streamName();
+    const stream = suite.admin.streamName();
     const nats = connector({ stream, ackConfirm: true });
     await nats.dispatch(numbered(2));
     const fetched = await fetchAll(nats, 2);
     await Promise.all(fetched.map(async (tx) => nats.settle(tx, { type: 'ack' })));
-    await admin.drained(stream);
+    await suite.admin.drained(stream);
   });
 });

@@ -1,36 +1,20 @@
 import { redriveOfKey } from '../../../lib/index.js';
-import { NatsConnector, type NatsTransactionMetadata } from '../../../lib/connectors/nats/index.js';
-import { requireService } from '../../support/real-service.js';
+import type { NatsTransactionMetadata } from '../../../lib/connectors/nats/index.js';
 import { deadLetterContract } from '../support/dead-letter-contract.js';
-import { NatsAdmin } from './fixtures/nats-spec-support.js';
+import { natsSuite } from './fixtures/nats-suite.js';
 
 describe('NatsConnector dead letters (real NATS JetStream)', function () {
   this.timeout(30_000);
-  const connectors: NatsConnector[] = [];
-  let admin: NatsAdmin | undefined;
-
-  before(async function () {
-    await requireService(this, 'nats');
-    admin = await NatsAdmin.open();
-  });
-
-  afterEach(async () => {
-    await Promise.all(connectors.splice(0).map((connector) => connector.close()));
-  });
-
-  after(async () => {
-    await admin?.close();
-  });
+  const suite = natsSuite(100);
 
   const metadataOf = (tx: { metadata: unknown }): NatsTransactionMetadata =>
     tx.metadata as NatsTransactionMetadata;
 
   deadLetterContract(
     () => {
-      const stream = (admin as NatsAdmin).streamName();
-      const first = new NatsConnector({ stream, fetchWait: 100 });
-      const second = new NatsConnector({ stream, fetchWait: 100 });
-      connectors.push(first, second);
+      const stream = suite.admin.streamName();
+      const first = suite.connector({ stream });
+      const second = suite.connector({ stream });
       return Promise.resolve({ first, second });
     },
     {

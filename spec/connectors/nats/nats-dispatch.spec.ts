@@ -1,32 +1,18 @@
 import { expect } from 'chai';
 import { lastValueFrom } from 'rxjs';
 import { createTransaction, DispatchConflictError } from '../../../lib/index.js';
-import { NatsConnector } from '../../../lib/connectors/nats/index.js';
-import { requireService } from '../../support/real-service.js';
-import { NatsAdmin } from './fixtures/nats-spec-support.js';
+import type { NatsConnector } from '../../../lib/connectors/nats/index.js';
+import { natsSuite } from './fixtures/nats-suite.js';
 
 type Payload = { n: number };
 
 /** Issue 13: the dispatch signal, and identity across connectors (real NATS JetStream). */
 describe('NatsConnector — dispatch signal and identity (real NATS JetStream)', function () {
   this.timeout(20_000);
-  let admin: NatsAdmin;
-  const connectors: NatsConnector<Payload>[] = [];
-
-  before(async function () {
-    await requireService(this, 'nats');
-    admin = await NatsAdmin.open();
-  });
-
-  after(async () => {
-    await Promise.all(connectors.map((connector) => connector.close()));
-    await admin?.close();
-  });
+  const suite = natsSuite(250);
 
   function connector(): NatsConnector<Payload> {
-    const made = new NatsConnector<Payload>({ stream: admin.streamName(), fetchWait: 250 });
-    connectors.push(made);
-    return made;
+    return suite.connector<Payload>({ stream: suite.admin.streamName() });
   }
 
   it('a second transaction with the same id and another payload fails with DispatchConflictError; a retry of the same payload succeeds', async () => {

@@ -1,32 +1,20 @@
 import { expect } from 'chai';
 import { jetstream } from '@nats-io/jetstream';
 import { headers } from '@nats-io/transport-node';
-import { createTransaction, type Transaction } from '../../../lib/index.js';
-import { NatsConnector, type NatsTransactionMetadata } from '../../../lib/connectors/nats/index.js';
-import { requireService } from '../../support/real-service.js';
-import { fetchAll, NatsAdmin } from './fixtures/nats-spec-support.js';
+import type { Transaction } from '../../../lib/index.js';
+import type { NatsConnector, NatsTransactionMetadata } from '../../../lib/connectors/nats/index.js';
+import { fetchAll } from './fixtures/nats-spec-support.js';
+import { natsSuite } from './fixtures/nats-suite.js';
+import { expectKeyOnlyInMetadata, keyedTransactions } from '../support/key-round-trip.js';
 
 type Payload = { n: number };
 
 describe('NatsConnector — metadata.key travels as the Ergon-Key header (real NATS JetStream)', function () {
   this.timeout(20_000);
-  let admin: NatsAdmin;
-  const connectors: NatsConnector<Payload>[] = [];
-
-  before(async function () {
-    await requireService(this, 'nats');
-    admin = await NatsAdmin.open();
-  });
-
-  after(async () => {
-    await Promise.all(connectors.map((connector) => connector.close()));
-    await admin?.close();
-  });
+  const suite = natsSuite(250);
 
   function connectorFor(): NatsConnector<Payload> {
-    const made = new NatsConnector<Payload>({ stream: admin.streamName(), fetchWait: 250 });
-    connectors.push(made);
-    return made;
+    return suite.connector<Payload>({ stream: suite.admin.streamName() });
   }
 
   async function fetchAcked(connector: NatsConnector<Payload>): Promise<Transaction<Payload>[]> {
@@ -37,28 +25,20 @@ describe('NatsConnector — metadata.key travels as the Ergon-Key header (real N
 
   it('dispatch with a key: fetch shows it as metadata.key, not in metadata.headers; without a key: no key', async () => {
     const connector = connectorFor();
-    const keyed = createTransaction({ n: 1 }, { metadata: { key: 'customer-7' } });
-    const keyless = createTransaction({ n: 2 });
-    const emptyKey = createTransaction({ n: 3 }, { metadata: { key: '' } });
+    const sent = keyedTransactions();
+    const { keyed, keyless, emptyKey } = sent;
     expect((await connector.dispatch([keyed, keyless, emptyKey])).failed).to.deep.equal([]);
-
-    const [first, second, third] = await fetchAcked(connector);
-    const metadata = first?.metadata as unknown as NatsTransactionMetadata;
-    expect(first?.id).to.equal(keyed.id);
-    expect(metadata.key).to.equal('customer-7');
-    expect(Object.keys(metadata.headers).map((name) => name.toLowerCase())).to.not.include(
-      'ergon-key',
+    expectKeyOnlyInMetadata(sent, await fetchAcked(connector), 'ergon-key', (tx) =>
+      Object.keys((tx.metadata as unknown as NatsTransactionMetadata).headers).map((name) =>
+        name.toLowerCase(),
+      ),
     );
-    expect(second?.id).to.equal(keyless.id);
-    expect(second?.metadata).to.not.have.property('key');
-    expect(third?.id).to.equal(emptyKey.id);
-    expect(third?.metadata).to.not.have.property('key');
   });
 
   it("a header named 'Key' stays a header and is not taken for the ordering key", async () => {
     const connector = connectorFor();
     await fetchAcked(connector); // declares the stream and the consumer
-    const js = jetstream(admin.connection);
+    const js = jetstream(suite.admin.connection);
     const subject = connector.config.subject ?? connector.config.stream;
     const both = headers();
     both.set('Key', 'mine');

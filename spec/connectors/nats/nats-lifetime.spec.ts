@@ -7,13 +7,13 @@ import {
   type Transaction,
 } from '../../../lib/index.js';
 import {
-  NatsConnector,
   NatsDeadLetterError,
   NatsPullError,
+  type NatsConnector,
   type NatsConnectorConfigInput,
 } from '../../../lib/connectors/nats/index.js';
-import { requireService } from '../../support/real-service.js';
-import { fetchAll, NatsAdmin, sleep, waitFor } from './fixtures/nats-spec-support.js';
+import { fetchAll, sleep, waitFor } from './fixtures/nats-spec-support.js';
+import { natsSuite } from './fixtures/nats-suite.js';
 
 type Payload = { n: number };
 
@@ -27,26 +27,10 @@ function stall(ms: number): void {
 
 describe('NatsConnector over time: late settlements, deleted and updated topology (real NATS)', function () {
   this.timeout(20_000);
-  let admin: NatsAdmin;
-  const connectors: NatsConnector[] = [];
-
-  before(async function () {
-    await requireService(this, 'nats');
-    admin = await NatsAdmin.open();
-  });
-
-  afterEach(async () => {
-    await Promise.all(connectors.splice(0).map((connector) => connector.close()));
-  });
-
-  after(async () => {
-    await admin?.close();
-  });
+  const suite = natsSuite(200);
 
   function connector(config: NatsConnectorConfigInput<Payload>): NatsConnector<Payload> {
-    const made = new NatsConnector<Payload>({ fetchWait: 200, ...config });
-    connectors.push(made);
-    return made;
+    return suite.connector(config);
   }
 
   function numbered(count: number, prefix = 'tx'): Transaction<Payload>[] {
@@ -56,7 +40,7 @@ describe('NatsConnector over time: late settlements, deleted and updated topolog
   }
 
   it('does not NAK a delivery whose ackWait ran out (another worker has it): no third copy', async () => {
-    const stream = admin.streamName();
+    const stream = suite.admin.streamName();
     const first = connector({ stream, ackWait: 600 });
     const second = connector({ stream, ackWait: 600 });
     await first.dispatch(numbered(1));
@@ -76,11 +60,11 @@ describe('NatsConnector over time: late settlements, deleted and updated topolog
     const third = connector({ stream, ackWait: 600 });
     expect(await fetchAll(third, 1)).to.deep.equal([]);
     await second.settle(again as Transaction<Payload>, { type: 'ack' });
-    await admin.drained(stream, `${stream}_ergon`);
+    await suite.admin.drained(stream, `${stream}_ergon`);
   });
 
   it('close() does not NAK deliveries whose ackWait ran out', async () => {
-    const stream = admin.streamName();
+    const stream = suite.admin.streamName();
     const first = connector({ stream, ackWait: 600 });
     const second = connector({ stream, ackWait: 600 });
     await first.dispatch(numbered(1));
@@ -94,17 +78,17 @@ describe('NatsConnector over time: late settlements, deleted and updated topolog
   });
 
   it('updates ackWait and maxAckPending of a deployed consumer (no filter subject)', async () => {
-    const stream = admin.streamName();
+    const stream = suite.admin.streamName();
     await connector({ stream, ackWait: 1000, maxAckPending: 100 }).declare();
     await connector({ stream, ackWait: 2500, maxAckPending: 50 }).declare();
-    const info = await admin.jsm.consumers.info(stream, `${stream}_ergon`);
+    const info = await suite.admin.jsm.consumers.info(stream, `${stream}_ergon`);
     expect(info.config.ack_wait).to.equal(2500 * 1_000_000);
     expect(info.config.max_ack_pending).to.equal(50);
     expect(info.config.filter_subject ?? '').to.equal('');
   });
 
   it('recovers a deleted durable consumer it declared: re-declares it and goes on', async () => {
-    const stream = admin.streamName();
+    const stream = suite.admin.streamName();
     // ackConfirm: the ack is on the server before the consumer is deleted from another
     // connection (a plain ack may still be in flight then, and the new consumer would
     // deliver the message again).
@@ -112,7 +96,7 @@ describe('NatsConnector over time: late settlements, deleted and updated topolog
     await nats.dispatch(numbered(1, 'before'));
     const [first] = await fetchAll(nats, 1);
     await nats.settle(first as Transaction<Payload>, { type: 'ack' });
-    await admin.jsm.consumers.delete(stream, `${stream}_ergon`);
+    await suite.admin.jsm.consumers.delete(stream, `${stream}_ergon`);
     await nats.dispatch(numbered(1, 'after'));
     let got: Transaction<Payload>[] = [];
     const started = Date.now();
@@ -131,10 +115,10 @@ describe('NatsConnector over time: late settlements, deleted and updated topolog
   });
 
   it('recovers a deleted stream it declared', async () => {
-    const stream = admin.streamName();
+    const stream = suite.admin.streamName();
     const nats = connector({ stream });
     await nats.declare();
-    await admin.jsm.streams.delete(stream);
+    await suite.admin.jsm.streams.delete(stream);
     await sleep(50);
     expect(await fetchAll(nats, 1)).to.deep.equal([]);
     await nats.dispatch(numbered(1, 'again'));
@@ -152,11 +136,11 @@ describe('NatsConnector over time: late settlements, deleted and updated topolog
   });
 
   it('declares a deleted dead-letter stream again: the released message is dead-lettered next time', async () => {
-    const stream = admin.streamName();
+    const stream = suite.admin.streamName();
     const nats = connector({ stream });
     await nats.dispatch(numbered(1, 'doomed'));
     const [tx] = await fetchAll(nats, 1);
-    await admin.jsm.streams.delete(`${stream}_DEAD`);
+    await suite.admin.jsm.streams.delete(`${stream}_DEAD`);
     const error = new TransactionError('cannot ship', { category: 'business', stage: 'process' });
     let failure: unknown;
     try {
@@ -175,16 +159,16 @@ describe('NatsConnector over time: late settlements, deleted and updated topolog
       'the released message',
     );
     await nats.settle(again[0] as Transaction<Payload>, { type: 'deadLetter', error });
-    expect(await admin.messages(`${stream}_DEAD`)).to.equal(1);
-    await admin.drained(stream);
+    expect(await suite.admin.messages(`${stream}_DEAD`)).to.equal(1);
+    await suite.admin.drained(stream);
   });
 
   it('fails with NatsPullError and reports unhealthy when a consumer it does not declare was deleted', async () => {
-    const stream = admin.streamName();
+    const stream = suite.admin.streamName();
     await connector({ stream }).declare();
     const nats = connector({ stream, declare: false });
     expect(await fetchAll(nats, 1)).to.deep.equal([]);
-    await admin.jsm.consumers.delete(stream, `${stream}_ergon`);
+    await suite.admin.jsm.consumers.delete(stream, `${stream}_ergon`);
     let failure: unknown;
     const started = Date.now();
     while (failure === undefined && Date.now() - started < 5000) {

@@ -21,35 +21,16 @@ import {
   PostgresService,
   type PostgresConnectorConfigInput,
 } from '../../../lib/connectors/postgres/index.js';
-import { requireService, uniqueName } from '../../support/real-service.js';
-import {
-  adminQuery,
-  deadRows,
-  dropQueue,
-  eventually,
-  queuedIds,
-  testUrl,
-} from './fixtures/queue-fixture.js';
+import { uniqueName } from '../../support/real-service.js';
+import { postgresSuite } from './fixtures/postgres-suite.js';
+import { adminQuery, deadRows, eventually, queuedIds, testUrl } from './fixtures/queue-fixture.js';
 
 const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
 const batchPolicy: ConsumerPolicyInput = { loop: { concurrency: { value: 8 } } };
 
 describe('PostgresConnector (real PostgreSQL)', function () {
   this.timeout(20_000);
-  const tables: string[] = [];
-  const connectors: PostgresConnector[] = [];
-
-  before(async function () {
-    await requireService(this, 'postgres');
-  });
-
-  afterEach(async () => {
-    await Promise.all(connectors.splice(0).map((connector) => connector.close()));
-  });
-
-  after(async () => {
-    for (const table of tables) await dropQueue(table);
-  });
+  const { tables, connectors } = postgresSuite();
 
   /** A migrated connector on a fresh table. */
   async function queue<P = unknown>(

@@ -1,26 +1,14 @@
 import { PostgresConnector } from '../../../lib/connectors/postgres/index.js';
 import type { QueueMetadata } from '../../../lib/connectors/postgres/index.js';
 import { redriveOfKey } from '../../../lib/index.js';
-import { requireService, uniqueName } from '../../support/real-service.js';
+import { uniqueName } from '../../support/real-service.js';
+import { postgresSuite } from './fixtures/postgres-suite.js';
 import { deadLetterContract } from '../support/dead-letter-contract.js';
-import { dropQueue, testUrl } from './fixtures/queue-fixture.js';
+import { testUrl } from './fixtures/queue-fixture.js';
 
 describe('PostgresConnector dead letters (real PostgreSQL)', function () {
   this.timeout(20_000);
-  const tables: string[] = [];
-  const connectors: PostgresConnector[] = [];
-
-  before(async function () {
-    await requireService(this, 'postgres');
-  });
-
-  afterEach(async () => {
-    await Promise.all(connectors.splice(0).map((connector) => connector.close()));
-  });
-
-  after(async () => {
-    for (const table of tables) await dropQueue(table);
-  });
+  const { tables, connectors } = postgresSuite();
 
   deadLetterContract(
     async () => {

@@ -6,8 +6,9 @@ import {
   queueKey,
   type PostgresConnectorConfigInput,
 } from '../../../lib/connectors/postgres/index.js';
-import { requireService, uniqueName } from '../../support/real-service.js';
-import { adminQuery, dropQueue, eventually, testUrl } from './fixtures/queue-fixture.js';
+import { uniqueName } from '../../support/real-service.js';
+import { postgresSuite } from './fixtures/postgres-suite.js';
+import { adminQuery, eventually, testUrl } from './fixtures/queue-fixture.js';
 
 type Job = { readonly key: string | null; readonly n: number };
 
@@ -21,20 +22,7 @@ function job(key: string | null, n: number): Transaction<Job> {
 
 describe('PostgresConnector — order per key across workers (real PostgreSQL)', function () {
   this.timeout(20_000);
-  const tables: string[] = [];
-  const connectors: PostgresConnector<Job>[] = [];
-
-  before(async function () {
-    await requireService(this, 'postgres');
-  });
-
-  afterEach(async () => {
-    await Promise.all(connectors.splice(0).map((connector) => connector.close()));
-  });
-
-  after(async () => {
-    for (const table of tables) await dropQueue(table);
-  });
+  const { tables, connectors } = postgresSuite<Job>();
 
   /** A migrated connector ("a worker") on `table` (a fresh table when not given). */
   async function worker(

@@ -12,8 +12,9 @@ import {
   PostgresQueueError,
   queueKey,
 } from '../../../lib/connectors/postgres/index.js';
-import { requireService, uniqueName } from '../../support/real-service.js';
-import { adminQuery, dropQueue, testUrl } from './fixtures/queue-fixture.js';
+import { uniqueName } from '../../support/real-service.js';
+import { postgresSuite } from './fixtures/postgres-suite.js';
+import { adminQuery, testUrl } from './fixtures/queue-fixture.js';
 
 /**
  * The tables `migrate()` created before order per key (ergon-rx 0.1.0, commit ffa9921): no
@@ -70,20 +71,7 @@ WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped`,
 
 describe('PostgresConnector — migrating a queue of the previous version (real PostgreSQL)', function () {
   this.timeout(20_000);
-  const tables: string[] = [];
-  const connectors: PostgresConnector[] = [];
-
-  before(async function () {
-    await requireService(this, 'postgres');
-  });
-
-  afterEach(async () => {
-    await Promise.all(connectors.splice(0).map((connector) => connector.close()));
-  });
-
-  after(async () => {
-    for (const table of tables) await dropQueue(table);
-  });
+  const { tables, connectors } = postgresSuite();
 
   function connector(table: string): PostgresConnector {
     const created = new PostgresConnector({

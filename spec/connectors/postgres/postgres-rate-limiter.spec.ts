@@ -2,7 +2,10 @@ import { expect } from 'chai';
 import { type RateLimit, RateLimiterUnavailableError } from '../../../lib/index.js';
 import { PostgresRateLimiter } from '../../../lib/connectors/postgres/index.js';
 import { requireService, uniqueName } from '../../support/real-service.js';
-import { runSharedWorkers } from '../../support/shared-rate-workers.js';
+import {
+  expectFourWorkersShare100PerSecond,
+  grantedToConcurrentCallers,
+} from '../../support/shared-rate-workers.js';
 import { adminQuery, testUrl } from './fixtures/queue-fixture.js';
 
 const rate = (limit: number, interval = 1000, burst = 0): RateLimit => ({ limit, interval, burst });
@@ -50,18 +53,7 @@ describe('PostgresRateLimiter (real PostgreSQL)', function () {
 
   it('concurrent callers together never get more than limit + burst in an interval', async () => {
     const limiter = await limiterFor();
-    const limit = rate(20, 1000, 5);
-    const until = Date.now() + 1000;
-    let granted = 0;
-    await Promise.all(
-      Array.from({ length: 8 }, async () => {
-        while (Date.now() < until - 50) {
-          const grant = await limiter.take(3, limit);
-          granted += grant.granted;
-        }
-      }),
-    );
-    expect(granted).to.be.within(20, 25);
+    expect(await grantedToConcurrentCallers(limiter)).to.be.within(20, 25);
   });
 
   it('a missing table is a RateLimiterUnavailableError saying to call migrate()', async () => {
@@ -82,18 +74,6 @@ describe('PostgresRateLimiter (real PostgreSQL)', function () {
     const table = uniqueName('ergon_rate');
     tables.push(table);
     await new PostgresRateLimiter({ connection: { url: testUrl }, table }).migrate();
-    const { perWorker, total, seconds } = await runSharedWorkers({
-      store: 'postgres',
-      name: table,
-      workers: 4,
-      limit: 100,
-      durationMs: 10_000,
-    });
-    console.log(
-      `      4 workers, PostgreSQL limiter 100/s, ${seconds.toFixed(1)} s: ${total} starts (${perWorker.join(' + ')})`,
-    );
-    expect(seconds, 'the workers took most of the warm-up and the run to load').to.be.at.least(3);
-    expect(total).to.be.within(Math.floor(100 * seconds * 0.95), Math.ceil(100 * seconds * 1.05));
-    for (const count of perWorker) expect(count).to.be.greaterThan(0);
+    await expectFourWorkersShare100PerSecond('postgres', table, 'PostgreSQL limiter');
   });
 });

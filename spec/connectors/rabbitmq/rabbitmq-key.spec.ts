@@ -1,10 +1,11 @@
 import { expect } from 'chai';
 import { connect } from 'amqplib';
 import { lastValueFrom, toArray } from 'rxjs';
-import { createTransaction, type Transaction } from '../../../lib/index.js';
+import type { Transaction } from '../../../lib/index.js';
 import { RabbitmqConnector } from '../../../lib/connectors/rabbitmq/index.js';
 import { requireService, uniqueName } from '../../support/real-service.js';
 import { BrokerProbe, brokerUrl } from './fixtures/broker.js';
+import { expectKeyOnlyInMetadata, keyedTransactions } from '../support/key-round-trip.js';
 
 type Payload = { n: number };
 
@@ -53,19 +54,12 @@ describe('RabbitmqConnector — metadata.key travels as the x-ergon-key header (
 
   it('dispatch with a key: fetch shows it as metadata.key, not in metadata.headers; without a key: no key', async () => {
     const connector = connectorFor();
-    const keyed = createTransaction({ n: 1 }, { metadata: { key: 'customer-7' } });
-    const keyless = createTransaction({ n: 2 });
-    const emptyKey = createTransaction({ n: 3 }, { metadata: { key: '' } });
+    const sent = keyedTransactions();
+    const { keyed, keyless, emptyKey } = sent;
     expect((await connector.dispatch([keyed, keyless, emptyKey])).failed).to.deep.equal([]);
-
-    const [first, second, third] = await fetchCount(connector, 3);
-    expect(first?.id).to.equal(keyed.id);
-    expect(first?.metadata['key']).to.equal('customer-7');
-    expect(first?.metadata['headers']).to.not.have.property('x-ergon-key');
-    expect(second?.id).to.equal(keyless.id);
-    expect(second?.metadata).to.not.have.property('key');
-    expect(third?.id).to.equal(emptyKey.id);
-    expect(third?.metadata).to.not.have.property('key');
+    expectKeyOnlyInMetadata(sent, await fetchCount(connector, 3), 'x-ergon-key', (tx) =>
+      Object.keys(tx.metadata['headers'] as Record<string, unknown>),
+    );
   });
 
   it("a user header named 'key' stays a header and is not taken for the ordering key", async () => {

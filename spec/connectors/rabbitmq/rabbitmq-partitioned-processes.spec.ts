@@ -1,8 +1,5 @@
 import { expect } from 'chai';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import {
   createTransaction,
@@ -12,6 +9,7 @@ import {
 } from '../../../lib/index.js';
 import { RabbitmqConnector, RabbitmqService } from '../../../lib/connectors/rabbitmq/index.js';
 import { requireService, uniqueName } from '../../support/real-service.js';
+import { workerSuite, type WorkerProcess } from '../../support/worker-process.js';
 import { BrokerProbe, brokerUrl } from './fixtures/broker.js';
 
 const workerScript = fileURLToPath(new URL('./fixtures/partition-worker.ts', import.meta.url));
@@ -26,26 +24,6 @@ interface WorkerEvent {
   readonly key: string;
   readonly seq: number;
   readonly id: string;
-}
-
-interface Worker {
-  readonly child: ChildProcess;
-  readonly ready: Promise<void>;
-  readonly exited: Promise<number | null>;
-}
-
-function startWorker(args: readonly string[]): Worker {
-  const child = spawn(process.execPath, ['--import', 'tsx', workerScript, ...args], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const ready = new Promise<void>((resolve, reject) => {
-    child.stdout?.on('data', (chunk: Buffer) => {
-      if (chunk.toString().includes('ready')) resolve();
-    });
-    child.once('exit', (code) => reject(new Error(`worker exited (${String(code)}) before ready`)));
-  });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-  return { child, ready, exited };
 }
 
 function eventsIn(file: string): WorkerEvent[] {
@@ -76,19 +54,15 @@ function eventsIn(file: string): WorkerEvent[] {
 describe('partitionedConnector on RabbitMQ across worker processes', function () {
   this.timeout(30_000);
   let probe: BrokerProbe;
-  let directory: string;
   const queues: string[] = [];
-  const children: ChildProcess[] = [];
+  const processes = workerSuite('partitioned');
 
   before(async function () {
     await requireService(this, 'rabbitmq');
     probe = await BrokerProbe.open();
-    directory = mkdtempSync(join(tmpdir(), 'ergon-partitioned-'));
   });
 
   after(async () => {
-    for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
-    if (directory !== undefined) rmSync(directory, { recursive: true, force: true });
     if (probe === undefined) return;
     for (const queue of queues) await probe.deleteTopology(queue);
     await probe.close();
@@ -122,13 +96,13 @@ describe('partitionedConnector on RabbitMQ across worker processes', function ()
     await service.close();
 
     const files: string[] = [];
-    const started: Worker[] = [];
+    const started: WorkerProcess[] = [];
     for (let workerId = 1; workerId <= workers; workerId++) {
       const mine = workerPartitions(partitionCount, { workerId, workers });
       const expected = sent.filter((tx) => mine.includes(producer.partitionFor(tx))).length;
-      const file = join(directory, `worker-${workerId}.events`);
+      const file = processes.file(`worker-${workerId}.events`);
       files.push(file);
-      const worker = startWorker([
+      const worker = processes.start(workerScript, [
         base,
         String(partitionCount),
         String(workerId),
@@ -136,7 +110,6 @@ describe('partitionedConnector on RabbitMQ across worker processes', function ()
         String(expected),
         file,
       ]);
-      children.push(worker.child);
       started.push(worker);
     }
     await Promise.all(started.map((worker) => worker.ready));

@@ -1,12 +1,8 @@
 import { expect } from 'chai';
-import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createTransaction } from '../../../lib/index.js';
 import { RabbitmqConnector } from '../../../lib/connectors/rabbitmq/index.js';
-import { startWorker, idsIn, until } from '../../support/worker-process.js';
+import { idsIn, workerSuite } from '../../support/worker-process.js';
 import { requireService, uniqueName } from '../../support/real-service.js';
 import { BrokerProbe, brokerUrl } from './fixtures/broker.js';
 
@@ -15,19 +11,15 @@ const worker = fileURLToPath(new URL('./fixtures/consume-worker.ts', import.meta
 describe('RabbitmqConnector across processes', function () {
   this.timeout(30_000);
   let probe: BrokerProbe;
-  let directory: string;
   const queues: string[] = [];
-  const children: ChildProcess[] = [];
+  const processes = workerSuite('rabbitmq');
 
   before(async function () {
     await requireService(this, 'rabbitmq');
     probe = await BrokerProbe.open();
-    directory = mkdtempSync(join(tmpdir(), 'ergon-rabbitmq-'));
   });
 
   after(async () => {
-    for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
-    if (directory !== undefined) rmSync(directory, { recursive: true, force: true });
     if (probe === undefined) return;
     for (const queue of queues) await probe.deleteTopology(queue);
     await probe.close();
@@ -45,9 +37,8 @@ describe('RabbitmqConnector across processes', function () {
   it('two consumer processes share one queue: no transaction processed by both, none missed', async () => {
     const queue = uniqueName('ergon_rabbitmq_share');
     queues.push(queue);
-    const files = [join(directory, 'share-a.ids'), join(directory, 'share-b.ids')];
-    const workers = files.map((file) => startWorker(worker, [queue, file, 5, 4]));
-    children.push(...workers.map((w) => w.child));
+    const files = [processes.file('share-a.ids'), processes.file('share-b.ids')];
+    const workers = files.map((file) => processes.start(worker, [queue, file, 5, 4]));
     await Promise.all(workers.map((w) => w.ready));
     const sent = await publish(queue, 400);
 
@@ -68,20 +59,21 @@ describe('RabbitmqConnector across processes', function () {
     const queue = uniqueName('ergon_rabbitmq_kill');
     queues.push(queue);
     const sent = await publish(queue, 100);
-    const firstFile = join(directory, 'kill-first.ids');
-    const first = startWorker(worker, [queue, firstFile, 40, 4]);
-    children.push(first.child);
-    await until(() => idsIn(firstFile).length >= 20, 15_000);
-    first.child.kill('SIGKILL');
-    expect(await first.exited).to.equal(null);
-    const before = idsIn(firstFile);
+    const before = await processes.killedMidRun(
+      worker,
+      'kill-first.ids',
+      (file) => [queue, file, 40, 4],
+      20,
+      15_000,
+    );
     expect(before.length, 'killed mid-run').to.be.below(100);
 
-    const secondFile = join(directory, 'kill-second.ids');
-    const second = startWorker(worker, [queue, secondFile, 0, 4]);
-    children.push(second.child);
-    expect(await second.exited).to.equal(0);
-    const after = idsIn(secondFile);
+    const after = await processes.ranToEnd(worker, 'kill-second.ids', (file) => [
+      queue,
+      file,
+      0,
+      4,
+    ]);
     expect([...new Set([...before, ...after])].sort()).to.deep.equal([...sent].sort());
     expect(
       before.filter((id) => after.includes(id)).length,

@@ -1,39 +1,22 @@
 import { expect } from 'chai';
 import { lastValueFrom, toArray } from 'rxjs';
-import type { Redis } from 'ioredis';
-import { createTransaction, type Transaction } from '../../../lib/index.js';
-import {
+import type { Transaction } from '../../../lib/index.js';
+import type {
   RedisConnector,
-  type RedisTransactionMetadata,
+  RedisTransactionMetadata,
 } from '../../../lib/connectors/redis/index.js';
-import { requireService, uniqueName } from '../../support/real-service.js';
-import { adminClient } from './fixtures/redis-spec-support.js';
+import { uniqueName } from '../../support/real-service.js';
+import { expectKeyOnlyInMetadata, keyedTransactions } from '../support/key-round-trip.js';
+import { redisSuite } from './fixtures/redis-suite.js';
 
 type Payload = { n: number };
 
 describe('RedisConnector — metadata.key travels as the ergon-key field (real Redis)', function () {
   this.timeout(20_000);
-  let admin: Redis;
-  const streams: string[] = [];
-  const connectors: RedisConnector<Payload>[] = [];
-
-  before(async function () {
-    await requireService(this, 'redis');
-    admin = adminClient();
-  });
-
-  after(async () => {
-    await Promise.all(connectors.map((connector) => connector.close()));
-    if (streams.length > 0) await admin?.del(...streams);
-    admin?.disconnect();
-  });
+  const suite = redisSuite(100);
 
   function connectorFor(): RedisConnector<Payload> {
-    const stream = uniqueName('ergon_redis_key');
-    streams.push(stream, `${stream}:dead`);
-    const connector = new RedisConnector<Payload>({ stream, fetchWait: 100 });
-    connectors.push(connector);
-    return connector;
+    return suite.connector<Payload>(uniqueName('ergon_redis_key'));
   }
 
   async function fetchAll(connector: RedisConnector<Payload>): Promise<Transaction<Payload>[]> {
@@ -44,27 +27,19 @@ describe('RedisConnector — metadata.key travels as the ergon-key field (real R
 
   it('dispatch with a key: fetch shows it as metadata.key, not in metadata.headers; without a key: no key', async () => {
     const connector = connectorFor();
-    const keyed = createTransaction({ n: 1 }, { metadata: { key: 'customer-7' } });
-    const keyless = createTransaction({ n: 2 });
-    const emptyKey = createTransaction({ n: 3 }, { metadata: { key: '' } });
+    const sent = keyedTransactions();
+    const { keyed, keyless, emptyKey } = sent;
     expect((await connector.dispatch([keyed, keyless, emptyKey])).failed).to.deep.equal([]);
-
-    const [first, second, third] = await fetchAll(connector);
-    const metadata = first?.metadata as unknown as RedisTransactionMetadata;
-    expect(first?.id).to.equal(keyed.id);
-    expect(metadata.key).to.equal('customer-7');
-    expect(metadata.headers).to.not.have.property('ergon-key');
-    expect(second?.id).to.equal(keyless.id);
-    expect(second?.metadata).to.not.have.property('key');
-    expect(third?.id).to.equal(emptyKey.id);
-    expect(third?.metadata).to.not.have.property('key');
+    expectKeyOnlyInMetadata(sent, await fetchAll(connector), 'ergon-key', (tx) =>
+      Object.keys((tx.metadata as unknown as RedisTransactionMetadata).headers),
+    );
   });
 
   it("a field named 'key' stays a header and is not taken for the ordering key", async () => {
     const connector = connectorFor();
     await fetchAll(connector); // creates the group before the entries are added
     const stream = connector.config.stream;
-    await admin.xadd(
+    await suite.admin.xadd(
       stream,
       '*',
       'id',
@@ -76,7 +51,7 @@ describe('RedisConnector — metadata.key travels as the ergon-key field (real R
       'ergon-key',
       'theirs',
     );
-    await admin.xadd(stream, '*', 'id', 'raw-2', 'body', '{"n":5}', 'key', 'only-mine');
+    await suite.admin.xadd(stream, '*', 'id', 'raw-2', 'body', '{"n":5}', 'key', 'only-mine');
     const [withBoth, userOnly] = await fetchAll(connector);
     expect(withBoth?.metadata['key']).to.equal('theirs');
     expect(withBoth?.metadata['headers']).to.deep.equal({ key: 'mine' });

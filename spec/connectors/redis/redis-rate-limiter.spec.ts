@@ -3,7 +3,10 @@ import type { Redis } from 'ioredis';
 import { RateLimiterUnavailableError, type RateLimit } from '../../../lib/index.js';
 import { RedisRateLimiter, RedisService } from '../../../lib/connectors/redis/index.js';
 import { requireService, uniqueName } from '../../support/real-service.js';
-import { runSharedWorkers } from '../../support/shared-rate-workers.js';
+import {
+  expectFourWorkersShare100PerSecond,
+  grantedToConcurrentCallers,
+} from '../../support/shared-rate-workers.js';
 import { adminClient } from './fixtures/redis-spec-support.js';
 
 const rate = (limit: number, interval = 1000, burst = 0): RateLimit => ({ limit, interval, burst });
@@ -60,18 +63,7 @@ describe('RedisRateLimiter (real Redis)', function () {
 
   it('concurrent callers together never get more than limit + burst in an interval', async () => {
     const limiter = limiterFor();
-    const limit = rate(20, 1000, 5);
-    const until = Date.now() + 1000;
-    let granted = 0;
-    await Promise.all(
-      Array.from({ length: 8 }, async () => {
-        while (Date.now() < until - 50) {
-          const grant = await limiter.take(3, limit);
-          granted += grant.granted;
-        }
-      }),
-    );
-    expect(granted).to.be.within(20, 25);
+    expect(await grantedToConcurrentCallers(limiter)).to.be.within(20, 25);
   });
 
   it('fails with RateLimiterUnavailableError when Redis does not answer within timeout', async () => {
@@ -92,18 +84,6 @@ describe('RedisRateLimiter (real Redis)', function () {
   it('four worker processes sharing a limit of 100/s start 100/s ± 5 % together', async () => {
     const key = uniqueName('ergon_rate');
     keys.push(key);
-    const { perWorker, total, seconds } = await runSharedWorkers({
-      store: 'redis',
-      name: key,
-      workers: 4,
-      limit: 100,
-      durationMs: 10_000,
-    });
-    console.log(
-      `      4 workers, Redis limiter 100/s, ${seconds.toFixed(1)} s: ${total} starts (${perWorker.join(' + ')})`,
-    );
-    expect(seconds, 'the workers took most of the warm-up and the run to load').to.be.at.least(3);
-    expect(total).to.be.within(Math.floor(100 * seconds * 0.95), Math.ceil(100 * seconds * 1.05));
-    for (const count of perWorker) expect(count).to.be.greaterThan(0);
+    await expectFourWorkersShare100PerSecond('redis', key, 'Redis limiter');
   });
 });

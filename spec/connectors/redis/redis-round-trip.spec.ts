@@ -1,6 +1,5 @@
 import { expect } from 'chai';
 import { firstValueFrom, lastValueFrom, toArray } from 'rxjs';
-import type { Redis } from 'ioredis';
 import {
   consume,
   consumerTask,
@@ -9,37 +8,22 @@ import {
   type PayloadCodec,
   type Transaction,
 } from '../../../lib/index.js';
-import {
+import type {
   RedisConnector,
-  type RedisTransactionMetadata,
+  RedisTransactionMetadata,
 } from '../../../lib/connectors/redis/index.js';
-import { requireService, uniqueName } from '../../support/real-service.js';
-import { adminClient, entriesOf, numbered, pendingCount } from './fixtures/redis-spec-support.js';
+import { uniqueName } from '../../support/real-service.js';
+import { entriesOf, numbered, pendingCount } from './fixtures/redis-spec-support.js';
+import { redisSuite } from './fixtures/redis-suite.js';
 
 const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
 
 describe('RedisConnector round trip (real Redis)', function () {
-  let admin: Redis;
-  const streams: string[] = [];
-  const connectors: RedisConnector[] = [];
+  const suite = redisSuite(100);
 
   function connectorFor(stream: string, extra: Partial<{ fetchWait: number }> = {}) {
-    streams.push(stream, `${stream}:dead`);
-    const connector = new RedisConnector<{ n: number }>({ stream, fetchWait: 100, ...extra });
-    connectors.push(connector);
-    return connector;
+    return suite.connector<{ n: number }>(stream, extra);
   }
-
-  before(async function () {
-    await requireService(this, 'redis');
-    admin = adminClient();
-  });
-
-  after(async () => {
-    await Promise.all(connectors.map((connector) => connector.close()));
-    if (streams.length > 0) await admin?.del(...streams);
-    admin?.disconnect();
-  });
 
   it('dispatches N, consumes them all with ids, payloads and traceparent kept, and acks them', async () => {
     const stream = uniqueName('ergon_redis');
@@ -77,7 +61,7 @@ describe('RedisConnector round trip (real Redis)', function () {
     expect(metadata.entryId).to.match(/^\d+-\d+$/);
     expect(Object.keys(metadata)).to.not.include.members(['_message', 'deliveryTag']);
 
-    expect(await pendingCount(admin, stream, 'ergon')).to.equal(0);
+    expect(await pendingCount(suite.admin, stream, 'ergon')).to.equal(0);
     expect(await firstValueFrom(connector.count())).to.equal(0);
     expect(connector.unsettled).to.equal(0);
   });
@@ -88,7 +72,7 @@ describe('RedisConnector round trip (real Redis)', function () {
     await connector.dispatch([
       createTransaction({ n: 1 }, { id: 'one', metadata: { traceparent } }),
     ]);
-    const [entry] = await entriesOf(admin, stream);
+    const [entry] = await entriesOf(suite.admin, stream);
     expect(entry?.fields).to.deep.equal({ id: 'one', body: '{"n":1}', traceparent });
   });
 
@@ -99,15 +83,15 @@ describe('RedisConnector round trip (real Redis)', function () {
     const bad = createTransaction(undefined, { id: 'bad' });
     const report = await connector.dispatch([good, bad]);
     expect(report.failed.map((failure) => failure.transaction.id)).to.deep.equal(['bad']);
-    expect((await entriesOf(admin, stream)).map((entry) => entry.fields['id'])).to.deep.equal([
-      'good',
-    ]);
+    expect((await entriesOf(suite.admin, stream)).map((entry) => entry.fields['id'])).to.deep.equal(
+      ['good'],
+    );
   });
 
   it('reports every XADD Redis refuses (the key is not a stream)', async () => {
     const stream = uniqueName('ergon_redis');
     const connector = connectorFor(stream);
-    await admin.set(stream, 'not a stream');
+    await suite.admin.set(stream, 'not a stream');
     const report = await connector.dispatch(numbered('wrong', 3));
     expect(report.failed).to.have.length(3);
     expect(String(report.failed[0]?.error)).to.match(/WRONGTYPE/);
@@ -115,14 +99,12 @@ describe('RedisConnector round trip (real Redis)', function () {
 
   it('uses a pluggable codec', async () => {
     const stream = uniqueName('ergon_redis');
-    streams.push(stream, `${stream}:dead`);
     const upper: PayloadCodec<string> = {
       contentType: 'text/plain',
       encode: (payload) => new TextEncoder().encode(payload.toUpperCase()),
       decode: (body) => new TextDecoder().decode(body),
     };
-    const connector = new RedisConnector<string>({ stream, codec: upper, fetchWait: 50 });
-    connectors.push(connector);
+    const connector = suite.connector<string>(stream, { codec: upper, fetchWait: 50 });
     await connector.dispatch([createTransaction('hello', { id: 'h' })]);
     const [tx] = await lastValueFrom(connector.fetch({ size: 5, extra: {} }).pipe(toArray()));
     expect(tx?.payload).to.equal('HELLO');
@@ -144,7 +126,7 @@ describe('RedisConnector round trip (real Redis)', function () {
     expect(empty).to.deep.equal([]);
     expect(waited).to.be.within(250, 1500);
     for (const tx of [...first, ...second]) await connector.settle(tx, { type: 'ack' });
-    expect(await pendingCount(admin, stream, 'ergon')).to.equal(0);
+    expect(await pendingCount(suite.admin, stream, 'ergon')).to.equal(0);
   });
 
   it('finds a transaction by id, and reports its health', async () => {

@@ -1,6 +1,5 @@
 import { expect } from 'chai';
 import { lastValueFrom, toArray } from 'rxjs';
-import type { Redis } from 'ioredis';
 import {
   consume,
   consumerTask,
@@ -12,19 +11,19 @@ import {
   type Transaction,
 } from '../../../lib/index.js';
 import {
-  RedisConnector,
   StreamEntryTrimmedError,
+  type RedisConnector,
   type RedisTransactionMetadata,
 } from '../../../lib/connectors/redis/index.js';
-import { requireService, uniqueName } from '../../support/real-service.js';
+import { uniqueName } from '../../support/real-service.js';
 import {
-  adminClient,
   deliverTo,
   deliveryCount,
   entriesOf,
   numbered,
   pendingCount,
 } from './fixtures/redis-spec-support.js';
+import { redisSuite } from './fixtures/redis-suite.js';
 
 type Payload = { n: number };
 
@@ -37,46 +36,30 @@ function metadataOf(tx: Transaction): RedisTransactionMetadata {
 }
 
 describe('RedisConnector settlement (real Redis)', function () {
-  let admin: Redis;
-  const streams: string[] = [];
-  const connectors: RedisConnector[] = [];
+  const suite = redisSuite(50);
 
   function connectorFor(
     stream: string,
     extra: { claimIdle?: number; maxDeliveries?: number; deleteOnAck?: boolean } = {},
   ): RedisConnector<Payload> {
-    streams.push(stream, `${stream}:dead`);
-    const connector = new RedisConnector<Payload>({ stream, fetchWait: 50, ...extra });
-    connectors.push(connector);
-    return connector;
+    return suite.connector<Payload>(stream, extra);
   }
-
-  before(async function () {
-    await requireService(this, 'redis');
-    admin = adminClient();
-  });
-
-  after(async () => {
-    await Promise.all(connectors.map((connector) => connector.close()));
-    if (streams.length > 0) await admin?.del(...streams);
-    admin?.disconnect();
-  });
 
   it('ack removes the entry from the pending list (and deleteOnAck from the stream)', async () => {
     const stream = uniqueName('ergon_redis');
     const connector = connectorFor(stream);
     await connector.dispatch(numbered('ack', 3));
     const fetched = await fetchAll(connector, 3);
-    expect(await pendingCount(admin, stream, 'ergon')).to.equal(3);
+    expect(await pendingCount(suite.admin, stream, 'ergon')).to.equal(3);
     await Promise.all(fetched.map((tx) => connector.settle(tx, { type: 'ack' })));
-    expect(await pendingCount(admin, stream, 'ergon')).to.equal(0);
-    expect(await admin.xlen(stream)).to.equal(3);
+    expect(await pendingCount(suite.admin, stream, 'ergon')).to.equal(0);
+    expect(await suite.admin.xlen(stream)).to.equal(3);
 
     const deleting = uniqueName('ergon_redis');
     const deleter = connectorFor(deleting, { deleteOnAck: true });
     await deleter.dispatch(numbered('del', 2));
     for (const tx of await fetchAll(deleter, 2)) await deleter.settle(tx, { type: 'ack' });
-    expect(await admin.xlen(deleting)).to.equal(0);
+    expect(await suite.admin.xlen(deleting)).to.equal(0);
   });
 
   it('deadLetter copies the entry with the error to <stream>:dead and acks it', async () => {
@@ -91,9 +74,9 @@ describe('RedisConnector settlement (real Redis)', function () {
     });
     const outcomes = await lastValueFrom(consume(connector, task).pipe(toArray()));
     expect(outcomes.map((outcome) => outcome.status).sort()).to.deep.equal(['failed', 'success']);
-    expect(await pendingCount(admin, stream, 'ergon')).to.equal(0);
+    expect(await pendingCount(suite.admin, stream, 'ergon')).to.equal(0);
 
-    const dead = await entriesOf(admin, `${stream}:dead`);
+    const dead = await entriesOf(suite.admin, `${stream}:dead`);
     expect(dead).to.have.length(1);
     const fields = dead[0]?.fields ?? {};
     expect(fields).to.include({
@@ -146,9 +129,9 @@ describe('RedisConnector settlement (real Redis)', function () {
       redelivered: true,
       entryId: metadataOf(released).entryId,
     });
-    expect(await deliveryCount(admin, stream, 'ergon', metadata.entryId)).to.equal(2);
+    expect(await deliveryCount(suite.admin, stream, 'ergon', metadata.entryId)).to.equal(2);
     await connector.settle(again[0] as Transaction<Payload>, { type: 'ack' });
-    expect(await pendingCount(admin, stream, 'ergon')).to.equal(0);
+    expect(await pendingCount(suite.admin, stream, 'ergon')).to.equal(0);
   });
 
   it('a released transaction goes to another consumer of the group at once', async () => {
@@ -172,7 +155,7 @@ describe('RedisConnector settlement (real Redis)', function () {
     const [tx] = await fetchAll(a, 1);
     const { entryId } = metadataOf(tx as Transaction);
     // As if the first consumer had stalled past claimIdle: the second claims the entry.
-    await admin.xclaim(stream, 'ergon', a.consumer, 0, entryId, 'IDLE', 100_000, 'JUSTID');
+    await suite.admin.xclaim(stream, 'ergon', a.consumer, 0, entryId, 'IDLE', 100_000, 'JUSTID');
     const [taken] = await fetchAll(b, 1);
     expect(taken?.id).to.equal('stolen-0');
     const error = new TransactionError('late failure', { category: 'system', stage: 'process' });
@@ -181,10 +164,10 @@ describe('RedisConnector settlement (real Redis)', function () {
       .settle(tx as Transaction<Payload>, { type: 'deadLetter', error })
       .catch((e: unknown) => (failure = e));
     expect(failure).to.be.instanceOf(DeliveryLostError);
-    expect(await entriesOf(admin, `${stream}:dead`)).to.deep.equal([]);
-    expect(await pendingCount(admin, stream, 'ergon')).to.equal(1);
+    expect(await entriesOf(suite.admin, `${stream}:dead`)).to.deep.equal([]);
+    expect(await pendingCount(suite.admin, stream, 'ergon')).to.equal(1);
     await b.settle(taken as Transaction<Payload>, { type: 'ack' });
-    expect(await pendingCount(admin, stream, 'ergon')).to.equal(0);
+    expect(await pendingCount(suite.admin, stream, 'ergon')).to.equal(0);
   });
 
   describe('entries trimmed while pending', () => {
@@ -193,10 +176,10 @@ describe('RedisConnector settlement (real Redis)', function () {
       const connector = connectorFor(stream);
       await connector.dispatch(numbered('trimmed', 1));
       const [tx] = await fetchAll(connector, 1);
-      await admin.xtrim(stream, 'MAXLEN', 0);
+      await suite.admin.xtrim(stream, 'MAXLEN', 0);
       const error = new TransactionError('bad data', { category: 'business', stage: 'process' });
       await connector.settle(tx as Transaction<Payload>, { type: 'deadLetter', error });
-      const dead = await entriesOf(admin, `${stream}:dead`);
+      const dead = await entriesOf(suite.admin, `${stream}:dead`);
       expect(dead).to.have.length(1);
       expect(dead[0]?.fields).to.include({
         id: 'trimmed-0',
@@ -204,7 +187,7 @@ describe('RedisConnector settlement (real Redis)', function () {
         reason: 'failed',
         sourceEntryId: metadataOf(tx as Transaction).entryId,
       });
-      expect(await pendingCount(admin, stream, 'ergon')).to.equal(0);
+      expect(await pendingCount(suite.admin, stream, 'ergon')).to.equal(0);
     });
 
     it('a trimmed entry released (renewed while in flight first) goes to the dead-letter stream, reported as trimmed', async () => {
@@ -213,7 +196,7 @@ describe('RedisConnector settlement (real Redis)', function () {
       const other = connectorFor(stream, { claimIdle: 150 });
       await connector.dispatch(numbered('gone', 1));
       const [tx] = await fetchAll(connector, 1);
-      await admin.xtrim(stream, 'MAXLEN', 0);
+      await suite.admin.xtrim(stream, 'MAXLEN', 0);
       // Lease renewals and another consumer's claims run meanwhile.
       await new Promise((resolve) => setTimeout(resolve, 300));
       expect(await fetchAll(other, 1)).to.deep.equal([]);
@@ -225,10 +208,10 @@ describe('RedisConnector settlement (real Redis)', function () {
       expect((failure as Error).message)
         .to.match(/trimmed/)
         .and.match(new RegExp(`${stream}:dead`));
-      const dead = await entriesOf(admin, `${stream}:dead`);
+      const dead = await entriesOf(suite.admin, `${stream}:dead`);
       expect(dead).to.have.length(1);
       expect(dead[0]?.fields).to.include({ id: 'gone-0', body: '{"n":0}', reason: 'trimmed' });
-      expect(await pendingCount(admin, stream, 'ergon')).to.equal(0);
+      expect(await pendingCount(suite.admin, stream, 'ergon')).to.equal(0);
     });
   });
 
@@ -250,21 +233,21 @@ describe('RedisConnector settlement (real Redis)', function () {
       const stream = uniqueName('ergon_redis');
       const connector = connectorFor(stream, { claimIdle: 50, maxDeliveries: 3 });
       await connector.dispatch(numbered('poison', 2));
-      await admin.xgroup('CREATE', stream, 'ergon', '0', 'MKSTREAM').catch(() => undefined);
+      await suite.admin.xgroup('CREATE', stream, 'ergon', '0', 'MKSTREAM').catch(() => undefined);
       // Three consumers take the first entry and die without settling it.
-      const [entryId = ''] = await deliverTo(admin, stream, 'ergon', 'ghost-1', 1);
+      const [entryId = ''] = await deliverTo(suite.admin, stream, 'ergon', 'ghost-1', 1);
       for (const ghost of ['ghost-2', 'ghost-3']) {
         await new Promise((resolve) => setTimeout(resolve, 60));
-        await admin.xclaim(stream, 'ergon', ghost, 50, entryId);
+        await suite.admin.xclaim(stream, 'ergon', ghost, 50, entryId);
       }
-      expect(await deliveryCount(admin, stream, 'ergon', entryId)).to.equal(3);
+      expect(await deliveryCount(suite.admin, stream, 'ergon', entryId)).to.equal(3);
       await new Promise((resolve) => setTimeout(resolve, 60));
 
       const task = consumerTask({ process: (tx: Transaction<Payload>) => tx.payload.n });
       const outcomes = await lastValueFrom(consume(connector, task).pipe(toArray()));
       expect(outcomes.map((outcome) => outcome.transaction.id)).to.deep.equal(['poison-1']);
-      expect(await pendingCount(admin, stream, 'ergon')).to.equal(0);
-      const dead = await entriesOf(admin, `${stream}:dead`);
+      expect(await pendingCount(suite.admin, stream, 'ergon')).to.equal(0);
+      const dead = await entriesOf(suite.admin, `${stream}:dead`);
       expect(dead.map((entry) => entry.fields['id'])).to.deep.equal(['poison-0']);
       expect(dead[0]?.fields).to.include({
         reason: 'maxDeliveries',
@@ -284,13 +267,12 @@ describe('RedisConnector settlement (real Redis)', function () {
         await connector.settle(tx as Transaction<Payload>, { type: 'release', reason: 'shutdown' });
       }
       expect(await fetchAll(connector, 1)).to.deep.equal([]);
-      const dead = await entriesOf(admin, `${stream}:dead`);
+      const dead = await entriesOf(suite.admin, `${stream}:dead`);
       expect(dead.map((entry) => entry.fields['reason'])).to.deep.equal(['maxDeliveries']);
-      expect(await pendingCount(admin, stream, 'ergon')).to.equal(0);
+      expect(await pendingCount(suite.admin, stream, 'ergon')).to.equal(0);
     });
     it('retry-laters count toward maxDeliveries across the delayed set: the transaction is poisoned at the limit, and a redrive counts afresh', async () => {
       const stream = uniqueName('ergon_redis');
-      streams.push(`${stream}:delayed`);
       const connector = connectorFor(stream, { claimIdle: 60_000, maxDeliveries: 3 });
       await connector.dispatch(numbered('later', 1));
       const seen: number[] = [];
@@ -314,8 +296,8 @@ describe('RedisConnector settlement (real Redis)', function () {
       // Due again: the fourth delivery would be one too many, so it goes to the dead letters.
       await new Promise((resolve) => setTimeout(resolve, 40));
       expect(await fetchAll(connector, 1)).to.deep.equal([]);
-      expect(await admin.zcard(`${stream}:delayed`)).to.equal(0);
-      const dead = await entriesOf(admin, `${stream}:dead`);
+      expect(await suite.admin.zcard(`${stream}:delayed`)).to.equal(0);
+      const dead = await entriesOf(suite.admin, `${stream}:dead`);
       expect(dead.map((entry) => entry.fields['reason'])).to.deep.equal(['maxDeliveries']);
       expect(dead[0]?.fields).to.include({ id: 'later-0', deliveries: '3' });
       expect(dead[0]?.fields).to.not.have.property('ergon-deliveries');
@@ -329,7 +311,6 @@ describe('RedisConnector settlement (real Redis)', function () {
 
     it('a transaction back from a retry-later and then released is claimed with its earlier deliveries counted', async () => {
       const stream = uniqueName('ergon_redis');
-      streams.push(`${stream}:delayed`);
       const connector = connectorFor(stream, { claimIdle: 60_000, maxDeliveries: 3 });
       await connector.dispatch(numbered('mixed', 1));
       for (let delivery = 1; delivery <= 2; delivery++) {
@@ -350,7 +331,7 @@ describe('RedisConnector settlement (real Redis)', function () {
       });
       // Claimed again: its entry's second delivery, the transaction's fourth.
       expect(await fetchAll(connector, 1)).to.deep.equal([]);
-      const dead = await entriesOf(admin, `${stream}:dead`);
+      const dead = await entriesOf(suite.admin, `${stream}:dead`);
       expect(
         dead.map((entry) => [entry.fields['reason'], entry.fields['deliveries']]),
       ).to.deep.equal([['maxDeliveries', '4']]);
@@ -363,8 +344,8 @@ describe('RedisConnector settlement (real Redis)', function () {
       const stream = uniqueName('ergon_redis');
       const connector = connectorFor(stream);
       await connector.dispatch(numbered('fine', 1));
-      await admin.xadd(stream, '*', 'id', 'broken', 'body', '{not json');
-      await admin.xadd(stream, '*', 'note', 'no body here');
+      await suite.admin.xadd(stream, '*', 'id', 'broken', 'body', '{not json');
+      await suite.admin.xadd(stream, '*', 'note', 'no body here');
       const handled: { id: string; stage: Stage | undefined; payload: unknown }[] = [];
       const task = consumerTask({
         process: (tx: Transaction<Payload>) => tx.payload.n,
@@ -385,17 +366,17 @@ describe('RedisConnector settlement (real Redis)', function () {
       expect(Buffer.isBuffer(handled[0]?.payload)).to.equal(true);
       expect(String(handled[0]?.payload)).to.equal('{not json');
       expect(handled[1]?.id).to.match(/^\d+-\d+$/);
-      expect(await pendingCount(admin, stream, 'ergon')).to.equal(0);
+      expect(await pendingCount(suite.admin, stream, 'ergon')).to.equal(0);
     });
 
     it('without an exception handler they are dead-lettered', async () => {
       const stream = uniqueName('ergon_redis');
       const connector = connectorFor(stream);
-      await admin.xadd(stream, '*', 'id', 'broken', 'body', '\xff\xfe');
+      await suite.admin.xadd(stream, '*', 'id', 'broken', 'body', '\xff\xfe');
       const task = consumerTask({ process: (tx: Transaction<Payload>) => tx.payload.n });
       const outcomes = await lastValueFrom(consume(connector, task).pipe(toArray()));
       expect(outcomes.map((outcome) => outcome.status)).to.deep.equal(['failed']);
-      const dead = await entriesOf(admin, `${stream}:dead`);
+      const dead = await entriesOf(suite.admin, `${stream}:dead`);
       expect(dead[0]?.fields).to.include({ id: 'broken', errorStage: 'decode', reason: 'failed' });
     });
   });

@@ -1,11 +1,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { expect } from 'chai';
-import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startWorker, idsIn, until } from '../../support/worker-process.js';
+import { idsIn, workerSuite } from '../../support/worker-process.js';
 import { requireService } from '../../support/real-service.js';
 import {
   adminClient,
@@ -21,19 +17,15 @@ const worker = fileURLToPath(new URL('./fixtures/consume-worker.ts', import.meta
 describe('S3Connector across processes (real S3Mock)', function () {
   this.timeout(60_000);
   let admin: S3Client;
-  let directory: string;
   const buckets: string[] = [];
-  const children: ChildProcess[] = [];
+  const processes = workerSuite('s3');
 
   before(async function () {
     await requireService(this, 's3');
     admin = adminClient();
-    directory = mkdtempSync(join(tmpdir(), 'ergon-s3-'));
   });
 
   after(async () => {
-    for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
-    if (directory !== undefined) rmSync(directory, { recursive: true, force: true });
     if (admin === undefined) return;
     for (const bucket of buckets) await emptyBucket(admin, bucket);
     admin.destroy();
@@ -49,29 +41,27 @@ describe('S3Connector across processes (real S3Mock)', function () {
       await put(admin, bucket, `in/${file}.jsonl`, `${lines.join('\n')}\n`);
       sent.push(...lines.map((_, n) => `in/${file}.jsonl#${n + 1}`));
     }
-    const firstFile = join(directory, 'kill-first.ids');
-    const first = startWorker(worker, [bucket, firstFile, 30]);
-    children.push(first.child);
-    await until(() => idsIn(firstFile).length >= 20, 20_000);
-    first.child.kill('SIGKILL');
-    expect(await first.exited).to.equal(null);
-    const before = idsIn(firstFile);
+    const before = await processes.killedMidRun(
+      worker,
+      'kill-first.ids',
+      (file) => [bucket, file, 30],
+      20,
+      20_000,
+    );
     expect(before.length, 'killed mid-run').to.be.below(80);
     expect(
       await keysOf(admin, bucket, 'claims/'),
       'the dead worker left its claims',
     ).to.not.deep.equal([]);
 
-    const secondFile = join(directory, 'kill-second.ids');
-    const second = startWorker(worker, [bucket, secondFile, 0]);
-    children.push(second.child);
+    const secondFile = processes.file('kill-second.ids');
+    const second = processes.start(worker, [bucket, secondFile, 0]);
     // The second worker may find the dead one's claims not lapsed yet: run it until it is all done.
     expect(await second.exited).to.equal(0);
     let after = idsIn(secondFile);
     for (let run = 0; run < 5 && new Set([...before, ...after]).size < sent.length; run++) {
       await new Promise((resolve) => setTimeout(resolve, 1600));
-      const again = startWorker(worker, [bucket, secondFile, 0]);
-      children.push(again.child);
+      const again = processes.start(worker, [bucket, secondFile, 0]);
       expect(await again.exited).to.equal(0);
       after = idsIn(secondFile);
     }

@@ -1,12 +1,8 @@
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { expect } from 'chai';
-import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SqsConnector } from '../../../lib/connectors/sqs/index.js';
-import { startWorker, idsIn, until } from '../../support/worker-process.js';
+import { idsIn, workerSuite } from '../../support/worker-process.js';
 import { requireService, uniqueName } from '../../support/real-service.js';
 import {
   adminClient,
@@ -21,19 +17,15 @@ const worker = fileURLToPath(new URL('./fixtures/consume-worker.ts', import.meta
 describe('SqsConnector across processes (real ElasticMQ)', function () {
   this.timeout(60_000);
   let admin: SQSClient;
-  let directory: string;
   const queues: string[] = [];
-  const children: ChildProcess[] = [];
+  const processes = workerSuite('sqs');
 
   before(async function () {
     await requireService(this, 'elasticmq');
     admin = adminClient();
-    directory = mkdtempSync(join(tmpdir(), 'ergon-sqs-'));
   });
 
   after(async () => {
-    for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
-    if (directory !== undefined) rmSync(directory, { recursive: true, force: true });
     if (admin === undefined) return;
     await deleteQueues(admin, queues);
     admin.destroy();
@@ -52,9 +44,8 @@ describe('SqsConnector across processes (real ElasticMQ)', function () {
   it('two consumer processes share one queue: no transaction processed by both, none missed', async () => {
     const queue = uniqueName('ergon_sqs_share');
     const sent = await publish(queue, 200);
-    const files = [join(directory, 'share-a.ids'), join(directory, 'share-b.ids')];
-    const workers = files.map((file) => startWorker(worker, [queue, file, 5, 4]));
-    children.push(...workers.map((w) => w.child));
+    const files = [processes.file('share-a.ids'), processes.file('share-b.ids')];
+    const workers = files.map((file) => processes.start(worker, [queue, file, 5, 4]));
     expect(await Promise.all(workers.map((w) => w.exited))).to.deep.equal([0, 0]);
     const [a, b] = files.map(idsIn) as [string[], string[]];
     expect(a.length, 'worker A took part').to.be.greaterThan(0);
@@ -70,20 +61,21 @@ describe('SqsConnector across processes (real ElasticMQ)', function () {
   it('a consumer killed with SIGKILL mid-batch loses nothing: after a restart every message is processed', async () => {
     const queue = uniqueName('ergon_sqs_kill');
     const sent = await publish(queue, 100);
-    const firstFile = join(directory, 'kill-first.ids');
-    const first = startWorker(worker, [queue, firstFile, 40, 4]);
-    children.push(first.child);
-    await until(() => idsIn(firstFile).length >= 20, 20_000);
-    first.child.kill('SIGKILL');
-    expect(await first.exited).to.equal(null);
-    const before = idsIn(firstFile);
+    const before = await processes.killedMidRun(
+      worker,
+      'kill-first.ids',
+      (file) => [queue, file, 40, 4],
+      20,
+      20_000,
+    );
     expect(before.length, 'killed mid-run').to.be.below(100);
 
-    const secondFile = join(directory, 'kill-second.ids');
-    const second = startWorker(worker, [queue, secondFile, 0, 4]);
-    children.push(second.child);
-    expect(await second.exited).to.equal(0);
-    const after = idsIn(secondFile);
+    const after = await processes.ranToEnd(worker, 'kill-second.ids', (file) => [
+      queue,
+      file,
+      0,
+      4,
+    ]);
     expect([...new Set([...before, ...after])].sort()).to.deep.equal([...sent].sort());
     expect(
       before.filter((id) => after.includes(id)).length,
