@@ -118,7 +118,7 @@ export function idsIn(file: string): string[] {
 }
 
 /** Resolves once `condition` holds (checked every 10 ms); rejects after `timeoutMs`. */
-export async function until(condition: () => boolean, timeoutMs: number): Promise<void> {
+async function until(condition: () => boolean, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {
     if (Date.now() > deadline) throw new Error('condition not met in time');

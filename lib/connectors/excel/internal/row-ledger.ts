@@ -16,7 +16,7 @@ export interface LedgerRow {
 }
 
 /** One line of the ledger. */
-export interface LedgerLine extends LedgerRow {
+interface LedgerLine extends LedgerRow {
   readonly outcome: LedgerOutcome;
   /** A dead letter's error message. */
   readonly error?: string;
