@@ -12,7 +12,7 @@ describe('examples/sqs-orders.ts', () => {
     const run = runExample('sqs-orders.ts', ['60']);
     expect(run.status, run.stderr).to.equal(0);
     expect(run.stdout).to.include('sent 60 of 60 orders\n');
-    expect(run.stdout).to.include('outcomes: {"success":59,"failed":1}\n');
+    expect(run.stdout).to.include('outcomes: {"failed":1,"success":59}\n');
     expect(run.stdout).to.match(/dead letter order-13: .*order 13: no such sku sku-6/);
   });
 });
