@@ -29,6 +29,18 @@ export interface Settler<P> {
   settle?(transaction: Transaction<P>, decision: SettleDecision): Eventually<void>;
 }
 
+/**
+ * Settles through `settler`: what `context.with` calls with no `this` (given one, the context
+ * manager binds the function to it on every call, once per transaction).
+ */
+function settleIn<P>(
+  settler: Settler<P>,
+  transaction: Transaction<P>,
+  decision: SettleDecision,
+): Eventually<void> {
+  return settler.settle?.(transaction, decision);
+}
+
 /** Who hears about settled transactions. */
 export interface PoolListener<P, R, A = undefined> {
   /**
@@ -180,7 +192,7 @@ export class LifecyclePool<P, R, A = undefined> implements LifecycleHost<P, R, A
       pending =
         context === null
           ? settler.settle(outcome.transaction, decision)
-          : otelContext.with(context, settler.settle, settler, outcome.transaction, decision);
+          : otelContext.with(context, settleIn, undefined, settler, outcome.transaction, decision);
     } catch (error) {
       this.deliver(settleFailed(outcome, error, this.plan.scope.logger), lifecycle);
       return;
