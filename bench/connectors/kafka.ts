@@ -42,6 +42,7 @@ import {
   fillTopic,
   groupLag,
   kafkaBrokers as brokers,
+  PacedCommits,
 } from '../contenders/kafka-topics.js';
 import {
   measureRounds,
@@ -171,8 +172,6 @@ async function rawDriver(topic: string, clock: Stopwatch): Promise<void> {
       maxBytesPerPartition: partitionFetchBytes,
     });
     const partitions = new Map<number, PendingOffsets>();
-    const commits = { running: null as Promise<void> | null, timer: null as NodeJS.Timeout | null };
-    let lastCommitAt = 0;
     const commit = async (): Promise<void> => {
       const offsets = [];
       for (const [partition, pending] of partitions) {
@@ -181,25 +180,13 @@ async function rawDriver(topic: string, clock: Stopwatch): Promise<void> {
         }
       }
       if (offsets.length === 0) return;
-      lastCommitAt = Date.now();
       await consumer.commit({ offsets });
       for (const { partition, offset } of offsets) {
         const pending = partitions.get(partition);
         if (pending !== undefined && offset > pending.committed) pending.committed = offset;
       }
     };
-    const commitSoon = (): void => {
-      if (commits.running !== null || commits.timer !== null) return;
-      commits.timer = setTimeout(
-        () => {
-          commits.timer = null;
-          commits.running = commit().finally(() => {
-            commits.running = null;
-          });
-        },
-        Math.max(0, lastCommitAt + 100 - Date.now()),
-      );
-    };
+    const commits = new PacedCommits(commit);
     let pending = 0;
     let slotFree: (() => void) | null = null;
     for await (const message of stream) {
@@ -218,7 +205,7 @@ async function rawDriver(topic: string, clock: Stopwatch): Promise<void> {
           held.settle(slot);
           settled++;
           pending--;
-          commitSoon();
+          commits.soon();
           if (slotFree !== null) {
             const free = slotFree;
             slotFree = null;
@@ -231,9 +218,7 @@ async function rawDriver(topic: string, clock: Stopwatch): Promise<void> {
       if (pending >= batch) await new Promise<void>((resolve) => (slotFree = resolve));
     }
     while (pending > 0) await new Promise<void>((resolve) => (slotFree = resolve));
-    if (commits.timer !== null) clearTimeout(commits.timer);
-    await commits.running;
-    await commit();
+    await commits.last();
     await stream.close();
     await consumer.close(); // leaves the group, as the connector's close does
   });

@@ -19,7 +19,14 @@ import { Consumer } from '@platformatic/kafka';
 import pg from 'pg';
 import { consume, consumerTask, type BatchItemResult, type Transaction } from 'ergon-rx';
 import { KafkaConnector } from 'ergon-rx/kafka';
-import { ClientActivity, dropTopic, fillTopic, groupLag, kafkaBrokers } from './kafka-topics.js';
+import {
+  ClientActivity,
+  dropTopic,
+  fillTopic,
+  groupLag,
+  kafkaBrokers,
+  PacedCommits,
+} from './kafka-topics.js';
 import type { RunResult } from './run-result.js';
 import { successes } from './successes.js';
 
@@ -182,8 +189,6 @@ export function rawKafkaPostgres(run: KafkaPostgresRun): Promise<RunResult> {
     /** Per partition: one past the last offset written (the settled prefix). */
     const written = new Map<number, bigint>();
     const committed = new Map<number, bigint>();
-    const commits = { running: null as Promise<void> | null, timer: null as NodeJS.Timeout | null };
-    let lastCommitAt = 0;
     const commit = async (): Promise<void> => {
       const offsets = [];
       for (const [partition, offset] of written) {
@@ -192,22 +197,10 @@ export function rawKafkaPostgres(run: KafkaPostgresRun): Promise<RunResult> {
         }
       }
       if (offsets.length === 0) return;
-      lastCommitAt = Date.now();
       await consumer.commit({ offsets });
       for (const { partition, offset } of offsets) committed.set(partition, offset);
     };
-    const commitSoon = (): void => {
-      if (commits.running !== null || commits.timer !== null) return;
-      commits.timer = setTimeout(
-        () => {
-          commits.timer = null;
-          commits.running = commit().finally(() => {
-            commits.running = null;
-          });
-        },
-        Math.max(0, lastCommitAt + 100 - Date.now()),
-      );
-    };
+    const commits = new PacedCommits(commit);
     let orders: Order[] = [];
     let ends = new Map<number, bigint>();
     let done = 0;
@@ -217,7 +210,7 @@ export function rawKafkaPostgres(run: KafkaPostgresRun): Promise<RunResult> {
       done += orders.length;
       orders = [];
       ends = new Map();
-      commitSoon();
+      commits.soon();
     };
     for await (const message of stream) {
       orders.push(JSON.parse(message.value.toString()) as Order);
@@ -226,9 +219,7 @@ export function rawKafkaPostgres(run: KafkaPostgresRun): Promise<RunResult> {
       if (done === run.count) break;
     }
     if (orders.length > 0) await flush();
-    if (commits.timer !== null) clearTimeout(commits.timer);
-    await commits.running;
-    await commit();
+    await commits.last();
     await stream.close();
     await consumer.close(); // leaves the group
   });

@@ -118,3 +118,49 @@ export class ClientActivity {
     return Number(this.joinNanos) / 1e9;
   }
 }
+
+/**
+ * How both raw Kafka consumers of the benches commit, as the connector does (its
+ * `commitInterval`): `commit` runs at most once at a time and at most once per 100 ms.
+ *
+ * @example
+ * ```ts
+ * const commits = new PacedCommits(() => consumer.commit({ offsets: settledPrefix() }));
+ * commits.soon(); // after each settlement
+ * await commits.last(); // at the end: waits for a running one, then commits once more
+ * ```
+ */
+export class PacedCommits {
+  private running: Promise<void> | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private lastAt = 0;
+
+  constructor(private readonly commit: () => Promise<void>) {}
+
+  /** Commits once the last one is done and 100 ms have passed since it (unless one is due). */
+  soon(): void {
+    if (this.running !== null || this.timer !== null) return;
+    this.timer = setTimeout(
+      () => {
+        this.timer = null;
+        this.running = this.run().finally(() => {
+          this.running = null;
+        });
+      },
+      Math.max(0, this.lastAt + 100 - Date.now()),
+    );
+  }
+
+  /** The final commit: a due one is dropped, a running one awaited, then one more. */
+  async last(): Promise<void> {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    await this.running;
+    await this.run();
+  }
+
+  private run(): Promise<void> {
+    this.lastAt = Date.now();
+    return this.commit();
+  }
+}
