@@ -33,7 +33,8 @@ export function uniqueName(prefix: string): string {
 
 /**
  * Times `consume` of `count` transactions (loop `mode`, concurrency and fetch batch `batch`,
- * `limit: count`, a no-op handler), closes the connector, and throws unless all `count`
+ * `limit: count`, a no-op handler) and then `settled` (what must be done before the clock
+ * stops, e.g. NATS's acks flushed), closes the connector, and throws unless all `count`
  * succeeded.
  */
 export async function timeErgonConsume(
@@ -42,6 +43,7 @@ export async function timeErgonConsume(
   batch: number,
   count: number,
   watch: Stopwatch,
+  settled: () => Promise<void> = () => Promise.resolve(),
 ): Promise<void> {
   const task = consumerTask({ process: () => undefined });
   let outcomes = 0;
@@ -52,6 +54,7 @@ export async function timeErgonConsume(
         fetch: { batch: { size: batch } },
       }),
     );
+    await settled();
   });
   await connector.close();
   if (outcomes !== count) throw new Error(`ergon-rx ${mode}: ${outcomes} outcomes`);

@@ -8,9 +8,9 @@
  */
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { consume, consumerTask, type LoopMode } from 'ergon-rx';
+import type { LoopMode } from 'ergon-rx';
 import { NatsConnector } from 'ergon-rx/nats';
-import { successes } from '../contenders/successes.js';
+import { timeErgonConsume } from './ergon-runs.js';
 import { measureRounds, onFresh, resultTable, type Contender, type Stopwatch } from './rounds.js';
 
 const count = Number(process.argv[2] ?? 20_000);
@@ -75,19 +75,9 @@ async function rawDriver(
 async function ergon(stream: string, mode: LoopMode, watch: Stopwatch): Promise<void> {
   const connector = new NatsConnector({ url, stream, declare: false, fetchWait: 1000 });
   await connector.declare();
-  const task = consumerTask({ process: () => undefined });
-  let outcomes = 0;
-  await watch.time(async () => {
-    outcomes = await successes(
-      consume(connector, task, {
-        loop: { mode, concurrency: { value: batch }, limit: count },
-        fetch: { batch: { size: batch } },
-      }),
-    );
+  await timeErgonConsume(connector, mode, batch, count, watch, async () => {
     await (await connector.service.connect()).flush();
   });
-  await connector.close();
-  if (outcomes !== count) throw new Error(`ergon-rx ${mode}: ${outcomes} outcomes of ${count}`);
 }
 
 async function unacknowledged(connection: NatsConnection, stream: string): Promise<number> {
