@@ -4,22 +4,13 @@ import { lastValueFrom, Subject, take, toArray } from 'rxjs';
 import { createTransaction, MemoryConnector, type Transaction } from '../../lib/index.js';
 import { PostgresConnector } from '../../lib/connectors/postgres/index.js';
 import { relayOutbox, transactional } from '../../lib/effectively-once/index.js';
-import { requireService, uniqueName } from '../support/real-service.js';
+import { uniqueName } from '../support/real-service.js';
+import { postgresSuite } from '../connectors/postgres/fixtures/postgres-suite.js';
 import { dropQueue, queuedIds, testUrl } from '../connectors/postgres/fixtures/queue-fixture.js';
 
 describe('outbox relay (real PostgreSQL)', function () {
   this.timeout(30_000);
-  const tables: string[] = [];
-  const connectors: PostgresConnector[] = [];
-
-  before(async function () {
-    await requireService(this, 'postgres');
-  });
-
-  afterEach(async () => {
-    await Promise.all(connectors.splice(0).map((connector) => connector.close()));
-    for (const table of tables.splice(0)) await dropQueue(table);
-  });
+  const { tables, connectors } = postgresSuite();
 
   async function queue<P>(prefix: string): Promise<PostgresConnector<P>> {
     const table = uniqueName(prefix);
